@@ -1,0 +1,63 @@
+"""The ASGI application: routers, error handlers, request plumbing."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from ironworks import __version__
+from ironworks.api import errors
+from ironworks.api.middleware import RequestMiddleware
+from ironworks.api.v1 import misc, nodes, ports
+from ironworks.common.errors import IronworksError
+from ironworks.services import inventory
+from ironworks.services.context import Services
+
+
+class _ChassisCache:
+    """chassis id -> uuid for node rendering; chassis change rarely, nodes are listed often."""
+
+    def __init__(self, svc: Services, ttl: float = 10.0) -> None:
+        self.svc, self.ttl = svc, ttl
+        self._map: dict[int, str] = {}
+        self._at = 0.0
+
+    def __call__(self) -> dict[int, str]:
+        if time.monotonic() - self._at > self.ttl:
+            self._map = inventory.chassis_uuids(self.svc)
+            self._at = time.monotonic()
+        return self._map
+
+    def cache_clear(self) -> None:
+        self._at = 0.0
+
+
+def create_app(svc: Services) -> FastAPI:
+    app = FastAPI(
+        title="Ironworks",
+        version=__version__,
+        description="Bare-metal cloud. `/v1` is compatible with OpenStack Ironic's v1 API.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = svc
+    app.state.conductor_map = inventory.ConductorMap(svc)
+    app.state.chassis_cache = _ChassisCache(svc)
+    handlers: list[tuple[Any, Any]] = [
+        (IronworksError, errors.on_ironworks_error),
+        (RequestValidationError, errors.on_validation_error),
+        (HTTPException, errors.on_http_error),
+        (Exception, errors.on_unexpected),
+    ]
+    for exc, handler in handlers:
+        app.add_exception_handler(exc, handler)
+    app.include_router(misc.router)
+    app.include_router(nodes.router)
+    app.include_router(ports.router)
+    app.add_middleware(RequestMiddleware)
+    return app

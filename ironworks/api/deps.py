@@ -1,0 +1,92 @@
+"""Request-scoped dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import Depends, Request
+from starlette.responses import Response
+
+from ironworks.common.errors import InvalidInput
+from ironworks.common.logging import request_id_var
+from ironworks.domain import versions as v
+from ironworks.services.context import Caller, Services
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NAIVE_UTC)
+
+
+@dataclass
+class Ctx:
+    svc: Services
+    caller: Caller
+    base: str
+    request: Request
+
+    @property
+    def version(self) -> v.Version:
+        return self.caller.version
+
+    def query(self, allowed: set[str]) -> dict[str, str]:
+        """The query string, refusing keys the endpoint does not know (Ironic does too)."""
+        params = dict(self.request.query_params)
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise InvalidInput(f"Unexpected arguments: {', '.join(unknown)}", field=unknown[0])
+        return params
+
+    def next_link(
+        self, path: str, items: list[dict[str, Any]], limit: int, params: dict[str, Any]
+    ) -> str | None:
+        if len(items) < limit or not items:
+            return None
+        q = {k: val for k, val in params.items() if val is not None}
+        q["limit"] = limit
+        q["marker"] = items[-1]["uuid"]
+        return f"{self.base}/v1/{path}?{urlencode(q)}"
+
+
+def get_ctx(request: Request) -> Ctx:
+    svc: Services = request.app.state.services
+    base = (
+        svc.settings.api.public_url
+        or f"{request.url.scheme}://{request.headers.get('host', 'localhost')}"
+    )
+    version = request.scope.get("state", {}).get("version", v.MAX_VERSION)
+    caller = Caller(request_id=request_id_var.get(), version=version)
+    return Ctx(svc=svc, caller=caller, base=base.rstrip("/"), request=request)
+
+
+CtxDep = Annotated[Ctx, Depends(get_ctx)]
+
+
+def parse_bool(raw: str | None, field: str) -> bool | None:
+    if raw is None:
+        return None
+    low = raw.strip().lower()
+    if low in ("true", "1", "yes", "on"):
+        return True
+    if low in ("false", "0", "no", "off"):
+        return False
+    raise InvalidInput(f"{field} must be true or false, not {raw!r}", field=field)
+
+
+def parse_limit(raw: str | None, max_limit: int) -> int:
+    if raw is None:
+        return max_limit
+    try:
+        n = int(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"limit must be a positive integer, not {raw!r}", field="limit"
+        ) from None
+    if n <= 0:
+        raise InvalidInput("limit must be a positive integer", field="limit")
+    return min(n, max_limit)

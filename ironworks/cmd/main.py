@@ -1,0 +1,24 @@
+"""The `ironworks` command."""
+
+from __future__ import annotations
+
+import typer
+
+from ironworks.cmd import server
+
+app = typer.Typer(
+    help="Ironworks: a bare-metal cloud. Run the service, or manage it over HTTP.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+server.register(app)
+
+try:  # the HTTP client commands (node, port, ...)
+    from ironworks.cli import register as _register_cli
+
+    _register_cli(app)
+except ImportError:  # pragma: no cover - while the CLI package is absent
+    pass
+
+if __name__ == "__main__":
+    app()

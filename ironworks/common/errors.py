@@ -1,0 +1,91 @@
+"""The one tree of errors.
+
+Each error carries the HTTP status it maps to, the field it concerns (if any) and a sentence
+that tells the operator what to do. The API layer renders them: Ironic's `error_message` body on
+`/v1`, problem+json elsewhere. Nothing else decides status codes.
+"""
+
+from __future__ import annotations
+
+
+class IronworksError(Exception):
+    status = 500
+    code = "internal-error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(IronworksError):
+    """The request is malformed or names a value we do not accept."""
+
+    status = 400
+    code = "invalid-input"
+
+
+class NotFound(IronworksError):
+    status = 404
+    code = "not-found"
+
+
+class NotAcceptable(IronworksError):
+    """An API microversion outside the supported range."""
+
+    status = 406
+    code = "not-acceptable"
+
+
+class Conflict(IronworksError):
+    """The resource exists, or its state forbids the request right now."""
+
+    status = 409
+    code = "conflict"
+
+
+class NodeLocked(Conflict):
+    code = "node-locked"
+
+
+class InvalidStateRequested(Conflict):
+    """A provision verb the node's current state does not allow."""
+
+    code = "invalid-state"
+
+
+class NotSupported(IronworksError):
+    """The node's driver has no implementation for this operation."""
+
+    status = 400
+    code = "not-supported"
+
+
+class DriverError(IronworksError):
+    """Hardware I/O failed; the message names the cause."""
+
+    status = 500
+    code = "driver-error"
+
+
+class BMCUnreachable(DriverError):
+    """No answer from the BMC: worth retrying with backoff."""
+
+    code = "bmc-unreachable"
+    retryable = True
+
+
+class BMCAuthFailed(DriverError):
+    """The BMC rejected the credentials: retrying will not help."""
+
+    code = "bmc-auth-failed"
+
+
+class BMCSettingInvalid(DriverError):
+    code = "bmc-setting-invalid"
+
+
+class ConfigError(IronworksError):
+    """Settings could not be loaded; raised at start, before anything listens."""
+
+    code = "config-error"

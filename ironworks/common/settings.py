@@ -1,0 +1,202 @@
+"""Settings: one validated object built at start by `cmd/` and passed down.
+
+Sources, highest first: keyword arguments, environment (`IRONWORKS_...`, nested with `__`),
+a TOML file (`--config`, `IRONWORKS_CONFIG`, or `$IRONWORKS_HOME/ironworks.toml`), defaults.
+Nothing else in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ironworks.common.errors import ConfigError
+
+
+class APISettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(6385, ge=1, le=65535, description="TCP port of the API (Ironic's is 6385).")
+    public_url: str | None = Field(
+        None, description="Base URL used in links; default: taken from each request's Host."
+    )
+    max_limit: int = Field(1000, ge=1, description="Largest page a list returns (Ironic: 1000).")
+
+
+class ConductorSettings(BaseModel):
+    hostname: str = Field(
+        default_factory=socket.gethostname,
+        description="Name this conductor registers under and writes into node reservations.",
+    )
+    group: str = Field("", description="Conductor group (e.g. a rack or an AZ) it serves.")
+    workers: int = Field(
+        32, ge=1, le=1024, description="Jobs one conductor runs at the same time (threads)."
+    )
+    heartbeat_interval: float = Field(10.0, gt=0, description="Seconds between heartbeats.")
+    heartbeat_timeout: float = Field(
+        60.0, gt=0, description="A conductor silent this long is dead; others take its work."
+    )
+    job_lease: float = Field(
+        60.0, gt=0, description="Seconds a claimed job stays ours without renewal."
+    )
+    poll_interval: float = Field(
+        1.0, gt=0, description="Seconds between job-table polls when no wake-up arrives."
+    )
+    periodic_interval: float = Field(
+        10.0, gt=0, description="Seconds between runs of periodic tasks (timeouts, takeover)."
+    )
+    power_sync_interval: float = Field(
+        60.0, ge=0, description="Seconds between power-state syncs; 0 disables."
+    )
+    automated_clean: bool = Field(
+        True, description="Clean nodes on provide and after undeploy unless the node opts out."
+    )
+
+
+class TimeoutSettings(BaseModel):
+    """How long a node may sit in a wait state before the conductor fails it."""
+
+    deploy_callback: float = Field(1800.0, gt=0, description="Seconds in 'wait call-back'.")
+    inspect_wait: float = Field(1800.0, gt=0, description="Seconds in 'inspect wait'.")
+    clean_callback: float = Field(1800.0, gt=0, description="Seconds in 'clean wait'.")
+    rescue_callback: float = Field(1800.0, gt=0, description="Seconds in 'rescue wait'.")
+    power_state_change: float = Field(
+        60.0, gt=0, description="Default seconds a power change may take before it failed."
+    )
+
+
+class FakeSettings(BaseModel):
+    delay: float = Field(
+        0.0,
+        ge=0,
+        description="Default delay of every fake-hardware operation, in seconds "
+        "(overridden per node by driver_info fake_<interface>_delay).",
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="IRONWORKS_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    home: Path = Field(Path("var"), description="Directory for the embedded database and state.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default SQLite under `home`. PostgreSQL: "
+        "postgresql+psycopg://user@host/db",
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    api: APISettings = Field(default_factory=APISettings)
+    conductor: ConductorSettings = Field(default_factory=ConductorSettings)
+    timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
+    fake: FakeSettings = Field(default_factory=FakeSettings)
+    enabled_hardware_types: list[str] = Field(
+        default_factory=lambda: ["fake-hardware"],
+        description="Hardware types this deployment accepts for nodes.",
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("only sqlite:// and postgresql+psycopg:// URLs are supported")
+        return v
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'ironworks.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = _TOML_FILE.get("path")
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+# The TOML file chosen by cmd/ for the next load; pydantic-settings reads sources by class.
+_TOML_FILE: dict[str, Path | None] = {"path": None}
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build and validate the settings, or raise ConfigError with every problem listed."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file {config_file} does not exist")
+    _TOML_FILE["path"] = config_file
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            lines.append(f"  {where}: {err['msg']}")
+        src = f" (file {config_file})" if config_file else ""
+        raise ConfigError("invalid settings" + src + ":\n" + "\n".join(lines)) from None
+    except ValueError as e:  # malformed TOML
+        raise ConfigError(f"cannot read config file {config_file}: {e}") from None
+    finally:
+        _TOML_FILE["path"] = None
+
+
+def sample_toml() -> str:
+    """Every option with its help text and default, as a TOML document."""
+    out = ["# Ironworks settings. Environment: IRONWORKS_<NAME>, nested IRONWORKS_API__PORT.", ""]
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, Path):
+            return f'"{v}"'
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        if v is None:
+            return '""  # unset'
+        return f'"{v}"'
+
+    def emit(model: type[BaseModel], instance: BaseModel, section: str | None) -> None:
+        nested = []
+        if section:
+            out.append(f"[{section}]")
+        for name, field in model.model_fields.items():
+            value = getattr(instance, name)
+            if isinstance(value, BaseModel):
+                nested.append((name, type(value), value))
+                continue
+            if field.description:
+                out.append(f"# {field.description}")
+            prefix = "" if value is not None else "# "
+            out.append(f"{prefix}{name} = {fmt(value)}")
+        out.append("")
+        for name, sub_model, sub in nested:
+            emit(sub_model, sub, name if not section else f"{section}.{name}")
+
+    emit(Settings, Settings(), None)
+    return "\n".join(out)

@@ -1,0 +1,336 @@
+"""The conductor: claims jobs, runs them under the node lock, keeps itself known.
+
+Threads:
+* claim loop — claims as many runnable jobs as it has free workers, wakes on the in-process
+  event (embedded), on PostgreSQL NOTIFY (split mode), or every `poll_interval`;
+* workers — a pool of `workers` threads; one job each;
+* heartbeat — refreshes the conductor row and the leases of the jobs it runs;
+* periodic — takeover of dead conductors' locks, wait-state timeouts, power sync.
+
+Crash model: every state change and the job's completion are committed together, so after a
+`kill -9` nothing accepted is lost (the job row stays unfinished) and nothing finished runs
+again. On start, the conductor drops the locks its previous incarnation held and requeues its
+jobs at once instead of waiting for their leases to expire.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ironworks.common.ids import new_uuid
+from ironworks.common.logging import request_id_var
+from ironworks.common.settings import Settings
+from ironworks.conductor import periodic
+from ironworks.conductor.steps import interfaces, run_step
+from ironworks.db import jobs as job_db
+from ironworks.db import nodes as node_db
+from ironworks.db.engine import Database, utcnow
+from ironworks.db.schema import conductors, nodes
+from ironworks.domain import states
+from ironworks.drivers import base
+from ironworks.drivers.base import Task
+
+log = logging.getLogger(__name__)
+
+
+class LostLease(Exception):
+    """Another conductor took our job over (we were too slow to renew); abandon the work."""
+
+
+class Conductor:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.cfg = settings.conductor
+        self.host = self.cfg.hostname
+        self.incarnation = new_uuid()
+        self.owner = f"{self.host}/{self.incarnation}"
+        self._pool = ThreadPoolExecutor(self.cfg.workers, thread_name_prefix="job")
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.jobs_done = 0
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.register()
+        self.recover()
+        loops = [self._claim_loop, self._heartbeat_loop, self._periodic_loop]
+        if not self.db.is_sqlite:
+            loops.append(self._listen_loop)
+        for fn in loops:
+            t = threading.Thread(target=fn, name=fn.__name__.strip("_"), daemon=True)
+            t.start()
+            self._threads.append(t)
+        log.info("conductor %s started with %d workers", self.owner, self.cfg.workers)
+
+    def stop(self, wait: bool = True) -> None:
+        self._stop.set()
+        job_db.wake()
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+        try:
+            with self.db.write() as conn:
+                conn.execute(sa.update(conductors).where(conductors.c.hostname == self.host)
+                             .values(online=False, updated_at=utcnow()))  # fmt: skip
+        except Exception:  # the database may be gone at shutdown
+            log.warning("could not mark conductor %s offline", self.host)
+
+    def register(self) -> None:
+        now = utcnow()
+        values = {
+            "conductor_group": self.cfg.group, "online": True, "incarnation": self.incarnation,
+            "drivers": list(self.settings.enabled_hardware_types), "updated_at": now,
+        }  # fmt: skip
+        with self.db.write() as conn:
+            n = conn.execute(
+                sa.update(conductors).where(conductors.c.hostname == self.host).values(**values)
+            ).rowcount
+            if n == 0:
+                conn.execute(
+                    sa.insert(conductors).values(hostname=self.host, created_at=now, **values)
+                )
+
+    def recover(self) -> None:
+        """Take back what an earlier incarnation of this conductor left behind."""
+        with self.db.write() as conn:
+            freed = conn.execute(
+                sa.update(nodes).where(nodes.c.reservation == self.host).values(reservation=None)
+            ).rowcount
+        requeued = job_db.release_owned_by(self.db, f"{self.host}/%", self.owner)
+        if freed or requeued:
+            log.warning(
+                "recovered after an unclean stop: %d node lock(s) released, %d job(s) requeued",
+                freed, requeued,
+            )  # fmt: skip
+
+    # --- loops -----------------------------------------------------------------------------------
+
+    def _claim_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job_db.jobs_event.clear()
+                free = self.cfg.workers - self._busy
+                claimed = (
+                    job_db.claim(self.db, self.owner, min(free, 64), self.cfg.job_lease)
+                    if free > 0
+                    else []
+                )
+                for job in claimed:
+                    with self._busy_lock:
+                        self._busy += 1
+                    self._pool.submit(self._run, job)
+                if claimed and len(claimed) == free:
+                    continue
+                if not claimed or free <= 0:
+                    job_db.jobs_event.wait(self.cfg.poll_interval)
+            except Exception:
+                log.exception("claim loop error; retrying")
+                self._stop.wait(self.cfg.poll_interval)
+
+    def _heartbeat_loop(self) -> None:
+        interval = min(self.cfg.heartbeat_interval, self.cfg.job_lease / 3)
+        while not self._stop.wait(interval):
+            try:
+                with self.db.write() as conn:
+                    conn.execute(sa.update(conductors).where(conductors.c.hostname == self.host)
+                                 .values(online=True, updated_at=utcnow()))  # fmt: skip
+                job_db.renew_leases(self.db, self.owner, self.cfg.job_lease)
+            except Exception:
+                log.exception("heartbeat failed")
+
+    def _periodic_loop(self) -> None:
+        last_power = 0.0
+        while not self._stop.wait(self.cfg.periodic_interval):
+            for name, fn in (("takeover", periodic.take_over_dead_conductors),
+                             ("timeouts", periodic.fail_expired_waits)):  # fmt: skip
+                try:
+                    fn(self)
+                except Exception:
+                    log.exception("periodic task %s failed", name)
+            every = self.cfg.power_sync_interval
+            if every and time.monotonic() - last_power >= every:
+                last_power = time.monotonic()
+                try:
+                    periodic.sync_power_states(self)
+                except Exception:
+                    log.exception("periodic task power sync failed")
+
+    def _listen_loop(self) -> None:
+        import psycopg
+
+        url = self.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {job_db.CHANNEL}")
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            job_db.wake()
+            except Exception:
+                log.warning("LISTEN connection lost; polling until it is back", exc_info=True)
+                self._stop.wait(2.0)
+
+    # --- one job ---------------------------------------------------------------------------------
+
+    def _run(self, job: dict[str, Any]) -> None:
+        token = request_id_var.set(job.get("request_id") or f"job-{job['id']}")
+        try:
+            if not self._lock(job):
+                return
+            try:
+                if job["kind"] == "provision":
+                    self._provision(job)
+                elif job["kind"] == "power":
+                    self._power(job)
+                else:
+                    log.error(
+                        "job %s has unknown kind %r; marking it failed", job["id"], job["kind"]
+                    )
+                    with self.db.write() as conn:
+                        job_db.finish(
+                            conn, job["id"], self.owner, error=f"unknown job kind {job['kind']}"
+                        )
+                        node_db.release(conn, job["node_id"], self.host)
+                self.jobs_done += 1
+            except LostLease:
+                log.warning("job %s was taken over by another conductor; abandoning it", job["id"])
+            except Exception:
+                log.exception("job %s failed unexpectedly; it will be retried", job["id"])
+                with self.db.write() as conn:
+                    node_db.release(conn, job["node_id"], self.host)
+                    job_db.postpone(conn, job["id"], self.owner, 5.0)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+            job_db.wake()
+            request_id_var.reset(token)
+
+    def _lock(self, job: dict[str, Any]) -> bool:
+        """Take the node lock; if someone holds it, give the job back for a moment."""
+        with self.db.write() as conn:
+            ok = conn.execute(
+                sa.update(nodes).where(nodes.c.id == job["node_id"], nodes.c.reservation.is_(None))
+                .values(reservation=self.host)
+            ).rowcount  # fmt: skip
+            if ok:
+                return True
+            exists = conn.execute(sa.select(nodes.c.id).where(nodes.c.id == job["node_id"])).first()
+            if exists is None:  # the node was deleted; its jobs went with it
+                return False
+            job_db.postpone(conn, job["id"], self.owner, 0.1 + random.random() * 0.4)
+        return False
+
+    def _task(self, node: dict[str, Any], purpose: str) -> Task:
+        return Task(
+            node=node, purpose=purpose, conductor=self.host,
+            options={"fake_delay": self.settings.fake.delay, "automated_clean": self.cfg.automated_clean},
+        )  # fmt: skip
+
+    def _still_ours(self, conn: sa.Connection, job: dict[str, Any]) -> None:
+        from ironworks.db.schema import jobs
+
+        ok = conn.execute(
+            sa.update(jobs).where(jobs.c.id == job["id"], jobs.c.owner == self.owner, jobs.c.state == "running")
+            .values(lease_until=utcnow() + timedelta(seconds=self.cfg.job_lease))
+        ).rowcount  # fmt: skip
+        if ok != 1:
+            raise LostLease()
+
+    def _provision(self, job: dict[str, Any]) -> None:
+        args = job["args"] or {}
+        while True:
+            with self.db.read() as conn:
+                node = node_db.get_node(conn, job["node_id"])
+            state = node["provision_state"]
+            if state not in states.WORKING_STATES:
+                with self.db.write() as conn:
+                    if not job_db.finish(conn, job["id"], self.owner):
+                        raise LostLease()
+                    node_db.release(conn, node["id"], self.host)
+                return
+            out = run_step(self._task(node, f"provision {state}"), args)
+            goal = node["target_provision_state"]
+            if out.event == states.DONE:
+                new = states.done_state(state, goal)
+            else:
+                new = states.next_state(state, out.event) or states.ERROR
+            values = dict(out.values)
+            values.update(provision_state=new, provision_updated_at=utcnow())
+            if out.event == states.FAIL:
+                values["last_error"] = out.message
+                values["target_provision_state"] = None
+            elif new in states.STABLE_STATES:
+                values["target_provision_state"] = None
+            final = new not in states.WORKING_STATES
+            with self.db.write() as conn:
+                self._still_ours(conn, job)
+                node_db.update_node(conn, node["id"], values)
+                node_db.record_event(
+                    conn, node["id"], out.message or f"{state} -> {new}",
+                    event_type="provisioning", severity="ERROR" if out.event == states.FAIL else "INFO",
+                    conductor=self.host, from_state=state, to_state=new,
+                    target_state=values.get("target_provision_state", goal),
+                    duration=_elapsed(node), request_id=job.get("request_id"),
+                )  # fmt: skip
+                if final:
+                    job_db.finish(conn, job["id"], self.owner)
+                    node_db.release(conn, node["id"], self.host)
+            if out.event == states.FAIL:
+                log.warning("node %s: %s", node["uuid"], out.message)
+            if final:
+                return
+
+    def _power(self, job: dict[str, Any]) -> None:
+        args = job["args"] or {}
+        target = args["target"]
+        with self.db.read() as conn:
+            node = node_db.get_node(conn, job["node_id"])
+        task = self._task(node, f"power {target}")
+        power = interfaces(node)["power"]
+        assert isinstance(power, base.PowerInterface)
+        started = time.monotonic()
+        error = None
+        new = node["power_state"]
+        timeout = args.get("timeout") or self.settings.timeouts.power_state_change
+        try:
+            power.validate(task)
+            if target in (base.REBOOT, base.SOFT_REBOOT):
+                new = power.reboot(task, timeout, soft=target == base.SOFT_REBOOT)
+            else:
+                new = power.set_power_state(task, target, timeout)
+        except Exception as e:
+            msg = getattr(e, "message", None) or repr(e)
+            error = f"power {target} failed: {msg}"
+        duration = round(time.monotonic() - started, 3)
+        with self.db.write() as conn:
+            self._still_ours(conn, job)
+            values: dict[str, Any] = {"power_state": new, "target_power_state": None}
+            if error:
+                values["last_error"] = error
+            node_db.update_node(conn, node["id"], values)
+            node_db.record_event(
+                conn, node["id"], error or f"power {target}: {node['power_state']} -> {new}",
+                event_type="power", severity="ERROR" if error else "INFO", conductor=self.host,
+                duration=duration, request_id=job.get("request_id"),
+            )  # fmt: skip
+            job_db.finish(conn, job["id"], self.owner, error=error)
+            node_db.release(conn, node["id"], self.host)
+
+
+def _elapsed(node: dict[str, Any]) -> float | None:
+    started = node.get("provision_updated_at")
+    if started is None:
+        return None
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return round((utcnow() - started).total_seconds(), 3)

@@ -1,0 +1,146 @@
+"""Periodic tasks. Each may run any number of times, anywhere: they compare and set.
+
+Work on nodes is split by the consistent hash ring of live conductors of the node's group, so
+every node's timeouts and power sync are looked after by exactly one conductor at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ironworks.conductor.steps import interfaces
+from ironworks.db import nodes as node_db
+from ironworks.db.engine import utcnow
+from ironworks.db.schema import conductors, nodes
+from ironworks.domain import states
+from ironworks.domain.hashring import HashRing
+from ironworks.drivers import base
+
+if TYPE_CHECKING:
+    from ironworks.conductor.conductor import Conductor
+
+log = logging.getLogger(__name__)
+
+
+def _aware(ts: Any) -> Any:
+    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
+
+
+def live_ring(c: Conductor) -> HashRing:
+    limit = utcnow() - timedelta(seconds=c.cfg.heartbeat_timeout)
+    with c.db.read() as conn:
+        rows = conn.execute(
+            sa.select(conductors.c.hostname, conductors.c.updated_at).where(
+                conductors.c.online.is_(True), conductors.c.conductor_group == c.cfg.group
+            )
+        ).all()
+    return HashRing([h for h, seen in rows if _aware(seen) >= limit] or [c.host])
+
+
+def take_over_dead_conductors(c: Conductor) -> None:
+    """Mark silent conductors offline and release the node locks they held."""
+    limit = utcnow() - timedelta(seconds=c.cfg.heartbeat_timeout)
+    with c.db.write() as conn:
+        dead = [
+            h
+            for h, seen in conn.execute(
+                sa.select(conductors.c.hostname, conductors.c.updated_at).where(
+                    conductors.c.online.is_(True), conductors.c.hostname != c.host
+                )
+            ).all()
+            if _aware(seen) < limit
+        ]
+        for host in dead:
+            conn.execute(
+                sa.update(conductors).where(conductors.c.hostname == host).values(online=False)
+            )
+            freed = conn.execute(
+                sa.update(nodes).where(nodes.c.reservation == host).values(reservation=None)
+            ).rowcount
+            log.warning("conductor %s is silent; took over %d node lock(s)", host, freed)
+
+
+def fail_expired_waits(c: Conductor) -> None:
+    """Nodes that sat in a wait state longer than its timeout fail with a sentence saying so."""
+    ring = live_ring(c)
+    now = utcnow()
+    with c.db.read() as conn:
+        rows = [dict(r) for r in conn.execute(
+            sa.select(nodes).where(
+                nodes.c.provision_state.in_(list(states.WAIT_STATES)), nodes.c.reservation.is_(None),
+                nodes.c.conductor_group == c.cfg.group,
+            )
+        ).mappings()]  # fmt: skip
+    for node in rows:
+        if ring.owner(node["uuid"]) != c.host:
+            continue
+        state = node["provision_state"]
+        limit = getattr(c.settings.timeouts, states.WAIT_STATES[state])
+        since = _aware(node["provision_updated_at"])
+        if since is None or (now - since).total_seconds() < limit:
+            continue
+        new = states.next_state(state, states.FAIL)
+        heard = (node["driver_internal_info"] or {}).get("agent_last_heartbeat")
+        msg = f"timed out after {limit:.0f} s in '{state}'" + (
+            f"; the agent was last heard at {heard}" if heard else "; the agent never called back"
+        )
+        with c.db.write() as conn:
+            ok = node_db.update_node(
+                conn, node["id"],
+                {"provision_state": new, "target_provision_state": None, "last_error": msg,
+                 "provision_updated_at": now},
+                expect={"provision_state": state, "reservation": None},
+            )  # fmt: skip
+            if ok:
+                node_db.record_event(conn, node["id"], msg, event_type="provisioning", severity="ERROR",
+                                     conductor=c.host, from_state=state, to_state=new,
+                                     duration=(now - since).total_seconds())  # fmt: skip
+                log.warning("node %s: %s", node["uuid"], msg)
+
+
+def sync_power_states(c: Conductor, concurrency: int = 16) -> dict[str, int]:
+    """Compare each owned node's recorded power state with its BMC's and record any drift."""
+    ring = live_ring(c)
+    with c.db.read() as conn:
+        rows = [dict(r) for r in conn.execute(
+            sa.select(nodes).where(
+                nodes.c.reservation.is_(None), nodes.c.target_power_state.is_(None),
+                nodes.c.maintenance.is_(False), nodes.c.conductor_group == c.cfg.group,
+                nodes.c.provision_state.not_in(list(states.WORKING_STATES)),
+            )
+        ).mappings()]  # fmt: skip
+    mine = [n for n in rows if ring.owner(n["uuid"]) == c.host]
+    counts = {"checked": 0, "drift": 0, "errors": 0}
+
+    def one(node: dict[str, Any]) -> None:
+        power = interfaces(node)["power"]
+        assert isinstance(power, base.PowerInterface)
+        try:
+            actual = power.get_power_state(c._task(node, "power sync"))
+        except Exception as e:
+            counts["errors"] += 1
+            log.info("power sync of node %s failed: %s", node["uuid"], getattr(e, "message", e))
+            return
+        counts["checked"] += 1
+        if actual == node["power_state"]:
+            return
+        counts["drift"] += 1
+        with c.db.write() as conn:
+            ok = node_db.update_node(
+                conn, node["id"], {"power_state": actual},
+                expect={"power_state": node["power_state"], "reservation": None, "target_power_state": None},
+            )  # fmt: skip
+            if ok:
+                node_db.record_event(
+                    conn, node["id"], f"power state changed out of band: {node['power_state']} -> {actual}",
+                    event_type="power", severity="WARNING", conductor=c.host,
+                )  # fmt: skip
+
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="power-sync") as pool:
+        list(pool.map(one, mine))
+    return counts

@@ -1,0 +1,176 @@
+"""What a conductor does in each working state, as resumable steps.
+
+A provision job carries no program counter: the node's persisted `provision_state` is where the
+work stands. `advance` runs the step for the current working state and commits its outcome —
+the next state, the node fields the step produced, a history line — in one transaction. The job
+loops until the node rests in a stable, wait or failed state; the last commit also finishes the
+job. A crash between two commits leaves the node in a working state with an unfinished job, and
+whoever claims the job next runs the step again: steps are written to be safe to repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ironworks.common.errors import IronworksError
+from ironworks.domain import states
+from ironworks.drivers import base
+from ironworks.drivers.base import INTERFACE_KINDS, Interface, Task
+from ironworks.drivers.registry import hardware_type
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """What a step produced: the event for the state machine and the node fields to write."""
+
+    event: str
+    values: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+
+
+def interfaces(node: dict[str, Any]) -> dict[str, Interface]:
+    hw = hardware_type(node["driver"])
+    return {k: hw.interface(k, node.get(f"{k}_interface")) for k in INTERFACE_KINDS}
+
+
+def _power_off(ifaces: dict[str, Interface], task: Task) -> dict[str, Any]:
+    power = ifaces["power"]
+    assert isinstance(power, base.PowerInterface)
+    return {"power_state": power.set_power_state(task, base.POWER_OFF)}
+
+
+def verify(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
+    ifaces["power"].validate(task)
+    ifaces["management"].validate(task)
+    power = ifaces["power"]
+    assert isinstance(power, base.PowerInterface)
+    return Outcome(states.DONE, {"power_state": power.get_power_state(task)})
+
+
+def inspect(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
+    insp = ifaces["inspect"]
+    assert isinstance(insp, base.InspectInterface)
+    insp.validate(task)
+    result, found = insp.inspect_hardware(task)
+    if result == "wait":
+        return Outcome(states.WAIT)
+    from ironworks.db.engine import utcnow
+
+    return Outcome(states.DONE, {"properties": found, "inspection_finished_at": utcnow()})
+
+
+def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
+    node = task.node
+    manual = args.get("clean_steps")
+    automated = node.get("automated_clean")
+    if manual is None and (
+        automated is False or (automated is None and not task.options.get("automated_clean", True))
+    ):
+        return Outcome(states.DONE, {"clean_step": {}}, "automated cleaning disabled: skipped")
+    deploy = ifaces["deploy"]
+    assert isinstance(deploy, base.DeployInterface)
+    deploy.validate(task)
+    result = deploy.clean(task, manual)
+    if result == "wait":
+        return Outcome(states.WAIT)
+    values = {"clean_step": {}}
+    values.update(_power_off(ifaces, task))
+    return Outcome(states.DONE, values)
+
+
+def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
+    boot, dep, power, mgmt = ifaces["boot"], ifaces["deploy"], ifaces["power"], ifaces["management"]
+    assert isinstance(dep, base.DeployInterface) and isinstance(power, base.PowerInterface)
+    assert isinstance(boot, base.BootInterface)
+    for iface in (power, mgmt, boot, dep):
+        iface.validate(task)
+    result = dep.deploy(task)
+    if result == "wait":
+        return Outcome(states.WAIT)
+    boot.prepare_instance(task)
+    state = (
+        power.reboot(task)
+        if task.node.get("power_state") == base.POWER_ON
+        else power.set_power_state(task, base.POWER_ON)
+    )
+    return Outcome(states.DONE, {"power_state": state, "deploy_step": {}})
+
+
+def tear_down(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
+    dep, boot = ifaces["deploy"], ifaces["boot"]
+    assert isinstance(dep, base.DeployInterface) and isinstance(boot, base.BootInterface)
+    dep.tear_down(task)
+    boot.clean_up_instance(task)
+    values = _power_off(ifaces, task)
+    info = {k: v for k, v in (task.node.get("instance_info") or {}).items() if k == "capabilities"}
+    values.update(instance_info=info, instance_uuid=None, instance_name=None)
+    return Outcome(states.DONE, values)
+
+
+def adopt(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
+    dep = ifaces["deploy"]
+    assert isinstance(dep, base.DeployInterface)
+    for kind in ("power", "management", "deploy"):
+        ifaces[kind].validate(task)
+    dep.adopt(task)
+    power = ifaces["power"]
+    assert isinstance(power, base.PowerInterface)
+    return Outcome(states.DONE, {"power_state": power.get_power_state(task)})
+
+
+def rescue(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
+    r = ifaces["rescue"]
+    assert isinstance(r, base.RescueInterface)
+    return Outcome(states.WAIT if r.rescue(task) == "wait" else states.DONE)
+
+
+def unrescue(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
+    r = ifaces["rescue"]
+    assert isinstance(r, base.RescueInterface)
+    r.unrescue(task)
+    return Outcome(states.DONE)
+
+
+STEPS = {
+    states.VERIFYING: verify,
+    states.INSPECTING: inspect,
+    states.CLEANING: clean,
+    states.DEPLOYING: deploy,
+    states.DELETING: tear_down,
+    states.ADOPTING: adopt,
+    states.RESCUING: rescue,
+    states.UNRESCUING: unrescue,
+}
+assert set(STEPS) == set(states.WORKING_STATES), "every working state needs a step"
+
+# Human words for the phase that failed, for last_error.
+PHASE = {
+    states.VERIFYING: "verifying BMC access",
+    states.INSPECTING: "inspection",
+    states.CLEANING: "cleaning",
+    states.DEPLOYING: "deployment",
+    states.DELETING: "tear-down",
+    states.ADOPTING: "adoption",
+    states.RESCUING: "rescue",
+    states.UNRESCUING: "unrescue",
+}
+
+
+def run_step(task: Task, args: dict[str, Any]) -> Outcome:
+    """Run the step of the node's working state; a failure becomes a FAIL outcome with a reason."""
+    state = task.node["provision_state"]
+    started = time.monotonic()
+    try:
+        out = STEPS[state](task, interfaces(task.node), args)
+    except IronworksError as e:
+        out = Outcome(states.FAIL, message=f"{PHASE[state]} failed: {e.message}")
+    except Exception as e:  # a driver bug must not kill the worker or hide the node's fate
+        log.exception("step %s of node %s crashed", state, task.uuid)
+        out = Outcome(states.FAIL, message=f"{PHASE[state]} failed with an internal error: {e!r}")
+    log.debug("node %s: %s -> %s in %.3fs", task.uuid, state, out.event, time.monotonic() - started)
+    return out

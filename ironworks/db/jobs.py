@@ -1,0 +1,146 @@
+"""The job queue: work accepted by the API, run by conductors, never lost.
+
+* `enqueue` runs inside the API's transaction, beside the node change the job belongs to.
+* `claim` hands up to N runnable jobs to one conductor with a lease: queued jobs whose
+  `not_before` has passed, and running jobs whose lease expired (their conductor died).
+  PostgreSQL uses `FOR UPDATE SKIP LOCKED` so conductors never wait on each other; SQLite has
+  one writer.
+* `finish` is called in the same transaction as the node's last state change, so a job that
+  is marked done has had its effect exactly once; a job interrupted by a crash is claimed again
+  and resumes from the node's persisted state.
+* Wake-up: PostgreSQL `NOTIFY ironworks_jobs` in the enqueuing transaction; in one process, an
+  event the conductor waits on. Polling is the fallback.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ironworks.db.engine import Database, utcnow
+from ironworks.db.schema import jobs
+
+CHANNEL = "ironworks_jobs"
+
+# Set after a commit that queued work; the in-process conductor waits on it.
+jobs_event = threading.Event()
+
+
+def enqueue(
+    conn: Connection,
+    node_id: int,
+    kind: str,
+    args: dict[str, Any] | None = None,
+    *,
+    request_id: str | None = None,
+) -> int:
+    job_id = conn.execute(
+        sa.insert(jobs)
+        .values(
+            node_id=node_id,
+            kind=kind,
+            args=args or {},
+            state="queued",
+            attempts=0,
+            request_id=request_id,
+            created_at=utcnow(),
+        )
+        .returning(jobs.c.id)
+    ).scalar_one()
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"NOTIFY {CHANNEL}"))
+    return job_id
+
+
+def wake() -> None:
+    """Tell the in-process conductor that work was committed."""
+    jobs_event.set()
+
+
+def claim(db: Database, owner: str, limit: int, lease: float) -> list[dict[str, Any]]:
+    now = utcnow()
+    runnable = sa.or_(
+        sa.and_(
+            jobs.c.state == "queued", sa.or_(jobs.c.not_before.is_(None), jobs.c.not_before <= now)
+        ),
+        sa.and_(jobs.c.state == "running", jobs.c.lease_until < now),
+    )
+    pick = sa.select(jobs.c.id).where(runnable).order_by(jobs.c.id).limit(limit)
+    if not db.is_sqlite:
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        sa.update(jobs)
+        .where(jobs.c.id.in_(pick.scalar_subquery()))
+        .values(
+            state="running",
+            owner=owner,
+            lease_until=now + timedelta(seconds=lease),
+            attempts=jobs.c.attempts + 1,
+            started_at=sa.func.coalesce(jobs.c.started_at, now),
+        )
+        .returning(jobs.c.id, jobs.c.node_id, jobs.c.kind, jobs.c.args, jobs.c.request_id,
+                   jobs.c.attempts)
+    )  # fmt: skip
+    with db.write() as conn:
+        rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    rows.sort(key=lambda r: r["id"])
+    return rows
+
+
+def finish(conn: Connection, job_id: int, owner: str, *, error: str | None = None) -> bool:
+    """Mark the job done if we still own it; False means someone took it over."""
+    return (
+        conn.execute(
+            sa.update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.state == "running")
+            .values(
+                state="failed" if error else "done",
+                last_error=error,
+                finished_at=utcnow(),
+                lease_until=None,
+            )
+        ).rowcount
+        == 1
+    )
+
+
+def postpone(conn: Connection, job_id: int, owner: str, seconds: float) -> None:
+    """Give the job back to the queue (the node was locked); it runs again after `seconds`."""
+    conn.execute(
+        sa.update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.owner == owner)
+        .values(
+            state="queued",
+            owner=None,
+            lease_until=None,
+            not_before=utcnow() + timedelta(seconds=seconds),
+            attempts=jobs.c.attempts - 1,
+        )
+    )
+
+
+def renew_leases(db: Database, owner: str, lease: float) -> int:
+    with db.write() as conn:
+        return conn.execute(
+            sa.update(jobs)
+            .where(jobs.c.owner == owner, jobs.c.state == "running")
+            .values(lease_until=utcnow() + timedelta(seconds=lease))
+        ).rowcount
+
+
+def release_owned_by(db: Database, owners_like: str, except_owner: str) -> int:
+    """Requeue running jobs of an earlier incarnation of this conductor (after a crash)."""
+    with db.write() as conn:
+        return conn.execute(
+            sa.update(jobs)
+            .where(
+                jobs.c.state == "running",
+                jobs.c.owner.like(owners_like),
+                jobs.c.owner != except_owner,
+            )
+            .values(state="queued", owner=None, lease_until=None)
+        ).rowcount

@@ -1,0 +1,117 @@
+"""Node rows: lookups by UUID or name, lists, compare-and-set updates, the node lock.
+
+The node lock is `nodes.reservation`: a conductor's hostname written by
+`UPDATE ... WHERE reservation IS NULL`. Whoever changes the row count to 1 holds the lock; reads
+never need it. `purpose` says what the lock is for in every log line and "locked" error.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ironworks.common.errors import NodeLocked, NotFound
+from ironworks.common.ids import is_uuid_like, new_uuid
+from ironworks.db.engine import utcnow
+from ironworks.db.schema import node_history, nodes
+
+log = logging.getLogger(__name__)
+
+
+def _not_found(ident: str) -> NotFound:
+    return NotFound(f"Node {ident} could not be found.")
+
+
+def get_node(conn: Connection, ident: str | int) -> dict[str, Any]:
+    """A node by UUID, name or internal id; NotFound otherwise."""
+    if isinstance(ident, int):
+        cond = nodes.c.id == ident
+    elif is_uuid_like(ident):
+        cond = nodes.c.uuid == ident.lower()
+    else:
+        cond = nodes.c.name == ident
+    row = conn.execute(sa.select(nodes).where(cond)).mappings().first()
+    if row is None:
+        raise _not_found(str(ident))
+    return dict(row)
+
+
+def update_node(
+    conn: Connection, node_id: int, values: dict[str, Any], *, expect: dict[str, Any] | None = None
+) -> bool:
+    """UPDATE one node; with `expect`, only if those columns still hold those values (CAS)."""
+    stmt = sa.update(nodes).where(nodes.c.id == node_id)
+    for k, v in (expect or {}).items():
+        stmt = stmt.where(nodes.c[k].is_(None) if v is None else nodes.c[k] == v)
+    values = {**values, "updated_at": utcnow()}
+    return conn.execute(stmt.values(**values)).rowcount == 1
+
+
+def reserve(conn: Connection, node: dict[str, Any], host: str, purpose: str) -> None:
+    """Take the node lock for `host` or raise NodeLocked naming the holder."""
+    ok = conn.execute(
+        sa.update(nodes)
+        .where(nodes.c.id == node["id"], nodes.c.reservation.is_(None))
+        .values(reservation=host)
+    ).rowcount
+    if ok != 1:
+        holder = conn.execute(
+            sa.select(nodes.c.reservation).where(nodes.c.id == node["id"])
+        ).scalar()
+        raise locked_error(node, holder, purpose)
+    log.debug("node %s locked by %s for %s", node["uuid"], host, purpose)
+
+
+def locked_error(node: dict[str, Any], holder: str | None, purpose: str) -> NodeLocked:
+    return NodeLocked(
+        f"Node {node['uuid']} is locked by host {holder}, please retry after the current "
+        f"operation is completed (wanted the lock for: {purpose})."
+    )
+
+
+def release(conn: Connection, node_id: int, host: str) -> None:
+    conn.execute(
+        sa.update(nodes)
+        .where(nodes.c.id == node_id, nodes.c.reservation == host)
+        .values(reservation=None)
+    )
+
+
+def record_event(
+    conn: Connection,
+    node_id: int,
+    event: str,
+    *,
+    event_type: str,
+    severity: str = "INFO",
+    conductor: str | None = None,
+    user: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    target_state: str | None = None,
+    duration: float | None = None,
+    request_id: str | None = None,
+    project: str | None = None,
+) -> None:
+    """One line of the node's history, in the caller's transaction."""
+    conn.execute(
+        sa.insert(node_history).values(
+            uuid=new_uuid(),
+            node_id=node_id,
+            created_at=utcnow(),
+            severity=severity,
+            event_type=event_type,
+            event=event,
+            conductor=conductor,
+            user=user,
+            from_state=from_state,
+            to_state=to_state,
+            target_provision_state=target_state,
+            duration=duration,
+            project=project,
+            request_id=request_id,
+        )
+    )

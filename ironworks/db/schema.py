@@ -1,0 +1,230 @@
+"""Tables. SQLAlchemy Core, so that hot paths (node lists, job claims) stay close to SQL.
+
+Every schema change is an Alembic migration under `migrations/versions`; the tests check that
+the migrated schema equals this declaration.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+TS = sa.DateTime(timezone=True)
+
+
+def _ts() -> list[sa.Column]:
+    return [sa.Column("created_at", TS, nullable=False), sa.Column("updated_at", TS)]
+
+
+INTERFACES = (
+    "bios", "boot", "console", "deploy", "firmware", "inspect", "management", "network",
+    "power", "raid", "rescue", "storage", "vendor",
+)  # fmt: skip
+
+chassis = sa.Table(
+    "chassis",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("description", sa.String(255)),
+    sa.Column("extra", JSON, nullable=False, default=dict),
+    *_ts(),
+)
+
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), unique=True),
+    sa.Column("chassis_id", sa.Integer, sa.ForeignKey("chassis.id")),
+    sa.Column("driver", sa.String(255), nullable=False),
+    *(sa.Column(f"{i}_interface", sa.String(255)) for i in INTERFACES),
+    sa.Column("driver_info", JSON, nullable=False, default=dict),
+    sa.Column("driver_internal_info", JSON, nullable=False, default=dict),
+    sa.Column("instance_info", JSON, nullable=False, default=dict),
+    sa.Column("properties", JSON, nullable=False, default=dict),
+    sa.Column("extra", JSON, nullable=False, default=dict),
+    sa.Column("network_data", JSON, nullable=False, default=dict),
+    sa.Column("raid_config", JSON, nullable=False, default=dict),
+    sa.Column("target_raid_config", JSON, nullable=False, default=dict),
+    sa.Column("clean_step", JSON, nullable=False, default=dict),
+    sa.Column("deploy_step", JSON, nullable=False, default=dict),
+    sa.Column("service_step", JSON, nullable=False, default=dict),
+    sa.Column("traits", JSON, nullable=False, default=list),
+    sa.Column("instance_uuid", sa.String(36), unique=True),
+    sa.Column("instance_name", sa.String(255)),
+    sa.Column("power_state", sa.String(15)),
+    sa.Column("target_power_state", sa.String(15)),
+    sa.Column("provision_state", sa.String(15), nullable=False),
+    sa.Column("target_provision_state", sa.String(15)),
+    sa.Column("provision_updated_at", TS),
+    sa.Column("last_error", sa.Text),
+    sa.Column("maintenance", sa.Boolean, nullable=False, default=False),
+    sa.Column("maintenance_reason", sa.Text),
+    sa.Column("fault", sa.String(255)),
+    sa.Column("console_enabled", sa.Boolean, nullable=False, default=False),
+    # The node lock: the hostname of the conductor working on the node, set by compare-and-set.
+    sa.Column("reservation", sa.String(255)),
+    sa.Column("conductor_affinity", sa.String(255)),
+    sa.Column("conductor_group", sa.String(255), nullable=False, default=""),
+    sa.Column("resource_class", sa.String(80)),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("lessee", sa.String(255)),
+    sa.Column("description", sa.Text),
+    sa.Column("automated_clean", sa.Boolean),
+    sa.Column("protected", sa.Boolean, nullable=False, default=False),
+    sa.Column("protected_reason", sa.Text),
+    sa.Column("retired", sa.Boolean, nullable=False, default=False),
+    sa.Column("retired_reason", sa.Text),
+    sa.Column("boot_mode", sa.String(16)),
+    sa.Column("secure_boot", sa.Boolean),
+    sa.Column("shard", sa.String(255)),
+    sa.Column("parent_node", sa.String(36)),
+    sa.Column("disable_power_off", sa.Boolean, nullable=False, default=False),
+    sa.Column("health", sa.String(32)),
+    sa.Column("inspection_started_at", TS),
+    sa.Column("inspection_finished_at", TS),
+    *_ts(),
+    sa.Index("ix_nodes_provision_state", "provision_state"),
+    sa.Index("ix_nodes_reservation", "reservation"),
+    sa.Index("ix_nodes_conductor_group", "conductor_group"),
+)
+
+portgroups = sa.Table(
+    "portgroups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), unique=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("address", sa.String(18), unique=True),
+    sa.Column("mode", sa.String(255)),
+    sa.Column("properties", JSON, nullable=False, default=dict),
+    sa.Column("standalone_ports_supported", sa.Boolean, nullable=False, default=True),
+    sa.Column("physical_network", sa.String(64)),
+    sa.Column("category", sa.String(80)),
+    sa.Column("extra", JSON, nullable=False, default=dict),
+    sa.Column("internal_info", JSON, nullable=False, default=dict),
+    *_ts(),
+    sa.Index("ix_portgroups_node_id", "node_id"),
+)
+
+ports = sa.Table(
+    "ports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("address", sa.String(18), nullable=False, unique=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("portgroup_id", sa.Integer, sa.ForeignKey("portgroups.id", ondelete="SET NULL")),
+    sa.Column("local_link_connection", JSON, nullable=False, default=dict),
+    sa.Column("pxe_enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("physical_network", sa.String(64)),
+    sa.Column("is_smartnic", sa.Boolean, nullable=False, default=False),
+    sa.Column("name", sa.String(255), unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("vendor", sa.String(255)),
+    sa.Column("category", sa.String(80)),
+    sa.Column("available_for_dynamic_portgroup", sa.Boolean, nullable=False, default=True),
+    sa.Column("extra", JSON, nullable=False, default=dict),
+    sa.Column("internal_info", JSON, nullable=False, default=dict),
+    *_ts(),
+    sa.Index("ix_ports_node_id", "node_id"),
+)
+
+volume_connectors = sa.Table(
+    "volume_connectors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("connector_id", sa.String(255), nullable=False),
+    sa.Column("extra", JSON, nullable=False, default=dict),
+    *_ts(),
+    sa.UniqueConstraint("type", "connector_id"),
+)
+
+volume_targets = sa.Table(
+    "volume_targets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("volume_type", sa.String(64), nullable=False),
+    sa.Column("properties", JSON, nullable=False, default=dict),
+    sa.Column("boot_index", sa.Integer, nullable=False),
+    sa.Column("volume_id", sa.String(36), nullable=False),
+    sa.Column("extra", JSON, nullable=False, default=dict),
+    *_ts(),
+    sa.UniqueConstraint("node_id", "boot_index"),
+)
+
+conductors = sa.Table(
+    "conductors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("hostname", sa.String(255), nullable=False, unique=True),
+    sa.Column("conductor_group", sa.String(255), nullable=False, default=""),
+    sa.Column("online", sa.Boolean, nullable=False, default=True),
+    sa.Column("drivers", JSON, nullable=False, default=list),
+    # Changes on every start: jobs and leases of an older incarnation are ours to take back.
+    sa.Column("incarnation", sa.String(36), nullable=False),
+    *_ts(),
+)
+
+# Work accepted by the API, written in the same transaction as the node change it belongs to.
+# A job is claimed by a conductor for `lease_until`; an expired lease is anyone's to take. It is
+# finished in the same transaction as the node's final state change, so it never runs twice.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("args", JSON, nullable=False, default=dict),
+    sa.Column("state", sa.String(16), nullable=False, default="queued"),
+    sa.Column("owner", sa.String(300)),
+    sa.Column("lease_until", TS),
+    sa.Column("not_before", TS),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("request_id", sa.String(64)),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("started_at", TS),
+    sa.Column("finished_at", TS),
+    sa.Index("ix_jobs_state", "state"),
+    sa.Index("ix_jobs_node_id", "node_id"),
+)
+
+node_history = sa.Table(
+    "node_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("event_type", sa.String(32), nullable=False),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("conductor", sa.String(255)),
+    sa.Column("user", sa.String(255)),
+    sa.Column("project", sa.String(255)),
+    sa.Column("from_state", sa.String(32)),
+    sa.Column("to_state", sa.String(32)),
+    sa.Column("target_provision_state", sa.String(32)),
+    sa.Column("duration", sa.Float),
+    sa.Column("request_id", sa.String(64)),
+    sa.Index("ix_node_history_node_id", "node_id", "id"),
+)

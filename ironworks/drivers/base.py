@@ -1,0 +1,300 @@
+"""What a hardware type and its interfaces look like.
+
+A hardware type is a set of interface classes, one chosen per interface kind. Every interface
+declares the `driver_info` properties it needs (`Prop`); that one declaration drives validation
+errors, `GET /v1/drivers/{name}/properties`, CLI help and the masking of secrets.
+
+Interfaces never touch the database. The conductor gives each call a `Task`: a snapshot of the
+node (driver_info already decrypted) and the purpose of the work, and persists what the call
+returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from ironworks.common.errors import InvalidInput, NotSupported
+
+POWER_ON = "power on"
+POWER_OFF = "power off"
+REBOOT = "rebooting"
+SOFT_POWER_OFF = "soft power off"
+SOFT_REBOOT = "soft rebooting"
+POWER_ERROR = "error"
+
+BOOT_DEVICES = ("pxe", "disk", "cdrom", "bios", "safe", "wanboot", "uefi http")
+
+StepResult = Literal["done", "wait"]
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+    description: str
+    required: bool = False
+    secret: bool = False
+
+
+@dataclass
+class Task:
+    """One unit of conductor work on one node."""
+
+    node: dict[str, Any]
+    purpose: str
+    conductor: str = ""
+    # Settings the interfaces may read (timeouts, the fake delay), passed down from cmd/.
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def driver_info(self) -> dict[str, Any]:
+        return self.node.get("driver_info") or {}
+
+    @property
+    def uuid(self) -> str:
+        return self.node["uuid"]
+
+
+class Interface:
+    kind: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    properties: ClassVar[tuple[Prop, ...]] = ()
+
+    def check_formats(self, task: Task) -> None:
+        """Raise InvalidInput for a driver_info value present but malformed (on create/patch)."""
+
+    def validate(self, task: Task) -> None:
+        """Raise InvalidInput naming the missing or bad driver_info field."""
+        self.check_formats(task)
+        info = task.driver_info
+        missing = [p.name for p in self.properties if p.required and not info.get(p.name)]
+        if missing:
+            raise InvalidInput(
+                f"node {task.uuid}: driver_info is missing {', '.join(missing)} "
+                f"needed by the {self.name} {self.kind} interface",
+                field="driver_info/" + missing[0],
+            )
+
+
+def _unsupported(iface: Interface, what: str) -> NotSupported:
+    return NotSupported(
+        f"the {iface.name!r} {iface.kind} interface does not support {what}; "
+        f"set {iface.kind}_interface to one that does"
+    )
+
+
+class PowerInterface(Interface):
+    kind = "power"
+
+    def get_power_state(self, task: Task) -> str:
+        raise NotImplementedError
+
+    def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
+        """Bring the node to `state` (power on/off, soft power off) and return the state read."""
+        raise NotImplementedError
+
+    def reboot(self, task: Task, timeout: float | None = None, soft: bool = False) -> str:
+        raise NotImplementedError
+
+    def supported_power_states(self, task: Task) -> list[str]:
+        return [POWER_ON, POWER_OFF, REBOOT]
+
+
+class ManagementInterface(Interface):
+    kind = "management"
+
+    def get_supported_boot_devices(self, task: Task) -> list[str]:
+        raise _unsupported(self, "boot devices")
+
+    def get_boot_device(self, task: Task) -> dict[str, Any]:
+        raise _unsupported(self, "reading the boot device")
+
+    def set_boot_device(self, task: Task, device: str, persistent: bool = False) -> None:
+        raise _unsupported(self, "setting the boot device")
+
+    def inject_nmi(self, task: Task) -> None:
+        raise _unsupported(self, "injecting an NMI")
+
+    def get_sensors_data(self, task: Task) -> dict[str, Any]:
+        raise _unsupported(self, "sensors")
+
+
+class BootInterface(Interface):
+    kind = "boot"
+
+    def prepare_ramdisk(self, task: Task) -> None: ...
+
+    def clean_up_ramdisk(self, task: Task) -> None: ...
+
+    def prepare_instance(self, task: Task) -> None: ...
+
+    def clean_up_instance(self, task: Task) -> None: ...
+
+
+class DeployInterface(Interface):
+    kind = "deploy"
+
+    def deploy(self, task: Task) -> StepResult:
+        raise NotImplementedError
+
+    def tear_down(self, task: Task) -> None:
+        raise NotImplementedError
+
+    def clean(self, task: Task, steps: list[dict[str, Any]] | None) -> StepResult:
+        """Automated cleaning when `steps` is None, else the manual steps given."""
+        raise NotImplementedError
+
+    def adopt(self, task: Task) -> None: ...
+
+
+class InspectInterface(Interface):
+    kind = "inspect"
+
+    def inspect_hardware(self, task: Task) -> tuple[StepResult, dict[str, Any]]:
+        """("done", properties found) or ("wait", {}) when an agent will report back."""
+        raise _unsupported(self, "inspection")
+
+
+class ConsoleInterface(Interface):
+    kind = "console"
+
+    def start_console(self, task: Task) -> None:
+        raise _unsupported(self, "a console")
+
+    def stop_console(self, task: Task) -> None:
+        raise _unsupported(self, "a console")
+
+    def get_console(self, task: Task) -> dict[str, Any]:
+        raise _unsupported(self, "a console")
+
+
+class RAIDInterface(Interface):
+    kind = "raid"
+
+    def validate_raid_config(self, task: Task, config: dict[str, Any]) -> None:
+        raise _unsupported(self, "RAID")
+
+    def create_configuration(self, task: Task) -> dict[str, Any]:
+        raise _unsupported(self, "RAID")
+
+    def delete_configuration(self, task: Task) -> None:
+        raise _unsupported(self, "RAID")
+
+
+class BIOSInterface(Interface):
+    kind = "bios"
+
+
+class VendorInterface(Interface):
+    kind = "vendor"
+
+
+class RescueInterface(Interface):
+    kind = "rescue"
+
+    def rescue(self, task: Task) -> StepResult:
+        raise _unsupported(self, "rescue")
+
+    def unrescue(self, task: Task) -> None:
+        raise _unsupported(self, "rescue")
+
+
+class NetworkInterface(Interface):
+    kind = "network"
+
+
+class StorageInterface(Interface):
+    kind = "storage"
+
+
+class FirmwareInterface(Interface):
+    kind = "firmware"
+
+
+# Generic "no-*" implementations: the interface exists, the operation is refused clearly.
+class NoConsole(ConsoleInterface):
+    name = "no-console"
+
+
+class NoRAID(RAIDInterface):
+    name = "no-raid"
+
+
+class NoBIOS(BIOSInterface):
+    name = "no-bios"
+
+
+class NoVendor(VendorInterface):
+    name = "no-vendor"
+
+
+class NoRescue(RescueInterface):
+    name = "no-rescue"
+
+
+class NoInspect(InspectInterface):
+    name = "no-inspect"
+
+
+class NoFirmware(FirmwareInterface):
+    name = "no-firmware"
+
+
+class FlatNetwork(NetworkInterface):
+    """VIFs are recorded on the node's ports and portgroups; the switch is not touched."""
+
+    name = "flat"
+
+
+class NoopNetwork(NetworkInterface):
+    name = "noop"
+
+
+class NoopStorage(StorageInterface):
+    name = "noop"
+
+
+INTERFACE_KINDS = (
+    "bios", "boot", "console", "deploy", "firmware", "inspect", "management", "network",
+    "power", "raid", "rescue", "storage", "vendor",
+)  # fmt: skip
+
+
+class HardwareType:
+    """A named composition: for each interface kind, the classes allowed (first = default)."""
+
+    name: ClassVar[str] = ""
+    interfaces: ClassVar[dict[str, tuple[type[Interface], ...]]] = {}
+
+    @classmethod
+    def default(cls, kind: str) -> str:
+        return cls.interfaces[kind][0].name
+
+    @classmethod
+    def names(cls, kind: str) -> list[str]:
+        return [i.name for i in cls.interfaces[kind]]
+
+    @classmethod
+    def interface(cls, kind: str, name: str | None) -> Interface:
+        for impl in cls.interfaces[kind]:
+            if name is None or impl.name == name:
+                return impl()
+        raise InvalidInput(
+            f"{kind}_interface {name!r} is not supported by hardware type {cls.name}; "
+            f"choose one of {', '.join(cls.names(kind))}",
+            field=f"{kind}_interface",
+        )
+
+    @classmethod
+    def properties(cls) -> dict[str, Prop]:
+        """Every driver_info property of the default interfaces, by name."""
+        out: dict[str, Prop] = {}
+        for kind in INTERFACE_KINDS:
+            for impl in cls.interfaces[kind]:
+                for p in impl.properties:
+                    out.setdefault(p.name, p)
+        return out
+
+    @classmethod
+    def secret_keys(cls) -> frozenset[str]:
+        return frozenset(n for n, p in cls.properties().items() if p.secret)

@@ -1,0 +1,229 @@
+"""`fake-hardware`: every interface, no hardware, an optional delay per operation.
+
+Delays come from driver_info `fake_<kind>_delay` (seconds, or "min:max" for a random delay in
+that range) or else from the deployment's `fake.delay` setting. They make the whole lifecycle
+observable (and killable) without a server in a rack.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from ironworks.common.errors import InvalidInput
+from ironworks.drivers import base
+from ironworks.drivers.base import Prop, Task
+
+
+def _delay(task: Task, kind: str) -> None:
+    raw = task.driver_info.get(f"fake_{kind}_delay", task.options.get("fake_delay", 0))
+    seconds = parse_delay(raw, f"driver_info/fake_{kind}_delay")
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+def parse_delay(raw: Any, field: str) -> float:
+    try:
+        if isinstance(raw, str) and ":" in raw:
+            lo, hi = (float(x) for x in raw.split(":", 1))
+            if lo < 0 or hi < lo:
+                raise ValueError
+            return random.uniform(lo, hi)
+        value = float(raw or 0)
+        if value < 0:
+            raise ValueError
+        return value
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{field} must be seconds (e.g. 2.5) or a range 'min:max', not {raw!r}", field=field
+        ) from None
+
+
+def _delay_prop(kind: str) -> Prop:
+    return Prop(f"fake_{kind}_delay", f"Seconds each fake {kind} operation takes, or 'min:max'.")
+
+
+class FakePower(base.PowerInterface):
+    name = "fake"
+    properties = (
+        Prop("fake_bmc_address", "Pretend BMC address, shown only."),
+        Prop("fake_username", "Pretend BMC user name."),
+        Prop("fake_password", "Pretend BMC password.", secret=True),
+        _delay_prop("power"),
+    )
+
+    def check_formats(self, task: Task) -> None:
+        for p in (
+            "power", "management", "boot", "deploy", "inspect", "console", "raid", "bios",
+            "vendor", "rescue",
+        ):  # fmt: skip
+            key = f"fake_{p}_delay"
+            if key in task.driver_info:
+                parse_delay(task.driver_info[key], f"driver_info/{key}")
+
+    def get_power_state(self, task: Task) -> str:
+        _delay(task, "power")
+        return task.node.get("power_state") or base.POWER_OFF
+
+    def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
+        _delay(task, "power")
+        return base.POWER_OFF if state == base.SOFT_POWER_OFF else state
+
+    def reboot(self, task: Task, timeout: float | None = None, soft: bool = False) -> str:
+        _delay(task, "power")
+        return base.POWER_ON
+
+    def supported_power_states(self, task: Task) -> list[str]:
+        return [base.POWER_ON, base.POWER_OFF, base.REBOOT, base.SOFT_POWER_OFF, base.SOFT_REBOOT]
+
+
+class FakeManagement(base.ManagementInterface):
+    name = "fake"
+    properties = (_delay_prop("management"),)
+
+    def get_supported_boot_devices(self, task: Task) -> list[str]:
+        return ["pxe", "disk", "cdrom", "bios", "safe"]
+
+    def get_boot_device(self, task: Task) -> dict[str, Any]:
+        _delay(task, "management")
+        internal = task.node.get("driver_internal_info") or {}
+        return {
+            "boot_device": internal.get("fake_boot_device", "pxe"),
+            "persistent": internal.get("fake_boot_device_persistent", False),
+        }
+
+    def set_boot_device(self, task: Task, device: str, persistent: bool = False) -> None:
+        _delay(task, "management")
+
+    def inject_nmi(self, task: Task) -> None:
+        _delay(task, "management")
+
+    def get_sensors_data(self, task: Task) -> dict[str, Any]:
+        return {"Temperature": {"CPU1 Temp": {"Sensor Reading": "40 degrees C"}}}
+
+
+class FakeBoot(base.BootInterface):
+    name = "fake"
+    properties = (_delay_prop("boot"),)
+
+    def prepare_ramdisk(self, task: Task) -> None:
+        _delay(task, "boot")
+
+    def prepare_instance(self, task: Task) -> None:
+        _delay(task, "boot")
+
+
+class FakeDeploy(base.DeployInterface):
+    name = "fake"
+    properties = (_delay_prop("deploy"),)
+
+    def deploy(self, task: Task) -> base.StepResult:
+        _delay(task, "deploy")
+        return "done"
+
+    def tear_down(self, task: Task) -> None:
+        _delay(task, "deploy")
+
+    def clean(self, task: Task, steps: list[dict[str, Any]] | None) -> base.StepResult:
+        _delay(task, "deploy")
+        return "done"
+
+    def adopt(self, task: Task) -> None:
+        _delay(task, "deploy")
+
+
+class FakeInspect(base.InspectInterface):
+    name = "fake"
+    properties = (_delay_prop("inspect"),)
+
+    def inspect_hardware(self, task: Task) -> tuple[base.StepResult, dict[str, Any]]:
+        _delay(task, "inspect")
+        found = {"cpus": 8, "memory_mb": 16384, "local_gb": 100, "cpu_arch": "x86_64"}
+        # inspection fills what is unknown and never overwrites what the operator set
+        return "done", {**found, **(task.node.get("properties") or {})}
+
+
+class FakeConsole(base.ConsoleInterface):
+    name = "fake"
+    properties = (_delay_prop("console"),)
+
+    def start_console(self, task: Task) -> None:
+        _delay(task, "console")
+
+    def stop_console(self, task: Task) -> None:
+        _delay(task, "console")
+
+    def get_console(self, task: Task) -> dict[str, Any]:
+        return {"type": "shellinabox", "url": f"http://127.0.0.1:0/console/{task.uuid}"}
+
+
+class FakeRAID(base.RAIDInterface):
+    name = "fake"
+    properties = (_delay_prop("raid"),)
+
+    def validate_raid_config(self, task: Task, config: dict[str, Any]) -> None:
+        disks = config.get("logical_disks")
+        if not isinstance(disks, list) or not disks:
+            raise InvalidInput(
+                "target_raid_config needs a non-empty list 'logical_disks'",
+                field="logical_disks",
+            )
+        for i, d in enumerate(disks):
+            if not isinstance(d, dict) or "size_gb" not in d or "raid_level" not in d:
+                raise InvalidInput(
+                    f"logical_disks[{i}] needs size_gb and raid_level",
+                    field=f"logical_disks/{i}",
+                )
+
+    def create_configuration(self, task: Task) -> dict[str, Any]:
+        _delay(task, "raid")
+        return dict(task.node.get("target_raid_config") or {})
+
+    def delete_configuration(self, task: Task) -> None:
+        _delay(task, "raid")
+
+
+class FakeBIOS(base.BIOSInterface):
+    name = "fake"
+    properties = (_delay_prop("bios"),)
+
+
+class FakeVendor(base.VendorInterface):
+    name = "fake"
+    properties = (_delay_prop("vendor"),)
+
+
+class FakeRescue(base.RescueInterface):
+    name = "fake"
+    properties = (_delay_prop("rescue"),)
+
+    def rescue(self, task: Task) -> base.StepResult:
+        _delay(task, "rescue")
+        return "done"
+
+    def unrescue(self, task: Task) -> None:
+        _delay(task, "rescue")
+
+
+class FakeFirmware(base.FirmwareInterface):
+    name = "fake"
+
+
+class FakeHardware(base.HardwareType):
+    name = "fake-hardware"
+    interfaces = {
+        "bios": (FakeBIOS, base.NoBIOS),
+        "boot": (FakeBoot,),
+        "console": (FakeConsole, base.NoConsole),
+        "deploy": (FakeDeploy,),
+        "firmware": (FakeFirmware, base.NoFirmware),
+        "inspect": (FakeInspect, base.NoInspect),
+        "management": (FakeManagement,),
+        "network": (base.FlatNetwork, base.NoopNetwork),
+        "power": (FakePower,),
+        "raid": (FakeRAID, base.NoRAID),
+        "rescue": (FakeRescue, base.NoRescue),
+        "storage": (base.NoopStorage,),
+        "vendor": (FakeVendor, base.NoVendor),
+    }

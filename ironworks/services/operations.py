@@ -1,0 +1,398 @@
+"""Operations on a node's hardware and state.
+
+Long operations (provision verbs, power changes) are accepted in ONE transaction that moves the
+node to its working state, records the change in the node's history and queues a job; the
+conductor does the rest and the client polls. Short ones (boot device, NMI, validate, console)
+run here, synchronously, under the node lock, the way an operator expects a quick answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from ironworks.common.errors import (
+    Conflict,
+    InvalidInput,
+    InvalidStateRequested,
+    IronworksError,
+    NotFound,
+)
+from ironworks.db import jobs as job_db
+from ironworks.db import nodes as node_db
+from ironworks.db.engine import utcnow
+from ironworks.db.schema import node_history, nodes
+from ironworks.domain import states
+from ironworks.domain import versions as v
+from ironworks.drivers import base
+from ironworks.drivers.base import INTERFACE_KINDS, Task
+from ironworks.drivers.registry import hardware_type
+from ironworks.services.context import Caller, Services
+
+log = logging.getLogger(__name__)
+
+POWER_TARGETS = frozenset(
+    {base.POWER_ON, base.POWER_OFF, base.REBOOT, base.SOFT_POWER_OFF, base.SOFT_REBOOT}
+)
+# Verbs refused while the node is in maintenance: they would put a tenant on a broken machine.
+NO_MAINTENANCE_VERBS = frozenset({"active", "rebuild", "provide", "adopt"})
+
+
+def interfaces_of(svc: Services, node: dict[str, Any]) -> dict[str, base.Interface]:
+    hw = hardware_type(node["driver"])
+    return {k: hw.interface(k, node.get(f"{k}_interface")) for k in INTERFACE_KINDS}
+
+
+def make_task(svc: Services, node: dict[str, Any], purpose: str) -> Task:
+    return Task(
+        node=node,
+        purpose=purpose,
+        conductor=svc.hostname,
+        options={"fake_delay": svc.settings.fake.delay},
+    )
+
+
+# --- provisioning --------------------------------------------------------------------------------
+
+
+def request_provision(
+    svc: Services, ident: str, body: dict[str, Any], caller: Caller
+) -> dict[str, Any]:
+    verb = body.get("target")
+    if not isinstance(verb, str):
+        raise InvalidInput("target is required: the provision verb", field="target")
+    with svc.db.write() as conn:
+        node = node_db.get_node(conn, ident)
+        state = node["provision_state"]
+        min_version = states.VERB_MIN_VERSION.get(verb)
+        if min_version is None or caller.version < min_version:
+            allowed = states.allowed_verbs(state)
+            raise InvalidInput(
+                f'The requested action "{verb}" can not be performed on node "{node["uuid"]}" '
+                f'while it is in state "{state}". Allowed here: {", ".join(allowed) or "none"}.',
+                field="target",
+            )
+        canonical = states.canonical_verb(verb)
+        target = states.next_state(state, canonical)
+        if target is None:
+            allowed = states.allowed_verbs(state)
+            raise InvalidStateRequested(
+                f'The requested action "{verb}" can not be performed on node "{node["uuid"]}" '
+                f'while it is in state "{state}". Allowed in "{state}": '
+                f"{', '.join(allowed) or 'none (wait for the current operation)'}."
+            )
+        if node["reservation"] is not None:
+            raise node_db.locked_error(node, node["reservation"], f"provision {verb}")
+        if node["maintenance"] and canonical in NO_MAINTENANCE_VERBS:
+            raise Conflict(
+                f"Node {node['uuid']} is in maintenance ({node['maintenance_reason'] or 'no reason'}"
+                f"); clear maintenance before {verb}"
+            )
+        if canonical in ("active", "rebuild") and node["protected"] and canonical == "rebuild":
+            raise Conflict(f"Node {node['uuid']} is protected; unset protected to rebuild it")
+        if canonical == "deleted" and node["protected"]:
+            raise Conflict(f"Node {node['uuid']} is protected; unset protected to undeploy it")
+        args = _provision_args(node, canonical, body, caller)
+        values: dict[str, Any] = {
+            "provision_state": target,
+            "target_provision_state": states.goal_of(canonical, state),
+            "provision_updated_at": utcnow(),
+            "last_error": None,
+        }
+        if "instance_info" in args:
+            values["instance_info"] = args.pop("instance_info")
+        if canonical == "inspect":
+            values["inspection_started_at"] = utcnow()
+            values["inspection_finished_at"] = None
+        if target not in states.WORKING_STATES:
+            values["target_provision_state"] = None
+        ok = node_db.update_node(
+            conn, node["id"], values, expect={"provision_state": state, "reservation": None}
+        )
+        if not ok:
+            raise Conflict(
+                f"Node {node['uuid']} changed while the request was handled; retry the request"
+            )
+        node_db.record_event(
+            conn, node["id"], f"{verb}: {state} -> {target}", event_type="provisioning",
+            from_state=state, to_state=target, duration=_since(node), user=caller.user,
+            request_id=caller.request_id,
+        )  # fmt: skip
+        if target in states.WORKING_STATES:
+            job_db.enqueue(
+                conn, node["id"], "provision", {"verb": canonical, **args},
+                request_id=caller.request_id,
+            )  # fmt: skip
+    job_db.wake()
+    return {"provision_state": target}
+
+
+def _since(node: dict[str, Any]) -> float | None:
+    started = node.get("provision_updated_at") or node.get("created_at")
+    if started is None:
+        return None
+    if started.tzinfo is None:
+        from datetime import UTC
+
+        started = started.replace(tzinfo=UTC)
+    return round((utcnow() - started).total_seconds(), 3)
+
+
+def _provision_args(
+    node: dict[str, Any], verb: str, body: dict[str, Any], caller: Caller
+) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    configdrive = body.get("configdrive")
+    if configdrive is not None:
+        if verb not in ("active", "rebuild"):
+            raise InvalidInput(
+                "configdrive is only accepted with active or rebuild", field="configdrive"
+            )
+        if not isinstance(configdrive, str | dict):
+            raise InvalidInput(
+                "configdrive must be a base64 gzipped ISO, a URL, or a JSON object "
+                "(meta_data, user_data, network_data)",
+                field="configdrive",
+            )
+        info = dict(node["instance_info"] or {})
+        info["configdrive"] = configdrive
+        args["instance_info"] = info
+    steps = body.get("clean_steps")
+    if verb == "clean":
+        if not isinstance(steps, list) or not steps:
+            raise InvalidInput("clean needs a non-empty list clean_steps", field="clean_steps")
+        for i, st in enumerate(steps):
+            if not isinstance(st, dict) or "interface" not in st or "step" not in st:
+                raise InvalidInput(
+                    f"clean_steps[{i}] needs 'interface' and 'step'", field=f"clean_steps/{i}"
+                )
+        args["clean_steps"] = steps
+    elif steps is not None:
+        raise InvalidInput("clean_steps is only accepted with the clean verb", field="clean_steps")
+    if body.get("deploy_steps") is not None:
+        if verb not in ("active", "rebuild"):
+            raise InvalidInput(
+                "deploy_steps is only accepted with active or rebuild", field="deploy_steps"
+            )
+        args["deploy_steps"] = body["deploy_steps"]
+    if verb == "rescue":
+        pw = body.get("rescue_password")
+        if not isinstance(pw, str) or not pw.strip():
+            raise InvalidInput("rescue needs a non-empty rescue_password", field="rescue_password")
+        args["rescue_password_set"] = True
+    if body.get("disable_ramdisk") is not None:
+        args["disable_ramdisk"] = bool(body["disable_ramdisk"])
+    return args
+
+
+# --- power ---------------------------------------------------------------------------------------
+
+
+def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Caller) -> None:
+    target = body.get("target")
+    if target not in POWER_TARGETS:
+        raise InvalidInput(
+            f"power target {target!r} is not one of {', '.join(sorted(POWER_TARGETS))}",
+            field="target",
+        )
+    if target in (base.SOFT_POWER_OFF, base.SOFT_REBOOT) and caller.version < v.SOFT_POWER:
+        raise InvalidInput(f"{target} needs API version 1.27 or later", field="target")
+    timeout = body.get("timeout")
+    if timeout is not None:
+        if caller.version < v.POWER_TIMEOUT:
+            raise InvalidInput("timeout needs API version 1.27 or later", field="timeout")
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
+            raise InvalidInput(
+                "timeout must be a whole number of seconds, at least 1", field="timeout"
+            )
+    with svc.db.write() as conn:
+        node = node_db.get_node(conn, ident)
+        if node["reservation"] is not None:
+            raise node_db.locked_error(node, node["reservation"], f"power {target}")
+        if node["target_power_state"] is not None:
+            raise Conflict(
+                f"Node {node['uuid']} is already changing power to {node['target_power_state']}; "
+                "wait for it to finish"
+            )
+        if node["disable_power_off"] and target in (base.POWER_OFF, base.SOFT_POWER_OFF):
+            raise Conflict(
+                f"Node {node['uuid']} has disable_power_off set; it cannot be powered off"
+            )
+        iface = interfaces_of(svc, node)["power"]
+        if target not in iface.supported_power_states(make_task(svc, node, "power")):
+            raise InvalidInput(
+                f"the {iface.name} power interface does not support {target}", field="target"
+            )
+        shown = {base.REBOOT: base.POWER_ON, base.SOFT_REBOOT: base.POWER_ON}.get(
+            target, base.POWER_OFF if target == base.SOFT_POWER_OFF else target
+        )
+        ok = node_db.update_node(
+            conn, node["id"], {"target_power_state": shown, "last_error": None},
+            expect={"reservation": None, "target_power_state": None},
+        )  # fmt: skip
+        if not ok:
+            raise Conflict(f"Node {node['uuid']} changed while the request was handled; retry")
+        job_db.enqueue(
+            conn, node["id"], "power", {"target": target, "timeout": timeout},
+            request_id=caller.request_id,
+        )  # fmt: skip
+    job_db.wake()
+
+
+# --- quick synchronous hardware calls under the lock ---------------------------------------------
+
+
+@contextmanager
+def locked(svc: Services, ident: str, purpose: str) -> Iterator[tuple[dict[str, Any], Task]]:
+    """Hold the node lock for a short driver call; always released."""
+    with svc.db.write() as conn:
+        node = node_db.get_node(conn, ident)
+        node_db.reserve(conn, node, svc.hostname, purpose)
+    try:
+        yield node, make_task(svc, node, purpose)
+    finally:
+        with svc.db.write() as conn:
+            node_db.release(conn, node["id"], svc.hostname)
+
+
+def set_boot_device(svc: Services, ident: str, body: dict[str, Any]) -> None:
+    device = body.get("boot_device")
+    persistent = body.get("persistent", False)
+    if not isinstance(persistent, bool):
+        raise InvalidInput("persistent must be true or false", field="persistent")
+    with locked(svc, ident, "setting boot device") as (node, task):
+        mgmt = interfaces_of(svc, node)["management"]
+        supported = mgmt.get_supported_boot_devices(task)
+        if device not in supported:
+            raise InvalidInput(
+                f"boot_device {device!r} is not supported; use one of {', '.join(supported)}",
+                field="boot_device",
+            )
+        mgmt.set_boot_device(task, device, persistent)
+        with svc.db.write() as conn:
+            info = dict(node["driver_internal_info"] or {})
+            info.update(fake_boot_device=device, fake_boot_device_persistent=persistent)
+            node_db.update_node(conn, node["id"], {"driver_internal_info": info})
+
+
+def get_boot_device(svc: Services, ident: str) -> dict[str, Any]:
+    with locked(svc, ident, "reading boot device") as (node, task):
+        return interfaces_of(svc, node)["management"].get_boot_device(task)
+
+
+def supported_boot_devices(svc: Services, ident: str) -> list[str]:
+    with svc.db.read() as conn:
+        node = node_db.get_node(conn, ident)
+    mgmt = interfaces_of(svc, node)["management"]
+    return mgmt.get_supported_boot_devices(make_task(svc, node, "boot devices"))
+
+
+def inject_nmi(svc: Services, ident: str) -> None:
+    with locked(svc, ident, "inject NMI") as (node, task):
+        interfaces_of(svc, node)["management"].inject_nmi(task)
+
+
+def validate(svc: Services, ident: str) -> dict[str, dict[str, Any]]:
+    with svc.db.read() as conn:
+        node = node_db.get_node(conn, ident)
+    task = make_task(svc, node, "validate")
+    out: dict[str, dict[str, Any]] = {}
+    for kind, iface in interfaces_of(svc, node).items():
+        if iface.name.startswith("no-") or iface.name == "noop":
+            out[kind] = {"result": None, "reason": f"not supported ({iface.name})"}
+            continue
+        try:
+            iface.validate(task)
+            out[kind] = {"result": True}
+        except IronworksError as e:
+            out[kind] = {"result": False, "reason": e.message}
+    return out
+
+
+def console(svc: Services, ident: str) -> dict[str, Any]:
+    with svc.db.read() as conn:
+        node = node_db.get_node(conn, ident)
+    iface = interfaces_of(svc, node)["console"]
+    task = make_task(svc, node, "console")
+    if not node["console_enabled"]:
+        if iface.name.startswith("no-"):
+            iface.get_console(task)  # raises "not supported"
+        return {"console_enabled": False, "console_info": None}
+    return {"console_enabled": True, "console_info": iface.get_console(task)}
+
+
+def set_console(svc: Services, ident: str, enabled: Any, caller: Caller) -> None:
+    if not isinstance(enabled, bool):
+        raise InvalidInput("enabled must be true or false", field="enabled")
+    with locked(svc, ident, "console") as (node, task):
+        iface = interfaces_of(svc, node)["console"]
+        if enabled:
+            iface.start_console(task)
+        else:
+            iface.stop_console(task)
+        with svc.db.write() as conn:
+            node_db.update_node(conn, node["id"], {"console_enabled": enabled})
+            node_db.record_event(
+                conn, node["id"], f"Console {'enabled' if enabled else 'disabled'}",
+                event_type="console", user=caller.user, request_id=caller.request_id,
+            )  # fmt: skip
+
+
+def set_raid_config(svc: Services, ident: str, config: dict[str, Any]) -> None:
+    if not isinstance(config, dict):
+        raise InvalidInput("the body must be a JSON object with logical_disks", field="body")
+    with svc.db.write() as conn:
+        node = node_db.get_node(conn, ident)
+        iface = interfaces_of(svc, node)["raid"]
+        if config:  # an empty object clears the target
+            iface.validate_raid_config(make_task(svc, node, "raid"), config)
+        node_db.update_node(conn, node["id"], {"target_raid_config": config})
+
+
+def sensors(svc: Services, ident: str) -> dict[str, Any]:
+    with locked(svc, ident, "reading sensors") as (node, task):
+        return interfaces_of(svc, node)["management"].get_sensors_data(task)
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+def history(
+    svc: Services, ident: str, *, limit: int | None = None, marker: str | None = None
+) -> list[dict[str, Any]]:
+    with svc.db.read() as conn:
+        node = node_db.get_node(conn, ident)
+        q = sa.select(node_history).where(node_history.c.node_id == node["id"])
+        if marker:
+            mid = conn.execute(
+                sa.select(node_history.c.id).where(node_history.c.uuid == marker)
+            ).scalar()
+            if mid is None:
+                raise NotFound(f"History event {marker} could not be found.")
+            q = q.where(node_history.c.id > mid)
+        q = q.order_by(node_history.c.id).limit(limit or svc.settings.api.max_limit)
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def history_event(svc: Services, ident: str, event_uuid: str) -> dict[str, Any]:
+    with svc.db.read() as conn:
+        node = node_db.get_node(conn, ident)
+        row = (
+            conn.execute(
+                sa.select(node_history).where(
+                    node_history.c.node_id == node["id"], node_history.c.uuid == event_uuid
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise NotFound(f"History event {event_uuid} could not be found.")
+    return dict(row)
+
+
+__all__ = ["nodes"]

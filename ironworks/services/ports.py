@@ -1,0 +1,363 @@
+"""Ports (a node's NICs), portgroups (bonds of ports) and the VIFs attached to them.
+
+A VIF (a tenant network port) is recorded in `internal_info.tenant_vif_port_id` of the port or
+portgroup it is attached to, and listed back from there. Attach prefers a free portgroup, then
+a free PXE-enabled port, then any free port, as Ironic's network interfaces do.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonpatch
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ironworks.common.errors import Conflict, InvalidInput, NotFound
+from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_mac
+from ironworks.db import nodes as node_db
+from ironworks.db.engine import utcnow
+from ironworks.db.pagination import paginate
+from ironworks.db.schema import nodes, portgroups, ports
+from ironworks.services.context import Caller, Services
+
+VIF_KEY = "tenant_vif_port_id"
+BOND_MODES = frozenset(
+    {
+        "balance-rr",
+        "active-backup",
+        "balance-xor",
+        "broadcast",
+        "802.3ad",
+        "balance-tlb",
+        "balance-alb",
+    }
+)
+
+
+class _Kind:
+    """What differs between ports and portgroups; the CRUD below is shared."""
+
+    def __init__(self, table: sa.Table, word: str, creatable: frozenset[str], dicts: frozenset[str],
+                 bools: frozenset[str], sort_keys: frozenset[str]) -> None:  # fmt: skip
+        self.table, self.word = table, word
+        self.creatable, self.dicts, self.bools, self.sort_keys = creatable, dicts, bools, sort_keys
+        self.writable = creatable - {"uuid"}
+
+
+PORT = _Kind(
+    ports, "Port",
+    frozenset({
+        "uuid", "address", "node_uuid", "portgroup_uuid", "local_link_connection",
+        "pxe_enabled", "physical_network", "extra", "is_smartnic", "name", "description",
+        "vendor", "category", "available_for_dynamic_portgroup",
+    }),
+    frozenset({"local_link_connection", "extra"}),
+    frozenset({"pxe_enabled", "is_smartnic", "available_for_dynamic_portgroup"}),
+    frozenset({"id", "uuid", "address", "created_at", "updated_at", "name"}),
+)  # fmt: skip
+PORTGROUP = _Kind(
+    portgroups, "Portgroup",
+    frozenset({
+        "uuid", "address", "node_uuid", "name", "mode", "properties",
+        "standalone_ports_supported", "extra", "physical_network", "category",
+    }),
+    frozenset({"properties", "extra"}),
+    frozenset({"standalone_ports_supported"}),
+    frozenset({"id", "uuid", "address", "created_at", "updated_at", "name"}),
+)  # fmt: skip
+
+
+def _get(conn: sa.Connection, kind: _Kind, ident: str) -> dict[str, Any]:
+    t = kind.table
+    if is_uuid_like(ident):
+        cond = t.c.uuid == ident.lower()
+    elif kind is PORT and normalize_mac(ident):
+        cond = t.c.address == normalize_mac(ident)
+    else:
+        cond = t.c.name == ident
+    row = conn.execute(sa.select(t).where(cond)).mappings().first()
+    if row is None:
+        raise NotFound(f"{kind.word} {ident} could not be found.")
+    return dict(row)
+
+
+def _portgroup_id(conn: sa.Connection, ident: str | None, node_id: int) -> int | None:
+    if ident is None:
+        return None
+    pg = _get(conn, PORTGROUP, ident)
+    if pg["node_id"] != node_id:
+        raise InvalidInput(
+            f"portgroup {ident} belongs to another node; a port joins a bond of its own node",
+            field="portgroup_uuid",
+        )
+    return pg["id"]
+
+
+def _check(kind: _Kind, values: dict[str, Any]) -> None:
+    for f, val in values.items():
+        if f in kind.dicts and not isinstance(val, dict):
+            raise InvalidInput(f"{f} must be a JSON object", field=f)
+        if f in kind.bools and not isinstance(val, bool):
+            raise InvalidInput(f"{f} must be true or false", field=f)
+    if "address" in values and values["address"] is not None:
+        mac = normalize_mac(values["address"])
+        if mac is None:
+            raise InvalidInput(
+                f"address {values['address']!r} is not a MAC address (aa:bb:cc:dd:ee:ff)",
+                field="address",
+            )
+        values["address"] = mac
+    elif kind is PORT and "address" in values:
+        raise InvalidInput("address is required", field="address")
+    name = values.get("name")
+    if name is not None and (
+        not isinstance(name, str) or not is_valid_name(name) or is_uuid_like(name)
+    ):
+        raise InvalidInput(f"name {name!r} is not valid", field="name")
+    mode = values.get("mode")
+    if mode is not None and mode not in BOND_MODES:
+        raise InvalidInput(
+            f"mode {mode!r} is not a bond mode; use one of {', '.join(sorted(BOND_MODES))}",
+            field="mode",
+        )
+
+
+def _conflict(kind: _Kind, e: IntegrityError, values: dict[str, Any]) -> Conflict:
+    text = str(e.orig).lower()
+    if "address" in text:
+        return Conflict(
+            f"A {kind.word.lower()} with MAC address {values.get('address')} already exists."
+        )
+    if "name" in text:
+        return Conflict(f"A {kind.word.lower()} with name {values.get('name')} already exists.")
+    return Conflict(f"A {kind.word.lower()} with UUID {values.get('uuid')} already exists.")
+
+
+def create(svc: Services, kind: _Kind, body: dict[str, Any], caller: Caller) -> dict[str, Any]:
+    unknown = set(body) - kind.creatable
+    if unknown:
+        f = sorted(unknown)[0]
+        raise InvalidInput(f"unknown or read-only attribute {f!r} in the request", field=f)
+    node_ident = body.get("node_uuid")
+    if not isinstance(node_ident, str):
+        raise InvalidInput("node_uuid is required", field="node_uuid")
+    values = {k: val for k, val in body.items() if k not in ("node_uuid", "portgroup_uuid")}
+    if kind is PORT:
+        values.setdefault("address", None)
+    _check(kind, values)
+    if body.get("uuid") is not None and not is_uuid_like(str(body["uuid"])):
+        raise InvalidInput(f"uuid {body['uuid']!r} is not a UUID", field="uuid")
+    values["uuid"] = str(body.get("uuid") or new_uuid()).lower()
+    for f in kind.dicts:
+        values.setdefault(f, {})
+    values.setdefault("internal_info", {})
+    values["created_at"] = utcnow()
+    try:
+        with svc.db.write() as conn:
+            try:
+                node = node_db.get_node(conn, node_ident)
+            except NotFound:
+                raise InvalidInput(f"node {node_ident} does not exist", field="node_uuid") from None
+            values["node_id"] = node["id"]
+            if kind is PORT:
+                values["portgroup_id"] = _portgroup_id(conn, body.get("portgroup_uuid"), node["id"])
+            new_id = conn.execute(
+                sa.insert(kind.table).values(**values).returning(kind.table.c.id)
+            ).scalar_one()
+            return _row(conn, kind, new_id)
+    except IntegrityError as e:
+        raise _conflict(kind, e, values) from None
+
+
+def _row(conn: sa.Connection, kind: _Kind, row_id: int) -> dict[str, Any]:
+    t = kind.table
+    cols = [t, nodes.c.uuid.label("node_uuid")]
+    q = sa.select(*cols).join(nodes, nodes.c.id == t.c.node_id).where(t.c.id == row_id)
+    if kind is PORT:
+        q = q.add_columns(portgroups.c.uuid.label("portgroup_uuid")).outerjoin(
+            portgroups, portgroups.c.id == t.c.portgroup_id
+        )
+    return dict(conn.execute(q).mappings().one())
+
+
+def _select(kind: _Kind) -> sa.Select:
+    t = kind.table
+    q = sa.select(t, nodes.c.uuid.label("node_uuid")).join(nodes, nodes.c.id == t.c.node_id)
+    if kind is PORT:
+        q = q.add_columns(portgroups.c.uuid.label("portgroup_uuid")).outerjoin(
+            portgroups, portgroups.c.id == t.c.portgroup_id
+        )
+    return q
+
+
+def get(svc: Services, kind: _Kind, ident: str) -> dict[str, Any]:
+    with svc.db.read() as conn:
+        return _row(conn, kind, _get(conn, kind, ident)["id"])
+
+
+def list_(
+    svc: Services,
+    kind: _Kind,
+    *,
+    node: str | None = None,
+    portgroup: str | None = None,
+    address: str | None = None,
+    sort_key: str = "id",
+    sort_dir: str = "asc",
+    marker: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    t = kind.table
+    q = _select(kind)
+    limit = min(limit or svc.settings.api.max_limit, svc.settings.api.max_limit)
+    with svc.db.read() as conn:
+        if node is not None:
+            q = q.where(t.c.node_id == node_db.get_node(conn, node)["id"])
+        if portgroup is not None and kind is PORT:
+            q = q.where(t.c.portgroup_id == _get(conn, PORTGROUP, portgroup)["id"])
+        if address is not None:
+            q = q.where(t.c.address == (normalize_mac(address) or address))
+        marker_row = _get(conn, kind, marker) if marker else None
+        q = paginate(q, t, sort_key=sort_key, sort_dir=sort_dir, allowed_keys=kind.sort_keys,
+                     marker=marker_row, limit=limit)  # fmt: skip
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def patch(
+    svc: Services, kind: _Kind, ident: str, ops: list[dict[str, Any]], caller: Caller
+) -> dict[str, Any]:
+    if not isinstance(ops, list) or not ops:
+        raise InvalidInput("the body must be a non-empty JSON patch (a list of operations)")
+    with svc.db.write() as conn:
+        row = _row(conn, kind, _get(conn, kind, ident)["id"])
+        for op in ops:
+            top = str(op.get("path", "")).split("/")[1] if isinstance(op, dict) else ""
+            if top not in kind.writable:
+                raise InvalidInput(f"'/{top}' cannot be changed with PATCH", field=top or "path")
+        doc = {f: copy.deepcopy(row.get(f)) for f in kind.writable}
+        try:
+            new = jsonpatch.apply_patch(doc, ops)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as e:
+            raise InvalidInput(f"cannot apply the patch: {e}", field="patch") from None
+        changes = {k: new.get(k) for k in kind.writable if new.get(k) != doc.get(k)}
+        for f in kind.dicts:
+            if f in changes and changes[f] is None:
+                changes[f] = {}
+        _check(
+            kind, {k: val for k, val in changes.items() if k not in ("node_uuid", "portgroup_uuid")}
+        )
+        node_id = row["node_id"]
+        if "node_uuid" in changes:
+            node = node_db.get_node(conn, changes.pop("node_uuid"))
+            node_id = changes["node_id"] = node["id"]
+        if "portgroup_uuid" in changes:
+            changes["portgroup_id"] = _portgroup_id(conn, changes.pop("portgroup_uuid"), node_id)
+        if changes:
+            changes["updated_at"] = utcnow()
+            try:
+                with conn.begin_nested():
+                    conn.execute(
+                        sa.update(kind.table).where(kind.table.c.id == row["id"]).values(**changes)
+                    )
+            except IntegrityError as e:
+                raise _conflict(kind, e, changes) from None
+        return _row(conn, kind, row["id"])
+
+
+def delete(svc: Services, kind: _Kind, ident: str, caller: Caller) -> None:
+    with svc.db.write() as conn:
+        row = _get(conn, kind, ident)
+        if row["internal_info"].get(VIF_KEY):
+            raise Conflict(
+                f"{kind.word} {row['uuid']} has VIF {row['internal_info'][VIF_KEY]} attached; "
+                "detach it first"
+            )
+        if kind is PORTGROUP:
+            members = conn.execute(
+                sa.select(sa.func.count()).where(ports.c.portgroup_id == row["id"])
+            ).scalar()
+            if members:
+                raise Conflict(
+                    f"Portgroup {row['uuid']} still has {members} port(s); remove them from it first"
+                )
+        conn.execute(sa.delete(kind.table).where(kind.table.c.id == row["id"]))
+
+
+# --- VIFs ----------------------------------------------------------------------------------------
+
+
+def list_vifs(svc: Services, node_ident: str) -> list[dict[str, str]]:
+    with svc.db.read() as conn:
+        node = node_db.get_node(conn, node_ident)
+        out = []
+        for t in (portgroups, ports):
+            for info in conn.execute(
+                sa.select(t.c.internal_info).where(t.c.node_id == node["id"])
+            ).scalars():
+                if info.get(VIF_KEY):
+                    out.append({"id": info[VIF_KEY]})
+        return out
+
+
+def attach_vif(svc: Services, node_ident: str, body: dict[str, Any], caller: Caller) -> None:
+    vif = body.get("id")
+    if not isinstance(vif, str) or not vif:
+        raise InvalidInput("id of the VIF is required", field="id")
+    with svc.db.write() as conn:
+        node = node_db.get_node(conn, node_ident)
+        if node["reservation"] is not None:
+            raise node_db.locked_error(node, node["reservation"], "attach VIF")
+        candidates: list[tuple[sa.Table, dict[str, Any]]] = []
+        for t in (portgroups, ports):
+            rows = conn.execute(
+                sa.select(t).where(t.c.node_id == node["id"]).order_by(t.c.id)
+            ).mappings()
+            for r in rows:
+                if r["internal_info"].get(VIF_KEY) == vif:
+                    raise Conflict(f"VIF {vif} is already attached to node {node['uuid']}")
+                candidates.append((t, dict(r)))
+        wanted_port = body.get("port_uuid")
+        wanted_pg = body.get("portgroup_uuid")
+        free = [(t, r) for t, r in candidates if not r["internal_info"].get(VIF_KEY)]
+        if wanted_port or wanted_pg:
+            want = (ports, wanted_port) if wanted_port else (portgroups, wanted_pg)
+            free = [(t, r) for t, r in free if t is want[0] and r["uuid"] == want[1]]
+        else:
+            # ports in a bond are reached through their portgroup
+            free = [(t, r) for t, r in free if t is portgroups or r.get("portgroup_id") is None]
+            free.sort(key=lambda tr: (tr[0] is not portgroups, not tr[1].get("pxe_enabled", True)))
+        if not free:
+            raise InvalidInput(
+                f"Unable to attach VIF {vif}, not enough free physical ports on node "
+                f"{node['uuid']}: add a port or detach a VIF",
+                field="id",
+            )
+        t, r = free[0]
+        info = {**r["internal_info"], VIF_KEY: vif}
+        conn.execute(
+            sa.update(t).where(t.c.id == r["id"]).values(internal_info=info, updated_at=utcnow())
+        )
+        node_db.record_event(conn, node["id"], f"VIF {vif} attached to {r['uuid']}", event_type="network",
+                             user=caller.user, request_id=caller.request_id)  # fmt: skip
+
+
+def detach_vif(svc: Services, node_ident: str, vif: str, caller: Caller) -> None:
+    with svc.db.write() as conn:
+        node = node_db.get_node(conn, node_ident)
+        if node["reservation"] is not None:
+            raise node_db.locked_error(node, node["reservation"], "detach VIF")
+        for t in (portgroups, ports):
+            for r in conn.execute(sa.select(t).where(t.c.node_id == node["id"])).mappings():
+                if r["internal_info"].get(VIF_KEY) == vif:
+                    info = {k: val for k, val in r["internal_info"].items() if k != VIF_KEY}
+                    conn.execute(
+                        sa.update(t)
+                        .where(t.c.id == r["id"])
+                        .values(internal_info=info, updated_at=utcnow())
+                    )
+                    node_db.record_event(conn, node["id"], f"VIF {vif} detached", event_type="network",
+                                         user=caller.user, request_id=caller.request_id)  # fmt: skip
+                    return
+    raise InvalidInput(f"VIF {vif} is not attached to node {node_ident}", field="vif")
