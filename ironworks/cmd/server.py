@@ -81,10 +81,15 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             app = create_app(Services(db=db, settings=settings))
             log.info("API on http://%s:%d (database %s)", settings.api.host, settings.api.port,
                      db.engine.url.render_as_string(hide_password=True))  # fmt: skip
-            uvicorn.run(
+            server = uvicorn.Server(uvicorn.Config(
                 app, host=settings.api.host, port=settings.api.port, loop="uvloop",
                 http="httptools", access_log=False, log_config=None, timeout_graceful_shutdown=5,
-            )  # fmt: skip
+            ))  # fmt: skip
+            server.run()
+            if not server.started:
+                typer.echo(f"ironworks: could not listen on {settings.api.host}:{settings.api.port}"
+                           " (see the error above); is another server using the port?", err=True)  # fmt: skip
+                raise typer.Exit(1)
         else:
             done = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ironworks.common.errors import NotFound
 from ironworks.common.ids import new_uuid
 from ironworks.common.logging import request_id_var
 from ironworks.common.settings import Settings
@@ -204,6 +205,8 @@ class Conductor:
                 self.jobs_done += 1
             except LostLease:
                 log.warning("job %s was taken over by another conductor; abandoning it", job["id"])
+            except NotFound:
+                log.info("job %s: its node was deleted meanwhile; nothing to do", job["id"])
             except Exception:
                 log.exception("job %s failed unexpectedly; it will be retried", job["id"])
                 with self.db.write() as conn:
