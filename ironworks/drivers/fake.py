@@ -1,5 +1,8 @@
 """`fake-hardware`: every interface, no hardware, an optional delay per operation.
 
+Failures can be injected the same way: driver_info `fake_<kind>_fail` = "a message" makes every
+operation of that interface raise a DriverError with that message.
+
 Delays come from driver_info `fake_<kind>_delay` (seconds, or "min:max" for a random delay in
 that range) or else from the deployment's `fake.delay` setting. They make the whole lifecycle
 observable (and killable) without a server in a rack.
@@ -11,7 +14,7 @@ import random
 import time
 from typing import Any
 
-from ironworks.common.errors import InvalidInput
+from ironworks.common.errors import DriverError, InvalidInput
 from ironworks.drivers import base
 from ironworks.drivers.base import Prop, Task
 
@@ -21,6 +24,9 @@ def _delay(task: Task, kind: str) -> None:
     seconds = parse_delay(raw, f"driver_info/fake_{kind}_delay")
     if seconds > 0:
         time.sleep(seconds)
+    fail = task.driver_info.get(f"fake_{kind}_fail")
+    if fail:
+        raise DriverError(f"{fail} (injected by driver_info fake_{kind}_fail)")
 
 
 def parse_delay(raw: Any, field: str) -> float:
@@ -44,6 +50,12 @@ def _delay_prop(kind: str) -> Prop:
     return Prop(f"fake_{kind}_delay", f"Seconds each fake {kind} operation takes, or 'min:max'.")
 
 
+def _fail_prop(kind: str) -> Prop:
+    return Prop(
+        f"fake_{kind}_fail", f"If set, every fake {kind} operation fails with this message."
+    )
+
+
 class FakePower(base.PowerInterface):
     name = "fake"
     properties = (
@@ -51,6 +63,7 @@ class FakePower(base.PowerInterface):
         Prop("fake_username", "Pretend BMC user name."),
         Prop("fake_password", "Pretend BMC password.", secret=True),
         _delay_prop("power"),
+        _fail_prop("power"),
     )
 
     def check_formats(self, task: Task) -> None:
@@ -80,7 +93,7 @@ class FakePower(base.PowerInterface):
 
 class FakeManagement(base.ManagementInterface):
     name = "fake"
-    properties = (_delay_prop("management"),)
+    properties = (_delay_prop("management"), _fail_prop("management"))
 
     def get_supported_boot_devices(self, task: Task) -> list[str]:
         return ["pxe", "disk", "cdrom", "bios", "safe"]
@@ -105,7 +118,7 @@ class FakeManagement(base.ManagementInterface):
 
 class FakeBoot(base.BootInterface):
     name = "fake"
-    properties = (_delay_prop("boot"),)
+    properties = (_delay_prop("boot"), _fail_prop("boot"))
 
     def prepare_ramdisk(self, task: Task) -> None:
         _delay(task, "boot")
@@ -116,7 +129,7 @@ class FakeBoot(base.BootInterface):
 
 class FakeDeploy(base.DeployInterface):
     name = "fake"
-    properties = (_delay_prop("deploy"),)
+    properties = (_delay_prop("deploy"), _fail_prop("deploy"))
 
     def deploy(self, task: Task) -> base.StepResult:
         _delay(task, "deploy")
@@ -135,7 +148,7 @@ class FakeDeploy(base.DeployInterface):
 
 class FakeInspect(base.InspectInterface):
     name = "fake"
-    properties = (_delay_prop("inspect"),)
+    properties = (_delay_prop("inspect"), _fail_prop("inspect"))
 
     def inspect_hardware(self, task: Task) -> tuple[base.StepResult, dict[str, Any]]:
         _delay(task, "inspect")
@@ -146,7 +159,7 @@ class FakeInspect(base.InspectInterface):
 
 class FakeConsole(base.ConsoleInterface):
     name = "fake"
-    properties = (_delay_prop("console"),)
+    properties = (_delay_prop("console"), _fail_prop("console"))
 
     def start_console(self, task: Task) -> None:
         _delay(task, "console")
@@ -160,7 +173,7 @@ class FakeConsole(base.ConsoleInterface):
 
 class FakeRAID(base.RAIDInterface):
     name = "fake"
-    properties = (_delay_prop("raid"),)
+    properties = (_delay_prop("raid"), _fail_prop("raid"))
 
     def validate_raid_config(self, task: Task, config: dict[str, Any]) -> None:
         disks = config.get("logical_disks")
@@ -186,17 +199,17 @@ class FakeRAID(base.RAIDInterface):
 
 class FakeBIOS(base.BIOSInterface):
     name = "fake"
-    properties = (_delay_prop("bios"),)
+    properties = (_delay_prop("bios"), _fail_prop("bios"))
 
 
 class FakeVendor(base.VendorInterface):
     name = "fake"
-    properties = (_delay_prop("vendor"),)
+    properties = (_delay_prop("vendor"), _fail_prop("vendor"))
 
 
 class FakeRescue(base.RescueInterface):
     name = "fake"
-    properties = (_delay_prop("rescue"),)
+    properties = (_delay_prop("rescue"), _fail_prop("rescue"))
 
     def rescue(self, task: Task) -> base.StepResult:
         _delay(task, "rescue")

@@ -14,7 +14,7 @@ def hardware_type(name: str, enabled: list[str] | None = None) -> type[HardwareT
     if hw is None or (enabled is not None and name not in enabled):
         choices = enabled if enabled is not None else sorted(HARDWARE_TYPES)
         raise InvalidInput(
-            f"hardware type {name!r} is not enabled; choose one of {', '.join(choices)}",
+            f"driver {name!r} is not an enabled hardware type; choose one of {', '.join(choices)}",
             field="driver",
         )
     return hw

@@ -17,8 +17,22 @@ def test_lifecycle(client, conductor):
     r = client.post("/v1/nodes", json={"driver": "fake-hardware", "name": "n1"})
     assert r.status_code == 201, r.text
     uuid = r.json()["uuid"]
-    for verb, target in [("manage", "manageable"), ("inspect", "manageable"), ("provide", "available"),
-                         ("active", "active"), ("rebuild", "active"), ("deleted", "available")]:
-        assert client.put(f"/v1/nodes/{uuid}/states/provision", json={"target": verb}).status_code == 202
-        wait_for(lambda t=target: (n := client.get(f"/v1/nodes/{uuid}").json())["provision_state"] == t
-                 and n["target_provision_state"] is None and n["reservation"] is None)
+    for verb, target in [
+        ("manage", "manageable"),
+        ("inspect", "manageable"),
+        ("provide", "available"),
+        ("active", "active"),
+        ("rebuild", "active"),
+        ("deleted", "available"),
+    ]:
+        assert (
+            client.put(f"/v1/nodes/{uuid}/states/provision", json={"target": verb}).status_code
+            == 202
+        )
+        wait_for(
+            lambda t=target: (
+                (n := client.get(f"/v1/nodes/{uuid}").json())["provision_state"] == t
+                and n["target_provision_state"] is None
+                and n["reservation"] is None
+            )
+        )
