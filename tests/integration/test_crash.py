@@ -42,7 +42,10 @@ def test_kill_dash_nine_mid_deploy(tmp_path):
                 uuids.append(r.json()["uuid"])
             for verb, target in (("manage", "manageable"), ("provide", "available")):
                 for u in uuids:
-                    assert c.put(f"/v1/nodes/{u}/states/provision", json={"target": verb}).status_code == 202
+                    assert (
+                        c.put(f"/v1/nodes/{u}/states/provision", json={"target": verb}).status_code
+                        == 202
+                    )
                 wait_for(lambda t=target: _states(srv.url)[t] == N, timeout=120, interval=0.3)
             for u in uuids:
                 r = c.put(f"/v1/nodes/{u}/states/provision", json={"target": "active"})
@@ -60,7 +63,9 @@ def test_kill_dash_nine_mid_deploy(tmp_path):
         recovery = time.monotonic() - t0
         nodes = httpx.get(f"{srv.url}/v1/nodes/detail", headers=H, timeout=30).json()["nodes"]
         assert all(n["reservation"] is None and n["target_provision_state"] is None for n in nodes)
-        assert all(n["last_error"] is None for n in nodes), [n["last_error"] for n in nodes if n["last_error"]]
+        assert all(n["last_error"] is None for n in nodes), [
+            n["last_error"] for n in nodes if n["last_error"]
+        ]
     finally:
         srv.proc.terminate()
         srv.proc.wait(15)
@@ -83,5 +88,7 @@ def test_kill_dash_nine_mid_deploy(tmp_path):
         ("available", "deploying"), ("deploying", "active"),
     ]  # fmt: skip
     wrong = {n: seq for n, seq in per_node.items() if seq != expected}
-    assert not wrong, f"{len(wrong)} node(s) with a lost or repeated transition, e.g. {next(iter(wrong.values()))}"
+    assert not wrong, (
+        f"{len(wrong)} node(s) with a lost or repeated transition, e.g. {next(iter(wrong.values()))}"
+    )
     print(f"state at kill: {dict(before)}; recovery to all active: {recovery:.1f} s")

@@ -9,7 +9,13 @@ from ironworks.domain.hashring import HashRing
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [(None, (1, 1)), ("", (1, 1)), ("latest", v.MAX_VERSION), ("1.78", (1, 78)), ("baremetal 1.31", (1, 31))],
+    [
+        (None, (1, 1)),
+        ("", (1, 1)),
+        ("latest", v.MAX_VERSION),
+        ("1.78", (1, 78)),
+        ("baremetal 1.31", (1, 31)),
+    ],
 )
 def test_negotiate(header, expected):
     assert v.negotiate(header) == expected
