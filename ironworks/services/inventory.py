@@ -193,7 +193,7 @@ def _volume(conn: sa.Connection, which: str, ident: str) -> dict[str, Any]:
     row = conn.execute(q.where(table.c.uuid == ident.lower())).mappings().first()
     if row is None:
         raise NotFound(f"{word} {ident} could not be found.")
-    return dict(row)
+    return {str(k): val for k, val in row.items()}  # "type" comes back as a quoted_name
 
 
 def create_volume(svc: Services, which: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -235,7 +235,8 @@ def list_volume(svc: Services, which: str, node: str | None, limit: int) -> list
     with svc.db.read() as conn:
         if node:
             q = q.where(table.c.node_id == node_db.get_node(conn, node)["id"])
-        return [dict(r) for r in conn.execute(q.order_by(table.c.id).limit(limit)).mappings()]
+        rows = conn.execute(q.order_by(table.c.id).limit(limit)).mappings()
+        return [{str(k): val for k, val in r.items()} for r in rows]
 
 
 def delete_volume(svc: Services, which: str, ident: str) -> None:
