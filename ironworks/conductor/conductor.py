@@ -16,7 +16,6 @@ jobs at once instead of waiting for their leases to expire.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -122,14 +121,14 @@ class Conductor:
                 job_db.jobs_event.clear()
                 free = self.cfg.workers - self._busy
                 claimed = (
-                    job_db.claim(self.db, self.owner, min(free, 64), self.cfg.job_lease)
+                    job_db.claim(self.db, self.owner, self.host, min(free, 64), self.cfg.job_lease)
                     if free > 0
                     else []
                 )
-                for job in claimed:
+                for job, node in claimed:
                     with self._busy_lock:
                         self._busy += 1
-                    self._pool.submit(self._run, job)
+                    self._pool.submit(self._run, job, node)
                 if claimed and len(claimed) == free:
                     continue
                 if not claimed or free <= 0:
@@ -183,16 +182,15 @@ class Conductor:
 
     # --- one job ---------------------------------------------------------------------------------
 
-    def _run(self, job: dict[str, Any]) -> None:
+    def _run(self, job: dict[str, Any], node: dict[str, Any]) -> None:
+        """Run one claimed job; the claim already holds the node lock for us."""
         token = request_id_var.set(job.get("request_id") or f"job-{job['id']}")
         try:
-            if not self._lock(job):
-                return
             try:
                 if job["kind"] == "provision":
-                    self._provision(job)
+                    self._provision(job, node)
                 elif job["kind"] == "power":
-                    self._power(job)
+                    self._power(job, node)
                 else:
                     log.error(
                         "job %s has unknown kind %r; marking it failed", job["id"], job["kind"]
@@ -205,6 +203,8 @@ class Conductor:
                 self.jobs_done += 1
             except LostLease:
                 log.warning("job %s was taken over by another conductor; abandoning it", job["id"])
+                with self.db.write() as conn:
+                    node_db.release(conn, job["node_id"], self.host)
             except NotFound:
                 log.info("job %s: its node was deleted meanwhile; nothing to do", job["id"])
             except Exception:
@@ -217,21 +217,6 @@ class Conductor:
                 self._busy -= 1
             job_db.wake()
             request_id_var.reset(token)
-
-    def _lock(self, job: dict[str, Any]) -> bool:
-        """Take the node lock; if someone holds it, give the job back for a moment."""
-        with self.db.write() as conn:
-            ok = conn.execute(
-                sa.update(nodes).where(nodes.c.id == job["node_id"], nodes.c.reservation.is_(None))
-                .values(reservation=self.host)
-            ).rowcount  # fmt: skip
-            if ok:
-                return True
-            exists = conn.execute(sa.select(nodes.c.id).where(nodes.c.id == job["node_id"])).first()
-            if exists is None:  # the node was deleted; its jobs went with it
-                return False
-            job_db.postpone(conn, job["id"], self.owner, 0.1 + random.random() * 0.4)
-        return False
 
     def _task(self, node: dict[str, Any], purpose: str) -> Task:
         return Task(
@@ -249,11 +234,11 @@ class Conductor:
         if ok != 1:
             raise LostLease()
 
-    def _provision(self, job: dict[str, Any]) -> None:
+    def _provision(self, job: dict[str, Any], node: dict[str, Any]) -> None:
+        # While we hold the lock only we change the node's state columns, so the row read at
+        # claim time plus what our own steps wrote is the current row: no re-read per step.
         args = job["args"] or {}
         while True:
-            with self.db.read() as conn:
-                node = node_db.get_node(conn, job["node_id"])
             state = node["provision_state"]
             if state not in states.WORKING_STATES:
                 with self.db.write() as conn:
@@ -275,8 +260,14 @@ class Conductor:
             elif new in states.STABLE_STATES:
                 values["target_provision_state"] = None
             final = new not in states.WORKING_STATES
+            if final:
+                values["reservation"] = None
             with self.db.write() as conn:
-                self._still_ours(conn, job)
+                if final:
+                    if not job_db.finish(conn, job["id"], self.owner):
+                        raise LostLease()
+                else:
+                    self._still_ours(conn, job)
                 node_db.update_node(conn, node["id"], values)
                 node_db.record_event(
                     conn, node["id"], out.message or f"{state} -> {new}",
@@ -285,19 +276,15 @@ class Conductor:
                     target_state=values.get("target_provision_state", goal),
                     duration=_elapsed(node), request_id=job.get("request_id"),
                 )  # fmt: skip
-                if final:
-                    job_db.finish(conn, job["id"], self.owner)
-                    node_db.release(conn, node["id"], self.host)
+            node = {**node, **values}
             if out.event == states.FAIL:
                 log.warning("node %s: %s", node["uuid"], out.message)
             if final:
                 return
 
-    def _power(self, job: dict[str, Any]) -> None:
+    def _power(self, job: dict[str, Any], node: dict[str, Any]) -> None:
         args = job["args"] or {}
         target = args["target"]
-        with self.db.read() as conn:
-            node = node_db.get_node(conn, job["node_id"])
         task = self._task(node, f"power {target}")
         power = interfaces(node)["power"]
         assert isinstance(power, base.PowerInterface)
@@ -316,8 +303,13 @@ class Conductor:
             error = f"power {target} failed: {msg}"
         duration = round(time.monotonic() - started, 3)
         with self.db.write() as conn:
-            self._still_ours(conn, job)
-            values: dict[str, Any] = {"power_state": new, "target_power_state": None}
+            if not job_db.finish(conn, job["id"], self.owner, error=error):
+                raise LostLease()
+            values: dict[str, Any] = {
+                "power_state": new,
+                "target_power_state": None,
+                "reservation": None,
+            }
             if error:
                 values["last_error"] = error
             node_db.update_node(conn, node["id"], values)
@@ -326,8 +318,6 @@ class Conductor:
                 event_type="power", severity="ERROR" if error else "INFO", conductor=self.host,
                 duration=duration, request_id=job.get("request_id"),
             )  # fmt: skip
-            job_db.finish(conn, job["id"], self.owner, error=error)
-            node_db.release(conn, node["id"], self.host)
 
 
 def _elapsed(node: dict[str, Any]) -> float | None:

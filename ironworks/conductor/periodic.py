@@ -111,7 +111,8 @@ def sync_power_states(c: Conductor, concurrency: int = 16) -> dict[str, int]:
             sa.select(nodes).where(
                 nodes.c.reservation.is_(None), nodes.c.target_power_state.is_(None),
                 nodes.c.maintenance.is_(False), nodes.c.conductor_group == c.cfg.group,
-                nodes.c.provision_state.not_in(list(states.WORKING_STATES)),
+                # an enrolled node's BMC access is not verified yet: nothing to sync
+                nodes.c.provision_state.not_in([*states.WORKING_STATES, states.ENROLL]),
             )
         ).mappings()]  # fmt: skip
     mine = [n for n in rows if ring.owner(n["uuid"]) == c.host]

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from datetime import timedelta
 from typing import Any
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ironworks.db.engine import Database, utcnow
-from ironworks.db.schema import jobs
+from ironworks.db.schema import jobs, nodes
 
 CHANNEL = "ironworks_jobs"
 
@@ -61,7 +62,14 @@ def wake() -> None:
     jobs_event.set()
 
 
-def claim(db: Database, owner: str, limit: int, lease: float) -> list[dict[str, Any]]:
+def claim(
+    db: Database, owner: str, host: str, limit: int, lease: float
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Claim up to `limit` runnable jobs AND the locks of their nodes, in one transaction.
+
+    A job whose node is locked by someone else (or by an earlier job of this batch) goes back
+    to the queue for a fraction of a second. Returns (job, node row) pairs, oldest job first.
+    """
     now = utcnow()
     runnable = sa.or_(
         sa.and_(
@@ -86,9 +94,40 @@ def claim(db: Database, owner: str, limit: int, lease: float) -> list[dict[str, 
                    jobs.c.attempts)
     )  # fmt: skip
     with db.write() as conn:
-        rows = [dict(r) for r in conn.execute(stmt).mappings()]
-    rows.sort(key=lambda r: r["id"])
-    return rows
+        claimed = sorted((dict(r) for r in conn.execute(stmt).mappings()), key=lambda r: r["id"])
+        if not claimed:
+            return []
+        wanted = sorted({j["node_id"] for j in claimed})
+        locked = set(
+            conn.execute(
+                sa.update(nodes)
+                .where(nodes.c.id.in_(wanted), nodes.c.reservation.is_(None))
+                .values(reservation=host)
+                .returning(nodes.c.id)
+            ).scalars()
+        )
+        rows = {
+            r["id"]: dict(r)
+            for r in conn.execute(sa.select(nodes).where(nodes.c.id.in_(locked))).mappings()
+        }
+        out, later, taken = [], [], set()
+        for job in claimed:
+            if job["node_id"] in rows and job["node_id"] not in taken:
+                taken.add(job["node_id"])
+                out.append((job, rows[job["node_id"]]))
+            else:
+                later.append(job["id"])
+        if later:
+            conn.execute(
+                sa.update(jobs)
+                .where(jobs.c.id.in_(later))
+                .values(
+                    state="queued", owner=None, lease_until=None,
+                    not_before=now + timedelta(seconds=0.1 + random.random() * 0.4),
+                    attempts=jobs.c.attempts - 1,
+                )
+            )  # fmt: skip
+    return out
 
 
 def finish(conn: Connection, job_id: int, owner: str, *, error: str | None = None) -> bool:
