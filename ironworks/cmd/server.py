@@ -42,7 +42,9 @@ def settings_from(config: Path | None, **overrides: object) -> Settings:
 
 
 def open_database(settings: Settings, upgrade: bool = True) -> Database:
-    db = Database(settings.effective_database_url, pool_size=max(10, settings.conductor.workers // 2))
+    db = Database(
+        settings.effective_database_url, pool_size=max(10, settings.conductor.workers // 2)
+    )
     try:
         if upgrade:
             migrate.upgrade(db)
@@ -105,9 +107,13 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def serve(
         config: ConfigOpt = None,
-        host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
+        host: Annotated[
+            str | None, typer.Option(help="Listen address (default 127.0.0.1).")
+        ] = None,
         port: Annotated[int | None, typer.Option(help="Listen port (default 6385).")] = None,
-        home: Annotated[Path | None, typer.Option(envvar="IRONWORKS_HOME", help="State directory.")] = None,
+        home: Annotated[
+            Path | None, typer.Option(envvar="IRONWORKS_HOME", help="State directory.")
+        ] = None,
     ) -> None:
         """Run everything in one process: API, conductor; embedded SQLite under $IRONWORKS_HOME."""
         api = {k: val for k, val in {"host": host, "port": port}.items() if val is not None}
@@ -125,7 +131,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run only the API (scale out against PostgreSQL; needs `ironworks db upgrade` first)."""
         base = settings_from(config)
-        api = base.api.model_copy(update={k: val for k, val in {"host": host, "port": port}.items() if val is not None})
+        api = base.api.model_copy(
+            update={k: val for k, val in {"host": host, "port": port}.items() if val is not None}
+        )
         _run(settings_from(config, api=api), with_api=True, with_conductor=False, upgrade=False)
 
     @app.command("conductor")
@@ -152,7 +160,9 @@ def register(app: typer.Typer) -> None:
         sys.stdout.write(sample_toml() + "\n")
 
     @app.command("states")
-    def states_cmd(dot: Annotated[bool, typer.Option("--dot", help="Graphviz output.")] = False) -> None:
+    def states_cmd(
+        dot: Annotated[bool, typer.Option("--dot", help="Graphviz output.")] = False,
+    ) -> None:
         """The provision state machine: a table, or a Graphviz diagram with --dot."""
         if dot:
             typer.echo(states.to_dot())
