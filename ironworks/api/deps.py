@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 import orjson
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ironworks.common.errors import InvalidInput
 from ironworks.common.logging import request_id_var
 from ironworks.domain import versions as v
 from ironworks.services.context import Caller, Services
+
+T = TypeVar("T")
 
 
 class JSON(Response):
@@ -29,6 +34,12 @@ class Ctx:
     caller: Caller
     base: str
     request: Request
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        """Call a service function: inline for embedded SQLite, in a worker thread otherwise."""
+        if self.svc.db.inline:
+            return fn(*args, **kw)
+        return await run_in_threadpool(fn, *args, **kw)
 
     @property
     def version(self) -> v.Version:
@@ -53,7 +64,8 @@ class Ctx:
         return f"{self.base}/v1/{path}?{urlencode(q)}"
 
 
-def get_ctx(request: Request) -> Ctx:
+async def get_ctx(request: Request) -> Ctx:
+    """Built on the event loop (a sync dependency would cost a thread hand-off per request)."""
     svc: Services = request.app.state.services
     base = (
         svc.settings.api.public_url
@@ -65,6 +77,20 @@ def get_ctx(request: Request) -> Ctx:
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]
+
+
+def offload(fn: Callable[..., T]) -> Callable[..., Any]:
+    """Route handler body written synchronously, run via `Ctx.run` (inline or in a thread).
+
+    FastAPI reads the parameters from the wrapped function's signature and calls the async
+    wrapper with keyword arguments.
+    """
+
+    @functools.wraps(fn)
+    async def handler(**kw: Any) -> T:
+        return await kw["ctx"].run(fn, **kw)
+
+    return handler
 
 
 def parse_bool(raw: str | None, field: str) -> bool | None:

@@ -35,9 +35,9 @@ class RequestMiddleware:
             if is_ironic_path(scope["path"]):
                 header = None
                 for name, value in scope["headers"]:
-                    if name == b"x-openstack-ironic-api-version":
-                        header = value.decode("latin-1")
-                    elif name == b"openstack-api-version" and header is None:
+                    if name == b"x-openstack-ironic-api-version" or (
+                        name == b"openstack-api-version" and header is None
+                    ):
                         header = value.decode("latin-1")
                 try:
                     version = v.negotiate(header)

@@ -188,8 +188,15 @@ def list_nodes(
     sort_dir: str = "asc",
     marker: str | None = None,
     limit: int | None = None,
+    columns: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    q = sa.select(nodes)
+    """Nodes matching `filters`; with `columns`, only those columns (lists of a few fields
+    are polled constantly by clients waiting for states: they should not decode JSON blobs)."""
+    if columns is None:
+        q = sa.select(nodes)
+    else:
+        keep = {"id", "uuid", "chassis_id", "conductor_group", sort_key} | columns
+        q = sa.select(*(c for c in nodes.c if c.name in keep))
     for key, val in filters.items():
         if val is None:
             continue

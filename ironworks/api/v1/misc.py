@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
-from ironworks.api.deps import JSON, Ctx, CtxDep, parse_bool, parse_limit
+from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool, parse_limit
 from ironworks.api.v1 import render
 from ironworks.domain import versions as v
 from ironworks.drivers.base import INTERFACE_KINDS
@@ -31,6 +31,7 @@ def _version_doc(base: str) -> dict[str, Any]:
 
 
 @router.get("/", summary="API versions")
+@offload
 def root(ctx: CtxDep) -> JSON:
     doc = _version_doc(ctx.base)
     return JSON({
@@ -43,6 +44,7 @@ def root(ctx: CtxDep) -> JSON:
 
 @router.get("/v1", summary="The v1 API and its resources")
 @router.get("/v1/", include_in_schema=False)
+@offload
 def v1(ctx: CtxDep) -> JSON:
     body: dict[str, Any] = {
         "id": "v1",
@@ -75,6 +77,7 @@ def _chassis(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/v1/chassis", summary="List chassis")
 @router.get("/v1/chassis/detail", include_in_schema=False)
+@offload
 def list_chassis(ctx: CtxDep) -> JSON:
     q = ctx.query({"limit", "marker", "fields", "detail", "sort_key", "sort_dir"})
     limit = parse_limit(q.get("limit"), ctx.svc.settings.api.max_limit)
@@ -87,6 +90,7 @@ def list_chassis(ctx: CtxDep) -> JSON:
 
 
 @router.post("/v1/chassis", status_code=201, summary="Create a chassis")
+@offload
 def create_chassis(ctx: CtxDep, body: JsonObject) -> JSON:
     row = inventory.create_chassis(ctx.svc, body)
     ctx.request.app.state.chassis_cache.cache_clear()
@@ -98,16 +102,19 @@ def create_chassis(ctx: CtxDep, body: JsonObject) -> JSON:
 
 
 @router.get("/v1/chassis/{ident}", summary="Show a chassis")
+@offload
 def get_chassis(ctx: CtxDep, ident: str) -> JSON:
     return JSON(_chassis(ctx, inventory.get_chassis(ctx.svc, ident)))
 
 
 @router.patch("/v1/chassis/{ident}", summary="Update a chassis")
+@offload
 def patch_chassis(ctx: CtxDep, ident: str, body: JsonPatch) -> JSON:
     return JSON(_chassis(ctx, inventory.patch_chassis(ctx.svc, ident, body)))
 
 
 @router.delete("/v1/chassis/{ident}", status_code=204, summary="Delete a chassis")
+@offload
 def delete_chassis(ctx: CtxDep, ident: str) -> Response:
     inventory.delete_chassis(ctx.svc, ident)
     ctx.request.app.state.chassis_cache.cache_clear()
@@ -135,6 +142,7 @@ def _driver(ctx: Ctx, d: dict[str, Any], detail: bool) -> dict[str, Any]:
 
 
 @router.get("/v1/drivers", summary="List hardware types")
+@offload
 def list_drivers(ctx: CtxDep) -> JSON:
     q = ctx.query({"type", "detail", "fields"})
     if q.get("type") == "classic":
@@ -144,11 +152,13 @@ def list_drivers(ctx: CtxDep) -> JSON:
 
 
 @router.get("/v1/drivers/{name}", summary="Show a hardware type")
+@offload
 def get_driver(ctx: CtxDep, name: str) -> JSON:
     return JSON(_driver(ctx, inventory.get_driver(ctx.svc, name), True))
 
 
 @router.get("/v1/drivers/{name}/properties", summary="driver_info properties of a hardware type")
+@offload
 def driver_properties(ctx: CtxDep, name: str) -> JSON:
     hw = inventory.get_driver(ctx.svc, name)["hw"]
     out = {}
@@ -177,6 +187,7 @@ def _conductor(ctx: Ctx, c: dict[str, Any], detail: bool) -> dict[str, Any]:
 
 
 @router.get("/v1/conductors", summary="List conductors")
+@offload
 def list_conductors(ctx: CtxDep) -> JSON:
     v.require("conductors", ctx.version)
     q = ctx.query({"detail", "fields", "limit", "marker", "sort_key", "sort_dir"})
@@ -187,6 +198,7 @@ def list_conductors(ctx: CtxDep) -> JSON:
 
 
 @router.get("/v1/conductors/{hostname}", summary="Show a conductor")
+@offload
 def get_conductor(ctx: CtxDep, hostname: str) -> JSON:
     v.require("conductors", ctx.version)
     return JSON(_conductor(ctx, inventory.get_conductor(ctx.svc, hostname), True))
@@ -207,6 +219,7 @@ def _volume(ctx: Ctx, which: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/v1/volume", summary="Volume resources")
+@offload
 def volume_root(ctx: CtxDep) -> JSON:
     v.require("volume", ctx.version)
     body: dict[str, Any] = {"links": [{"href": f"{ctx.base}/v1/volume/", "rel": "self"}]}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ironworks.api.deps import JSON, Ctx, CtxDep, parse_bool, parse_limit
+from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool, parse_limit
 from ironworks.api.v1 import render
 from ironworks.common.errors import InvalidInput, NotAcceptable
 from ironworks.domain import states
@@ -92,8 +92,9 @@ def _list(ctx: Ctx, detail_path: bool) -> dict[str, Any]:
     sort_key, sort_dir = q.get("sort_key", "id"), q.get("sort_dir", "asc")
     if sort_key in v.NODE_FIELD_VERSIONS and ctx.version < v.NODE_FIELD_VERSIONS[sort_key]:
         raise NotAcceptable("Request not acceptable.")
+    columns = None if fields is None else {f for f in fields if f in node_svc.COLUMNS}
     rows = node_svc.list_nodes(ctx.svc, filters=filters, sort_key=sort_key, sort_dir=sort_dir,
-                               marker=q.get("marker"), limit=limit)  # fmt: skip
+                               marker=q.get("marker"), limit=limit, columns=columns)  # fmt: skip
     r = renderer(ctx)
     if conductor is not None:
         rows = [n for n in rows if r.conductor_of(n) == conductor]
@@ -115,16 +116,19 @@ def _list(ctx: Ctx, detail_path: bool) -> dict[str, Any]:
 
 
 @router.get("", summary="List nodes")
+@offload
 def list_nodes(ctx: CtxDep) -> JSON:
     return JSON(_list(ctx, detail_path=False))
 
 
 @router.get("/detail", summary="List nodes with every field")
+@offload
 def list_nodes_detail(ctx: CtxDep) -> JSON:
     return JSON(_list(ctx, detail_path=True))
 
 
 @router.post("", status_code=201, summary="Enrol a node")
+@offload
 def create_node(ctx: CtxDep, body: JsonObject) -> JSON:
     node = node_svc.create_node(ctx.svc, body, ctx.caller)
     out = renderer(ctx).render(node)
@@ -132,6 +136,7 @@ def create_node(ctx: CtxDep, body: JsonObject) -> JSON:
 
 
 @router.get("/{ident}", summary="Show a node")
+@offload
 def get_node(ctx: CtxDep, ident: str) -> JSON:
     q = ctx.query({"fields"})
     node = node_svc.get_node(ctx.svc, ident)
@@ -142,6 +147,7 @@ def get_node(ctx: CtxDep, ident: str) -> JSON:
 
 
 @router.patch("/{ident}", summary="Update a node (JSON patch)")
+@offload
 def patch_node(ctx: CtxDep, ident: str, body: JsonPatch) -> JSON:
     ctx.query({"reset_interfaces"})
     node = node_svc.patch_node(ctx.svc, ident, body, ctx.caller)
@@ -149,6 +155,7 @@ def patch_node(ctx: CtxDep, ident: str, body: JsonPatch) -> JSON:
 
 
 @router.delete("/{ident}", status_code=204, summary="Delete a node")
+@offload
 def delete_node(ctx: CtxDep, ident: str) -> Response:
     node_svc.delete_node(ctx.svc, ident, ctx.caller)
     return _status(204)
@@ -158,11 +165,13 @@ def delete_node(ctx: CtxDep, ident: str) -> Response:
 
 
 @router.get("/{ident}/states", summary="Power, provision and RAID state")
+@offload
 def get_states(ctx: CtxDep, ident: str) -> JSON:
     return JSON(renderer(ctx).states_view(node_svc.get_node(ctx.svc, ident)))
 
 
 @router.put("/{ident}/states/provision", status_code=202, summary="Ask for a provision verb")
+@offload
 def set_provision(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     known = {"target", "configdrive", "clean_steps", "deploy_steps", "rescue_password",
              "disable_ramdisk", "service_steps", "runbook"}  # fmt: skip
@@ -180,6 +189,7 @@ def set_provision(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 
 
 @router.put("/{ident}/states/power", status_code=202, summary="Change power state")
+@offload
 def set_power(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     unknown = sorted(set(body) - {"target", "timeout"})
     if unknown:
@@ -189,6 +199,7 @@ def set_power(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 
 
 @router.put("/{ident}/states/raid", status_code=204, summary="Set the target RAID configuration")
+@offload
 def set_raid(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     if ctx.version < (1, 12):
         raise NotAcceptable("Request not acceptable. RAID needs API version 1.12")
@@ -197,11 +208,13 @@ def set_raid(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 
 
 @router.get("/{ident}/states/console", summary="Console connection information")
+@offload
 def get_console(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.console(ctx.svc, ident))
 
 
 @router.put("/{ident}/states/console", status_code=202, summary="Enable or disable the console")
+@offload
 def set_console(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     operations.set_console(ctx.svc, ident, body.get("enabled"), ctx.caller)
     return _status(202, f"{ctx.base}/v1/nodes/{ident}/states/console")
@@ -211,6 +224,7 @@ def set_console(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 
 
 @router.put("/{ident}/maintenance", status_code=202, summary="Set maintenance")
+@offload
 def set_maintenance(
     ctx: CtxDep, ident: str, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> Response:
@@ -220,28 +234,33 @@ def set_maintenance(
 
 
 @router.delete("/{ident}/maintenance", status_code=202, summary="Clear maintenance")
+@offload
 def clear_maintenance(ctx: CtxDep, ident: str) -> Response:
     node_svc.set_maintenance(ctx.svc, ident, False, None, ctx.caller)
     return _status(202)
 
 
 @router.get("/{ident}/management/boot_device", summary="Current boot device")
+@offload
 def get_boot_device(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.get_boot_device(ctx.svc, ident))
 
 
 @router.put("/{ident}/management/boot_device", status_code=204, summary="Set the boot device")
+@offload
 def set_boot_device(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     operations.set_boot_device(ctx.svc, ident, body)
     return _status(204)
 
 
 @router.get("/{ident}/management/boot_device/supported", summary="Boot devices the driver supports")
+@offload
 def supported_boot_devices(ctx: CtxDep, ident: str) -> JSON:
     return JSON({"supported_boot_devices": operations.supported_boot_devices(ctx.svc, ident)})
 
 
 @router.put("/{ident}/management/inject_nmi", status_code=204, summary="Inject an NMI")
+@offload
 def inject_nmi(
     ctx: CtxDep, ident: str, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> Response:
@@ -251,11 +270,13 @@ def inject_nmi(
 
 
 @router.get("/{ident}/management/sensors", summary="Sensor readings (Ironworks extension)")
+@offload
 def sensors(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.sensors(ctx.svc, ident))
 
 
 @router.get("/{ident}/validate", summary="Validate every interface of the node")
+@offload
 def validate(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.validate(ctx.svc, ident))
 
@@ -264,12 +285,14 @@ def validate(ctx: CtxDep, ident: str) -> JSON:
 
 
 @router.get("/{ident}/vifs", summary="VIFs attached to the node")
+@offload
 def list_vifs(ctx: CtxDep, ident: str) -> JSON:
     v.require("vifs", ctx.version)
     return JSON({"vifs": port_svc.list_vifs(ctx.svc, ident)})
 
 
 @router.post("/{ident}/vifs", status_code=204, summary="Attach a VIF")
+@offload
 def attach_vif(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     v.require("vifs", ctx.version)
     if body.get("port_uuid") and body.get("portgroup_uuid"):
@@ -279,6 +302,7 @@ def attach_vif(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 
 
 @router.delete("/{ident}/vifs/{vif}", status_code=204, summary="Detach a VIF")
+@offload
 def detach_vif(ctx: CtxDep, ident: str, vif: str) -> Response:
     v.require("vifs", ctx.version)
     port_svc.detach_vif(ctx.svc, ident, vif, ctx.caller)
@@ -286,6 +310,7 @@ def detach_vif(ctx: CtxDep, ident: str, vif: str) -> Response:
 
 
 @router.get("/{ident}/history", summary="The node's history: state, power and error events")
+@offload
 def history(ctx: CtxDep, ident: str) -> JSON:
     v.require("history", ctx.version)
     q = ctx.query({"detail", "marker", "limit", "sort_key", "sort_dir"})
@@ -305,6 +330,7 @@ def history(ctx: CtxDep, ident: str) -> JSON:
 
 
 @router.get("/{ident}/history/{event}", summary="One history event")
+@offload
 def history_event(ctx: CtxDep, ident: str, event: str) -> JSON:
     v.require("history", ctx.version)
     node = node_svc.get_node(ctx.svc, ident)
@@ -313,6 +339,7 @@ def history_event(ctx: CtxDep, ident: str, event: str) -> JSON:
 
 
 @router.get("/{ident}/traits", summary="Traits of the node")
+@offload
 def traits(ctx: CtxDep, ident: str) -> JSON:
     return JSON({"traits": node_svc.get_node(ctx.svc, ident)["traits"]})
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
-from ironworks.api.deps import JSON, Ctx, CtxDep, parse_bool, parse_limit
+from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool, parse_limit
 from ironworks.api.v1 import render
 from ironworks.common.errors import InvalidInput, NotAcceptable
 from ironworks.domain import versions as v
@@ -74,6 +74,7 @@ def _register(which: str) -> None:
     kind, draw, all_fields, table = _KINDS[which]
 
     @router.get(f"/v1/{which}", summary=f"List {which}", name=f"list_{which}")
+    @offload
     def list_all(ctx: CtxDep) -> JSON:
         return JSON(_list(ctx, which))
 
@@ -135,6 +136,7 @@ def _register(which: str) -> None:
         return Response(status_code=204)
 
     @router.get(f"/v1/nodes/{{node}}/{which}", summary=f"The node's {which}", name=f"node_{which}")
+    @offload
     def of_node(ctx: CtxDep, node: str) -> JSON:
         return JSON(_list(ctx, which, node=node))
 
@@ -152,11 +154,13 @@ _register("portgroups")
 
 
 @router.get("/v1/portgroups/{ident}/ports", summary="Ports in a portgroup")
+@offload
 def portgroup_ports(ctx: CtxDep, ident: str) -> JSON:
     return JSON(_list(ctx, "ports", portgroup=ident))
 
 
 @router.get("/v1/portgroups/{ident}/ports/detail", summary="Ports in a portgroup, every field")
+@offload
 def portgroup_ports_detail(ctx: CtxDep, ident: str) -> JSON:
     return JSON(_list(ctx, "ports", portgroup=ident, detail_path=True))
 

@@ -1,0 +1,14 @@
+"""The operator's commands over HTTP (see README.md); `register` adds them to `ironworks`."""
+
+import typer
+
+from ironworks.cli import actions, management, nodes, ports  # noqa: F401  (they add commands)
+from ironworks.cli.groups import node_app, port_app
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(node_app, name="node")
+    app.add_typer(port_app, name="port")
+
+
+__all__ = ["register"]

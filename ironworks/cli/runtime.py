@@ -1,0 +1,117 @@
+"""What every command shares: `--url` and `--json`, the client, and how a command ends.
+
+A command never shows a traceback: `guard` turns client errors into one line on stderr and
+exit code 1, bad arguments into exit code 2, Ctrl-C into 130. Commands acting on several
+nodes go on after a failure (`Batch`) and exit 1 at the end if any failed.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Annotated, NoReturn, ParamSpec, TypeVar
+
+import typer
+
+from ironworks.cli.i18n import _
+from ironworks.client import DEFAULT_URL, BaremetalClient, ClientError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TIMEOUT = 3
+EXIT_INTERRUPTED = 130
+
+UrlOpt = Annotated[
+    str,
+    typer.Option(
+        "--url",
+        envvar="IRONWORKS_URL",
+        show_envvar=True,
+        metavar="URL",
+        help=_("Base URL of the Ironworks API."),
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help=_("Print JSON for scripts instead of tables."))
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+__all__ = ["DEFAULT_URL", "JsonOpt", "UrlOpt"]
+
+
+class UsageProblem(Exception):
+    """The command line asks for something impossible; exit code 2."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def report(message: str) -> None:
+    """One line on stderr, prefixed the way every Ironworks error is."""
+    typer.echo(f"ironworks: {message}", err=True)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    report(message)
+    raise typer.Exit(code)
+
+
+def connect(url: str) -> BaremetalClient:
+    return BaremetalClient(url)
+
+
+def guard(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run a command body; end failures with a clean message and exit code, never a traceback."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except ClientError as e:
+            fail(e.message)
+        except UsageProblem as e:
+            fail(e.message, EXIT_USAGE)
+        except KeyboardInterrupt:
+            fail(_("interrupted"), EXIT_INTERRUPTED)
+        except BrokenPipeError:  # `| head` stopped reading: nothing left to say
+            raise typer.Exit(EXIT_FAILED) from None
+        except OSError as e:  # a file named on the command line
+            where = f"{e.filename}: " if e.filename else ""
+            fail(f"{where}{e.strerror or e}")
+        except Exception as e:
+            if type(e).__module__.startswith("typer"):
+                raise  # typer's own exits and usage errors end the command their way
+            fail(
+                _("unexpected error ({kind}): {error}; please report it").format(
+                    kind=type(e).__name__, error=e
+                )
+            )
+
+    return run
+
+
+class Batch:
+    """One call per identifier; a failure is reported and the others still run."""
+
+    def __init__(self, idents: list[str]) -> None:
+        self.idents = idents
+        self.failed: list[str] = []
+
+    def run(self, ident: str, call: Callable[[], None]) -> bool:
+        try:
+            call()
+        except ClientError as e:
+            self.failed.append(ident)
+            if len(self.idents) > 1:
+                report(_("{ident}: {error}").format(ident=ident, error=e.message))
+            else:
+                report(e.message)
+            return False
+        return True
+
+    def finish(self) -> None:
+        if self.failed:
+            raise typer.Exit(EXIT_FAILED)

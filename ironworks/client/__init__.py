@@ -1,0 +1,28 @@
+"""HTTP client for the Ironic-compatible `/v1` API (see README.md)."""
+
+from ironworks.client.baremetal import (
+    POWER_TARGETS,
+    BaremetalClient,
+    InterfaceCheck,
+    Node,
+    PatchOp,
+    Port,
+    PowerTarget,
+)
+from ironworks.client.errors import APIError, ClientError, ServerUnreachable
+from ironworks.client.http import DEFAULT_URL, Session
+
+__all__ = [
+    "DEFAULT_URL",
+    "POWER_TARGETS",
+    "APIError",
+    "BaremetalClient",
+    "ClientError",
+    "InterfaceCheck",
+    "Node",
+    "PatchOp",
+    "Port",
+    "PowerTarget",
+    "ServerUnreachable",
+    "Session",
+]

@@ -1,0 +1,178 @@
+"""The HTTP session under the client: base URL, version header, error bodies, retries.
+
+Errors. Ironic answers `{"error_message": "<a JSON string>"}` whose inner object carries
+`faultstring` (or `description` for microversion errors); Ironworks' own `/api` answers
+problem+json with `detail`. Whatever the shape, the caller gets one `APIError(status, message)`
+whose message is the server's own sentence, and `ServerUnreachable` when nothing answered.
+
+Retries. A state-changing request (PUT, PATCH, DELETE, POST of an action) that meets 409 or
+503 is tried again a few times with exponential backoff: a node held by a conductor for a
+short driver call (409 "locked") or a service restarting behind a proxy (503) usually clears
+within a second or two. Reads and creations are not retried: a read has nothing to wait for,
+and a 409 on a creation means the resource exists.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from ironworks.client.errors import APIError, ClientError, ServerUnreachable
+
+DEFAULT_URL = "http://127.0.0.1:6385"
+VERSION_HEADER = "X-OpenStack-Ironic-API-Version"
+REQUEST_ID_HEADER = "X-OpenStack-Request-Id"
+RETRY_STATUSES = frozenset({409, 503})
+
+Params = Mapping[str, str | int | bool | None]
+
+
+def error_message(response: httpx.Response) -> str:
+    """The server's sentence for an error response, whatever body shape it chose."""
+    fallback = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        # a proxy's HTML error page says nothing useful; a short plain text might
+        if text and len(text) < 300 and not text.startswith("<"):
+            return text
+        return fallback
+    if not isinstance(body, dict):
+        return fallback
+    raw = body.get("error_message")
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return raw.strip() or fallback
+    if isinstance(raw, dict):
+        for key in ("faultstring", "description", "title"):
+            if isinstance(raw.get(key), str) and raw[key].strip():
+                return raw[key].strip()
+    for key in ("detail", "title", "message"):  # problem+json and friends
+        if isinstance(body.get(key), str) and body[key].strip():
+            return body[key].strip()
+    return fallback
+
+
+class Session:
+    """One base URL, the `latest` microversion, clean errors and bounded retries."""
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        max_backoff: float = 4.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        url = url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ClientError(f"{url!r} is not an http:// or https:// URL")
+        self.url = url
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._sleep = sleep
+        try:
+            self._http = httpx.Client(
+                base_url=url,
+                timeout=timeout,
+                transport=transport,
+                headers={
+                    VERSION_HEADER: "latest",
+                    "Accept": "application/json",
+                    "User-Agent": "ironworks-client",
+                },
+            )
+        except httpx.InvalidURL as e:
+            raise ClientError(f"{url!r} is not a usable URL: {e}") from None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        retry: bool = False,
+    ) -> httpx.Response:
+        """Send one request; raise APIError for an error status, ServerUnreachable for none."""
+        query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        kwargs: dict[str, Any] = {"params": query}
+        if body is not None:
+            kwargs["json"] = body
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.TimeoutException:
+                raise ServerUnreachable(
+                    f"{self.url} did not answer {method} {path} in time; "
+                    "is the server overloaded or the address wrong?"
+                ) from None
+            except httpx.InvalidURL as e:
+                raise ClientError(f"cannot build a request for {path!r}: {e}") from None
+            except httpx.HTTPError as e:
+                raise ServerUnreachable(
+                    f"cannot reach Ironworks at {self.url} ({_reason(e)}); is `ironworks serve` "
+                    "running, and is --url (or IRONWORKS_URL) right?"
+                ) from None
+            if response.is_success:
+                return response
+            if retry and response.status_code in RETRY_STATUSES and attempt < self.retries:
+                self._sleep(self._delay(attempt, response))
+                attempt += 1
+                continue
+            raise APIError(
+                response.status_code,
+                error_message(response),
+                method=method,
+                url=str(response.request.url),
+                request_id=response.headers.get(REQUEST_ID_HEADER),
+            )
+
+    def get(self, path: str, params: Params | None = None) -> Any:
+        return _json(self.request("GET", path, params=params))
+
+    def _delay(self, attempt: int, response: httpx.Response) -> float:
+        after = response.headers.get("Retry-After", "")
+        if after.isdigit():
+            return min(float(after), self.max_backoff)
+        base = min(self.backoff * 2**attempt, self.max_backoff)
+        return base + random.uniform(0, base / 4)  # spread clients that collided
+
+
+def _param(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def _reason(e: httpx.HTTPError) -> str:
+    text = str(e).strip()
+    return text or type(e).__name__
+
+
+def _json(response: httpx.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise ClientError(
+            f"{response.request.method} {response.request.url} answered "
+            f"{response.status_code} with a body that is not JSON"
+        ) from None
