@@ -45,7 +45,7 @@ class RequestMiddleware:
                     await _send(
                         ironic_error(406, e.message, version_error=True),
                         send,
-                        extra + [_MIN, _MAX],
+                        [*extra, _MIN, _MAX],
                         scope,
                         receive,
                     )

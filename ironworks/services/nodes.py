@@ -50,6 +50,7 @@ DELETE_ALLOWED = frozenset(
     }
 )  # fmt: skip
 
+COLUMNS = frozenset(c.name for c in nodes.c)
 SORT_KEYS = frozenset(
     {
         "id", "uuid", "name", "created_at", "updated_at", "provision_state", "power_state",
