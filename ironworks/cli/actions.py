@@ -108,17 +108,12 @@ def power(
 
             batch.run(ident, issue)
         _follow(
-            client,
-            watches,
-            batch,
-            wait or timeout is not None,
-            timeout,
-            progress.POWER,
-            as_json,
-            lambda w: _("Requested {action} for node {node}.").format(
+            client, watches, batch, wait=wait or timeout is not None, timeout=timeout,
+            cols=progress.POWER, as_json=as_json,
+            accepted=lambda w: _("Requested {action} for node {node}.").format(
                 action=w.action, node=w.ident
             ),
-        )
+        )  # fmt: skip
 
 
 def _power_command(word: str) -> None:
@@ -193,21 +188,16 @@ def provision(
             )
 
         _follow(
-            client,
-            watches,
-            batch,
-            wait or timeout is not None,
-            timeout,
-            progress.PROVISION,
-            as_json,
-            accepted,
-        )
+            client, watches, batch, wait=wait or timeout is not None, timeout=timeout,
+            cols=progress.PROVISION, as_json=as_json, accepted=accepted,
+        )  # fmt: skip
 
 
 def _follow(
     client: BaremetalClient,
     watches: list[progress.Watch],
     batch: Batch,
+    *,
     wait: bool,
     timeout: float | None,
     cols: progress.Columns,
@@ -274,7 +264,7 @@ ConfigdriveOpt = Annotated[
 ]
 
 
-@node_app.command("deploy")
+@node_app.command("deploy", help=_("Deploy the image in instance_info onto available nodes."))
 @guard
 def deploy(
     nodes: NodesArg,
@@ -284,14 +274,13 @@ def deploy(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Deploy the image in instance_info onto available nodes."""
     drive = read_configdrive(configdrive) if configdrive is not None else None
     provision(
         "deploy", nodes, wait=wait, timeout=timeout, url=url, as_json=as_json, configdrive=drive
     )
 
 
-@node_app.command("rebuild")
+@node_app.command("rebuild", help=_("Deploy active nodes again (the image in instance_info)."))
 @guard
 def rebuild(
     nodes: NodesArg,
@@ -301,14 +290,15 @@ def rebuild(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Deploy active nodes again (the image in instance_info)."""
     drive = read_configdrive(configdrive) if configdrive is not None else None
     provision(
         "rebuild", nodes, wait=wait, timeout=timeout, url=url, as_json=as_json, configdrive=drive
     )
 
 
-@node_app.command("clean")
+@node_app.command(
+    "clean", help=_("Run manual cleaning steps on manageable nodes; they return to manageable.")
+)
 @guard
 def clean(
     nodes: NodesArg,
@@ -328,14 +318,13 @@ def clean(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run manual cleaning steps on manageable nodes; they return to manageable."""
     steps = read_json_arg(clean_steps, "--clean-steps")
     provision(
         "clean", nodes, wait=wait, timeout=timeout, url=url, as_json=as_json, clean_steps=steps
     )
 
 
-@node_app.command("rescue")
+@node_app.command("rescue", help=_("Boot active nodes into the rescue ramdisk."))
 @guard
 def rescue(
     nodes: NodesArg,
@@ -347,7 +336,6 @@ def rescue(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Boot active nodes into the rescue ramdisk."""
     provision(
         "rescue",
         nodes,

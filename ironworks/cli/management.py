@@ -15,7 +15,9 @@ from ironworks.client import BaremetalClient
 # --- maintenance ---------------------------------------------------------------------------------
 
 
-@maintenance_app.command("set")
+@maintenance_app.command(
+    "set", help=_("Put nodes in maintenance: no deploys, no power sync, deletable in any state.")
+)
 @guard
 def maintenance_set(
     nodes: NodesArg,
@@ -23,7 +25,6 @@ def maintenance_set(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Put nodes in maintenance: no deploys, no power sync, deletable in any state."""
     _each(
         nodes,
         url,
@@ -33,10 +34,9 @@ def maintenance_set(
     )
 
 
-@maintenance_app.command("unset")
+@maintenance_app.command("unset", help=_("Take nodes out of maintenance."))
 @guard
 def maintenance_unset(nodes: NodesArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    """Take nodes out of maintenance."""
     _each(
         nodes,
         url,
@@ -73,7 +73,7 @@ def _each(
 # --- boot device ---------------------------------------------------------------------------------
 
 
-@boot_device_app.command("set")
+@boot_device_app.command("set", help=_("Set the device a node boots from."))
 @guard
 def boot_device_set(
     node: NodeArg,
@@ -84,7 +84,6 @@ def boot_device_set(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Set the device a node boots from."""
     with connect(url) as client:
         client.set_boot_device(node, device, persistent=persistent)
     if as_json:
@@ -95,10 +94,9 @@ def boot_device_set(
         say(_("Node {node} boots from {device} next time.").format(node=node, device=device))
 
 
-@boot_device_app.command("show")
+@boot_device_app.command("show", help=_("Show the device a node boots from."))
 @guard
 def boot_device_show(node: NodeArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    """Show the device a node boots from."""
     with connect(url) as client:
         info = client.get_boot_device(node)
     if as_json:
@@ -107,12 +105,11 @@ def boot_device_show(node: NodeArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt 
         show_record(info)
 
 
-@boot_device_app.command("supported")
+@boot_device_app.command("supported", help=_("List the boot devices the node's driver supports."))
 @guard
 def boot_device_supported(
     node: NodeArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False
 ) -> None:
-    """List the boot devices the node's driver supports."""
     with connect(url) as client:
         devices = client.supported_boot_devices(node)
     if as_json:
@@ -124,10 +121,9 @@ def boot_device_supported(
 # --- validate, history ---------------------------------------------------------------------------
 
 
-@node_app.command("validate")
+@node_app.command("validate", help=_("Check every interface of a node against its settings."))
 @guard
 def validate(node: NodeArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    """Check every interface of a node against its settings."""
     with connect(url) as client:
         checks = client.validate_node(node)
     if as_json:
@@ -140,7 +136,7 @@ def validate(node: NodeArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False)
     show_list(rows, ("interface", "result", "reason"), as_json=False)
 
 
-@node_app.command("history")
+@node_app.command("history", help=_("Show a node's history: state changes, power changes, errors."))
 @guard
 def history(
     node: NodeArg,
@@ -150,7 +146,6 @@ def history(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a node's history: state changes, power changes, errors."""
     with connect(url) as client:
         events = list(client.node_history(node, limit=limit))
     show_list(events, ("created_at", "severity", "event_type", "event"), as_json)
@@ -159,16 +154,15 @@ def history(
 # --- VIFs ----------------------------------------------------------------------------------------
 
 
-@vif_app.command("list")
+@vif_app.command("list", help=_("List the VIFs attached to a node."))
 @guard
 def vif_list(node: NodeArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    """List the VIFs attached to a node."""
     with connect(url) as client:
         vifs = client.list_vifs(node)
     show_list(vifs, ("id",), as_json)
 
 
-@vif_app.command("attach")
+@vif_app.command("attach", help=_("Attach a VIF to a free port (or portgroup) of a node."))
 @guard
 def vif_attach(
     node: NodeArg,
@@ -182,7 +176,6 @@ def vif_attach(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Attach a VIF to a free port (or portgroup) of a node."""
     with connect(url) as client:
         client.attach_vif(node, vif, port_uuid=port_uuid, portgroup_uuid=portgroup_uuid)
     if as_json:
@@ -191,7 +184,7 @@ def vif_attach(
         say(_("Attached VIF {vif} to node {node}.").format(vif=vif, node=node))
 
 
-@vif_app.command("detach")
+@vif_app.command("detach", help=_("Detach a VIF from a node."))
 @guard
 def vif_detach(
     node: NodeArg,
@@ -199,7 +192,6 @@ def vif_detach(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Detach a VIF from a node."""
     with connect(url) as client:
         client.detach_vif(node, vif)
     if as_json:

@@ -97,7 +97,7 @@ def _interfaces(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-@node_app.command("list")
+@node_app.command("list", help=_("List nodes (all pages), optionally filtered."))
 @guard
 def list_nodes(
     provision_state: Annotated[
@@ -119,7 +119,6 @@ def list_nodes(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """List nodes (all pages), optionally filtered."""
     chosen = split_fields(fields)
     if chosen and long:
         raise UsageProblem(_("give --fields or --long, not both"))
@@ -141,17 +140,18 @@ def list_nodes(
     show_list(rows, columns, as_json)
 
 
-@node_app.command("show")
+@node_app.command("show", help=_("Show one node's fields."))
 @guard
 def show_node(
     node: NodeArg, fields: FieldsOpt = None, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False
 ) -> None:
-    """Show one node's fields."""
     with connect(url) as client:
         show(client.get_node(node, split_fields(fields)), as_json)
 
 
-@node_app.command("create")
+@node_app.command(
+    "create", help=_("Enrol a node (it starts in `enroll`; `node manage` checks its BMC).")
+)
 @guard
 def create_node(
     driver: Annotated[
@@ -172,7 +172,6 @@ def create_node(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Enrol a node (it starts in `enroll`; `node manage` checks its BMC)."""
     body: dict[str, Any] = {"driver": driver}
     scalars = {
         "name": name,
@@ -196,7 +195,9 @@ def create_node(
         show(client.create_node(body), as_json)
 
 
-@node_app.command("set")
+@node_app.command(
+    "set", help=_("Change fields of a node (a JSON patch; keys inside dict fields are merged).")
+)
 @guard
 def set_node(
     node: NodeArg,
@@ -215,7 +216,6 @@ def set_node(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change fields of a node (a JSON patch; keys inside dict fields are merged)."""
     ops: list[PatchOp] = []
     scalars = {
         "name": name,
@@ -240,7 +240,7 @@ def set_node(
 KeysOpt = list[str] | None
 
 
-@node_app.command("unset")
+@node_app.command("unset", help=_("Remove fields of a node, or keys inside its dict fields."))
 @guard
 def unset_node(
     node: NodeArg,
@@ -267,7 +267,6 @@ def unset_node(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove fields of a node, or keys inside its dict fields."""
     flags = {
         "name": name,
         "description": description,
@@ -294,10 +293,12 @@ def _patch(url: str, node: str, ops: list[PatchOp], as_json: bool) -> None:
         say(_("Updated node {node}.").format(node=node))
 
 
-@node_app.command("delete")
+@node_app.command(
+    "delete",
+    help=_("Delete nodes (in enroll, manageable, available or a failed state, or in maintenance)."),
+)
 @guard
 def delete_nodes(nodes: NodesArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    """Delete nodes (in enroll, manageable, available or a failed state, or in maintenance)."""
     batch = Batch(nodes)
     deleted: list[str] = []
     with connect(url) as client:
@@ -315,10 +316,11 @@ def delete_nodes(nodes: NodesArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = 
     batch.finish()
 
 
-@node_app.command("states")
+@node_app.command(
+    "states", help=_("Show a node's states and the provision verbs its state allows.")
+)
 @guard
 def node_states(node: NodeArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    """Show a node's states and the provision verbs its state allows."""
     with connect(url) as client:
         info = client.get_node(node, STATES_FIELDS)
     info = {k: info.get(k) for k in STATES_FIELDS}

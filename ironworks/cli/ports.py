@@ -51,7 +51,7 @@ ExtraOpt = Annotated[
 ]
 
 
-@port_app.command("list")
+@port_app.command("list", help=_("List ports (all pages), optionally of one node."))
 @guard
 def list_ports(
     node: NodeOpt = None,
@@ -63,7 +63,6 @@ def list_ports(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """List ports (all pages), optionally of one node."""
     chosen = split_fields(fields)
     with connect(url) as client:
         rows = list(
@@ -74,17 +73,16 @@ def list_ports(
     show_list(rows, chosen or LIST_COLUMNS, as_json)
 
 
-@port_app.command("show")
+@port_app.command("show", help=_("Show one port's fields."))
 @guard
 def show_port(
     port: PortArg, fields: FieldsOpt = None, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False
 ) -> None:
-    """Show one port's fields."""
     with connect(url) as client:
         show(client.get_port(port, split_fields(fields)), as_json)
 
 
-@port_app.command("create")
+@port_app.command("create", help=_("Register a network interface of a node."))
 @guard
 def create_port(
     node: Annotated[str, typer.Option("--node", help=_("Name or UUID of the node."))],
@@ -97,7 +95,6 @@ def create_port(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register a network interface of a node."""
     body = {"node_uuid": node, "address": address}
     optional = {
         "pxe_enabled": pxe_enabled,
@@ -112,7 +109,7 @@ def create_port(
         show(client.create_port(body), as_json)
 
 
-@port_app.command("set")
+@port_app.command("set", help=_("Change fields of a port."))
 @guard
 def set_port(
     port: PortArg,
@@ -126,7 +123,6 @@ def set_port(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change fields of a port."""
     scalars = {
         "node_uuid": node,
         "address": address,
@@ -144,7 +140,7 @@ def set_port(
     _patch(url, port, ops, as_json)
 
 
-@port_app.command("unset")
+@port_app.command("unset", help=_("Remove fields of a port, or keys of its extra."))
 @guard
 def unset_port(
     port: PortArg,
@@ -158,7 +154,6 @@ def unset_port(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove fields of a port, or keys of its extra."""
     flags = {"physical_network": physical_network, "name": name}
     ops: list[PatchOp] = [{"op": "remove", "path": pointer(k)} for k, on in flags.items() if on]
     ops += remove_ops("extra", extra)
@@ -176,10 +171,9 @@ def _patch(url: str, port: str, ops: list[PatchOp], as_json: bool) -> None:
         say(_("Updated port {port}.").format(port=port))
 
 
-@port_app.command("delete")
+@port_app.command("delete", help=_("Delete ports (detach their VIFs first)."))
 @guard
 def delete_ports(ports: PortsArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    """Delete ports (detach their VIFs first)."""
     batch = Batch(ports)
     deleted: list[str] = []
     with connect(url) as client:

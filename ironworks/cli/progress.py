@@ -117,7 +117,9 @@ def _display(watches: list[Watch], cols: Columns, enabled: bool) -> Iterator[Non
         yield
 
 
-def _poll(client: BaremetalClient, w: Watch, deadline: float | None, now: float) -> None:
+def _poll(
+    client: BaremetalClient, w: Watch, cols: Columns, deadline: float | None, now: float
+) -> None:
     try:
         w.node = client.get_node(w.uuid, POLL_FIELDS)
         w.note = ""
@@ -137,7 +139,7 @@ def _poll(client: BaremetalClient, w: Watch, deadline: float | None, now: float)
             w.end(verdict)
             return
     if deadline is not None and now >= deadline:
-        state = w.node.get("provision_state") or w.node.get("power_state")
+        state = w.node.get(cols.state)
         w.end(
             Verdict(
                 "failed",
@@ -169,7 +171,7 @@ def wait(
             while pending := [w for w in watches if w.finished is None]:
                 now = time.monotonic()
                 for w in pending:
-                    _poll(client, w, deadline, now)
+                    _poll(client, w, cols, deadline, now)
                 if any(w.finished is None for w in watches):
                     time.sleep(interval)
                     interval = min(interval * 1.5, MAX_INTERVAL)

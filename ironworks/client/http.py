@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from ironworks.client import messages
 from ironworks.client.errors import APIError, ClientError, ServerUnreachable
 
 DEFAULT_URL = "http://127.0.0.1:6385"
@@ -77,7 +78,7 @@ class Session:
     ) -> None:
         url = url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
-            raise ClientError(f"{url!r} is not an http:// or https:// URL")
+            raise ClientError(messages.NOT_HTTP_URL.format(url=url))
         self.url = url
         self.retries = retries
         self.backoff = backoff
@@ -95,7 +96,7 @@ class Session:
                 },
             )
         except httpx.InvalidURL as e:
-            raise ClientError(f"{url!r} is not a usable URL: {e}") from None
+            raise ClientError(messages.UNUSABLE_URL.format(url=url, error=e)) from None
 
     def close(self) -> None:
         self._http.close()
@@ -120,15 +121,13 @@ class Session:
                 response = self._http.request(method, path, **kwargs)
             except httpx.TimeoutException:
                 raise ServerUnreachable(
-                    f"{self.url} did not answer {method} {path} in time; "
-                    "is the server overloaded or the address wrong?"
+                    messages.NO_ANSWER_IN_TIME.format(url=self.url, method=method, path=path)
                 ) from None
             except httpx.InvalidURL as e:
-                raise ClientError(f"cannot build a request for {path!r}: {e}") from None
+                raise ClientError(messages.BAD_REQUEST_PATH.format(path=path, error=e)) from None
             except httpx.HTTPError as e:
                 raise ServerUnreachable(
-                    f"cannot reach Ironworks at {self.url} ({_reason(e)}); is `ironworks serve` "
-                    "running, and is --url (or IRONWORKS_URL) right?"
+                    messages.UNREACHABLE.format(url=self.url, reason=_reason(e))
                 ) from None
             if response.is_success:
                 return response
@@ -173,6 +172,9 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         raise ClientError(
-            f"{response.request.method} {response.request.url} answered "
-            f"{response.status_code} with a body that is not JSON"
+            messages.NOT_JSON.format(
+                method=response.request.method,
+                url=response.request.url,
+                status=response.status_code,
+            )
         ) from None

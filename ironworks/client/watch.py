@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ironworks.client import messages
 from ironworks.domain import states
 
 # What a waiting client reads on each poll (a small GET: ?fields=...).
@@ -65,11 +66,11 @@ def judge_provision(node: dict[str, Any], goal: str | None) -> Verdict:
     if goal is not None and state == goal:
         return DONE if target is None and not node.get("reservation") else PENDING
     if state in states.FAILED_STATES or state == states.ERROR:
-        return Verdict("failed", error or f'the node is in "{state}"')
+        return Verdict("failed", error or messages.NODE_IN_STATE.format(state=state))
     if goal is None and target is None and state not in states.WORKING_STATES:
         return DONE  # no known goal: any settled state ends the wait
     if target is None and state in states.STABLE_STATES:
-        return Verdict("failed", error or f'the node is in "{state}", not "{goal}"')
+        return Verdict("failed", error or messages.NODE_NOT_IN_GOAL.format(state=state, goal=goal))
     return PENDING
 
 
@@ -83,6 +84,5 @@ def judge_power(node: dict[str, Any], goal: str) -> Verdict:
         return PENDING
     if node.get("power_state") == goal:
         return DONE
-    return Verdict(
-        "failed", node.get("last_error") or f'power state is "{node.get("power_state")}"'
-    )
+    reached = messages.POWER_NOT_REACHED.format(state=node.get("power_state"))
+    return Verdict("failed", node.get("last_error") or reached)

@@ -50,6 +50,13 @@ class ConductorSettings(BaseModel):
     poll_interval: float = Field(
         1.0, gt=0, description="Seconds between job-table polls when no wake-up arrives."
     )
+    claim_delay: float = Field(
+        0.005,
+        ge=0,
+        le=1,
+        description="Seconds the conductor waits after a wake-up so that jobs queued together "
+        "are claimed in one transaction.",
+    )
     periodic_interval: float = Field(
         10.0, gt=0, description="Seconds between runs of periodic tasks (timeouts, takeover)."
     )

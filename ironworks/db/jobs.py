@@ -31,6 +31,9 @@ CHANNEL = "ironworks_jobs"
 jobs_event = threading.Event()
 
 
+_INSERT_JOB = sa.insert(jobs).returning(jobs.c.id)
+
+
 def enqueue(
     conn: Connection,
     node_id: int,
@@ -40,18 +43,12 @@ def enqueue(
     request_id: str | None = None,
 ) -> int:
     job_id = conn.execute(
-        sa.insert(jobs)
-        .values(
-            node_id=node_id,
-            kind=kind,
-            args=args or {},
-            state="queued",
-            attempts=0,
-            request_id=request_id,
-            created_at=utcnow(),
-        )
-        .returning(jobs.c.id)
-    ).scalar_one()
+        _INSERT_JOB,
+        {
+            "node_id": node_id, "kind": kind, "args": args or {}, "state": "queued",
+            "attempts": 0, "request_id": request_id, "created_at": utcnow(),
+        },
+    ).scalar_one()  # fmt: skip
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text(f"NOTIFY {CHANNEL}"))
     return job_id
