@@ -51,7 +51,7 @@ class ConductorSettings(BaseModel):
         1.0, gt=0, description="Seconds between job-table polls when no wake-up arrives."
     )
     claim_delay: float = Field(
-        0.005,
+        0.02,
         ge=0,
         le=1,
         description="Seconds the conductor waits after a wake-up so that jobs queued together "
