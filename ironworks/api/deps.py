@@ -35,9 +35,13 @@ class Ctx:
     base: str
     request: Request
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        """Call a service function: inline for embedded SQLite, in a worker thread otherwise."""
-        if self.svc.db.inline:
+    async def run(self, fn: Callable[..., T], *args: Any, hardware: bool = False, **kw: Any) -> T:
+        """Call a service function: inline for embedded SQLite, in a worker thread otherwise.
+
+        Calls that talk to hardware (`hardware=True`) always go to a thread: a BMC may take
+        seconds to answer and the event loop must keep serving everyone else meanwhile.
+        """
+        if self.svc.db.inline and not hardware:
             return fn(*args, **kw)
         return await run_in_threadpool(fn, *args, **kw)
 
@@ -89,6 +93,16 @@ def offload(fn: Callable[..., T]) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def handler(**kw: Any) -> T:
         return await kw["ctx"].run(fn, **kw)
+
+    return handler
+
+
+def offload_hardware(fn: Callable[..., T]) -> Callable[..., Any]:
+    """Like `offload`, for handlers that call a driver: always in a worker thread."""
+
+    @functools.wraps(fn)
+    async def handler(**kw: Any) -> T:
+        return await kw["ctx"].run(fn, hardware=True, **kw)
 
     return handler
 

@@ -131,7 +131,9 @@ class Conductor:
                     self._pool.submit(self._run, job, node)
                 if claimed and len(claimed) == free:
                     continue
-                woken = (not claimed or free <= 0) and job_db.jobs_event.wait(self.cfg.poll_interval)
+                woken = (not claimed or free <= 0) and job_db.jobs_event.wait(
+                    self.cfg.poll_interval
+                )
                 if woken and self.cfg.claim_delay:
                     self._stop.wait(self.cfg.claim_delay)
             except Exception:

@@ -375,3 +375,15 @@ def test_delete_rules(client, conductor):
 def test_request_id_on_every_response(client):
     for r in (client.get("/v1/nodes"), client.get("/v1/nodes/missing"), client.get("/nowhere")):
         assert r.headers["X-OpenStack-Request-Id"].startswith("req-")
+
+
+def test_next_link_keeps_the_filters(client):
+    for i in range(5):
+        make_node(client, name=f"f{i}", resource_class="gold" if i % 2 == 0 else "silver")
+    body = client.get("/v1/nodes?resource_class=gold&limit=1").json()
+    seen = [n["name"] for n in body["nodes"]]
+    while "next" in body:
+        assert "resource_class=gold" in body["next"]
+        body = client.get(body["next"].replace("http://testserver", "")).json()
+        seen += [n["name"] for n in body["nodes"]]
+    assert seen == ["f0", "f2", "f4"]

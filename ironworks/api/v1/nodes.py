@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool, parse_limit
+from ironworks.api.deps import JSON, Ctx, CtxDep, offload, offload_hardware, parse_bool, parse_limit
 from ironworks.api.v1 import render
 from ironworks.common.errors import InvalidInput, NotAcceptable
 from ironworks.domain import states
@@ -32,7 +32,6 @@ LIST_FILTERS = {
     "instance_uuid": v.MIN_VERSION, "chassis_uuid": v.MIN_VERSION,
 }  # fmt: skip
 LIST_PARAMS = {*LIST_FILTERS, "fields", "detail", "limit", "marker", "sort_key", "sort_dir"}
-CARRIED_BOOLS = ("associated", "maintenance", "retired")
 
 
 def renderer(ctx: Ctx) -> render.NodeRenderer:
@@ -100,10 +99,10 @@ def _list(ctx: Ctx, detail_path: bool) -> dict[str, Any]:
         rows = [n for n in rows if r.conductor_of(n) == conductor]
     items = [r.render(n, fields) for n in rows]
     body: dict[str, Any] = {"nodes": items}
+    # Every filter of this request goes into `next`: a page two that forgot the filter
+    # would list other nodes (Ironic carries only some of them; clients follow `next` as is).
     params: dict[str, Any] = {"sort_key": sort_key, "sort_dir": sort_dir}
-    for b in CARRIED_BOOLS:
-        if filters.get(b):
-            params[b] = "True"
+    params.update({k: q[k] for k in LIST_FILTERS if k in q})
     if "detail" in q:
         params["detail"] = q["detail"]
     if q.get("fields") or (not detail and not detail_path):
@@ -208,13 +207,13 @@ def set_raid(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 
 
 @router.get("/{ident}/states/console", summary="Console connection information")
-@offload
+@offload_hardware
 def get_console(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.console(ctx.svc, ident))
 
 
 @router.put("/{ident}/states/console", status_code=202, summary="Enable or disable the console")
-@offload
+@offload_hardware
 def set_console(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     operations.set_console(ctx.svc, ident, body.get("enabled"), ctx.caller)
     return _status(202, f"{ctx.base}/v1/nodes/{ident}/states/console")
@@ -241,26 +240,26 @@ def clear_maintenance(ctx: CtxDep, ident: str) -> Response:
 
 
 @router.get("/{ident}/management/boot_device", summary="Current boot device")
-@offload
+@offload_hardware
 def get_boot_device(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.get_boot_device(ctx.svc, ident))
 
 
 @router.put("/{ident}/management/boot_device", status_code=204, summary="Set the boot device")
-@offload
+@offload_hardware
 def set_boot_device(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     operations.set_boot_device(ctx.svc, ident, body)
     return _status(204)
 
 
 @router.get("/{ident}/management/boot_device/supported", summary="Boot devices the driver supports")
-@offload
+@offload_hardware
 def supported_boot_devices(ctx: CtxDep, ident: str) -> JSON:
     return JSON({"supported_boot_devices": operations.supported_boot_devices(ctx.svc, ident)})
 
 
 @router.put("/{ident}/management/inject_nmi", status_code=204, summary="Inject an NMI")
-@offload
+@offload_hardware
 def inject_nmi(
     ctx: CtxDep, ident: str, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> Response:
@@ -270,13 +269,13 @@ def inject_nmi(
 
 
 @router.get("/{ident}/management/sensors", summary="Sensor readings (Ironworks extension)")
-@offload
+@offload_hardware
 def sensors(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.sensors(ctx.svc, ident))
 
 
 @router.get("/{ident}/validate", summary="Validate every interface of the node")
-@offload
+@offload_hardware
 def validate(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.validate(ctx.svc, ident))
 

@@ -60,6 +60,7 @@ def _list(
     )  # fmt: skip
     body: dict[str, Any] = {which: [draw(r, ctx.base, ctx.version, fields) for r in rows]}
     params = {"sort_key": q.get("sort_key", "id"), "sort_dir": q.get("sort_dir", "asc")}
+    params.update({k: q[k] for k in ("node", "node_uuid", "portgroup", "address") if k in q})
     if q.get("fields"):
         params["fields"] = q["fields"]
     if "detail" in q:
