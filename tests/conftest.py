@@ -30,7 +30,9 @@ from ironworks.db import migrate
 from ironworks.db.engine import Database
 from ironworks.services.context import Services
 
-PG_URL = os.environ.get("IRONWORKS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "IRONWORKS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -77,9 +79,11 @@ def make_settings(database_url: str, tmp_path: Path, **kw: Any) -> Settings:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, conductor={"hostname": "test-conductor",
-                                                            "poll_interval": 0.05,
-                                                            "periodic_interval": 3600})
+    return make_settings(
+        database_url,
+        tmp_path,
+        conductor={"hostname": "test-conductor", "poll_interval": 0.05, "periodic_interval": 3600},
+    )
 
 
 @pytest.fixture
@@ -136,7 +140,9 @@ class LiveServer:
         return self.log.read_text(errors="replace")
 
 
-def start_server(home: Path, port: int | None = None, env: dict[str, str] | None = None) -> LiveServer:
+def start_server(
+    home: Path, port: int | None = None, env: dict[str, str] | None = None
+) -> LiveServer:
     port = port or free_port()
     log = home / "server.log"
     home.mkdir(parents=True, exist_ok=True)
