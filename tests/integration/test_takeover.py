@@ -1,0 +1,105 @@
+"""A dead conductor's locks and jobs are taken over; wait states time out with a reason."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from ironworks.conductor.conductor import Conductor
+from ironworks.db.engine import utcnow
+from ironworks.db.schema import conductors, jobs, nodes
+from tests.api.test_nodes import make_node
+from tests.conftest import make_settings, wait_for
+
+
+@pytest.fixture
+def fast_settings(database_url, tmp_path):
+    return make_settings(database_url, tmp_path, conductor={
+        "hostname": "survivor", "poll_interval": 0.05, "periodic_interval": 0.2,
+        "heartbeat_timeout": 5, "job_lease": 30, "power_sync_interval": 0,
+    }, timeouts={"deploy_callback": 2})  # fmt: skip
+
+
+@pytest.fixture
+def survivor(db, fast_settings):
+    c = Conductor(db, fast_settings)
+    yield c
+    c.stop(wait=True)
+
+
+def test_dead_conductors_lock_and_job_are_taken_over(client, db, survivor):
+    uuid = make_node(client)["uuid"]
+    assert (
+        client.put(f"/v1/nodes/{uuid}/states/provision", json={"target": "manage"}).status_code
+        == 202
+    )
+    long_ago = utcnow() - timedelta(minutes=10)
+    with db.write() as conn:  # a conductor that claimed the job and died with it
+        conn.execute(sa.insert(conductors).values(hostname="ghost", conductor_group="", online=True,
+                                                  drivers=["fake-hardware"], incarnation="x",
+                                                  created_at=long_ago, updated_at=long_ago))  # fmt: skip
+        conn.execute(sa.update(nodes).where(nodes.c.uuid == uuid).values(reservation="ghost"))
+        conn.execute(sa.update(jobs).values(state="running", owner="ghost/x", lease_until=long_ago))
+    survivor.start()
+    node = wait_for(lambda: (n := client.get(f"/v1/nodes/{uuid}").json())["provision_state"] == "manageable"
+                    and n["reservation"] is None and n, timeout=20)  # fmt: skip
+    assert node["last_error"] is None
+    ghost = next(
+        c for c in client.get("/v1/conductors").json()["conductors"] if c["hostname"] == "ghost"
+    )
+    assert ghost["alive"] is False
+    with db.read() as conn:
+        row = conn.execute(sa.select(jobs.c.state, jobs.c.owner, jobs.c.attempts)).one()
+    assert row.state == "done" and row.owner.startswith("survivor/") and row.attempts == 1
+
+
+def test_wait_state_times_out_with_a_sentence(client, db, survivor):
+    uuid = make_node(client)["uuid"]
+    with db.write() as conn:
+        conn.execute(sa.update(nodes).where(nodes.c.uuid == uuid).values(
+            provision_state="wait call-back", target_provision_state="active",
+            provision_updated_at=utcnow() - timedelta(seconds=10),
+            driver_internal_info={"agent_last_heartbeat": "2026-11-25T10:00:00+00:00"}))  # fmt: skip
+    survivor.start()
+    node = wait_for(lambda: (n := client.get(f"/v1/nodes/{uuid}").json())["provision_state"] == "deploy failed"
+                    and n, timeout=10)  # fmt: skip
+    assert "timed out after 2 s in 'wait call-back'" in node["last_error"]
+    assert "last heard at 2026-11-25T10:00:00" in node["last_error"]
+    hist = client.get(f"/v1/nodes/{uuid}/history?detail=True").json()["history"]
+    assert hist[-1]["severity"] == "ERROR" and hist[-1]["state"] == "deploy failed"
+
+
+def test_abort_a_wait_state(client, db):
+    uuid = make_node(client)["uuid"]
+    with db.write() as conn:
+        conn.execute(sa.update(nodes).where(nodes.c.uuid == uuid).values(
+            provision_state="clean wait", target_provision_state="available"))  # fmt: skip
+    assert (
+        client.put(f"/v1/nodes/{uuid}/states/provision", json={"target": "abort"}).status_code
+        == 202
+    )
+    node = client.get(f"/v1/nodes/{uuid}").json()
+    assert node["provision_state"] == "clean failed" and node["target_provision_state"] is None
+
+
+def test_restart_requeues_own_jobs_at_once(db, settings, client):
+    uuid = make_node(client)["uuid"]
+    client.put(f"/v1/nodes/{uuid}/states/provision", json={"target": "manage"})
+    first = Conductor(db, settings)
+    # a previous incarnation of the same host held the job and the lock when it was killed
+    with db.write() as conn:
+        conn.execute(sa.update(nodes).values(reservation=settings.conductor.hostname))
+        conn.execute(sa.update(jobs).values(state="running", owner=f"{settings.conductor.hostname}/old",
+                                            lease_until=utcnow() + timedelta(hours=1)))  # fmt: skip
+    first.start()
+    try:
+        wait_for(
+            lambda: client.get(f"/v1/nodes/{uuid}").json()["provision_state"] == "manageable",
+            timeout=10,
+        )
+    finally:
+        first.stop()
+    with db.read() as conn:
+        assert conn.execute(sa.select(jobs.c.state, jobs.c.attempts)).one() == ("done", 1)
