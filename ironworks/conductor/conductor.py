@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -277,7 +277,7 @@ class Conductor:
                     event_type="provisioning", severity="ERROR" if out.event == states.FAIL else "INFO",
                     conductor=self.host, from_state=state, to_state=new,
                     target_state=values.get("target_provision_state", goal),
-                    duration=_elapsed(node), request_id=job.get("request_id"),
+                    duration=node_db.seconds_in_state(node), request_id=job.get("request_id"),
                 )  # fmt: skip
             node = {**node, **values}
             if out.event == states.FAIL:
@@ -321,12 +321,3 @@ class Conductor:
                 event_type="power", severity="ERROR" if error else "INFO", conductor=self.host,
                 duration=duration, request_id=job.get("request_id"),
             )  # fmt: skip
-
-
-def _elapsed(node: dict[str, Any]) -> float | None:
-    started = node.get("provision_updated_at")
-    if started is None:
-        return None
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
-    return round((utcnow() - started).total_seconds(), 3)

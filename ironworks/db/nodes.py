@@ -8,6 +8,7 @@ never need it. `purpose` says what the lock is for in every log line and "locked
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +38,16 @@ def get_node(conn: Connection, ident: str | int) -> dict[str, Any]:
     if row is None:
         raise _not_found(str(ident))
     return dict(row)
+
+
+def seconds_in_state(node: dict[str, Any]) -> float | None:
+    """How long the node has been in its current provision state (for history durations)."""
+    started = node.get("provision_updated_at") or node.get("created_at")
+    if started is None:
+        return None
+    if started.tzinfo is None:  # SQLite hands back naive UTC
+        started = started.replace(tzinfo=UTC)
+    return round((utcnow() - started).total_seconds(), 3)
 
 
 def update_node(

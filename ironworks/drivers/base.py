@@ -109,7 +109,10 @@ class ManagementInterface(Interface):
     def get_boot_device(self, task: Task) -> dict[str, Any]:
         raise _unsupported(self, "reading the boot device")
 
-    def set_boot_device(self, task: Task, device: str, persistent: bool = False) -> None:
+    def set_boot_device(
+        self, task: Task, device: str, persistent: bool = False
+    ) -> dict[str, Any] | None:
+        """Set the next boot device; may return driver_internal_info keys to remember."""
         raise _unsupported(self, "setting the boot device")
 
     def inject_nmi(self, task: Task) -> None:

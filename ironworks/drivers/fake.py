@@ -106,8 +106,12 @@ class FakeManagement(base.ManagementInterface):
             "persistent": internal.get("fake_boot_device_persistent", False),
         }
 
-    def set_boot_device(self, task: Task, device: str, persistent: bool = False) -> None:
+    def set_boot_device(
+        self, task: Task, device: str, persistent: bool = False
+    ) -> dict[str, Any] | None:
         _delay(task, "management")
+        # a fake BMC has no memory of its own: the node row keeps it
+        return {"fake_boot_device": device, "fake_boot_device_persistent": persistent}
 
     def inject_nmi(self, task: Task) -> None:
         _delay(task, "management")

@@ -13,7 +13,7 @@ import jsonpatch
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ironworks.common.errors import Conflict, InvalidInput, NodeLocked, NotFound
+from ironworks.common.errors import Conflict, InvalidInput, NotAcceptable, NotFound
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_uuid
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
@@ -83,8 +83,6 @@ def _check_version(fields: set[str], caller: Caller) -> None:
     for f in sorted(fields):
         needed = v.NODE_FIELD_VERSIONS.get(f)
         if needed and caller.version < needed:
-            from ironworks.common.errors import NotAcceptable
-
             raise NotAcceptable(
                 f"field {f} needs API version {v.fmt(needed)} or later; this request used "
                 f"{v.fmt(caller.version)}"
@@ -359,15 +357,3 @@ def node_ref(conn: sa.Connection, ident: str) -> dict[str, Any]:
         return node_db.get_node(conn, ident)
     except NotFound:
         raise NotFound(f"Node {ident} could not be found.") from None
-
-
-__all__ = [
-    "NodeLocked",
-    "create_node",
-    "delete_node",
-    "get_node",
-    "list_nodes",
-    "node_ref",
-    "patch_node",
-    "set_maintenance",
-]

@@ -25,7 +25,7 @@ from ironworks.common.errors import (
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
-from ironworks.db.schema import node_history, nodes
+from ironworks.db.schema import node_history
 from ironworks.domain import states
 from ironworks.domain import versions as v
 from ironworks.drivers import base
@@ -92,10 +92,8 @@ def request_provision(
                 f"Node {node['uuid']} is in maintenance ({node['maintenance_reason'] or 'no reason'}"
                 f"); clear maintenance before {verb}"
             )
-        if canonical in ("active", "rebuild") and node["protected"] and canonical == "rebuild":
-            raise Conflict(f"Node {node['uuid']} is protected; unset protected to rebuild it")
-        if canonical == "deleted" and node["protected"]:
-            raise Conflict(f"Node {node['uuid']} is protected; unset protected to undeploy it")
+        if canonical in ("rebuild", "deleted") and node["protected"]:
+            raise Conflict(f"Node {node['uuid']} is protected; unset protected before {verb}")
         args = _provision_args(node, canonical, body, caller)
         values: dict[str, Any] = {
             "provision_state": target,
@@ -119,7 +117,7 @@ def request_provision(
             )
         node_db.record_event(
             conn, node["id"], f"{verb}: {state} -> {target}", event_type="provisioning",
-            from_state=state, to_state=target, duration=_since(node), user=caller.user,
+            from_state=state, to_state=target, duration=node_db.seconds_in_state(node), user=caller.user,
             request_id=caller.request_id,
         )  # fmt: skip
         if target in states.WORKING_STATES:
@@ -129,17 +127,6 @@ def request_provision(
             )  # fmt: skip
     job_db.wake()
     return {"provision_state": target}
-
-
-def _since(node: dict[str, Any]) -> float | None:
-    started = node.get("provision_updated_at") or node.get("created_at")
-    if started is None:
-        return None
-    if started.tzinfo is None:
-        from datetime import UTC
-
-        started = started.replace(tzinfo=UTC)
-    return round((utcnow() - started).total_seconds(), 3)
 
 
 def _provision_args(
@@ -272,11 +259,11 @@ def set_boot_device(svc: Services, ident: str, body: dict[str, Any]) -> None:
                 f"boot_device {device!r} is not supported; use one of {', '.join(supported)}",
                 field="boot_device",
             )
-        mgmt.set_boot_device(task, device, persistent)
-        with svc.db.write() as conn:
-            info = dict(node["driver_internal_info"] or {})
-            info.update(fake_boot_device=device, fake_boot_device_persistent=persistent)
-            node_db.update_node(conn, node["id"], {"driver_internal_info": info})
+        remember = mgmt.set_boot_device(task, device, persistent)
+        if remember:
+            with svc.db.write() as conn:
+                info = {**(node["driver_internal_info"] or {}), **remember}
+                node_db.update_node(conn, node["id"], {"driver_internal_info": info})
 
 
 def get_boot_device(svc: Services, ident: str) -> dict[str, Any]:
@@ -393,6 +380,3 @@ def history_event(svc: Services, ident: str, event_uuid: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"History event {event_uuid} could not be found.")
     return dict(row)
-
-
-__all__ = ["nodes"]
