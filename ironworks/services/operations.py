@@ -77,6 +77,14 @@ def request_provision(
                 field="target",
             )
         canonical = states.canonical_verb(verb)
+        # Checked before the state, and a 400 like Ironic's NodeInMaintenance: clients retry a
+        # 409 for 10-15 s before they show the error.
+        if node["maintenance"] and canonical in NO_MAINTENANCE_VERBS:
+            raise InvalidInput(
+                f"Node {node['uuid']} is in maintenance ({node['maintenance_reason'] or 'no reason'}"
+                f"); clear maintenance before {verb}",
+                field="maintenance",
+            )
         target = states.next_state(state, canonical)
         if target is None:
             allowed = states.allowed_verbs(state)
@@ -87,11 +95,6 @@ def request_provision(
             )
         if node["reservation"] is not None:
             raise node_db.locked_error(node, node["reservation"], f"provision {verb}")
-        if node["maintenance"] and canonical in NO_MAINTENANCE_VERBS:
-            raise Conflict(
-                f"Node {node['uuid']} is in maintenance ({node['maintenance_reason'] or 'no reason'}"
-                f"); clear maintenance before {verb}"
-            )
         if canonical in ("rebuild", "deleted") and node["protected"]:
             raise Conflict(f"Node {node['uuid']} is protected; unset protected before {verb}")
         args = _provision_args(node, canonical, body, caller)
