@@ -126,6 +126,10 @@ def _unique_violation(e: IntegrityError, values: dict[str, Any]) -> Conflict:
     return Conflict(f"A node with UUID {values.get('uuid')} already exists.")
 
 
+# Built once; missing columns take their declared defaults.
+_INSERT_NODE = sa.insert(nodes).returning(*nodes.c)
+
+
 def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str, Any]:
     unknown = set(body) - CREATABLE
     if unknown:
@@ -162,14 +166,12 @@ def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str
     try:
         with svc.db.write() as conn:
             values["chassis_id"] = _chassis_id(conn, body.get("chassis_uuid"))
-            node_id = conn.execute(
-                sa.insert(nodes).values(**values).returning(nodes.c.id)
-            ).scalar_one()
+            node = dict(conn.execute(_INSERT_NODE, values).mappings().one())
             node_db.record_event(
-                conn, node_id, f"Node created in state {initial}", event_type="provisioning",
+                conn, node["id"], f"Node created in state {initial}", event_type="provisioning",
                 to_state=initial, request_id=caller.request_id, user=caller.user,
             )  # fmt: skip
-            return node_db.get_node(conn, node_id)
+            return node
     except IntegrityError as e:
         raise _unique_violation(e, values) from None
 

@@ -44,6 +44,7 @@ class _Kind:
         self.table, self.word = table, word
         self.creatable, self.dicts, self.bools, self.sort_keys = creatable, dicts, bools, sort_keys
         self.writable = creatable - {"uuid"}
+        self.insert = sa.insert(table).returning(*table.c)
 
 
 PORT = _Kind(
@@ -163,10 +164,16 @@ def create(svc: Services, kind: _Kind, body: dict[str, Any], caller: Caller) -> 
             values["node_id"] = node["id"]
             if kind is PORT:
                 values["portgroup_id"] = _portgroup_id(conn, body.get("portgroup_uuid"), node["id"])
-            new_id = conn.execute(
-                sa.insert(kind.table).values(**values).returning(kind.table.c.id)
-            ).scalar_one()
-            return _row(conn, kind, new_id)
+            row = dict(conn.execute(kind.insert, values).mappings().one())
+            row["node_uuid"] = node["uuid"]
+            if kind is PORT:
+                pg = row["portgroup_id"]
+                row["portgroup_uuid"] = (
+                    conn.execute(sa.select(portgroups.c.uuid).where(portgroups.c.id == pg)).scalar()
+                    if pg
+                    else None
+                )
+            return row
     except IntegrityError as e:
         raise _conflict(kind, e, values) from None
 
