@@ -92,28 +92,19 @@ def power(
 ) -> None:
     target = POWER_VERBS[word]
     goal = power_goal(target)
-    batch = Batch(nodes)
-    watches: list[progress.Watch] = []
-    with connect(url) as client:
-        for ident in nodes:
 
-            def issue(ident: str = ident) -> None:
-                node = client.get_node(ident, POLL_FIELDS)
-                client.set_power_state(ident, target, timeout=power_timeout)
-                watches.append(
-                    progress.Watch(
-                        ident, node["uuid"], target, lambda n: judge_power(n, goal), node
-                    )
-                )
+    def issue(client: BaremetalClient, ident: str) -> progress.Watch:
+        node = client.get_node(ident, POLL_FIELDS)
+        client.set_power_state(ident, target, timeout=power_timeout)
+        return progress.Watch(ident, node["uuid"], target, lambda n: judge_power(n, goal), node)
 
-            batch.run(ident, issue)
-        _follow(
-            client, watches, batch, wait=wait or timeout is not None, timeout=timeout,
-            cols=progress.POWER, as_json=as_json,
-            accepted=lambda w: _("Requested {action} for node {node}.").format(
-                action=w.action, node=w.ident
-            ),
-        )  # fmt: skip
+    def accepted(w: progress.Watch) -> str:
+        return _("Requested {action} for node {node}.").format(action=w.action, node=w.ident)
+
+    _request(
+        nodes, issue, accepted, wait=wait, timeout=timeout, url=url, as_json=as_json,
+        cols=progress.POWER,
+    )  # fmt: skip
 
 
 def _power_command(word: str) -> None:
@@ -155,101 +146,78 @@ def provision(
     as_json: bool,
     **extras: Any,
 ) -> None:
+
+    def issue(client: BaremetalClient, ident: str) -> progress.Watch:
+        node = client.get_node(ident, POLL_FIELDS)
+        state = node["provision_state"]
+        if not verbs.accepts(state, verb):
+            allowed = ", ".join(verbs.allowed(state)) or _("none until it settles")
+            raise Refused(
+                _(
+                    'cannot {verb} node {node}: it is in state "{state}", which allows: {allowed}'
+                ).format(verb=verb, node=ident, state=state, allowed=allowed)
+            )
+        client.set_provision_state(ident, verb, **extras)
+        goal = provision_goal(verb, state)
+        node = {**node, "provision_state": verbs.after(state, verb)}
+        return progress.Watch(ident, node["uuid"], verb, lambda n: judge_provision(n, goal), node)
+
+    def accepted(w: progress.Watch) -> str:
+        return _('Requested {verb} for node {node}: it is now "{state}".').format(
+            verb=w.action, node=w.ident, state=w.node["provision_state"]
+        )
+
+    _request(
+        nodes, issue, accepted, wait=wait, timeout=timeout, url=url, as_json=as_json,
+        cols=progress.PROVISION,
+    )  # fmt: skip
+
+
+def _request(
+    nodes: list[str],
+    issue: Callable[[BaremetalClient, str], progress.Watch],
+    accepted: Callable[[progress.Watch], str],
+    *,
+    wait: bool,
+    timeout: float | None,
+    url: str,
+    as_json: bool,
+    cols: progress.Columns,
+) -> None:
+    """Issue the request to each node (one refused does not stop the others); then wait for
+    the accepted ones (`--wait`, or a `--timeout`), or say they were accepted."""
     batch = Batch(nodes)
     watches: list[progress.Watch] = []
     with connect(url) as client:
         for ident in nodes:
-
-            def issue(ident: str = ident) -> None:
-                node = client.get_node(ident, POLL_FIELDS)
-                state = node["provision_state"]
-                if not verbs.accepts(state, verb):
-                    allowed = ", ".join(verbs.allowed(state)) or _("none until it settles")
-                    raise Refused(
-                        _(
-                            'cannot {verb} node {node}: it is in state "{state}", which allows: '
-                            "{allowed}"
-                        ).format(verb=verb, node=ident, state=state, allowed=allowed)
-                    )
-                client.set_provision_state(ident, verb, **extras)
-                goal = provision_goal(verb, state)
-                node = {**node, "provision_state": verbs.after(state, verb)}
-                watches.append(
-                    progress.Watch(
-                        ident, node["uuid"], verb, lambda n: judge_provision(n, goal), node
-                    )
-                )
-
-            batch.run(ident, issue)
-
-        def accepted(w: progress.Watch) -> str:
-            return _('Requested {verb} for node {node}: it is now "{state}".').format(
-                verb=w.action, node=w.ident, state=w.node["provision_state"]
+            batch.run(ident, lambda ident=ident: watches.append(issue(client, ident)))
+        code = 0
+        if (wait or timeout is not None) and watches:
+            code = progress.wait(client, watches, timeout=timeout, cols=cols, as_json=as_json)
+        elif as_json:
+            emit_json(
+                [
+                    {
+                        "node": w.ident,
+                        "uuid": w.uuid,
+                        "action": w.action,
+                        "accepted": True,
+                        cols.state: w.node.get(cols.state),
+                    }
+                    for w in watches
+                ]
             )
-
-        _follow(
-            client, watches, batch, wait=wait or timeout is not None, timeout=timeout,
-            cols=progress.PROVISION, as_json=as_json, accepted=accepted,
-        )  # fmt: skip
-
-
-def _follow(
-    client: BaremetalClient,
-    watches: list[progress.Watch],
-    batch: Batch,
-    *,
-    wait: bool,
-    timeout: float | None,
-    cols: progress.Columns,
-    as_json: bool,
-    accepted: Callable[[progress.Watch], str],
-) -> None:
-    """After the requests: wait for the accepted ones, or say they were accepted."""
-    code = 0
-    if wait and watches:
-        code = progress.wait(client, watches, timeout=timeout, cols=cols, as_json=as_json)
-    elif as_json:
-        emit_json(
-            [
-                {
-                    "node": w.ident,
-                    "uuid": w.uuid,
-                    "action": w.action,
-                    "accepted": True,
-                    cols.state: w.node.get(cols.state),
-                }
-                for w in watches
-            ]
-        )
-    else:
-        for w in watches:
-            say(accepted(w))
-    if batch.failed:  # refused requests count even when the others went well
-        code = EXIT_FAILED
-    if code:
-        raise typer.Exit(code)
+        else:
+            for w in watches:
+                say(accepted(w))
+        if batch.failed:  # refused requests count even when the others went well
+            code = EXIT_FAILED
+        if code:
+            raise typer.Exit(code)
 
 
-def _verb_command(verb: str, help_text: str) -> None:
-    @node_app.command(verb, help=help_text)
-    @guard
-    def command(
-        nodes: NodesArg,
-        wait: WaitOpt = False,
-        timeout: TimeoutOpt = None,
-        url: UrlOpt = DEFAULT_URL,
-        as_json: JsonOpt = False,
-    ) -> None:
-        provision(verb, nodes, wait=wait, timeout=timeout, url=url, as_json=as_json)
-
-
-_verb_command("manage", _("Check BMC access and make nodes manageable (or recover a failure)."))
-_verb_command("provide", _("Clean manageable nodes and make them available for deploys."))
-_verb_command("inspect", _("Discover the hardware of manageable nodes."))
-_verb_command("undeploy", _("Tear down the OS of active nodes, clean them, make them available."))
-_verb_command("abort", _("Abort what nodes wait for (inspection, cleaning, deploy callback)."))
-_verb_command("adopt", _("Take manageable nodes that already run their OS as active."))
-_verb_command("unrescue", _("Leave rescue mode and boot the deployed OS again."))
+# One command per provision verb, made from `PROVISION_HELP` below. A verb that sends more than
+# itself takes one option more; each such option has its maker here.
 
 ConfigdriveOpt = Annotated[
     str | None,
@@ -262,86 +230,108 @@ ConfigdriveOpt = Annotated[
         ),
     ),
 ]
-
-
-@node_app.command("deploy", help=_("Deploy the image in instance_info onto available nodes."))
-@guard
-def deploy(
-    nodes: NodesArg,
-    configdrive: ConfigdriveOpt = None,
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = None,
-    url: UrlOpt = DEFAULT_URL,
-    as_json: JsonOpt = False,
-) -> None:
-    drive = read_configdrive(configdrive) if configdrive is not None else None
-    provision(
-        "deploy", nodes, wait=wait, timeout=timeout, url=url, as_json=as_json, configdrive=drive
-    )
-
-
-@node_app.command("rebuild", help=_("Deploy active nodes again (the image in instance_info)."))
-@guard
-def rebuild(
-    nodes: NodesArg,
-    configdrive: ConfigdriveOpt = None,
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = None,
-    url: UrlOpt = DEFAULT_URL,
-    as_json: JsonOpt = False,
-) -> None:
-    drive = read_configdrive(configdrive) if configdrive is not None else None
-    provision(
-        "rebuild", nodes, wait=wait, timeout=timeout, url=url, as_json=as_json, configdrive=drive
-    )
-
-
-@node_app.command(
-    "clean", help=_("Run manual cleaning steps on manageable nodes; they return to manageable.")
-)
-@guard
-def clean(
-    nodes: NodesArg,
-    clean_steps: Annotated[
-        str,
-        typer.Option(
-            "--clean-steps",
-            metavar="JSON",
-            help=_(
-                'Steps as JSON, a file, or "-" for stdin: '
-                '[{"interface": "deploy", "step": "erase_devices_metadata"}].'
-            ),
+CleanStepsOpt = Annotated[
+    str,
+    typer.Option(
+        "--clean-steps",
+        metavar="JSON",
+        help=_(
+            'Steps as JSON, a file, or "-" for stdin: '
+            '[{"interface": "deploy", "step": "erase_devices_metadata"}].'
         ),
-    ],
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = None,
-    url: UrlOpt = DEFAULT_URL,
-    as_json: JsonOpt = False,
-) -> None:
-    steps = read_json_arg(clean_steps, "--clean-steps")
-    provision(
-        "clean", nodes, wait=wait, timeout=timeout, url=url, as_json=as_json, clean_steps=steps
-    )
+    ),
+]
+RescuePasswordOpt = Annotated[
+    str, typer.Option("--rescue-password", help=_("Password of the rescue ramdisk's user."))
+]
 
 
-@node_app.command("rescue", help=_("Boot active nodes into the rescue ramdisk."))
-@guard
-def rescue(
-    nodes: NodesArg,
-    rescue_password: Annotated[
-        str, typer.Option("--rescue-password", help=_("Password of the rescue ramdisk's user."))
-    ],
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = None,
-    url: UrlOpt = DEFAULT_URL,
-    as_json: JsonOpt = False,
-) -> None:
-    provision(
-        "rescue",
-        nodes,
-        wait=wait,
-        timeout=timeout,
-        url=url,
-        as_json=as_json,
-        rescue_password=rescue_password,
-    )
+def _plain_command(verb: str, help_text: str) -> None:
+    @node_app.command(verb, help=help_text)
+    @guard
+    def command(
+        nodes: NodesArg,
+        wait: WaitOpt = False,
+        timeout: TimeoutOpt = None,
+        url: UrlOpt = DEFAULT_URL,
+        as_json: JsonOpt = False,
+    ) -> None:
+        provision(verb, nodes, wait=wait, timeout=timeout, url=url, as_json=as_json)
+
+
+def _configdrive_command(verb: str, help_text: str) -> None:
+    @node_app.command(verb, help=help_text)
+    @guard
+    def command(
+        nodes: NodesArg,
+        configdrive: ConfigdriveOpt = None,
+        wait: WaitOpt = False,
+        timeout: TimeoutOpt = None,
+        url: UrlOpt = DEFAULT_URL,
+        as_json: JsonOpt = False,
+    ) -> None:
+        drive = read_configdrive(configdrive) if configdrive is not None else None
+        provision(
+            verb, nodes, wait=wait, timeout=timeout, url=url, as_json=as_json, configdrive=drive
+        )
+
+
+def _clean_steps_command(verb: str, help_text: str) -> None:
+    @node_app.command(verb, help=help_text)
+    @guard
+    def command(
+        nodes: NodesArg,
+        clean_steps: CleanStepsOpt,
+        wait: WaitOpt = False,
+        timeout: TimeoutOpt = None,
+        url: UrlOpt = DEFAULT_URL,
+        as_json: JsonOpt = False,
+    ) -> None:
+        steps = read_json_arg(clean_steps, "--clean-steps")
+        provision(
+            verb, nodes, wait=wait, timeout=timeout, url=url, as_json=as_json, clean_steps=steps
+        )
+
+
+def _rescue_password_command(verb: str, help_text: str) -> None:
+    @node_app.command(verb, help=help_text)
+    @guard
+    def command(
+        nodes: NodesArg,
+        rescue_password: RescuePasswordOpt,
+        wait: WaitOpt = False,
+        timeout: TimeoutOpt = None,
+        url: UrlOpt = DEFAULT_URL,
+        as_json: JsonOpt = False,
+    ) -> None:
+        provision(
+            verb, nodes, wait=wait, timeout=timeout, url=url, as_json=as_json,
+            rescue_password=rescue_password,
+        )  # fmt: skip
+
+
+# The provision verbs as commands, in the order `ironworks node --help` lists them. Where each
+# applies is the state table's business (`verbs`), checked when the command runs.
+PROVISION_HELP = {
+    "manage": _("Check BMC access and make nodes manageable (or recover a failure)."),
+    "provide": _("Clean manageable nodes and make them available for deploys."),
+    "inspect": _("Discover the hardware of manageable nodes."),
+    "undeploy": _("Tear down the OS of active nodes, clean them, make them available."),
+    "abort": _("Abort what nodes wait for (inspection, cleaning, deploy callback)."),
+    "adopt": _("Take manageable nodes that already run their OS as active."),
+    "unrescue": _("Leave rescue mode and boot the deployed OS again."),
+    "deploy": _("Deploy the image in instance_info onto available nodes."),
+    "rebuild": _("Deploy active nodes again (the image in instance_info)."),
+    "clean": _("Run manual cleaning steps on manageable nodes; they return to manageable."),
+    "rescue": _("Boot active nodes into the rescue ramdisk."),
+}
+# Verbs that send more than themselves, by the maker of their command (the option it adds).
+PAYLOAD_COMMANDS: dict[str, Callable[[str, str], None]] = {
+    "deploy": _configdrive_command,
+    "rebuild": _configdrive_command,
+    "clean": _clean_steps_command,
+    "rescue": _rescue_password_command,
+}
+
+for _verb, _help in PROVISION_HELP.items():
+    PAYLOAD_COMMANDS.get(_verb, _plain_command)(_verb, _help)

@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from ironworks.cli.i18n import _
 from ironworks.cli.runtime import UsageProblem
-from ironworks.client import PatchOp
 
 PAIR_HELP = _("KEY=VALUE (a string) or KEY:=JSON (number, boolean, list, object); repeatable.")
 
@@ -42,18 +43,14 @@ def parse_pairs(items: list[str] | None, option: str) -> dict[str, Any]:
     return dict(parse_pair(item, option) for item in items or [])
 
 
-def pointer(*parts: str) -> str:
-    """A JSON pointer (RFC 6901) to /part/part, escaping ~ and / inside keys."""
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+def pairs_option(flag: str, what: str) -> Any:
+    """A repeatable KEY=VALUE option; `what` says what the pairs are."""
+    return typer.Option(flag, metavar="KEY=VALUE", help=f"{what} {PAIR_HELP}")
 
 
-def set_ops(field: str, values: dict[str, Any]) -> list[PatchOp]:
-    """`add` operations setting keys inside a dict field (add replaces an existing key)."""
-    return [{"op": "add", "path": pointer(field, k), "value": v} for k, v in values.items()]
-
-
-def remove_ops(field: str, keys: list[str] | None) -> list[PatchOp]:
-    return [{"op": "remove", "path": pointer(field, k)} for k in keys or []]
+def keys_option(flag: str) -> Any:
+    """A repeatable option naming keys to remove from the dict field `flag` sets."""
+    return typer.Option(flag, metavar="KEY", help=_("Remove this key."))
 
 
 def read_json_arg(value: str, option: str) -> Any:

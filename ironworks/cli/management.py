@@ -1,6 +1,5 @@
 """`ironworks node maintenance | boot-device | validate | history | vif`."""
 
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -8,9 +7,8 @@ import typer
 from ironworks.cli.groups import boot_device_app, maintenance_app, node_app, vif_app
 from ironworks.cli.i18n import _
 from ironworks.cli.nodes import NodeArg, NodesArg
-from ironworks.cli.output import emit_json, say, show_list, show_record
-from ironworks.cli.runtime import DEFAULT_URL, Batch, JsonOpt, UrlOpt, connect, guard
-from ironworks.client import BaremetalClient
+from ironworks.cli.output import emit_json, say, show, show_list
+from ironworks.cli.runtime import DEFAULT_URL, JsonOpt, UrlOpt, connect, each, guard
 
 # --- maintenance ---------------------------------------------------------------------------------
 
@@ -25,49 +23,25 @@ def maintenance_set(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    _each(
+    each(
         nodes,
         url,
-        as_json,
         lambda c, n: c.set_maintenance(n, reason),
-        _("Node {node} is in maintenance."),
+        lambda n: _("Node {node} is in maintenance.").format(node=n),
+        as_json=as_json,
     )
 
 
 @maintenance_app.command("unset", help=_("Take nodes out of maintenance."))
 @guard
 def maintenance_unset(nodes: NodesArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    _each(
+    each(
         nodes,
         url,
-        as_json,
         lambda c, n: c.clear_maintenance(n),
-        _("Node {node} is out of maintenance."),
+        lambda n: _("Node {node} is out of maintenance.").format(node=n),
+        as_json=as_json,
     )
-
-
-def _each(
-    nodes: list[str],
-    url: str,
-    as_json: bool,
-    call: Callable[[BaremetalClient, str], None],
-    done: str,
-) -> None:
-    batch = Batch(nodes)
-    ok: list[str] = []
-    with connect(url) as client:
-        for ident in nodes:
-
-            def one(ident: str = ident) -> None:
-                call(client, ident)
-                ok.append(ident)
-                if not as_json:
-                    say(done.format(node=ident))
-
-            batch.run(ident, one)
-    if as_json:
-        emit_json({"done": ok, "failed": batch.failed})
-    batch.finish()
 
 
 # --- boot device ---------------------------------------------------------------------------------
@@ -98,11 +72,7 @@ def boot_device_set(
 @guard
 def boot_device_show(node: NodeArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
     with connect(url) as client:
-        info = client.get_boot_device(node)
-    if as_json:
-        emit_json(info)
-    else:
-        show_record(info)
+        show(client.get_boot_device(node), as_json)
 
 
 @boot_device_app.command("supported", help=_("List the boot devices the node's driver supports."))

@@ -1,57 +1,44 @@
 """`ironworks node list | show | create | set | unset | delete | states`."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ironworks.cli import verbs
-from ironworks.cli.arguments import PAIR_HELP, parse_pair, parse_pairs, pointer, remove_ops, set_ops
+from ironworks.cli import resources, verbs
+from ironworks.cli.arguments import keys_option, pairs_option, parse_pair, parse_pairs
 from ironworks.cli.groups import node_app
 from ironworks.cli.i18n import _
-from ironworks.cli.output import emit_json, plain, say, show, show_list, show_record
-from ironworks.cli.runtime import (
-    DEFAULT_URL,
-    Batch,
-    JsonOpt,
-    UrlOpt,
-    UsageProblem,
-    connect,
-    guard,
+from ironworks.cli.output import emit_json, plain, show_list, show_record
+from ironworks.cli.patches import flagged, set_patch, unset_patch
+from ironworks.cli.resources import FieldsOpt, Resource, split_fields
+from ironworks.cli.runtime import DEFAULT_URL, JsonOpt, UrlOpt, UsageProblem, connect, guard
+from ironworks.client import BaremetalClient
+from ironworks.client.watch import POLL_FIELDS
+
+NODE = Resource(
+    "node",
+    get=BaremetalClient.get_node,
+    create=BaremetalClient.create_node,
+    update=BaremetalClient.update_node,
+    delete=BaremetalClient.delete_node,
+    updated=_("Updated node {node}."),
+    deleted=_("Deleted node {node}."),
 )
-from ironworks.client import PatchOp
 
 LIST_COLUMNS = ("uuid", "name", "instance_uuid", "power_state", "provision_state", "maintenance")
-STATES_FIELDS = (
-    "uuid",
-    "name",
-    "provision_state",
-    "target_provision_state",
-    "power_state",
-    "target_power_state",
-    "maintenance",
-    "last_error",
-)
+# `node states` shows what a waiting client watches, less the conductor holding the node.
+STATES_FIELDS = tuple(f for f in POLL_FIELDS if f != "reservation")
 
 NodeArg = Annotated[str, typer.Argument(metavar="NODE", help=_("Name or UUID of the node."))]
 NodesArg = Annotated[
     list[str], typer.Argument(metavar="NODE...", help=_("Names or UUIDs of the nodes."))
 ]
-FieldsOpt = Annotated[
-    str | None,
-    typer.Option("--fields", metavar="A,B", help=_("Show only these fields (comma-separated).")),
-]
 PairsOpt = list[str] | None
-
-
-def _pairs_opt(flag: str, what: str) -> Any:
-    return typer.Option(flag, metavar="KEY=VALUE", help=f"{what} {PAIR_HELP}")
-
-
-DriverInfoOpt = Annotated[PairsOpt, _pairs_opt("--driver-info", _("BMC access settings."))]
-PropertyOpt = Annotated[PairsOpt, _pairs_opt("--property", _("Hardware properties."))]
-ExtraOpt = Annotated[PairsOpt, _pairs_opt("--extra", _("Free-form operator data."))]
+DriverInfoOpt = Annotated[PairsOpt, pairs_option("--driver-info", _("BMC access settings."))]
+PropertyOpt = Annotated[PairsOpt, pairs_option("--property", _("Hardware properties."))]
+ExtraOpt = Annotated[PairsOpt, pairs_option("--extra", _("Free-form operator data."))]
 InstanceInfoOpt = Annotated[
-    PairsOpt, _pairs_opt("--instance-info", _("What to deploy (image_source, ...)."))
+    PairsOpt, pairs_option("--instance-info", _("What to deploy (image_source, ...)."))
 ]
 InterfaceOpt = Annotated[
     list[str] | None,
@@ -78,15 +65,6 @@ AutomatedCleanOpt = Annotated[
         help=_("Clean on provide and undeploy (default: the server's setting)."),
     ),
 ]
-
-
-def split_fields(raw: str | None) -> list[str] | None:
-    if raw is None:
-        return None
-    fields = [f.strip() for f in raw.split(",") if f.strip()]
-    if not fields:
-        raise UsageProblem(_("--fields needs at least one field name"))
-    return fields
 
 
 def _interfaces(items: list[str] | None) -> dict[str, str]:
@@ -145,8 +123,7 @@ def list_nodes(
 def show_node(
     node: NodeArg, fields: FieldsOpt = None, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False
 ) -> None:
-    with connect(url) as client:
-        show(client.get_node(node, split_fields(fields)), as_json)
+    resources.show(NODE, node, fields, url, as_json)
 
 
 @node_app.command(
@@ -172,7 +149,6 @@ def create_node(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    body: dict[str, Any] = {"driver": driver}
     scalars = {
         "name": name,
         "uuid": uuid,
@@ -182,17 +158,19 @@ def create_node(
         "owner": owner,
         "automated_clean": automated_clean,
     }
-    body.update({k: v for k, v in scalars.items() if v is not None})
     dicts = {
         "driver_info": parse_pairs(driver_info, "--driver-info"),
         "properties": parse_pairs(prop, "--property"),
         "extra": parse_pairs(extra, "--extra"),
         "instance_info": parse_pairs(instance_info, "--instance-info"),
     }
-    body.update({k: v for k, v in dicts.items() if v})
-    body.update(_interfaces(interface))
-    with connect(url) as client:
-        show(client.create_node(body), as_json)
+    body = {
+        "driver": driver,
+        **resources.given(scalars),
+        **resources.given(dicts),
+        **_interfaces(interface),
+    }
+    resources.create(NODE, body, url, as_json)
 
 
 @node_app.command(
@@ -216,7 +194,6 @@ def set_node(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    ops: list[PatchOp] = []
     scalars = {
         "name": name,
         "driver": driver,
@@ -227,14 +204,13 @@ def set_node(
         "automated_clean": automated_clean,
         **_interfaces(interface),
     }
-    ops += [
-        {"op": "add", "path": pointer(k), "value": v} for k, v in scalars.items() if v is not None
-    ]
-    ops += set_ops("driver_info", parse_pairs(driver_info, "--driver-info"))
-    ops += set_ops("properties", parse_pairs(prop, "--property"))
-    ops += set_ops("instance_info", parse_pairs(instance_info, "--instance-info"))
-    ops += set_ops("extra", parse_pairs(extra, "--extra"))
-    _patch(url, node, ops, as_json)
+    dicts = {
+        "driver_info": parse_pairs(driver_info, "--driver-info"),
+        "properties": parse_pairs(prop, "--property"),
+        "instance_info": parse_pairs(instance_info, "--instance-info"),
+        "extra": parse_pairs(extra, "--extra"),
+    }
+    resources.update(NODE, node, set_patch(scalars, dicts), url, as_json)
 
 
 KeysOpt = list[str] | None
@@ -248,18 +224,10 @@ def unset_node(
     description: Annotated[bool, typer.Option("--description", help=_("Remove it."))] = False,
     resource_class: Annotated[bool, typer.Option("--resource-class", help=_("Remove it."))] = False,
     owner: Annotated[bool, typer.Option("--owner", help=_("Remove it."))] = False,
-    driver_info: Annotated[
-        KeysOpt, typer.Option("--driver-info", metavar="KEY", help=_("Remove this key."))
-    ] = None,
-    prop: Annotated[
-        KeysOpt, typer.Option("--property", metavar="KEY", help=_("Remove this key."))
-    ] = None,
-    instance_info: Annotated[
-        KeysOpt, typer.Option("--instance-info", metavar="KEY", help=_("Remove this key."))
-    ] = None,
-    extra: Annotated[
-        KeysOpt, typer.Option("--extra", metavar="KEY", help=_("Remove this key."))
-    ] = None,
+    driver_info: Annotated[KeysOpt, keys_option("--driver-info")] = None,
+    prop: Annotated[KeysOpt, keys_option("--property")] = None,
+    instance_info: Annotated[KeysOpt, keys_option("--instance-info")] = None,
+    extra: Annotated[KeysOpt, keys_option("--extra")] = None,
     interface: Annotated[
         KeysOpt,
         typer.Option("--interface", metavar="KIND", help=_("Back to the driver's default.")),
@@ -267,30 +235,17 @@ def unset_node(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    flags = {
-        "name": name,
-        "description": description,
-        "resource_class": resource_class,
-        "owner": owner,
+    fields = flagged(
+        {"name": name, "description": description, "resource_class": resource_class, "owner": owner}
+    )
+    fields += [f"{kind}_interface" for kind in interface or []]
+    keys = {
+        "driver_info": driver_info,
+        "properties": prop,
+        "instance_info": instance_info,
+        "extra": extra,
     }
-    ops: list[PatchOp] = [{"op": "remove", "path": pointer(k)} for k, on in flags.items() if on]
-    ops += [{"op": "remove", "path": pointer(f"{kind}_interface")} for kind in interface or []]
-    ops += remove_ops("driver_info", driver_info)
-    ops += remove_ops("properties", prop)
-    ops += remove_ops("instance_info", instance_info)
-    ops += remove_ops("extra", extra)
-    _patch(url, node, ops, as_json)
-
-
-def _patch(url: str, node: str, ops: list[PatchOp], as_json: bool) -> None:
-    if not ops:
-        raise UsageProblem(_("nothing to change: give at least one option (see --help)"))
-    with connect(url) as client:
-        updated = client.update_node(node, ops)
-    if as_json:
-        emit_json(plain(updated))
-    else:
-        say(_("Updated node {node}.").format(node=node))
+    resources.update(NODE, node, unset_patch(fields, keys), url, as_json)
 
 
 @node_app.command(
@@ -299,21 +254,7 @@ def _patch(url: str, node: str, ops: list[PatchOp], as_json: bool) -> None:
 )
 @guard
 def delete_nodes(nodes: NodesArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    batch = Batch(nodes)
-    deleted: list[str] = []
-    with connect(url) as client:
-        for ident in nodes:
-
-            def delete(ident: str = ident) -> None:
-                client.delete_node(ident)
-                deleted.append(ident)
-                if not as_json:
-                    say(_("Deleted node {node}.").format(node=ident))
-
-            batch.run(ident, delete)
-    if as_json:
-        emit_json({"deleted": deleted, "failed": batch.failed})
-    batch.finish()
+    resources.delete(NODE, nodes, url, as_json)
 
 
 @node_app.command(

@@ -4,21 +4,25 @@ from typing import Annotated
 
 import typer
 
-from ironworks.cli.arguments import PAIR_HELP, parse_pairs, pointer, remove_ops, set_ops
+from ironworks.cli import resources
+from ironworks.cli.arguments import keys_option, pairs_option, parse_pairs
 from ironworks.cli.groups import port_app
 from ironworks.cli.i18n import _
-from ironworks.cli.nodes import FieldsOpt, split_fields
-from ironworks.cli.output import emit_json, plain, say, show, show_list
-from ironworks.cli.runtime import (
-    DEFAULT_URL,
-    Batch,
-    JsonOpt,
-    UrlOpt,
-    UsageProblem,
-    connect,
-    guard,
+from ironworks.cli.output import show_list
+from ironworks.cli.patches import flagged, set_patch, unset_patch
+from ironworks.cli.resources import FieldsOpt, Resource, split_fields
+from ironworks.cli.runtime import DEFAULT_URL, JsonOpt, UrlOpt, connect, guard
+from ironworks.client import BaremetalClient
+
+PORT = Resource(
+    "port",
+    get=BaremetalClient.get_port,
+    create=BaremetalClient.create_port,
+    update=BaremetalClient.update_port,
+    delete=BaremetalClient.delete_port,
+    updated=_("Updated port {port}."),
+    deleted=_("Deleted port {port}."),
 )
-from ironworks.client import PatchOp
 
 LIST_COLUMNS = ("uuid", "address", "node_uuid", "pxe_enabled", "physical_network", "name")
 
@@ -39,16 +43,12 @@ PhysnetOpt = Annotated[
 PortNameOpt = Annotated[str | None, typer.Option("--name", help=_("Unique port name."))]
 LLCOpt = Annotated[
     list[str] | None,
-    typer.Option(
+    pairs_option(
         "--local-link-connection",
-        metavar="KEY=VALUE",
-        help=_("Switch port it is cabled to (switch_id, port_id, switch_info).") + " " + PAIR_HELP,
+        _("Switch port it is cabled to (switch_id, port_id, switch_info)."),
     ),
 ]
-ExtraOpt = Annotated[
-    list[str] | None,
-    typer.Option("--extra", metavar="KEY=VALUE", help=_("Free-form data.") + " " + PAIR_HELP),
-]
+ExtraOpt = Annotated[list[str] | None, pairs_option("--extra", _("Free-form data."))]
 
 
 @port_app.command("list", help=_("List ports (all pages), optionally of one node."))
@@ -78,8 +78,7 @@ def list_ports(
 def show_port(
     port: PortArg, fields: FieldsOpt = None, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False
 ) -> None:
-    with connect(url) as client:
-        show(client.get_port(port, split_fields(fields)), as_json)
+    resources.show(PORT, port, fields, url, as_json)
 
 
 @port_app.command("create", help=_("Register a network interface of a node."))
@@ -95,18 +94,16 @@ def create_port(
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    body = {"node_uuid": node, "address": address}
     optional = {
         "pxe_enabled": pxe_enabled,
         "physical_network": physical_network,
         "name": name,
-        "local_link_connection": parse_pairs(local_link_connection, "--local-link-connection")
-        or None,
-        "extra": parse_pairs(extra, "--extra") or None,
+        "local_link_connection": parse_pairs(local_link_connection, "--local-link-connection"),
+        "extra": parse_pairs(extra, "--extra"),
     }
-    body.update({k: v for k, v in optional.items() if v is not None})
-    with connect(url) as client:
-        show(client.create_port(body), as_json)
+    resources.create(
+        PORT, {"node_uuid": node, "address": address, **resources.given(optional)}, url, as_json
+    )
 
 
 @port_app.command("set", help=_("Change fields of a port."))
@@ -130,14 +127,11 @@ def set_port(
         "physical_network": physical_network,
         "name": name,
     }
-    ops: list[PatchOp] = [
-        {"op": "add", "path": pointer(k), "value": v} for k, v in scalars.items() if v is not None
-    ]
-    ops += set_ops(
-        "local_link_connection", parse_pairs(local_link_connection, "--local-link-connection")
-    )
-    ops += set_ops("extra", parse_pairs(extra, "--extra"))
-    _patch(url, port, ops, as_json)
+    dicts = {
+        "local_link_connection": parse_pairs(local_link_connection, "--local-link-connection"),
+        "extra": parse_pairs(extra, "--extra"),
+    }
+    resources.update(PORT, port, set_patch(scalars, dicts), url, as_json)
 
 
 @port_app.command("unset", help=_("Remove fields of a port, or keys of its extra."))
@@ -148,44 +142,15 @@ def unset_port(
         bool, typer.Option("--physical-network", help=_("Remove it."))
     ] = False,
     name: Annotated[bool, typer.Option("--name", help=_("Remove it."))] = False,
-    extra: Annotated[
-        list[str] | None, typer.Option("--extra", metavar="KEY", help=_("Remove this key."))
-    ] = None,
+    extra: Annotated[list[str] | None, keys_option("--extra")] = None,
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    flags = {"physical_network": physical_network, "name": name}
-    ops: list[PatchOp] = [{"op": "remove", "path": pointer(k)} for k, on in flags.items() if on]
-    ops += remove_ops("extra", extra)
-    _patch(url, port, ops, as_json)
-
-
-def _patch(url: str, port: str, ops: list[PatchOp], as_json: bool) -> None:
-    if not ops:
-        raise UsageProblem(_("nothing to change: give at least one option (see --help)"))
-    with connect(url) as client:
-        updated = client.update_port(port, ops)
-    if as_json:
-        emit_json(plain(updated))
-    else:
-        say(_("Updated port {port}.").format(port=port))
+    fields = flagged({"physical_network": physical_network, "name": name})
+    resources.update(PORT, port, unset_patch(fields, {"extra": extra}), url, as_json)
 
 
 @port_app.command("delete", help=_("Delete ports (detach their VIFs first)."))
 @guard
 def delete_ports(ports: PortsArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    batch = Batch(ports)
-    deleted: list[str] = []
-    with connect(url) as client:
-        for ident in ports:
-
-            def delete(ident: str = ident) -> None:
-                client.delete_port(ident)
-                deleted.append(ident)
-                if not as_json:
-                    say(_("Deleted port {port}.").format(port=ident))
-
-            batch.run(ident, delete)
-    if as_json:
-        emit_json({"deleted": deleted, "failed": batch.failed})
-    batch.finish()
+    resources.delete(PORT, ports, url, as_json)

@@ -2,7 +2,7 @@
 
 A command never shows a traceback: `guard` turns client errors into one line on stderr and
 exit code 1, bad arguments into exit code 2, Ctrl-C into 130. Commands acting on several
-nodes go on after a failure (`Batch`) and exit 1 at the end if any failed.
+nodes go on after a failure (`Batch`, `each`) and exit 1 at the end if any failed.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Annotated, NoReturn, ParamSpec, TypeVar
 import typer
 
 from ironworks.cli.i18n import _
+from ironworks.cli.output import emit_json, say
 from ironworks.client import DEFAULT_URL, BaremetalClient, ClientError
 
 EXIT_FAILED = 1
@@ -115,3 +116,31 @@ class Batch:
     def finish(self) -> None:
         if self.failed:
             raise typer.Exit(EXIT_FAILED)
+
+
+def each(
+    idents: list[str],
+    url: str,
+    call: Callable[[BaremetalClient, str], object],
+    done: Callable[[str], str],
+    *,
+    as_json: bool,
+    key: str = "done",
+) -> None:
+    """`call` for each identifier and, for each that went well, the sentence `done` makes of
+    it; with `--json`, one object instead: those that went well under `key`, and `failed`."""
+    batch = Batch(idents)
+    ok: list[str] = []
+    with connect(url) as client:
+        for ident in idents:
+
+            def one(ident: str = ident) -> None:
+                call(client, ident)
+                ok.append(ident)
+                if not as_json:
+                    say(done(ident))
+
+            batch.run(ident, one)
+    if as_json:
+        emit_json({key: ok, "failed": batch.failed})
+    batch.finish()

@@ -217,8 +217,10 @@ class Conductor:
                     job_db.postpone(conn, job["id"], self.owner, 5.0)
         finally:
             with self._busy_lock:
+                was_full = self._busy >= self.cfg.workers
                 self._busy -= 1
-            job_db.wake()
+            if was_full:  # the claim loop stopped claiming for want of a worker: one is free now
+                job_db.wake()
             request_id_var.reset(token)
 
     def _task(self, node: dict[str, Any], purpose: str) -> Task:

@@ -26,15 +26,23 @@ def _not_found(ident: str) -> NotFound:
     return NotFound(f"Node {ident} could not be found.")
 
 
+# Hot statements are built once with bound parameters: building a statement and its cache key
+# costs more than running it on SQLite.
+_BY = {
+    col: sa.select(nodes).where(nodes.c[col] == sa.bindparam("v")) for col in ("id", "uuid", "name")
+}
+_UPDATES: dict[tuple[tuple[str, ...], tuple[tuple[str, bool], ...]], sa.Update] = {}
+
+
 def get_node(conn: Connection, ident: str | int) -> dict[str, Any]:
     """A node by UUID, name or internal id; NotFound otherwise."""
     if isinstance(ident, int):
-        cond = nodes.c.id == ident
+        col, value = "id", ident
     elif is_uuid_like(ident):
-        cond = nodes.c.uuid == ident.lower()
+        col, value = "uuid", ident.lower()
     else:
-        cond = nodes.c.name == ident
-    row = conn.execute(sa.select(nodes).where(cond)).mappings().first()
+        col, value = "name", ident
+    row = conn.execute(_BY[col], {"v": value}).mappings().first()
     if row is None:
         raise _not_found(str(ident))
     return dict(row)
@@ -54,11 +62,21 @@ def update_node(
     conn: Connection, node_id: int, values: dict[str, Any], *, expect: dict[str, Any] | None = None
 ) -> bool:
     """UPDATE one node; with `expect`, only if those columns still hold those values (CAS)."""
-    stmt = sa.update(nodes).where(nodes.c.id == node_id)
-    for k, v in (expect or {}).items():
-        stmt = stmt.where(nodes.c[k].is_(None) if v is None else nodes.c[k] == v)
-    values = {**values, "updated_at": utcnow()}
-    return conn.execute(stmt.values(**values)).rowcount == 1
+    expect = expect or {}
+    values = {**values, "updated_at": values.get("updated_at") or utcnow()}
+    key = (tuple(sorted(values)), tuple(sorted((k, v is None) for k, v in expect.items())))
+    stmt = _UPDATES.get(key)
+    if stmt is None:
+        stmt = sa.update(nodes).where(nodes.c.id == sa.bindparam("_id"))
+        for k, is_null in key[1]:
+            col = nodes.c[k]
+            stmt = stmt.where(col.is_(None) if is_null else col == sa.bindparam(f"_x_{k}"))
+        stmt = stmt.values({k: sa.bindparam(f"_v_{k}") for k in key[0]})
+        _UPDATES[key] = stmt
+    params = {f"_v_{k}": v for k, v in values.items()}
+    params["_id"] = node_id
+    params.update({f"_x_{k}": v for k, v in expect.items() if v is not None})
+    return conn.execute(stmt, params).rowcount == 1
 
 
 def reserve(conn: Connection, node: dict[str, Any], host: str, purpose: str) -> None:
