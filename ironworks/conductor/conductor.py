@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +38,10 @@ from ironworks.drivers import base
 from ironworks.drivers.base import Task
 
 log = logging.getLogger(__name__)
+
+
+# A job whose run fails this many times outside its steps is given up, with the node told why.
+MAX_ATTEMPTS = 5
 
 
 class LostLease(Exception):
@@ -210,11 +213,15 @@ class Conductor:
                     node_db.release(conn, job["node_id"], self.host)
             except NotFound:
                 log.info("job %s: its node was deleted meanwhile; nothing to do", job["id"])
-            except Exception:
-                log.exception("job %s failed unexpectedly; it will be retried", job["id"])
-                with self.db.write() as conn:
-                    node_db.release(conn, job["node_id"], self.host)
-                    job_db.postpone(conn, job["id"], self.owner, 5.0)
+            except Exception as e:
+                if job["attempts"] >= MAX_ATTEMPTS:
+                    log.exception("job %s failed %d times; giving up", job["id"], job["attempts"])
+                    self._give_up(job, e)
+                else:
+                    log.exception("job %s failed unexpectedly; it will be retried", job["id"])
+                    with self.db.write() as conn:
+                        node_db.release(conn, job["node_id"], self.host)
+                        job_db.postpone(conn, job["id"], self.owner, 5.0 * job["attempts"])
         finally:
             with self._busy_lock:
                 was_full = self._busy >= self.cfg.workers
@@ -223,21 +230,31 @@ class Conductor:
                 job_db.wake()
             request_id_var.reset(token)
 
+    def _give_up(self, job: dict[str, Any], exc: Exception) -> None:
+        """A job that keeps failing outside its steps (e.g. the database refuses a write):
+        stop retrying, and say so on the node instead of looping forever."""
+        msg = (
+            f"internal error after {job['attempts']} attempts ({exc!r}); the conductor log has "
+            f"the details under request id {job.get('request_id')}"
+        )
+        with self.db.write() as conn:
+            node = node_db.get_node(conn, job["node_id"])
+            values: dict[str, Any] = {"last_error": msg, "reservation": None}
+            if job["kind"] == "power":
+                values["target_power_state"] = None
+            elif node["provision_state"] in states.WORKING_STATES:
+                values["provision_state"] = states.next_state(node["provision_state"], states.FAIL)
+                values["target_provision_state"] = None
+            node_db.update_node(conn, node["id"], values)
+            node_db.record_event(conn, node["id"], msg, event_type=job["kind"], severity="ERROR",
+                                 conductor=self.host, request_id=job.get("request_id"))  # fmt: skip
+            job_db.finish(conn, job["id"], self.owner, error=msg)
+
     def _task(self, node: dict[str, Any], purpose: str) -> Task:
         return Task(
             node=node, purpose=purpose, conductor=self.host,
             options={"fake_delay": self.settings.fake.delay, "automated_clean": self.cfg.automated_clean},
         )  # fmt: skip
-
-    def _still_ours(self, conn: sa.Connection, job: dict[str, Any]) -> None:
-        from ironworks.db.schema import jobs
-
-        ok = conn.execute(
-            sa.update(jobs).where(jobs.c.id == job["id"], jobs.c.owner == self.owner, jobs.c.state == "running")
-            .values(lease_until=utcnow() + timedelta(seconds=self.cfg.job_lease))
-        ).rowcount  # fmt: skip
-        if ok != 1:
-            raise LostLease()
 
     def _provision(self, job: dict[str, Any], node: dict[str, Any]) -> None:
         # While we hold the lock only we change the node's state columns, so the row read at
@@ -271,8 +288,8 @@ class Conductor:
                 if final:
                     if not job_db.finish(conn, job["id"], self.owner):
                         raise LostLease()
-                else:
-                    self._still_ours(conn, job)
+                elif not job_db.renew(conn, job["id"], self.owner, self.cfg.job_lease):
+                    raise LostLease()
                 node_db.update_node(conn, node["id"], values)
                 node_db.record_event(
                     conn, node["id"], out.message or f"{state} -> {new}",

@@ -144,6 +144,18 @@ def finish(conn: Connection, job_id: int, owner: str, *, error: str | None = Non
     )
 
 
+def renew(conn: Connection, job_id: int, owner: str, lease: float) -> bool:
+    """Extend one job's lease if we still own it; False means someone took it over."""
+    return (
+        conn.execute(
+            sa.update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.state == "running")
+            .values(lease_until=utcnow() + timedelta(seconds=lease))
+        ).rowcount
+        == 1
+    )
+
+
 def postpone(conn: Connection, job_id: int, owner: str, seconds: float) -> None:
     """Give the job back to the queue (the node was locked); it runs again after `seconds`."""
     conn.execute(

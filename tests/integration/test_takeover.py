@@ -103,3 +103,24 @@ def test_restart_requeues_own_jobs_at_once(db, settings, client):
         first.stop()
     with db.read() as conn:
         assert conn.execute(sa.select(jobs.c.state, jobs.c.attempts)).one() == ("done", 1)
+
+
+def test_a_job_that_keeps_failing_is_given_up_with_a_reason(client, db, survivor):
+    uuid = make_node(client)["uuid"]
+    with db.write() as conn:
+        node_id = conn.execute(sa.select(nodes.c.id).where(nodes.c.uuid == uuid)).scalar_one()
+        # a malformed job (no power target) that already failed four times
+        conn.execute(sa.insert(jobs).values(node_id=node_id, kind="power", args={}, state="queued",
+                                            attempts=4, request_id="req-broken", created_at=utcnow()))  # fmt: skip
+        conn.execute(sa.update(nodes).values(target_power_state="power on"))
+    survivor.start()
+    node = wait_for(
+        lambda: (n := client.get(f"/v1/nodes/{uuid}").json())["last_error"] and n, timeout=10
+    )
+    assert (
+        "internal error after 5 attempts" in node["last_error"]
+        and "req-broken" in node["last_error"]
+    )
+    assert node["target_power_state"] is None and node["reservation"] is None
+    with db.read() as conn:
+        assert conn.execute(sa.select(jobs.c.state)).scalar_one() == "failed"
