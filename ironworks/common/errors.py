@@ -25,6 +25,13 @@ class InvalidInput(IronworksError):
     code = "invalid-input"
 
 
+class Forbidden(IronworksError):
+    """The resource forbids the operation until an operator changes it (e.g. protected)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(IronworksError):
     status = 404
     code = "not-found"

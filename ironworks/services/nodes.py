@@ -13,7 +13,7 @@ import jsonpatch
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from ironworks.common.errors import Conflict, InvalidInput, NotAcceptable, NotFound
+from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotAcceptable, NotFound
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_uuid
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
@@ -320,7 +320,7 @@ def delete_node(svc: Services, ident: str, caller: Caller) -> None:
         if node["reservation"] is not None:
             raise node_db.locked_error(node, node["reservation"], "delete")
         if node["protected"]:
-            raise Conflict(f"Node {node['uuid']} is protected; unset protected first")
+            raise Forbidden(f"Node {node['uuid']} is protected; unset protected first")
         if node["instance_uuid"]:
             raise Conflict(
                 f"Can not delete node {node['uuid']} while it is associated with instance "

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from ironworks.common.errors import (
     Conflict,
+    Forbidden,
     InvalidInput,
     InvalidStateRequested,
     IronworksError,
@@ -96,7 +97,7 @@ def request_provision(
         if node["reservation"] is not None:
             raise node_db.locked_error(node, node["reservation"], f"provision {verb}")
         if canonical in ("rebuild", "deleted") and node["protected"]:
-            raise Conflict(f"Node {node['uuid']} is protected; unset protected before {verb}")
+            raise Forbidden(f"Node {node['uuid']} is protected; unset protected before {verb}")
         args = _provision_args(node, canonical, body, caller)
         values: dict[str, Any] = {
             "provision_state": target,
@@ -292,8 +293,8 @@ def validate(svc: Services, ident: str) -> dict[str, dict[str, Any]]:
     task = make_task(svc, node, "validate")
     out: dict[str, dict[str, Any]] = {}
     for kind, iface in interfaces_of(svc, node).items():
-        if iface.name.startswith("no-") or iface.name == "noop":
-            out[kind] = {"result": None, "reason": f"not supported ({iface.name})"}
+        if iface.name.startswith("no-"):  # Ironic's convention: absent, so not valid for use
+            out[kind] = {"result": False, "reason": f"{kind} is not supported ({iface.name})"}
             continue
         try:
             iface.validate(task)

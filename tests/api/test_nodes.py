@@ -387,3 +387,19 @@ def test_next_link_keeps_the_filters(client):
         body = client.get(body["next"].replace("http://testserver", "")).json()
         seen += [n["name"] for n in body["nodes"]]
     assert seen == ["f0", "f2", "f4"]
+
+
+def test_protected_node_refuses_undeploy_and_delete(client, conductor):
+    u = make_node(client)["uuid"]
+    for verb, target in (("manage", "manageable"), ("provide", "available"), ("active", "active")):
+        provision(client, u, verb, target)
+    r = client.patch(f"/v1/nodes/{u}", json=[{"op": "replace", "path": "/protected", "value": True},
+                                             {"op": "add", "path": "/protected_reason", "value": "prod db"}])  # fmt: skip
+    assert r.status_code == 200 and r.json()["protected"] is True
+    r = client.put(f"/v1/nodes/{u}/states/provision", json={"target": "deleted"})
+    assert r.status_code == 403 and "protected" in error_of(r)
+    client.put(f"/v1/nodes/{u}/maintenance", json={"reason": "x"})
+    assert client.delete(f"/v1/nodes/{u}").status_code == 403
+    client.patch(f"/v1/nodes/{u}", json=[{"op": "replace", "path": "/protected", "value": False}])
+    client.delete(f"/v1/nodes/{u}/maintenance")
+    provision(client, u, "deleted", "available")
