@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from ironworks.api.errors import ironic_error, is_ironic_path
@@ -16,6 +18,8 @@ from ironworks.common.ids import new_request_id
 from ironworks.common.logging import request_id_var
 from ironworks.domain import versions as v
 
+access_log = logging.getLogger("ironworks.access")
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MIN = (b"x-openstack-ironic-api-minimum-version", v.fmt(v.MIN_VERSION).encode())
 _MAX = (b"x-openstack-ironic-api-maximum-version", v.fmt(v.MAX_VERSION).encode())
 
@@ -62,12 +66,22 @@ class RequestMiddleware:
                 scope.setdefault("state", {})["version"] = version
                 extra += [_MIN, _MAX, (b"x-openstack-ironic-api-version", v.fmt(version).encode())]
 
+            status = [500]
+
             async def send_with_headers(message: dict[str, Any]) -> None:
                 if message["type"] == "http.response.start":
+                    status[0] = message["status"]
                     message["headers"] = [*message.get("headers", []), *extra]
                 await send(message)
 
+            started = time.perf_counter()
             await self.app(scope, receive, send_with_headers)
+            # changes and failures at INFO, reads (clients poll a lot) at DEBUG
+            level = logging.DEBUG if scope["method"] in _READS and status[0] < 400 else logging.INFO
+            if access_log.isEnabledFor(level):
+                client = (scope.get("client") or ("-",))[0]
+                access_log.log(level, "%s %s %s %d %.1f ms", client, scope["method"], scope["path"],
+                               status[0], (time.perf_counter() - started) * 1000)  # fmt: skip
         finally:
             request_id_var.reset(token)
 
