@@ -25,6 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from ironworks.api.app import create_app
+from ironworks.common.crypto import new_key
 from ironworks.common.settings import Settings, load_settings
 from ironworks.db import migrate
 from ironworks.db.engine import Database
@@ -73,7 +74,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin.dispose()
 
 
+# One key for every Services and Conductor a test builds from the same settings.
+TEST_SECRET_KEY = new_key()
+
+
 def make_settings(database_url: str, tmp_path: Path, **kw: Any) -> Settings:
+    kw.setdefault("secret_key", TEST_SECRET_KEY)
     return load_settings(home=tmp_path, database_url=database_url, **kw)
 
 

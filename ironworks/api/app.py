@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from ironworks import __version__
 from ironworks.api import errors
 from ironworks.api.middleware import RequestMiddleware
+from ironworks.api.native import nodes as native_nodes
 from ironworks.api.v1 import misc, nodes, ports
 from ironworks.common.errors import IronworksError
 from ironworks.services import inventory
@@ -61,5 +62,6 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(misc.router)
     app.include_router(nodes.router)
     app.include_router(ports.router)
+    app.include_router(native_nodes.router)
     app.add_middleware(RequestMiddleware)
     return app

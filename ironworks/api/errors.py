@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 from fastapi import Request
@@ -33,26 +34,43 @@ def ironic_error(status: int, message: str, *, version_error: bool = False) -> R
     return Response(body, status_code=status, media_type="application/json")
 
 
-def problem(status: int, title: str, detail: str, field: str | None, code: str) -> Response:
-    body = {"type": f"https://ironworks.dev/problems/{code}", "title": title, "status": status,
-            "detail": detail, "request_id": request_id_var.get()}  # fmt: skip
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    field: str | None,
+    code: str,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"type": f"https://ironworks.dev/problems/{code}", "title": title,
+                            "status": status, "detail": detail,
+                            "request_id": request_id_var.get()}  # fmt: skip
     if field:
         body["field"] = field
+    if extra:
+        body.update(extra)
     return Response(orjson.dumps(body), status_code=status, media_type="application/problem+json")
 
 
-def render(request: Request, status: int, message: str, field: str | None, code: str) -> Response:
+def render(
+    request: Request,
+    status: int,
+    message: str,
+    field: str | None,
+    code: str,
+    extra: dict[str, Any] | None = None,
+) -> Response:
     if is_ironic_path(request.url.path):
         return ironic_error(
             status, message, version_error=code == NotAcceptable.code and "Version" in message
         )
-    return problem(status, code.replace("-", " ").capitalize(), message, field, code)
+    return problem(status, code.replace("-", " ").capitalize(), message, field, code, extra)
 
 
 async def on_ironworks_error(request: Request, exc: IronworksError) -> Response:
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return render(request, exc.status, exc.message, exc.field, exc.code)
+    return render(request, exc.status, exc.message, exc.field, exc.code, exc.details())
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -2,7 +2,13 @@
 
 import typer
 
-from ironworks.cli import actions, management, nodes, ports  # noqa: F401  (they add commands)
+from ironworks.cli import (  # noqa: F401  (they add commands)
+    actions,
+    enrolment,
+    management,
+    nodes,
+    ports,
+)
 from ironworks.cli.groups import node_app, port_app
 
 

@@ -3,13 +3,16 @@
 from ironworks.client.baremetal import (
     POWER_TARGETS,
     BaremetalClient,
+    FileFormat,
+    ImportProblem,
+    ImportReport,
     InterfaceCheck,
     Node,
     PatchOp,
     Port,
     PowerTarget,
 )
-from ironworks.client.errors import APIError, ClientError, ServerUnreachable
+from ironworks.client.errors import APIError, ClientError, FileRejected, ServerUnreachable
 from ironworks.client.http import DEFAULT_URL, Session
 
 __all__ = [
@@ -18,6 +21,10 @@ __all__ = [
     "APIError",
     "BaremetalClient",
     "ClientError",
+    "FileFormat",
+    "FileRejected",
+    "ImportProblem",
+    "ImportReport",
     "InterfaceCheck",
     "Node",
     "PatchOp",

@@ -108,13 +108,25 @@ class Session:
         *,
         params: Params | None = None,
         body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
         retry: bool = False,
     ) -> httpx.Response:
-        """Send one request; raise APIError for an error status, ServerUnreachable for none."""
+        """Send one request; raise APIError for an error status, ServerUnreachable for none.
+
+        `body` goes as JSON; `content` as raw bytes (a file upload: give its Content-Type in
+        `headers`)."""
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         kwargs: dict[str, Any] = {"params": query}
         if body is not None:
             kwargs["json"] = body
+        if content is not None:
+            kwargs["content"] = content
+        if headers:
+            kwargs["headers"] = dict(headers)
+        if timeout is not None:
+            kwargs["timeout"] = timeout
         attempt = 0
         while True:
             try:
@@ -141,6 +153,7 @@ class Session:
                 method=method,
                 url=str(response.request.url),
                 request_id=response.headers.get(REQUEST_ID_HEADER),
+                body=_error_body(response),
             )
 
     def get(self, path: str, params: Params | None = None) -> Any:
@@ -163,6 +176,14 @@ def _param(value: str | int | bool) -> str:
 def _reason(e: httpx.HTTPError) -> str:
     text = str(e).strip()
     return text or type(e).__name__
+
+
+def _error_body(response: httpx.Response) -> Any:
+    """The parsed JSON of an error response (problem+json may carry details), or None."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _json(response: httpx.Response) -> Any:

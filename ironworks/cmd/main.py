@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ironworks.cmd import server
+from ironworks.cmd import lab, server
 
 app = typer.Typer(
     help="Ironworks: a bare-metal cloud. Run the service, or manage it over HTTP.",
@@ -12,6 +12,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 server.register(app)
+app.add_typer(lab.app, name="lab")
 
 try:  # the HTTP client commands (node, port, ...)
     from ironworks.cli import register as _register_cli

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 
+from ironworks.common.crypto import PREFIX, SecretBox, new_key
 from ironworks.common.errors import ConfigError
 from ironworks.common.logging import setup_logging
 from ironworks.common.settings import Settings, load_settings, sample_toml
 from ironworks.db import migrate
 from ironworks.db.engine import Database
+from ironworks.db.schema import nodes
 from ironworks.domain import states
 
 log = logging.getLogger("ironworks")
@@ -29,8 +33,6 @@ ConfigOpt = Annotated[
 def settings_from(config: Path | None, **overrides: object) -> Settings:
     """Settings or a clean exit naming every bad option."""
     if config is None:
-        import os
-
         home = Path(os.environ.get("IRONWORKS_HOME", "var"))
         if (home / "ironworks.toml").is_file():
             config = home / "ironworks.toml"
@@ -65,12 +67,75 @@ def open_database(settings: Settings, upgrade: bool = True) -> Database:
     return db
 
 
+KEY_FILE = "secret.key"
+
+
+def load_secret_box(settings: Settings) -> SecretBox:
+    """The key for secrets at rest: the `secret_key` setting, else `$IRONWORKS_HOME/secret.key`,
+    generated (mode 0600) on first start. A clean exit naming the setting or file if unusable."""
+    try:
+        if settings.secret_key is not None:
+            return SecretBox(settings.secret_key.get_secret_value())
+        path = settings.home / KEY_FILE
+        source = f"the key file {path}"
+        if not path.exists():
+            settings.home.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process of this home made it first
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(new_key() + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+                log.warning(
+                    "generated the key for stored secrets in %s; keep a copy: without it the "
+                    "BMC passwords stored in the database cannot be read%s", path,
+                    "" if settings.effective_database_url.startswith("sqlite") else
+                    ", and give the same key (secret_key) to every api and conductor process",
+                )  # fmt: skip
+        if path.stat().st_mode & 0o077:
+            log.warning("%s is readable by other users; run: chmod 600 %s", path, path)
+        return SecretBox(path.read_text(encoding="ascii", errors="replace"), source=source)
+    except ConfigError as e:
+        typer.echo(f"ironworks: {e.message}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as e:
+        typer.echo(
+            f"ironworks: cannot use the key file {e.filename or settings.home / KEY_FILE}: "
+            f"{e.strerror or e}; fix it or set secret_key",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+
+
+def check_secret_key(db: Database, box: SecretBox) -> None:
+    """Refuse to start with a key that does not open the secrets already stored."""
+    q = (
+        sa.select(nodes.c.uuid, nodes.c.driver_info)
+        .where(sa.cast(nodes.c.driver_info, sa.Text).contains(PREFIX))
+        .limit(1)
+    )
+    with db.read() as conn:
+        row = conn.execute(q).first()
+    if row is None:
+        return
+    try:
+        box.open(row.driver_info or {})
+    except ConfigError as e:
+        typer.echo(f"ironworks: node {row.uuid}: {e.message}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: bool) -> None:
     from ironworks.conductor.conductor import Conductor
 
     setup_logging(settings.log_level)
+    box = load_secret_box(settings)
     db = open_database(settings, upgrade=upgrade)
-    conductor = Conductor(db, settings) if with_conductor else None
+    check_secret_key(db, box)
+    conductor = Conductor(db, settings, secret_box=box) if with_conductor else None
     if conductor:
         conductor.start()
     try:
@@ -80,7 +145,7 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             from ironworks.api.app import create_app
             from ironworks.services.context import Services
 
-            app = create_app(Services(db=db, settings=settings))
+            app = create_app(Services(db=db, settings=settings, secret_box=box))
             log.info("API on http://%s:%d (database %s)", settings.api.host, settings.api.port,
                      db.engine.url.render_as_string(hide_password=True))  # fmt: skip
             server = uvicorn.Server(uvicorn.Config(
@@ -158,6 +223,11 @@ def register(app: typer.Typer) -> None:
     def config_sample() -> None:
         """Print every option with its help text and default, as TOML."""
         sys.stdout.write(sample_toml() + "\n")
+
+    @config_app.command("new-key")
+    def config_new_key() -> None:
+        """Print a new random key for the secret_key setting (secrets at rest)."""
+        typer.echo(new_key())
 
     @app.command("states")
     def states_cmd(

@@ -7,6 +7,8 @@ that tells the operator what to do. The API layer renders them: Ironic's `error_
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class IronworksError(Exception):
     status = 500
@@ -16,6 +18,10 @@ class IronworksError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+    def details(self) -> dict[str, Any]:
+        """Extra members of the problem+json body (e.g. the error list of a rejected file)."""
+        return {}
 
 
 class InvalidInput(IronworksError):
@@ -42,6 +48,30 @@ class NotAcceptable(IronworksError):
 
     status = 406
     code = "not-acceptable"
+
+
+class PayloadTooLarge(IronworksError):
+    status = 413
+    code = "payload-too-large"
+
+
+class UnsupportedMediaType(IronworksError):
+    status = 415
+    code = "unsupported-media-type"
+
+
+class FileRejected(IronworksError):
+    """An uploaded file (batch enrolment) has errors: every one, with its row and column."""
+
+    status = 422
+    code = "invalid-file"
+
+    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+    def details(self) -> dict[str, Any]:
+        return {"errors": self.errors}
 
 
 class Conflict(IronworksError):
@@ -96,3 +126,9 @@ class ConfigError(IronworksError):
     """Settings could not be loaded; raised at start, before anything listens."""
 
     code = "config-error"
+
+
+class SecretUndecryptable(ConfigError):
+    """A stored secret does not decrypt with the configured key: the key changed."""
+
+    code = "secret-key-mismatch"

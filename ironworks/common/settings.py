@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -101,12 +101,18 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user@host/db",
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that encrypts BMC passwords at rest: 32 random bytes in url-safe "
+        "base64 (`ironworks config new-key` prints one). Unset: generated on first start into "
+        "$IRONWORKS_HOME/secret.key (mode 0600). Every api and conductor process needs the same.",
+    )
     api: APISettings = Field(default_factory=APISettings)
     conductor: ConductorSettings = Field(default_factory=ConductorSettings)
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
     enabled_hardware_types: list[str] = Field(
-        default_factory=lambda: ["fake-hardware"],
+        default_factory=lambda: ["fake-hardware", "ipmi"],
         description="Hardware types this deployment accepts for nodes.",
     )
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ironworks.common.errors import NotFound
+from ironworks.common.crypto import SecretBox, box_from_settings
+from ironworks.common.errors import NotFound, SecretUndecryptable
 from ironworks.common.ids import new_uuid
 from ironworks.common.logging import request_id_var
 from ironworks.common.settings import Settings
@@ -49,9 +50,13 @@ class LostLease(Exception):
 
 
 class Conductor:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, secret_box: SecretBox | None = None
+    ) -> None:
         self.db = db
         self.settings = settings
+        # opens driver_info secrets for the drivers; cmd/ hands down the one it loaded
+        self.secret_box = secret_box or box_from_settings(settings)
         self.cfg = settings.conductor
         self.host = self.cfg.hostname
         self.incarnation = new_uuid()
@@ -213,6 +218,12 @@ class Conductor:
                     node_db.release(conn, job["node_id"], self.host)
             except NotFound:
                 log.info("job %s: its node was deleted meanwhile; nothing to do", job["id"])
+            except SecretUndecryptable as e:  # an operator must fix the key: no traceback
+                log.error("job %s on node %s: %s; retrying in 60 s", job["id"], node["uuid"],
+                          e.message)  # fmt: skip
+                with self.db.write() as conn:
+                    node_db.release(conn, job["node_id"], self.host)
+                    job_db.postpone(conn, job["id"], self.owner, 60.0)
             except Exception as e:
                 if job["attempts"] >= MAX_ATTEMPTS:
                     log.exception("job %s failed %d times; giving up", job["id"], job["attempts"])
@@ -251,8 +262,11 @@ class Conductor:
             job_db.finish(conn, job["id"], self.owner, error=msg)
 
     def _task(self, node: dict[str, Any], purpose: str) -> Task:
+        """The driver's view of the node, driver_info decrypted; `node` itself stays sealed,
+        so nothing the conductor writes back can carry a plain password."""
+        info = self.secret_box.open(node.get("driver_info") or {})
         return Task(
-            node=node, purpose=purpose, conductor=self.host,
+            node={**node, "driver_info": info}, purpose=purpose, conductor=self.host,
             options={"fake_delay": self.settings.fake.delay, "automated_clean": self.cfg.automated_clean},
         )  # fmt: skip
 

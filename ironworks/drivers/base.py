@@ -239,6 +239,34 @@ class NoInspect(InspectInterface):
     name = "no-inspect"
 
 
+class NoBoot(BootInterface):
+    """Booting the node over the network is not available with this hardware type yet."""
+
+    name = "no-boot"
+
+    def prepare_ramdisk(self, task: Task) -> None:
+        raise _unsupported(self, "booting a ramdisk")
+
+    def prepare_instance(self, task: Task) -> None:
+        raise _unsupported(self, "preparing the instance's boot")
+
+
+class NoDeploy(DeployInterface):
+    name = "no-deploy"
+
+    def deploy(self, task: Task) -> StepResult:
+        raise _unsupported(self, "deployment")
+
+    def tear_down(self, task: Task) -> None:
+        raise _unsupported(self, "tear-down")
+
+    def clean(self, task: Task, steps: list[dict[str, Any]] | None) -> StepResult:
+        raise _unsupported(self, "cleaning")
+
+    def adopt(self, task: Task) -> None:
+        raise _unsupported(self, "adoption")
+
+
 class NoFirmware(FirmwareInterface):
     name = "no-firmware"
 

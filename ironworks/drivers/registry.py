@@ -5,8 +5,9 @@ from __future__ import annotations
 from ironworks.common.errors import InvalidInput
 from ironworks.drivers.base import HardwareType
 from ironworks.drivers.fake import FakeHardware
+from ironworks.drivers.ipmi import IPMIHardware
 
-HARDWARE_TYPES: dict[str, type[HardwareType]] = {t.name: t for t in (FakeHardware,)}
+HARDWARE_TYPES: dict[str, type[HardwareType]] = {t.name: t for t in (FakeHardware, IPMIHardware)}
 
 
 def hardware_type(name: str, enabled: list[str] | None = None) -> type[HardwareType]:

@@ -7,6 +7,7 @@ for the node record itself.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import jsonpatch
@@ -98,8 +99,25 @@ def _resolve_interfaces(svc: Services, values: dict[str, Any]) -> None:
         values[key] = hw.interface(kind, chosen).name if chosen else hw.default(kind)
 
 
+def secret_test(driver: str) -> Callable[[str], bool]:
+    """Which driver_info keys of this hardware type are stored encrypted: those its interfaces
+    declare secret (`Prop(secret=True)`) and any whose name contains "password"."""
+    try:
+        declared = hardware_type(driver).secret_keys()
+    except InvalidInput:  # a type no longer registered: its passwords are still passwords
+        declared = frozenset()
+    return lambda key: key in declared or "password" in key
+
+
+def seal_driver_info(
+    svc: Services, driver: str, info: dict[str, Any], stored: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return svc.secrets.seal(info, secret_test(driver), stored=stored)
+
+
 def _validate_driver_info(svc: Services, values: dict[str, Any]) -> None:
-    """Formats of the driver_info values given; required keys are checked by `manage`."""
+    """Formats of the driver_info values given (plain text); required keys are checked by
+    `manage`."""
     hw = hardware_type(values["driver"], svc.settings.enabled_hardware_types)
     task = Task(node={"uuid": values.get("uuid", "?"), **values}, purpose="validate input")
     for kind in INTERFACES:
@@ -152,6 +170,7 @@ def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str
     _validate_driver_info(svc, values)
     for f in DICT_FIELDS:
         values.setdefault(f, {})
+    values["driver_info"] = seal_driver_info(svc, values["driver"], values["driver_info"])
     now = utcnow()
     initial = states.ENROLL if caller.version >= v.ENROLL_ON_CREATE else states.AVAILABLE
     values.update(
@@ -283,8 +302,17 @@ def patch_node(
                         merged[f"{kind}_interface"] = None
             _resolve_interfaces(svc, merged)
             changes.update({f"{k}_interface": merged[f"{k}_interface"] for k in INTERFACES})
-        if "driver_info" in changes:
-            _validate_driver_info(svc, {**node, **changes})
+        if "driver_info" in changes or "driver" in changes:
+            # a new hardware type may declare other keys secret: seal against its list
+            info = changes.get("driver_info", node["driver_info"]) or {}
+            sealed = seal_driver_info(
+                svc, changes.get("driver", node["driver"]), info, stored=node["driver_info"]
+            )
+            if "driver_info" in changes:
+                plain = svc.secrets.open(sealed)
+                _validate_driver_info(svc, {**node, **changes, "driver_info": plain})
+            if "driver_info" in changes or sealed != node["driver_info"]:
+                changes["driver_info"] = sealed
         if changes.get("protected") and node["provision_state"] != states.ACTIVE:
             raise Conflict("only an active node can be protected", field="protected")
         if "protected" in changes and not changes["protected"]:

@@ -49,8 +49,9 @@ def interfaces_of(svc: Services, node: dict[str, Any]) -> dict[str, base.Interfa
 
 
 def make_task(svc: Services, node: dict[str, Any], purpose: str) -> Task:
+    """The driver's view of the node: driver_info decrypted (only here and in the conductor)."""
     return Task(
-        node=node,
+        node={**node, "driver_info": svc.secrets.open(node.get("driver_info") or {})},
         purpose=purpose,
         conductor=svc.hostname,
         options={"fake_delay": svc.settings.fake.delay},

@@ -102,7 +102,8 @@ def test_vifs_are_recorded_and_listed(client):
 
 def test_drivers_conductors_chassis(client, conductor):
     d = client.get("/v1/drivers").json()["drivers"]
-    assert [x["name"] for x in d] == ["fake-hardware"] and d[0]["hosts"] == ["test-conductor"]
+    assert [x["name"] for x in d] == ["fake-hardware", "ipmi"]
+    assert d[0]["hosts"] == ["test-conductor"]
     detail = client.get("/v1/drivers/fake-hardware").json()
     assert (
         detail["default_power_interface"] == "fake"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from ironworks.common.crypto import is_sealed
 from ironworks.common.errors import InvalidInput, NotAcceptable
 from ironworks.db.schema import INTERFACES
 from ironworks.domain import states
@@ -97,9 +98,14 @@ def parse_fields(
 
 
 def mask(info: dict[str, Any], secrets: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """driver_info with every password-like value replaced (Ironic masks *password*)."""
+    """driver_info with every password-like value replaced (Ironic masks *password*), and
+    every value stored encrypted, whatever its key."""
     return {
-        k: (MASK if (k in secrets or "password" in k or k.endswith("_key")) and val else val)
+        k: (
+            MASK
+            if (k in secrets or "password" in k or k.endswith("_key") or is_sealed(val)) and val
+            else val
+        )
         for k, val in info.items()
     }
 

@@ -1,0 +1,1 @@
+"""Ironworks' own API under `/api/v1` (see README.md)."""

@@ -1,0 +1,114 @@
+"""`/api/v1/nodes/import` and `/api/v1/nodes/export`: batch enrolment from CSV or XLSX files
+(`services/imports.py` holds the format and the rules)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ironworks.api.deps import JSON, CtxDep
+from ironworks.api.native import uploads
+from ironworks.services import imports
+from ironworks.services.sheets import CSV_MIME, XLSX_MIME
+
+router = APIRouter(prefix="/api/v1/nodes", tags=["batch enrolment"])
+
+_FILE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The file: raw, or as the field `file` of a multipart form.",
+        "content": {
+            CSV_MIME: {"schema": {"type": "string"}},
+            XLSX_MIME: {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+_ERRORS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "row": {"type": ["integer", "null"]},
+            "column": {"type": ["string", "null"]},
+            "message": {"type": "string"},
+        },
+    },
+}
+_REPORT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "What was enrolled, and with skip_invalid what was left out and why.",
+        "content": {"application/json": {"schema": {
+            "type": "object",
+            "properties": {
+                "created": {"type": "array", "items": {"type": "object", "properties": {
+                    "row": {"type": "integer"}, "name": {"type": "string"},
+                    "uuid": {"type": "string"},
+                }}},
+                "errors": _ERRORS,
+                "skipped": {"type": "integer"},
+            },
+        }}},
+    },
+    422: {
+        "description": "The file has errors; nothing was enrolled. Every error is listed.",
+        "content": {"application/problem+json": {"schema": {
+            "type": "object", "properties": {"detail": {"type": "string"}, "errors": _ERRORS},
+        }}},
+    },
+}  # fmt: skip
+
+
+@router.post(
+    "/import",
+    summary="Enrol nodes from a CSV or XLSX file",
+    description="Validates every row first. Without skip_invalid nothing is enrolled unless the "
+    "whole file is valid (422 with every error); with it, the valid rows are enrolled and the "
+    "others reported. Columns: name, driver, bmc_address, bmc_port, bmc_username, bmc_password, "
+    "macs, cpu_arch, resource_class, cpus, memory_mb, local_gb, property:<key>, "
+    "driver_info:<key>.",
+    openapi_extra=_FILE_BODY,
+    responses=_REPORT,
+)
+async def import_nodes(
+    ctx: CtxDep,
+    skip_invalid: Annotated[
+        bool, Query(description="Enrol the valid rows and report the others.")
+    ] = False,
+) -> JSON:
+    data, name = await uploads.read_file(ctx.request)
+    # a thousand rows take a moment: never on the event loop, even with embedded SQLite
+    report = await run_in_threadpool(
+        imports.import_nodes, ctx.svc, data, ctx.caller, skip_invalid=skip_invalid, source=name
+    )
+    return JSON(report)
+
+
+@router.get(
+    "/export",
+    summary="Every node as CSV or XLSX, in the import format (passwords left empty)",
+    response_class=Response,
+    responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}},
+)
+async def export_nodes(
+    ctx: CtxDep,
+    fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+) -> Response:
+    data, count = await run_in_threadpool(imports.export_nodes, ctx.svc, fmt)
+    return Response(
+        data,
+        media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="nodes.{fmt}"',
+            "X-Node-Count": str(count),
+        },
+    )

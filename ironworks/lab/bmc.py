@@ -1,0 +1,355 @@
+"""Emulated IPMI BMCs: pyghmi's server side, fixed, in front of a `Machine`.
+
+One `EmulatedBmc` per UDP port speaks real RMCP+ (IPMI 2.0 over LAN), so pyghmi's client,
+ipmitool and OpenStack Ironic talk to it as to a server's BMC. It answers chassis status and
+control, boot options (persistent or once, UEFI or legacy: pyghmi's own `Bmc` ignores both),
+device id, the SDR repository and sensor readings, and the system event log.
+
+Two fixes to pyghmi 1.6.19's server, made here by subclassing (site-packages stays untouched;
+see ../shared/lab/NOTES.md "BMC emulation"):
+1. The server answers every RMCP+ open-session request as cipher suite 3 (SHA1) whatever the
+   client proposed; pyghmi's client proposes 17 (SHA256) first and then fails to log in
+   (`struct.error: pack expected 32 items`). `_Session.create_open_session_response` refuses
+   any proposal other than SHA1 with status 0x11 ("no cipher suite match"); the client then
+   falls back to suite 3.
+2. A packet queued for a session that has been closed meanwhile calls `sessionless_data` on
+   the session, which only the server has: the AttributeError kills the serving loop.
+   `_Session.sessionless_data` hands the packet to the BMC, which treats it as new.
+Also: an unknown user name gets RAKP2 status 0x0D ("unauthorized name") as on real BMCs,
+instead of silence that a client would read as a dead BMC; a closed session is forgotten; and
+every command is answered after a few milliseconds of think time (`BmcSpec.think`): an instant
+answer on loopback can beat pyghmi's client to its own wait, which then sits out a 0.5-1 s
+retransmit timer (seen on about one call in ten without it).
+
+Faults per BMC (`BmcSpec`): dead (answers nothing), slow (every command answered `slow` seconds
+late, without blocking the other BMCs of the process), a password other than the one enrolled,
+and a flapping power supply (in the machine). pyghmi's server is one select() loop per process
+that scans its sessions per packet: serve at most 200 BMCs per process (`fleet.py` shards).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import os
+import struct
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+from pyghmi.ipmi import bmc as pyghmi_bmc
+from pyghmi.ipmi.private import serversession
+from pyghmi.ipmi.private import session as pyghmi_session
+
+from ironworks.lab.machine import BootDevice, Machine, MemoryMachine
+from ironworks.lab.spec import BmcSpec
+
+log = logging.getLogger(__name__)
+
+_SHA1 = 1  # RAKP-HMAC-SHA1 authentication and HMAC-SHA1-96 integrity algorithm numbers
+_NO_CIPHER_MATCH = 0x11
+_UNAUTHORIZED_NAME = 0x0D
+# Boot flags device selector (IPMI 2.0 table 28-14, bits 5:2 of data 2) ↔ our names.
+_DEVICE_CODES = {1: "pxe", 2: "disk", 3: "safe", 5: "cdrom", 6: "bios"}
+_DEVICE_NUMBERS = {v: k for k, v in _DEVICE_CODES.items()}
+_ENTITY = {0x01: 0x03, 0x02: 0x07, 0x04: 0x1D}  # sensor type → entity: processor, board, fan
+
+
+class Scheduler:
+    """Calls to run later on the serving loop's thread (pyghmi is not thread-safe)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+
+    def later(self, delay: float, fn: Callable[[], None]) -> None:
+        heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), fn))
+
+    def timeout(self, idle: float) -> float:
+        if not self._heap:
+            return idle
+        return max(0.0, min(idle, self._heap[0][0] - time.monotonic()))
+
+    def run_due(self) -> None:
+        now = time.monotonic()
+        while self._heap and self._heap[0][0] <= now:
+            _, _, fn = heapq.heappop(self._heap)
+            try:
+                fn()
+            except Exception:
+                log.exception("delayed BMC answer failed")
+
+
+class _Session(serversession.ServerSession):
+    """pyghmi's server session with fixes 1 and 2 (module docstring)."""
+
+    def create_open_session_response(self, request: bytearray) -> bytearray:
+        # Request: tag, role, 2 reserved, console session id (4), then three 8-byte algorithm
+        # payloads (auth, integrity, confidentiality) with the algorithm number at byte 4.
+        if len(request) >= 32 and (request[12] != _SHA1 or request[20] != _SHA1):
+            self.clientsessionid = request[4:8]
+            return bytearray([request[0], _NO_CIPHER_MATCH, 0, 0]) + request[4:8]
+        return super().create_open_session_response(request)
+
+    def sessionless_data(self, data: bytes, sockaddr: Any) -> None:
+        self.bmc.sessionless_data(data, sockaddr)
+
+    def _got_rakp1(self, data: Any) -> None:
+        self.bmc.logins += 1
+        namelen = data[27] if len(data) > 27 else 0
+        name = bytes(data[28 : 28 + namelen]).decode("utf-8", "replace")
+        if self.authdata.get(name) is None:
+            reply = bytearray([data[0], _UNAUTHORIZED_NAME, 0, 0]) + self.clientsessionid
+            self.send_payload(reply, 0x13, retry=False)  # payload type 0x13: RAKP message 2
+            return
+        super()._got_rakp1(data)
+
+    def close_server_session(self) -> None:
+        handlers = pyghmi_session.Session.bmc_handlers.get(self.sockaddr, {})
+        if handlers.get(self.bmc.port) is self:
+            del handlers[self.bmc.port]
+            if not handlers:
+                pyghmi_session.Session.bmc_handlers.pop(self.sockaddr, None)
+
+
+def _sdr_record(record_id: int, sensor: Any) -> bytes:
+    """A full sensor record (type 01h, IPMI 2.0 table 43-1): linear, unsigned, y = x·10^exp."""
+    name = sensor.name.encode()
+    body = bytearray(43)
+    body[0] = 0x20  # owned by the BMC
+    body[2] = sensor.number
+    body[3] = _ENTITY.get(sensor.sensor_type, 0x07)
+    body[4] = 1
+    body[5] = 0x03  # scanning and events enabled by default
+    body[7] = sensor.sensor_type
+    body[8] = 0x01  # threshold-based reading
+    body[16] = sensor.unit
+    body[19] = 1  # M = 1, B = 0
+    body[24] = (sensor.exponent & 0x0F) << 4
+    body[29] = 0xFF  # sensor maximum
+    body[42] = 0xC0 | len(name)  # 8-bit ASCII id string
+    body += name
+    return struct.pack("<HBBB", record_id, 0x51, 0x01, len(body)) + bytes(body)
+
+
+def _raw(sensor: Any, value: float) -> int:
+    return max(0, min(255, round(value / 10**sensor.exponent)))
+
+
+class EmulatedBmc(pyghmi_bmc.Bmc):
+    def __init__(self, spec: BmcSpec, machine: Machine, scheduler: Scheduler) -> None:
+        self.spec = spec
+        self.machine = machine
+        self.scheduler = scheduler
+        super().__init__(
+            {spec.username: spec.password},
+            port=spec.port,
+            address=spec.address,
+            bmcuuid=uuid.uuid5(uuid.NAMESPACE_URL, f"ironworks-lab:{spec.name}"),
+        )
+        self.additionaldevices = 0x07  # sensor device, SDR repository, SEL device
+        self.logins = 0  # RAKP1 messages received: log-in attempts, for tests and the lab
+        self._sdr = [_sdr_record(i + 1, s) for i, (s, _) in enumerate(machine.sensors())]
+
+    # --- sessions and faults ---------------------------------------------------------------------
+
+    def sessionless_data(self, data: bytes, sockaddr: Any) -> None:
+        if self.spec.dead:
+            return
+        raw = bytearray(data)
+        if len(raw) >= 22 and raw[0] == 6 and raw[2:4] == b"\xff\x07" and raw[4:6] == b"\x06\x10":
+            # an RMCP+ open session request: our session class instead of pyghmi's
+            _Session(self.authdata, self.kg, sockaddr, self.serversocket, raw[16:], self.uuid,
+                     bmc=self)  # fmt: skip
+            return
+        super().sessionless_data(data, sockaddr)
+
+    def handle_raw_request(self, request: dict[str, Any], session: Any) -> None:
+        delay = self.spec.slow or self.spec.think
+        if delay > 0:
+            self.scheduler.later(delay, lambda: self._answer(request, session))
+        else:
+            self._answer(request, session)
+
+    def _answer(self, request: dict[str, Any], session: Any) -> None:
+        netfn, command = request["netfn"], request["command"]
+        data = request["data"]
+        try:
+            if netfn == 0x0A:
+                return self._storage(command, data, session)
+            if netfn == 0x04 and command == 0x2D:
+                return self._sensor_reading(data, session)
+        except Exception:
+            log.exception("BMC %s: answering netfn %#x command %#x", self.spec.name, netfn, command)
+            return session.send_ipmi_response(code=0xFF)
+        super().handle_raw_request(request, session)
+
+    # --- chassis ---------------------------------------------------------------------------------
+
+    def get_power_state(self) -> str:
+        return self.machine.power_state()
+
+    def power_on(self) -> None:
+        self.machine.power_on()
+
+    def power_off(self) -> None:
+        self.machine.power_off()
+
+    def power_shutdown(self) -> None:
+        self.machine.shutdown()
+
+    def power_reset(self) -> None:
+        self.machine.reset()
+
+    def power_cycle(self) -> None:
+        self.machine.power_off()
+        self.machine.power_on()
+
+    def pulse_diag(self) -> None:
+        self.machine.pulse_nmi()
+
+    def get_system_guid(self) -> uuid.UUID:
+        return self.uuid
+
+    def cold_reset(self) -> int:
+        return 0
+
+    def get_system_boot_options(self, request: dict[str, Any], session: Any) -> None:
+        if (request["data"][0] & 0x7F) != 5:
+            return session.send_ipmi_response(code=0x80)  # parameter not supported
+        boot = self.machine.boot_device()
+        if boot.device is None:
+            flags, device = 0, 0
+        else:
+            flags = 0x80 | (0x40 if boot.persistent else 0) | (0x20 if boot.uefi else 0)
+            device = _DEVICE_NUMBERS[boot.device] << 2
+        session.send_ipmi_response(data=[1, 5, flags, device, 0, 0, 0])
+
+    def set_system_boot_options(self, request: dict[str, Any], session: Any) -> None:
+        data = request["data"]
+        param = data[0] & 0x7F
+        if param != 5:
+            return session.send_ipmi_response()  # set-in-progress, acks, info: accepted
+        if len(data) < 3:
+            return session.send_ipmi_response(code=0xC7)  # request data length invalid
+        flags, code = data[1], (data[2] >> 2) & 0x0F
+        if not flags & 0x80 or code == 0:
+            self.machine.set_boot_device(BootDevice())
+            return session.send_ipmi_response()
+        device = _DEVICE_CODES.get(code)
+        if device is None:
+            return session.send_ipmi_response(code=0xCC)  # invalid data field
+        self.machine.set_boot_device(BootDevice(device, bool(flags & 0x40), bool(flags & 0x20)))
+        session.send_ipmi_response()
+
+    # --- sensors, SDR, SEL -----------------------------------------------------------------------
+
+    def _sensor_reading(self, data: Any, session: Any) -> None:
+        for sensor, value in self.machine.sensors():
+            if sensor.number == data[0]:
+                return session.send_ipmi_response(data=[_raw(sensor, value), 0xC0, 0x00])
+        session.send_ipmi_response(code=0xCB)  # requested sensor not present
+
+    def _storage(self, command: int, data: Any, session: Any) -> None:
+        reply = session.send_ipmi_response
+        if command == 0x20:  # Get SDR Repository Info
+            n = len(self._sdr)
+            return reply(data=[0x51, n & 0xFF, n >> 8, 0xFF, 0xFF] + [0] * 8 + [0x02])
+        if command in (0x22, 0x42):  # Reserve SDR Repository / Reserve SEL
+            return reply(data=[1, 0])
+        if command == 0x23:  # Get SDR
+            return self._get_record(self._sdr, data, reply)
+        events = self.machine.events()
+        if command == 0x40:  # Get SEL Info
+            n = len(events)
+            last = events[-1].timestamp if events else 0
+            stamps = list(struct.pack("<II", last, 0))  # last addition, last erase
+            return reply(data=[0x51, n & 0xFF, n >> 8, 0x00, 0x04, *stamps, 0x02])
+        if command == 0x43:  # Get SEL Entry
+            return self._get_record([_sel_record(i + 1, e) for i, e in enumerate(events)], data,
+                                    reply)  # fmt: skip
+        if command == 0x47:  # Clear SEL
+            if len(data) >= 6 and data[5] == 0xAA:
+                self.machine.clear_events()
+            return reply(data=[0x01])  # erasure completed
+        if command == 0x48:  # Get SEL Time
+            return reply(data=list(struct.pack("<I", int(time.time()))))
+        reply(code=0xC1)
+
+    @staticmethod
+    def _get_record(records: list[bytes], data: Any, reply: Callable[..., None]) -> None:
+        """Get SDR / Get SEL Entry: record ids 1..n; 0 is the first, 0xFFFF the last."""
+        if len(data) < 6:
+            return reply(code=0xC7)
+        record_id, offset, count = data[2] | data[3] << 8, data[4], data[5]
+        if not records:
+            return reply(code=0xCB)
+        index = 0 if record_id == 0 else len(records) - 1 if record_id == 0xFFFF else record_id - 1
+        if not 0 <= index < len(records):
+            return reply(code=0xCB)
+        next_id = index + 2 if index + 1 < len(records) else 0xFFFF
+        record = records[index]
+        chunk = record[offset:] if count == 0xFF else record[offset : offset + count]
+        reply(data=list(struct.pack("<H", next_id)) + list(chunk))
+
+
+def _sel_record(record_id: int, e: Any) -> bytes:
+    """A system event record (type 02h, IPMI 2.0 table 32-1) from the BMC itself."""
+    kind = (0x80 if e.deassertion else 0) | 0x6F  # sensor-specific offsets
+    return struct.pack("<HBIBBBBBBBBB", record_id, 0x02, e.timestamp, 0x20, 0x00, 0x04,
+                       e.sensor_type, e.sensor_number, kind, e.offset, 0xFF, 0xFF)  # fmt: skip
+
+
+def machine_for(spec: BmcSpec) -> MemoryMachine:
+    return MemoryMachine(power_delay=spec.power_delay, shutdown_delay=spec.shutdown_delay,
+                         flap_interval=spec.flap_interval)  # fmt: skip
+
+
+def serve_shard(specs: list[BmcSpec], conn: Connection) -> None:
+    """Process entry point: serve these BMCs until the parent goes away.
+
+    Tells the parent ("ready", n) or ("error", sentence) on `conn`, then answers control
+    requests on it from a thread: ("snapshot", name) → the machine's state, ("power", name,
+    "on"|"off") → set it at once. When the parent's end closes, the process exits.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s lab-bmc %(message)s")
+    scheduler = Scheduler()
+    bmcs: dict[str, EmulatedBmc] = {}
+    for spec in specs:
+        try:
+            bmcs[spec.name] = EmulatedBmc(spec, machine_for(spec), scheduler)
+        except OSError as e:
+            conn.send(("error", f"cannot listen on {spec.address}:{spec.port} for {spec.name}: "
+                                f"{e.strerror or e}"))  # fmt: skip
+            return
+    conn.send(("ready", len(bmcs)))
+    threading.Thread(target=_control, args=(conn, bmcs), daemon=True, name="control").start()
+    while True:
+        try:
+            pyghmi_session.Session.wait_for_rsp(timeout=scheduler.timeout(1.0))
+        except Exception:  # one bad packet must not take 200 BMCs down
+            log.exception("IPMI serving loop error; serving on")
+        scheduler.run_due()
+
+
+def _control(conn: Connection, bmcs: dict[str, EmulatedBmc]) -> None:
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            os._exit(0)  # the parent is gone: so are we
+        try:
+            bmc = bmcs[msg[1]]
+            machine = bmc.machine
+            if msg[0] == "power" and isinstance(machine, MemoryMachine):
+                machine.force_power(msg[2])
+            elif msg[0] != "snapshot":
+                conn.send({"error": f"unknown request {msg[0]!r}"})
+                continue
+            conn.send({**machine.snapshot(), "logins": bmc.logins})
+        except KeyError as e:
+            conn.send({"error": f"no BMC named {e}"})

@@ -1,0 +1,236 @@
+"""The machine behind an emulated BMC.
+
+`Machine` is the small surface a BMC front needs: power state, power on/off/ACPI shutdown/reset,
+NMI, the boot device (persistent or once, UEFI or legacy), sensors and an event log. Two
+implementations are meant to exist: `MemoryMachine` here (a model in memory, thousands per
+process) and, for the end-to-end lab, a QEMU-backed one where power on starts QEMU with
+`-boot n` or `-boot c` from the boot device, power off stops it and a guest poweroff reads as
+off. The BMC code (`bmc.py`) only speaks to this protocol.
+
+The memory model is lazy: a power change records when it will land, and the state is worked out
+when someone looks, so an idle fleet costs no CPU and no threads. Every method takes the
+machine's lock: the IPMI loop and the control thread of a shard both call in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+ON, OFF = "on", "off"
+BOOT_DEVICES = ("pxe", "disk", "cdrom", "bios", "safe")
+
+
+@dataclass
+class BootDevice:
+    device: str | None = None  # None: no override, the firmware's own order
+    persistent: bool = False
+    uefi: bool = False
+
+
+@dataclass(frozen=True)
+class Sensor:
+    """One threshold sensor: number, name, IPMI sensor type and unit codes, value when on/off."""
+
+    number: int
+    name: str
+    sensor_type: int  # 0x01 temperature, 0x02 voltage, 0x04 fan
+    unit: int  # 1 degrees C, 4 volts, 18 RPM
+    exponent: int  # reading = raw * 10**exponent
+    on_value: float
+    off_value: float
+
+
+SENSORS = (
+    Sensor(1, "CPU1 Temp", 0x01, 1, 0, 45, 22),
+    Sensor(2, "Inlet Temp", 0x01, 1, 0, 24, 22),
+    Sensor(3, "FAN1", 0x04, 18, 2, 5400, 0),
+    Sensor(4, "12V", 0x02, 4, -1, 12.1, 0),
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One system event log entry: when, which sensor, and what happened."""
+
+    timestamp: int
+    sensor_type: int
+    sensor_number: int
+    offset: int  # sensor-specific offset (IPMI table 42-3)
+    deassertion: bool = False
+
+
+class Machine(Protocol):
+    """What a BMC front needs from the server it manages."""
+
+    def power_state(self) -> str: ...
+
+    def power_on(self) -> None: ...
+
+    def power_off(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def pulse_nmi(self) -> None: ...
+
+    def boot_device(self) -> BootDevice: ...
+
+    def set_boot_device(self, boot: BootDevice) -> None: ...
+
+    def sensors(self) -> list[tuple[Sensor, float]]: ...
+
+    def events(self) -> list[Event]: ...
+
+    def clear_events(self) -> None: ...
+
+    def snapshot(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class MemoryMachine:
+    """A server in memory with timing that looks real.
+
+    power_delay: seconds from power on/off to the new state; shutdown_delay: seconds an OS takes
+    to shut down after an ACPI request (None: the OS ignores it, as a hung one does);
+    flap_interval: if set, the power toggles by itself every that many seconds (a bad PSU).
+    """
+
+    power_delay: float = 0.0
+    shutdown_delay: float | None = 0.5
+    flap_interval: float | None = None
+    clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    state: str = OFF
+    boot: BootDevice = field(default_factory=BootDevice)
+    # What the machine booted from at each power on or reset, for tests and the lab.
+    boots: list[str | None] = field(default_factory=list)
+    nmis: int = 0
+    _pending: tuple[float, str] | None = None
+    _next_flap: float | None = None
+    _events: list[Event] = field(default_factory=list)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        if self.flap_interval:
+            self._next_flap = self.clock() + self.flap_interval
+
+    # --- power -----------------------------------------------------------------------------------
+
+    def _settle(self) -> None:
+        now = self.clock()
+        if self._pending is not None and now >= self._pending[0]:
+            self._land(self._pending[1])
+            self._pending = None
+        while self._next_flap is not None and self.flap_interval and now >= self._next_flap:
+            self._land(OFF if self.state == ON else ON)
+            self._next_flap += self.flap_interval
+
+    def _land(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        if state == ON:
+            self._boot()
+        # Power Unit (0x09) offset 0 "power off / down": asserted at off, deasserted at on.
+        self._log(Event(int(self.wall()), 0x09, 0x10, 0, deassertion=state == ON))
+
+    def _boot(self) -> None:
+        self.boots.append(self.boot.device)
+        if self.boot.device is not None and not self.boot.persistent:
+            self.boot = BootDevice()  # a one-time override is spent by the boot that used it
+
+    def _log(self, event: Event) -> None:
+        self._events.append(event)
+        del self._events[:-64]
+
+    def _change(self, state: str, delay: float | None) -> None:
+        if delay is None:
+            return
+        if delay <= 0:
+            self._pending = None
+            self._land(state)
+        else:
+            self._pending = (self.clock() + delay, state)
+
+    def power_state(self) -> str:
+        with self._lock:
+            self._settle()
+            return self.state
+
+    def power_on(self) -> None:
+        with self._lock:
+            self._settle()
+            if self.state == OFF:
+                self._change(ON, self.power_delay)
+
+    def power_off(self) -> None:
+        with self._lock:
+            self._settle()
+            if self.state == ON:
+                self._change(OFF, self.power_delay)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._settle()
+            if self.state == ON:
+                self._change(OFF, self.shutdown_delay)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._settle()
+            if self.state == ON:
+                self._boot()
+
+    def force_power(self, state: str) -> None:
+        """Set the power at once, as a person at the rack would (lab control, not IPMI)."""
+        with self._lock:
+            self._pending = None
+            self._land(state)
+
+    def pulse_nmi(self) -> None:
+        with self._lock:
+            self.nmis += 1
+            # Critical Interrupt (0x13) offset 0 "front panel NMI / diagnostic interrupt".
+            self._log(Event(int(self.wall()), 0x13, 0x20, 0))
+
+    # --- boot device, sensors, log ---------------------------------------------------------------
+
+    def boot_device(self) -> BootDevice:
+        with self._lock:
+            self._settle()
+            return BootDevice(self.boot.device, self.boot.persistent, self.boot.uefi)
+
+    def set_boot_device(self, boot: BootDevice) -> None:
+        with self._lock:
+            self.boot = BootDevice(boot.device, boot.persistent, boot.uefi)
+
+    def sensors(self) -> list[tuple[Sensor, float]]:
+        on = self.power_state() == ON
+        return [(s, s.on_value if on else s.off_value) for s in SENSORS]
+
+    def events(self) -> list[Event]:
+        with self._lock:
+            self._settle()
+            return list(self._events)
+
+    def clear_events(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            self._settle()
+            return {
+                "power": self.state,
+                "boot_device": self.boot.device,
+                "persistent": self.boot.persistent,
+                "uefi": self.boot.uefi,
+                "boots": list(self.boots),
+                "nmis": self.nmis,
+                "events": len(self._events),
+            }

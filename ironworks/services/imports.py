@@ -1,0 +1,536 @@
+"""Batch enrolment: nodes from a CSV or XLSX file, and the same format back out.
+
+One row per node. Columns (case does not matter, order neither):
+
+    name, driver, bmc_address            required
+    bmc_port, bmc_username, bmc_password the BMC, mapped onto the hardware type's driver_info
+    macs                                 the node's NICs, separated by spaces or semicolons
+    cpu_arch, resource_class, cpus, memory_mb, local_gb
+    property:<key>, driver_info:<key>    anything else, as it is
+
+Validation comes first and covers the whole file: every row on its own (required values,
+names, MACs, numbers, a known and enabled hardware type, its driver_info formats through the
+interfaces' `check_formats`), then the rows against each other (a name or MAC twice in the
+file) and against the database (a name or MAC already enrolled). Every error is reported with
+its row and column. Only then is anything written: without `skip_invalid` one error rejects the
+file (`FileRejected`, 422); with it the valid rows are enrolled and the others reported. Either
+way the write is ONE transaction of bulk INSERTs: the nodes, their ports, one history row each.
+Secret driver_info values are encrypted before they are written, as `create_node` does.
+
+Export writes the same columns, passwords (every secret) left empty, so a file exported from one
+deployment, with its passwords filled in, enrols the same nodes in another.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from ironworks.common.crypto import is_sealed
+from ironworks.common.errors import Conflict, FileRejected, InvalidInput
+from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_mac
+from ironworks.db.engine import utcnow
+from ironworks.db.schema import node_history, nodes, ports
+from ironworks.domain import states
+from ironworks.drivers.base import INTERFACE_KINDS, HardwareType, Interface, Task
+from ironworks.drivers.registry import hardware_type
+from ironworks.services import sheets
+from ironworks.services.context import Caller, Services
+from ironworks.services.nodes import seal_driver_info, secret_test
+
+log = logging.getLogger(__name__)
+
+REQUIRED = ("name", "driver", "bmc_address")
+BMC_COLUMNS = ("bmc_address", "bmc_port", "bmc_username", "bmc_password")
+PROPERTY_COLUMNS = ("cpu_arch", "cpus", "memory_mb", "local_gb")
+COLUMNS = (
+    "name", "driver", *BMC_COLUMNS, "macs", "cpu_arch", "resource_class", "cpus", "memory_mb",
+    "local_gb",
+)  # fmt: skip
+PROPERTY_PREFIX = "property:"
+DRIVER_INFO_PREFIX = "driver_info:"
+
+# Where each hardware type keeps its BMC's address, port and credentials. A type without a
+# port key takes the port inside the address (redfish: https://host:port).
+BMC_KEYS: dict[str, dict[str, str]] = {
+    "fake-hardware": {
+        "bmc_address": "fake_bmc_address",
+        "bmc_username": "fake_username",
+        "bmc_password": "fake_password",
+    },
+    "ipmi": {
+        "bmc_address": "ipmi_address",
+        "bmc_port": "ipmi_port",
+        "bmc_username": "ipmi_username",
+        "bmc_password": "ipmi_password",
+    },
+    "redfish": {
+        "bmc_address": "redfish_address",
+        "bmc_username": "redfish_username",
+        "bmc_password": "redfish_password",
+    },
+}
+# The architectures a flavor can ask for; a typo here would make a node unschedulable.
+CPU_ARCHS = frozenset({"x86_64", "aarch64", "ppc64le", "s390x", "riscv64", "i686"})
+_MAC_SPLIT = re.compile(r"[\s;,]+")
+_CHUNK = 500  # values per IN (...) lookup
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int | None
+    column: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+@dataclass
+class NodeRow:
+    """One valid row, ready to insert (driver_info still plain text)."""
+
+    row: int
+    name: str
+    driver: str
+    driver_info: dict[str, Any]
+    properties: dict[str, Any]
+    resource_class: str | None
+    macs: list[str]
+
+
+@dataclass
+class Checked:
+    """The outcome of validating a file without the database."""
+
+    rows: int
+    nodes: list[NodeRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+# --- reading and validating ----------------------------------------------------------------------
+
+
+def _text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip()
+
+
+def _value(cell: Any) -> Any:
+    """A cell as a JSON value for property:/driver_info: columns (XLSX keeps its types)."""
+    if isinstance(cell, str):
+        return cell.strip()
+    if isinstance(cell, float) and cell.is_integer():
+        return int(cell)
+    if isinstance(cell, bool | int | float):
+        return cell
+    return _text(cell)
+
+
+def _whole(cell: Any, lo: int, hi: int | None = None) -> int:
+    """A whole number in [lo, hi]; ValueError with the sentence for the operator."""
+    if isinstance(cell, bool):
+        raise ValueError("must be a whole number")
+    if isinstance(cell, int):
+        n = cell
+    elif isinstance(cell, float) and cell.is_integer():
+        n = int(cell)
+    else:
+        text = _text(cell)
+        if not re.fullmatch(r"[+-]?\d+", text):
+            raise ValueError(f"must be a whole number, not {text!r}")
+        n = int(text)
+    if n < lo or (hi is not None and n > hi):
+        raise ValueError(f"must be between {lo} and {hi}" if hi else f"must be at least {lo}")
+    return n
+
+
+def _check_header(sheet: sheets.Sheet) -> tuple[dict[str, int], list[RowError]]:
+    """Column name -> index; errors here are about the file, not a row."""
+    at: dict[str, int] = {}
+    errors: list[RowError] = []
+    row = sheet.header_row
+    for i, raw in enumerate(sheet.header):
+        if not raw:
+            continue
+        low = raw.lower()
+        if low.startswith((PROPERTY_PREFIX, DRIVER_INFO_PREFIX)):
+            prefix, _, key = raw.partition(":")
+            name = f"{prefix.lower()}:{key.strip()}"
+            if not key.strip():
+                errors.append(RowError(row, raw, f"column {raw!r} needs a key after the colon"))
+                continue
+        elif low in COLUMNS:
+            name = low
+        else:
+            errors.append(RowError(row, raw, (
+                f"unknown column {raw!r}; the columns are {', '.join(COLUMNS)}, "
+                "property:<key> and driver_info:<key>"
+            )))  # fmt: skip
+            continue
+        if name in at:
+            errors.append(RowError(row, raw, f"column {raw!r} appears twice"))
+            continue
+        at[name] = i
+    for col in REQUIRED:
+        if col not in at:
+            errors.append(RowError(row, col, f"the required column {col!r} is missing"))
+    for col in PROPERTY_COLUMNS:
+        if col in at and f"{PROPERTY_PREFIX}{col}" in at:
+            errors.append(RowError(
+                row, f"{PROPERTY_PREFIX}{col}", f"both {col!r} and 'property:{col}' are columns"
+            ))  # fmt: skip
+    return at, errors
+
+
+class _DriverView:
+    """What validation needs of one hardware type, worked out once per file."""
+
+    def __init__(self, hw: type[HardwareType]) -> None:
+        self.name = hw.name
+        self.bmc = BMC_KEYS.get(hw.name, {})
+        self.interfaces: list[Interface] = [hw.interface(k, None) for k in INTERFACE_KINDS]
+        self.defaults = {f"{k}_interface": hw.default(k) for k in INTERFACE_KINDS}
+        self.column_of = {key: col for col, key in self.bmc.items()}
+
+
+def check(sheet: sheets.Sheet, enabled: Sequence[str]) -> Checked:
+    """Validate every row of the file against its own values and the other rows."""
+    at, header_errors = _check_header(sheet)
+    if header_errors:
+        raise FileRejected(
+            "the header row of the file is not usable; nothing was enrolled",
+            [e.as_dict() for e in header_errors],
+        )
+    out = Checked(rows=len(sheet.rows))
+    if not sheet.rows:
+        raise sheets.rejected("the file has a header but no rows of nodes", row=sheet.header_row)
+    drivers: dict[str, _DriverView | InvalidInput] = {}
+    names: dict[str, int] = {}
+    macs: dict[str, int] = {}
+    extra_props = [(c, c[len(PROPERTY_PREFIX) :]) for c in at if c.startswith(PROPERTY_PREFIX)]
+    extra_info = [(c, c[len(DRIVER_INFO_PREFIX) :]) for c in at if c.startswith(DRIVER_INFO_PREFIX)]
+    width = len(sheet.header)
+    nameless = [i for i, head in enumerate(sheet.header) if not head]
+
+    for number, cells in sheet.rows:
+        errors: list[RowError] = []
+
+        def cell(col: str, cells: list[Any] = cells) -> Any:
+            i = at.get(col)
+            return cells[i] if i is not None and i < len(cells) else None
+
+        def bad(
+            col: str, message: str, number: int = number, errors: list[RowError] = errors
+        ) -> None:
+            errors.append(RowError(number, col, message))
+
+        for i in (*nameless, *range(width, len(cells))):
+            if i < len(cells) and not sheets.blank(cells[i]):
+                bad(f"#{i + 1}", f"a value in column {i + 1}, which has no name in the header")
+                break
+
+        for col in REQUIRED:
+            if not _text(cell(col)):
+                bad(col, f"{col} is required")
+
+        name = _text(cell("name"))
+        if name:
+            if is_uuid_like(name) or not is_valid_name(name):
+                bad("name", f"name {name!r} is not valid: use letters, digits and -._~ (at most "
+                            "255), and not the form of a UUID")  # fmt: skip
+            elif name in names:
+                bad("name", f"name {name!r} is also on row {names[name]}")
+            else:
+                names[name] = number
+
+        view: _DriverView | None = None
+        driver = _text(cell("driver"))
+        if driver:
+            found = drivers.get(driver)
+            if found is None:
+                try:
+                    found = _DriverView(hardware_type(driver, list(enabled)))
+                except InvalidInput as e:
+                    found = e
+                drivers[driver] = found
+            if isinstance(found, InvalidInput):
+                bad("driver", found.message)
+            else:
+                view = found
+
+        info: dict[str, Any] = {}
+        for col in BMC_COLUMNS:
+            raw = cell(col)
+            if _text(raw) == "":
+                continue
+            # a password keeps its spaces; a number typed into a spreadsheet becomes text
+            value: Any = raw if col == "bmc_password" and isinstance(raw, str) else _text(raw)
+            if col == "bmc_port":
+                try:
+                    value = _whole(raw, 1, 65535)
+                except ValueError as e:
+                    bad(col, f"bmc_port {e}")
+                    continue
+            if view is None:
+                continue
+            key = view.bmc.get(col)
+            if key is None and col == "bmc_port":
+                bad(col, f"hardware type {view.name} has no BMC port setting; give the port in "
+                         "bmc_address (https://host:port)")  # fmt: skip
+                continue
+            if key is None:
+                bad(col, f"hardware type {view.name} takes its BMC settings in driver_info:<key> "
+                         f"columns, not {col}")  # fmt: skip
+                continue
+            info[key] = value
+        for col, key in extra_info:
+            raw = cell(col)
+            if _text(raw) == "":
+                continue
+            if key in info:
+                bad(col, f"{col} repeats {view.column_of.get(key, key) if view else key}")
+                continue
+            info[key] = _value(raw)
+
+        props: dict[str, Any] = {}
+        arch = _text(cell("cpu_arch"))
+        if arch:
+            if arch not in CPU_ARCHS:
+                bad("cpu_arch", f"cpu_arch {arch!r} is not one of {', '.join(sorted(CPU_ARCHS))}")
+            props["cpu_arch"] = arch
+        for col, lo in (("cpus", 1), ("memory_mb", 1), ("local_gb", 0)):
+            raw = cell(col)
+            if _text(raw) == "":
+                continue
+            try:
+                props[col] = _whole(raw, lo)
+            except ValueError as e:
+                bad(col, f"{col} {e}")
+        for col, key in extra_props:
+            raw = cell(col)
+            if _text(raw) != "":
+                props[key] = _value(raw)
+
+        resource_class = _text(cell("resource_class")) or None
+        if resource_class and len(resource_class) > 80:
+            bad("resource_class", "resource_class is longer than 80 characters")
+
+        row_macs: list[str] = []
+        for token in _MAC_SPLIT.split(_text(cell("macs"))):
+            if not token:
+                continue
+            mac = normalize_mac(token)
+            if mac is None:
+                bad("macs", f"{token!r} is not a MAC address (aa:bb:cc:dd:ee:ff)")
+            elif mac in row_macs:
+                bad("macs", f"MAC {mac} is given twice")
+            elif mac in macs:
+                bad("macs", f"MAC {mac} is also on row {macs[mac]}")
+            else:
+                macs[mac] = number
+                row_macs.append(mac)
+
+        if view is not None:
+            task = Task(
+                node={"uuid": "?", "name": name, "driver": driver, "driver_info": info,
+                      "properties": props, **view.defaults},
+                purpose="validate import",
+            )  # fmt: skip
+            for iface in view.interfaces:
+                try:
+                    iface.check_formats(task)
+                except InvalidInput as e:
+                    key = (e.field or "").removeprefix("driver_info/")
+                    col = view.column_of.get(key) or (
+                        f"{DRIVER_INFO_PREFIX}{key}" if f"{DRIVER_INFO_PREFIX}{key}" in at else None
+                    )
+                    bad(col or e.field or "driver_info", e.message)
+                    break
+
+        if errors:
+            out.errors.extend(errors)
+        else:
+            out.nodes.append(NodeRow(number, name, driver, info, props, resource_class, row_macs))
+    return out
+
+
+def _taken(conn: sa.Connection, column: sa.Column, values: Iterable[str]) -> set[str]:
+    values = list(values)
+    found: set[str] = set()
+    for i in range(0, len(values), _CHUNK):
+        chunk = values[i : i + _CHUNK]
+        found.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
+    return found
+
+
+def check_database(conn: sa.Connection, rows: list[NodeRow]) -> list[RowError]:
+    """Names and MACs of the valid rows that the database already has."""
+    names = _taken(conn, nodes.c.name, (r.name for r in rows))
+    macs = _taken(conn, ports.c.address, (m for r in rows for m in r.macs))
+    errors = []
+    for r in rows:
+        if r.name in names:
+            errors.append(RowError(r.row, "name", f"a node named {r.name!r} already exists"))
+        for mac in r.macs:
+            if mac in macs:
+                errors.append(RowError(r.row, "macs", f"MAC {mac} is already enrolled"))
+    return errors
+
+
+# --- enrolling -----------------------------------------------------------------------------------
+
+_INSERT_NODES = sa.insert(nodes).returning(nodes.c.id, nodes.c.uuid, sort_by_parameter_order=True)
+_INSERT_PORTS = sa.insert(ports)
+_INSERT_EVENTS = sa.insert(node_history)
+
+
+def import_nodes(
+    svc: Services,
+    data: bytes,
+    caller: Caller,
+    *,
+    skip_invalid: bool = False,
+    source: str = "a file",
+) -> dict[str, Any]:
+    """Validate the whole file, then enrol all of it, or with `skip_invalid` its valid rows.
+
+    Returns the report: `created` (row, name, uuid), `errors` (row, column, message) and
+    `skipped` (rows left out). Raises FileRejected with every error when nothing may be written.
+    """
+    checked = check(sheets.read(data), svc.settings.enabled_hardware_types)
+    try:
+        with svc.db.write() as conn:
+            db_errors = check_database(conn, checked.nodes)
+            errors = sorted([*checked.errors, *db_errors], key=lambda e: e.row or 0)
+            bad = {e.row for e in errors}
+            if errors and not skip_invalid:
+                raise FileRejected(
+                    f"{len(errors)} error(s) in {len(bad)} of {checked.rows} row(s); nothing "
+                    "was enrolled. Fix them, or import with skip_invalid to enrol the valid "
+                    "rows only",
+                    [e.as_dict() for e in errors],
+                )
+            good = [r for r in checked.nodes if r.row not in bad]
+            created = _insert(svc, conn, good, caller, source)
+    except IntegrityError:  # the database's unique constraints: a concurrent enrolment
+        raise Conflict(
+            "another request enrolled a node with one of these names or MACs meanwhile; "
+            "import the file again to see which"
+        ) from None
+    log.info("enrolled %d node(s) from %s; %d row(s) skipped", len(created), source, len(bad))
+    return {
+        "created": created,
+        "errors": [e.as_dict() for e in errors],
+        "skipped": len(bad),
+    }
+
+
+def _insert(
+    svc: Services, conn: sa.Connection, rows: list[NodeRow], caller: Caller, source: str
+) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    now = utcnow()
+    views = {r.driver: _DriverView(hardware_type(r.driver)) for r in rows}
+    values = []
+    for r in rows:
+        values.append({
+            "uuid": new_uuid(), "name": r.name, "driver": r.driver, **views[r.driver].defaults,
+            "driver_info": seal_driver_info(svc, r.driver, r.driver_info),
+            "properties": r.properties, "resource_class": r.resource_class,
+            "driver_internal_info": {}, "instance_info": {}, "extra": {}, "network_data": {},
+            "provision_state": states.ENROLL, "conductor_group": "", "maintenance": False,
+            "protected": False, "retired": False, "disable_power_off": False,
+            "console_enabled": False, "created_at": now,
+        })  # fmt: skip
+    ids = [(row.id, row.uuid) for row in conn.execute(_INSERT_NODES, values)]
+    port_values = [
+        {"uuid": new_uuid(), "address": mac, "node_id": node_id, "pxe_enabled": True,
+         "local_link_connection": {}, "extra": {}, "internal_info": {}, "is_smartnic": False,
+         "available_for_dynamic_portgroup": True, "created_at": now}
+        for r, (node_id, _) in zip(rows, ids, strict=True)
+        for mac in r.macs
+    ]  # fmt: skip
+    if port_values:
+        conn.execute(_INSERT_PORTS, port_values)
+    event = f"Node created in state {states.ENROLL} (batch enrolment from {source})"
+    conn.execute(_INSERT_EVENTS, [
+        {"uuid": new_uuid(), "node_id": node_id, "created_at": now, "severity": "INFO",
+         "event_type": "provisioning", "event": event, "conductor": None, "user": caller.user,
+         "from_state": None, "to_state": states.ENROLL, "target_provision_state": None,
+         "duration": None, "request_id": caller.request_id, "project": None}
+        for node_id, _ in ids
+    ])  # fmt: skip
+    return [
+        {"row": r.row, "name": r.name, "uuid": uuid} for r, (_, uuid) in zip(rows, ids, strict=True)
+    ]
+
+
+# --- exporting -----------------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return value
+
+
+def export_rows(svc: Services) -> tuple[list[str], list[list[Any]]]:
+    """Every node as a row of the import format; secrets left empty."""
+    with svc.db.read() as conn:
+        found = conn.execute(
+            sa.select(nodes.c.id, nodes.c.name, nodes.c.driver, nodes.c.driver_info,
+                      nodes.c.properties, nodes.c.resource_class).order_by(nodes.c.id)
+        ).all()  # fmt: skip
+        nics: dict[int, list[str]] = {}
+        for node_id, address in conn.execute(
+            sa.select(ports.c.node_id, ports.c.address).order_by(ports.c.id)
+        ):
+            nics.setdefault(node_id, []).append(address)
+    prop_keys: set[str] = set()
+    info_keys: set[str] = set()
+    bmc_of: dict[str, dict[str, str]] = {}
+    for n in found:
+        bmc = bmc_of.setdefault(n.driver, {v: k for k, v in BMC_KEYS.get(n.driver, {}).items()})
+        prop_keys.update(k for k in (n.properties or {}) if k not in PROPERTY_COLUMNS)
+        info_keys.update(k for k in (n.driver_info or {}) if k not in bmc)
+    header = [*COLUMNS, *(PROPERTY_PREFIX + k for k in sorted(prop_keys)),
+              *(DRIVER_INFO_PREFIX + k for k in sorted(info_keys))]  # fmt: skip
+    rows = []
+    for n in found:
+        info = n.driver_info or {}
+        props = n.properties or {}
+        secret = secret_test(n.driver)
+        row: dict[str, Any] = {"name": n.name, "driver": n.driver,
+                               "resource_class": n.resource_class,
+                               "macs": " ".join(nics.get(n.id, []))}  # fmt: skip
+        for key, value in info.items():
+            col = bmc_of[n.driver].get(key) or DRIVER_INFO_PREFIX + key
+            row[col] = "" if secret(key) or is_sealed(value) else _cell(value)
+        row["bmc_password"] = ""
+        for key, value in props.items():
+            col = key if key in PROPERTY_COLUMNS else PROPERTY_PREFIX + key
+            row[col] = _cell(value)
+        rows.append([row.get(col) for col in header])
+    return header, rows
+
+
+def export_nodes(svc: Services, fmt: str) -> tuple[bytes, int]:
+    """The file (CSV or XLSX) and the number of nodes in it."""
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidInput(f"format must be csv or xlsx, not {fmt!r}", field="format")
+    header, rows = export_rows(svc)
+    if fmt == "csv":
+        return sheets.write_csv(header, rows), len(rows)
+    return sheets.write_xlsx(header, rows, title="nodes"), len(rows)

@@ -1,0 +1,76 @@
+"""The lab's machine model and fleet layout (no sockets: the integration tests serve them)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ironworks.lab.fleet import FleetOptions, LabError, enrol_csv, faults_of, make_specs
+from ironworks.lab.machine import BootDevice, MemoryMachine
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_power_changes_take_their_time() -> None:
+    clock = Clock()
+    m = MemoryMachine(power_delay=2.0, shutdown_delay=5.0, clock=clock)
+    m.power_on()
+    assert m.power_state() == "off"
+    clock.now += 2.0
+    assert m.power_state() == "on"
+    m.shutdown()
+    clock.now += 4.9
+    assert m.power_state() == "on"
+    clock.now += 0.2
+    assert m.power_state() == "off"
+
+
+def test_a_hung_os_ignores_acpi_shutdown() -> None:
+    m = MemoryMachine(shutdown_delay=None)
+    m.force_power("on")
+    m.shutdown()
+    assert m.power_state() == "on"
+
+
+def test_one_time_boot_device_is_spent_persistent_is_kept() -> None:
+    m = MemoryMachine()
+    m.set_boot_device(BootDevice("pxe", persistent=False))
+    m.power_on()
+    assert m.boots == ["pxe"] and m.boot_device().device is None
+    m.set_boot_device(BootDevice("disk", persistent=True))
+    m.reset()
+    m.power_off()
+    m.power_on()
+    assert m.boots == ["pxe", "disk", "disk"] and m.boot_device().device == "disk"
+
+
+def test_flapping_power_toggles_by_itself() -> None:
+    clock = Clock()
+    m = MemoryMachine(flap_interval=5.0, clock=clock)
+    assert m.power_state() == "off"
+    clock.now += 5.0
+    assert m.power_state() == "on"
+    clock.now += 5.0
+    assert m.power_state() == "off"
+    assert [e.deassertion for e in m.events()] == [True, False]
+
+
+def test_faults_fall_on_distinct_bmcs_and_the_csv_lists_every_bmc() -> None:
+    specs = make_specs(FleetOptions(count=100, base_port=20000), ["dead=2%", "badpass=3", "slow=1"])
+    kinds = [faults_of(s, "password") for s in specs]
+    assert sum(1 for k in kinds if k) == 6 and all(len(k) <= 1 for k in kinds)
+    assert [s.port for s in specs] == list(range(20000, 20100))
+    lines = enrol_csv(specs, "password").splitlines()
+    assert lines[0] == "name,driver,ipmi_address,ipmi_port,ipmi_username,ipmi_password,mac"
+    assert len(lines) == 101 and all(",password," in line for line in lines[1:])
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "192.0.2.2", "example.com"])
+def test_the_lab_listens_on_loopback_only(address: str) -> None:
+    with pytest.raises(LabError, match="loopback"):
+        make_specs(FleetOptions(count=1, address=address))
