@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from ironworks import __version__
@@ -55,6 +56,7 @@ def create_app(svc: Services) -> FastAPI:
         (IronworksError, errors.on_ironworks_error),
         (RequestValidationError, errors.on_validation_error),
         (HTTPException, errors.on_http_error),
+        (OperationalError, errors.on_database_error),
         (Exception, errors.on_unexpected),
     ]
     for exc, handler in handlers:

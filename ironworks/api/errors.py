@@ -95,6 +95,17 @@ async def on_http_error(request: Request, exc: HTTPException) -> Response:
     return render(request, exc.status_code, msg, None, "http-error")
 
 
+async def on_database_error(request: Request, exc: Exception) -> Response:
+    log.error("database error in %s %s: %s", request.method, request.url.path, exc)
+    msg = (
+        "the database is unavailable or refused the request; retry in a moment "
+        f"(request id {request_id_var.get()})"
+    )
+    response = render(request, 503, msg, None, "database-unavailable")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error in %s %s", request.method, request.url.path)
     msg = f"Internal error; the server log has the details under request id {request_id_var.get()}"

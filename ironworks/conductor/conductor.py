@@ -298,7 +298,7 @@ class Conductor:
             final = new not in states.WORKING_STATES
             if final:
                 values["reservation"] = None
-            with self.db.write() as conn:
+            with self.db.write(durable=False) as conn:
                 if final:
                     if not job_db.finish(conn, job["id"], self.owner):
                         raise LostLease()
@@ -338,7 +338,7 @@ class Conductor:
             msg = getattr(e, "message", None) or repr(e)
             error = f"power {target} failed: {msg}"
         duration = round(time.monotonic() - started, 3)
-        with self.db.write() as conn:
+        with self.db.write(durable=False) as conn:
             if not job_db.finish(conn, job["id"], self.owner, error=error):
                 raise LostLease()
             values: dict[str, Any] = {

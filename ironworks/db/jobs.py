@@ -90,7 +90,7 @@ def claim(
         .returning(jobs.c.id, jobs.c.node_id, jobs.c.kind, jobs.c.args, jobs.c.request_id,
                    jobs.c.attempts)
     )  # fmt: skip
-    with db.write() as conn:
+    with db.write(durable=False) as conn:  # a lost claim is reclaimed when its lease expires
         claimed = sorted((dict(r) for r in conn.execute(stmt).mappings()), key=lambda r: r["id"])
         if not claimed:
             return []
