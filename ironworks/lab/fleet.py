@@ -26,8 +26,8 @@ from ironworks.lab.spec import BmcSpec
 
 SHARD_SIZE = 200  # ../shared/lab/NOTES.md: pyghmi's server is stable up to about 200 per process
 FAULTS = ("dead", "slow", "badpass", "flap")
-CSV_COLUMNS = ("name", "driver", "ipmi_address", "ipmi_port", "ipmi_username", "ipmi_password",
-               "mac")  # fmt: skip
+# The columns of `ironworks node import` (services/imports.py), so the printed CSV enrols as is.
+CSV_COLUMNS = ("name", "driver", "bmc_address", "bmc_port", "bmc_username", "bmc_password", "macs")
 
 
 class LabError(Exception):

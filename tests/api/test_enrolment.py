@@ -209,3 +209,14 @@ def test_export_round_trips_without_passwords(client, services):
     assert r.headers["content-type"] == XLSX_MIME
     r = client.get("/api/v1/nodes/export", params={"format": "pdf"})
     assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_the_lab_fleet_csv_enrols_as_printed(client, services):
+    from ironworks.lab.fleet import FleetOptions, enrol_csv, make_specs
+
+    specs = make_specs(FleetOptions(count=5, base_port=21000))
+    r = post_csv(client, enrol_csv(specs, "secret").encode())
+    assert r.status_code == 200, r.text
+    node = client.get(f"/v1/nodes/{specs[0].name}").json()
+    assert node["driver"] == "ipmi" and node["driver_info"]["ipmi_port"] in (21000, "21000")
+    assert node["driver_info"]["ipmi_password"] == "******"

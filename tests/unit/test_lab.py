@@ -66,7 +66,7 @@ def test_faults_fall_on_distinct_bmcs_and_the_csv_lists_every_bmc() -> None:
     assert sum(1 for k in kinds if k) == 6 and all(len(k) <= 1 for k in kinds)
     assert [s.port for s in specs] == list(range(20000, 20100))
     lines = enrol_csv(specs, "password").splitlines()
-    assert lines[0] == "name,driver,ipmi_address,ipmi_port,ipmi_username,ipmi_password,mac"
+    assert lines[0] == "name,driver,bmc_address,bmc_port,bmc_username,bmc_password,macs"
     assert len(lines) == 101 and all(",password," in line for line in lines[1:])
 
 
