@@ -29,7 +29,7 @@ from ironworks.common.ids import new_uuid
 from ironworks.common.logging import request_id_var
 from ironworks.common.settings import Settings
 from ironworks.conductor import periodic
-from ironworks.conductor.steps import interfaces, run_step
+from ironworks.conductor.steps import run_step
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import Database, utcnow
@@ -37,6 +37,7 @@ from ironworks.db.schema import conductors, nodes
 from ironworks.domain import states
 from ironworks.drivers import base
 from ironworks.drivers.base import Task
+from ironworks.drivers.registry import interfaces_for
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +323,7 @@ class Conductor:
         args = job["args"] or {}
         target = args["target"]
         task = self._task(node, f"power {target}")
-        power = interfaces(node)["power"]
+        power = interfaces_for(node)["power"]
         assert isinstance(power, base.PowerInterface)
         started = time.monotonic()
         error = None

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ironworks.conductor.steps import interfaces
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import conductors, nodes
 from ironworks.domain import states
 from ironworks.domain.hashring import HashRing
 from ironworks.drivers import base
+from ironworks.drivers.registry import interfaces_for
 
 if TYPE_CHECKING:
     from ironworks.conductor.conductor import Conductor
@@ -119,7 +119,7 @@ def sync_power_states(c: Conductor, concurrency: int = 16) -> dict[str, int]:
     counts = {"checked": 0, "drift": 0, "errors": 0}
 
     def one(node: dict[str, Any]) -> None:
-        power = interfaces(node)["power"]
+        power = interfaces_for(node)["power"]
         assert isinstance(power, base.PowerInterface)
         try:
             actual = power.get_power_state(c._task(node, "power sync"))

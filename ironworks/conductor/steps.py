@@ -18,8 +18,8 @@ from typing import Any
 from ironworks.common.errors import IronworksError
 from ironworks.domain import states
 from ironworks.drivers import base
-from ironworks.drivers.base import INTERFACE_KINDS, Interface, Task
-from ironworks.drivers.registry import hardware_type
+from ironworks.drivers.base import Interface, Task
+from ironworks.drivers.registry import interfaces_for
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,6 @@ class Outcome:
     event: str
     values: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
-
-
-def interfaces(node: dict[str, Any]) -> dict[str, Interface]:
-    hw = hardware_type(node["driver"])
-    return {k: hw.interface(k, node.get(f"{k}_interface")) for k in INTERFACE_KINDS}
 
 
 def _power_off(ifaces: dict[str, Interface], task: Task) -> dict[str, Any]:
@@ -166,7 +161,7 @@ def run_step(task: Task, args: dict[str, Any]) -> Outcome:
     state = task.node["provision_state"]
     started = time.monotonic()
     try:
-        out = STEPS[state](task, interfaces(task.node), args)
+        out = STEPS[state](task, interfaces_for(task.node), args)
     except IronworksError as e:
         out = Outcome(states.FAIL, message=f"{PHASE[state]} failed: {e.message}")
     except Exception as e:  # a driver bug must not kill the worker or hide the node's fate

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ironworks.common.errors import InvalidInput
-from ironworks.drivers.base import HardwareType
+from ironworks.drivers.base import INTERFACE_KINDS, HardwareType, Interface
 from ironworks.drivers.fake import FakeHardware
 from ironworks.drivers.ipmi import IPMIHardware
 
@@ -19,3 +21,9 @@ def hardware_type(name: str, enabled: list[str] | None = None) -> type[HardwareT
             field="driver",
         )
     return hw
+
+
+def interfaces_for(node: dict[str, Any]) -> dict[str, Interface]:
+    """The node's interface instances by kind, as its driver and *_interface fields choose."""
+    hw = hardware_type(node["driver"])
+    return {k: hw.interface(k, node.get(f"{k}_interface")) for k in INTERFACE_KINDS}

@@ -30,8 +30,8 @@ from ironworks.db.schema import node_history
 from ironworks.domain import states
 from ironworks.domain import versions as v
 from ironworks.drivers import base
-from ironworks.drivers.base import INTERFACE_KINDS, Task
-from ironworks.drivers.registry import hardware_type
+from ironworks.drivers.base import Task
+from ironworks.drivers.registry import interfaces_for
 from ironworks.services.context import Caller, Services
 
 log = logging.getLogger(__name__)
@@ -41,11 +41,6 @@ POWER_TARGETS = frozenset(
 )
 # Verbs refused while the node is in maintenance: they would put a tenant on a broken machine.
 NO_MAINTENANCE_VERBS = frozenset({"active", "rebuild", "provide", "adopt"})
-
-
-def interfaces_of(svc: Services, node: dict[str, Any]) -> dict[str, base.Interface]:
-    hw = hardware_type(node["driver"])
-    return {k: hw.interface(k, node.get(f"{k}_interface")) for k in INTERFACE_KINDS}
 
 
 def make_task(svc: Services, node: dict[str, Any], purpose: str) -> Task:
@@ -214,7 +209,7 @@ def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Calle
             raise Conflict(
                 f"Node {node['uuid']} has disable_power_off set; it cannot be powered off"
             )
-        iface = interfaces_of(svc, node)["power"]
+        iface = interfaces_for(node)["power"]
         if target not in iface.supported_power_states(make_task(svc, node, "power")):
             raise InvalidInput(
                 f"the {iface.name} power interface does not support {target}", field="target"
@@ -257,7 +252,7 @@ def set_boot_device(svc: Services, ident: str, body: dict[str, Any]) -> None:
     if not isinstance(persistent, bool):
         raise InvalidInput("persistent must be true or false", field="persistent")
     with locked(svc, ident, "setting boot device") as (node, task):
-        mgmt = interfaces_of(svc, node)["management"]
+        mgmt = interfaces_for(node)["management"]
         supported = mgmt.get_supported_boot_devices(task)
         if device not in supported:
             raise InvalidInput(
@@ -273,19 +268,19 @@ def set_boot_device(svc: Services, ident: str, body: dict[str, Any]) -> None:
 
 def get_boot_device(svc: Services, ident: str) -> dict[str, Any]:
     with locked(svc, ident, "reading boot device") as (node, task):
-        return interfaces_of(svc, node)["management"].get_boot_device(task)
+        return interfaces_for(node)["management"].get_boot_device(task)
 
 
 def supported_boot_devices(svc: Services, ident: str) -> list[str]:
     with svc.db.read() as conn:
         node = node_db.get_node(conn, ident)
-    mgmt = interfaces_of(svc, node)["management"]
+    mgmt = interfaces_for(node)["management"]
     return mgmt.get_supported_boot_devices(make_task(svc, node, "boot devices"))
 
 
 def inject_nmi(svc: Services, ident: str) -> None:
     with locked(svc, ident, "inject NMI") as (node, task):
-        interfaces_of(svc, node)["management"].inject_nmi(task)
+        interfaces_for(node)["management"].inject_nmi(task)
 
 
 def validate(svc: Services, ident: str) -> dict[str, dict[str, Any]]:
@@ -293,7 +288,7 @@ def validate(svc: Services, ident: str) -> dict[str, dict[str, Any]]:
         node = node_db.get_node(conn, ident)
     task = make_task(svc, node, "validate")
     out: dict[str, dict[str, Any]] = {}
-    for kind, iface in interfaces_of(svc, node).items():
+    for kind, iface in interfaces_for(node).items():
         if iface.name.startswith("no-"):  # Ironic's convention: absent, so not valid for use
             out[kind] = {"result": False, "reason": f"{kind} is not supported ({iface.name})"}
             continue
@@ -308,7 +303,7 @@ def validate(svc: Services, ident: str) -> dict[str, dict[str, Any]]:
 def console(svc: Services, ident: str) -> dict[str, Any]:
     with svc.db.read() as conn:
         node = node_db.get_node(conn, ident)
-    iface = interfaces_of(svc, node)["console"]
+    iface = interfaces_for(node)["console"]
     task = make_task(svc, node, "console")
     if not node["console_enabled"]:
         if iface.name.startswith("no-"):
@@ -321,7 +316,7 @@ def set_console(svc: Services, ident: str, enabled: Any, caller: Caller) -> None
     if not isinstance(enabled, bool):
         raise InvalidInput("enabled must be true or false", field="enabled")
     with locked(svc, ident, "console") as (node, task):
-        iface = interfaces_of(svc, node)["console"]
+        iface = interfaces_for(node)["console"]
         if enabled:
             iface.start_console(task)
         else:
@@ -339,7 +334,7 @@ def set_raid_config(svc: Services, ident: str, config: dict[str, Any]) -> None:
         raise InvalidInput("the body must be a JSON object with logical_disks", field="body")
     with svc.db.write() as conn:
         node = node_db.get_node(conn, ident)
-        iface = interfaces_of(svc, node)["raid"]
+        iface = interfaces_for(node)["raid"]
         if config:  # an empty object clears the target
             iface.validate_raid_config(make_task(svc, node, "raid"), config)
         node_db.update_node(conn, node["id"], {"target_raid_config": config})
@@ -347,7 +342,7 @@ def set_raid_config(svc: Services, ident: str, config: dict[str, Any]) -> None:
 
 def sensors(svc: Services, ident: str) -> dict[str, Any]:
     with locked(svc, ident, "reading sensors") as (node, task):
-        return interfaces_of(svc, node)["management"].get_sensors_data(task)
+        return interfaces_for(node)["management"].get_sensors_data(task)
 
 
 # --- history -------------------------------------------------------------------------------------
