@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
     enabled_hardware_types: list[str] = Field(
-        default_factory=lambda: ["fake-hardware", "ipmi"],
+        default_factory=lambda: ["fake-hardware", "ipmi", "redfish"],
         description="Hardware types this deployment accepts for nodes.",
     )
 

@@ -8,8 +8,11 @@ from ironworks.common.errors import InvalidInput
 from ironworks.drivers.base import INTERFACE_KINDS, HardwareType, Interface
 from ironworks.drivers.fake import FakeHardware
 from ironworks.drivers.ipmi import IPMIHardware
+from ironworks.drivers.redfish import RedfishHardware
 
-HARDWARE_TYPES: dict[str, type[HardwareType]] = {t.name: t for t in (FakeHardware, IPMIHardware)}
+HARDWARE_TYPES: dict[str, type[HardwareType]] = {
+    t.name: t for t in (FakeHardware, IPMIHardware, RedfishHardware)
+}
 
 
 def hardware_type(name: str, enabled: list[str] | None = None) -> type[HardwareType]:

@@ -102,7 +102,7 @@ def test_vifs_are_recorded_and_listed(client):
 
 def test_drivers_conductors_chassis(client, conductor):
     d = client.get("/v1/drivers").json()["drivers"]
-    assert [x["name"] for x in d] == ["fake-hardware", "ipmi"]
+    assert [x["name"] for x in d] == ["fake-hardware", "ipmi", "redfish"]
     assert d[0]["hosts"] == ["test-conductor"]
     detail = client.get("/v1/drivers/fake-hardware").json()
     assert (

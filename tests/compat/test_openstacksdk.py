@@ -49,7 +49,7 @@ def test_discovery_finds_v1_and_its_microversions(live_server: LiveServer) -> No
     data = conn.baremetal.get_endpoint_data()
     assert data.url.rstrip("/").endswith("/v1")
     assert data.min_microversion == (1, 1) and data.max_microversion == (1, 115)
-    assert [d.name for d in conn.baremetal.drivers()] == ["fake-hardware", "ipmi"]
+    assert [d.name for d in conn.baremetal.drivers()] == ["fake-hardware", "ipmi", "redfish"]
     conn.close()
 
 

@@ -12,7 +12,7 @@ from ironworks.common.errors import FileRejected
 from ironworks.drivers.registry import HARDWARE_TYPES
 from ironworks.services import imports, sheets
 
-ENABLED = ["fake-hardware", "ipmi"]
+ENABLED = ["fake-hardware", "ipmi", "redfish"]
 HEADER = ["name", "driver", "bmc_address", "bmc_port", "bmc_username", "bmc_password", "macs",
           "cpu_arch", "resource_class", "cpus", "memory_mb", "local_gb"]  # fmt: skip
 

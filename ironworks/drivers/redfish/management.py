@@ -1,0 +1,151 @@
+"""The Redfish management interface: boot device and mode, NMI, and the chassis' sensors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sushy
+
+from ironworks.common.errors import InvalidInput, NotSupported
+from ironworks.drivers import base
+from ironworks.drivers.base import Task
+from ironworks.drivers.redfish.session import SystemAccess
+
+BOOT_TARGETS = {
+    "pxe": sushy.BootSource.PXE,
+    "disk": sushy.BootSource.HDD,
+    "cdrom": sushy.BootSource.CD,
+    "bios": sushy.BootSource.BIOS_SETUP,
+    "uefi http": sushy.BootSource.UEFI_HTTP,
+}
+_DEVICE_OF = {v: k for k, v in BOOT_TARGETS.items()}
+BOOT_MODES = {
+    "uefi": sushy.BootSourceOverrideMode.UEFI,
+    "bios": sushy.BootSourceOverrideMode.LEGACY,
+}
+_MODE_OF = {v: k for k, v in BOOT_MODES.items()}
+
+
+class RedfishManagement(SystemAccess, base.ManagementInterface):
+    name = "redfish"
+
+    def get_supported_boot_devices(self, task: Task) -> list[str]:
+        return list(BOOT_TARGETS)
+
+    def get_boot_device(self, task: Task) -> dict[str, Any]:
+        def read(system: Any) -> dict[str, Any]:
+            boot = system.boot
+            if boot.enabled in (None, sushy.BootSourceOverrideEnabled.DISABLED):
+                return {"boot_device": None, "persistent": None}
+            return {
+                "boot_device": _DEVICE_OF.get(boot.target),
+                "persistent": boot.enabled == sushy.BootSourceOverrideEnabled.CONTINUOUS,
+            }
+
+        return self._run(task, "reading the boot device", read)
+
+    def set_boot_device(
+        self, task: Task, device: str, persistent: bool = False
+    ) -> dict[str, Any] | None:
+        source = BOOT_TARGETS.get(device)
+        if source is None:
+            raise InvalidInput(
+                f"boot_device {device!r} is not supported; use one of {', '.join(BOOT_TARGETS)}",
+                field="boot_device",
+            )
+        enabled = (
+            sushy.BootSourceOverrideEnabled.CONTINUOUS
+            if persistent
+            else sushy.BootSourceOverrideEnabled.ONCE
+        )
+
+        def landed(system: Any) -> bool | None:
+            boot = system.boot
+            return True if (boot.target, boot.enabled) == (source, enabled) else None
+
+        def act(system: Any) -> bool:
+            allowed = system.get_allowed_system_boot_source_values()
+            if source not in allowed:
+                names = sorted(_DEVICE_OF.get(s, s.value) for s in allowed)
+                raise InvalidInput(
+                    f"the Redfish system does not offer boot device {device!r}; it offers "
+                    f"{', '.join(names)}",
+                    field="boot_device",
+                )
+            system.set_system_boot_options(source, enabled=enabled)
+            return True
+
+        self._run(task, f"setting the boot device to {device}", act, landed=landed)
+        return None
+
+    def get_boot_mode(self, task: Task) -> str | None:
+        """The boot mode the BMC reports ("uefi" or "bios"), None when it does not say."""
+        return self._run(
+            task, "reading the boot mode", lambda s: _MODE_OF.get(s.boot.mode) if s.boot else None
+        )
+
+    def set_boot_mode(self, task: Task, mode: str) -> None:
+        value = BOOT_MODES.get(mode)
+        if value is None:
+            raise InvalidInput(
+                f"boot mode {mode!r} is not supported; use one of {', '.join(BOOT_MODES)}",
+                field="boot_mode",
+            )
+        self._run(task, f"setting the boot mode to {mode}",
+                  lambda s: s.set_system_boot_options(mode=value))  # fmt: skip
+
+    def inject_nmi(self, task: Task) -> None:
+        def act(system: Any) -> None:
+            if sushy.ResetType.NMI not in system.get_allowed_reset_system_values():
+                raise NotSupported("the Redfish system does not offer NMI in its Reset action")
+            system.reset_system(sushy.ResetType.NMI)
+
+        self._run(task, "injecting an NMI", act)
+
+    def get_sensors_data(self, task: Task) -> dict[str, Any]:
+        return self._run(task, "reading sensors", sensors_of)
+
+
+def _reading(value: Any, unit: str) -> str:
+    return f"{value} {unit}" if value is not None else "N/A"
+
+
+def _health(item: dict[str, Any]) -> dict[str, Any]:
+    status = item.get("Status") or {}
+    return {"State": status.get("State"), "Health": status.get("Health")}
+
+
+def sensors_of(system: Any) -> dict[str, dict[str, Any]]:
+    """Temperatures, fans, power supplies and voltages of the system's chassis, by name.
+
+    Keys are "<sensor name>@<chassis id>" so two chassis never overwrite each other.
+    """
+    out: dict[str, dict[str, Any]] = {"Temperature": {}, "Fan": {}, "Power": {}, "Voltage": {}}
+    for chassis in system.chassis:
+        where = chassis.identity
+        if chassis.thermal_data:
+            thermal = chassis.thermal.json
+            for t in thermal.get("Temperatures") or []:
+                out["Temperature"][f"{t.get('Name')}@{where}"] = {
+                    "Sensor Reading": _reading(t.get("ReadingCelsius"), "degrees C"),
+                    **_health(t),
+                }
+            for f in thermal.get("Fans") or []:
+                name = f.get("Name") or f.get("FanName")
+                out["Fan"][f"{name}@{where}"] = {
+                    "Sensor Reading": _reading(f.get("Reading"), f.get("ReadingUnits") or "RPM"),
+                    **_health(f),
+                }
+        if chassis.power_data:
+            power = chassis.power.json
+            for p in power.get("PowerSupplies") or []:
+                out["Power"][f"{p.get('Name')}@{where}"] = {
+                    "Sensor Reading": _reading(p.get("LastPowerOutputWatts"), "W"),
+                    **_health(p),
+                }
+            for v in power.get("Voltages") or []:
+                out["Voltage"][f"{v.get('Name')}@{where}"] = {
+                    "Sensor Reading": _reading(v.get("ReadingVolts"), "Volts"),
+                    **_health(v),
+                }
+    return {kind: found for kind, found in out.items() if found}
