@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
-from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, offload_hardware, parse_bool, parse_limit
@@ -341,6 +340,3 @@ def history_event(ctx: CtxDep, ident: str, event: str) -> JSON:
 @offload
 def traits(ctx: CtxDep, ident: str) -> JSON:
     return JSON({"traits": node_svc.get_node(ctx.svc, ident)["traits"]})
-
-
-__all__ = ["router", "run_in_threadpool"]

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool, parse_limit
 from ironworks.api.v1 import render
-from ironworks.common.errors import InvalidInput, NotAcceptable
+from ironworks.common.errors import NotAcceptable
 from ironworks.domain import versions as v
 from ironworks.services import ports as port_svc
 
@@ -164,6 +164,3 @@ def portgroup_ports(ctx: CtxDep, ident: str) -> JSON:
 @offload
 def portgroup_ports_detail(ctx: CtxDep, ident: str) -> JSON:
     return JSON(_list(ctx, "ports", portgroup=ident, detail_path=True))
-
-
-__all__ = ["InvalidInput", "router"]
