@@ -11,10 +11,12 @@ returns.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from ironworks.common.errors import InvalidInput, NotSupported
+from ironworks.common.errors import DriverError, InvalidInput, NotSupported
 
 POWER_ON = "power on"
 POWER_OFF = "power off"
@@ -81,6 +83,29 @@ def _unsupported(iface: Interface, what: str) -> NotSupported:
         f"the {iface.name!r} {iface.kind} interface does not support {what}; "
         f"set {iface.kind}_interface to one that does"
     )
+
+
+def wait_for_power_state(
+    read: Callable[[], str], target: str, timeout: float, bmc: str, after: str
+) -> str:
+    """Poll `read()` until it reports `target`: a power change is done when the BMC says so.
+
+    Polls quickly at first, then every second; on timeout, says what the BMC last reported.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.1
+    while True:
+        state = read()
+        if state == target:
+            return state
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DriverError(
+                f"BMC {bmc} still reports {state} {timeout:g} s after {after}; the server did "
+                f"not reach {target} in time (raise the timeout or check the server)"
+            )
+        time.sleep(min(pause, left))
+        pause = min(pause * 1.5, 1.0)
 
 
 class PowerInterface(Interface):

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -58,7 +57,6 @@ _NO_ANSWER_WORDS = ("timeout", "no longer connected", "failed to initialize", "i
 
 # Chassis control (IPMI 2.0, 28.3) directives.
 _CHASSIS_CONTROL = {"off": 0, "on": 1, "cycle": 2, "reset": 3, "diag": 4, "soft": 5}
-_POLL_FIRST, _POLL_MAX = 0.1, 1.0
 
 
 # One pyghmi Command per BMC and credentials, so that its one-time probes (device id, OEM
@@ -232,25 +230,7 @@ class IPMIClient:
         self.call(f"power {directive}", send, landed if expect else None)
 
     def wait_for_power(self, target: str, timeout: float, after: str) -> str:
-        deadline = time.monotonic() + timeout
-        pause = _POLL_FIRST
-        while True:
-            state = self.power_state()
-            if state == target:
-                return state
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise DriverError(
-                    f"BMC {self.info.bmc} still reports {state} {timeout:g} s after {after}; "
-                    "the server did not reach "
-                    f"{target} in time (raise the timeout or check the server)"
-                )
-            time.sleep(min(pause, left))
-            pause = min(pause * 1.5, _POLL_MAX)
-
-
-def _timeout(info: IPMIInfo, timeout: float | None) -> float:
-    return float(timeout) if timeout else info.power_timeout
+        return base.wait_for_power_state(self.power_state, target, timeout, self.info.bmc, after)
 
 
 class IPMIPower(base.PowerInterface):
@@ -267,7 +247,7 @@ class IPMIPower(base.PowerInterface):
 
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
         client = IPMIClient(task)
-        seconds = _timeout(client.info, timeout)
+        seconds = client.info.power_wait(timeout)
         if state == base.POWER_ON:
             return _power(client, "on", base.POWER_ON, seconds)
         if state == base.POWER_OFF:
@@ -278,7 +258,7 @@ class IPMIPower(base.PowerInterface):
 
     def reboot(self, task: Task, timeout: float | None = None, soft: bool = False) -> str:
         client = IPMIClient(task)
-        seconds = _timeout(client.info, timeout)
+        seconds = client.info.power_wait(timeout)
         _power(client, "soft" if soft else "off", base.POWER_OFF, seconds)
         return _power(client, "on", base.POWER_ON, seconds)
 

@@ -170,6 +170,10 @@ class IPMIInfo:
         host = f"[{self.address}]" if ":" in self.address else self.address
         return f"{host}:{self.port}"
 
+    def power_wait(self, timeout: float | None) -> float:
+        """Seconds to wait for a power change: the request's timeout, else ipmi_power_timeout."""
+        return float(timeout) if timeout else self.power_timeout
+
     @property
     def policy(self) -> RetryPolicy:
         return RetryPolicy(timeout=self.timeout, tries=self.retries + 1)

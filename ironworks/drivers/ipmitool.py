@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from typing import Any
 
 from ironworks.common.errors import BMCAuthFailed, BMCUnreachable, DriverError, InvalidInput
@@ -33,7 +32,6 @@ _SELECTOR = {
 _UNIT_TYPES = {"degrees c": "Temperature", "rpm": "Fan", "volts": "Voltage", "watts": "Power",
                "amps": "Current"}  # fmt: skip
 _AUTH_WORDS = ("hmac is invalid", "unauthorized name", "invalid user", "password")
-_POLL_FIRST, _POLL_MAX = 0.1, 1.0
 
 
 class IPMITool:
@@ -128,24 +126,9 @@ class IPMITool:
             return target if self.power_state() == target else None
 
         self.run(f"power {directive}", "power", directive, landed=landed)
-        deadline = time.monotonic() + timeout
-        pause = _POLL_FIRST
-        while True:
-            state = self.power_state()
-            if state == target:
-                return state
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise DriverError(
-                    f"BMC {self.info.bmc} still reports {state} {timeout:g} s after power "
-                    f"{directive}; the server did not reach {target} in time"
-                )
-            time.sleep(min(pause, left))
-            pause = min(pause * 1.5, _POLL_MAX)
-
-
-def _timeout(info: IPMIInfo, timeout: float | None) -> float:
-    return float(timeout) if timeout else info.power_timeout
+        return base.wait_for_power_state(
+            self.power_state, target, timeout, self.info.bmc, f"power {directive}"
+        )
 
 
 class IPMIToolPower(base.PowerInterface):
@@ -160,7 +143,7 @@ class IPMIToolPower(base.PowerInterface):
 
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
         tool = IPMITool(task)
-        seconds = _timeout(tool.info, timeout)
+        seconds = tool.info.power_wait(timeout)
         directive = {base.POWER_ON: "on", base.POWER_OFF: "off", base.SOFT_POWER_OFF: "soft"}
         if state not in directive:
             raise InvalidInput(f"the ipmitool power interface cannot set {state!r}", field="target")
@@ -169,7 +152,7 @@ class IPMIToolPower(base.PowerInterface):
 
     def reboot(self, task: Task, timeout: float | None = None, soft: bool = False) -> str:
         tool = IPMITool(task)
-        seconds = _timeout(tool.info, timeout)
+        seconds = tool.info.power_wait(timeout)
         tool.power("soft" if soft else "off", base.POWER_OFF, seconds)
         return tool.power("on", base.POWER_ON, seconds)
 
