@@ -38,7 +38,7 @@ from ironworks.common.errors import (
 )
 from ironworks.drivers import base, retry
 from ironworks.drivers.base import Task
-from ironworks.drivers.fake import FakeBoot, FakeDeploy, FakeInspect
+from ironworks.drivers.composition import bmc_interfaces
 from ironworks.drivers.ipmi_info import IPMI_PROPERTIES, IPMIInfo, check_formats
 from ironworks.drivers.ipmitool import IPMIToolManagement, IPMIToolPower
 
@@ -357,20 +357,6 @@ class IPMIManagement(base.ManagementInterface):
 
 class IPMIHardware(base.HardwareType):
     name = "ipmi"
-    interfaces = {
-        "bios": (base.NoBIOS,),
-        # #4: PXE boot and the agent deploy come with the provisioning issue; until then a lab
-        # may pick the fake ones to walk the whole lifecycle with real power.
-        "boot": (base.NoBoot, FakeBoot),
-        "console": (base.NoConsole,),
-        "deploy": (base.NoDeploy, FakeDeploy),
-        "firmware": (base.NoFirmware,),
-        "inspect": (base.NoInspect, FakeInspect),
-        "management": (IPMIManagement, IPMIToolManagement),
-        "network": (base.FlatNetwork, base.NoopNetwork),
-        "power": (IPMIPower, IPMIToolPower),
-        "raid": (base.NoRAID,),
-        "rescue": (base.NoRescue,),
-        "storage": (base.NoopStorage,),
-        "vendor": (base.NoVendor,),
-    }
+    interfaces = bmc_interfaces(
+        management=(IPMIManagement, IPMIToolManagement), power=(IPMIPower, IPMIToolPower)
+    )

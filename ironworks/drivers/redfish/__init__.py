@@ -17,7 +17,7 @@ The package, by idea:
 from __future__ import annotations
 
 from ironworks.drivers import base
-from ironworks.drivers.fake import FakeBoot, FakeDeploy
+from ironworks.drivers.composition import bmc_interfaces
 from ironworks.drivers.redfish.clients import CLIENTS, ClientCache, connect
 from ironworks.drivers.redfish.info import (
     AUTH_TYPES,
@@ -90,20 +90,9 @@ __all__ = [
 
 class RedfishHardware(base.HardwareType):
     name = "redfish"
-    interfaces = {
-        "bios": (base.NoBIOS,),
-        # #4: PXE boot and the agent deploy come with the provisioning issue; until then a lab
-        # may pick the fake ones to walk the whole lifecycle with real power.
-        "boot": (base.NoBoot, FakeBoot),
-        "console": (base.NoConsole,),
-        "deploy": (base.NoDeploy, FakeDeploy),
-        "firmware": (base.NoFirmware,),
-        "inspect": (RedfishInspect, base.NoInspect),
-        "management": (RedfishManagement,),
-        "network": (base.FlatNetwork, base.NoopNetwork),
-        "power": (RedfishPower,),
-        "raid": (base.NoRAID,),
-        "rescue": (base.NoRescue,),
-        "storage": (base.NoopStorage,),
-        "vendor": (base.NoVendor,),
-    }
+    # out-of-band inspection first; the agent's comes with #4
+    interfaces = bmc_interfaces(
+        inspect=(RedfishInspect, base.NoInspect),
+        management=(RedfishManagement,),
+        power=(RedfishPower,),
+    )
