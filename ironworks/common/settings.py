@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -61,7 +61,25 @@ class ConductorSettings(BaseModel):
         10.0, gt=0, description="Seconds between runs of periodic tasks (timeouts, takeover)."
     )
     power_sync_interval: float = Field(
-        60.0, ge=0, description="Seconds between power-state syncs; 0 disables."
+        45.0,
+        ge=0,
+        description="Seconds between power-state syncs; 0 disables. Under 50 s, IPMI sessions "
+        "are kept between syncs (BMCs drop them after 60 s idle) and a sync sends one request "
+        "per BMC.",
+    )
+    power_sync_workers: int = Field(
+        256, ge=1, le=4096, description="BMCs one power sync asks at the same time."
+    )
+    power_sync_policy: Literal["record", "force"] = Field(
+        "record",
+        description="When a BMC's power state differs from the recorded one (changed out of "
+        "band): record it (history event) or force the BMC back to the recorded state.",
+    )
+    power_sync_max_failures: int = Field(
+        3,
+        ge=0,
+        description="Syncs in a row a BMC may fail to answer before its node is put in "
+        "maintenance with fault 'power failure' (cleared when it answers again); 0: never.",
     )
     automated_clean: bool = Field(
         True, description="Clean nodes on provide and after undeploy unless the node opts out."

@@ -5,7 +5,9 @@ Threads:
   event (embedded), on PostgreSQL NOTIFY (split mode), or every `poll_interval`;
 * workers — a pool of `workers` threads; one job each;
 * heartbeat — refreshes the conductor row and the leases of the jobs it runs;
-* periodic — takeover of dead conductors' locks, wait-state timeouts, power sync.
+* periodic — takeover of dead conductors' locks, wait-state timeouts;
+* power sync — every `power_sync_interval`, the BMCs' power states against the database
+  (`power_sync.py`).
 
 Crash model: every state change and the job's completion are committed together, so after a
 `kill -9` nothing accepted is lost (the job row stays unfinished) and nothing finished runs
@@ -29,6 +31,7 @@ from ironworks.common.ids import new_uuid
 from ironworks.common.logging import request_id_var
 from ironworks.common.settings import Settings
 from ironworks.conductor import periodic
+from ironworks.conductor.power_sync import PowerSync
 from ironworks.conductor.steps import run_step
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
@@ -68,13 +71,14 @@ class Conductor:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.jobs_done = 0
+        self.power_sync = PowerSync(self)
 
     # --- life cycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
         self.register()
         self.recover()
-        loops = [self._claim_loop, self._heartbeat_loop, self._periodic_loop]
+        loops = [self._claim_loop, self._heartbeat_loop, self._periodic_loop, self._power_sync_loop]
         if not self.db.is_sqlite:
             loops.append(self._listen_loop)
         for fn in loops:
@@ -160,8 +164,15 @@ class Conductor:
             except Exception:
                 log.exception("heartbeat failed")
 
+    def _power_sync_loop(self) -> None:
+        every = self.cfg.power_sync_interval
+        while every and not self._stop.wait(every):
+            try:
+                self.power_sync.run()
+            except Exception:
+                log.exception("power sync failed")
+
     def _periodic_loop(self) -> None:
-        last_power = 0.0
         while not self._stop.wait(self.cfg.periodic_interval):
             for name, fn in (("takeover", periodic.take_over_dead_conductors),
                              ("timeouts", periodic.fail_expired_waits)):  # fmt: skip
@@ -169,13 +180,6 @@ class Conductor:
                     fn(self)
                 except Exception:
                     log.exception("periodic task %s failed", name)
-            every = self.cfg.power_sync_interval
-            if every and time.monotonic() - last_power >= every:
-                last_power = time.monotonic()
-                try:
-                    periodic.sync_power_states(self)
-                except Exception:
-                    log.exception("periodic task power sync failed")
 
     def _listen_loop(self) -> None:
         import psycopg

@@ -1,13 +1,13 @@
 """Periodic tasks. Each may run any number of times, anywhere: they compare and set.
 
 Work on nodes is split by the consistent hash ring of live conductors of the node's group, so
-every node's timeouts and power sync are looked after by exactly one conductor at a time.
+every node's timeouts (here) and power sync (`power_sync.py`) are looked after by exactly one
+conductor at a time.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +18,6 @@ from ironworks.db.engine import utcnow
 from ironworks.db.schema import conductors, nodes
 from ironworks.domain import states
 from ironworks.domain.hashring import HashRing
-from ironworks.drivers import base
-from ironworks.drivers.registry import interfaces_for
 
 if TYPE_CHECKING:
     from ironworks.conductor.conductor import Conductor
@@ -101,47 +99,3 @@ def fail_expired_waits(c: Conductor) -> None:
                                      conductor=c.host, from_state=state, to_state=new,
                                      duration=(now - since).total_seconds())  # fmt: skip
                 log.warning("node %s: %s", node["uuid"], msg)
-
-
-def sync_power_states(c: Conductor, concurrency: int = 16) -> dict[str, int]:
-    """Compare each owned node's recorded power state with its BMC's and record any drift."""
-    ring = live_ring(c)
-    with c.db.read() as conn:
-        rows = [dict(r) for r in conn.execute(
-            sa.select(nodes).where(
-                nodes.c.reservation.is_(None), nodes.c.target_power_state.is_(None),
-                nodes.c.maintenance.is_(False), nodes.c.conductor_group == c.cfg.group,
-                # an enrolled node's BMC access is not verified yet: nothing to sync
-                nodes.c.provision_state.not_in([*states.WORKING_STATES, states.ENROLL]),
-            )
-        ).mappings()]  # fmt: skip
-    mine = [n for n in rows if ring.owner(n["uuid"]) == c.host]
-    counts = {"checked": 0, "drift": 0, "errors": 0}
-
-    def one(node: dict[str, Any]) -> None:
-        power = interfaces_for(node)["power"]
-        assert isinstance(power, base.PowerInterface)
-        try:
-            actual = power.get_power_state(c._task(node, "power sync"))
-        except Exception as e:
-            counts["errors"] += 1
-            log.info("power sync of node %s failed: %s", node["uuid"], getattr(e, "message", e))
-            return
-        counts["checked"] += 1
-        if actual == node["power_state"]:
-            return
-        counts["drift"] += 1
-        with c.db.write() as conn:
-            ok = node_db.update_node(
-                conn, node["id"], {"power_state": actual},
-                expect={"power_state": node["power_state"], "reservation": None, "target_power_state": None},
-            )  # fmt: skip
-            if ok:
-                node_db.record_event(
-                    conn, node["id"], f"power state changed out of band: {node['power_state']} -> {actual}",
-                    event_type="power", severity="WARNING", conductor=c.host,
-                )  # fmt: skip
-
-    with ThreadPoolExecutor(concurrency, thread_name_prefix="power-sync") as pool:
-        list(pool.map(one, mine))
-    return counts

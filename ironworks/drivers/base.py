@@ -12,11 +12,12 @@ returns.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from ironworks.common.errors import DriverError, InvalidInput, NotSupported
+from ironworks.common.errors import DriverError, InvalidInput, IronworksError, NotSupported
 
 POWER_ON = "power on"
 POWER_OFF = "power off"
@@ -113,6 +114,29 @@ class PowerInterface(Interface):
 
     def get_power_state(self, task: Task) -> str:
         raise NotImplementedError
+
+    def get_power_states(
+        self, tasks: Sequence[Task], concurrency: int
+    ) -> list[str | IronworksError]:
+        """Many nodes' power states at once (the power sync): per task, its state or its error.
+
+        This default asks `get_power_state` on up to `concurrency` threads; each call keeps to
+        its driver's own per-BMC timeout. Interfaces that can ask many BMCs from one thread
+        override it (ipmi).
+        """
+
+        def one(task: Task) -> str | IronworksError:
+            try:
+                return self.get_power_state(task)
+            except IronworksError as e:
+                return e
+            except Exception as e:  # a driver bug must not cost the other nodes their answer
+                return DriverError(f"reading the power state failed: {e!r}")
+
+        if len(tasks) <= 1:
+            return [one(t) for t in tasks]
+        with ThreadPoolExecutor(min(concurrency, len(tasks)), thread_name_prefix="power") as pool:
+            return list(pool.map(one, tasks))
 
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
         """Bring the node to `state` (power on/off, soft power off) and return the state read."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ironworks.common.errors import (
@@ -36,7 +36,7 @@ from ironworks.common.errors import (
     InvalidInput,
     IronworksError,
 )
-from ironworks.drivers import base, retry
+from ironworks.drivers import base, ipmi_poll, retry
 from ironworks.drivers.base import Task
 from ironworks.drivers.composition import bmc_interfaces
 from ironworks.drivers.ipmi_info import IPMI_PROPERTIES, IPMIInfo, check_formats
@@ -244,6 +244,38 @@ class IPMIPower(base.PowerInterface):
 
     def get_power_state(self, task: Task) -> str:
         return IPMIClient(task).power_state()
+
+    def get_power_states(
+        self, tasks: Sequence[Task], concurrency: int
+    ) -> list[str | IronworksError]:
+        """All from one event loop (`ipmi_poll`), each BMC within its own ipmi_timeout; bridged
+        BMCs, which the poller does not speak to, one at a time through pyghmi."""
+        out: list[str | IronworksError | None] = [None] * len(tasks)
+        direct: list[int] = []
+        polled: list[tuple[int, ipmi_poll.Target]] = []
+        for i, task in enumerate(tasks):
+            try:
+                info = IPMIInfo.from_task(task)
+            except IronworksError as e:
+                out[i] = e
+                continue
+            if info.bridging != "no":
+                direct.append(i)
+                continue
+            suite = info.cipher_suite if info.cipher_suite in ipmi_poll.SUITES else None
+            polled.append((i, ipmi_poll.Target(
+                info.address, info.port, info.username, info.password, info.priv_number or 4,
+                suite, info.timeout, info.retries + 1,
+            )))  # fmt: skip
+        if polled:
+            answers = ipmi_poll.poller().power_states([t for _, t in polled], concurrency)
+            for (i, _), answer in zip(polled, answers, strict=True):
+                out[i] = answer
+        if direct:
+            answers = super().get_power_states([tasks[i] for i in direct], concurrency)
+            for i, answer in zip(direct, answers, strict=True):
+                out[i] = answer
+        return [a if a is not None else DriverError("no answer computed") for a in out]
 
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
         client = IPMIClient(task)

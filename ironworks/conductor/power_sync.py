@@ -1,0 +1,227 @@
+"""The power-state sync: what each BMC says against what the database recorded.
+
+Every `power_sync_interval` seconds each conductor reads the power state of the nodes the hash
+ring gives it (not locked, no power change under way, not enrolling, not in a working state,
+not in maintenance unless for a power failure), all at once: each power interface gets its
+nodes in one call (`PowerInterface.get_power_states`), the ipmi one asks them from one event
+loop with `power_sync_workers` requests in flight, each BMC within its own ipmi_timeout, so a
+dead BMC costs one slot for its timeout and nothing more.
+
+What it does with the answers, in one transaction, each change a compare-and-set on the row
+read at the start (a node an operator acted on meanwhile is left alone):
+* drift (changed out of band): with `power_sync_policy = record` the new state is stored and a
+  WARNING event goes to the node's history; with `force`, a power job drives the node back to
+  the recorded state, as if an operator had asked (never a power off on a node with
+  disable_power_off, whose drift is recorded instead);
+* `power_sync_max_failures` failed reads in a row: maintenance with fault "power failure",
+  power state unknown, the last error as the reason (as Ironic does); the first good read
+  afterwards clears that maintenance.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ironworks.common.errors import IronworksError
+from ironworks.conductor.periodic import live_ring
+from ironworks.db import jobs as job_db
+from ironworks.db import nodes as node_db
+from ironworks.db.schema import nodes
+from ironworks.domain import states
+from ironworks.drivers import base
+from ironworks.drivers.registry import interfaces_for
+
+if TYPE_CHECKING:
+    from ironworks.conductor.conductor import Conductor
+
+log = logging.getLogger(__name__)
+
+POWER_FAILURE = "power failure"
+
+
+@dataclass
+class SyncReport:
+    owned: int = 0  # nodes this conductor asked about
+    checked: int = 0  # BMCs that answered
+    drift: int = 0  # of those, out-of-band changes
+    forced: int = 0  # of the drifts, power jobs queued to undo them
+    errors: int = 0  # BMCs that did not answer or refused
+    to_maintenance: int = 0
+    recovered: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PowerSync:
+    """One conductor's power sync; remembers failures in a row per node between runs."""
+
+    def __init__(self, conductor: Conductor) -> None:
+        self.c = conductor
+        self.failures: dict[str, int] = {}
+
+    def candidates(self) -> list[dict[str, Any]]:
+        """The nodes of this conductor's group that a sync reads, this conductor's share only."""
+        c = self.c
+        ring = live_ring(c)
+        with c.db.read() as conn:
+            rows = conn.execute(
+                sa.select(nodes).where(
+                    nodes.c.reservation.is_(None),
+                    nodes.c.target_power_state.is_(None),
+                    nodes.c.conductor_group == c.cfg.group,
+                    sa.or_(nodes.c.maintenance.is_(False), nodes.c.fault == POWER_FAILURE),
+                    # an enrolled node's BMC access is not verified yet: nothing to sync
+                    nodes.c.provision_state.not_in([*states.WORKING_STATES, states.ENROLL]),
+                )
+            ).mappings()
+            return [dict(r) for r in rows if ring.owner(r["uuid"]) == c.host]
+
+    def run(self) -> SyncReport:
+        started = time.monotonic()
+        report = SyncReport()
+        mine = self.candidates()
+        report.owned = len(mine)
+        answers = self.read(mine)
+        self.failures = {u: n for u, n in self.failures.items() if u in answers}
+        self.record(mine, answers, report)
+        report.seconds = round(time.monotonic() - started, 3)
+        log.info("power sync: %s", report.as_dict())
+        return report
+
+    def read(self, mine: list[dict[str, Any]]) -> dict[str, str | IronworksError]:
+        """uuid → the BMC's power state or the error; one bulk call per power interface."""
+        groups: dict[type, tuple[base.PowerInterface, list[tuple[str, base.Task]]]] = {}
+        out: dict[str, str | IronworksError] = {}
+        for node in mine:
+            try:
+                power = interfaces_for(node)["power"]
+                assert isinstance(power, base.PowerInterface)
+                task = self.c._task(node, "power sync")
+            except IronworksError as e:  # a driver or interface no longer enabled, say
+                out[node["uuid"]] = e
+                continue
+            groups.setdefault(type(power), (power, []))[1].append((node["uuid"], task))
+        for power, items in groups.values():
+            states_read = power.get_power_states(
+                [t for _, t in items], self.c.cfg.power_sync_workers
+            )
+            for (uuid, _), answer in zip(items, states_read, strict=True):
+                out[uuid] = answer
+        return out
+
+    def record(
+        self,
+        mine: list[dict[str, Any]],
+        answers: dict[str, str | IronworksError],
+        report: SyncReport,
+    ) -> None:
+        c = self.c
+        cfg = c.cfg
+        queued = False
+        with c.db.write() as conn:
+            for node in mine:
+                answer = answers.get(node["uuid"])
+                if answer is None:
+                    continue
+                if isinstance(answer, IronworksError):
+                    report.errors += 1
+                    self._failed(conn, node, answer, report)
+                    continue
+                report.checked += 1
+                self.failures.pop(node["uuid"], None)
+                if node["maintenance"]:  # in maintenance for a power failure: it answers again
+                    if self._recovered(conn, node, answer):
+                        report.recovered += 1
+                    continue
+                recorded = node["power_state"]
+                if answer == recorded:
+                    continue
+                if recorded is None:  # never read before: nothing drifted
+                    node_db.update_node(conn, node["id"], {"power_state": answer},
+                                        expect=_unchanged(node))  # fmt: skip
+                    continue
+                report.drift += 1
+                force = cfg.power_sync_policy == "force" and not (
+                    recorded == base.POWER_OFF and node["disable_power_off"]
+                )
+                if force and self._force(conn, node, answer):
+                    report.forced += 1
+                    queued = True
+                elif not force:
+                    self._drifted(conn, node, answer)
+        if queued:
+            job_db.wake()
+
+    def _drifted(self, conn: sa.Connection, node: dict[str, Any], actual: str) -> None:
+        if node_db.update_node(conn, node["id"], {"power_state": actual}, expect=_unchanged(node)):
+            msg = f"power state changed out of band: {node['power_state']} -> {actual}"
+            node_db.record_event(conn, node["id"], msg, event_type="power", severity="WARNING",
+                                 conductor=self.c.host)  # fmt: skip
+            log.warning("node %s: %s", node["uuid"], msg)
+
+    def _force(self, conn: sa.Connection, node: dict[str, Any], actual: str) -> bool:
+        recorded = node["power_state"]
+        if not node_db.update_node(conn, node["id"], {"target_power_state": recorded},
+                                   expect=_unchanged(node)):  # fmt: skip
+            return False
+        job_db.enqueue(conn, node["id"], "power", {"target": recorded, "timeout": None},
+                       request_id="power-sync")  # fmt: skip
+        msg = (f"power state changed out of band: {recorded} -> {actual}; forcing it back to "
+               f"{recorded} (power_sync_policy = force)")  # fmt: skip
+        node_db.record_event(conn, node["id"], msg, event_type="power", severity="WARNING",
+                             conductor=self.c.host)  # fmt: skip
+        log.warning("node %s: %s", node["uuid"], msg)
+        return True
+
+    def _failed(
+        self, conn: sa.Connection, node: dict[str, Any], error: IronworksError, report: SyncReport
+    ) -> None:
+        uuid = node["uuid"]
+        n = self.failures[uuid] = self.failures.get(uuid, 0) + 1
+        limit = self.c.cfg.power_sync_max_failures
+        log.info("power sync of node %s failed (%d in a row): %s", uuid, n, error.message)
+        if not limit or n < limit or node["maintenance"]:
+            return
+        reason = f"power sync failed {n} times in a row: {error.message}"
+        ok = node_db.update_node(
+            conn, node["id"],
+            {"maintenance": True, "fault": POWER_FAILURE, "maintenance_reason": reason,
+             "power_state": None},
+            expect=_unchanged(node),
+        )  # fmt: skip
+        if ok:
+            report.to_maintenance += 1
+            node_db.record_event(
+                conn, node["id"], f"{reason}; maintenance on, fault '{POWER_FAILURE}'",
+                event_type="power", severity="ERROR", conductor=self.c.host,
+            )  # fmt: skip
+            log.warning("node %s: %s; maintenance on", uuid, reason)
+
+    def _recovered(self, conn: sa.Connection, node: dict[str, Any], actual: str) -> bool:
+        ok = node_db.update_node(
+            conn, node["id"],
+            {"maintenance": False, "fault": None, "maintenance_reason": None, "power_state": actual},
+            expect={**_unchanged(node), "maintenance": True, "fault": POWER_FAILURE},
+        )  # fmt: skip
+        if ok:
+            msg = f"the BMC answers again ({actual}); maintenance for '{POWER_FAILURE}' cleared"
+            node_db.record_event(conn, node["id"], msg, event_type="power", conductor=self.c.host)
+            log.info("node %s: %s", node["uuid"], msg)
+        return ok
+
+
+def _unchanged(node: dict[str, Any]) -> dict[str, Any]:
+    """The columns an operator's action would have changed since the sync read the node."""
+    return {
+        "reservation": None,
+        "target_power_state": None,
+        "power_state": node["power_state"],
+        "provision_state": node["provision_state"],
+    }
