@@ -179,8 +179,12 @@ class Poller:
         self._forget_idle()
         gate = asyncio.Semaphore(max(1, concurrency))
 
+        # Targets naming the same BMC with other credentials or suites take turns: replies are
+        # told apart by the BMC's address alone.
+        turns: dict[tuple[str, int], asyncio.Lock] = {}
+
         async def one(t: Target) -> str | IronworksError:
-            async with gate:
+            async with gate, turns.setdefault((t.address, t.port), asyncio.Lock()):
                 try:
                     return await self._power(t)
                 except IronworksError as e:

@@ -91,9 +91,13 @@ class _Session(serversession.ServerSession):
     """pyghmi's server session with fixes 1 and 2 (module docstring)."""
 
     def create_open_session_response(self, request: bytearray) -> bytearray:
-        # A new session from the same client starts its sequence numbers afresh: forget the
-        # last one seen, which pyghmi keeps and would use to drop every packet of the new one.
+        # pyghmi keeps one session object per client address: a new session from the same
+        # client (after the old one broke) must start from scratch, or the set-up replies go
+        # out sealed with the old keys and the new session's packets are dropped as replays.
         self.remseqnumber = None
+        self.integrityalgo = self.confalgo = 0
+        self.sessionid = self.sequencenumber = 0
+        self.k1 = None
         # Request: tag, role, 2 reserved, console session id (4), then three 8-byte algorithm
         # payloads (auth, integrity, confidentiality) with the algorithm number at byte 4.
         if len(request) >= 32 and (request[12] != _SHA1 or request[20] != _SHA1):
