@@ -35,6 +35,7 @@ from ironworks.conductor.power_sync import PowerSync
 from ironworks.conductor.steps import run_step
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
+from ironworks.db import ports as port_db
 from ironworks.db.engine import Database, utcnow
 from ironworks.db.schema import conductors, nodes
 from ironworks.domain import states
@@ -310,8 +311,12 @@ class Conductor:
                 elif not job_db.renew(conn, job["id"], self.owner, self.cfg.job_lease):
                     raise LostLease()
                 node_db.update_node(conn, node["id"], values)
+                message = out.message
+                if out.nics:
+                    message = f"{state} -> {new}: " + port_db.add_found_nics(
+                        conn, node["id"], out.nics).sentence()  # fmt: skip
                 node_db.record_event(
-                    conn, node["id"], out.message or f"{state} -> {new}",
+                    conn, node["id"], message or f"{state} -> {new}",
                     event_type="provisioning", severity="ERROR" if out.event == states.FAIL else "INFO",
                     conductor=self.host, from_state=state, to_state=new,
                     target_state=values.get("target_provision_state", goal),

@@ -31,6 +31,8 @@ class Outcome:
     event: str
     values: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
+    # NICs an inspection found (base.NICS_KEY): the conductor makes them ports, same commit
+    nics: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _power_off(ifaces: dict[str, Interface], task: Task) -> dict[str, Any]:
@@ -56,7 +58,9 @@ def inspect(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> O
         return Outcome(states.WAIT)
     from ironworks.db.engine import utcnow
 
-    return Outcome(states.DONE, {"properties": found, "inspection_finished_at": utcnow()})
+    nics = found.pop(base.NICS_KEY, None) or []
+    values = {"properties": found, "inspection_finished_at": utcnow()}
+    return Outcome(states.DONE, values, nics=nics)
 
 
 def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:

@@ -199,11 +199,18 @@ class DeployInterface(Interface):
     def adopt(self, task: Task) -> None: ...
 
 
+# Key of the properties an inspection returns under which it lists the NICs it found:
+# [{"address": "52:54:00:..", "local_link_connection": {...} (when known)}]. The inspect step
+# takes it out of the properties and the conductor turns each NIC into a port of the node.
+NICS_KEY = "_nics"
+
+
 class InspectInterface(Interface):
     kind = "inspect"
 
     def inspect_hardware(self, task: Task) -> tuple[StepResult, dict[str, Any]]:
-        """("done", properties found) or ("wait", {}) when an agent will report back."""
+        """("done", properties found, NICs under NICS_KEY) or ("wait", {}) when an agent
+        will report back."""
         raise _unsupported(self, "inspection")
 
 

@@ -35,7 +35,8 @@ IPMI_PROPERTIES: tuple[Prop, ...] = (
     Prop(
         "ipmi_cipher_suite",
         "RMCP+ cipher suite, 0-17 (3: SHA1/AES, 17: SHA256/AES). Used by the ipmitool "
-        "interfaces (-C); the ipmi interfaces negotiate 17, then 3.",
+        "interfaces (-C) and by the power sync (3 or 17; otherwise it tries 17, then 3); "
+        "pyghmi's calls negotiate 17, then 3.",
     ),
     Prop(
         "ipmi_bridging",

@@ -119,6 +119,8 @@ class _Session(serversession.ServerSession):
         super()._got_rakp1(data)
 
     def close_server_session(self) -> None:
+        if self.bmc.sessions.get(self.sockaddr) is self:
+            del self.bmc.sessions[self.sockaddr]
         handlers = pyghmi_session.Session.bmc_handlers.get(self.sockaddr, {})
         if handlers.get(self.bmc.port) is self:
             del handlers[self.bmc.port]
@@ -163,6 +165,10 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         )
         self.additionaldevices = 0x07  # sensor device, SDR repository, SEL device
         self.logins = 0  # RAKP1 messages received: log-in attempts, for tests and the lab
+        # Our own table of sessions by client address: pyghmi's (Session.bmc_handlers) is
+        # keyed by client address and BMC *port*, so BMCs sharing a port on different
+        # addresses (one address per BMC, as in a datacenter) would take each other's sessions.
+        self.sessions: dict[Any, Any] = {}
         self._sdr = [_sdr_record(i + 1, s) for i, (s, _) in enumerate(machine.sensors())]
 
     # --- sessions and faults ---------------------------------------------------------------------
@@ -173,8 +179,8 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         raw = bytearray(data)
         if len(raw) >= 22 and raw[0] == 6 and raw[2:4] == b"\xff\x07" and raw[4:6] == b"\x06\x10":
             # an RMCP+ open session request: our session class instead of pyghmi's
-            _Session(self.authdata, self.kg, sockaddr, self.serversocket, raw[16:], self.uuid,
-                     bmc=self)  # fmt: skip
+            self.sessions[sockaddr] = _Session(self.authdata, self.kg, sockaddr,
+                                               self.serversocket, raw[16:], self.uuid, bmc=self)  # fmt: skip
             return
         super().sessionless_data(data, sockaddr)
 
@@ -356,7 +362,6 @@ def _without_io_thread() -> None:
 
 def _serve(bmcs: list[EmulatedBmc], scheduler: Scheduler) -> None:
     """One thread, epoll over every BMC's socket, packets handed to pyghmi's session objects."""
-    handlers = pyghmi_session.Session.bmc_handlers
     selector = selectors.DefaultSelector()
     for bmc in bmcs:
         selector.register(bmc.serversocket, selectors.EVENT_READ, bmc)
@@ -371,10 +376,11 @@ def _serve(bmcs: list[EmulatedBmc], scheduler: Scheduler) -> None:
                 if len(data) < 4:
                     continue
                 try:
-                    session = handlers.get(addr, {}).get(bmc.port)
+                    session = bmc.sessions.get(addr)
                     if session is not None:
-                        session.pktqueue.append((data, addr, sock, True))
-                        session.process_pktqueue()
+                        if data[0] == 6 and data[2:4] == b"\xff\x07":  # RMCP, class IPMI
+                            session._handle_ipmi_packet(bytearray(data), sockaddr=addr,
+                                                        qent=(data, addr, sock, True))  # fmt: skip
                     else:
                         bmc.sessionless_data(data, addr)
                 except Exception:  # one bad packet must not take the other BMCs down

@@ -47,6 +47,9 @@ class FleetOptions:
     flap_interval: float = 5.0
     seed: int = 0
     name_prefix: str = "lab-node-"
+    # One loopback address per BMC (address, address + 1, ...), all on base_port, as in a
+    # datacenter where every BMC has its own IP; otherwise one address, consecutive ports.
+    address_each: bool = False
 
 
 def parse_fault(text: str) -> tuple[str, float, bool]:
@@ -72,15 +75,22 @@ def make_specs(opts: FleetOptions, faults: Sequence[str] = ()) -> list[BmcSpec]:
     check_address(opts.address)
     if opts.count < 1:
         raise LabError("--count must be at least 1")
-    if opts.base_port < 1 or opts.base_port + opts.count - 1 > 65535:
+    if opts.address_each:
+        last = ipaddress.ip_address(opts.address) + (opts.count - 1)
+        if not last.is_loopback:
+            raise LabError(f"{opts.count} addresses from {opts.address} leave the loopback "
+                           f"range (the last would be {last})")  # fmt: skip
+    elif opts.base_port < 1 or opts.base_port + opts.count - 1 > 65535:
         raise LabError(f"ports {opts.base_port}..{opts.base_port + opts.count - 1} do not fit "
                        "in 1..65535")  # fmt: skip
     width = max(4, len(str(opts.count)))
     specs = [
         BmcSpec(
             name=f"{opts.name_prefix}{i:0{width}d}",
-            address=opts.address,
-            port=opts.base_port + i,
+            address=str(ipaddress.ip_address(opts.address) + i)
+            if opts.address_each
+            else opts.address,
+            port=opts.base_port if opts.address_each else opts.base_port + i,
             username=opts.username,
             password=opts.password,
             mac=f"52:54:00:{(i >> 16) & 0xFF:02x}:{(i >> 8) & 0xFF:02x}:{i & 0xFF:02x}",

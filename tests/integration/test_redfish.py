@@ -32,9 +32,8 @@ from ironworks.common.errors import (
 )
 from ironworks.common.settings import Settings
 from ironworks.drivers import registry
-from ironworks.drivers.base import Task
+from ironworks.drivers.base import NICS_KEY, Task
 from ironworks.drivers.redfish import (
-    MACS_KEY,
     RedfishHardware,
     RedfishInspect,
     RedfishManagement,
@@ -208,8 +207,19 @@ def test_inspect_fills_properties_and_macs(client, conductor, emulator):
     n = provision(client, uuid, "inspect", "manageable")
     assert n["last_error"] is None
     props = n["properties"]
-    assert props["local_gb"] == 120
-    assert props[MACS_KEY] == sorted(MACS)
+    assert props["local_gb"] == 120 and NICS_KEY not in props
+    # the NICs became ports of the node, and saying so is in its history
+    got = client.get("/v1/ports", params={"node": uuid}).json()["ports"]
+    assert sorted(p["address"] for p in got) == sorted(m.lower() for m in MACS)
+    events = client.get(f"/v1/nodes/{uuid}/history").json()["history"]
+    assert events[-1]["event"] == (
+        f"inspecting -> manageable: found {len(MACS)} NIC(s): {len(MACS)} port(s) created; "
+        "0 already known"
+    )
+    # inspecting again creates nothing twice
+    provision(client, uuid, "inspect", "manageable")
+    again = client.get("/v1/ports", params={"node": uuid}).json()["ports"]
+    assert len(again) == len(MACS)
     # this emulator publishes no processors or memory: those keys stay unset, not invented
     assert "cpus" not in props and "memory_mb" not in props
 
@@ -324,13 +334,13 @@ def test_inspection_reads_processors_memory_disks_and_nics():
         assert props == {
             "cpus": 32, "cpu_arch": "x86_64", "memory_mb": 65536,
             "local_gb": 1_920_383_410_176 // 2**30,
-            MACS_KEY: ["b8:ce:f6:00:00:01", "b8:ce:f6:00:00:02"],
+            NICS_KEY: [{"address": "b8:ce:f6:00:00:01"}, {"address": "b8:ce:f6:00:00:02"}],
         }  # fmt: skip
-        # what the operator set is kept; the MACs are always the ones found
-        task.node["properties"] = {"cpus": 8, MACS_KEY: ["00:00:00:00:00:01"]}
+        # what the operator set is kept; the NICs are always the ones found
+        task.node["properties"] = {"cpus": 8, NICS_KEY: [{"address": "00:00:00:00:00:01"}]}
         _, props = RedfishInspect().inspect_hardware(task)
         assert props["cpus"] == 8 and props["memory_mb"] == 65536
-        assert props[MACS_KEY] == ["b8:ce:f6:00:00:01", "b8:ce:f6:00:00:02"]
+        assert [n["address"] for n in props[NICS_KEY]] == ["b8:ce:f6:00:00:01", "b8:ce:f6:00:00:02"]
 
 
 def test_sensors_from_thermal_and_power():

@@ -33,7 +33,7 @@ from ironworks.drivers.redfish.info import (
     parse_verify_ca,
     target_of,
 )
-from ironworks.drivers.redfish.inspect import MACS_KEY, RedfishInspect, inventory_of
+from ironworks.drivers.redfish.inspect import RedfishInspect, inventory_of
 from ironworks.drivers.redfish.management import (
     BOOT_MODES,
     BOOT_TARGETS,
@@ -60,7 +60,6 @@ __all__ = [
     "CLIENTS",
     "DEFAULT_POWER_TIMEOUT",
     "DEFAULT_TIMEOUT",
-    "MACS_KEY",
     "POLL_INTERVAL",
     "PROPERTIES",
     "TRIES",

@@ -2,8 +2,8 @@
 
 Inspection reads ProcessorSummary/Processors (cpus, cpu_arch), MemorySummary (memory_mb),
 SimpleStorage and Storage drives/volumes (local_gb: the largest disk, whole GiB) and
-EthernetInterfaces. Their MAC addresses are returned inside the properties under `MACS_KEY`
-("_macs", sorted, lower case) until the inspect step learns to turn them into ports.
+EthernetInterfaces. Their MAC addresses (sorted, lower case) are returned under
+`base.NICS_KEY`; the inspect step turns them into ports of the node.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Where inspection puts the MAC addresses it found (see the module docstring).
-MACS_KEY = "_macs"
 
 _ARCH = {
     "x86-64": "x86_64",
@@ -83,7 +82,7 @@ def inventory_of(system: Any) -> dict[str, Any]:
         found["local_gb"] = max(disks) // 2**30
     nics = _optional(lambda: system.ethernet_interfaces.get_members(), "ethernet interfaces")
     macs = {(n.mac_address or n.permanent_mac_address or "").lower() for n in nics or []}
-    found[MACS_KEY] = sorted(m for m in macs if m)
+    found[base.NICS_KEY] = [{"address": m} for m in sorted(macs) if m]
     return found
 
 
@@ -93,5 +92,6 @@ class RedfishInspect(SystemAccess, base.InspectInterface):
     def inspect_hardware(self, task: Task) -> tuple[base.StepResult, dict[str, Any]]:
         found = self._run(task, "inspecting the hardware", inventory_of)
         # inspection fills what is unknown and never overwrites what the operator set; the
-        # MACs are not the operator's: they are always the ones just found
-        return "done", {**found, **(task.node.get("properties") or {}), MACS_KEY: found[MACS_KEY]}
+        # NICs are not the operator's: they are always the ones just found
+        return "done", {**found, **(task.node.get("properties") or {}),
+                        base.NICS_KEY: found[base.NICS_KEY]}  # fmt: skip
