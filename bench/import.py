@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="ironworks-bench-import-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("IRONWORKS_")}
     env["IRONWORKS_HOME"] = str(home)
+    env["IRONWORKS_AUTH__NOAUTH"] = (
+        "true"  # the shared harness, like Ironic's noauth, sends no token
+    )
     pg = PgTarget(args.pg_url) if args.backend == "postgresql" else None
     if pg is not None:
         pg.recreate()

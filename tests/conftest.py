@@ -80,6 +80,7 @@ TEST_SECRET_KEY = new_key()
 
 def make_settings(database_url: str, tmp_path: Path, **kw: Any) -> Settings:
     kw.setdefault("secret_key", TEST_SECRET_KEY)
+    kw.setdefault("auth", {"noauth": True})  # tests/api/test_access.py turns identity on
     return load_settings(home=tmp_path, database_url=database_url, **kw)
 
 
@@ -154,6 +155,7 @@ def start_server(
     home.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, "IRONWORKS_HOME": str(home), **(env or {})}
     full_env.setdefault("IRONWORKS_CONDUCTOR__POLL_INTERVAL", "0.2")
+    full_env.setdefault("IRONWORKS_AUTH__NOAUTH", "true")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ironworks.cmd.main", "serve", "--port", str(port)],
         env=full_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from ironworks import __version__
 from ironworks.api import errors
+from ironworks.api.access import AuditMiddleware, check_access
 from ironworks.api.middleware import RequestMiddleware
+from ironworks.api.native import auth as native_auth
 from ironworks.api.native import nodes as native_nodes
 from ironworks.api.v1 import misc, nodes, ports
 from ironworks.common.errors import IronworksError
@@ -48,6 +50,7 @@ def create_app(svc: Services) -> FastAPI:
         redoc_url=None,
         # no OpenTelemetry exporter is configured here; skip its per-request checks
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        dependencies=[Depends(check_access)],
     )
     app.state.services = svc
     app.state.conductor_map = inventory.ConductorMap(svc)
@@ -65,5 +68,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(nodes.router)
     app.include_router(ports.router)
     app.include_router(native_nodes.router)
+    app.include_router(native_auth.router)
+    app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)
     return app

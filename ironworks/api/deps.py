@@ -75,8 +75,14 @@ async def get_ctx(request: Request) -> Ctx:
         svc.settings.api.public_url
         or f"{request.url.scheme}://{request.headers.get('host', 'localhost')}"
     )
-    version = request.scope.get("state", {}).get("version", v.MAX_VERSION)
-    caller = Caller(request_id=request_id_var.get(), version=version)
+    state = request.scope.get("state", {})
+    version = state.get("version", v.MAX_VERSION)
+    principal = state.get("principal")
+    caller = Caller(
+        request_id=request_id_var.get(), version=version, principal=principal,
+        user=principal.name if principal is not None else None,
+        source=(request.scope.get("client") or (None,))[0],
+    )  # fmt: skip
     return Ctx(svc=svc, caller=caller, base=base.rstrip("/"), request=request)
 
 

@@ -8,11 +8,13 @@ from ironworks.cli import (  # noqa: F401  (they add commands)
     management,
     nodes,
     ports,
+    session,
 )
 from ironworks.cli.groups import node_app, port_app
 
 
 def register(app: typer.Typer) -> None:
+    session.register(app)
     app.add_typer(node_app, name="node")
     app.add_typer(port_app, name="port")
 

@@ -15,7 +15,7 @@ import typer
 
 from ironworks.cli.i18n import _
 from ironworks.cli.output import emit_json, say
-from ironworks.client import DEFAULT_URL, BaremetalClient, ClientError
+from ironworks.client import DEFAULT_URL, BaremetalClient, ClientError, credentials
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -61,7 +61,8 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
 
 
 def connect(url: str) -> BaremetalClient:
-    return BaremetalClient(url)
+    """A client with the token `ironworks login` saved for this URL (or IRONWORKS_TOKEN)."""
+    return BaremetalClient(url, token=credentials.token_for(url))
 
 
 def guard(fn: Callable[P, R]) -> Callable[P, R]:
@@ -72,6 +73,12 @@ def guard(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except ClientError as e:
+            if getattr(e, "status", None) == 401:
+                fail(
+                    _("{error} (run `ironworks login`, or set IRONWORKS_TOKEN)").format(
+                        error=e.message
+                    )
+                )
             fail(e.message)
         except UsageProblem as e:
             fail(e.message, EXIT_USAGE)

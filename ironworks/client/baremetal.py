@@ -85,9 +85,10 @@ class BaremetalClient:
         retries: int = 3,
         transport: httpx.BaseTransport | None = None,
         session: Session | None = None,
+        token: str | None = None,
     ) -> None:
         self.session = session or Session(
-            url, timeout=timeout, retries=retries, transport=transport
+            url, timeout=timeout, retries=retries, transport=transport, token=token
         )
 
     @property
@@ -141,6 +142,20 @@ class BaremetalClient:
             query = {**query, **dict(parse_qsl(urlsplit(nxt).query))}
 
     # --- nodes -----------------------------------------------------------------------------------
+
+    # --- the caller's session (/api/v1/auth) -----------------------------------------------------
+
+    def log_in(self, username: str, password: str) -> dict[str, Any]:
+        """A token for these credentials: {"token", "expires_at", "user": {...}}."""
+        r = self.session.request("POST", "/api/v1/auth/tokens",
+                                 body={"username": username, "password": password})  # fmt: skip
+        return dict(r.json())
+
+    def log_out(self) -> None:
+        self.session.request("DELETE", "/api/v1/auth/tokens")
+
+    def whoami(self) -> dict[str, Any]:
+        return dict(self.session.get("/api/v1/auth/me"))
 
     def list_nodes(
         self,

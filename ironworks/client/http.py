@@ -75,6 +75,7 @@ class Session:
         max_backoff: float = 4.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        token: str | None = None,
     ) -> None:
         url = url.strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
@@ -93,6 +94,7 @@ class Session:
                     VERSION_HEADER: "latest",
                     "Accept": "application/json",
                     "User-Agent": "ironworks-client",
+                    **({"Authorization": f"Bearer {token}"} if token else {}),
                 },
             )
         except httpx.InvalidURL as e:

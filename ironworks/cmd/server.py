@@ -8,13 +8,13 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 import typer
 
 from ironworks.common.crypto import PREFIX, SecretBox, new_key
-from ironworks.common.errors import ConfigError
+from ironworks.common.errors import ConfigError, IronworksError
 from ironworks.common.logging import setup_logging
 from ironworks.common.settings import Settings, load_settings, sample_toml
 from ironworks.db import migrate
@@ -128,6 +128,28 @@ def check_secret_key(db: Database, box: SecretBox) -> None:
         raise typer.Exit(2) from None
 
 
+def first_admin(svc: Any) -> None:
+    """Create the cloud admin on the first start; a generated password is shown once and kept
+    in $IRONWORKS_HOME/initial-admin-password (mode 0600) until the operator deletes it."""
+    from ironworks.services import identity
+
+    settings = svc.settings
+    try:
+        password = identity.bootstrap_admin(svc)
+    except IronworksError as e:
+        typer.echo(f"ironworks: {e.field or 'auth'}: {e.message}", err=True)
+        raise typer.Exit(2) from None
+    if password is None:
+        return
+    path = settings.home / "initial-admin-password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(password + "\n")
+    typer.echo(f"\nironworks: created the cloud admin {settings.auth.admin_user!r} with password "
+               f"{password}\n  (also in {path}; log in with `ironworks login`, then delete the "
+               "file)\n", err=True)  # fmt: skip
+
+
 def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: bool) -> None:
     from ironworks.conductor.conductor import Conductor
 
@@ -149,7 +171,9 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             from ironworks.api.app import create_app
             from ironworks.services.context import Services
 
-            app = create_app(Services(db=db, settings=settings, secret_box=box))
+            svc = Services(db=db, settings=settings, secret_box=box)
+            first_admin(svc)
+            app = create_app(svc)
             log.info("API on http://%s:%d (database %s)", settings.api.host, settings.api.port,
                      db.engine.url.render_as_string(hide_password=True))  # fmt: skip
             server = uvicorn.Server(uvicorn.Config(

@@ -31,8 +31,16 @@ class InvalidInput(IronworksError):
     code = "invalid-input"
 
 
+class Unauthenticated(IronworksError):
+    """No valid credentials (missing, unknown, expired or revoked token; wrong password)."""
+
+    status = 401
+    code = "unauthenticated"
+
+
 class Forbidden(IronworksError):
-    """The resource forbids the operation until an operator changes it (e.g. protected)."""
+    """Not allowed: the caller's roles (the permission table), or the resource forbids the
+    operation until an operator changes it (e.g. protected)."""
 
     status = 403
     code = "forbidden"

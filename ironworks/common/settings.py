@@ -98,6 +98,25 @@ class TimeoutSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    noauth: bool = Field(
+        False,
+        description="Serve every API without credentials, as the cloud admin (standalone use, "
+        "tests). Off: /v1 needs a cloud admin's token, /api/v1 a token whose roles allow the call.",
+    )
+    admin_user: str = Field("admin", min_length=1, description="Name of the first cloud admin.")
+    admin_password: SecretStr | None = Field(
+        None,
+        description="Password of the first cloud admin, created on the first start with no "
+        "user. Unset: one is generated and printed once.",
+    )
+    token_ttl: float = Field(8 * 3600, gt=0, description="Seconds a log-in token is valid.")
+    max_failed_logins: int = Field(
+        5, ge=1, description="Wrong passwords in a row that lock an account."
+    )
+    lockout_seconds: float = Field(900, gt=0, description="Seconds an account stays locked.")
+
+
 class FakeSettings(BaseModel):
     delay: float = Field(
         0.0,
@@ -129,6 +148,7 @@ class Settings(BaseSettings):
     conductor: ConductorSettings = Field(default_factory=ConductorSettings)
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     enabled_hardware_types: list[str] = Field(
         default_factory=lambda: ["fake-hardware", "ipmi", "redfish"],
         description="Hardware types this deployment accepts for nodes.",

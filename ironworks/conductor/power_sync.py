@@ -9,8 +9,9 @@ dead BMC costs one slot for its timeout and nothing more.
 
 What it does with the answers, in one transaction, each change a compare-and-set on the row
 read at the start (a node an operator acted on meanwhile is left alone):
-* drift (changed out of band): with `power_sync_policy = record` the new state is stored and a
-  WARNING event goes to the node's history; with `force`, a power job drives the node back to
+* drift (changed out of band): with `power_sync_policy = record` the new state is stored, a
+  WARNING event goes to the node's history and an audit event (action `node:power_sync`) to
+  the audit log; with `force`, a power job drives the node back to
   the recorded state, as if an operator had asked (never a power off on a node with
   disable_power_off, whose drift is recorded instead);
 * `power_sync_max_failures` failed reads in a row: maintenance with fault "power failure",
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 
 from ironworks.common.errors import IronworksError
 from ironworks.conductor.periodic import live_ring
+from ironworks.db import audit as audit_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db.schema import nodes
@@ -159,11 +161,17 @@ class PowerSync:
         if queued:
             job_db.wake()
 
+    def _audit(self, conn: sa.Connection, node: dict[str, Any], msg: str) -> None:
+        audit_db.record(conn, user_name=f"(conductor {self.c.host})", action="node:power_sync",
+                        target_type="node", target_id=node["uuid"], target_name=node["name"],
+                        outcome="success", detail=msg)  # fmt: skip
+
     def _drifted(self, conn: sa.Connection, node: dict[str, Any], actual: str) -> None:
         if node_db.update_node(conn, node["id"], {"power_state": actual}, expect=_unchanged(node)):
             msg = f"power state changed out of band: {node['power_state']} -> {actual}"
             node_db.record_event(conn, node["id"], msg, event_type="power", severity="WARNING",
                                  conductor=self.c.host)  # fmt: skip
+            self._audit(conn, node, msg)
             log.warning("node %s: %s", node["uuid"], msg)
 
     def _force(self, conn: sa.Connection, node: dict[str, Any], actual: str) -> bool:
@@ -177,6 +185,7 @@ class PowerSync:
                f"{recorded} (power_sync_policy = force)")  # fmt: skip
         node_db.record_event(conn, node["id"], msg, event_type="power", severity="WARNING",
                              conductor=self.c.host)  # fmt: skip
+        self._audit(conn, node, msg)
         log.warning("node %s: %s", node["uuid"], msg)
         return True
 

@@ -228,3 +228,130 @@ node_history = sa.Table(
     sa.Column("request_id", sa.String(64)),
     sa.Index("ix_node_history_node_id", "node_id", "id"),
 )
+
+
+# --- identity, access and audit (tenancy) ---------------------------------------------------------
+
+departments = sa.Table(
+    "departments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    # quotas: None = unlimited
+    sa.Column("quota_hosts", sa.Integer),
+    sa.Column("quota_nodes", sa.Integer),
+    *_ts(),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column(
+        "department_id",
+        sa.Integer,
+        sa.ForeignKey("departments.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("description", sa.Text),
+    sa.Column("quota_hosts", sa.Integer),
+    sa.Column("quota_nodes", sa.Integer),
+    *_ts(),
+    sa.UniqueConstraint("department_id", "name"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(255)),
+    sa.Column("email", sa.String(255)),
+    sa.Column("password_hash", sa.String(255)),  # argon2id; None: cannot log in with a password
+    sa.Column("is_admin", sa.Boolean, nullable=False, default=False),  # the cloud admin role
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", TS),
+    sa.Column("password_changed_at", TS),
+    *_ts(),
+)
+
+project_members = sa.Table(
+    "project_members",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("role", sa.String(32), nullable=False),  # project_admin | member
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("user_id", "project_id"),
+    sa.Index("ix_project_members_project_id", "project_id"),
+)
+
+department_admins = sa.Table(
+    "department_admins",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "department_id",
+        sa.Integer,
+        sa.ForeignKey("departments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("user_id", "department_id"),
+)
+
+# Bearer tokens: only their SHA-256 is stored. `kind` session (from a password log-in, expires)
+# or application (an application credential for automation, named, optional expiry).
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(255)),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS),
+    sa.Column("revoked_at", TS),
+    sa.Column("last_used_at", TS),
+    sa.Index("ix_tokens_user_id", "user_id"),
+)
+
+# One row per mutating request (and per refused one): who, where from, what, on what, outcome.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("user_id", sa.Integer),  # no foreign key: the record outlives the user
+    sa.Column("user_name", sa.String(255)),
+    sa.Column("project_id", sa.Integer),
+    sa.Column("project_name", sa.String(255)),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target_type", sa.String(32)),
+    sa.Column("target_id", sa.String(64)),
+    sa.Column("target_name", sa.String(255)),
+    sa.Column("outcome", sa.String(16), nullable=False),  # success | failure | denied
+    sa.Column("status_code", sa.Integer),
+    sa.Column("detail", sa.Text),
+    sa.Column("request_id", sa.String(64)),
+    sa.Column("source", sa.String(64)),
+    sa.Column("method", sa.String(8)),
+    sa.Column("path", sa.Text),
+    sa.Index("ix_audit_events_created_at", "created_at"),
+    sa.Index("ix_audit_events_target", "target_type", "target_id"),
+    sa.Index("ix_audit_events_request_id", "request_id"),
+    sa.Index("ix_audit_events_project_id", "project_id"),
+)

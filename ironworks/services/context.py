@@ -4,6 +4,7 @@ asks, and under which id."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ironworks.common.crypto import SecretBox, box_from_settings
 from ironworks.common.settings import Settings
@@ -16,6 +17,9 @@ class Caller:
     request_id: str = "-"
     user: str | None = None
     version: Version = MAX_VERSION
+    # services/identity.Principal when identity is on; None under noauth (acts as cloud admin)
+    principal: Any = None
+    source: str | None = None  # the client's address
 
 
 @dataclass

@@ -297,3 +297,27 @@ def test_lists_follow_next_links_and_keep_filters(small_pages: LiveServer) -> No
         cli(url, "port", "create", "--node", "n5", "--address", f"52:54:00:00:01:0{i}")
     assert len(cli_json(url, "port", "list")) == 6
     assert len(cli_json(url, "port", "list", "--node", "n6")) == 3
+
+
+def test_login_whoami_logout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.delenv("IRONWORKS_TOKEN", raising=False)
+    server = start_server(tmp_path / "server", env={
+        "IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": "Adm1n-Passw0rd"})  # fmt: skip
+    try:
+        url = server.url
+        refused = cli(url, "node", "list", code=1)
+        assert "this call needs a token" in refused.output and "ironworks login" in refused.output
+        wrong = cli(url, "login", "--password-stdin", stdin="nope\n", code=1)
+        assert "wrong user name or password" in wrong.output
+        said = cli(url, "login", "--password-stdin", stdin="Adm1n-Passw0rd\n").output
+        assert f"logged in to {url} as admin" in said
+        kept = tmp_path / "config" / "ironworks" / "tokens.json"
+        assert oct(kept.stat().st_mode & 0o777) == "0o600"
+        assert cli_json(url, "whoami")["roles"] == ["admin"]
+        enrol(url, "after-login")
+        assert "logged out" in cli(url, "logout").output
+        cli(url, "node", "list", code=1)
+    finally:
+        server.proc.terminate()
+        server.proc.wait(10)

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, wait_for
+from tests.conftest import LiveServer, start_server, wait_for
 
 pytest.importorskip("ironicclient")
 
@@ -307,3 +307,34 @@ def test_power_maintenance_boot_device_vifs_validate_and_history(bm: Baremetal) 
     texts = [e["event"] for e in events]
     assert any("maintenance" in t.lower() and t.endswith("x") for t in texts), texts
     assert any("vif-a" in t for t in texts), texts
+
+
+def test_with_identity_on_a_token_is_needed_and_enough(tmp_path: Path) -> None:
+    """`baremetal` with keystoneauth's admin_token plugin: the token from our log-in."""
+    if not BAREMETAL.exists():
+        pytest.skip(f"{BAREMETAL} is not installed")
+    password = "Adm1n-Passw0rd"
+    server = start_server(tmp_path / "server", env={
+        "IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": password})  # fmt: skip
+    try:
+        token = httpx.post(f"{server.url}/api/v1/auth/tokens",
+                           json={"username": "admin", "password": password}).json()["token"]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
+
+        def bm(*args: str, auth: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+            cmd = [str(BAREMETAL), "--os-endpoint", server.url, *auth, *args]
+            return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90)
+
+        with_token = ("--os-auth-type", "admin_token", "--os-token", token)
+        done = bm("node", "create", "--driver", "fake-hardware", "--name", "tok", auth=with_token)
+        assert done.returncode == 0, done.stderr
+        listed = bm("node", "list", "-f", "json", auth=with_token)
+        assert [n.get("Name", n.get("name")) for n in json.loads(listed.stdout)] == ["tok"], (
+            listed.stdout
+        )
+        refused = bm("node", "list", auth=("--os-auth-type", "none"))
+        assert refused.returncode != 0 and "HTTP 401" in refused.stderr
+    finally:
+        server.proc.terminate()
+        server.proc.wait(10)

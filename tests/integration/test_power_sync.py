@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from ironworks.common.errors import BMCAuthFailed, BMCUnreachable, DriverError
-from ironworks.db.schema import nodes
+from ironworks.db.schema import audit_events, nodes
 from tests.conftest import make_settings, wait_for
 from tests.integration.test_ipmi import free_udp_ports
 
@@ -193,6 +193,12 @@ def test_records_an_out_of_band_change(client: Any, db: Any, settings: Any, flee
     event = history(client, "drift")[-1]
     assert event["severity"] == "WARNING" and event["event_type"] == "power"
     assert event["event"] == "power state changed out of band: power off -> power on"
+    with db.read() as conn:
+        audited = conn.execute(sa.select(audit_events).where(
+            audit_events.c.action == "node:power_sync")).mappings().all()  # fmt: skip
+    assert [(a["action"], a["target_name"], a["detail"]) for a in audited] == [
+        ("node:power_sync", "drift", "power state changed out of band: power off -> power on")
+    ]
 
 
 def test_force_policy_powers_the_node_back(

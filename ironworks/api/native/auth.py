@@ -1,0 +1,76 @@
+"""`/api/v1/auth`: log in (a token), who am I, application credentials, log out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from ironworks.api.deps import JSON, CtxDep
+from ironworks.common.errors import InvalidInput, IronworksError
+from ironworks.services import audit, identity
+
+router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
+
+
+class LogIn(BaseModel):
+    username: str = Field(min_length=1, max_length=255)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AppCredential(BaseModel):
+    name: str = Field(min_length=1, max_length=255, description="What it is for.")
+    ttl: float | None = Field(None, gt=0, description="Seconds it is valid; none: until revoked.")
+
+
+def _principal(ctx: Any) -> identity.Principal:
+    p = ctx.caller.principal
+    if p is None:
+        raise InvalidInput("identity is off (auth.noauth): there is no user to speak of")
+    return p
+
+
+@router.post("/tokens", status_code=201, summary="Log in: a token for a user name and password")
+async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
+    svc = ctx.svc
+    event = {"action": "auth:login", "target_type": "user", "target_id": body.username,
+             "user_name": body.username, "request_id": ctx.caller.request_id,
+             "source": ctx.caller.source, "method": "POST", "path": "/api/v1/auth/tokens"}  # fmt: skip
+    try:
+        out = await ctx.run(identity.login, svc, body.username, body.password)
+    except IronworksError as e:
+        await ctx.run(audit.record_now, svc, outcome="denied", status_code=e.status,
+                      detail=e.message, **event)  # fmt: skip
+        raise
+    await ctx.run(audit.record_now, svc, outcome="success", status_code=201, **event)
+    return JSON(out, status_code=201)
+
+
+@router.get("/me", summary="The caller: user, cloud admin flag, projects and roles")
+async def me(ctx: CtxDep) -> JSON:
+    p = _principal(ctx)
+    return JSON({"id": p.user_id, "name": p.name, "is_admin": p.is_admin,
+                 "roles": sorted(r.value for r in p.roles),
+                 "projects": {str(k): v for k, v in p.projects.items()},
+                 "departments": sorted(p.departments)})  # fmt: skip
+
+
+@router.delete("/tokens", status_code=204, summary="Log out: revoke the token of this request")
+async def log_out(ctx: CtxDep) -> Response:
+    await ctx.run(identity.revoke, ctx.svc, _principal(ctx))
+    return Response(status_code=204)
+
+
+@router.post("/application-credentials", status_code=201, summary="A named token for automation")
+async def app_credential(ctx: CtxDep, body: Annotated[AppCredential, Body()]) -> JSON:
+    p = _principal(ctx)
+
+    def issue() -> dict[str, Any]:
+        with ctx.svc.db.write() as conn:
+            return identity.issue_token(
+                ctx.svc, conn, p.user_id, "application", body.name, body.ttl
+            )
+
+    return JSON(await ctx.run(issue), status_code=201)

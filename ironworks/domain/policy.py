@@ -1,0 +1,142 @@
+"""Who may do what: the PRD's permission table, as data.
+
+Rows are operations, columns the three kinds of caller the PRD distinguishes: the cloud admin
+(role `admin`), a department admin (`dept_admin`), and a project admin or member (`project_admin`,
+`member`: one column in the PRD). A cell is ALLOW, JOINED (only on resources of projects the
+caller belongs to; a department admin belongs to every project of the departments they
+administer) or DENY. The API enforces each endpoint through `decide`; scoping a list to the
+caller's projects happens in the query (services), once.
+
+The rows under "Ironworks" are ours: the PRD has no identity pages; a department admin manages
+the projects and users of their department (DEPT), a project admin the members of their project.
+
+PRD quirk kept visible: for "hosts: edit" and "hosts: NIC management" the PRD prints "✓ own only"
+for the cloud admin; the admin can act on every host anyway, so the cell is ALLOW.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Cell(StrEnum):
+    ALLOW = "allow"
+    JOINED = "joined"  # only in projects the caller has joined
+    DEPT = "dept"  # only in departments the caller administers
+    DENY = "deny"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    DEPT_ADMIN = "dept_admin"
+    PROJECT_ADMIN = "project_admin"
+    MEMBER = "member"
+
+
+# The PRD's columns: project admin and member share one.
+COLUMNS = ("admin", "dept_admin", "project")
+
+
+def column(role: Role) -> str:
+    return "project" if role in (Role.PROJECT_ADMIN, Role.MEMBER) else role.value
+
+
+@dataclass(frozen=True)
+class Rule:
+    operation: str
+    area: str  # the PRD's area, for the table printed in docs and tests
+    text: str  # the PRD's words for the operation
+    admin: Cell
+    dept_admin: Cell
+    project: Cell
+    prd: bool = True  # a row of the PRD's table (False: Ironworks' own)
+
+    def cell(self, role: Role) -> Cell:
+        return getattr(self, column(role))
+
+
+A, J, D, X = Cell.ALLOW, Cell.JOINED, Cell.DEPT, Cell.DENY
+
+RULES: tuple[Rule, ...] = (
+    Rule("network_scheme:update", "network config", "edit network scheme", A, X, X),
+    Rule("switch:create", "network config", "add switch", A, X, X),
+    Rule("switch:update", "network config", "edit switch", A, X, X),
+    Rule("switch:delete", "network config", "delete switch", A, X, X),
+    Rule("port:create", "nodes", "create port", A, X, X),
+    Rule("port:update", "nodes", "edit port", A, X, X),
+    Rule("port:delete", "nodes", "delete port", A, X, X),
+    Rule("portgroup:create", "nodes", "create port group", A, X, X),
+    Rule("portgroup:update", "nodes", "edit port group, add/remove its ports", A, X, X),
+    Rule("portgroup:delete", "nodes", "delete port group", A, X, X),
+    Rule("node:create", "nodes", "register", A, X, X),
+    Rule("node:import", "nodes", "batch register", A, X, X),
+    Rule("node:update", "nodes", "edit", A, X, X),
+    Rule("node:delete", "nodes", "delete", A, X, X),
+    Rule("node:power", "nodes", "power on, power off, reboot", A, X, X),
+    Rule("node:maintenance", "nodes", "maintenance, end maintenance", A, X, X),
+    Rule("node:export", "nodes", "export list", A, X, X),
+    Rule("flavor:read", "flavors", "show (flavor management)", A, X, X),
+    Rule("flavor:create", "flavors", "create", A, X, X),
+    Rule("flavor:update", "flavors", "edit", A, X, X),
+    Rule("flavor:delete", "flavors", "delete", A, X, X),
+    Rule("host:read", "hosts", "show", A, J, J),
+    Rule("host:create", "hosts", "create (batch)", A, J, J),
+    Rule("host:update", "hosts", "edit", A, J, J),
+    Rule("host:power", "hosts", "power on, power off, reboot", A, J, J),
+    Rule("host:rebuild", "hosts", "rebuild", A, J, J),
+    Rule("host:delete", "hosts", "delete", A, J, J),
+    Rule("host:console", "hosts", "console", A, J, J),
+    Rule("host:vnic", "hosts", "virtual NIC management", A, J, J),
+    Rule("host:disk", "hosts", "disk management", A, J, J),
+    Rule("host:floating_ip", "hosts", "floating IP management", A, J, J),
+    Rule("host:nic", "hosts", "NIC management", A, J, J),
+    Rule("host:export", "hosts", "export host list", A, J, J),
+    Rule("monitoring:read", "monitoring", "view", A, J, J),
+    Rule("alarm:read", "alarms", "view", A, J, J),
+    Rule("loadbalancer:use", "load balancer", "use hosts as LB resources", A, J, J),
+    Rule("billing:update", "billing", "set billing items", A, X, X),
+    Rule("audit:read", "logs / audit", "view", A, J, J),
+    Rule("audit:export", "logs / audit", "export", A, J, J),
+    # --- Ironworks' own rows -----------------------------------------------------------------
+    Rule("node:read", "nodes", "list and show nodes (the node API)", A, X, X, prd=False),
+    Rule("flavor:choose", "flavors", "list the flavors a project may use", A, J, J, prd=False),
+    Rule("department:create", "identity", "create department", A, X, X, prd=False),
+    Rule("department:update", "identity", "edit department, its quota", A, X, X, prd=False),
+    Rule("department:delete", "identity", "delete department", A, X, X, prd=False),
+    Rule("department:read", "identity", "show departments", A, D, X, prd=False),
+    Rule("project:create", "identity", "create project", A, D, X, prd=False),
+    Rule("project:update", "identity", "edit project, its quota", A, D, X, prd=False),
+    Rule("project:delete", "identity", "delete project", A, D, X, prd=False),
+    Rule("project:read", "identity", "show projects", A, J, J, prd=False),
+    Rule("user:create", "identity", "create user", A, D, X, prd=False),
+    Rule("user:update", "identity", "edit user, reset password, unlock", A, D, X, prd=False),
+    Rule("user:delete", "identity", "delete user", A, D, X, prd=False),
+    Rule("user:read", "identity", "show users", A, D, X, prd=False),
+    Rule("membership:update", "identity", "add or remove project members", A, D, X, prd=False),
+    Rule("license:update", "license", "install a license", A, X, X, prd=False),
+    Rule("license:read", "license", "show the license", A, A, A, prd=False),
+)
+
+BY_OPERATION = {r.operation: r for r in RULES}
+assert len(BY_OPERATION) == len(RULES), "an operation is declared twice"
+
+
+def rule(operation: str) -> Rule:
+    try:
+        return BY_OPERATION[operation]
+    except KeyError:
+        raise KeyError(f"no policy rule for operation {operation!r}") from None
+
+
+def decide(operation: str, roles: set[Role]) -> Cell:
+    """The most permissive cell among the caller's roles (ALLOW > DEPT/JOINED > DENY).
+
+    JOINED and DEPT still need the resource's project or department checked against the
+    caller's (services do that in the query)."""
+    r = rule(operation)
+    cells = {r.cell(role) for role in roles}
+    for best in (Cell.ALLOW, Cell.DEPT, Cell.JOINED):
+        if best in cells:
+            return best
+    return Cell.DENY
