@@ -37,6 +37,8 @@ _PUBLIC = frozenset({("GET", "/"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/op
                      ("POST", "/api/v1/auth/tokens")})  # fmt: skip
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _VERB = {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}
+_RESOURCES = {"departments": "department", "projects": "project", "users": "user",
+              "audit-events": "audit"}  # fmt: skip
 
 
 def operation_of(method: str, template: str) -> str | None:
@@ -45,6 +47,14 @@ def operation_of(method: str, template: str) -> str | None:
         return None
     if template.startswith("/api/v1/auth/"):
         return SELF
+    parts = template.split("/")
+    if template.startswith("/api/v1/") and len(parts) > 3 and parts[3] in _RESOURCES:
+        resource = _RESOURCES[parts[3]]
+        if len(parts) > 5:  # /departments/{ident}/admins/{user}, /projects/{ident}/members/..
+            return "membership:update" if parts[5] == "members" else f"{resource}:update"
+        if resource.startswith("audit"):
+            return "audit:export" if template.endswith("/export") else "audit:read"
+        return f"{resource}:{'read' if method == 'GET' else _VERB[method]}"
     if template == "/api/v1/nodes/import":
         return "node:import"
     if template == "/api/v1/nodes/export":

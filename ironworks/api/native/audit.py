@@ -1,0 +1,69 @@
+"""`/api/v1/audit-events`: the audit log, filtered, newest first; and its export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ironworks.api.deps import JSON, CtxDep
+from ironworks.common.errors import InvalidInput
+from ironworks.services import audit, sheets
+from ironworks.services.sheets import CSV_MIME, XLSX_MIME
+
+router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
+EXPORT_LIMIT = 100_000
+
+
+def _scope(ctx: Any) -> set[int] | None:
+    """None: every event (cloud admin, or noauth); else the caller's projects'."""
+    p = ctx.caller.principal
+    return None if p is None or p.is_admin else set(p.projects)
+
+
+def _filters(ctx: Any) -> dict[str, str]:
+    known = {*audit.FILTERS, "limit", "marker", "format"}
+    params = dict(ctx.request.query_params)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise InvalidInput(f"cannot filter audit events by {unknown[0]}; use one of "
+                           f"{', '.join(audit.FILTERS)}", field=unknown[0])  # fmt: skip
+    return {k: v for k, v in params.items() if k in audit.FILTERS}
+
+
+@router.get("", summary="Audit events, newest first (filters: user_name, action, target_type, "
+            "target_id, outcome, request_id)")  # fmt: skip
+async def list_events(
+    ctx: CtxDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    marker: Annotated[str | None, Query(description="uuid of the last event seen")] = None,
+) -> JSON:
+    events = await ctx.run(audit.list_events, ctx.svc, filters=_filters(ctx),
+                           project_ids=_scope(ctx), limit=limit, marker=marker)  # fmt: skip
+    out: dict[str, Any] = {"audit_events": events}
+    if len(events) == limit:
+        out["next_marker"] = events[-1]["uuid"]
+    return JSON(out)
+
+
+@router.get("/export", summary="The same events as CSV or XLSX", response_class=Response,
+            responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}})  # fmt: skip
+async def export_events(
+    ctx: CtxDep, fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv"
+) -> Response:
+    events = await ctx.run(audit.list_events, ctx.svc, filters=_filters(ctx),
+                           project_ids=_scope(ctx), limit=EXPORT_LIMIT)  # fmt: skip
+
+    def render() -> bytes:
+        rows = [[e[f] if not hasattr(e[f], "isoformat") else e[f].isoformat() for f in audit.FIELDS]
+                for e in events]  # fmt: skip
+        if fmt == "xlsx":
+            return sheets.write_xlsx(audit.FIELDS, rows, "audit")
+        return sheets.write_csv(audit.FIELDS, rows)
+
+    data = await run_in_threadpool(render)
+    return Response(data, media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="audit-events.{fmt}"',
+                             "X-Event-Count": str(len(events))})  # fmt: skip

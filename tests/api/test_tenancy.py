@@ -1,0 +1,153 @@
+"""Departments, projects, users: scoping beyond the permission table, and the audit log's API.
+
+The permission cells are tested in test_access.py; here: what lies outside a caller's scope is
+a 404, a department admin's limits, the last admin, and the audit log listed and exported.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import openpyxl
+
+from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, bearer, log_in
+
+
+def post(c: Any, path: str, body: dict[str, Any], headers: dict[str, str], code: int = 201) -> Any:
+    r = c.post(path, json=body, headers=headers)
+    assert r.status_code == code, r.text
+    return r.json()
+
+
+def setup_org(c: Any) -> dict[str, str]:
+    """d1 with p1 (alice member), d2 with p2 (carol member), bob admin of d1."""
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    for d in ("d1", "d2"):
+        post(c, "/api/v1/departments", {"name": d, "quota_hosts": 10}, admin)
+    post(c, "/api/v1/projects", {"name": "p1", "department": "d1"}, admin)
+    post(c, "/api/v1/projects", {"name": "p2", "department": "d2"}, admin)
+    for u in ("alice", "bob", "carol"):
+        post(c, "/api/v1/users", {"name": u, "password": PASSWORD}, admin)
+    assert c.put("/api/v1/projects/p1/members/alice", json={}, headers=admin).status_code == 200
+    assert c.put("/api/v1/projects/p2/members/carol", json={"role": "project_admin"},
+                 headers=admin).status_code == 200  # fmt: skip
+    assert c.put("/api/v1/departments/d1/admins/bob", headers=admin).status_code == 200
+    return {"admin": admin["Authorization"]}
+
+
+def as_(c: Any, user: str) -> dict[str, str]:
+    return bearer(log_in(c, user, PASSWORD))
+
+
+def test_members_see_their_projects_only(secure: Any) -> None:
+    c, _ = secure
+    setup_org(c)
+    alice = as_(c, "alice")
+    listed = c.get("/api/v1/projects", headers=alice).json()["projects"]
+    assert [p["name"] for p in listed] == ["p1"]
+    assert listed[0]["members"] == [{"user": "alice", "role": "member"}]
+    assert listed[0]["department"] == "d1"
+    r = c.get("/api/v1/projects/p2", headers=alice)
+    assert r.status_code == 404 and r.json()["detail"] == "project p2 could not be found"
+    me = c.get("/api/v1/auth/me", headers=alice).json()
+    assert me["roles"] == ["member"]
+
+
+def test_department_admin_manages_their_department_only(secure: Any) -> None:
+    c, _ = secure
+    setup_org(c)
+    bob = as_(c, "bob")
+    assert [d["name"] for d in c.get("/api/v1/departments", headers=bob).json()["departments"]] == [
+        "d1"
+    ]
+    post(c, "/api/v1/projects", {"name": "p3", "department": "d1"}, bob)
+    r = c.post("/api/v1/projects", json={"name": "p4", "department": "d2"}, headers=bob)
+    assert r.status_code == 404 and "department d2 could not be found" in r.text
+    post(c, "/api/v1/users", {"name": "dave", "password": PASSWORD}, bob)
+    r = c.post("/api/v1/users", json={"name": "eve", "password": PASSWORD, "is_admin": True},
+               headers=bob)  # fmt: skip
+    assert r.status_code == 403 and "only the cloud admin may create cloud admins" in r.text
+    assert c.put("/api/v1/projects/p3/members/dave", json={}, headers=bob).status_code == 200
+    users = [u["name"] for u in c.get("/api/v1/users", headers=bob).json()["users"]]
+    assert users == ["alice", "bob", "dave"]  # not carol (d2), not the admin
+    assert c.delete("/api/v1/users/carol", headers=bob).status_code == 404
+    assert c.get("/api/v1/projects/p2", headers=bob).status_code == 404
+    # a department admin has joined every project of their department
+    assert {p["name"] for p in c.get("/api/v1/projects", headers=bob).json()["projects"]} == {
+        "p1", "p3"}  # fmt: skip
+
+
+def test_bad_input_names_the_field(secure: Any) -> None:
+    c, _ = secure
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    r = c.post("/api/v1/users", json={"name": "weak", "password": "password"}, headers=admin)
+    assert r.status_code == 400 and r.json()["field"] == "password"
+    assert "three of" in r.json()["detail"]
+    r = c.post("/api/v1/departments", json={"name": "d", "quota_hosts": -1}, headers=admin)
+    assert r.status_code == 400 and r.json()["field"] == "quota_hosts"
+    r = c.post("/api/v1/departments", json={"name": "d", "colour": "red"}, headers=admin)
+    assert r.status_code == 400 and r.json()["field"] == "colour"
+    post(c, "/api/v1/departments", {"name": "d"}, admin)
+    r = c.post("/api/v1/departments", json={"name": "d"}, headers=admin)
+    assert r.status_code == 409 and "already exists" in r.json()["detail"]
+    r = c.post("/api/v1/projects", json={"name": "p"}, headers=admin)
+    assert r.status_code == 400 and r.json()["field"] == "department"
+
+
+def test_guards_on_deleting(secure: Any) -> None:
+    c, _ = secure
+    setup_org(c)
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    r = c.delete("/api/v1/departments/d1", headers=admin)
+    assert r.status_code == 409 and "still has 1 project(s)" in r.json()["detail"]
+    r = c.delete("/api/v1/users/admin", headers=admin)
+    assert r.status_code == 409 and "cannot delete yourself" in r.json()["detail"]
+    assert c.delete("/api/v1/projects/p2", headers=admin).status_code == 204
+    assert c.delete("/api/v1/departments/d2", headers=admin).status_code == 204
+
+
+def test_unlock_and_reset_password(secure: Any) -> None:
+    c, _ = secure
+    setup_org(c)
+    for _ in range(3):
+        c.post("/api/v1/auth/tokens", json={"username": "alice", "password": "wrong"})
+    r = c.post("/api/v1/auth/tokens", json={"username": "alice", "password": PASSWORD})
+    assert r.status_code == 401 and "locked" in r.json()["detail"]
+    bob = as_(c, "bob")  # alice's department admin
+    r = c.patch("/api/v1/users/alice", json={"unlock": True, "password": "N3w-Passw0rd!"},
+                headers=bob)  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["failed_logins"] == 0 and r.json()["locked_until"] is None
+    assert log_in(c, "alice", "N3w-Passw0rd!")
+
+
+def test_audit_log_lists_filters_and_exports(secure: Any) -> None:
+    c, _ = secure
+    setup_org(c)
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    events = c.get("/api/v1/audit-events", params={"action": "project:create"},
+                   headers=admin).json()["audit_events"]  # fmt: skip
+    assert [(e["target_id"], e["user_name"], e["outcome"]) for e in events] == [
+        (None, "admin", "success"), (None, "admin", "success")]  # fmt: skip
+    page = c.get("/api/v1/audit-events", params={"limit": 2}, headers=admin).json()
+    older = c.get("/api/v1/audit-events", params={"limit": 2, "marker": page["next_marker"]},
+                  headers=admin).json()  # fmt: skip
+    assert not {e["uuid"] for e in page["audit_events"]} & {
+        e["uuid"] for e in older["audit_events"]
+    }
+    r = c.get("/api/v1/audit-events", params={"colour": "red"}, headers=admin)
+    assert r.status_code == 400 and r.json()["field"] == "colour"
+    r = c.get("/api/v1/audit-events/export", params={"format": "xlsx", "outcome": "success"},
+              headers=admin)  # fmt: skip
+    assert r.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:5] == ("uuid", "created_at", "user_name", "project_name", "action")
+    assert len(rows) - 1 == int(r.headers["x-event-count"]) >= 12
+    assert all(row[8] == "success" for row in rows[1:])
+    csv_text = c.get("/api/v1/audit-events/export", headers=admin).text
+    assert csv_text.splitlines()[0].startswith("uuid,created_at,user_name")
+    # a member sees the events of their projects only (none carry p1 yet)
+    alice = as_(c, "alice")
+    assert c.get("/api/v1/audit-events", headers=alice).json()["audit_events"] == []
