@@ -38,7 +38,9 @@ _PUBLIC = frozenset({("GET", "/"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/op
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _VERB = {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}
 _RESOURCES = {"departments": "department", "projects": "project", "users": "user",
-              "audit-events": "audit"}  # fmt: skip
+              "audit-events": "audit", "flavors": "flavor", "hosts": "host"}  # fmt: skip
+_HOST_ACTIONS = {"start": "host:power", "stop": "host:power", "reboot": "host:power",
+                 "soft-reboot": "host:power", "rebuild": "host:rebuild"}  # fmt: skip
 
 
 def operation_of(method: str, template: str) -> str | None:
@@ -50,6 +52,12 @@ def operation_of(method: str, template: str) -> str | None:
     parts = template.split("/")
     if template.startswith("/api/v1/") and len(parts) > 3 and parts[3] in _RESOURCES:
         resource = _RESOURCES[parts[3]]
+        if resource == "host" and len(parts) == 6:  # /hosts/{ident}/<action>
+            return _HOST_ACTIONS.get(parts[5], ADMIN_ONLY)
+        if resource == "host" and template.endswith("/export"):
+            return "host:export"
+        if resource == "flavor" and (method == "GET" and len(parts) < 6):
+            return "flavor:choose"  # the flavors a project may use; management is write access
         if len(parts) > 5:  # /departments/{ident}/admins/{user}, /projects/{ident}/members/..
             return "membership:update" if parts[5] == "members" else f"{resource}:update"
         if resource.startswith("audit"):
@@ -185,6 +193,9 @@ class AuditMiddleware:
             "request_id": request_id_var.get(), "source": (scope.get("client") or (None,))[0],
             "method": scope["method"], "path": scope["path"],
         }  # fmt: skip
+        caller = state.get("caller")
+        if caller is not None and caller.audit:
+            event.update(caller.audit)
         try:
             if self.svc.db.inline:
                 audit.record_now(self.svc, **event)

@@ -16,6 +16,7 @@ from ironworks.api.access import AuditMiddleware, check_access
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
+from ironworks.api.native import hosts as native_hosts
 from ironworks.api.native import identity as native_identity
 from ironworks.api.native import nodes as native_nodes
 from ironworks.api.v1 import misc, nodes, ports
@@ -73,6 +74,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_auth.router)
     app.include_router(native_identity.router)
     app.include_router(native_audit.router)
+    app.include_router(native_hosts.router)
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)
     return app

@@ -83,6 +83,7 @@ async def get_ctx(request: Request) -> Ctx:
         user=principal.name if principal is not None else None,
         source=(request.scope.get("client") or (None,))[0],
     )  # fmt: skip
+    request.scope.setdefault("state", {})["caller"] = caller  # the audit event reads what it did
     return Ctx(svc=svc, caller=caller, base=base.rstrip("/"), request=request)
 
 

@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    default_availability_zone: str = Field(
+        "default",
+        min_length=1,
+        description="Availability zone of nodes whose properties name none "
+        "(properties/availability_zone), and of hosts created without one.",
+    )
     enabled_hardware_types: list[str] = Field(
         default_factory=lambda: ["fake-hardware", "ipmi", "redfish"],
         description="Hardware types this deployment accepts for nodes.",

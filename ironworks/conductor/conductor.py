@@ -37,7 +37,7 @@ from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
 from ironworks.db.engine import Database, utcnow
-from ironworks.db.schema import conductors, nodes
+from ironworks.db.schema import conductors, hosts, nodes
 from ironworks.domain import states
 from ironworks.drivers import base
 from ironworks.drivers.base import Task
@@ -304,6 +304,11 @@ class Conductor:
             final = new not in states.WORKING_STATES
             if final:
                 values["reservation"] = None
+            # A node that becomes available carries no instance: a tenant's host on it is gone
+            # (teardown), in the same commit (the scheduler claims only available nodes).
+            torn_down = new == states.AVAILABLE
+            if torn_down and node.get("instance_uuid") is not None:
+                values.update(instance_uuid=None, instance_info={})
             with self.db.write(durable=False) as conn:
                 if final:
                     if not job_db.finish(conn, job["id"], self.owner):
@@ -311,6 +316,8 @@ class Conductor:
                 elif not job_db.renew(conn, job["id"], self.owner, self.cfg.job_lease):
                     raise LostLease()
                 node_db.update_node(conn, node["id"], values)
+                if torn_down:
+                    conn.execute(sa.delete(hosts).where(hosts.c.node_id == node["id"]))
                 message = out.message
                 if out.nics:
                     message = f"{state} -> {new}: " + port_db.add_found_nics(

@@ -355,3 +355,61 @@ audit_events = sa.Table(
     sa.Index("ix_audit_events_request_id", "request_id"),
     sa.Index("ix_audit_events_project_id", "project_id"),
 )
+
+
+# --- flavors and hosts ------------------------------------------------------------------------------
+
+flavors = sa.Table(
+    "flavors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("cpus", sa.Integer, nullable=False),
+    sa.Column("memory_mb", sa.Integer, nullable=False),
+    sa.Column("local_gb", sa.Integer, nullable=False),
+    sa.Column("cpu_arch", sa.String(32)),  # None: any architecture
+    sa.Column("resource_class", sa.String(80)),  # None: any resource class
+    sa.Column("capabilities", JSON, nullable=False, default=dict),  # required node capabilities
+    sa.Column("is_public", sa.Boolean, nullable=False, default=True),
+    *_ts(),
+)
+
+flavor_access = sa.Table(
+    "flavor_access",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "flavor_id", sa.Integer, sa.ForeignKey("flavors.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.UniqueConstraint("flavor_id", "project_id"),
+)
+
+# A tenant's bare-metal server. `node_id` is unique: the database itself refuses two hosts on one
+# node, whatever the scheduler does.
+hosts = sa.Table(
+    "hosts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column(
+        "project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("user_id", sa.Integer),  # who created it (no foreign key: users may leave)
+    sa.Column(
+        "flavor_id", sa.Integer, sa.ForeignKey("flavors.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="SET NULL"), unique=True),
+    sa.Column("image", sa.Text, nullable=False),
+    sa.Column("availability_zone", sa.String(255), nullable=False),
+    sa.Column("ssh_key", sa.Text),
+    sa.Column("user_data", sa.Text),
+    sa.Column("task", sa.String(32)),  # what the tenant asked last: building, rebuilding, deleting
+    *_ts(),
+    sa.Index("ix_hosts_project_id", "project_id"),
+)

@@ -20,6 +20,15 @@ class Caller:
     # services/identity.Principal when identity is on; None under noauth (acts as cloud admin)
     principal: Any = None
     source: str | None = None  # the client's address
+    # What the call turned out to act on, for its audit event (set by services as they resolve
+    # the resource: a name in the URL becomes the uuid, the owning project becomes known).
+    audit: dict[str, Any] = field(default_factory=dict)
+
+    def acted_on(self, kind: str, uuid: str, name: str | None = None,
+                 project: tuple[int, str] | None = None) -> None:  # fmt: skip
+        self.audit.update(target_type=kind, target_id=uuid, target_name=name)
+        if project is not None:
+            self.audit.update(project_id=project[0], project_name=project[1])
 
 
 @dataclass

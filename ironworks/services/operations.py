@@ -64,69 +64,78 @@ def request_provision(
         raise InvalidInput("target is required: the provision verb", field="target")
     with svc.db.write() as conn:
         node = node_db.get_node(conn, ident)
-        state = node["provision_state"]
-        min_version = states.VERB_MIN_VERSION.get(verb)
-        if min_version is None or caller.version < min_version:
-            allowed = states.allowed_verbs(state)
-            raise InvalidInput(
-                f'The requested action "{verb}" can not be performed on node "{node["uuid"]}" '
-                f'while it is in state "{state}". Allowed here: {", ".join(allowed) or "none"}.',
-                field="target",
-            )
-        canonical = states.canonical_verb(verb)
-        # Checked before the state, and a 400 like Ironic's NodeInMaintenance: clients retry a
-        # 409 for 10-15 s before they show the error.
-        if node["maintenance"] and canonical in NO_MAINTENANCE_VERBS:
-            raise InvalidInput(
-                f"Node {node['uuid']} is in maintenance ({node['maintenance_reason'] or 'no reason'}"
-                f"); clear maintenance before {verb}",
-                field="maintenance",
-            )
-        target = states.next_state(state, canonical)
-        if target is None:
-            allowed = states.allowed_verbs(state)
-            raise InvalidStateRequested(
-                f'The requested action "{verb}" can not be performed on node "{node["uuid"]}" '
-                f'while it is in state "{state}". Allowed in "{state}": '
-                f"{', '.join(allowed) or 'none (wait for the current operation)'}."
-            )
-        if node["reservation"] is not None:
-            raise node_db.locked_error(node, node["reservation"], f"provision {verb}")
-        if canonical in ("rebuild", "deleted") and node["protected"]:
-            raise Forbidden(f"Node {node['uuid']} is protected; unset protected before {verb}")
-        args = _provision_args(node, canonical, body, caller)
-        values: dict[str, Any] = {
-            "provision_state": target,
-            "target_provision_state": states.goal_of(canonical, state),
-            "provision_updated_at": utcnow(),
-            "last_error": None,
-        }
-        if "instance_info" in args:
-            values["instance_info"] = args.pop("instance_info")
-        if canonical == "inspect":
-            values["inspection_started_at"] = utcnow()
-            values["inspection_finished_at"] = None
-        if target not in states.WORKING_STATES:
-            values["target_provision_state"] = None
-        ok = node_db.update_node(
-            conn, node["id"], values, expect={"provision_state": state, "reservation": None}
-        )
-        if not ok:
-            raise Conflict(
-                f"Node {node['uuid']} changed while the request was handled; retry the request"
-            )
-        node_db.record_event(
-            conn, node["id"], f"{verb}: {state} -> {target}", event_type="provisioning",
-            from_state=state, to_state=target, duration=node_db.seconds_in_state(node), user=caller.user,
-            request_id=caller.request_id,
-        )  # fmt: skip
-        if target in states.WORKING_STATES:
-            job_db.enqueue(
-                conn, node["id"], "provision", {"verb": canonical, **args},
-                request_id=caller.request_id,
-            )  # fmt: skip
+        target = accept_provision(conn, node, verb, body, caller)
     job_db.wake()
     return {"provision_state": target}
+
+
+def accept_provision(
+    conn: sa.Connection, node: dict[str, Any], verb: str, body: dict[str, Any], caller: Caller
+) -> str:
+    """In the caller's transaction: check `verb` against the node's state, move the node and
+    queue its job; the new provision state. The caller commits, then calls job_db.wake()."""
+    state = node["provision_state"]
+    min_version = states.VERB_MIN_VERSION.get(verb)
+    if min_version is None or caller.version < min_version:
+        allowed = states.allowed_verbs(state)
+        raise InvalidInput(
+            f'The requested action "{verb}" can not be performed on node "{node["uuid"]}" '
+            f'while it is in state "{state}". Allowed here: {", ".join(allowed) or "none"}.',
+            field="target",
+        )
+    canonical = states.canonical_verb(verb)
+    # Checked before the state, and a 400 like Ironic's NodeInMaintenance: clients retry a
+    # 409 for 10-15 s before they show the error.
+    if node["maintenance"] and canonical in NO_MAINTENANCE_VERBS:
+        raise InvalidInput(
+            f"Node {node['uuid']} is in maintenance ({node['maintenance_reason'] or 'no reason'}"
+            f"); clear maintenance before {verb}",
+            field="maintenance",
+        )
+    target = states.next_state(state, canonical)
+    if target is None:
+        allowed = states.allowed_verbs(state)
+        raise InvalidStateRequested(
+            f'The requested action "{verb}" can not be performed on node "{node["uuid"]}" '
+            f'while it is in state "{state}". Allowed in "{state}": '
+            f"{', '.join(allowed) or 'none (wait for the current operation)'}."
+        )
+    if node["reservation"] is not None:
+        raise node_db.locked_error(node, node["reservation"], f"provision {verb}")
+    if canonical in ("rebuild", "deleted") and node["protected"]:
+        raise Forbidden(f"Node {node['uuid']} is protected; unset protected before {verb}")
+    args = _provision_args(node, canonical, body, caller)
+    values: dict[str, Any] = {
+        "provision_state": target,
+        "target_provision_state": states.goal_of(canonical, state),
+        "provision_updated_at": utcnow(),
+        "last_error": None,
+    }
+    if "instance_info" in args:
+        values["instance_info"] = args.pop("instance_info")
+    if canonical == "inspect":
+        values["inspection_started_at"] = utcnow()
+        values["inspection_finished_at"] = None
+    if target not in states.WORKING_STATES:
+        values["target_provision_state"] = None
+    ok = node_db.update_node(
+        conn, node["id"], values, expect={"provision_state": state, "reservation": None}
+    )
+    if not ok:
+        raise Conflict(
+            f"Node {node['uuid']} changed while the request was handled; retry the request"
+        )
+    node_db.record_event(
+        conn, node["id"], f"{verb}: {state} -> {target}", event_type="provisioning",
+        from_state=state, to_state=target, duration=node_db.seconds_in_state(node), user=caller.user,
+        request_id=caller.request_id,
+    )  # fmt: skip
+    if target in states.WORKING_STATES:
+        job_db.enqueue(
+            conn, node["id"], "provision", {"verb": canonical, **args},
+            request_id=caller.request_id,
+        )  # fmt: skip
+    return target
 
 
 def _provision_args(

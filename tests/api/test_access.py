@@ -20,6 +20,7 @@ from ironworks.api.access import operation_of
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import (
     audit_events,
+    nodes,
     tokens,
 )
 from ironworks.domain import policy
@@ -121,6 +122,18 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "membership:update": ("PUT", "/api/v1/projects/p1/members/target", {"role": "member"}),
     "audit:read": ("GET", "/api/v1/audit-events", None),
     "audit:export": ("GET", "/api/v1/audit-events/export", None),
+    "flavor:choose": ("GET", "/api/v1/flavors/fpub", None),
+    "flavor:create": ("POST", "/api/v1/flavors", {"name": "fnew", "cpus": 1, "memory_mb": 1,
+                                                  "local_gb": 1}),
+    "flavor:update": ("PATCH", "/api/v1/flavors/fpub", {"description": "x"}),
+    "flavor:delete": ("DELETE", "/api/v1/flavors/fspare", None),
+    "host:read": ("GET", "/api/v1/hosts/h1", None),
+    "host:create": ("POST", "/api/v1/hosts", {"name": "hnew", "flavor": "fpub", "image": "i",
+                                              "project": "p1"}),
+    "host:update": ("PATCH", "/api/v1/hosts/h1", {"name": "h1b"}),
+    "host:power": ("POST", "/api/v1/hosts/h1/stop", None),
+    "host:rebuild": ("POST", "/api/v1/hosts/h1/rebuild", {"image": "i2"}),
+    "host:delete": ("DELETE", "/api/v1/hosts/h1", None),
 }  # fmt: skip
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]
@@ -157,6 +170,20 @@ def test_permission_cell(secure: Any, operation: str, role: Role) -> None:
                        ("/api/v1/users", {"name": "target", "password": PASSWORD})):  # fmt: skip
         assert c.post(path, json=body, headers=admin).status_code == 201
     assert c.put("/api/v1/projects/p1/members/target", json={}, headers=admin).status_code == 200
+    # flavors, two available nodes, and a host h1 in p1
+    for f in ("fpub", "fspare"):
+        r = c.post("/api/v1/flavors", json={"name": f, "cpus": 1, "memory_mb": 1, "local_gb": 1},
+                   headers=admin)  # fmt: skip
+        assert r.status_code == 201, r.text
+    free = [c.post("/v1/nodes", json={"driver": "fake-hardware", "properties": {
+        "cpus": 1, "memory_mb": 1, "local_gb": 1}}, headers=admin).json()["uuid"] for _ in range(2)]  # fmt: skip
+    with svc.db.write() as conn:
+        conn.execute(
+            sa.update(nodes).where(nodes.c.uuid.in_(free)).values(provision_state="available")
+        )
+    r = c.post("/api/v1/hosts", json={"name": "h1", "flavor": "fpub", "image": "i", "project": "p1"},
+               headers=admin)  # fmt: skip
+    assert r.status_code == 202, r.text
     method, path, body = CALLS[operation]
     ids = {"node": node, "port": port, "portgroup": group}
     kw: dict[str, Any] = {"headers": headers}

@@ -1,0 +1,381 @@
+"""Hosts (裸金属主机): a tenant's bare-metal servers, scheduled onto nodes by flavor.
+
+Create (`count` at once): the flavor must be one the project may use; quotas of the project and
+its department are checked for the whole batch; then, in ONE transaction, `count` nodes that
+match (available, not in maintenance, no instance; the flavor's resource class, architecture
+and capabilities; at least its cpus, memory and disk; the availability zone) are claimed with a
+compare-and-set on `nodes.instance_uuid` (plus a unique `hosts.node_id`), so concurrent creates
+never put two hosts on one node; each claimed node gets the image in `instance_info` and a
+deploy job through the node's state machine. Too few nodes: nothing is claimed, 409.
+
+A host's status is derived from its node: building, active, stopped, rebuilding, deleting,
+error (with the node's last error). Delete tears the node down (undeploy, cleaning); the host
+disappears when its node is available again (the conductor removes the row).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ironworks.common.ids import new_uuid
+from ironworks.db import jobs as job_db
+from ironworks.db.engine import utcnow
+from ironworks.db.schema import departments, flavors, hosts, nodes, ports, projects
+from ironworks.domain import states
+from ironworks.drivers import base
+from ironworks.drivers.ipmi_info import capability
+from ironworks.services import flavors as flavor_svc
+from ironworks.services import operations
+from ironworks.services.context import Caller, Services
+
+MAX_BATCH = 100
+STATUSES = ("building", "active", "stopped", "rebuilding", "deleting", "error")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def _admin(caller: Caller) -> bool:
+    return caller.principal is None or caller.principal.is_admin
+
+
+def _az(node: dict[str, Any], default: str) -> str:
+    return str((node.get("properties") or {}).get("availability_zone") or default)
+
+
+def _fits(node: dict[str, Any], flavor: dict[str, Any], az: str, default_az: str) -> bool:
+    props = node.get("properties") or {}
+    if _az(node, default_az) != az:
+        return False
+    if flavor["resource_class"] and node["resource_class"] != flavor["resource_class"]:
+        return False
+    if flavor["cpu_arch"] and props.get("cpu_arch") != flavor["cpu_arch"]:
+        return False
+    for key in ("cpus", "memory_mb", "local_gb"):
+        try:
+            if int(props.get(key) or 0) < flavor[key]:
+                return False
+        except (TypeError, ValueError):
+            return False
+    return all(capability(node, k) == v for k, v in (flavor["capabilities"] or {}).items())
+
+
+def _names(body: dict[str, Any], count: int) -> list[str]:
+    name = body.get("name")
+    if not isinstance(name, str) or not _NAME.match(name.replace("{n}", "1")):
+        raise InvalidInput("name must be 1-63 letters, digits, '.', '_' or '-' (start with a letter "
+                           "or digit); with count > 1, '{n}' in it is the host's number",
+                           field="name")  # fmt: skip
+    if count == 1:
+        return [name.replace("{n}", "1")]
+    return [
+        name.replace("{n}", str(i)) if "{n}" in name else f"{name}-{i}" for i in range(1, count + 1)
+    ]
+
+
+def _project_for(conn: sa.Connection, caller: Caller, ident: Any) -> dict[str, Any]:
+    mine = None if _admin(caller) else sorted(caller.principal.projects)
+    if ident is None:
+        if mine is not None and len(mine) == 1:
+            ident = None
+            row = conn.execute(sa.select(projects).where(projects.c.id == mine[0])).mappings().one()
+            return dict(row)
+        raise InvalidInput("project is required (its name or id)", field="project")
+    col = (
+        projects.c.uuid if len(str(ident)) == 36 and str(ident).count("-") == 4 else projects.c.name
+    )
+    q = sa.select(projects).where(col == str(ident))
+    if mine is not None:
+        q = q.where(projects.c.id.in_(mine))
+    rows = conn.execute(q).mappings().all()
+    if len(rows) != 1:
+        raise NotFound(f"project {ident} could not be found" if not rows else
+                       f"{len(rows)} projects are named {ident!r}; use its id")  # fmt: skip
+    return dict(rows[0])
+
+
+def _check_quota(conn: sa.Connection, project: dict[str, Any], count: int) -> None:
+    """Hosts (= nodes, one each) of the project and of its department, for the whole batch."""
+    dept = conn.execute(sa.select(departments).where(departments.c.id == project["department_id"]))
+    dept_row = dict(dept.mappings().one())
+    in_project = conn.execute(sa.select(sa.func.count()).select_from(hosts)
+                              .where(hosts.c.project_id == project["id"])).scalar_one()  # fmt: skip
+    in_dept = conn.execute(
+        sa.select(sa.func.count()).select_from(hosts).join(projects, projects.c.id == hosts.c.project_id)
+        .where(projects.c.department_id == dept_row["id"])
+    ).scalar_one()  # fmt: skip
+    for owner, what, row, used in (("project", project["name"], project, in_project),
+                                   ("department", dept_row["name"], dept_row, in_dept)):  # fmt: skip
+        for quota in ("quota_hosts", "quota_nodes"):
+            limit = row[quota]
+            if limit is not None and used + count > limit:
+                kind = quota.split("_")[1]
+                raise Forbidden(f"quota exceeded: {owner} {what} may have {limit} {kind}, has "
+                                f"{used}, and {count} more were asked for")  # fmt: skip
+
+
+def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str, Any]]:
+    allowed = {"name", "count", "flavor", "image", "project", "availability_zone", "ssh_key",
+               "user_data"}  # fmt: skip
+    extra = sorted(set(body) - allowed)
+    if extra:
+        raise InvalidInput(f"unknown field {extra[0]!r}", field=extra[0])
+    count = body.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BATCH:
+        raise InvalidInput(f"count must be a whole number from 1 to {MAX_BATCH}", field="count")
+    names = _names(body, count)
+    image = body.get("image")
+    if not isinstance(image, str) or not image.strip():
+        raise InvalidInput("image is required: an image URL or id", field="image")
+    if not body.get("flavor"):
+        raise InvalidInput("flavor is required (its name or id)", field="flavor")
+    default_az = svc.settings.default_availability_zone
+    az = body.get("availability_zone") or default_az
+    created: list[dict[str, Any]] = []
+    with svc.db.write() as conn:
+        project = _project_for(conn, caller, body.get("project"))
+        if not svc.db.is_sqlite:  # one batch at a time per project: quotas hold under races
+            conn.execute(
+                sa.select(projects.c.id).where(projects.c.id == project["id"]).with_for_update()
+            )
+        scoped = caller if _admin(caller) else _as_project(caller, project["id"])
+        flavor = flavor_svc.get_row(conn, scoped, str(body["flavor"]))
+        _check_quota(conn, project, count)
+        candidates = [dict(r) for r in conn.execute(
+            sa.select(nodes).where(
+                nodes.c.provision_state == states.AVAILABLE, nodes.c.maintenance.is_(False),
+                nodes.c.instance_uuid.is_(None), nodes.c.reservation.is_(None),
+            )
+        ).mappings()]  # fmt: skip
+        fitting = [n for n in candidates if _fits(n, flavor, az, default_az)]
+        # best fit: the smallest matching nodes first, big ones stay free for big flavors
+        fitting.sort(key=lambda n: (int((n["properties"] or {}).get("memory_mb") or 0),
+                                    int((n["properties"] or {}).get("cpus") or 0), n["id"]))  # fmt: skip
+        now = utcnow()
+        for name in names:
+            host_uuid = new_uuid()
+            node = _claim(conn, fitting, host_uuid, image, flavor)
+            if node is None:
+                raise Conflict(f"no available node matches flavor {flavor['name']} in availability "
+                               f"zone {az} (asked for {count}, {len(created)} could be claimed); "
+                               "nothing was created")  # fmt: skip
+            conn.execute(sa.insert(hosts).values(
+                uuid=host_uuid, name=name, project_id=project["id"], flavor_id=flavor["id"],
+                node_id=node["id"], image=image, availability_zone=az, ssh_key=body.get("ssh_key"),
+                user_data=body.get("user_data"), task="building", created_at=now,
+                user_id=caller.principal.user_id if caller.principal else None,
+            ))  # fmt: skip
+            operations.accept_provision(conn, {**node, "instance_uuid": host_uuid}, "active", {},
+                                        caller)  # fmt: skip
+            created.append({"uuid": host_uuid, "name": name, "node_uuid": node["uuid"]})
+        caller.acted_on("host", created[0]["uuid"] if count == 1 else f"{count} hosts",
+                        ", ".join(names), (project["id"], project["name"]))  # fmt: skip
+    job_db.wake()
+    return created
+
+
+def _as_project(caller: Caller, project_id: int) -> Caller:
+    """The caller as seen from one project: flavors visible to that project only."""
+    from dataclasses import replace
+
+    p = caller.principal
+    return replace(caller, principal=replace(p, projects={project_id: p.projects[project_id]}))
+
+
+def _claim(conn: sa.Connection, fitting: list[dict[str, Any]], host_uuid: str, image: str,
+           flavor: dict[str, Any]) -> dict[str, Any] | None:  # fmt: skip
+    """Take the first node still free (compare-and-set), removing those tried from `fitting`."""
+    while fitting:
+        node = fitting.pop(0)
+        info = {**(node["instance_info"] or {}), "image_source": image,
+                "root_gb": flavor["local_gb"], "flavor": flavor["name"]}  # fmt: skip
+        taken = conn.execute(
+            sa.update(nodes).where(
+                nodes.c.id == node["id"], nodes.c.instance_uuid.is_(None),
+                nodes.c.provision_state == states.AVAILABLE, nodes.c.reservation.is_(None),
+            ).values(instance_uuid=host_uuid, instance_info=info, updated_at=utcnow())
+        ).rowcount  # fmt: skip
+        if taken:
+            return {**node, "instance_info": info}
+    return None
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def status_of(host: dict[str, Any], node: dict[str, Any] | None) -> tuple[str, str | None]:
+    """(status, reason) from the node's state and the host's last task."""
+    if node is None:
+        return "error", "its node was deleted"
+    ps = node["provision_state"]
+    if host["task"] == "deleting" or ps in (states.DELETING, states.CLEANING, states.CLEAN_WAIT,
+                                             states.AVAILABLE):  # fmt: skip
+        return "deleting", None
+    if ps in (states.DEPLOYING, states.DEPLOY_WAIT):
+        return ("rebuilding" if host["task"] == "rebuilding" else "building"), None
+    if ps == states.ACTIVE:
+        return ("stopped" if node["power_state"] == base.POWER_OFF else "active"), None
+    if ps in (states.DEPLOY_FAILED, states.ERROR):
+        return "error", node["last_error"] or ps
+    return ps, None
+
+
+def _scope(caller: Caller) -> sa.ColumnElement[bool] | None:
+    return None if _admin(caller) else hosts.c.project_id.in_(sorted(caller.principal.projects))
+
+
+def _rows(conn: sa.Connection, caller: Caller, where: list[Any]) -> list[dict[str, Any]]:
+    q = (
+        sa.select(hosts, projects.c.name.label("project"), flavors.c.name.label("flavor"),
+                  flavors.c.cpus, flavors.c.memory_mb, flavors.c.local_gb,
+                  nodes.c.uuid.label("node_uuid"), nodes.c.provision_state, nodes.c.power_state,
+                  nodes.c.target_power_state, nodes.c.last_error, nodes.c.properties)
+        .join(projects, projects.c.id == hosts.c.project_id)
+        .join(flavors, flavors.c.id == hosts.c.flavor_id)
+        .outerjoin(nodes, nodes.c.id == hosts.c.node_id)
+        .order_by(hosts.c.created_at, hosts.c.id)
+    )  # fmt: skip
+    scope = _scope(caller)
+    if scope is not None:
+        q = q.where(scope)
+    for w in where:
+        q = q.where(w)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def _out(row: dict[str, Any]) -> dict[str, Any]:
+    node = None if row["node_uuid"] is None else row
+    status, reason = status_of(row, node)
+    props = row["properties"] or {}
+    return {
+        "uuid": row["uuid"], "name": row["name"], "status": status, "status_reason": reason,
+        "project": row["project"], "availability_zone": row["availability_zone"],
+        "flavor": {"name": row["flavor"], "cpus": row["cpus"], "memory_mb": row["memory_mb"],
+                   "local_gb": row["local_gb"]},
+        "cpu_arch": props.get("cpu_arch"), "cpu_model": props.get("cpu_model"),
+        "image": row["image"], "node_uuid": row["node_uuid"], "power_state": row["power_state"],
+        "ip_addresses": [], "created_at": row["created_at"], "updated_at": row["updated_at"],
+    }  # fmt: skip
+
+
+def list_hosts(svc: Services, caller: Caller, filters: dict[str, str]) -> list[dict[str, Any]]:
+    known = {"project", "status", "flavor", "availability_zone", "name"}
+    extra = sorted(set(filters) - known)
+    if extra:
+        raise InvalidInput(f"cannot filter hosts by {extra[0]}; use one of {', '.join(sorted(known))}",
+                           field=extra[0])  # fmt: skip
+    where = []
+    if "project" in filters:
+        where.append(projects.c.name == filters["project"])
+    if "flavor" in filters:
+        where.append(flavors.c.name == filters["flavor"])
+    if "availability_zone" in filters:
+        where.append(hosts.c.availability_zone == filters["availability_zone"])
+    if "name" in filters:
+        where.append(hosts.c.name == filters["name"])
+    with svc.db.read() as conn:
+        out = [_out(r) for r in _rows(conn, caller, where)]
+    if "status" in filters:
+        if filters["status"] not in STATUSES:
+            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
+        out = [h for h in out if h["status"] == filters["status"]]
+    return out
+
+
+def _one(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
+    col = hosts.c.uuid if len(ident) == 36 and ident.count("-") == 4 else hosts.c.name
+    rows = _rows(conn, caller, [col == ident])
+    if not rows:
+        raise NotFound(f"host {ident} could not be found")
+    if len(rows) > 1:
+        raise InvalidInput(f"{len(rows)} hosts are named {ident!r}; use its id", field="host")
+    row = rows[0]
+    caller.acted_on("host", row["uuid"], row["name"], (row["project_id"], row["project"]))
+    return row
+
+
+def show(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
+    from ironworks.services import audit
+
+    with svc.db.read() as conn:
+        row = _one(conn, caller, ident)
+        nics = [] if row["node_id"] is None else [
+            {"mac": a, "pxe_enabled": p}
+            for a, p in conn.execute(sa.select(ports.c.address, ports.c.pxe_enabled)
+                                     .where(ports.c.node_id == row["node_id"]).order_by(ports.c.id))
+        ]  # fmt: skip
+    out = _out(row)
+    props = row["properties"] or {}
+    out["nics"] = nics
+    out["disks"] = props.get("disks") or (
+        [{"size_gb": props["local_gb"]}] if props.get("local_gb") else []
+    )
+    out["audit"] = audit.list_events(svc, filters={"target_type": "host", "target_id": row["uuid"]},
+                                     limit=100)  # fmt: skip
+    return out
+
+
+# --- changing ------------------------------------------------------------------------------------
+
+
+def rename(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> dict[str, Any]:
+    extra = sorted(set(body) - {"name"})
+    if extra:
+        raise InvalidInput(f"unknown field {extra[0]!r}; a host's name is what can be edited",
+                           field=extra[0])  # fmt: skip
+    name = body.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInput("name must be 1-63 letters, digits, '.', '_' or '-'", field="name")
+    with svc.db.write() as conn:
+        row = _one(conn, caller, ident)
+        conn.execute(sa.update(hosts).where(hosts.c.id == row["id"])
+                     .values(name=name, updated_at=utcnow()))  # fmt: skip
+    return show(svc, caller, row["uuid"])
+
+
+def power(svc: Services, caller: Caller, ident: str, action: str) -> None:
+    target = {"start": base.POWER_ON, "stop": base.POWER_OFF, "reboot": base.REBOOT,
+              "soft-reboot": base.SOFT_REBOOT}[action]  # fmt: skip
+    with svc.db.read() as conn:
+        row = _one(conn, caller, ident)
+    if row["node_uuid"] is None or row["provision_state"] != states.ACTIVE:
+        raise Conflict(f"host {row['name']} is {status_of(row, row)[0]}; it can be started, "
+                       "stopped or rebooted when active or stopped")  # fmt: skip
+    operations.request_power(svc, row["node_uuid"], {"target": target}, caller)
+
+
+def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> None:
+    image = body.get("image")
+    if image is not None and (not isinstance(image, str) or not image.strip()):
+        raise InvalidInput("image must be an image URL or id (or left out: the same image)",
+                           field="image")  # fmt: skip
+    with svc.db.write() as conn:
+        row = _one(conn, caller, ident)
+        if row["node_uuid"] is None:
+            raise Conflict(f"host {row['name']} has no node left to rebuild on")
+        node = dict(conn.execute(sa.select(nodes).where(nodes.c.uuid == row["node_uuid"]))
+                    .mappings().one())  # fmt: skip
+        new_image = image or row["image"]
+        info = {**(node["instance_info"] or {}), "image_source": new_image}
+        conn.execute(sa.update(nodes).where(nodes.c.id == node["id"]).values(instance_info=info))
+        operations.accept_provision(conn, {**node, "instance_info": info}, "rebuild", {}, caller)
+        conn.execute(sa.update(hosts).where(hosts.c.id == row["id"])
+                     .values(image=new_image, task="rebuilding", updated_at=utcnow()))  # fmt: skip
+    job_db.wake()
+
+
+def delete(svc: Services, caller: Caller, ident: str) -> None:
+    with svc.db.write() as conn:
+        row = _one(conn, caller, ident)
+        if row["node_uuid"] is None or row["provision_state"] == states.AVAILABLE:
+            conn.execute(sa.delete(hosts).where(hosts.c.id == row["id"]))
+            return
+        if row["task"] != "deleting":
+            node = dict(conn.execute(sa.select(nodes).where(nodes.c.uuid == row["node_uuid"]))
+                        .mappings().one())  # fmt: skip
+            operations.accept_provision(conn, node, "deleted", {}, caller)
+            conn.execute(sa.update(hosts).where(hosts.c.id == row["id"])
+                         .values(task="deleting", updated_at=utcnow()))  # fmt: skip
+    job_db.wake()

@@ -1,0 +1,192 @@
+"""Flavors and hosts with identity on, a conductor and fake hardware; the scheduling race.
+
+On SQLite and PostgreSQL. Nodes are fake-hardware nodes put straight into `available` with
+properties a flavor can match; the conductor deploys and tears them down as on real hardware.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from ironworks.common.errors import IronworksError
+from ironworks.db.schema import hosts, nodes
+from ironworks.services import hosts as host_svc
+from ironworks.services.context import Caller
+from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, bearer, log_in
+from tests.conftest import wait_for
+
+X86 = {"cpus": 32, "memory_mb": 131072, "local_gb": 400, "cpu_arch": "x86_64"}
+ARM = {"cpus": 64, "memory_mb": 262144, "local_gb": 800, "cpu_arch": "aarch64"}
+
+
+@pytest.fixture
+def cloud(secure: Any) -> Iterator[tuple[Any, Any, dict[str, dict[str, str]]]]:
+    """d1/p1 with alice (member), d2/p2 with carol; flavors; a running conductor."""
+    from ironworks.conductor.conductor import Conductor
+
+    c, svc = secure
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    for path, body in (
+        ("/api/v1/departments", {"name": "d1"}), ("/api/v1/departments", {"name": "d2"}),
+        ("/api/v1/projects", {"name": "p1", "department": "d1"}),
+        ("/api/v1/projects", {"name": "p2", "department": "d2"}),
+        ("/api/v1/users", {"name": "alice", "password": PASSWORD}),
+        ("/api/v1/users", {"name": "carol", "password": PASSWORD}),
+        ("/api/v1/flavors", {"name": "bm.x86", "cpus": 16, "memory_mb": 65536, "local_gb": 200,
+                             "cpu_arch": "x86_64"}),
+        ("/api/v1/flavors", {"name": "bm.arm", "cpus": 64, "memory_mb": 131072, "local_gb": 400,
+                             "cpu_arch": "aarch64", "is_public": False, "projects": ["p2"]}),
+    ):  # fmt: skip
+        r = c.post(path, json=body, headers=admin)
+        assert r.status_code == 201, r.text
+    assert c.put("/api/v1/projects/p1/members/alice", json={}, headers=admin).status_code == 200
+    assert c.put("/api/v1/projects/p2/members/carol", json={}, headers=admin).status_code == 200
+    conductor = Conductor(svc.db, svc.settings)
+    conductor.start()
+    try:
+        yield c, svc, {"admin": admin, "alice": bearer(log_in(c, "alice", PASSWORD)),
+                       "carol": bearer(log_in(c, "carol", PASSWORD))}  # fmt: skip
+    finally:
+        conductor.stop(wait=True)
+
+
+def add_nodes(c: Any, svc: Any, headers: dict[str, str], count: int, props: dict[str, Any],
+              prefix: str = "n") -> list[str]:  # fmt: skip
+    made = []
+    for i in range(count):
+        r = c.post("/v1/nodes", json={"name": f"{prefix}{i}", "driver": "fake-hardware",
+                                      "properties": props}, headers=headers)  # fmt: skip
+        assert r.status_code == 201, r.text
+        made.append(r.json()["uuid"])
+    with svc.db.write() as conn:
+        conn.execute(sa.update(nodes).where(nodes.c.uuid.in_(made))
+                     .values(provision_state="available", power_state="power off"))  # fmt: skip
+    return made
+
+
+def host(c: Any, headers: dict[str, str], name: str) -> dict[str, Any]:
+    r = c.get(f"/api/v1/hosts/{name}", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_status(c: Any, headers: dict[str, str], name: str, status: str) -> dict[str, Any]:
+    return wait_for(lambda: (h := host(c, headers, name))["status"] == status and h, timeout=20)
+
+
+def test_a_member_creates_uses_and_deletes_hosts(cloud: Any) -> None:
+    c, svc, who = cloud
+    alice, carol, admin = who["alice"], who["carol"], who["admin"]
+    add_nodes(c, svc, admin, 3, X86)
+    add_nodes(c, svc, admin, 1, ARM, prefix="arm")
+    # alice's project sees the public flavor only
+    assert [f["name"] for f in c.get("/api/v1/flavors", headers=alice).json()["flavors"]] == [
+        "bm.x86"
+    ]
+    r = c.post("/api/v1/hosts", json={"name": "web", "count": 2, "flavor": "bm.x86",
+                                      "image": "http://images/debian.qcow2"}, headers=alice)  # fmt: skip
+    assert r.status_code == 202, r.text
+    assert [h["name"] for h in r.json()["hosts"]] == ["web-1", "web-2"]
+    web1 = wait_status(c, alice, "web-1", "active")
+    assert web1["flavor"] == {"name": "bm.x86", "cpus": 16, "memory_mb": 65536, "local_gb": 200}
+    assert web1["cpu_arch"] == "x86_64" and web1["project"] == "p1" and web1["node_uuid"]
+    assert web1["availability_zone"] == "default" and web1["disks"] == [{"size_gb": 400}]
+    assert [e["action"] for e in web1["audit"]] == []  # host actions are audited from here on
+    # the other project's member does not see it
+    assert c.get("/api/v1/hosts/web-1", headers=carol).status_code == 404
+    assert c.get("/api/v1/hosts", headers=carol).json()["hosts"] == []
+    # stop, start, rebuild with another image, rename
+    assert c.post("/api/v1/hosts/web-1/stop", headers=alice).status_code == 202
+    wait_status(c, alice, "web-1", "stopped")
+    assert c.post("/api/v1/hosts/web-1/start", headers=alice).status_code == 202
+    wait_status(c, alice, "web-1", "active")
+    r = c.post("/api/v1/hosts/web-1/rebuild", json={"image": "http://images/ubuntu.qcow2"},
+               headers=alice)  # fmt: skip
+    assert r.status_code == 202, r.text
+    rebuilt = wait_status(c, alice, "web-1", "active")
+    assert rebuilt["image"] == "http://images/ubuntu.qcow2"
+    r = c.patch("/api/v1/hosts/web-1", json={"name": "db-1"}, headers=alice)
+    assert r.status_code == 200 and r.json()["name"] == "db-1"
+    history = host(c, alice, "db-1")["audit"]
+    assert {e["action"] for e in history} >= {"host:power", "host:rebuild", "host:update"}
+    assert all(e["user_name"] == "alice" for e in history)
+    # delete: the node is torn down and cleaned, the host disappears, the node is free again
+    node = rebuilt["node_uuid"]
+    assert c.delete("/api/v1/hosts/db-1", headers=alice).status_code == 202
+    wait_for(lambda: c.get("/api/v1/hosts/db-1", headers=alice).status_code == 404, timeout=20)
+    freed = c.get(f"/v1/nodes/{node}", headers=admin).json()
+    assert freed["provision_state"] == "available" and freed["instance_uuid"] is None
+    listed = c.get("/api/v1/hosts", params={"status": "active"}, headers=alice).json()["hosts"]
+    assert [h["name"] for h in listed] == ["web-2"]
+
+
+def test_no_match_quota_and_private_flavors(cloud: Any) -> None:
+    c, svc, who = cloud
+    alice, carol, admin = who["alice"], who["carol"], who["admin"]
+    add_nodes(c, svc, admin, 2, X86)
+    body = {"name": "big", "count": 3, "flavor": "bm.x86", "image": "img"}
+    r = c.post("/api/v1/hosts", json=body, headers=alice)
+    assert r.status_code == 409
+    assert r.json()["detail"] == ("no available node matches flavor bm.x86 in availability zone "
+                                  "default (asked for 3, 2 could be claimed); nothing was created")  # fmt: skip
+    with svc.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(hosts)).scalar_one() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(nodes)
+                            .where(nodes.c.instance_uuid.is_not(None))).scalar_one() == 0  # fmt: skip
+    r = c.post("/api/v1/hosts", json={**body, "flavor": "bm.arm"}, headers=alice)
+    assert r.status_code == 404 and "flavor bm.arm could not be found" in r.json()["detail"]
+    r = c.post("/api/v1/hosts", json={**body, "flavor": "bm.arm", "count": 1}, headers=carol)
+    assert r.status_code == 409  # carol may use it, but there is no ARM node
+    assert c.patch("/api/v1/projects/p1", json={"quota_hosts": 1}, headers=admin).status_code == 200
+    r = c.post("/api/v1/hosts", json={**body, "count": 2}, headers=alice)
+    assert r.status_code == 403
+    assert r.json()["detail"] == ("quota exceeded: project p1 may have 1 hosts, has 0, and 2 more "
+                                  "were asked for")  # fmt: skip
+    r = c.post("/api/v1/hosts", json={**body, "count": 1, "colour": "red"}, headers=alice)
+    assert r.status_code == 400 and r.json()["field"] == "colour"
+    r = c.post("/api/v1/hosts", json={**body, "count": 0}, headers=alice)
+    assert r.status_code == 400 and r.json()["field"] == "count"
+
+
+def test_concurrent_creates_never_share_a_node(secure: Any) -> None:
+    """50 creates at once against 20 matching nodes: exactly 20 hosts, 30 clear refusals."""
+    c, svc = secure
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    for path, body in (("/api/v1/departments", {"name": "d"}),
+                       ("/api/v1/projects", {"name": "p", "department": "d"}),
+                       ("/api/v1/flavors", {"name": "f", "cpus": 1, "memory_mb": 1, "local_gb": 1})):  # fmt: skip
+        assert c.post(path, json=body, headers=admin).status_code == 201
+    add_nodes(c, svc, admin, 20, X86)
+    caller = Caller(request_id="race")  # the cloud admin (principal None acts as admin)
+    results: list[Any] = []
+    start = threading.Barrier(50)
+
+    def one(i: int) -> None:
+        start.wait()
+        try:
+            results.append(host_svc.create(svc, caller, {"name": f"h{i}", "flavor": "f",
+                                                         "image": "img", "project": "p"}))  # fmt: skip
+        except IronworksError as e:
+            results.append(e)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    made = [r for r in results if isinstance(r, list)]
+    refused = [r for r in results if isinstance(r, IronworksError)]
+    assert (len(made), len(refused)) == (20, 30)
+    assert all(e.message.startswith("no available node matches flavor f in availability zone "
+                                    "default") for e in refused), {e.message for e in refused}  # fmt: skip
+    with svc.db.read() as conn:
+        pairs = conn.execute(sa.select(hosts.c.uuid, hosts.c.node_id)).all()
+        claimed = conn.execute(sa.select(nodes.c.id, nodes.c.instance_uuid)
+                               .where(nodes.c.instance_uuid.is_not(None))).all()  # fmt: skip
+    assert len(pairs) == 20 and len({n for _, n in pairs}) == 20
+    assert {(n, u) for u, n in pairs} == set(claimed)
