@@ -9,12 +9,14 @@ from ironworks.cli import (  # noqa: F401  (they add commands)
     nodes,
     ports,
     session,
+    tenancy,
 )
 from ironworks.cli.groups import node_app, port_app
 
 
 def register(app: typer.Typer) -> None:
     session.register(app)
+    tenancy.register(app)
     app.add_typer(node_app, name="node")
     app.add_typer(port_app, name="port")
 

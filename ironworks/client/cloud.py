@@ -1,0 +1,79 @@
+"""Calls of Ironworks' own tenancy API (`/api/v1`): flavors, hosts, the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ironworks.client.http import DEFAULT_URL, Session
+
+
+class CloudClient:
+    def __init__(self, url: str = DEFAULT_URL, *, token: str | None = None,
+                 timeout: float = 30.0) -> None:  # fmt: skip
+        self.session = Session(url, timeout=timeout, token=token)
+
+    @property
+    def url(self) -> str:
+        return self.session.url
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> CloudClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _json(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        r = self.session.request(method, path, body=body, params=params or None)
+        return r.json() if r.content else None
+
+    # --- flavors --------------------------------------------------------------------------------
+
+    def list_flavors(self) -> list[dict[str, Any]]:
+        return list(self._json("GET", "/api/v1/flavors")["flavors"])
+
+    def create_flavor(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("POST", "/api/v1/flavors", body))
+
+    def get_flavor(self, ident: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/api/v1/flavors/{ident}"))
+
+    def delete_flavor(self, ident: str) -> None:
+        self._json("DELETE", f"/api/v1/flavors/{ident}")
+
+    # --- hosts ----------------------------------------------------------------------------------
+
+    def list_hosts(self, **filters: str | None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return list(self._json("GET", "/api/v1/hosts", **params)["hosts"])
+
+    def create_hosts(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(self._json("POST", "/api/v1/hosts", body)["hosts"])
+
+    def get_host(self, ident: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/api/v1/hosts/{ident}"))
+
+    def host_action(self, ident: str, action: str, body: dict[str, Any] | None = None) -> None:
+        self._json("POST", f"/api/v1/hosts/{ident}/{action}", body)
+
+    def rename_host(self, ident: str, name: str) -> dict[str, Any]:
+        return dict(self._json("PATCH", f"/api/v1/hosts/{ident}", {"name": name}))
+
+    def delete_host(self, ident: str) -> None:
+        self._json("DELETE", f"/api/v1/hosts/{ident}")
+
+    # --- audit ----------------------------------------------------------------------------------
+
+    def audit_events(self, limit: int = 100, **filters: str | None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return list(
+            self._json("GET", "/api/v1/audit-events", limit=limit, **params)["audit_events"]
+        )
+
+    def export_audit(self, fmt: str, **filters: str | None) -> bytes:
+        params = {k: v for k, v in filters.items() if v is not None}
+        r = self.session.request("GET", "/api/v1/audit-events/export",
+                                 params={"format": fmt, **params})  # fmt: skip
+        return r.content
