@@ -134,6 +134,7 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "host:power": ("POST", "/api/v1/hosts/h1/stop", None),
     "host:rebuild": ("POST", "/api/v1/hosts/h1/rebuild", {"image": "i2"}),
     "host:delete": ("DELETE", "/api/v1/hosts/h1", None),
+    "host:export": ("GET", "/api/v1/hosts/export", None),
 }  # fmt: skip
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]

@@ -6,10 +6,12 @@ properties a flavor can match; the conductor deploys and tears them down as on r
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
@@ -123,6 +125,11 @@ def test_a_member_creates_uses_and_deletes_hosts(cloud: Any) -> None:
     assert freed["provision_state"] == "available" and freed["instance_uuid"] is None
     listed = c.get("/api/v1/hosts", params={"status": "active"}, headers=alice).json()["hosts"]
     assert [h["name"] for h in listed] == ["web-2"]
+    r = c.get("/api/v1/hosts/export", params={"format": "xlsx", "status": "active"}, headers=alice)
+    assert r.status_code == 200 and r.headers["x-host-count"] == "1"
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("name", "uuid", "status") and rows[1][:1] == ("web-2",)
+    assert c.get("/api/v1/hosts/export", headers=carol).text.count("\n") == 1  # the header only
 
 
 def test_no_match_quota_and_private_flavors(cloud: Any) -> None:

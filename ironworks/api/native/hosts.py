@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
+from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ironworks.api.deps import JSON, CtxDep
-from ironworks.services import flavors, hosts
+from ironworks.services import flavors, hosts, sheets
+from ironworks.services.sheets import CSV_MIME, XLSX_MIME
 
 router = APIRouter(prefix="/api/v1")
+EXPORT_COLUMNS = ("name", "uuid", "status", "status_reason", "project", "flavor", "cpus",
+                  "memory_mb", "local_gb", "cpu_arch", "image", "availability_zone", "node_uuid",
+                  "created_at")  # fmt: skip
 BodyDep = Annotated[dict[str, Any], Body()]
 
 
@@ -70,6 +75,31 @@ async def list_hosts(ctx: CtxDep) -> JSON:
              summary="Create hosts: `count` at once, all or none")  # fmt: skip
 async def create_hosts(ctx: CtxDep, body: BodyDep) -> JSON:
     return JSON({"hosts": await ctx.run(hosts.create, ctx.svc, ctx.caller, body)}, status_code=202)
+
+
+@router.get("/hosts/export", tags=["hosts"], response_class=Response,
+            summary="The hosts (same filters as the list) as CSV or XLSX",
+            responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}})  # fmt: skip
+async def export_hosts(
+    ctx: CtxDep, fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv"
+) -> Response:
+    filters = {k: v for k, v in ctx.request.query_params.items() if k != "format"}
+    listed = await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters)
+
+    def render() -> bytes:
+        rows = [[h["name"], h["uuid"], h["status"], h["status_reason"], h["project"],
+                 h["flavor"]["name"], h["flavor"]["cpus"], h["flavor"]["memory_mb"],
+                 h["flavor"]["local_gb"], h["cpu_arch"], h["image"], h["availability_zone"],
+                 h["node_uuid"], h["created_at"].isoformat() if h["created_at"] else None]
+                for h in listed]  # fmt: skip
+        if fmt == "xlsx":
+            return sheets.write_xlsx(EXPORT_COLUMNS, rows, "hosts")
+        return sheets.write_csv(EXPORT_COLUMNS, rows)
+
+    data = await run_in_threadpool(render)
+    return Response(data, media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="hosts.{fmt}"',
+                             "X-Host-Count": str(len(listed))})  # fmt: skip
 
 
 @router.get("/hosts/{ident}", tags=["hosts"], summary="A host: status, flavor, node, NICs, disks, "
