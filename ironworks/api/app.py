@@ -75,6 +75,50 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_identity.router)
     app.include_router(native_audit.router)
     app.include_router(native_hosts.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)
     return app
+
+
+_PROBLEM = {"type": "object", "properties": {
+    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+    "detail": {"type": "string"}, "field": {"type": "string"}, "request_id": {"type": "string"},
+}, "required": ["title", "status", "detail"]}  # fmt: skip
+_IRONIC = {"type": "object", "properties": {"error_message": {"type": "string"}},
+           "required": ["error_message"]}  # fmt: skip
+_ERRORS = {
+    "400": "Bad input; the body says what is wrong and names the field (/api/v1: `field`).",
+    "401": "No valid token: log in with POST /api/v1/auth/tokens.",
+    "403": "The caller's roles do not allow this (the body names the operation), or the "
+    "resource forbids it (e.g. protected), or a quota is exceeded.",
+    "404": "No such resource, or none the caller may see.",
+    "406": "The requested Ironic API microversion is not served (/v1).",
+    "409": "The resource's state does not allow it now (the body says what would), or it "
+    "changed meanwhile; or a name is taken.",
+    "503": "The database is unreachable or busy; retry.",
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with the error answers every operation can give (Ironic's body on
+    /v1, problem+json on /api/v1) instead of the 422 it assumes (validation errors are 400s)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                      routes=app.routes)  # fmt: skip
+    for path, item in doc.get("paths", {}).items():
+        body = {"application/json": {"schema": _IRONIC}} if path == "/" or path.startswith("/v1") \
+            else {"application/problem+json": {"schema": _PROBLEM}}  # fmt: skip
+        for op in item.values():
+            responses = op.setdefault("responses", {})
+            if "HTTPValidationError" in str(responses.get("422")):  # FastAPI's, not ours
+                del responses["422"]
+            for code, text in _ERRORS.items():
+                responses.setdefault(code, {"description": text, "content": body})
+    doc.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+    doc.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+    app.openapi_schema = doc
+    return doc

@@ -22,7 +22,12 @@ class LogIn(BaseModel):
 
 class AppCredential(BaseModel):
     name: str = Field(min_length=1, max_length=255, description="What it is for.")
-    ttl: float | None = Field(None, gt=0, description="Seconds it is valid; none: until revoked.")
+    ttl: float | None = Field(
+        None,
+        gt=0,
+        le=10 * 366 * 86400,
+        description="Seconds it is valid (at most ten years); none: until revoked.",
+    )
 
 
 def _principal(ctx: Any) -> identity.Principal:
