@@ -81,6 +81,7 @@ TEST_SECRET_KEY = new_key()
 def make_settings(database_url: str, tmp_path: Path, **kw: Any) -> Settings:
     kw.setdefault("secret_key", TEST_SECRET_KEY)
     kw.setdefault("auth", {"noauth": True})  # tests/api/test_access.py turns identity on
+    kw.setdefault("license", {"evaluation_nodes": 10**6})  # tests/api/test_license.py: limits
     return load_settings(home=tmp_path, database_url=database_url, **kw)
 
 
@@ -156,6 +157,7 @@ def start_server(
     full_env = {**os.environ, "IRONWORKS_HOME": str(home), **(env or {})}
     full_env.setdefault("IRONWORKS_CONDUCTOR__POLL_INTERVAL", "0.2")
     full_env.setdefault("IRONWORKS_AUTH__NOAUTH", "true")
+    full_env.setdefault("IRONWORKS_LICENSE__EVALUATION_NODES", "1000000")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ironworks.cmd.main", "serve", "--port", str(port)],
         env=full_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,

@@ -38,7 +38,8 @@ _PUBLIC = frozenset({("GET", "/"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/op
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _VERB = {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}
 _RESOURCES = {"departments": "department", "projects": "project", "users": "user",
-              "audit-events": "audit", "flavors": "flavor", "hosts": "host"}  # fmt: skip
+              "audit-events": "audit", "flavors": "flavor", "hosts": "host",
+              "license": "license"}  # fmt: skip
 _HOST_ACTIONS = {"start": "host:power", "stop": "host:power", "reboot": "host:power",
                  "soft-reboot": "host:power", "rebuild": "host:rebuild"}  # fmt: skip
 

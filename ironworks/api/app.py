@@ -18,6 +18,7 @@ from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
 from ironworks.api.native import hosts as native_hosts
 from ironworks.api.native import identity as native_identity
+from ironworks.api.native import license as native_license
 from ironworks.api.native import nodes as native_nodes
 from ironworks.api.v1 import misc, nodes, ports
 from ironworks.common.errors import IronworksError
@@ -75,6 +76,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_identity.router)
     app.include_router(native_audit.router)
     app.include_router(native_hosts.router)
+    app.include_router(native_license.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)

@@ -117,6 +117,17 @@ class AuthSettings(BaseModel):
     lockout_seconds: float = Field(900, gt=0, description="Seconds an account stays locked.")
 
 
+class LicenseSettings(BaseModel):
+    evaluation_nodes: int = Field(
+        20, ge=0, description="Nodes that can be enrolled without a license (evaluation)."
+    )
+    trusted_keys: list[str] = Field(
+        default_factory=list,
+        description="More Ed25519 public keys (base64, raw) whose license signatures are "
+        "accepted, besides the vendor's built-in ones (key rotation; tests).",
+    )
+
+
 class FakeSettings(BaseModel):
     delay: float = Field(
         0.0,
@@ -149,6 +160,7 @@ class Settings(BaseSettings):
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    license: LicenseSettings = Field(default_factory=LicenseSettings)
     default_availability_zone: str = Field(
         "default",
         min_length=1,

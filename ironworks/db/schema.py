@@ -413,3 +413,14 @@ hosts = sa.Table(
     *_ts(),
     sa.Index("ix_hosts_project_id", "project_id"),
 )
+
+
+# Installed license documents, newest last (services/licensing.py verifies them on use).
+licenses = sa.Table(
+    "licenses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("document", JSON, nullable=False),
+    sa.Column("installed_at", TS, nullable=False),
+    sa.Column("installed_by", sa.String(255)),
+)

@@ -41,7 +41,7 @@ from ironworks.db.schema import node_history, nodes, ports
 from ironworks.domain import states
 from ironworks.drivers.base import INTERFACE_KINDS, HardwareType, Interface, Task
 from ironworks.drivers.registry import hardware_type
-from ironworks.services import sheets
+from ironworks.services import licensing, sheets
 from ironworks.services.context import Caller, Services
 from ironworks.services.nodes import seal_driver_info, secret_test
 
@@ -422,6 +422,7 @@ def import_nodes(
                     [e.as_dict() for e in errors],
                 )
             good = [r for r in checked.nodes if r.row not in bad]
+            licensing.check_enrolment(conn, svc, len(good))
             created = _insert(svc, conn, good, caller, source)
     except IntegrityError:  # the database's unique constraints: a concurrent enrolment
         raise Conflict(

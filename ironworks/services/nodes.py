@@ -24,6 +24,7 @@ from ironworks.domain import states
 from ironworks.domain import versions as v
 from ironworks.drivers.base import Task
 from ironworks.drivers.registry import hardware_type
+from ironworks.services import licensing
 from ironworks.services.context import Caller, Services
 
 DICT_FIELDS = frozenset(
@@ -184,6 +185,7 @@ def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str
     )
     try:
         with svc.db.write() as conn:
+            licensing.check_enrolment(conn, svc, 1)
             values["chassis_id"] = _chassis_id(conn, body.get("chassis_uuid"))
             node = dict(conn.execute(_INSERT_NODE, values).mappings().one())
             node_db.record_event(

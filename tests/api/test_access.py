@@ -135,6 +135,8 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "host:rebuild": ("POST", "/api/v1/hosts/h1/rebuild", {"image": "i2"}),
     "host:delete": ("DELETE", "/api/v1/hosts/h1", None),
     "host:export": ("GET", "/api/v1/hosts/export", None),
+    "license:read": ("GET", "/api/v1/license", None),
+    "license:update": ("PUT", "/api/v1/license", {"not": "a license"}),
 }  # fmt: skip
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]

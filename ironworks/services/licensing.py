@@ -1,0 +1,78 @@
+"""The installed license: install, show, and the check every enrolment makes.
+
+Without a license the deployment runs in evaluation: up to `license.evaluation_nodes` nodes.
+With one, enrolment beyond its `max_nodes` or after its expiry date is refused with a sentence
+saying which and what to do; everything else (existing nodes, hosts, power, deploys) keeps
+working. The license lives in the database (every api process sees the same), newest row wins.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ironworks.common.errors import Forbidden
+from ironworks.db.engine import utcnow
+from ironworks.db.schema import licenses, nodes
+from ironworks.domain import license as lic
+from ironworks.services.context import Caller, Services
+
+
+class LicenseLimit(Forbidden):
+    code = "license-limit"
+
+
+def _trusted(svc: Services) -> tuple[str, ...]:
+    return (*lic.VENDOR_KEYS, *svc.settings.license.trusted_keys)
+
+
+def _current(conn: sa.Connection, svc: Services) -> lic.License | None:
+    doc = conn.execute(
+        sa.select(licenses.c.document).order_by(licenses.c.id.desc()).limit(1)
+    ).scalar()
+    return None if doc is None else lic.verify(doc, _trusted(svc))
+
+
+def install(svc: Services, caller: Caller, document: Any) -> dict[str, Any]:
+    found = lic.verify(document, _trusted(svc))
+    with svc.db.write() as conn:
+        conn.execute(sa.insert(licenses).values(document=document, installed_at=utcnow(),
+                                                installed_by=caller.user))  # fmt: skip
+    caller.acted_on("license", found.id, found.customer)
+    return show(svc)
+
+
+def show(svc: Services) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    with svc.db.read() as conn:
+        current = _current(conn, svc)
+        used = conn.execute(sa.select(sa.func.count()).select_from(nodes)).scalar_one()
+    if current is None:
+        return {"state": "evaluation", "nodes_used": used,
+                "nodes_allowed": svc.settings.license.evaluation_nodes, "license": None}  # fmt: skip
+    state = "expired" if current.expired(today) else "valid"
+    return {"state": state, "nodes_used": used, "nodes_allowed": current.max_nodes,
+            "days_left": (current.expires - today).days, "license": current.as_dict()}  # fmt: skip
+
+
+def check_enrolment(conn: sa.Connection, svc: Services, adding: int) -> None:
+    """Raise LicenseLimit if `adding` more nodes would break the license (caller's transaction)."""
+    current = _current(conn, svc)
+    used = conn.execute(sa.select(sa.func.count()).select_from(nodes)).scalar_one()
+    if current is None:
+        limit = svc.settings.license.evaluation_nodes
+        if used + adding > limit:
+            raise LicenseLimit(f"without a license Ironworks enrols up to {limit} nodes "
+                               f"(evaluation); {used} are enrolled and {adding} more were asked "
+                               "for: install a license (ironworks license install FILE)")  # fmt: skip
+        return
+    today = datetime.now(UTC).date()
+    if current.expired(today):
+        raise LicenseLimit(f"the license of {current.customer} expired on {current.expires}: "
+                           "no more nodes can be enrolled until a renewed license is installed "
+                           "(existing nodes keep working)")  # fmt: skip
+    if used + adding > current.max_nodes:
+        raise LicenseLimit(f"the license of {current.customer} allows {current.max_nodes} nodes; "
+                           f"{used} are enrolled and {adding} more were asked for")  # fmt: skip
