@@ -5,6 +5,7 @@ import typer
 from ironworks.cli import (  # noqa: F401  (they add commands)
     actions,
     enrolment,
+    identity,
     license,
     management,
     nodes,
@@ -18,6 +19,7 @@ from ironworks.cli.groups import node_app, port_app
 def register(app: typer.Typer) -> None:
     session.register(app)
     tenancy.register(app)
+    identity.register(app)
     app.add_typer(license.license_app, name="license")
     app.add_typer(node_app, name="node")
     app.add_typer(port_app, name="port")

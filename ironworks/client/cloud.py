@@ -77,3 +77,27 @@ class CloudClient:
         r = self.session.request("GET", "/api/v1/audit-events/export",
                                  params={"format": fmt, **params})  # fmt: skip
         return r.content
+
+    # --- identity -------------------------------------------------------------------------------
+
+    def list_of(self, collection: str) -> list[dict[str, Any]]:
+        """departments, projects or users."""
+        return list(self._json("GET", f"/api/v1/{collection}")[collection])
+
+    def create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("POST", f"/api/v1/{collection}", body))
+
+    def update(self, collection: str, ident: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("PATCH", f"/api/v1/{collection}/{ident}", body))
+
+    def delete(self, collection: str, ident: str) -> None:
+        self._json("DELETE", f"/api/v1/{collection}/{ident}")
+
+    def set_member(self, project: str, user: str, role: str | None) -> dict[str, Any]:
+        if role is None:
+            return dict(self._json("DELETE", f"/api/v1/projects/{project}/members/{user}"))
+        return dict(self._json("PUT", f"/api/v1/projects/{project}/members/{user}", {"role": role}))
+
+    def set_department_admin(self, department: str, user: str, admin: bool) -> dict[str, Any]:
+        method = "PUT" if admin else "DELETE"
+        return dict(self._json(method, f"/api/v1/departments/{department}/admins/{user}"))

@@ -24,22 +24,26 @@ ADMIN_PASSWORD = "Adm1n-Passw0rd"
 PASSWORD = "Us3r-Passw0rd"
 
 
-def admin_setup(url: str) -> None:
+def admin_setup(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The cloud admin: identity and the flavor through the CLI, nodes over HTTP."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-admin"))
+    cli(url, "login", "--password-stdin", stdin=ADMIN_PASSWORD + "\n")
+    cli(url, "department", "create", "rail", "--quota-hosts", "10")
+    for project in ("signals", "timetable"):
+        cli(url, "project", "create", project, "--department", "rail")
+    for user, project in (("alice", "signals"), ("carol", "timetable")):
+        cli(url, "user", "create", user, "--password-stdin", stdin=PASSWORD + "\n")
+        cli(url, "project", "member", project, user)
+    weak = cli(url, "user", "create", "mallory", "--password-stdin", stdin="password\n", code=1)
+    assert "the password must have" in weak.output
+    assert [u["name"] for u in cli_json(url, "user", "list")] == ["admin", "alice", "carol"]
+    assert cli_json(url, "project", "list")[0]["members"] == [{"role": "member", "user": "alice"}]
+    cli(url, "flavor", "create", "bm.small", "--cpus", "8", "--memory-mb", "16384",
+        "--local-gb", "100")  # fmt: skip
     token = httpx.post(f"{url}/api/v1/auth/tokens",
                        json={"username": "admin", "password": ADMIN_PASSWORD}).json()["token"]  # fmt: skip
     h = {"Authorization": f"Bearer {token}", "X-OpenStack-Ironic-API-Version": "latest"}
     with httpx.Client(base_url=url, headers=h, timeout=30) as c:
-        for path, body in (
-            ("/api/v1/departments", {"name": "rail"}),
-            ("/api/v1/projects", {"name": "signals", "department": "rail"}),
-            ("/api/v1/projects", {"name": "timetable", "department": "rail"}),
-            ("/api/v1/users", {"name": "alice", "password": PASSWORD}),
-            ("/api/v1/users", {"name": "carol", "password": PASSWORD}),
-            ("/api/v1/flavors", {"name": "bm.small", "cpus": 8, "memory_mb": 16384, "local_gb": 100}),
-        ):  # fmt: skip
-            assert c.post(path, json=body).status_code == 201, path
-        assert c.put("/api/v1/projects/signals/members/alice", json={}).status_code == 200
-        assert c.put("/api/v1/projects/timetable/members/carol", json={}).status_code == 200
         props = {"cpus": 16, "memory_mb": 32768, "local_gb": 200, "cpu_arch": "x86_64"}
         for i in range(4):
             r = c.post("/v1/nodes", json={"name": f"rack-{i}", "driver": "fake-hardware",
@@ -64,7 +68,7 @@ def test_a_tenant_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD})  # fmt: skip
     try:
         url = server.url
-        admin_setup(url)
+        admin_setup(url, monkeypatch, tmp_path)
         as_user(monkeypatch, tmp_path, url, "alice")
         assert [f["name"] for f in cli_json(url, "flavor", "list")] == ["bm.small"]
         started = time.monotonic()
