@@ -7,8 +7,11 @@ OpenStack clients send it, `X-Auth-Token: T`): none or a bad one is a 401, a rol
 denies a 403 naming the operation and who may do it. A route without an operation is for
 cloud admins only (fail closed). Under `auth.noauth` every call acts as the cloud admin.
 
-`AuditMiddleware`: every mutating request (POST, PUT, PATCH, DELETE), refused ones included,
-leaves an audit event after its response: who, the operation, the target (from the path), the outcome and status, the
+Every mutating request (POST, PUT, PATCH, DELETE), refused ones included, leaves an audit
+event. A request that changes rows writes it in the same transaction as its change
+(`services/audit.AuditHook`); `AuditMiddleware` then corrects its outcome if
+the answer was not the expected one, or writes the event itself for a request that changed
+nothing (refused, invalid, failed): who, the operation, the target (from the path), the outcome and status, the
 request id and the client's address.
 """
 
@@ -103,6 +106,24 @@ def _token(scope: dict[str, Any]) -> str | None:
     return None
 
 
+def _event(scope: dict[str, Any], state: dict[str, Any], noauth: bool) -> dict[str, Any]:
+    """The audit event of this request as far as it is known (who, what, on what, from where)."""
+    operation = state["operation"]
+    principal = state.get("principal")
+    kind, ident = _target(operation, state.get("path_params") or {})
+    event = {
+        "user_id": principal.user_id if principal else None,
+        "user_name": principal.name if principal else ("(noauth)" if noauth else None),
+        "action": operation, "target_type": kind, "target_id": ident,
+        "request_id": request_id_var.get(), "source": (scope.get("client") or (None,))[0],
+        "method": scope["method"], "path": scope["path"],
+    }  # fmt: skip
+    caller = state.get("caller")
+    if caller is not None and caller.audit:
+        event.update(caller.audit)  # what the services resolved: the uuid, the project
+    return event
+
+
 async def check_access(request: Request) -> None:
     """Every route's gate (an app-wide dependency, so the matched route is known): the caller
     from their token, and the operation of the route against the permission table."""
@@ -117,6 +138,11 @@ async def check_access(request: Request) -> None:
     if operation is None:
         return
     svc: Services = request.app.state.services
+    if method in _MUTATING and operation != SELF:
+        noauth = svc.settings.auth.noauth
+        state["audit_hook"] = audit.ride_along(
+            lambda: _event(scope, state, noauth), getattr(route, "status_code", None) or 200
+        )
     if svc.settings.auth.noauth:
         state["principal"] = None
         return
@@ -181,31 +207,29 @@ class AuditMiddleware:
         operation = state.get("operation")
         if operation is None or operation == SELF:  # public (log-in audits itself) or unknown
             return
-        principal = state.get("principal")
-        kind, ident = _target(operation, state.get("path_params") or {})
         code = status[0]
-        event = {
-            "user_id": principal.user_id if principal else None,
-            "user_name": principal.name if principal else
-            ("(noauth)" if self.svc.settings.auth.noauth else None),
-            "action": operation, "target_type": kind, "target_id": ident,
+        outcome = {
             "outcome": "success" if code < 400 else "denied" if code in (401, 403) else "failure",
             "status_code": code, "detail": _message(detail[0]) if detail else None,
-            "request_id": request_id_var.get(), "source": (scope.get("client") or (None,))[0],
-            "method": scope["method"], "path": scope["path"],
         }  # fmt: skip
-        caller = state.get("caller")
-        if caller is not None and caller.audit:
-            event.update(caller.audit)
+        hook: audit.AuditHook | None = state.get("audit_hook")
         try:
-            if self.svc.db.inline:
-                audit.record_now(self.svc, **event)
-            else:
-                await run_in_threadpool(audit.record_now, self.svc, **event)
+            if hook is not None and hook.done:  # written with the change: correct it if needed
+                if code != hook.expected:
+                    await self._db(audit.settle_now, self.svc, hook.uuid, outcome)
+                return
+            event = {**_event(scope, state, self.svc.settings.auth.noauth), **outcome}
+            await self._db(audit.record_now, self.svc, **event)
         except Exception:  # the change happened; losing its audit line must be loud, not fatal
             log.exception(
                 "could not write the audit event of %s %s", scope["method"], scope["path"]
             )
+
+    async def _db(self, fn: Any, *args: Any, **kw: Any) -> None:
+        if self.svc.db.inline:
+            fn(*args, **kw)
+        else:
+            await run_in_threadpool(fn, *args, **kw)
 
 
 def _message(body: str) -> str:

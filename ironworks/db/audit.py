@@ -11,6 +11,13 @@ from ironworks.db.engine import utcnow
 from ironworks.db.schema import audit_events
 
 
-def record(conn: sa.Connection, **event: Any) -> None:
+def record(conn: sa.Connection, **event: Any) -> str:
     """One event in the caller's transaction: the change and its audit line commit together."""
-    conn.execute(sa.insert(audit_events).values(uuid=new_uuid(), created_at=utcnow(), **event))
+    event.setdefault("uuid", new_uuid())
+    conn.execute(sa.insert(audit_events).values(created_at=utcnow(), **event))
+    return str(event["uuid"])
+
+
+def settle(conn: sa.Connection, uuid: str, **outcome: Any) -> None:
+    """Correct an event written with the change once the request's answer is known."""
+    conn.execute(sa.update(audit_events).where(audit_events.c.uuid == uuid).values(**outcome))

@@ -12,12 +12,28 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+
+class CommitHook(Protocol):
+    """Rides along with write transactions: `before_commit` runs inside each one that is
+    about to commit (it may add rows), `committed` after the commit succeeded."""
+
+    def before_commit(self, conn: Connection) -> None: ...
+
+    def committed(self) -> None: ...
+
+
+# Set by the API for a request that changes something: its audit event is written in the same
+# transaction as the change (api/access.py). Threads the request's work runs in inherit it.
+commit_hook: ContextVar[CommitHook | None] = ContextVar("commit_hook", default=None)
 
 
 def utcnow() -> datetime:
@@ -71,14 +87,21 @@ class Database:
         skips the wait for the WAL flush; a `kill -9` of Ironworks loses nothing either way.
         Work accepted from a client is always committed durably.
         """
+        hook = commit_hook.get()
         if self._write_lock is not None:
             with self._write_lock, self.engine.begin() as conn:
                 yield conn
+                if hook is not None:
+                    hook.before_commit(conn)
         else:
             with self.engine.begin() as conn:
                 if not durable:
                     conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 yield conn
+                if hook is not None:
+                    hook.before_commit(conn)
+        if hook is not None:
+            hook.committed()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,12 +7,14 @@ message), when, from where (source address) and under which request id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from ironworks.common.errors import InvalidInput
-from ironworks.db.audit import record
+from ironworks.db.audit import record, settle
+from ironworks.db.engine import commit_hook
 from ironworks.db.schema import audit_events
 from ironworks.services.context import Services
 
@@ -23,12 +25,57 @@ FILTERS = ("user_name", "project_name", "action", "target_type", "target_id", "o
            "request_id")  # fmt: skip
 
 
-__all__ = ["FIELDS", "FILTERS", "list_events", "record", "record_now"]
+__all__ = ["FIELDS", "FILTERS", "AuditHook", "list_events", "record", "record_now", "ride_along",
+           "settle_now"]  # fmt: skip
+
+
+class AuditHook:
+    """Writes a request's audit event inside its first committing write transaction, so the
+    change and its audit line commit together (`db.engine.commit_hook`). `event()` says who,
+    what and on what at that moment; `expected` is the status the request answers if it
+    succeeds (the API corrects the event with `settle_now` when the answer differs)."""
+
+    def __init__(self, event: Callable[[], dict[str, Any]], expected: int) -> None:
+        self.event = event
+        self.expected = expected
+        self.uuid: str | None = None
+        self.done = False
+
+    def before_commit(self, conn: sa.Connection) -> None:
+        if not self.done:
+            self.uuid = record(conn, outcome="success", status_code=self.expected, **self.event())
+
+    def committed(self) -> None:
+        if self.uuid is not None:
+            self.done = True
+
+
+def ride_along(event: Callable[[], dict[str, Any]], expected: int) -> AuditHook:
+    """Make the current request's writes carry its audit event (a context variable)."""
+    hook = AuditHook(event, expected)
+    commit_hook.set(hook)
+    return hook
+
+
+def settle_now(svc: Services, uuid: str | None, outcome: dict[str, Any]) -> None:
+    if uuid is None:
+        return
+    token = commit_hook.set(None)
+    try:
+        with svc.db.write(durable=False) as conn:
+            settle(conn, uuid, **outcome)
+    finally:
+        commit_hook.reset(token)
 
 
 def record_now(svc: Services, **event: Any) -> None:
-    with svc.db.write(durable=False) as conn:
-        record(conn, **event)
+    """One event in a transaction of its own (a request that changed nothing)."""
+    token = commit_hook.set(None)  # this write is the audit line itself
+    try:
+        with svc.db.write(durable=False) as conn:
+            record(conn, **event)
+    finally:
+        commit_hook.reset(token)
 
 
 def list_events(

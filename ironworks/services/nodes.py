@@ -188,6 +188,7 @@ def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str
             licensing.check_enrolment(conn, svc, 1)
             values["chassis_id"] = _chassis_id(conn, body.get("chassis_uuid"))
             node = dict(conn.execute(_INSERT_NODE, values).mappings().one())
+            caller.acted_on("node", node["uuid"], node["name"])
             node_db.record_event(
                 conn, node["id"], f"Node created in state {initial}", event_type="provisioning",
                 to_state=initial, request_id=caller.request_id, user=caller.user,

@@ -262,3 +262,30 @@ def test_changes_and_refusals_are_audited(secure: Any) -> None:
     assert rows[3]["target_type"] == "node" and rows[3]["target_id"] == "audited"
     assert "may not delete" in rows[3]["detail"]
     assert "warp" in rows[4]["detail"]
+
+
+def test_the_audit_line_commits_with_the_change(secure: Any) -> None:
+    """A change and its audit event are one transaction: when the event cannot be written,
+    the change does not happen either (and when the change fails, no success is recorded)."""
+    c, svc = secure
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    r = c.post("/v1/nodes", json={"name": "kept", "driver": "fake-hardware"}, headers=admin)
+    assert r.status_code == 201
+    with svc.db.read() as conn:
+        (event,) = conn.execute(sa.select(audit_events).where(
+            audit_events.c.action == "node:create")).mappings().all()  # fmt: skip
+    assert (event["target_type"], event["status_code"], event["outcome"]) == (
+        "node",
+        201,
+        "success",
+    )
+    with svc.db.write() as conn:
+        conn.execute(sa.text("ALTER TABLE audit_events RENAME TO audit_events_away"))
+    try:  # SQLite's error is answered (503); PostgreSQL's reaches the test client as raised
+        r = c.post("/v1/nodes", json={"name": "lost", "driver": "fake-hardware"}, headers=admin)
+        assert r.status_code >= 500
+    except sa.exc.ProgrammingError:
+        pass
+    with svc.db.write() as conn:
+        conn.execute(sa.text("ALTER TABLE audit_events_away RENAME TO audit_events"))
+    assert c.get("/v1/nodes/lost", headers=admin).status_code == 404
