@@ -142,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="ironworks-bench-import-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("IRONWORKS_")}
     env["IRONWORKS_HOME"] = str(home)
-    env["IRONWORKS_AUTH__NOAUTH"] = (
-        "true"  # the shared harness, like Ironic's noauth, sends no token
-    )
+    # the shared harness, like Ironic's noauth, sends no token; thousands of nodes, no license
+    env["IRONWORKS_AUTH__NOAUTH"] = "true"
+    env["IRONWORKS_LICENSE__EVALUATION_NODES"] = "1000000"
     pg = PgTarget(args.pg_url) if args.backend == "postgresql" else None
     if pg is not None:
         pg.recreate()
