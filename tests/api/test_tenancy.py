@@ -151,3 +151,25 @@ def test_audit_log_lists_filters_and_exports(secure: Any) -> None:
     # a member sees the events of their projects only (none carry p1 yet)
     alice = as_(c, "alice")
     assert c.get("/api/v1/audit-events", headers=alice).json()["audit_events"] == []
+
+
+def test_lists_page_and_sort_the_same_way(secure: Any) -> None:
+    c, _ = secure
+    setup_org(c)
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    names, marker = [], None
+    while True:
+        params = {"limit": 2, **({"marker": marker} if marker else {})}
+        got = c.get("/api/v1/users", params=params, headers=admin).json()
+        names += [u["name"] for u in got["users"]]
+        marker = got.get("next_marker")
+        if not marker:
+            break
+    assert names == ["admin", "alice", "bob", "carol"]
+    desc = c.get("/api/v1/projects", params={"sort_dir": "desc"}, headers=admin).json()
+    assert [p["name"] for p in desc["projects"]] == ["p2", "p1"] and "next_marker" not in desc
+    for path, bad in (("/api/v1/users", {"sort_key": "password_hash"}),
+                      ("/api/v1/flavors", {"limit": 0}), ("/api/v1/hosts", {"colour": "red"}),
+                      ("/api/v1/departments", {"marker": "nope"})):  # fmt: skip
+        r = c.get(path, params=bad, headers=admin)
+        assert r.status_code == 400 and r.json()["field"] == next(iter(bad)), (path, r.text)

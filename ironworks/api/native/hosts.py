@@ -9,6 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ironworks.api.deps import JSON, CtxDep
+from ironworks.api.native.listing import PAGING, page
+from ironworks.common.errors import InvalidInput
 from ironworks.services import flavors, hosts, sheets
 from ironworks.services.sheets import CSV_MIME, XLSX_MIME
 
@@ -25,7 +27,13 @@ BodyDep = Annotated[dict[str, Any], Body()]
 @router.get("/flavors", tags=["flavors"], summary="Flavors (all; for a project's users, those "
             "their projects may use)")  # fmt: skip
 async def list_flavors(ctx: CtxDep) -> JSON:
-    return JSON({"flavors": await ctx.run(flavors.list_flavors, ctx.svc, ctx.caller)})
+    params = dict(ctx.request.query_params)
+    unknown = sorted(set(params) - PAGING)
+    if unknown:
+        raise InvalidInput(f"unknown parameter {unknown[0]}", field=unknown[0])
+    items = await ctx.run(flavors.list_flavors, ctx.svc, ctx.caller)
+    return JSON(page(items, params, ("name", "cpus", "memory_mb", "local_gb", "created_at"),
+                     "flavors"))  # fmt: skip
 
 
 @router.post("/flavors", status_code=201, tags=["flavors"], summary="Create a flavor")
@@ -67,8 +75,10 @@ async def revoke_flavor(ctx: CtxDep, ident: str, project: str) -> JSON:
 @router.get("/hosts", tags=["hosts"], summary="Hosts (filters: project, status, flavor, "
             "availability_zone, name)")  # fmt: skip
 async def list_hosts(ctx: CtxDep) -> JSON:
-    filters = dict(ctx.request.query_params)
-    return JSON({"hosts": await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters)})
+    params = dict(ctx.request.query_params)
+    filters = {k: v for k, v in params.items() if k not in PAGING}
+    items = await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters)
+    return JSON(page(items, params, ("created_at", "name", "status", "project"), "hosts"))
 
 
 @router.post("/hosts", status_code=202, tags=["hosts"],
@@ -83,7 +93,9 @@ async def create_hosts(ctx: CtxDep, body: BodyDep) -> JSON:
 async def export_hosts(
     ctx: CtxDep, fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv"
 ) -> Response:
-    filters = {k: v for k, v in ctx.request.query_params.items() if k != "format"}
+    filters = {
+        k: v for k, v in ctx.request.query_params.items() if k != "format" and k not in PAGING
+    }
     listed = await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters)
 
     def render() -> bytes:

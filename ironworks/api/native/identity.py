@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from ironworks.api.deps import JSON, CtxDep
+from ironworks.api.native.listing import PAGING, page
 from ironworks.common.errors import InvalidInput
 from ironworks.services import tenancy
 
@@ -15,8 +16,13 @@ router = APIRouter(prefix="/api/v1", tags=["identity"])
 BodyDep = Annotated[dict[str, Any], Body()]
 
 
-def _listed(key: str, items: list[dict[str, Any]]) -> JSON:
-    return JSON({key: items})
+def _listed(ctx: Any, key: str, items: list[dict[str, Any]], sort_keys: tuple[str, ...]) -> JSON:
+    params = dict(ctx.request.query_params)
+    unknown = sorted(set(params) - PAGING)
+    if unknown:
+        raise InvalidInput(f"unknown parameter {unknown[0]}; lists take "
+                           f"{', '.join(sorted(PAGING))}", field=unknown[0])  # fmt: skip
+    return JSON(page(items, params, sort_keys, key))
 
 
 # --- departments ------------------------------------------------------------------------------------
@@ -24,7 +30,8 @@ def _listed(key: str, items: list[dict[str, Any]]) -> JSON:
 
 @router.get("/departments", summary="Departments (all, or those the caller administers)")
 async def list_departments(ctx: CtxDep) -> JSON:
-    return _listed("departments", await ctx.run(tenancy.list_departments, ctx.svc, ctx.caller))
+    items = await ctx.run(tenancy.list_departments, ctx.svc, ctx.caller)
+    return _listed(ctx, "departments", items, ("name", "created_at", "quota_hosts"))
 
 
 @router.post("/departments", status_code=201, summary="Create a department")
@@ -66,7 +73,8 @@ async def remove_department_admin(ctx: CtxDep, ident: str, user: str) -> JSON:
 
 @router.get("/projects", summary="Projects (all, or those the caller belongs to)")
 async def list_projects(ctx: CtxDep) -> JSON:
-    return _listed("projects", await ctx.run(tenancy.list_projects, ctx.svc, ctx.caller))
+    items = await ctx.run(tenancy.list_projects, ctx.svc, ctx.caller)
+    return _listed(ctx, "projects", items, ("name", "department", "created_at", "quota_hosts"))
 
 
 @router.post("/projects", status_code=201, summary="Create a project in a department")
@@ -108,7 +116,8 @@ async def remove_member(ctx: CtxDep, ident: str, user: str) -> JSON:
 
 @router.get("/users", summary="Users (all, or those of the caller's departments)")
 async def list_users(ctx: CtxDep) -> JSON:
-    return _listed("users", await ctx.run(tenancy.list_users, ctx.svc, ctx.caller))
+    items = await ctx.run(tenancy.list_users, ctx.svc, ctx.caller)
+    return _listed(ctx, "users", items, ("name", "created_at", "is_admin", "enabled"))
 
 
 @router.post("/users", status_code=201, summary="Create a user")
