@@ -67,6 +67,20 @@ def _unknown(body: dict[str, Any], allowed: set[str]) -> None:
                            field=extra[0])  # fmt: skip
 
 
+def _edits(body: dict[str, Any]) -> dict[str, Any]:
+    """The columns a PATCH of a department or project changes: name, description, quotas."""
+    _unknown(body, {"name", "description", "quota_hosts", "quota_nodes"})
+    values: dict[str, Any] = {"updated_at": utcnow()}
+    if "name" in body:
+        values["name"] = _name(body["name"])
+    if "description" in body:
+        values["description"] = body["description"]
+    for q in ("quota_hosts", "quota_nodes"):
+        if q in body:
+            values[q] = _quota(body[q], q)
+    return values
+
+
 # --- departments ---------------------------------------------------------------------------------
 
 
@@ -122,15 +136,7 @@ def get_department(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
 def update_department(
     svc: Services, caller: Caller, ident: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    _unknown(body, {"name", "description", "quota_hosts", "quota_nodes"})
-    values: dict[str, Any] = {"updated_at": utcnow()}
-    if "name" in body:
-        values["name"] = _name(body["name"])
-    if "description" in body:
-        values["description"] = body["description"]
-    for q in ("quota_hosts", "quota_nodes"):
-        if q in body:
-            values[q] = _quota(body[q], q)
+    values = _edits(body)
     try:
         with svc.db.write() as conn:
             row = _department(conn, caller, ident)
@@ -250,15 +256,7 @@ def get_project(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
 def update_project(
     svc: Services, caller: Caller, ident: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    _unknown(body, {"name", "description", "quota_hosts", "quota_nodes"})
-    values: dict[str, Any] = {"updated_at": utcnow()}
-    if "name" in body:
-        values["name"] = _name(body["name"])
-    if "description" in body:
-        values["description"] = body["description"]
-    for q in ("quota_hosts", "quota_nodes"):
-        if q in body:
-            values[q] = _quota(body[q], q)
+    values = _edits(body)
     try:
         with svc.db.write() as conn:
             row = _project(conn, caller, ident)
