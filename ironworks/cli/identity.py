@@ -17,10 +17,15 @@ project_app = typer.Typer(help=_("Projects (项目) and their members."), no_arg
 user_app = typer.Typer(help=_("Users."), no_args_is_help=True)
 QuotaHosts = Annotated[int | None, typer.Option("--quota-hosts", help=_("Hosts at most."))]
 QuotaNodes = Annotated[int | None, typer.Option("--quota-nodes", help=_("Nodes at most."))]
+QuotaCores = Annotated[int | None, typer.Option("--quota-cores", help=_("CPU cores at most."))]
+QuotaRam = Annotated[int | None, typer.Option("--quota-ram-mb", help=_("Memory (MiB) at most."))]
 
 
-def _quotas(hosts: int | None, nodes: int | None) -> dict[str, Any]:
-    return {k: v for k, v in (("quota_hosts", hosts), ("quota_nodes", nodes)) if v is not None}
+def _quotas(hosts: int | None, nodes: int | None, cores: int | None = None,
+            ram_mb: int | None = None) -> dict[str, Any]:  # fmt: skip
+    pairs = (("quota_hosts", hosts), ("quota_nodes", nodes), ("quota_cores", cores),
+             ("quota_ram_mb", ram_mb))  # fmt: skip
+    return {k: v for k, v in pairs if v is not None}
 
 
 @department_app.command("list")
@@ -44,10 +49,12 @@ def department_create(name: str, quota_hosts: QuotaHosts = None, quota_nodes: Qu
 @department_app.command("set")
 @guard
 def department_set(name: str, quota_hosts: QuotaHosts = None, quota_nodes: QuotaNodes = None,
+                   quota_cores: QuotaCores = None, quota_ram_mb: QuotaRam = None,
                    url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:  # fmt: skip
     """Set a department's quotas."""
+    body = _quotas(quota_hosts, quota_nodes, quota_cores, quota_ram_mb)
     with cloud(url) as c:
-        show(c.update("departments", name, _quotas(quota_hosts, quota_nodes)), as_json)
+        show(c.update("departments", name, body), as_json)
 
 
 @department_app.command("admin")
@@ -96,10 +103,12 @@ def project_create(name: str, department: Annotated[str, typer.Option("--departm
 @project_app.command("set")
 @guard
 def project_set(name: str, quota_hosts: QuotaHosts = None, quota_nodes: QuotaNodes = None,
+                quota_cores: QuotaCores = None, quota_ram_mb: QuotaRam = None,
                 url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:  # fmt: skip
     """Set a project's quotas."""
+    body = _quotas(quota_hosts, quota_nodes, quota_cores, quota_ram_mb)
     with cloud(url) as c:
-        show(c.update("projects", name, _quotas(quota_hosts, quota_nodes)), as_json)
+        show(c.update("projects", name, body), as_json)
 
 
 @project_app.command("member")

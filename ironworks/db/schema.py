@@ -242,6 +242,8 @@ departments = sa.Table(
     # quotas: None = unlimited
     sa.Column("quota_hosts", sa.Integer),
     sa.Column("quota_nodes", sa.Integer),
+    sa.Column("quota_cores", sa.Integer),
+    sa.Column("quota_ram_mb", sa.Integer),
     *_ts(),
 )
 
@@ -260,6 +262,8 @@ projects = sa.Table(
     sa.Column("description", sa.Text),
     sa.Column("quota_hosts", sa.Integer),
     sa.Column("quota_nodes", sa.Integer),
+    sa.Column("quota_cores", sa.Integer),
+    sa.Column("quota_ram_mb", sa.Integer),
     *_ts(),
     sa.UniqueConstraint("department_id", "name"),
 )

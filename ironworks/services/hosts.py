@@ -96,24 +96,36 @@ def _project_for(conn: sa.Connection, caller: Caller, ident: Any) -> dict[str, A
     return dict(rows[0])
 
 
-def _check_quota(conn: sa.Connection, project: dict[str, Any], count: int) -> None:
-    """Hosts (= nodes, one each) of the project and of its department, for the whole batch."""
-    dept = conn.execute(sa.select(departments).where(departments.c.id == project["department_id"]))
-    dept_row = dict(dept.mappings().one())
-    in_project = conn.execute(sa.select(sa.func.count()).select_from(hosts)
-                              .where(hosts.c.project_id == project["id"])).scalar_one()  # fmt: skip
-    in_dept = conn.execute(
-        sa.select(sa.func.count()).select_from(hosts).join(projects, projects.c.id == hosts.c.project_id)
-        .where(projects.c.department_id == dept_row["id"])
-    ).scalar_one()  # fmt: skip
-    for owner, what, row, used in (("project", project["name"], project, in_project),
-                                   ("department", dept_row["name"], dept_row, in_dept)):  # fmt: skip
-        for quota in ("quota_hosts", "quota_nodes"):
-            limit = row[quota]
-            if limit is not None and used + count > limit:
-                kind = quota.split("_")[1]
-                raise Forbidden(f"quota exceeded: {owner} {what} may have {limit} {kind}, has "
-                                f"{used}, and {count} more were asked for")  # fmt: skip
+def _usage(conn: sa.Connection, where: Any) -> dict[str, int]:
+    """Hosts (= nodes: one each), cores and memory the hosts matching `where` take."""
+    row = conn.execute(
+        sa.select(sa.func.count(hosts.c.id), sa.func.coalesce(sa.func.sum(flavors.c.cpus), 0),
+                  sa.func.coalesce(sa.func.sum(flavors.c.memory_mb), 0))
+        .select_from(hosts).join(flavors, flavors.c.id == hosts.c.flavor_id)
+        .join(projects, projects.c.id == hosts.c.project_id).where(where)
+    ).one()  # fmt: skip
+    return {"hosts": row[0], "nodes": row[0], "cores": int(row[1]), "ram_mb": int(row[2])}
+
+
+def _check_quota(
+    conn: sa.Connection, project: dict[str, Any], flavor: dict[str, Any], count: int
+) -> None:
+    """Every quota of the project and of its department, for the whole batch at once."""
+    dept = dict(conn.execute(sa.select(departments)
+                             .where(departments.c.id == project["department_id"])).mappings().one())  # fmt: skip
+    asked = {"hosts": count, "nodes": count, "cores": count * flavor["cpus"],
+             "ram_mb": count * flavor["memory_mb"]}  # fmt: skip
+    for owner, row, where in (
+        ("project", project, projects.c.id == project["id"]),
+        ("department", dept, projects.c.department_id == dept["id"]),
+    ):
+        used = _usage(conn, where)
+        for kind in ("hosts", "nodes", "cores", "ram_mb"):
+            limit = row[f"quota_{kind}"]
+            if limit is not None and used[kind] + asked[kind] > limit:
+                what = {"ram_mb": "MiB of memory"}.get(kind, kind)
+                raise Forbidden(f"quota exceeded: {owner} {row['name']} may have {limit} {what}, "
+                                f"has {used[kind]}, and {asked[kind]} more were asked for")  # fmt: skip
 
 
 def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -142,7 +154,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
             )
         scoped = caller if _admin(caller) else _as_project(caller, project["id"])
         flavor = flavor_svc.get_row(conn, scoped, str(body["flavor"]))
-        _check_quota(conn, project, count)
+        _check_quota(conn, project, flavor, count)
         candidates = [dict(r) for r in conn.execute(
             sa.select(nodes).where(
                 nodes.c.provision_state == states.AVAILABLE, nodes.c.maintenance.is_(False),

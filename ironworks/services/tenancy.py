@@ -22,10 +22,9 @@ from ironworks.domain.policy import Role
 from ironworks.services import identity
 from ironworks.services.context import Caller, Services
 
-DEPARTMENT_FIELDS = ("uuid", "name", "description", "quota_hosts", "quota_nodes", "created_at",
-                     "updated_at")  # fmt: skip
-PROJECT_FIELDS = ("uuid", "name", "description", "quota_hosts", "quota_nodes", "created_at",
-                  "updated_at")  # fmt: skip
+QUOTAS = ("quota_hosts", "quota_nodes", "quota_cores", "quota_ram_mb")
+DEPARTMENT_FIELDS = ("uuid", "name", "description", *QUOTAS, "created_at", "updated_at")
+PROJECT_FIELDS = ("uuid", "name", "description", *QUOTAS, "created_at", "updated_at")
 USER_FIELDS = ("uuid", "name", "display_name", "email", "is_admin", "enabled", "failed_logins",
                "locked_until", "created_at", "updated_at")  # fmt: skip
 PROJECT_ROLES = (Role.PROJECT_ADMIN.value, Role.MEMBER.value)
@@ -69,13 +68,13 @@ def _unknown(body: dict[str, Any], allowed: set[str]) -> None:
 
 def _edits(body: dict[str, Any]) -> dict[str, Any]:
     """The columns a PATCH of a department or project changes: name, description, quotas."""
-    _unknown(body, {"name", "description", "quota_hosts", "quota_nodes"})
+    _unknown(body, {"name", "description", *QUOTAS})
     values: dict[str, Any] = {"updated_at": utcnow()}
     if "name" in body:
         values["name"] = _name(body["name"])
     if "description" in body:
         values["description"] = body["description"]
-    for q in ("quota_hosts", "quota_nodes"):
+    for q in QUOTAS:
         if q in body:
             values[q] = _quota(body[q], q)
     return values
@@ -106,12 +105,11 @@ def _dept_out(conn: sa.Connection, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_department(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-    _unknown(body, {"name", "description", "quota_hosts", "quota_nodes"})
+    _unknown(body, {"name", "description", *QUOTAS})
     now = utcnow()
     values = {"uuid": new_uuid(), "name": _name(body.get("name")),
               "description": body.get("description"), "created_at": now,
-              "quota_hosts": _quota(body.get("quota_hosts"), "quota_hosts"),
-              "quota_nodes": _quota(body.get("quota_nodes"), "quota_nodes")}  # fmt: skip
+              **{q: _quota(body.get(q), q) for q in QUOTAS}}  # fmt: skip
     try:
         with svc.db.write() as conn:
             conn.execute(sa.insert(departments).values(**values))
@@ -219,7 +217,7 @@ def _project_out(conn: sa.Connection, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_project(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
-    _unknown(body, {"name", "department", "description", "quota_hosts", "quota_nodes"})
+    _unknown(body, {"name", "department", "description", *QUOTAS})
     if not body.get("department"):
         raise InvalidInput("department is required (its name or id)", field="department")
     now = utcnow()
@@ -228,9 +226,7 @@ def create_project(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[
             dept = _department(conn, caller, str(body["department"]))
             values = {"uuid": new_uuid(), "name": _name(body.get("name")),
                       "department_id": dept["id"], "description": body.get("description"),
-                      "quota_hosts": _quota(body.get("quota_hosts"), "quota_hosts"),
-                      "quota_nodes": _quota(body.get("quota_nodes"), "quota_nodes"),
-                      "created_at": now}  # fmt: skip
+                      **{q: _quota(body.get(q), q) for q in QUOTAS}, "created_at": now}  # fmt: skip
             conn.execute(sa.insert(projects).values(**values))
             row = conn.execute(sa.select(projects).where(projects.c.uuid == values["uuid"]))
             return _project_out(conn, dict(row.mappings().one()))

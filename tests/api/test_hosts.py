@@ -149,6 +149,14 @@ def test_no_match_quota_and_private_flavors(cloud: Any) -> None:
     assert r.status_code == 404 and "flavor bm.arm could not be found" in r.json()["detail"]
     r = c.post("/api/v1/hosts", json={**body, "flavor": "bm.arm", "count": 1}, headers=carol)
     assert r.status_code == 409  # carol may use it, but there is no ARM node
+    r = c.patch("/api/v1/departments/d1", json={"quota_cores": 20}, headers=admin)
+    assert r.status_code == 200 and r.json()["quota_cores"] == 20
+    r = c.post("/api/v1/hosts", json={**body, "count": 2}, headers=alice)
+    assert r.status_code == 403
+    assert r.json()["detail"] == ("quota exceeded: department d1 may have 20 cores, has 0, and "
+                                  "32 more were asked for")  # fmt: skip
+    assert c.patch("/api/v1/departments/d1", json={"quota_cores": None},
+                   headers=admin).status_code == 200  # fmt: skip
     assert c.patch("/api/v1/projects/p1", json={"quota_hosts": 1}, headers=admin).status_code == 200
     r = c.post("/api/v1/hosts", json={**body, "count": 2}, headers=alice)
     assert r.status_code == 403
