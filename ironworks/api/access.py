@@ -17,6 +17,7 @@ request id and the client's address.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any
@@ -47,6 +48,7 @@ _HOST_ACTIONS = {"start": "host:power", "stop": "host:power", "reboot": "host:po
                  "soft-reboot": "host:power", "rebuild": "host:rebuild"}  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1024)
 def operation_of(method: str, template: str) -> str | None:
     """The policy operation of a route (None: public)."""
     if (method, template) in _PUBLIC:
