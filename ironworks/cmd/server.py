@@ -257,6 +257,26 @@ def register(app: typer.Typer) -> None:
         """Print a new random key for the secret_key setting (secrets at rest)."""
         typer.echo(new_key())
 
+    @app.command("policy")
+    def policy_cmd(
+        markdown: Annotated[bool, typer.Option("--markdown", help="A Markdown table.")] = False,
+    ) -> None:
+        """The permission table: who may do what (the PRD's rows, then Ironworks' own)."""
+        from ironworks.domain import policy
+
+        mark = {"allow": "✓", "joined": "joined", "dept": "own dept", "deny": "✗"}
+        if markdown:
+            typer.echo(
+                "| area | operation | what | cloud admin | dept admin | project admin/member |"
+            )
+            typer.echo("|---|---|---|---|---|---|")
+        for r in policy.RULES:
+            cells = [mark[r.admin.value], mark[r.dept_admin.value], mark[r.project.value]]
+            if markdown:
+                typer.echo(f"| {r.area} | `{r.operation}` | {r.text} | {' | '.join(cells)} |")
+            else:
+                typer.echo(f"{r.operation:<22} {cells[0]:<9} {cells[1]:<9} {cells[2]:<9} {r.text}")
+
     @app.command("states")
     def states_cmd(
         dot: Annotated[bool, typer.Option("--dot", help="Graphviz output.")] = False,

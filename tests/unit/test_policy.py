@@ -85,3 +85,16 @@ def test_good_and_generated_passwords_pass() -> None:
     check_password("correct horse 42", "alice")  # lower, digits, others
     for _ in range(20):
         check_password(generate_password(), "admin")
+
+
+def test_the_table_prints_every_rule() -> None:
+    from typer.testing import CliRunner
+
+    from ironworks.cmd.main import app
+
+    out = CliRunner().invoke(app, ["policy", "--markdown"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.strip().splitlines()
+    assert len(lines) == 2 + len(policy.RULES)
+    assert "| hosts | `host:create` | create (batch) | ✓ | joined | joined |" in lines
+    assert "| nodes | `node:create` | register | ✓ | ✗ | ✗ |" in lines
