@@ -42,6 +42,14 @@ def bmc(
     ] = 5.0,
     shard_size: Annotated[int, typer.Option(help="BMCs per process (at most 200).")] = 200,
     seed: Annotated[int, typer.Option(help="Seed of the choice of faulty BMCs.")] = 0,
+    address_each: Annotated[
+        bool,
+        typer.Option(
+            "--address-each",
+            help="One loopback address per BMC (ADDRESS, ADDRESS+1, ...), all on BASE_PORT, as "
+            "in a datacenter where every BMC has its own IP.",
+        ),
+    ] = False,
 ) -> None:
     """Serve N emulated IPMI BMCs in the foreground; print the CSV to enrol them on stdout."""
     from ironworks.lab.fleet import Fleet, FleetOptions, LabError, enrol_csv, faults_of, make_specs
@@ -49,7 +57,7 @@ def bmc(
     opts = FleetOptions(
         count=count, base_port=base_port, address=address, username=user, password=password,
         power_delay=power_delay, shutdown_delay=shutdown_delay, slow_delay=slow_delay,
-        flap_interval=flap_interval, seed=seed,
+        flap_interval=flap_interval, seed=seed, address_each=address_each,
     )  # fmt: skip
     try:
         specs = make_specs(opts, fault or [])
@@ -62,9 +70,11 @@ def bmc(
     faulty = [(s.name, faults_of(s, password)) for s in specs if faults_of(s, password)]
     for name, kinds in faulty:
         typer.echo(f"# fault {name}: {', '.join(kinds)}", err=True)
+    where = (f"{specs[0].address}-{specs[-1].address} port {base_port}" if address_each
+             else f"{address}:{base_port}-{base_port + len(specs) - 1}")  # fmt: skip
     typer.echo(
-        f"# serving {len(specs)} BMCs on {address}:{base_port}-{base_port + len(specs) - 1} "
-        f"in {len(fleet.pids)} process(es); Ctrl-C stops them",
+        f"# serving {len(specs)} BMCs on {where} in {len(fleet.pids)} process(es); Ctrl-C "
+        "stops them",
         err=True,
     )
     done = threading.Event()

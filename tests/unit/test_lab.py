@@ -74,3 +74,11 @@ def test_faults_fall_on_distinct_bmcs_and_the_csv_lists_every_bmc() -> None:
 def test_the_lab_listens_on_loopback_only(address: str) -> None:
     with pytest.raises(LabError, match="loopback"):
         make_specs(FleetOptions(count=1, address=address))
+
+
+def test_one_address_per_bmc() -> None:
+    specs = make_specs(FleetOptions(count=300, base_port=623, address_each=True))
+    assert [(s.address, s.port) for s in specs[:2]] == [("127.0.0.1", 623), ("127.0.0.2", 623)]
+    assert specs[-1].address == "127.0.1.44"
+    with pytest.raises(LabError, match="leave the loopback range"):
+        make_specs(FleetOptions(count=10, address="127.255.255.250", address_each=True))
