@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,6 +19,11 @@ from ironworks.common.errors import InvalidInput
 
 license_app = typer.Typer(help=_("The license: install and show it; issue one (vendor)."),
                           no_args_is_help=True)  # fmt: skip
+
+
+def _flat(out: dict[str, Any]) -> dict[str, Any]:
+    """The license state and the license's own fields, as one record."""
+    return {k: v for k, v in out.items() if k != "license"} | (out.get("license") or {})
 
 
 def _session(url: str) -> Session:
@@ -34,8 +39,7 @@ def license_show(url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
         out = s.get("/api/v1/license")
     finally:
         s.close()
-    flat = {k: v for k, v in out.items() if k != "license"} | (out.get("license") or {})
-    show(flat, as_json)
+    show(_flat(out), as_json)
 
 
 @license_app.command("install")
@@ -52,7 +56,7 @@ def license_install(file: Path, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = Fa
         out = s.request("PUT", "/api/v1/license", body=document).json()
     finally:
         s.close()
-    show({k: v for k, v in out.items() if k != "license"} | (out.get("license") or {}), as_json)
+    show(_flat(out), as_json)
 
 
 @license_app.command("keygen")

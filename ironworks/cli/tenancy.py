@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -103,7 +104,7 @@ def _wait(c: CloudClient, uuids: dict[str, str], goal: str | None, timeout: floa
 
     err = console(stderr=True)
     live = Live(get_renderable=render, console=err, refresh_per_second=4, transient=True)
-    with live if (err.is_terminal and not as_json) else _Null():
+    with live if (err.is_terminal and not as_json) else contextlib.nullcontext():
         while len(done) < len(uuids) and time.monotonic() - started < timeout:
             for u in uuids:
                 if u in done:
@@ -132,14 +133,6 @@ def _wait(c: CloudClient, uuids: dict[str, str], goal: str | None, timeout: floa
         report(_("still not done after {t}").format(t=elapsed_text(timeout)))
         return EXIT_TIMEOUT
     return 0
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @host_app.command("create")

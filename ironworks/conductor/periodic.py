@@ -8,13 +8,13 @@ conductor at a time.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from ironworks.db import nodes as node_db
-from ironworks.db.engine import utcnow
+from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import conductors, nodes
 from ironworks.domain import states
 from ironworks.domain.hashring import HashRing
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _aware(ts: Any) -> Any:
-    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts
-
-
 def live_ring(c: Conductor) -> HashRing:
     limit = utcnow() - timedelta(seconds=c.cfg.heartbeat_timeout)
     with c.db.read() as conn:
@@ -37,7 +33,7 @@ def live_ring(c: Conductor) -> HashRing:
                 conductors.c.online.is_(True), conductors.c.conductor_group == c.cfg.group
             )
         ).all()
-    return HashRing([h for h, seen in rows if _aware(seen) >= limit] or [c.host])
+    return HashRing([h for h, seen in rows if as_utc(seen) >= limit] or [c.host])
 
 
 def take_over_dead_conductors(c: Conductor) -> None:
@@ -51,7 +47,7 @@ def take_over_dead_conductors(c: Conductor) -> None:
                     conductors.c.online.is_(True), conductors.c.hostname != c.host
                 )
             ).all()
-            if _aware(seen) < limit
+            if as_utc(seen) < limit
         ]
         for host in dead:
             conn.execute(
@@ -79,7 +75,7 @@ def fail_expired_waits(c: Conductor) -> None:
             continue
         state = node["provision_state"]
         limit = getattr(c.settings.timeouts, states.WAIT_STATES[state])
-        since = _aware(node["provision_updated_at"])
+        since = as_utc(node["provision_updated_at"])
         if since is None or (now - since).total_seconds() < limit:
             continue
         new = states.next_state(state, states.FAIL)

@@ -13,25 +13,14 @@ from ironworks.common.errors import Conflict, InvalidInput, NotFound
 from ironworks.common.ids import new_uuid
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import flavor_access, flavors, hosts, projects
-from ironworks.services.context import Caller, Services
+from ironworks.services.context import Caller, Services, by_ident
+from ironworks.services.tenancy import project_row
 
 ARCHES = ("x86_64", "aarch64")
 FIELDS = ("uuid", "name", "description", "cpus", "memory_mb", "local_gb", "cpu_arch",
           "resource_class", "capabilities", "is_public", "created_at", "updated_at")  # fmt: skip
 WRITABLE = {"name", "description", "cpus", "memory_mb", "local_gb", "cpu_arch", "resource_class",
             "capabilities", "is_public"}  # fmt: skip
-
-
-def _admin(caller: Caller) -> bool:
-    return caller.principal is None or caller.principal.is_admin
-
-
-def _by(ident: str) -> Any:
-    return (
-        flavors.c.uuid == ident
-        if len(ident) == 36 and ident.count("-") == 4
-        else flavors.c.name == ident
-    )
 
 
 def _whole(body: dict[str, Any], key: str, lo: int) -> int:
@@ -83,7 +72,7 @@ def _check(body: dict[str, Any], partial: bool) -> dict[str, Any]:
 
 
 def _visible(caller: Caller) -> sa.ColumnElement[bool] | None:
-    if _admin(caller):
+    if caller.is_admin:
         return None
     mine = sorted(caller.principal.projects)
     listed = sa.select(flavor_access.c.flavor_id).where(flavor_access.c.project_id.in_(mine))
@@ -92,7 +81,7 @@ def _visible(caller: Caller) -> sa.ColumnElement[bool] | None:
 
 def get_row(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
     """The flavor, if the caller may use it (404 otherwise)."""
-    q = sa.select(flavors).where(_by(ident))
+    q = sa.select(flavors).where(by_ident(flavors, ident))
     scope = _visible(caller)
     if scope is not None:
         q = q.where(scope)
@@ -104,21 +93,12 @@ def get_row(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
 
 def _out(conn: sa.Connection, row: dict[str, Any], caller: Caller) -> dict[str, Any]:
     out = {k: row[k] for k in FIELDS}
-    if _admin(caller) and not row["is_public"]:
+    if caller.is_admin and not row["is_public"]:
         out["projects"] = list(conn.execute(
             sa.select(projects.c.name).join(flavor_access, flavor_access.c.project_id == projects.c.id)
             .where(flavor_access.c.flavor_id == row["id"]).order_by(projects.c.name)
         ).scalars())  # fmt: skip
     return out
-
-
-def _project_id(conn: sa.Connection, ident: str) -> int:
-    col = projects.c.uuid if len(ident) == 36 and ident.count("-") == 4 else projects.c.name
-    ids = conn.execute(sa.select(projects.c.id).where(col == ident)).scalars().all()
-    if len(ids) != 1:
-        raise NotFound(f"project {ident} could not be found" if not ids else
-                       f"{len(ids)} projects are named {ident!r}; use its id")  # fmt: skip
-    return ids[0]
 
 
 def create(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +115,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any
             row = get_row(conn, caller, uuid)
             for p in access:
                 conn.execute(sa.insert(flavor_access).values(flavor_id=row["id"],
-                                                             project_id=_project_id(conn, str(p))))  # fmt: skip
+                                                             project_id=project_row(conn, caller, str(p))["id"]))  # fmt: skip
             return _out(conn, row, caller)
     except IntegrityError:
         raise Conflict(f"a flavor named {values['name']!r} already exists") from None
@@ -182,7 +162,7 @@ def set_access(
 ) -> dict[str, Any]:
     with svc.db.write() as conn:
         row = get_row(conn, caller, ident)
-        pid = _project_id(conn, project)
+        pid = project_row(conn, caller, project)["id"]
         conn.execute(sa.delete(flavor_access).where(flavor_access.c.flavor_id == row["id"],
                                                     flavor_access.c.project_id == pid))  # fmt: skip
         if allowed:

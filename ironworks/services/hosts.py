@@ -30,15 +30,12 @@ from ironworks.drivers import base
 from ironworks.drivers.ipmi_info import capability
 from ironworks.services import flavors as flavor_svc
 from ironworks.services import operations
-from ironworks.services.context import Caller, Services
+from ironworks.services.context import Caller, Services, by_ident
+from ironworks.services.tenancy import project_row
 
 MAX_BATCH = 100
 STATUSES = ("building", "active", "stopped", "rebuilding", "deleting", "error")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-
-
-def _admin(caller: Caller) -> bool:
-    return caller.principal is None or caller.principal.is_admin
 
 
 def _az(node: dict[str, Any], default: str) -> str:
@@ -76,24 +73,14 @@ def _names(body: dict[str, Any], count: int) -> list[str]:
 
 
 def _project_for(conn: sa.Connection, caller: Caller, ident: Any) -> dict[str, Any]:
-    mine = None if _admin(caller) else sorted(caller.principal.projects)
+    """The project to create hosts in: the one named, or the caller's only one."""
     if ident is None:
-        if mine is not None and len(mine) == 1:
-            ident = None
-            row = conn.execute(sa.select(projects).where(projects.c.id == mine[0])).mappings().one()
-            return dict(row)
-        raise InvalidInput("project is required (its name or id)", field="project")
-    col = (
-        projects.c.uuid if len(str(ident)) == 36 and str(ident).count("-") == 4 else projects.c.name
-    )
-    q = sa.select(projects).where(col == str(ident))
-    if mine is not None:
-        q = q.where(projects.c.id.in_(mine))
-    rows = conn.execute(q).mappings().all()
-    if len(rows) != 1:
-        raise NotFound(f"project {ident} could not be found" if not rows else
-                       f"{len(rows)} projects are named {ident!r}; use its id")  # fmt: skip
-    return dict(rows[0])
+        mine = [] if caller.is_admin else list(caller.principal.projects)
+        if len(mine) != 1:
+            raise InvalidInput("project is required (its name or id)", field="project")
+        row = conn.execute(sa.select(projects).where(projects.c.id == mine[0])).mappings().one()
+        return dict(row)
+    return project_row(conn, caller, str(ident))
 
 
 def _usage(conn: sa.Connection, where: Any) -> dict[str, int]:
@@ -152,7 +139,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
             conn.execute(
                 sa.select(projects.c.id).where(projects.c.id == project["id"]).with_for_update()
             )
-        scoped = caller if _admin(caller) else _as_project(caller, project["id"])
+        scoped = caller if caller.is_admin else _as_project(caller, project["id"])
         flavor = flavor_svc.get_row(conn, scoped, str(body["flavor"]))
         _check_quota(conn, project, flavor, count)
         candidates = [dict(r) for r in conn.execute(
@@ -235,7 +222,7 @@ def status_of(host: dict[str, Any], node: dict[str, Any] | None) -> tuple[str, s
 
 
 def _scope(caller: Caller) -> sa.ColumnElement[bool] | None:
-    return None if _admin(caller) else hosts.c.project_id.in_(sorted(caller.principal.projects))
+    return None if caller.is_admin else hosts.c.project_id.in_(sorted(caller.principal.projects))
 
 
 def _rows(conn: sa.Connection, caller: Caller, where: list[Any]) -> list[dict[str, Any]]:
@@ -297,8 +284,7 @@ def list_hosts(svc: Services, caller: Caller, filters: dict[str, str]) -> list[d
 
 
 def _one(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
-    col = hosts.c.uuid if len(ident) == 36 and ident.count("-") == 4 else hosts.c.name
-    rows = _rows(conn, caller, [col == ident])
+    rows = _rows(conn, caller, [by_ident(hosts, ident)])
     if not rows:
         raise NotFound(f"host {ident} could not be found")
     if len(rows) > 1:

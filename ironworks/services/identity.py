@@ -28,7 +28,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ironworks.common.errors import InvalidInput, NotFound, Unauthenticated
 from ironworks.common.ids import new_uuid
-from ironworks.db.engine import utcnow
+from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import (
     department_admins,
     project_members,
@@ -165,9 +165,9 @@ def login(svc: Services, username: str, password: str) -> dict[str, Any]:
             verify_password(None, password)
             raise refused
         locked = user["locked_until"]
-        if locked is not None and _aware(locked) > now:
+        if locked is not None and as_utc(locked) > now:
             raise Unauthenticated(
-                f"the account {username} is locked until {_aware(locked):%Y-%m-%d %H:%M:%S} UTC "
+                f"the account {username} is locked until {as_utc(locked):%Y-%m-%d %H:%M:%S} UTC "
                 f"after {user['failed_logins']} failed log-ins; wait, or ask an admin to unlock it"
             )
         if not verify_password(user["password_hash"], password):
@@ -197,7 +197,7 @@ def authenticate(svc: Services, token: str) -> Principal:
         ).mappings().first()  # fmt: skip
         if row is None or row["revoked_at"] is not None:
             raise Unauthenticated("the token is not valid (unknown or revoked); log in again")
-        if row["expires_at"] is not None and _aware(row["expires_at"]) <= now:
+        if row["expires_at"] is not None and as_utc(row["expires_at"]) <= now:
             raise Unauthenticated("the token has expired; log in again")
         if not row["enabled"]:
             raise Unauthenticated(f"the account {row['name']} is disabled; ask an admin")
@@ -232,9 +232,3 @@ def revoke(svc: Services, principal: Principal, token_uuid: str | None = None) -
         )
         if conn.execute(q.values(revoked_at=utcnow())).rowcount == 0 and token_uuid:
             raise NotFound(f"no active token {token_uuid} of yours")
-
-
-def _aware(ts: Any) -> Any:
-    from datetime import UTC
-
-    return ts.replace(tzinfo=UTC) if ts is not None and ts.tzinfo is None else ts

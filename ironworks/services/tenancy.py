@@ -20,7 +20,7 @@ from ironworks.db.engine import utcnow
 from ironworks.db.schema import department_admins, departments, project_members, projects, users
 from ironworks.domain.policy import Role
 from ironworks.services import identity
-from ironworks.services.context import Caller, Services
+from ironworks.services.context import Caller, Services, by_ident
 
 QUOTAS = ("quota_hosts", "quota_nodes", "quota_cores", "quota_ram_mb")
 DEPARTMENT_FIELDS = ("uuid", "name", "description", *QUOTAS, "created_at", "updated_at")
@@ -28,19 +28,6 @@ PROJECT_FIELDS = ("uuid", "name", "description", *QUOTAS, "created_at", "updated
 USER_FIELDS = ("uuid", "name", "display_name", "email", "is_admin", "enabled", "failed_logins",
                "locked_until", "created_at", "updated_at")  # fmt: skip
 PROJECT_ROLES = (Role.PROJECT_ADMIN.value, Role.MEMBER.value)
-
-
-def _admin(caller: Caller) -> bool:
-    p = caller.principal
-    return p is None or p.is_admin  # None: auth.noauth, the caller acts as the cloud admin
-
-
-def _by(table: sa.Table, ident: str) -> Any:
-    return (
-        table.c.uuid == ident
-        if len(ident) == 36 and ident.count("-") == 4
-        else table.c.name == ident
-    )
 
 
 def _quota(value: Any, field: str) -> int | None:
@@ -84,8 +71,10 @@ def _edits(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _department(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
-    row = conn.execute(sa.select(departments).where(_by(departments, ident))).mappings().first()
-    if row is None or not (_admin(caller) or row["id"] in caller.principal.departments):
+    row = (
+        conn.execute(sa.select(departments).where(by_ident(departments, ident))).mappings().first()
+    )
+    if row is None or not (caller.is_admin or row["id"] in caller.principal.departments):
         raise NotFound(f"department {ident} could not be found")
     return dict(row)
 
@@ -120,7 +109,7 @@ def create_department(svc: Services, caller: Caller, body: dict[str, Any]) -> di
 
 def list_departments(svc: Services, caller: Caller) -> list[dict[str, Any]]:
     q = sa.select(departments).order_by(departments.c.name)
-    if not _admin(caller):
+    if not caller.is_admin:
         q = q.where(departments.c.id.in_(sorted(caller.principal.departments)))
     with svc.db.read() as conn:
         return [_dept_out(conn, dict(r)) for r in conn.execute(q).mappings()]
@@ -176,13 +165,14 @@ def set_department_admin(
 
 def _project_scope(caller: Caller) -> sa.ColumnElement[bool] | None:
     """None: every project; else the condition limiting projects to the caller's."""
-    if _admin(caller):
+    if caller.is_admin:
         return None
     return projects.c.id.in_(sorted(caller.principal.projects))
 
 
-def _project(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
-    q = sa.select(projects).where(_by(projects, ident))
+def project_row(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
+    """A project by name or uuid, among those the caller may see (404 otherwise)."""
+    q = sa.select(projects).where(by_ident(projects, ident))
     scope = _project_scope(caller)
     if scope is not None:
         q = q.where(scope)
@@ -197,7 +187,7 @@ def _project(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
 
 def _manages(caller: Caller, project: dict[str, Any]) -> bool:
     """Cloud admin, or admin of the project's department."""
-    return _admin(caller) or project["department_id"] in caller.principal.departments
+    return caller.is_admin or project["department_id"] in caller.principal.departments
 
 
 def _project_out(conn: sa.Connection, row: dict[str, Any]) -> dict[str, Any]:
@@ -246,7 +236,7 @@ def list_projects(svc: Services, caller: Caller) -> list[dict[str, Any]]:
 
 def get_project(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
     with svc.db.read() as conn:
-        return _project_out(conn, _project(conn, caller, ident))
+        return _project_out(conn, project_row(conn, caller, ident))
 
 
 def update_project(
@@ -255,7 +245,7 @@ def update_project(
     values = _edits(body)
     try:
         with svc.db.write() as conn:
-            row = _project(conn, caller, ident)
+            row = project_row(conn, caller, ident)
             if not _manages(caller, row):
                 raise Forbidden(f"only the cloud admin or an admin of its department may change "
                                 f"project {row['name']}")  # fmt: skip
@@ -269,7 +259,7 @@ def update_project(
 
 def delete_project(svc: Services, caller: Caller, ident: str) -> None:
     with svc.db.write() as conn:
-        row = _project(conn, caller, ident)
+        row = project_row(conn, caller, ident)
         if not _manages(caller, row):
             raise Forbidden(f"only the cloud admin or an admin of its department may delete "
                             f"project {row['name']}")  # fmt: skip
@@ -283,7 +273,7 @@ def set_member(
     if role is not None and role not in PROJECT_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(PROJECT_ROLES)}", field="role")
     with svc.db.write() as conn:
-        row = _project(conn, caller, ident)
+        row = project_row(conn, caller, ident)
         if not _manages(caller, row):
             raise Forbidden(f"only the cloud admin or an admin of its department may change the "
                             f"members of project {row['name']}")  # fmt: skip
@@ -301,7 +291,7 @@ def set_member(
 
 def _visible_users(caller: Caller) -> sa.ColumnElement[bool] | None:
     """A department admin sees the users of their departments' projects (and themselves)."""
-    if _admin(caller):
+    if caller.is_admin:
         return None
     p = caller.principal
     in_depts = (
@@ -315,7 +305,7 @@ def _visible_users(caller: Caller) -> sa.ColumnElement[bool] | None:
 def _user(
     conn: sa.Connection, caller: Caller, ident: str, *, scoped: bool = True
 ) -> dict[str, Any]:
-    q = sa.select(users).where(_by(users, ident))
+    q = sa.select(users).where(by_ident(users, ident))
     scope = _visible_users(caller) if scoped else None
     if scope is not None:
         q = q.where(scope)
@@ -346,7 +336,7 @@ def create_user(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str
         raise InvalidInput("password is required", field="password")
     identity.check_password(password, name)
     is_admin = bool(body.get("is_admin", False))
-    if is_admin and not _admin(caller):
+    if is_admin and not caller.is_admin:
         raise Forbidden("only the cloud admin may create cloud admins")
     now = utcnow()
     values = {"uuid": new_uuid(), "name": name, "display_name": body.get("display_name"),
@@ -387,12 +377,12 @@ def update_user(svc: Services, caller: Caller, ident: str, body: dict[str, Any])
     if body.get("unlock"):
         values.update(failed_logins=0, locked_until=None)
     if "is_admin" in body:
-        if not _admin(caller):
+        if not caller.is_admin:
             raise Forbidden("only the cloud admin may grant or take the cloud admin role")
         values["is_admin"] = bool(body["is_admin"])
     with svc.db.write() as conn:
         row = _user(conn, caller, ident)
-        if row["is_admin"] and not _admin(caller):
+        if row["is_admin"] and not caller.is_admin:
             raise Forbidden(f"only the cloud admin may change the cloud admin {row['name']}")
         if "password" in body:
             if not isinstance(body["password"], str):
@@ -407,7 +397,7 @@ def update_user(svc: Services, caller: Caller, ident: str, body: dict[str, Any])
 def delete_user(svc: Services, caller: Caller, ident: str) -> None:
     with svc.db.write() as conn:
         row = _user(conn, caller, ident)
-        if row["is_admin"] and not _admin(caller):
+        if row["is_admin"] and not caller.is_admin:
             raise Forbidden(f"only the cloud admin may delete the cloud admin {row['name']}")
         if caller.principal is not None and row["id"] == caller.principal.user_id:
             raise Conflict("you cannot delete yourself; ask another admin")

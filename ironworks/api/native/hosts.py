@@ -9,8 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ironworks.api.deps import JSON, CtxDep
-from ironworks.api.native.listing import PAGING, page
-from ironworks.common.errors import InvalidInput
+from ironworks.api.native.listing import PAGING, page, paging_only
 from ironworks.services import flavors, hosts, sheets
 from ironworks.services.sheets import CSV_MIME, XLSX_MIME
 
@@ -27,10 +26,7 @@ BodyDep = Annotated[dict[str, Any], Body()]
 @router.get("/flavors", tags=["flavors"], summary="Flavors (all; for a project's users, those "
             "their projects may use)")  # fmt: skip
 async def list_flavors(ctx: CtxDep) -> JSON:
-    params = dict(ctx.request.query_params)
-    unknown = sorted(set(params) - PAGING)
-    if unknown:
-        raise InvalidInput(f"unknown parameter {unknown[0]}", field=unknown[0])
+    params = paging_only(dict(ctx.request.query_params))
     items = await ctx.run(flavors.list_flavors, ctx.svc, ctx.caller)
     return JSON(page(items, params, ("name", "cpus", "memory_mb", "local_gb", "created_at"),
                      "flavors"))  # fmt: skip

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from ironworks.api.deps import JSON, CtxDep
-from ironworks.api.native.listing import PAGING, page
+from ironworks.api.native.listing import page, paging_only
 from ironworks.common.errors import InvalidInput
 from ironworks.services import tenancy
 
@@ -17,12 +17,7 @@ BodyDep = Annotated[dict[str, Any], Body()]
 
 
 def _listed(ctx: Any, key: str, items: list[dict[str, Any]], sort_keys: tuple[str, ...]) -> JSON:
-    params = dict(ctx.request.query_params)
-    unknown = sorted(set(params) - PAGING)
-    if unknown:
-        raise InvalidInput(f"unknown parameter {unknown[0]}; lists take "
-                           f"{', '.join(sorted(PAGING))}", field=unknown[0])  # fmt: skip
-    return JSON(page(items, params, sort_keys, key))
+    return JSON(page(items, paging_only(dict(ctx.request.query_params)), sort_keys, key))
 
 
 # --- departments ------------------------------------------------------------------------------------

@@ -15,6 +15,15 @@ MAX_LIMIT = 1000
 PAGING = frozenset({"limit", "marker", "sort_key", "sort_dir"})
 
 
+def paging_only(params: dict[str, str]) -> dict[str, str]:
+    """The query's parameters, refusing any that is not a paging one (naming it)."""
+    unknown = sorted(set(params) - PAGING)
+    if unknown:
+        raise InvalidInput(f"unknown parameter {unknown[0]}; lists take "
+                           f"{', '.join(sorted(PAGING))}", field=unknown[0])  # fmt: skip
+    return params
+
+
 def page(
     items: list[dict[str, Any]], params: dict[str, str], sort_keys: tuple[str, ...], key: str
 ) -> dict[str, Any]:
