@@ -38,12 +38,17 @@ ADMIN_ONLY = "admin-only"  # a route the table does not name: cloud admins only
 SELF = "self"  # the caller's own session: any valid token
 _PUBLIC = frozenset({("GET", "/"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/openapi.json"),
                      ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"),
-                     ("POST", "/api/v1/auth/tokens")})  # fmt: skip
+                     ("POST", "/api/v1/auth/tokens"),
+                     # the agent's image downloads: it has no token (api/native/images.py)
+                     ("GET", "/boot/images/{key}"), ("HEAD", "/boot/images/{key}")})  # fmt: skip
+# What nodes on the provisioning network reach (api/boot.py): the agent proves itself with its
+# own one-time token; scripts and ramdisks hold no secret.
+_BOOT_PREFIXES = ("/boot/", "/api/v1/agent/")
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _VERB = {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}
 _RESOURCES = {"departments": "department", "projects": "project", "users": "user",
               "audit-events": "audit", "flavors": "flavor", "hosts": "host",
-              "license": "license"}  # fmt: skip
+              "license": "license", "images": "image"}  # fmt: skip
 _HOST_ACTIONS = {"start": "host:power", "stop": "host:power", "reboot": "host:power",
                  "soft-reboot": "host:power", "rebuild": "host:rebuild"}  # fmt: skip
 
@@ -51,7 +56,7 @@ _HOST_ACTIONS = {"start": "host:power", "stop": "host:power", "reboot": "host:po
 @functools.lru_cache(maxsize=1024)
 def operation_of(method: str, template: str) -> str | None:
     """The policy operation of a route (None: public)."""
-    if (method, template) in _PUBLIC:
+    if (method, template) in _PUBLIC or template.startswith(_BOOT_PREFIXES):
         return None
     if template.startswith("/api/v1/auth/"):
         return SELF
@@ -62,6 +67,8 @@ def operation_of(method: str, template: str) -> str | None:
             return _HOST_ACTIONS.get(parts[5], ADMIN_ONLY)
         if resource == "host" and template.endswith("/export"):
             return "host:export"
+        if resource == "image" and method == "GET":
+            return "image:read"  # list, show, download; upload, import, share are image:update
         if resource == "flavor" and (method == "GET" and len(parts) < 6):
             return "flavor:choose"  # the flavors a project may use; management is write access
         if len(parts) > 5:  # /departments/{ident}/admins/{user}, /projects/{ident}/members/..

@@ -11,13 +11,14 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from ironworks import __version__
-from ironworks.api import errors
+from ironworks.api import boot, errors
 from ironworks.api.access import AuditMiddleware, check_access
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
 from ironworks.api.native import hosts as native_hosts
 from ironworks.api.native import identity as native_identity
+from ironworks.api.native import images as native_images
 from ironworks.api.native import license as native_license
 from ironworks.api.native import nodes as native_nodes
 from ironworks.api.v1 import misc, nodes, ports
@@ -77,6 +78,8 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_audit.router)
     app.include_router(native_hosts.router)
     app.include_router(native_license.router)
+    app.include_router(native_images.router)  # and /boot/images/{key}
+    app.include_router(boot.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)

@@ -6,6 +6,7 @@ from ironworks.cli import (  # noqa: F401  (they add commands)
     actions,
     enrolment,
     identity,
+    images,
     license,
     management,
     nodes,
@@ -20,6 +21,7 @@ def register(app: typer.Typer) -> None:
     session.register(app)
     tenancy.register(app)
     identity.register(app)
+    images.register(app)
     app.add_typer(license.license_app, name="license")
     app.add_typer(node_app, name="node")
     app.add_typer(port_app, name="port")

@@ -1,8 +1,11 @@
-"""Calls of Ironworks' own tenancy API (`/api/v1`): flavors, hosts, the audit log."""
+"""Calls of Ironworks' own tenancy API (`/api/v1`): flavors, hosts, images, the audit log."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
 
 from ironworks.client.http import DEFAULT_URL, Session
 
@@ -63,6 +66,62 @@ class CloudClient:
 
     def delete_host(self, ident: str) -> None:
         self._json("DELETE", f"/api/v1/hosts/{ident}")
+
+    # --- images ---------------------------------------------------------------------------------
+
+    def list_images(self, **filters: str | None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return list(self._json("GET", "/api/v1/images", **params)["images"])
+
+    def create_image(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("POST", "/api/v1/images", body))
+
+    def get_image(self, ident: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/api/v1/images/{ident}"))
+
+    def update_image(self, ident: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("PATCH", f"/api/v1/images/{ident}", body))
+
+    def delete_image(self, ident: str) -> None:
+        self._json("DELETE", f"/api/v1/images/{ident}")
+
+    def upload_image(
+        self,
+        ident: str,
+        path: Path,
+        *,
+        part: str | None = None,
+        sha256: str | None = None,
+        progress: Callable[[int], None] | None = None,
+        chunk: int = 1 << 20,
+    ) -> tuple[dict[str, Any], str]:
+        """Stream a file as the image's data (never whole in memory); `progress` gets each
+        chunk's size. Returns the image and the sha256 of what was sent, to compare with the
+        server's `uploaded_sha256`."""
+        digest = hashlib.sha256()
+
+        def body() -> Iterator[bytes]:
+            with open(path, "rb") as f:
+                while data := f.read(chunk):
+                    digest.update(data)
+                    if progress is not None:
+                        progress(len(data))
+                    yield data
+
+        params = {k: v for k, v in (("part", part), ("sha256", sha256)) if v is not None}
+        r = self.session.request(
+            "PUT", f"/api/v1/images/{ident}/file", params=params or None,
+            content=cast(bytes, body()),  # httpx streams an iterator of bytes
+            headers={"Content-Type": "application/octet-stream",
+                     "Content-Length": str(path.stat().st_size)},
+            timeout=3600.0,  # the server converts and hashes before it answers
+        )  # fmt: skip
+        return dict(r.json()), digest.hexdigest()
+
+    def import_image(self, ident: str, url: str, checksum: str | None = None,
+                     part: str | None = None) -> dict[str, Any]:  # fmt: skip
+        body = {k: v for k, v in (("url", url), ("checksum", checksum), ("part", part)) if v}
+        return dict(self._json("POST", f"/api/v1/images/{ident}/import", body))
 
     # --- audit ----------------------------------------------------------------------------------
 

@@ -1,16 +1,25 @@
-"""`ironworks lab ...`: the virtual datacenter's front end (emulated BMCs today)."""
+"""`ironworks lab ...`: the virtual datacenter's front end.
+
+`bmc`: emulated BMCs in front of in-memory machines, in the foreground. `up`/`down`/`status`:
+QEMU VMs behind emulated BMCs on a private network namespace (`ironworks/lab/vmlab.py`).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 app = typer.Typer(
-    help="A virtual datacenter for trying Ironworks without hardware: emulated BMCs.",
+    help="A virtual datacenter for trying Ironworks without hardware: emulated BMCs, and QEMU "
+    "VMs behind them on a private network.",
     no_args_is_help=True,
 )
 
@@ -87,3 +96,139 @@ def bmc(
                 raise typer.Exit(1)
     finally:
         fleet.stop()
+
+
+def _default_dir() -> Path:
+    return Path(os.environ.get("IRONWORKS_HOME", "var")) / "lab"
+
+
+DirOpt = Annotated[
+    Path | None,
+    typer.Option("--dir", help="Lab directory (state.json, disks, logs). Default: "
+                 "$IRONWORKS_HOME/lab."),
+]  # fmt: skip
+NamespaceOpt = Annotated[str, typer.Option(help="Network namespace of the lab.")]
+
+
+def _fail(message: object) -> typer.Exit:
+    typer.echo(f"ironworks lab: {message}", err=True)
+    return typer.Exit(2)
+
+
+@app.command("up")
+def up(
+    nodes: Annotated[int, typer.Option("--nodes", "-n", help="How many VMs.")] = 1,
+    arch: Annotated[str, typer.Option(help="x86_64 or aarch64 (UEFI, slow under TCG).")] = "x86_64",
+    memory: Annotated[int, typer.Option(help="MiB of memory per VM.")] = 512,
+    cpus: Annotated[int, typer.Option(help="Virtual CPUs per VM.")] = 1,
+    disk_mb: Annotated[int, typer.Option(help="Size of each VM's (sparse) disk in MiB.")] = 1024,
+    uefi: Annotated[bool, typer.Option("--uefi", help="x86_64: OVMF instead of SeaBIOS.")] = False,
+    no_pxe: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--no-pxe",
+            help="VM NAME that cannot network-boot (no NIC ROM, disk-only "
+            "boot order, tap off the bridge): a server that never boots. Repeatable.",
+        ),
+    ] = None,
+    directory: DirOpt = None,
+    namespace: NamespaceOpt = "iwlab",
+    bridge: Annotated[str, typer.Option(help="Bridge in the namespace.")] = "iwbr0",
+    bridge_address: Annotated[str, typer.Option(help="The bridge's address.")] = "10.99.0.1/16",
+    base_port: Annotated[int, typer.Option(help="UDP port of the first VM's BMC.")] = 16300,
+    address: Annotated[str, typer.Option(help="Loopback address of the BMCs.")] = "127.0.0.1",
+    user: Annotated[str, typer.Option(help="BMC user name.")] = "admin",
+    password: Annotated[str, typer.Option(help="BMC password.")] = "password",
+    name_prefix: Annotated[str, typer.Option(help="VM names: PREFIX0000, ...")] = "lab-vm-",
+) -> None:
+    """Create N QEMU VMs behind emulated IPMI BMCs; print the CSV to enrol them on stdout."""
+    from ironworks.lab.fleet import LabError
+    from ironworks.lab.vmlab import LabOptions, enrol_csv, state_path
+    from ironworks.lab.vmlab import up as lab_up
+
+    opts = LabOptions(
+        nodes=nodes, directory=directory or _default_dir(), arch=arch, memory_mb=memory,
+        cpus=cpus, disk_mb=disk_mb, uefi=uefi, namespace=namespace, bridge=bridge,
+        bridge_address=bridge_address, address=address, base_port=base_port, username=user,
+        password=password, name_prefix=name_prefix, no_pxe=frozenset(no_pxe or ()),
+    )  # fmt: skip
+    command = [sys.executable, "-m", "ironworks.cmd.main", "lab", "vm-bmc"]
+    try:
+        state = lab_up(opts, command)
+    except LabError as e:
+        raise _fail(e) from None
+    sys.stdout.write(enrol_csv(state))
+    sys.stdout.flush()
+    first, last = state.vms[0], state.vms[-1]
+    typer.echo(
+        f"# {len(state.vms)} VM(s) in namespace {state.namespace} (bridge {state.bridge} "
+        f"{state.bridge_address}); BMCs on {first.bmc_address}:{first.bmc_port}-{last.bmc_port} "
+        f"(process {state.bmc_pid}); state {state_path(Path(state.directory))}",
+        err=True,
+    )
+
+
+@app.command("down")
+def down(directory: DirOpt = None, namespace: NamespaceOpt = "iwlab") -> None:
+    """Stop the BMC process and every VM, remove taps, bridge and namespace. Safe to repeat."""
+    from ironworks.lab.fleet import LabError
+    from ironworks.lab.vmlab import down as lab_down
+
+    try:
+        done = lab_down(directory or _default_dir(), namespace)
+    except LabError as e:
+        raise _fail(e) from None
+    for line in done or ["nothing to do: no lab is up"]:
+        typer.echo(line)
+
+
+@app.command("status")
+def status(
+    directory: DirOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The whole status as JSON.")] = False,
+) -> None:
+    """Each VM: BMC address:port, MAC, power (QEMU running or not), boot device, serial log."""
+    from ironworks.lab.fleet import LabError
+    from ironworks.lab.vmlab import status as lab_status
+
+    try:
+        st = lab_status(directory or _default_dir())
+    except LabError as e:
+        raise _fail(e) from None
+    if st is None:
+        raise _fail(f"no lab in {(directory or _default_dir()).resolve()}")
+    if as_json:
+        typer.echo(json.dumps(st, indent=2))
+        return
+    bmc = "running" if st["bmc_alive"] else "NOT RUNNING"
+    ns = "" if st["namespace_exists"] else " (MISSING)"
+    typer.echo(f"namespace {st['namespace']}{ns}, bridge {st['bridge']} {st['bridge_address']}, "
+               f"BMC process {st['bmc_pid']} {bmc}; state {st['state_file']}")  # fmt: skip
+    rows = [("NAME", "BMC", "MAC", "POWER", "BOOT", "SERIAL LOG")]
+    for vm in st["vms"]:
+        boot = vm["boot_device"] or "default"
+        if vm["boot_device"]:
+            boot += " (persistent)" if vm["persistent"] else " (once)"
+        if vm["boots"]:
+            boot += f", last boot {vm['last_boot'] or 'firmware order'}"
+        if not vm["pxe"]:
+            boot += ", no PXE"
+        power = vm["power"] + (f" pid {vm['pid']}" if vm["pid"] else "")
+        rows.append((vm["name"], f"{vm['bmc_address']}:{vm['bmc_port']}", vm["mac"], power, boot,
+                     vm["serial_log"]))  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+
+
+@app.command("vm-bmc", hidden=True)
+def vm_bmc(state_file: Path) -> None:
+    """The lab's BMC process (started by `lab up`): serve the BMCs of STATE_FILE's VMs."""
+    from ironworks.lab.fleet import LabError
+    from ironworks.lab.vmlab import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s lab-vm-bmc %(message)s")
+    try:
+        serve(state_file)
+    except LabError as e:
+        raise _fail(e) from None

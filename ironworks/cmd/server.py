@@ -162,6 +162,7 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
     db = open_database(settings, upgrade=upgrade)
     check_secret_key(db, box)
     conductor = Conductor(db, settings, secret_box=box) if with_conductor else None
+    boot_services: Any = None
     if conductor:
         conductor.start()
     try:
@@ -173,6 +174,15 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
 
             svc = Services(db=db, settings=settings, secret_box=box)
             first_admin(svc)
+            if settings.boot.enabled:
+                from ironworks.cmd.bootsvc import BootServices
+
+                boot_services = BootServices(svc, settings)
+                try:
+                    boot_services.start()
+                except IronworksError as e:
+                    typer.echo(f"ironworks: boot services: {e.message}", err=True)
+                    raise typer.Exit(2) from None
             app = create_app(svc)
             log.info("API on http://%s:%d (database %s)", settings.api.host, settings.api.port,
                      db.engine.url.render_as_string(hide_password=True))  # fmt: skip
@@ -191,6 +201,8 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             signal.signal(signal.SIGINT, lambda *_: done.set())
             done.wait()
     finally:
+        if boot_services is not None:
+            boot_services.stop()
         if conductor:
             conductor.stop(wait=False)
         db.dispose()
@@ -207,13 +219,24 @@ def register(app: typer.Typer) -> None:
         home: Annotated[
             Path | None, typer.Option(envvar="IRONWORKS_HOME", help="State directory.")
         ] = None,
+        lab: Annotated[
+            str | None,
+            typer.Option(
+                help="Serve the provisioning network of the lab in this network namespace "
+                "(`ironworks lab up` prints it; usually iwlab): DHCP/TFTP and the boot listener "
+                "on 10.99.0.1. Same as boot.enabled = true and boot.netns = NAME.",
+            ),
+        ] = None,
     ) -> None:
         """Run everything in one process: API, conductor; embedded SQLite under $IRONWORKS_HOME."""
         api = {k: val for k, val in {"host": host, "port": port}.items() if val is not None}
         overrides: dict[str, object] = {"home": home}
-        if api:
+        if api or lab:
             base = settings_from(config, home=home)
-            overrides["api"] = base.api.model_copy(update=api)
+            if api:
+                overrides["api"] = base.api.model_copy(update=api)
+            if lab:
+                overrides["boot"] = base.boot.model_copy(update={"enabled": True, "netns": lab})
         _run(settings_from(config, **overrides), with_api=True, with_conductor=True, upgrade=True)
 
     @app.command("api")

@@ -128,6 +128,90 @@ class LicenseSettings(BaseModel):
     )
 
 
+class BootSettings(BaseModel):
+    """The provisioning network's boot services: dnsmasq (DHCP/TFTP) and the boot HTTP listener
+    that serves iPXE scripts, the agent ramdisk, images and the agent API (docs/provisioning.md)."""
+
+    enabled: bool = Field(
+        False,
+        description="Run dnsmasq and the boot HTTP listener with `ironworks serve`. Nodes with "
+        "the ipxe boot interface need it (or an external DHCP server that chains to our iPXE "
+        "scripts).",
+    )
+    netns: str | None = Field(
+        None,
+        description="Network namespace of the provisioning network (the lab's is `iwlab`): "
+        "dnsmasq runs in it and the boot HTTP listener binds in it. Unset: this host's own.",
+    )
+    interface: str = Field("iwbr0", description="Interface dnsmasq serves DHCP on.")
+    http_address: str = Field(
+        "10.99.0.1",
+        description="Address of this server on the provisioning network: the boot HTTP "
+        "listener binds it and nodes reach it there.",
+    )
+    http_port: int = Field(8080, ge=1, le=65535, description="TCP port of the boot listener.")
+    dhcp_range: str = Field(
+        "10.99.1.0,10.99.255.254,255.255.0.0",
+        description="dnsmasq dhcp-range for IPv4: first,last,netmask.",
+    )
+    dhcp_range6: str | None = Field(
+        None,
+        description="dnsmasq dhcp-range for DHCPv6 (UEFI IPv6 PXE), e.g. 'fd99::100,fd99::1ff,64'; "
+        "needs an IPv6 http_address6. Unset: IPv6 is only advertised as ra-only, which keeps "
+        "iPXE from waiting for it.",
+    )
+    http_address6: str | None = Field(
+        None, description="IPv6 address of this server on the provisioning network."
+    )
+    lease_time: str = Field("1h", description="DHCP lease time.")
+    discovery: bool = Field(
+        False,
+        description="Boot unknown MACs into the agent ramdisk and enrol them from their "
+        "inventory (auto-discovery). Off: unknown MACs get no DHCP answer.",
+    )
+    ipxe_dir: Path = Field(
+        Path("/usr/lib/ipxe"), description="Where Debian's ipxe package keeps its binaries."
+    )
+    dnsmasq: str = Field("dnsmasq", description="The dnsmasq program.")
+    ramdisk_dir: Path | None = Field(
+        None,
+        description="Where the agent ramdisks are: ARCH/kernel and ARCH/initramfs (what "
+        "`ironworks ramdisk build` writes). Unset: $IRONWORKS_HOME/ramdisk.",
+    )
+    kernel_params: str = Field(
+        "", description="Extra kernel command line for the agent ramdisk (e.g. 'ipv6.disable=1')."
+    )
+    erase_mode: Literal["metadata", "full"] = Field(
+        "metadata",
+        description="How cleaning erases disks: 'metadata' (partition tables, filesystem "
+        "signatures) or 'full' (every byte; slow).",
+    )
+    agent_heartbeat: float = Field(
+        5.0, gt=0, le=300, description="Seconds between agent heartbeats while it is idle."
+    )
+
+
+class ImageSettings(BaseModel):
+    """OS and deploy images under `$IRONWORKS_HOME/images` (services/images.py, images/)."""
+
+    import_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds an image download (import, deploy cache) may wait for the remote "
+        "server to connect or send more data before it fails.",
+    )
+    qemu_img: str = Field("qemu-img", description="The qemu-img program (Debian: qemu-utils).")
+    convert_timeout: float = Field(
+        3600.0, gt=0, description="Seconds a qemu-img conversion to raw may take at most."
+    )
+    max_virtual_size_gb: int = Field(
+        4096,
+        ge=1,
+        description="Largest disk (GiB) a qcow2 image may describe; bigger ones are refused "
+        "before conversion (a tiny qcow2 can claim an enormous raw size).",
+    )
+
+
 class FakeSettings(BaseModel):
     delay: float = Field(
         0.0,
@@ -161,6 +245,8 @@ class Settings(BaseSettings):
     fake: FakeSettings = Field(default_factory=FakeSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     license: LicenseSettings = Field(default_factory=LicenseSettings)
+    boot: BootSettings = Field(default_factory=BootSettings)
+    images: ImageSettings = Field(default_factory=ImageSettings)
     default_availability_zone: str = Field(
         "default",
         min_length=1,

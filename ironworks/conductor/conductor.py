@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ironworks.boot.artifacts import DeployArtifacts
 from ironworks.common.crypto import SecretBox, box_from_settings
 from ironworks.common.errors import NotFound, SecretUndecryptable
 from ironworks.common.ids import new_uuid
@@ -33,6 +34,7 @@ from ironworks.common.settings import Settings
 from ironworks.conductor import periodic
 from ironworks.conductor.power_sync import PowerSync
 from ironworks.conductor.steps import run_step
+from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
@@ -40,6 +42,7 @@ from ironworks.db.engine import Database, utcnow
 from ironworks.db.schema import conductors, hosts, nodes
 from ironworks.domain import states
 from ironworks.drivers import base
+from ironworks.drivers.agent import AgentDeploy, AgentInspect, AgentSession
 from ironworks.drivers.base import Task
 from ironworks.drivers.registry import interfaces_for
 
@@ -73,6 +76,7 @@ class Conductor:
         self._threads: list[threading.Thread] = []
         self.jobs_done = 0
         self.power_sync = PowerSync(self)
+        self.artifacts = DeployArtifacts(settings)
 
     # --- life cycle ------------------------------------------------------------------------------
 
@@ -273,8 +277,26 @@ class Conductor:
         info = self.secret_box.open(node.get("driver_info") or {})
         return Task(
             node={**node, "driver_info": info}, purpose=purpose, conductor=self.host,
-            options={"fake_delay": self.settings.fake.delay, "automated_clean": self.cfg.automated_clean},
+            options={"fake_delay": self.settings.fake.delay, "automated_clean": self.cfg.automated_clean,
+                     "resolve_image": self.artifacts.resolve_image,
+                     "build_configdrive": self.artifacts.configdrive,
+                     "erase_mode": self.settings.boot.erase_mode},
         )  # fmt: skip
+
+    def _agent_session(self, node: dict[str, Any]) -> AgentSession | None:
+        """The node's agent session, for nodes whose deploy or inspection uses the agent."""
+        ifaces = interfaces_for(node)
+        if not any(
+            isinstance(ifaces[k], AgentDeploy | AgentInspect) for k in ("deploy", "inspect")
+        ):
+            return None
+
+        def reset(purpose: str) -> dict[str, Any]:
+            with self.db.write() as conn:
+                return agent_db.reset(conn, node["id"], purpose)
+
+        with self.db.read() as conn:
+            return AgentSession.from_row(agent_db.get(conn, node["id"]), reset)
 
     def _provision(self, job: dict[str, Any], node: dict[str, Any]) -> None:
         # While we hold the lock only we change the node's state columns, so the row read at
@@ -288,7 +310,9 @@ class Conductor:
                         raise LostLease()
                     node_db.release(conn, node["id"], self.host)
                 return
-            out = run_step(self._task(node, f"provision {state}"), args)
+            task = self._task(node, f"provision {state}")
+            task.agent = self._agent_session(node)
+            out = run_step(task, args)
             goal = node["target_provision_state"]
             if out.event == states.DONE:
                 new = states.done_state(state, goal)
@@ -316,6 +340,9 @@ class Conductor:
                 elif not job_db.renew(conn, job["id"], self.owner, self.cfg.job_lease):
                     raise LostLease()
                 node_db.update_node(conn, node["id"], values)
+                if task.agent is not None and task.agent.dirty:
+                    agent_db.save_commands(conn, node["id"], task.agent.boot_id,
+                                           task.agent.commands)  # fmt: skip
                 if torn_down:
                     conn.execute(sa.delete(hosts).where(hosts.c.node_id == node["id"]))
                 message = out.message

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from ironworks.db import agents as agent_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import conductors, nodes
@@ -79,10 +80,7 @@ def fail_expired_waits(c: Conductor) -> None:
         if since is None or (now - since).total_seconds() < limit:
             continue
         new = states.next_state(state, states.FAIL)
-        heard = (node["driver_internal_info"] or {}).get("agent_last_heartbeat")
-        msg = f"timed out after {limit:.0f} s in '{state}'" + (
-            f"; the agent was last heard at {heard}" if heard else "; the agent never called back"
-        )
+        msg = f"timed out after {limit:.0f} s in '{state}'" + _stalled(c, node)
         with c.db.write() as conn:
             ok = node_db.update_node(
                 conn, node["id"],
@@ -95,3 +93,27 @@ def fail_expired_waits(c: Conductor) -> None:
                                      conductor=c.host, from_state=state, to_state=new,
                                      duration=(now - since).total_seconds())  # fmt: skip
                 log.warning("node %s: %s", node["uuid"], msg)
+
+
+def _stalled(c: Conductor, node: dict[str, Any]) -> str:
+    """Which phase stalled and what the agent said last, for the timeout's last_error."""
+    line = (node["driver_internal_info"] or {}).get("timeline") or []
+    open_phases = [p["phase"] for p in line if isinstance(p, dict) and not p.get("finished")]
+    text = f" during '{open_phases[-1]}'" if open_phases else ""
+    with c.db.read() as conn:
+        session = agent_db.get(conn, node["id"])
+    if session is None or session["last_heartbeat"] is None:
+        return (
+            text + "; the agent never called back (did the node boot the ramdisk? see its console)"
+        )
+    heard = as_utc(session["last_heartbeat"])
+    ago = (utcnow() - heard).total_seconds() if heard else 0.0
+    text += f"; the agent at {session['agent_address']} was last heard {ago:.0f} s ago"
+    running = session["running"]
+    if running:
+        text += f", running {running.get('name', '?')}"
+        progress = running.get("progress") or {}
+        if progress.get("done") is not None:
+            total = progress.get("total")
+            text += f" ({progress['done']} of {total if total is not None else '?'} bytes)"
+    return text

@@ -10,6 +10,7 @@ whoever claims the job next runs the step again: steps are written to be safe to
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from ironworks.common.errors import IronworksError
 from ironworks.domain import states
 from ironworks.drivers import base
+from ironworks.drivers.agent import phase_end
 from ironworks.drivers.base import Interface, Task
 from ironworks.drivers.registry import interfaces_for
 
@@ -59,7 +61,11 @@ def inspect(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> O
     from ironworks.db.engine import utcnow
 
     nics = found.pop(base.NICS_KEY, None) or []
-    values = {"properties": found, "inspection_finished_at": utcnow()}
+    values = {
+        "properties": found,
+        "inspection_finished_at": utcnow(),
+        "power_state": task.node.get("power_state"),
+    }
     return Outcome(states.DONE, values, nics=nics)
 
 
@@ -97,6 +103,7 @@ def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Ou
         if task.node.get("power_state") == base.POWER_ON
         else power.set_power_state(task, base.POWER_ON)
     )
+    phase_end(task, "reboot to disk")
     return Outcome(states.DONE, {"power_state": state, "deploy_step": {}})
 
 
@@ -164,12 +171,18 @@ def run_step(task: Task, args: dict[str, Any]) -> Outcome:
     """Run the step of the node's working state; a failure becomes a FAIL outcome with a reason."""
     state = task.node["provision_state"]
     started = time.monotonic()
+    before = task.node.get("driver_internal_info") or {}
+    task.args = args
+    task.internal = copy.deepcopy(before)
     try:
-        out = STEPS[state](task, interfaces_for(task.node), args)
+        task.interfaces = interfaces_for(task.node)
+        out = STEPS[state](task, task.interfaces, args)
     except IronworksError as e:
         out = Outcome(states.FAIL, message=f"{PHASE[state]} failed: {e.message}")
     except Exception as e:  # a driver bug must not kill the worker or hide the node's fate
         log.exception("step %s of node %s crashed", state, task.uuid)
         out = Outcome(states.FAIL, message=f"{PHASE[state]} failed with an internal error: {e!r}")
+    if task.internal != before:  # the timeline and what the agent reported, kept on failure too
+        out.values.setdefault("driver_internal_info", task.internal)
     log.debug("node %s: %s -> %s in %.3fs", task.uuid, state, out.event, time.monotonic() - started)
     return out

@@ -419,6 +419,51 @@ hosts = sa.Table(
 )
 
 
+# --- images ------------------------------------------------------------------------------------
+
+# OS images (one whole-disk raw file, `$IRONWORKS_HOME/images/<uuid>.raw`, converted once from
+# what was uploaded) and deploy images (a kernel and an initramfs, `<uuid>.kernel` and
+# `<uuid>.initramfs`, listed in `parts`). Owned by a project (private, shared with the projects
+# in image_access) or by nobody (public, the cloud admin's). services/images.py keeps each row and
+# its files in step.
+images = sa.Table(
+    "images",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # os | deploy
+    sa.Column("cpu_arch", sa.String(32), nullable=False),
+    sa.Column("disk_format", sa.String(16)),  # raw | qcow2, as uploaded; None before any data
+    sa.Column("visibility", sa.String(16), nullable=False),  # public | private | shared
+    # the owner; None: the cloud's (public images, or a private one whose project was deleted)
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="SET NULL")),
+    sa.Column("status", sa.String(16), nullable=False),  # queued | importing | active | error
+    sa.Column("error", sa.Text),
+    sa.Column("source_url", sa.Text),
+    sa.Column("size", sa.BigInteger),  # bytes of the raw file served
+    sa.Column("sha256", sa.String(64)),  # of the raw file served
+    sa.Column("uploaded_sha256", sa.String(64)),  # of the bytes as uploaded (before conversion)
+    sa.Column("min_disk_gb", sa.Integer, nullable=False, default=0),
+    sa.Column("properties", JSON, nullable=False, default=dict),
+    sa.Column("parts", JSON),  # deploy images: {"kernel": {"size", "sha256"}, "initramfs": ...}
+    *_ts(),
+    sa.Index("ix_images_project_id", "project_id"),
+)
+
+image_access = sa.Table(
+    "image_access",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "image_id", sa.Integer, sa.ForeignKey("images.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.UniqueConstraint("image_id", "project_id"),
+)
+
 # Installed license documents, newest last (services/licensing.py verifies them on use).
 licenses = sa.Table(
     "licenses",
@@ -427,4 +472,28 @@ licenses = sa.Table(
     sa.Column("document", JSON, nullable=False),
     sa.Column("installed_at", TS, nullable=False),
     sa.Column("installed_by", sa.String(255)),
+)
+
+# The agent running in a node's ramdisk (docs/provisioning.md). One row per node, reset each
+# time the conductor boots the ramdisk. Columns are split by writer so that neither side can
+# lose the other's update: the conductor writes purpose, boot_id, token reset and `commands`
+# (the queue, with each command's `consumed` flag); the agent API writes the token at lookup,
+# `results`, `running` and the heartbeat columns.
+agent_sessions = sa.Table(
+    "agent_sessions",
+    metadata,
+    sa.Column(
+        "node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("boot_id", sa.String(36), nullable=False),
+    sa.Column("token_sha256", sa.String(64)),
+    sa.Column("commands", JSON, nullable=False, default=list),
+    sa.Column("results", JSON, nullable=False, default=dict),
+    sa.Column("running", JSON),
+    sa.Column("looked_up_at", TS),
+    sa.Column("last_heartbeat", TS),
+    sa.Column("agent_address", sa.String(64)),
+    sa.Column("agent_version", sa.String(32)),
+    *_ts(),
 )

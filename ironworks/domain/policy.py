@@ -114,6 +114,14 @@ RULES: tuple[Rule, ...] = (
     Rule("user:delete", "identity", "delete user", A, D, X, prd=False),
     Rule("user:read", "identity", "show users", A, D, X, prd=False),
     Rule("membership:update", "identity", "add or remove project members", A, D, X, prd=False),
+    # Images: the PRD names deploy and business images but gives them no row. Everyone sees
+    # the public ones, their projects' and those shared with their projects (scoped in the
+    # query); a project's users manage its private and shared images (upload, import, share),
+    # public images are the cloud admin's (services/images.py checks the image's owner).
+    Rule("image:read", "images", "list, show and download images", A, J, J, prd=False),
+    Rule("image:create", "images", "create an image", A, J, J, prd=False),
+    Rule("image:update", "images", "edit, upload, import or share an image", A, J, J, prd=False),
+    Rule("image:delete", "images", "delete an image", A, J, J, prd=False),
     Rule("license:update", "license", "install a license", A, X, X, prd=False),
     Rule("license:read", "license", "show the license", A, A, A, prd=False),
 )

@@ -48,6 +48,13 @@ class Task:
     conductor: str = ""
     # Settings the interfaces may read (timeouts, the fake delay), passed down from cmd/.
     options: dict[str, Any] = field(default_factory=dict)
+    # Set by the conductor for provision steps: the job's arguments, the node's other
+    # interfaces (an agent deploy drives boot, power and management), the agent session
+    # (drivers/agent.py) and the driver_internal_info the step leaves behind.
+    args: dict[str, Any] = field(default_factory=dict)
+    interfaces: dict[str, Interface] = field(default_factory=dict)
+    agent: Any = None
+    internal: dict[str, Any] = field(default_factory=dict)
 
     @property
     def driver_info(self) -> dict[str, Any]:

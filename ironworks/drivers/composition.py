@@ -1,23 +1,26 @@
 """The interfaces every BMC-driven hardware type shares until it has its own.
 
-#4: PXE boot and the agent deploy come with the provisioning issue; until then a lab may pick
-the fake boot, deploy and inspect interfaces to walk the whole lifecycle with real power.
+Boot is iPXE and deploy, inspection and cleaning go through the agent ramdisk by default
+(docs/provisioning.md); a lab may still pick the fake boot, deploy and inspect interfaces to walk
+the whole lifecycle with real power and no network boot.
 """
 
 from __future__ import annotations
 
 from ironworks.drivers import base
+from ironworks.drivers.agent import AgentDeploy, AgentInspect
 from ironworks.drivers.fake import FakeBoot, FakeDeploy, FakeInspect
+from ironworks.drivers.ipxe import IPXEBoot
 
 Interfaces = dict[str, tuple[type[base.Interface], ...]]
 
 _SHARED: Interfaces = {
     "bios": (base.NoBIOS,),
-    "boot": (base.NoBoot, FakeBoot),
+    "boot": (IPXEBoot, base.NoBoot, FakeBoot),
     "console": (base.NoConsole,),
-    "deploy": (base.NoDeploy, FakeDeploy),
+    "deploy": (AgentDeploy, base.NoDeploy, FakeDeploy),
     "firmware": (base.NoFirmware,),
-    "inspect": (base.NoInspect, FakeInspect),
+    "inspect": (AgentInspect, base.NoInspect, FakeInspect),
     "network": (base.FlatNetwork, base.NoopNetwork),
     "raid": (base.NoRAID,),
     "rescue": (base.NoRescue,),

@@ -348,6 +348,31 @@ def serve_shard(specs: list[BmcSpec], conn: Connection) -> None:
     _serve(list(bmcs.values()), scheduler)
 
 
+def open_bmcs(pairs: list[tuple[BmcSpec, Machine]]) -> tuple[list[EmulatedBmc], Scheduler]:
+    """Listen as one BMC per (spec, machine), for a process that then calls `serve_forever`.
+
+    For machines other than MemoryMachine (the lab's QEMU VMs). Raises LabError naming the
+    address that could not be bound.
+    """
+    from ironworks.lab.fleet import LabError
+
+    _without_io_thread()
+    scheduler = Scheduler()
+    bmcs = []
+    for spec, machine in pairs:
+        try:
+            bmcs.append(EmulatedBmc(spec, machine, scheduler))
+        except OSError as e:
+            raise LabError(f"cannot listen on {spec.address}:{spec.port} for {spec.name}: "
+                           f"{e.strerror or e}") from None  # fmt: skip
+    return bmcs, scheduler
+
+
+def serve_forever(bmcs: list[EmulatedBmc], scheduler: Scheduler) -> None:
+    """Answer the BMCs of `open_bmcs` on this thread until the process ends."""
+    _serve(bmcs, scheduler)
+
+
 def _without_io_thread() -> None:
     """Keep pyghmi from starting its IO thread in this process: `_serve` reads the sockets.
 

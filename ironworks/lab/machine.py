@@ -2,10 +2,9 @@
 
 `Machine` is the small surface a BMC front needs: power state, power on/off/ACPI shutdown/reset,
 NMI, the boot device (persistent or once, UEFI or legacy), sensors and an event log. Two
-implementations are meant to exist: `MemoryMachine` here (a model in memory, thousands per
-process) and, for the end-to-end lab, a QEMU-backed one where power on starts QEMU with
-`-boot n` or `-boot c` from the boot device, power off stops it and a guest poweroff reads as
-off. The BMC code (`bmc.py`) only speaks to this protocol.
+implementations exist: `MemoryMachine` here (a model in memory, thousands per process) and, for
+the end-to-end lab, `QemuMachine` (`qemu.py`), where power on starts QEMU with the boot order
+from the boot device, power off stops it and a guest poweroff reads as off. The BMC code (`bmc.py`) only speaks to this protocol.
 
 The memory model is lazy: a power change records when it will land, and the state is worked out
 when someone looks, so an idle fleet costs no CPU and no threads. Every method takes the

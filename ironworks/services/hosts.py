@@ -166,13 +166,26 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
                 user_data=body.get("user_data"), task="building", created_at=now,
                 user_id=caller.principal.user_id if caller.principal else None,
             ))  # fmt: skip
-            operations.accept_provision(conn, {**node, "instance_uuid": host_uuid}, "active", {},
-                                        caller)  # fmt: skip
+            operations.accept_provision(
+                conn, {**node, "instance_uuid": host_uuid}, "active",
+                first_boot(name, body.get("ssh_key"), body.get("user_data")), caller,
+            )  # fmt: skip
             created.append({"uuid": host_uuid, "name": name, "node_uuid": node["uuid"]})
         caller.acted_on("host", created[0]["uuid"] if count == 1 else f"{count} hosts",
                         ", ".join(names), (project["id"], project["name"]))  # fmt: skip
     job_db.wake()
     return created
+
+
+def first_boot(name: str, ssh_key: str | None, user_data: str | None) -> dict[str, Any]:
+    """The provision body that gives the host its name, key and user data: a config drive."""
+    meta: dict[str, Any] = {"hostname": name, "name": name}
+    if ssh_key:
+        meta["public_keys"] = {"default": ssh_key}
+    drive: dict[str, Any] = {"meta_data": meta}
+    if user_data:
+        drive["user_data"] = user_data
+    return {"configdrive": drive}
 
 
 def _as_project(caller: Caller, project_id: int) -> Caller:
@@ -358,7 +371,9 @@ def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> 
         new_image = image or row["image"]
         info = {**(node["instance_info"] or {}), "image_source": new_image}
         conn.execute(sa.update(nodes).where(nodes.c.id == node["id"]).values(instance_info=info))
-        operations.accept_provision(conn, {**node, "instance_info": info}, "rebuild", {}, caller)
+        operations.accept_provision(conn, {**node, "instance_info": info}, "rebuild",
+                                    first_boot(row["name"], row["ssh_key"], row["user_data"]),
+                                    caller)  # fmt: skip
         conn.execute(sa.update(hosts).where(hosts.c.id == row["id"])
                      .values(image=new_image, task="rebuilding", updated_at=utcnow()))  # fmt: skip
     job_db.wake()

@@ -135,6 +135,10 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "host:rebuild": ("POST", "/api/v1/hosts/h1/rebuild", {"image": "i2"}),
     "host:delete": ("DELETE", "/api/v1/hosts/h1", None),
     "host:export": ("GET", "/api/v1/hosts/export", None),
+    "image:read": ("GET", "/api/v1/images/ipub", None),
+    "image:create": ("POST", "/api/v1/images", {"name": "inew", "project": "p1"}),
+    "image:update": ("PATCH", "/api/v1/images/ip1", {"properties": {"a": "1"}}),
+    "image:delete": ("DELETE", "/api/v1/images/ip1", None),
     "license:read": ("GET", "/api/v1/license", None),
     "license:update": ("PUT", "/api/v1/license", {"not": "a license"}),
 }  # fmt: skip
@@ -187,6 +191,10 @@ def test_permission_cell(secure: Any, operation: str, role: Role) -> None:
     r = c.post("/api/v1/hosts", json={"name": "h1", "flavor": "fpub", "image": "i", "project": "p1"},
                headers=admin)  # fmt: skip
     assert r.status_code == 202, r.text
+    # a public image and a private one of p1
+    for body in ({"name": "ipub"}, {"name": "ip1", "project": "p1"}):
+        r = c.post("/api/v1/images", json=body, headers=admin)
+        assert r.status_code == 201, r.text
     method, path, body = CALLS[operation]
     ids = {"node": node, "port": port, "portgroup": group}
     kw: dict[str, Any] = {"headers": headers}
@@ -229,7 +237,8 @@ def test_every_route_has_an_operation(secure: Any) -> None:
     listed = routes(c)
     assert len(listed) > 60
     public = {(m, p) for m, p in listed if operation_of(m, p) is None}
-    assert public <= {("GET", "/"), ("GET", "/v1"), ("POST", "/api/v1/auth/tokens")}
+    assert public <= {("GET", "/"), ("GET", "/v1"), ("POST", "/api/v1/auth/tokens"),
+                      ("GET", "/boot/images/{key}"), ("HEAD", "/boot/images/{key}")}  # fmt: skip
     assert not [(m, p) for m, p in listed if operation_of(m, p) == "admin-only"]
 
 

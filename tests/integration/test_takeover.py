@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from ironworks.conductor.conductor import Conductor
+from ironworks.db import agents as agent_db
 from ironworks.db.engine import utcnow
-from ironworks.db.schema import conductors, jobs, nodes
+from ironworks.db.schema import agent_sessions, conductors, jobs, nodes
 from tests.api.test_nodes import make_node
 from tests.conftest import make_settings, wait_for
 
@@ -61,12 +62,22 @@ def test_wait_state_times_out_with_a_sentence(client, db, survivor):
         conn.execute(sa.update(nodes).where(nodes.c.uuid == uuid).values(
             provision_state="wait call-back", target_provision_state="active",
             provision_updated_at=utcnow() - timedelta(seconds=10),
-            driver_internal_info={"agent_last_heartbeat": "2026-11-25T10:00:00+00:00"}))  # fmt: skip
+            driver_internal_info={"timeline": [
+                {"phase": "boot ramdisk", "started": "t0", "finished": "t1"},
+                {"phase": "write image", "started": "t1", "finished": None}]}))  # fmt: skip
+        node_id = conn.execute(sa.select(nodes.c.id).where(nodes.c.uuid == uuid)).scalar_one()
+        agent_db.reset(conn, node_id, "deploy")
+        conn.execute(sa.update(agent_sessions).values(
+            token_sha256="0" * 64, agent_address="10.99.1.7",
+            last_heartbeat=utcnow() - timedelta(seconds=90),
+            running={"id": "write_image-1", "name": "write_image",
+                     "progress": {"done": 1048576, "total": 67108864}}))  # fmt: skip
     survivor.start()
     node = wait_for(lambda: (n := client.get(f"/v1/nodes/{uuid}").json())["provision_state"] == "deploy failed"
                     and n, timeout=10)  # fmt: skip
-    assert "timed out after 2 s in 'wait call-back'" in node["last_error"]
-    assert "last heard at 2026-11-25T10:00:00" in node["last_error"]
+    assert "timed out after 2 s in 'wait call-back' during 'write image'" in node["last_error"]
+    assert "the agent at 10.99.1.7 was last heard 9" in node["last_error"]
+    assert "running write_image (1048576 of 67108864 bytes)" in node["last_error"]
     hist = client.get(f"/v1/nodes/{uuid}/history?detail=True").json()["history"]
     assert hist[-1]["severity"] == "ERROR" and hist[-1]["state"] == "deploy failed"
 

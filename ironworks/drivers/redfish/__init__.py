@@ -17,6 +17,7 @@ The package, by idea:
 from __future__ import annotations
 
 from ironworks.drivers import base
+from ironworks.drivers.agent import AgentInspect
 from ironworks.drivers.composition import bmc_interfaces
 from ironworks.drivers.redfish.clients import CLIENTS, ClientCache, connect
 from ironworks.drivers.redfish.info import (
@@ -89,9 +90,9 @@ __all__ = [
 
 class RedfishHardware(base.HardwareType):
     name = "redfish"
-    # out-of-band inspection first; the agent's comes with #4
+    # out-of-band inspection first; the agent's for what the BMC does not tell (LLDP, disks)
     interfaces = bmc_interfaces(
-        inspect=(RedfishInspect, base.NoInspect),
+        inspect=(RedfishInspect, AgentInspect, base.NoInspect),
         management=(RedfishManagement,),
         power=(RedfishPower,),
     )

@@ -1,0 +1,102 @@
+"""The boot listener's routes: iPXE scripts, the agent ramdisk, and the agent API.
+
+These are what a node on the provisioning network reaches: no user token (the agent proves
+itself with its one-time token; scripts and ramdisks hold no secret). `boot_app` serves exactly
+these on the provisioning network; the main API serves them too, for a DHCP setup that points
+nodes at it directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, PlainTextResponse
+from starlette.exceptions import HTTPException
+
+from ironworks.api import errors
+from ironworks.api.middleware import RequestMiddleware
+from ironworks.boot import ipxe
+from ironworks.boot.dnsmasq import boot_url
+from ironworks.common.errors import IronworksError, NotFound
+from ironworks.services import agent
+from ironworks.services.context import Services
+from ironworks_agent import protocol
+
+router = APIRouter(tags=["boot"])
+RAMDISK_PARTS = ("kernel", "initramfs")
+_IPXE = "text/plain; charset=utf-8"
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+SvcDep = Annotated[Services, Depends(_services)]
+
+
+def ramdisk_dir(svc: Services) -> Path:
+    return svc.settings.boot.ramdisk_dir or (svc.settings.home / "ramdisk")
+
+
+@router.get("/boot/boot.ipxe", response_class=PlainTextResponse, summary="iPXE entry script")
+def entry_script(svc: SvcDep) -> PlainTextResponse:
+    return PlainTextResponse(ipxe.entry_script(boot_url(svc.settings.boot)), media_type=_IPXE)
+
+
+@router.get("/boot/{mac}.ipxe", response_class=PlainTextResponse, summary="A node's iPXE script")
+def node_script(svc: SvcDep, mac: str) -> PlainTextResponse:
+    """What the machine booting from this MAC (`aa-bb-cc-dd-ee-ff` or with colons) runs next."""
+    return PlainTextResponse(agent.boot_script(svc, mac), media_type=_IPXE)
+
+
+@router.get("/boot/ramdisk/{arch}/{part}", summary="The agent ramdisk's kernel or initramfs",
+            response_class=FileResponse)  # fmt: skip
+def ramdisk_file(svc: SvcDep, arch: str, part: str) -> FileResponse:
+    name = ipxe.ARCH_ALIASES.get(arch)
+    if name is None:
+        raise NotFound(f"no ramdisk for architecture {arch!r}; x86_64 and aarch64 exist")
+    if part not in RAMDISK_PARTS:
+        raise NotFound(f"a ramdisk has no part {part!r}; ask for kernel or initramfs")
+    path = ramdisk_dir(svc) / name / part
+    if not path.is_file():
+        raise NotFound(f"the {name} agent ramdisk is not built: run `ironworks ramdisk build "
+                       f"--arch {name}` (looked for {path})")  # fmt: skip
+    return FileResponse(path, media_type="application/octet-stream")
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.post(protocol.LOOKUP_PATH, summary="The ramdisk agent finds its node")
+def agent_lookup(svc: SvcDep, request: Request,
+                 body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:  # fmt: skip
+    return agent.lookup(svc, body, _client(request))
+
+
+@router.post(protocol.HEARTBEAT_PATH, summary="The ramdisk agent reports and gets commands")
+def agent_heartbeat(svc: SvcDep, request: Request, body: Annotated[dict[str, Any], Body()],
+                    x_agent_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:  # fmt: skip
+    return agent.heartbeat(svc, x_agent_token, body, _client(request))
+
+
+def boot_app(svc: Services, extra_routers: tuple[APIRouter, ...] = ()) -> FastAPI:
+    """The application of the boot listener on the provisioning network: these routes only."""
+    app = FastAPI(title="Ironworks boot", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.services = svc
+    handlers: list[tuple[Any, Any]] = [
+        (IronworksError, errors.on_ironworks_error),
+        (RequestValidationError, errors.on_validation_error),
+        (HTTPException, errors.on_http_error),
+        (Exception, errors.on_unexpected),
+    ]
+    for exc, handler in handlers:
+        app.add_exception_handler(exc, handler)
+    app.include_router(router)
+    for extra in extra_routers:
+        app.include_router(extra)
+    app.add_middleware(RequestMiddleware)
+    return app

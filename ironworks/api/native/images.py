@@ -1,0 +1,144 @@
+"""`/api/v1/images` (services/images.py) and the boot route `/boot/images/{key}` that agents
+download from.
+
+Uploads are streamed: the body goes chunk by chunk into a temporary file (hashed on the way),
+never whole into memory. Downloads answer Range requests (206 with Content-Range, 416 for a
+range outside the file) and HEAD, through Starlette's FileResponse.
+
+`/boot/images/{key}` needs no token: the agent in a ramdisk has none. It serves only files of
+the deploy cache (`<sha256 key>`) and images' installed files (`<uuid>`, `<uuid>.kernel`,
+`<uuid>.initramfs`): names are long random or hash values, not guessable. `boot_router` is
+also what the boot HTTP listener serves.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import FileResponse, Response
+
+from ironworks.api.deps import JSON, CtxDep
+from ironworks.api.native.listing import PAGING, page
+from ironworks.common.errors import NotFound
+from ironworks.images.store import CHUNK
+from ironworks.services import images
+
+api_router = APIRouter(prefix="/api/v1", tags=["images"])
+boot_router = APIRouter(tags=["boot"])
+BodyDep = Annotated[dict[str, Any], Body()]
+PartQuery = Annotated[str | None, Query(description="Deploy images: kernel or initramfs.")]
+OCTETS = "application/octet-stream"
+
+
+@api_router.get("/images", summary="Images you may use (filters: name, kind, cpu_arch, "
+                "visibility, status, project)")  # fmt: skip
+async def list_images(ctx: CtxDep) -> JSON:
+    params = dict(ctx.request.query_params)
+    filters = {k: v for k, v in params.items() if k not in PAGING}
+    items = await ctx.run(images.list_images, ctx.svc, ctx.caller, filters)
+    return JSON(page(items, params, ("name", "created_at", "size", "status", "kind"), "images"))
+
+
+@api_router.post("/images", status_code=201, summary="Create an image (its data comes by upload "
+                 "or import)")  # fmt: skip
+async def create_image(ctx: CtxDep, body: BodyDep) -> JSON:
+    return JSON(await ctx.run(images.create, ctx.svc, ctx.caller, body), status_code=201)
+
+
+@api_router.get("/images/{ident}", summary="Show an image")
+async def show_image(ctx: CtxDep, ident: str) -> JSON:
+    return JSON(await ctx.run(images.show, ctx.svc, ctx.caller, ident))
+
+
+@api_router.patch("/images/{ident}", summary="Edit an image: name, visibility, min_disk_gb, "
+                  "properties")  # fmt: skip
+async def update_image(ctx: CtxDep, ident: str, body: BodyDep) -> JSON:
+    return JSON(await ctx.run(images.update, ctx.svc, ctx.caller, ident, body))
+
+
+@api_router.delete("/images/{ident}", status_code=204, summary="Delete an image and its files")
+async def delete_image(ctx: CtxDep, ident: str) -> Response:
+    await ctx.run(images.delete, ctx.svc, ctx.caller, ident)
+    return Response(status_code=204)
+
+
+@api_router.put("/images/{ident}/file", summary="Upload an image's data: the raw request body "
+                "(raw or qcow2; deploy images: one part at a time)")  # fmt: skip
+async def upload_image(
+    ctx: CtxDep,
+    ident: str,
+    part: PartQuery = None,
+    sha256: Annotated[
+        str | None,
+        Query(
+            description="Expected sha256 of the body (or header "
+            "X-Image-Sha256); a mismatch keeps nothing."
+        ),
+    ] = None,
+) -> JSON:
+    expected = sha256 or ctx.request.headers.get("x-image-sha256")
+    image_uuid, which, sink = await ctx.run(
+        images.begin_upload, ctx.svc, ctx.caller, ident, part, expected
+    )
+    try:
+        buf = bytearray()
+        async for chunk in ctx.request.stream():
+            buf += chunk
+            if len(buf) >= CHUNK:
+                await run_in_threadpool(sink.write, bytes(buf))
+                buf.clear()
+        if buf:
+            await run_in_threadpool(sink.write, bytes(buf))
+        received = await run_in_threadpool(sink.finish)
+    except BaseException:  # a client gone mid-way included: nothing stays behind
+        sink.discard()
+        raise
+    return JSON(await ctx.run(images.finish_upload, ctx.svc, ctx.caller, image_uuid, which,
+                              received, hardware=True))  # fmt: skip
+
+
+@api_router.post("/images/{ident}/import", status_code=202, summary="Import an image's data "
+                 "from an http(s) URL, in the background (status importing, then active or "
+                 "error)")  # fmt: skip
+async def import_image(ctx: CtxDep, ident: str, body: BodyDep) -> JSON:
+    return JSON(await ctx.run(images.start_import, ctx.svc, ctx.caller, ident, body),
+                status_code=202)  # fmt: skip
+
+
+@api_router.get("/images/{ident}/file", response_class=Response,
+                summary="Download an image's data (Range requests answered)",
+                responses={200: {"content": {OCTETS: {}}}, 206: {"content": {OCTETS: {}}}})  # fmt: skip
+async def download_image(ctx: CtxDep, ident: str, part: PartQuery = None) -> Response:
+    path, name = await ctx.run(images.file_for, ctx.svc, ctx.caller, ident, part)
+    return FileResponse(path, media_type=OCTETS, filename=name)
+
+
+@api_router.put("/images/{ident}/access/{project}", summary="Share a shared image with a project")
+async def grant_image(ctx: CtxDep, ident: str, project: str) -> JSON:
+    return JSON(await ctx.run(images.set_access, ctx.svc, ctx.caller, ident, project, True))
+
+
+@api_router.delete("/images/{ident}/access/{project}",
+                   summary="Stop sharing a shared image with a project")  # fmt: skip
+async def revoke_image(ctx: CtxDep, ident: str, project: str) -> JSON:
+    return JSON(await ctx.run(images.set_access, ctx.svc, ctx.caller, ident, project, False))
+
+
+@boot_router.head("/boot/images/{key}", response_class=Response, name="boot_image_head",
+                  summary="The size of an image file for the agent (HEAD)")  # fmt: skip
+@boot_router.get("/boot/images/{key}", response_class=Response,
+                 summary="An image file for the agent: a deploy-cache key or an image uuid "
+                 "(.kernel, .initramfs); no token; Range requests answered",
+                 responses={200: {"content": {OCTETS: {}}}})  # fmt: skip
+async def boot_image(ctx: CtxDep, key: str) -> Response:
+    path = images.image_store(ctx.svc).served(key)
+    if path is None:
+        raise NotFound(f"no image file {key}")
+    return FileResponse(path, media_type=OCTETS)
+
+
+router = APIRouter()
+router.include_router(api_router)
+router.include_router(boot_router)

@@ -1,0 +1,69 @@
+"""What the conductor hands the agent to write: the image and the config drive, as URLs.
+
+Both are files the boot listener serves (`/boot/images/<key>`, api/native images routes): the
+image from the deploy cache (fetched once per source and checksum, ironworks/images/cache.py),
+the config drive built per deploy under an unguessable key (it carries the host's keys and user
+data, and the provisioning network has no user tokens).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from pathlib import Path
+from typing import Any
+
+from ironworks.boot import configdrive
+from ironworks.boot.dnsmasq import boot_url
+from ironworks.common.errors import InvalidInput
+from ironworks.common.settings import Settings
+from ironworks.images.cache import ImageCache
+from ironworks.images.store import file_digest, write_meta
+
+
+def image_checksum(info: dict[str, Any]) -> str | None:
+    """The checksum an Ironic client gave: image_os_hash_algo/value, else image_checksum."""
+    value = info.get("image_os_hash_value")
+    if value:
+        return f"{info.get('image_os_hash_algo') or 'sha512'}:{value}"
+    return info.get("image_checksum") or None
+
+
+class DeployArtifacts:
+    def __init__(self, settings: Settings) -> None:
+        self.cache = ImageCache(settings)
+        self.base = boot_url(settings.boot)
+
+    def url(self, key: str) -> str:
+        return f"{self.base}/boot/images/{key}"
+
+    def resolve_image(self, node: dict[str, Any]) -> dict[str, Any]:
+        info = node.get("instance_info") or {}
+        source = info.get("image_source")
+        if not isinstance(source, str) or not source:
+            raise InvalidInput("instance_info/image_source is missing",
+                               field="instance_info/image_source")  # fmt: skip
+        cached = self.cache.fetch(source, image_checksum(info))
+        root_gb = info.get("root_gb")
+        if root_gb not in (None, ""):
+            try:
+                need = int(root_gb) * 2**30
+            except (TypeError, ValueError):
+                raise InvalidInput(f"instance_info/root_gb must be a whole number of GiB, not "
+                                   f"{root_gb!r}", field="instance_info/root_gb") from None  # fmt: skip
+            if cached.size > need > 0:
+                raise InvalidInput(f"the image is {cached.size} bytes, more than root_gb "
+                                   f"{root_gb} GiB", field="instance_info/root_gb")  # fmt: skip
+        return {"url": self.url(cached.key), "sha256": cached.sha256, "size": cached.size}
+
+    def configdrive(self, node: dict[str, Any], drive: Any) -> dict[str, Any]:
+        self.cache.store.ensure()
+        key = hashlib.sha256(f"configdrive:{node['uuid']}:{secrets.token_hex(16)}".encode())
+        path: Path = self.cache.store.cache_file(key.hexdigest())
+        tmp = self.cache.store.tmp / f"cd-{node['uuid']}.img"
+        configdrive.build(node, drive, tmp)
+        size, digest = tmp.stat().st_size, file_digest(tmp, "sha256")
+        write_meta(path, {"size": size, "sha256": digest, "kind": "configdrive",
+                          "node": node["uuid"]})  # fmt: skip
+        tmp.replace(path)
+        return {"url": self.url(key.hexdigest()), "sha256": digest, "size": size}

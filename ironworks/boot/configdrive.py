@@ -1,0 +1,137 @@
+"""Config drives: what a deployed OS reads at first boot (hostname, SSH keys, user data, network).
+
+A provision request carries a config drive the way Ironic clients send it: a JSON object with
+`meta_data`, `user_data`, `network_data` and `vendor_data`, or a gzipped, base64-encoded image
+(ISO 9660 or VFAT, labelled `config-2`). We turn either into one image file that the agent writes
+into a partition at the end of the node's disk. From an object we build a VFAT filesystem with
+dosfstools and mtools, which need no mount and no root; an image is written as given.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ironworks.common.errors import InvalidInput
+
+LABEL = "config-2"
+SIZE_MB = 16  # plenty for metadata, keys and user data; the agent rounds the partition up
+MAX_IMAGE = 64 * 1024 * 1024
+
+
+def _run(cmd: list[str], **env: str) -> None:
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, **env}, timeout=60)
+    except FileNotFoundError as e:
+        raise InvalidInput(
+            f"building the config drive needs {cmd[0]} (apt-get install dosfstools mtools)",
+            field="configdrive",
+        ) from e
+    except subprocess.CalledProcessError as e:
+        raise InvalidInput(
+            f"building the config drive failed: {cmd[0]}: {e.stderr.decode(errors='replace')}",
+            field="configdrive",
+        ) from e
+
+
+def meta_data(node: dict[str, Any], given: dict[str, Any] | None = None,
+              hostname: str | None = None, ssh_keys: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The OpenStack meta_data.json: what was given, completed from the node."""
+    info = node.get("instance_info") or {}
+    name = hostname or info.get("display_name") or node.get("instance_name") or node.get("name")
+    md: dict[str, Any] = {
+        "uuid": node.get("instance_uuid") or node["uuid"],
+        "hostname": name or node["uuid"],
+        "name": name or node["uuid"],
+        "launch_index": 0,
+        "availability_zone": (node.get("properties") or {}).get("availability_zone", ""),
+        "files": [],
+        "meta": {},
+    }
+    if ssh_keys:
+        md["public_keys"] = dict(ssh_keys)
+    md.update(given or {})
+    return md
+
+
+def build_vfat(files: dict[str, bytes], out: Path, size_mb: int = SIZE_MB) -> Path:
+    """A VFAT image labelled config-2 holding `files` (paths relative to its root)."""
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    _run(["mkfs.vfat", "-n", LABEL.upper(), "-C", str(tmp), str(size_mb * 1024)])
+    dirs = sorted({str(Path(p).parent) for p in files} - {"."}, key=lambda d: d.count("/"))
+    made: set[str] = set()
+    with tempfile.TemporaryDirectory() as work:
+        for d in dirs:
+            parts = Path(d).parts
+            for i in range(1, len(parts) + 1):
+                sub = "/".join(parts[:i])
+                if sub not in made:
+                    _run(["mmd", "-i", str(tmp), f"::{sub}"], MTOOLS_SKIP_CHECK="1")
+                    made.add(sub)
+        for rel, data in files.items():
+            src = Path(work) / "f"
+            src.write_bytes(data)
+            _run(["mcopy", "-o", "-i", str(tmp), str(src), f"::{rel}"], MTOOLS_SKIP_CHECK="1")
+    os.replace(tmp, out)
+    return out
+
+
+def from_object(node: dict[str, Any], drive: dict[str, Any], out: Path) -> Path:
+    """Build the image for an Ironic-style config drive object."""
+    unknown = set(drive) - {"meta_data", "user_data", "network_data", "vendor_data"}
+    if unknown:
+        raise InvalidInput(f"configdrive has unknown key(s) {', '.join(sorted(unknown))}; "
+                           "use meta_data, user_data, network_data, vendor_data",
+                           field="configdrive/" + sorted(unknown)[0])  # fmt: skip
+    for key in ("meta_data", "network_data", "vendor_data"):
+        if drive.get(key) is not None and not isinstance(drive[key], dict):
+            raise InvalidInput(
+                f"configdrive {key} must be a JSON object", field=f"configdrive/{key}"
+            )
+    md = meta_data(node, drive.get("meta_data"))
+    files = {"openstack/latest/meta_data.json": json.dumps(md, indent=1).encode()}
+    if drive.get("network_data") is not None:
+        files["openstack/latest/network_data.json"] = json.dumps(drive["network_data"]).encode()
+    if drive.get("vendor_data") is not None:
+        files["openstack/latest/vendor_data.json"] = json.dumps(drive["vendor_data"]).encode()
+    user = drive.get("user_data")
+    if user is not None:
+        files["openstack/latest/user_data"] = (
+            json.dumps(user).encode() if isinstance(user, dict | list) else str(user).encode()
+        )
+    return build_vfat(files, out)
+
+
+def from_encoded(text: str, out: Path) -> Path:
+    """Decode a gzipped, base64-encoded config drive image into `out`."""
+    try:
+        raw = gzip.decompress(base64.b64decode(text, validate=False))
+    except (binascii.Error, OSError, EOFError, ValueError) as e:
+        raise InvalidInput(
+            f"configdrive is neither a JSON object nor a gzipped, base64-encoded image ({e})",
+            field="configdrive",
+        ) from e
+    if len(raw) > MAX_IMAGE:
+        raise InvalidInput(f"configdrive image is {len(raw)} bytes; at most {MAX_IMAGE} are "
+                           "accepted", field="configdrive")  # fmt: skip
+    out.write_bytes(raw)
+    return out
+
+
+def build(node: dict[str, Any], drive: Any, out: Path) -> Path:
+    """The config drive image for a provision request's `configdrive` value."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(drive, dict):
+        return from_object(node, drive, out)
+    if isinstance(drive, str) and not drive.startswith(("http://", "https://")):
+        return from_encoded(drive, out)
+    raise InvalidInput("configdrive must be a JSON object or a gzipped, base64-encoded image",
+                       field="configdrive")  # fmt: skip

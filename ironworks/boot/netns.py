@@ -1,0 +1,60 @@
+"""Sockets inside another network namespace.
+
+The lab's provisioning network lives in its own namespace (../shared/lab/NOTES.md: the root
+namespace never carries a lab address). A process can still serve it: a socket belongs to the
+namespace its creating thread was in, so a short-lived thread enters the namespace (setns(2)),
+creates and binds the socket, and ends; the socket stays there while the rest of the process
+stays in its own namespace. Needs CAP_SYS_ADMIN (root).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import socket
+import threading
+from pathlib import Path
+
+from ironworks.common.errors import ConfigError
+
+_CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, _CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def listen_in(netns: str, host: str, port: int, backlog: int = 128) -> socket.socket:
+    """A listening TCP socket bound to host:port inside the named namespace."""
+    path = Path("/run/netns") / netns
+    if not path.exists():
+        raise ConfigError(f"boot.netns: network namespace {netns!r} does not exist "
+                          f"(no {path}); start the lab first (`ironworks lab up`)")  # fmt: skip
+    result: dict[str, object] = {}
+
+    def inside() -> None:
+        try:
+            with open(path) as f:
+                _setns(f.fileno())
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(backlog)
+            sock.setblocking(False)
+            result["sock"] = sock
+        except OSError as e:
+            result["error"] = e
+
+    t = threading.Thread(target=inside, name=f"netns-{netns}")  # this thread dies in there
+    t.start()
+    t.join()
+    if "error" in result:
+        e = result["error"]
+        raise ConfigError(f"cannot listen on {host}:{port} in namespace {netns}: {e}")
+    sock = result["sock"]
+    assert isinstance(sock, socket.socket)
+    return sock

@@ -1,0 +1,68 @@
+"""Agent sessions: what the conductor asked a node's ramdisk agent to do, and what it said.
+
+One row per node (`schema.agent_sessions`), replaced each time the conductor boots the ramdisk
+(`reset`), which also voids the token of the ramdisk before. The conductor writes `commands`;
+the agent API writes the token once (`issue_token`, compare-and-set on an empty token) and the
+results and heartbeat columns (`record_heartbeat`). Neither writes the other's columns, and both
+write only while the session's `boot_id` is the one they read, so a late heartbeat from an
+earlier boot never lands in a new session.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ironworks.common.ids import new_uuid
+from ironworks.db.engine import utcnow
+from ironworks.db.schema import agent_sessions as t
+
+
+def get(conn: Connection, node_id: int) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(t).where(t.c.node_id == node_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def reset(conn: Connection, node_id: int, purpose: str) -> dict[str, Any]:
+    """A fresh session for the ramdisk about to boot: no token, no commands, no results."""
+    now = utcnow()
+    row = {"node_id": node_id, "purpose": purpose, "boot_id": new_uuid(), "token_sha256": None,
+           "commands": [], "results": {}, "running": None, "looked_up_at": None,
+           "last_heartbeat": None, "agent_address": None, "agent_version": None,
+           "created_at": now, "updated_at": now}  # fmt: skip
+    conn.execute(sa.delete(t).where(t.c.node_id == node_id))
+    conn.execute(sa.insert(t).values(**row))
+    return row
+
+
+def save_commands(conn: Connection, node_id: int, boot_id: str, commands: list[dict[str, Any]]) -> bool:  # fmt: skip
+    return bool(conn.execute(
+        sa.update(t).where(t.c.node_id == node_id, t.c.boot_id == boot_id)
+        .values(commands=commands, updated_at=utcnow())
+    ).rowcount)  # fmt: skip
+
+
+def issue_token(conn: Connection, node_id: int, boot_id: str, token_sha256: str,
+                address: str | None, version: str | None) -> bool:  # fmt: skip
+    """Record the one token of this boot; False when one was handed out already."""
+    now = utcnow()
+    return bool(conn.execute(
+        sa.update(t).where(t.c.node_id == node_id, t.c.boot_id == boot_id,
+                           t.c.token_sha256.is_(None))
+        .values(token_sha256=token_sha256, looked_up_at=now, last_heartbeat=now,
+                agent_address=address, agent_version=version, updated_at=now)
+    ).rowcount)  # fmt: skip
+
+
+def record_heartbeat(conn: Connection, node_id: int, boot_id: str, results: dict[str, Any],
+                     running: dict[str, Any] | None, address: str | None,
+                     now: datetime | None = None) -> bool:  # fmt: skip
+    now = now or utcnow()
+    return bool(conn.execute(
+        sa.update(t).where(t.c.node_id == node_id, t.c.boot_id == boot_id)
+        .values(results=results, running=running, last_heartbeat=now, agent_address=address,
+                updated_at=now)
+    ).rowcount)  # fmt: skip

@@ -1,0 +1,212 @@
+"""The other side of the ramdisk agent: lookup, heartbeats, and each node's iPXE script.
+
+Lookup hands out the one token of a ramdisk boot (stored as SHA-256 only) to an agent whose MACs
+belong to a node that waits for one. A heartbeat stores the agent's results and hands out the
+commands the conductor queued. When the agent has nothing left to run and the node sits in a
+wait state, the heartbeat moves the node back to its working state and queues a `resume` job,
+in one transaction: the conductor's step then reads the results and queues what comes next.
+The wire format is `ironworks_agent/protocol.py` and docs/provisioning.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+
+from ironworks.boot import ipxe
+from ironworks.boot.dnsmasq import boot_url
+from ironworks.common.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from ironworks.db import agents as agent_db
+from ironworks.db import jobs as job_db
+from ironworks.db import nodes as node_db
+from ironworks.db.engine import utcnow
+from ironworks.db.schema import nodes, ports
+from ironworks.domain import states
+from ironworks.services.context import Services
+from ironworks_agent import protocol
+
+log = logging.getLogger(__name__)
+
+_MAC = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
+_MAX_RESULT_LOG = 20_000  # characters of agent log kept per result
+FAST_POLL = 0.5  # seconds: the heartbeat interval while the conductor is about to give a command
+
+
+def _mac(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not _MAC.match(value.strip().lower()):
+        raise InvalidInput(f"{field}: {value!r} is not a MAC address", field=field)
+    return value.strip().lower().replace("-", ":")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def node_for_macs(conn: sa.Connection, macs: list[str]) -> dict[str, Any] | None:
+    ids = sorted(set(conn.execute(
+        sa.select(ports.c.node_id).where(ports.c.address.in_(macs))).scalars()))  # fmt: skip
+    if len(ids) > 1:
+        raise Conflict(f"the MACs {', '.join(macs)} belong to {len(ids)} different nodes; "
+                       "fix the ports so that one machine's NICs belong to one node")  # fmt: skip
+    return node_db.get_node(conn, ids[0]) if ids else None
+
+
+# --- lookup and heartbeat --------------------------------------------------------------------
+
+
+def lookup(svc: Services, body: dict[str, Any], address: str | None) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise InvalidInput("the lookup body must be a JSON object", field="body")
+    raw = body.get("macs")
+    if not isinstance(raw, list) or not raw or len(raw) > 64:
+        raise InvalidInput("macs must be a list of 1 to 64 MAC addresses", field="macs")
+    macs = sorted({_mac(m, f"macs/{i}") for i, m in enumerate(raw)})
+    version = str(body.get("version") or "")[:32] or None
+    with svc.db.write() as conn:
+        node = node_for_macs(conn, macs)
+        if node is None:
+            raise NotFound(f"no node has any of the MACs {', '.join(macs)}; enrol the machine "
+                           "with one of them as a port (or enable boot.discovery)")  # fmt: skip
+        session = agent_db.get(conn, node["id"])
+        state = node["provision_state"]
+        if session is None or state not in ipxe.AGENT_STATES:
+            raise Conflict(f"node {node['uuid']} is {state!r} and waits for no agent; power the "
+                           "machine off or let the conductor boot it when it needs the agent")  # fmt: skip
+        token = protocol.TOKEN_PREFIX + secrets.token_urlsafe(32)
+        if not agent_db.issue_token(conn, node["id"], session["boot_id"], _hash(token), address,
+                                    version):  # fmt: skip
+            raise Conflict(f"the token of this ramdisk boot of node {node['uuid']} was handed "
+                           "out already; an agent that lost it must reboot the ramdisk")  # fmt: skip
+        node_db.record_event(conn, node["id"], f"agent {version or '?'} is up at {address} "
+                             f"({session['purpose']})", event_type="agent")  # fmt: skip
+    log.info("node %s: agent looked up from %s", node["uuid"], address)
+    return {"node_uuid": node["uuid"], "token": token,
+            "heartbeat_interval": svc.settings.boot.agent_heartbeat}  # fmt: skip
+
+
+def _results(body: dict[str, Any], known: set[str]) -> dict[str, dict[str, Any]]:
+    raw = body.get("results") or []
+    if not isinstance(raw, list):
+        raise InvalidInput("results must be a list", field="results")
+    out: dict[str, dict[str, Any]] = {}
+    for i, r in enumerate(raw):
+        if not isinstance(r, dict) or not isinstance(r.get("id"), str):
+            raise InvalidInput(f"results/{i} must be an object with an id", field=f"results/{i}")
+        if r["id"] not in known:
+            continue  # a result of an earlier boot or a command we never gave: ack and forget
+        result = r.get("result")
+        if result is not None and not isinstance(result, dict):
+            raise InvalidInput(f"results/{i}/result must be an object", field=f"results/{i}/result")
+        out[r["id"]] = {
+            "ok": bool(r.get("ok")), "result": result or {},
+            "error": None if r.get("error") is None else str(r["error"])[:2000],
+            "log": str(r.get("log") or "")[-_MAX_RESULT_LOG:], "finished": utcnow().isoformat(),
+        }  # fmt: skip
+    return out
+
+
+def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
+              address: str | None) -> dict[str, Any]:  # fmt: skip
+    if not isinstance(body, dict):
+        raise InvalidInput("the heartbeat body must be a JSON object", field="body")
+    if not token:
+        raise Unauthenticated(f"send the token from lookup in the {protocol.TOKEN_HEADER} header")
+    uuid = body.get("node_uuid")
+    if not isinstance(uuid, str):
+        raise InvalidInput("node_uuid is required", field="node_uuid")
+    running = body.get("running")
+    if running is not None and not (
+        isinstance(running, dict) and isinstance(running.get("id"), str)
+    ):
+        raise InvalidInput("running must be null or an object with an id", field="running")
+    resumed = False
+    with svc.db.write() as conn:
+        try:
+            node = node_db.get_node(conn, uuid)
+        except NotFound:
+            raise Unauthenticated("this agent's node is gone; look up again") from None
+        session = agent_db.get(conn, node["id"])
+        if session is None or session["token_sha256"] != _hash(token):
+            raise Unauthenticated("the agent token is not valid for this boot; look up again")
+        commands = session["commands"] or []
+        results = dict(session["results"] or {})
+        new = _results(body, {c["id"] for c in commands})
+        results.update(new)
+        agent_db.record_heartbeat(conn, node["id"], session["boot_id"], results, running, address)
+        running_id = running["id"] if running else None
+        pending = [c for c in commands if c["id"] not in results]
+        give = [{"id": c["id"], "name": c["name"], "args": c["args"]}
+                for c in pending if c["id"] != running_id]  # fmt: skip
+        unconsumed = [c for c in commands if c["id"] in results and not c.get("consumed")]
+        state = node["provision_state"]
+        if (state in states.WAIT_STATES and node["reservation"] is None and not pending
+                and running is None and (unconsumed or not commands)):  # fmt: skip
+            resumed = _resume(conn, node)
+    if resumed:
+        job_db.wake()
+    busy = resumed or node["provision_state"] in states.WORKING_STATES
+    interval = FAST_POLL if busy and not give else svc.settings.boot.agent_heartbeat
+    ack = [r["id"] for r in body.get("results") or [] if isinstance(r, dict) and "id" in r]
+    return {"commands": give, "ack": ack, "heartbeat_interval": interval}
+
+
+def _resume(conn: sa.Connection, node: dict[str, Any]) -> bool:
+    state = node["provision_state"]
+    target = states.next_state(state, states.RESUME)
+    if target is None:
+        return False
+    ok = node_db.update_node(
+        conn, node["id"], {"provision_state": target, "provision_updated_at": utcnow()},
+        expect={"provision_state": state, "reservation": None},
+    )  # fmt: skip
+    if ok:
+        job_db.enqueue(conn, node["id"], "provision", {"resume": True})
+    return ok
+
+
+# --- boot scripts and known MACs -------------------------------------------------------------
+
+
+def boot_script(svc: Services, mac: str) -> str:
+    """The iPXE script for the machine booting from `mac`."""
+    mac = _mac(mac, "mac")
+    cfg = svc.settings.boot
+    base = ipxe_base_url(svc)
+    with svc.db.read() as conn:
+        node = node_for_macs(conn, [mac])
+    if node is None:
+        if cfg.discovery:
+            return ipxe.ramdisk_script(ipxe.RamdiskBoot(base, None, None, "discover",
+                                                        cfg.kernel_params))  # fmt: skip
+        raise NotFound(f"no node has the MAC {mac}")
+    state = node["provision_state"]
+    props = node["properties"] or {}
+    if state in ipxe.AGENT_STATES:
+        info = node["driver_info"] or {}
+        return ipxe.ramdisk_script(ipxe.RamdiskBoot(
+            base, node["uuid"], props.get("cpu_arch"), ipxe.purpose_of(state), cfg.kernel_params,
+            debug=str(info.get("agent_debug", "")).lower() in ("1", "true", "yes"),
+        ))  # fmt: skip
+    uefi = "boot_mode:uefi" in str(props.get("capabilities") or "")
+    return ipxe.local_boot_script(node["uuid"], state, uefi)
+
+
+def ipxe_base_url(svc: Services) -> str:
+    return boot_url(svc.settings.boot)
+
+
+def known_macs(svc: Services) -> dict[str, list[str]]:
+    """Every enrolled node's port MACs, by node UUID: the dnsmasq hosts directory's content."""
+    with svc.db.read() as conn:
+        rows = conn.execute(
+            sa.select(nodes.c.uuid, ports.c.address).join(ports, ports.c.node_id == nodes.c.id)
+        ).all()
+    out: dict[str, list[str]] = {}
+    for uuid, mac in rows:
+        out.setdefault(uuid, []).append(mac)
+    return out

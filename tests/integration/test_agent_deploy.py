@@ -1,0 +1,251 @@
+"""The agent protocol end to end, without a VM: inspect, clean, deploy and fail, for real.
+
+A real conductor drives a node whose BMC is an emulated IPMI BMC over UDP on 127.0.0.1 (the lab's
+shard process); the API runs in uvicorn on loopback; the node's "ramdisk" is the real
+`ironworks_agent` running in a thread over a fake /proc, /sys and /dev tree whose disk is a
+sparse file. Each time the conductor boots the ramdisk (a new agent session) the test starts a
+fresh agent, as a reboot would; the image comes from a real HTTP server on 127.0.0.1 through
+the conductor's image cache. What the QEMU lab adds on top of this (PXE, dnsmasq, a kernel) is
+tests/e2e's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from ironworks.api.app import create_app
+from ironworks.db.engine import Database
+from ironworks.db.migrate import upgrade
+from ironworks.services.context import Services
+from ironworks_agent.agent import Agent
+from tests.conftest import free_port, make_settings, wait_for
+from tests.unit.agent.conftest import add_disk, add_nic, write
+
+if TYPE_CHECKING:
+    from ironworks.lab.fleet import Fleet
+
+pytest.importorskip("pyghmi", reason="the emulated BMC needs pyghmi")
+
+USER, PASSWORD = "admin", "s3cret"
+MAC = "52:54:00:99:00:01"
+MIB = 1024 * 1024
+DISK = 256 * MIB
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[Fleet]:
+    from ironworks.lab.fleet import Fleet
+    from ironworks.lab.spec import BmcSpec
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = BmcSpec(name="vm", address="127.0.0.1", port=port, username=USER, password=PASSWORD,
+                   power_delay=0.1, shutdown_delay=0.2)  # fmt: skip
+    with Fleet([spec], shard_size=1) as f:
+        yield f
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A directory served over HTTP on 127.0.0.1: (base URL, directory)."""
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[str]:
+    """API + conductor in this process, the API (with the boot routes) on a loopback port."""
+    import uvicorn
+
+    from ironworks.conductor.conductor import Conductor
+
+    port = free_port()
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'ironworks.db'}", tmp_path / "home",
+        conductor={"hostname": "c1", "poll_interval": 0.05, "periodic_interval": 0.5},
+        boot={"http_address": "127.0.0.1", "http_port": port, "agent_heartbeat": 0.2},
+        timeouts={"deploy_callback": 30, "clean_callback": 30, "inspect_wait": 30},
+    )  # fmt: skip
+    db = Database(settings.effective_database_url)
+    upgrade(db)
+    conductor = Conductor(db, settings)
+    conductor.start()
+    server = uvicorn.Server(uvicorn.Config(create_app(Services(db=db, settings=settings)),
+                                           host="127.0.0.1", port=port, log_config=None))  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, timeout=10)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
+    conductor.stop(wait=True)
+    db.dispose()
+
+
+def machine(root: Path) -> Path:
+    """The node as its ramdisk sees it: 2 CPUs, 1 GiB, one NIC, one 256 MiB disk."""
+    write(root / "proc/cpuinfo", "processor\t: 0\nmodel name\t: Test CPU\n\n"
+          "processor\t: 1\nmodel name\t: Test CPU\n")  # fmt: skip
+    write(root / "proc/meminfo", "MemTotal:        1010000 kB")
+    write(root / "proc/cmdline", f"console=ttyS0 BOOTIF=01-{MAC.replace(':', '-')}")
+    add_nic(root, "eth0", MAC, speed="1000", carrier="1")
+    write(root / "sys/class/dmi/id/sys_vendor", "Ironworks Lab")
+    add_disk(root, "vda", DISK, **{"device__serial": "disk-0001"})
+    return root / "dev/vda"
+
+
+def whole_disk_image(size: int) -> bytes:
+    """Random data behind an MBR with one Linux partition from 1 MiB to the end."""
+    data = bytearray(os.urandom(size))
+    data[446:512] = b"\0" * 66
+    struct.pack_into("<B3sB3sII", data, 446, 0x80, b"\0\0\0", 0x83, b"\0\0\0", 2048,
+                     size // 512 - 2048)  # fmt: skip
+    data[510:512] = b"\x55\xaa"
+    return bytes(data)
+
+
+@contextmanager
+def ramdisk(api: str, root: Path) -> Iterator[Agent]:
+    """One boot of the agent ramdisk: fresh /run, the agent running until the block ends."""
+    for name in ("ironworks-agent.token", "ironworks-agent.state"):
+        (root / "run" / name).unlink(missing_ok=True)
+    agent = Agent(api, root=root, boot_mac=MAC, lookup_retry=0.3, power_delay=0.1)
+    thread = threading.Thread(target=agent.run, daemon=True)
+    thread.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+        thread.join(10)
+
+
+def settle(http: httpx.Client, uuid: str, until: set[str], timeout: float = 40) -> dict[str, Any]:
+    return wait_for(lambda: (n := http.get(f"/v1/nodes/{uuid}").json())["provision_state"] in until
+                    and n["reservation"] is None and n, timeout=timeout)  # fmt: skip
+
+
+def act(http: httpx.Client, uuid: str, target: str, **body: Any) -> None:
+    r = http.put(f"/v1/nodes/{uuid}/states/provision", json={"target": target, **body})
+    assert r.status_code == 202, r.text
+
+
+def test_inspect_clean_deploy_and_undeploy_through_the_agent(
+    cloud: str, fleet: Fleet, images: tuple[str, Path], tmp_path: Path
+) -> None:
+    http = httpx.Client(base_url=cloud, headers={"X-OpenStack-Ironic-API-Version": "latest"})
+    root = tmp_path / "node"
+    disk = machine(root)
+    port = next(s.port for s in fleet.specs if s.name == "vm")
+    r = http.post("/v1/nodes", json={"name": "vm", "driver": "ipmi", "driver_info": {
+        "ipmi_address": "127.0.0.1", "ipmi_port": port, "ipmi_username": USER,
+        "ipmi_password": PASSWORD, "ipmi_timeout": 3, "ipmi_retries": 1}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    node = r.json()
+    uuid = node["uuid"]
+    assert (node["boot_interface"], node["deploy_interface"], node["inspect_interface"]) == (
+        "ipxe", "agent", "agent")  # fmt: skip
+    assert http.post("/v1/ports", json={"node_uuid": uuid, "address": MAC}).status_code == 201
+    act(http, uuid, "manage")
+    settle(http, uuid, {"manageable"})
+
+    # The node's iPXE script follows its state.
+    script = http.get(f"/boot/{MAC.replace(':', '-')}.ipxe").text
+    assert "sanboot" in script and "manageable" in script
+
+    # Inspection: the conductor PXE-boots the ramdisk; the agent reports its inventory.
+    act(http, uuid, "inspect")
+    settle(http, uuid, {"inspect wait"})
+    snap = fleet.snapshot("vm")
+    assert snap["power"] == "on" and snap["boots"][-1] == "pxe"  # PXE once, spent by this boot
+    script = http.get(f"/boot/{MAC}.ipxe").text
+    assert f"ironworks.node={uuid}" in script and f"ironworks.api={cloud}" in script
+    with ramdisk(cloud, root):
+        node = settle(http, uuid, {"manageable", "inspect failed"})
+    assert node["provision_state"] == "manageable", node["last_error"]
+    props = node["properties"]
+    assert (props["cpus"], props["cpu_arch"], props["memory_mb"]) == (2, os.uname().machine, 1024)
+    assert props["disks"][0]["serial"] == "disk-0001" and props["local_gb"] == 0
+    assert fleet.snapshot("vm")["power"] == "off"
+    ports = http.get(f"/v1/nodes/{uuid}/ports").json()["ports"]
+    assert [p["address"] for p in ports] == [MAC]
+
+    # Cleaning erases the disk's metadata; a marker at the start of the disk is gone.
+    with disk.open("r+b") as f:
+        f.write(b"MARKER" * 100)
+    act(http, uuid, "provide")
+    settle(http, uuid, {"clean wait"})
+    with ramdisk(cloud, root):
+        node = settle(http, uuid, {"available", "clean failed"})
+    assert node["provision_state"] == "available", node["last_error"]
+    assert disk.read_bytes()[:600] == b"\0" * 600
+
+    # Deploy an image from a URL, with a config drive.
+    base, www = images
+    image = whole_disk_image(3 * MIB)
+    (www / "os.img").write_bytes(image)
+    digest = hashlib.sha256(image).hexdigest()
+    r = http.patch(f"/v1/nodes/{uuid}", json=[
+        {"op": "add", "path": "/instance_info/image_source", "value": f"{base}/os.img"},
+        {"op": "add", "path": "/instance_info/image_checksum", "value": digest}])  # fmt: skip
+    assert r.status_code == 200, r.text
+    act(http, uuid, "active", configdrive={"meta_data": {"hostname": "web-1"}})
+    settle(http, uuid, {"wait call-back"})
+    started = time.monotonic()
+    with ramdisk(cloud, root):
+        node = settle(http, uuid, {"active", "deploy failed"})
+    assert node["provision_state"] == "active", node["last_error"]
+    print(f"deploy from agent start to active: {time.monotonic() - started:.2f} s")
+    data = disk.read_bytes()
+    assert data[446:462] == image[446:462]  # the image's own partition, and ...
+    assert data[:446] + data[512 : len(image)] == image[:446] + image[512:]  # ... every byte
+    # the config drive: an MBR partition at the end of the disk, holding a FAT labelled config-2
+    entries = [struct.unpack_from("<BBBBBBBBII", data, 446 + 16 * i) for i in range(4)]
+    start = next(e[8] for e in entries if e[4] in (0x0B, 0x0C, 0x0E) and e[8])
+    assert start * 512 > len(image)
+    assert b"CONFIG-2" in data[start * 512 : start * 512 + 4096]
+    snap = fleet.snapshot("vm")
+    assert snap["power"] == "on" and snap["boot_device"] == "disk" and snap["persistent"]
+    phases = [p["phase"] for p in node["driver_internal_info"]["timeline"]]
+    assert phases == [
+        "fetch image",
+        "boot ramdisk",
+        "write image",
+        "config drive",
+        "reboot to disk",
+    ]
+    assert all(p["finished"] for p in node["driver_internal_info"]["timeline"])
+    assert "sanboot" in http.get(f"/boot/{MAC}.ipxe").text  # active: the disk, never PXE
+
+    # A broken checksum fails the deploy and says so (rebuild on the same node).
+    r = http.patch(f"/v1/nodes/{uuid}", json=[
+        {"op": "replace", "path": "/instance_info/image_checksum", "value": "0" * 64}])  # fmt: skip
+    act(http, uuid, "rebuild")
+    node = settle(http, uuid, {"deploy failed", "wait call-back", "active"})
+    assert node["provision_state"] == "deploy failed"
+    assert "checksum mismatch" in node["last_error"] and "0" * 64 in node["last_error"]

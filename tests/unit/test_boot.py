@@ -1,0 +1,154 @@
+"""Boot services rendering: dnsmasq configuration, the hosts directory, iPXE scripts, config
+drives (built for real with dosfstools and mtools, read back with mtools)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ironworks.boot import configdrive, ipxe
+from ironworks.boot.dnsmasq import HostsDir, Paths, host_lines, render_config
+from ironworks.common.errors import ConfigError, InvalidInput
+from ironworks.common.settings import BootSettings
+from ironworks.domain import states
+
+
+def _conf(**kw: object) -> dict[str, list[str]]:
+    text = render_config(BootSettings(**kw), Paths(Path("/srv/boot")))
+    out: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        assert "#" not in line or line.startswith("#"), "dnsmasq takes comments on own lines only"
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            out.setdefault(key, []).append(value)
+    return out
+
+
+def test_ipv4_config_serves_known_macs_and_chains_ipxe() -> None:
+    c = _conf()
+    assert c["port"] == ["0"]  # no DNS
+    assert c["interface"] == ["iwbr0"]
+    assert c["dhcp-range"] == ["set:prov,10.99.1.0,10.99.255.254,255.255.0.0,1h"]
+    assert c["dhcp-hostsdir"] == ["/srv/boot/hosts"]
+    assert c["dhcp-ignore"] == ["tag:!known"]
+    assert "no-ping" in c
+    assert c["dhcp-option"][:2] == ["option:router", "option:dns-server"]  # empty: none given
+    assert "tag:ipxe,encap:175,176,1b" in c["dhcp-option"]
+    boots = c["dhcp-boot"]
+    assert "tag:!ipxe,tag:!efi64,tag:!efiarm64,undionly.kpxe" in boots
+    assert "tag:!ipxe,tag:efi64,snponly.efi" in boots
+    assert "tag:ipxe,http://10.99.0.1:8080/boot/boot.ipxe" in boots
+    assert "enable-ra" not in c
+
+
+def test_discovery_answers_unknown_macs() -> None:
+    assert "dhcp-ignore" not in _conf(discovery=True)
+
+
+def test_ipv6_ra_only_and_dhcpv6_boot_url() -> None:
+    ra = _conf(http_address6="fd99::1")
+    assert "enable-ra" in ra and ra["ra-param"] == ["iwbr0,60,0"]
+    assert "fd99::,ra-only" in ra["dhcp-range"]
+    full = _conf(http_address6="fd99::1", dhcp_range6="fd99::100,fd99::1ff,64")
+    assert "set:prov6,fd99::100,fd99::1ff,64,1h" in full["dhcp-range"]
+    assert (
+        "tag:ipxe6,option6:bootfile-url,http://[fd99::1]:8080/boot/boot.ipxe" in full["dhcp-option"]
+    )
+    assert "tag:!ipxe6,option6:bootfile-url,tftp://[fd99::1]/snponly.efi" in full["dhcp-option"]
+
+
+def test_bad_address_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="http_address"):
+        render_config(BootSettings(http_address="10.99.0.300"), Paths(Path("/x")))
+
+
+def test_hosts_dir_writes_only_changes_and_removes_gone_nodes(tmp_path: Path) -> None:
+    hosts = HostsDir(tmp_path / "hosts")
+    a, b = "11111111-aaaa-4aaa-8aaa-aaaaaaaaaaaa", "22222222-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
+    assert hosts.sync(
+        {a: ["52:54:00:00:00:02", "52:54:00:00:00:01"], b: ["52:54:00:00:00:03"]}
+    ) == (2, 0)
+    assert (tmp_path / "hosts" / a).read_text() == (
+        "52:54:00:00:00:01,set:n-11111111\n52:54:00:00:00:02,set:n-11111111\n"
+    )
+    before = (tmp_path / "hosts" / a).stat().st_mtime_ns
+    assert hosts.sync({a: ["52:54:00:00:00:01", "52:54:00:00:00:02"]}) == (0, 1)
+    assert (tmp_path / "hosts" / a).stat().st_mtime_ns == before
+    assert sorted(p.name for p in (tmp_path / "hosts").iterdir()) == [a]
+    with pytest.raises(ValueError, match="not a MAC"):
+        host_lines(["52:54:00:00:00"], "t")
+
+
+def test_node_script_boots_the_ramdisk_in_agent_states_and_the_disk_otherwise() -> None:
+    boot = ipxe.RamdiskBoot("http://10.99.0.1:8080", "uuid-1", "x86_64", "deploy")
+    text = ipxe.ramdisk_script(boot)
+    assert text.startswith("#!ipxe\n")
+    assert "kernel http://10.99.0.1:8080/boot/ramdisk/x86_64/kernel console=ttyS0 " in text
+    assert "ironworks.api=http://10.99.0.1:8080 ironworks.node=uuid-1 " in text
+    assert "BOOTIF=01-${netX/mac:hexhyp}" in text
+    assert "initrd --name initramfs http://10.99.0.1:8080/boot/ramdisk/x86_64/initramfs" in text
+    arm = ipxe.ramdisk_script(ipxe.RamdiskBoot("http://h", "u", "aarch64", "inspect"))
+    assert "/ramdisk/aarch64/kernel console=ttyAMA0" in arm
+    unknown = ipxe.ramdisk_script(ipxe.RamdiskBoot("http://h", None, None, "discover"))
+    assert "/ramdisk/${buildarch}/kernel" in unknown and "ironworks.node" not in unknown
+    assert "sanboot --no-describe --drive 0x80" in ipxe.local_boot_script("u", "active", False)
+    assert "sanboot" not in ipxe.local_boot_script("u", "active", True)
+    for s in (states.DEPLOY_WAIT, states.CLEAN_WAIT, states.INSPECT_WAIT):
+        assert s in ipxe.AGENT_STATES
+    for s in (states.ACTIVE, states.AVAILABLE, states.MANAGEABLE, states.DEPLOY_FAILED):
+        assert s not in ipxe.AGENT_STATES
+
+
+def test_entry_script_chains_to_the_mac_script() -> None:
+    assert "chain --autofree http://b/boot/${netX/mac:hexhyp}.ipxe" in ipxe.entry_script("http://b")
+
+
+needs_mtools = pytest.mark.skipif(
+    not (shutil.which("mkfs.vfat") and shutil.which("mcopy")), reason="dosfstools/mtools missing"
+)
+
+
+@needs_mtools
+def test_configdrive_object_becomes_a_config2_vfat(tmp_path: Path) -> None:
+    node = {"uuid": "n-1", "name": "node-a", "instance_uuid": "i-1",
+            "properties": {"availability_zone": "az1"}, "instance_info": {}}  # fmt: skip
+    drive = {"meta_data": {"hostname": "web-1", "public_keys": {"k": "ssh-ed25519 AAAA"}},
+             "user_data": "#!/bin/sh\necho hi\n", "network_data": {"links": []}}  # fmt: skip
+    out = configdrive.build(node, drive, tmp_path / "cd.img")
+    label = subprocess.run(["mlabel", "-s", "-i", str(out), "::"], capture_output=True, text=True,
+                           env={"MTOOLS_SKIP_CHECK": "1"}, check=True).stdout  # fmt: skip
+    assert "CONFIG-2" in label
+    md = json.loads(subprocess.run(
+        ["mtype", "-i", str(out), "::openstack/latest/meta_data.json"], capture_output=True,
+        env={"MTOOLS_SKIP_CHECK": "1"}, check=True).stdout)  # fmt: skip
+    assert md["hostname"] == "web-1" and md["uuid"] == "i-1" and md["availability_zone"] == "az1"
+    user = subprocess.run(["mtype", "-i", str(out), "::openstack/latest/user_data"],
+                          capture_output=True, env={"MTOOLS_SKIP_CHECK": "1"}, check=True).stdout  # fmt: skip
+    assert user == b"#!/bin/sh\necho hi\n"
+
+
+def test_configdrive_bad_input_names_the_field(tmp_path: Path) -> None:
+    node = {"uuid": "n-1", "instance_info": {}}
+    with pytest.raises(InvalidInput) as e:
+        configdrive.build(node, {"meta": {}}, tmp_path / "x")
+    assert e.value.field == "configdrive/meta"
+    with pytest.raises(InvalidInput, match="gzipped"):
+        configdrive.build(node, "not base64 gzip", tmp_path / "x")
+    with pytest.raises(InvalidInput) as e:
+        configdrive.build(node, {"network_data": []}, tmp_path / "x")
+    assert e.value.field == "configdrive/network_data"
+
+
+def test_configdrive_encoded_image_is_written_as_given(tmp_path: Path) -> None:
+    import base64
+    import gzip
+
+    raw = b"ISO" * 1000
+    out = configdrive.build(
+        {"uuid": "n"}, base64.b64encode(gzip.compress(raw)).decode(), tmp_path / "c"
+    )
+    assert out.read_bytes() == raw
