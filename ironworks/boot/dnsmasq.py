@@ -18,6 +18,7 @@ waiting for IPv6, `no-ping`, and iPXE's no-proxy-DHCP option (encapsulated 175.1
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import logging
 import os
@@ -25,6 +26,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,6 +192,12 @@ class HostsDir:
         return written, removed
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when Ironworks dies, however it dies (prctl PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
 def populate_tftp(cfg: BootSettings, tftp: Path) -> list[str]:
     """Copy the iPXE binaries found into the TFTP root; returns the names missing."""
     tftp.mkdir(parents=True, exist_ok=True)
@@ -235,8 +243,9 @@ class Dnsmasq:
             log.warning("iPXE binaries not found in %s: %s (those firmwares cannot PXE-boot)",
                         self.cfg.ipxe_dir, ", ".join(missing))  # fmt: skip
         self.paths.config.write_text(render_config(self.cfg, self.paths))
+        self._stop_stale()
         self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE)  # fmt: skip
+                                      stderr=subprocess.PIPE, preexec_fn=_die_with_parent)  # fmt: skip
         try:
             _, err = self._proc.communicate(timeout=0.5)
         except subprocess.TimeoutExpired:
@@ -244,6 +253,21 @@ class Dnsmasq:
                      f" in namespace {self.cfg.netns}" if self.cfg.netns else "", self._proc.pid)  # fmt: skip
             return
         raise ConfigError(f"dnsmasq exited at start: {err.decode(errors='replace').strip()}")
+
+    def _stop_stale(self) -> None:
+        """A dnsmasq left by an earlier run of this state directory (killed hard) goes first."""
+        try:
+            pid = int(self.paths.pid.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return
+        if str(self.paths.config).encode() in cmdline:
+            log.warning("stopping dnsmasq %d left by an earlier run", pid)
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(50):
+                if not Path(f"/proc/{pid}").exists():
+                    break
+                time.sleep(0.1)
 
     def reload_hosts(self) -> None:
         """Make dnsmasq forget removed host files (new and changed ones it reads by itself)."""

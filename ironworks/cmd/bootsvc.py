@@ -25,11 +25,10 @@ SYNC_INTERVAL = 2.0
 
 
 class BootServices:
-    def __init__(self, svc: Services, settings: Settings, routers: tuple[Any, ...] = ()) -> None:
+    def __init__(self, svc: Services, settings: Settings) -> None:
         self.svc = svc
         self.cfg = settings.boot
         self.dnsmasq = Dnsmasq(self.cfg, settings.home / "boot")
-        self.routers = routers
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: Any = None
@@ -40,6 +39,7 @@ class BootServices:
         import uvicorn
 
         from ironworks.api.boot import boot_app
+        from ironworks.api.native.images import boot_router
 
         self.sync_hosts()
         if self.cfg.netns:
@@ -47,7 +47,7 @@ class BootServices:
         else:
             sock = socket.create_server((self.cfg.http_address, self.cfg.http_port))
         self.dnsmasq.start()
-        app = boot_app(self.svc, self.routers)
+        app = boot_app(self.svc, (boot_router,))
         self._server = uvicorn.Server(uvicorn.Config(
             app, loop="asyncio", http="h11", access_log=False, log_config=None,
             timeout_graceful_shutdown=2,

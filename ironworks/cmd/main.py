@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ironworks.cmd import lab, server
+from ironworks.cmd import ramdisk
 
 app = typer.Typer(
     help="Ironworks: a bare-metal cloud. Run the service, or manage it over HTTP.",
@@ -13,6 +14,7 @@ app = typer.Typer(
 )
 server.register(app)
 app.add_typer(lab.app, name="lab")
+app.add_typer(ramdisk.app, name="ramdisk")
 
 try:  # the HTTP client commands (node, port, ...)
     from ironworks.cli import register as _register_cli

@@ -172,6 +172,7 @@ def run_step(task: Task, args: dict[str, Any]) -> Outcome:
     state = task.node["provision_state"]
     started = time.monotonic()
     before = task.node.get("driver_internal_info") or {}
+    power_before = task.node.get("power_state")
     task.args = args
     task.internal = copy.deepcopy(before)
     try:
@@ -184,5 +185,7 @@ def run_step(task: Task, args: dict[str, Any]) -> Outcome:
         out = Outcome(states.FAIL, message=f"{PHASE[state]} failed with an internal error: {e!r}")
     if task.internal != before:  # the timeline and what the agent reported, kept on failure too
         out.values.setdefault("driver_internal_info", task.internal)
+    if task.node.get("power_state") != power_before:  # e.g. powered on to boot the ramdisk
+        out.values.setdefault("power_state", task.node["power_state"])
     log.debug("node %s: %s -> %s in %.3fs", task.uuid, state, out.event, time.monotonic() - started)
     return out

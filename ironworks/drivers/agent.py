@@ -129,9 +129,9 @@ def boot_ramdisk(task: Task, purpose: str) -> None:
     boot.prepare_ramdisk(task)
     phase_start(task, "boot ramdisk")
     if power.get_power_state(task) == base.POWER_ON:
-        power.reboot(task)
+        task.node["power_state"] = power.reboot(task)
     else:
-        power.set_power_state(task, base.POWER_ON)
+        task.node["power_state"] = power.set_power_state(task, base.POWER_ON)
 
 
 def _agent_up(task: Task) -> None:

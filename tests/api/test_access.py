@@ -237,8 +237,12 @@ def test_every_route_has_an_operation(secure: Any) -> None:
     listed = routes(c)
     assert len(listed) > 60
     public = {(m, p) for m, p in listed if operation_of(m, p) is None}
-    assert public <= {("GET", "/"), ("GET", "/v1"), ("POST", "/api/v1/auth/tokens"),
-                      ("GET", "/boot/images/{key}"), ("HEAD", "/boot/images/{key}")}  # fmt: skip
+    # what nodes on the provisioning network reach: scripts, ramdisks, images, the agent API
+    boot = {("GET", "/boot/boot.ipxe"), ("GET", "/boot/{mac}.ipxe"),
+            ("GET", "/boot/ramdisk/{arch}/{part}"), ("GET", "/boot/images/{key}"),
+            ("HEAD", "/boot/images/{key}"), ("POST", "/api/v1/agent/lookup"),
+            ("POST", "/api/v1/agent/heartbeat")}  # fmt: skip
+    assert public <= {("GET", "/"), ("GET", "/v1"), ("POST", "/api/v1/auth/tokens"), *boot}
     assert not [(m, p) for m, p in listed if operation_of(m, p) == "admin-only"]
 
 
