@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ironworks.cmd import lab, server
-from ironworks.cmd import ramdisk
+from ironworks.cmd import lab, ramdisk, server
 
 app = typer.Typer(
     help="Ironworks: a bare-metal cloud. Run the service, or manage it over HTTP.",

@@ -73,7 +73,9 @@ def build(
     state = "from the cache" if r.cached else "built"
     typer.echo(f"kernel     {r.kernel}  {_mb(r.kernel_size)}  ({r.kernel_package})")
     typer.echo(f"initramfs  {r.initramfs}  {_mb(r.initramfs_size)}  ({len(r.modules)} modules)")
-    typer.echo(f"{state} in {r.seconds:.1f} s (the build took {r.build_seconds:.1f} s), key {r.key}")
+    typer.echo(
+        f"{state} in {r.seconds:.1f} s (the build took {r.build_seconds:.1f} s), key {r.key}"
+    )
 
 
 @test_image.command("build")

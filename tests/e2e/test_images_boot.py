@@ -56,6 +56,6 @@ def test_ramdisk_runs_init_and_starts_the_agent(
     console.wait_for("ironworks: ramdisk for x86_64", timeout=90)
     started = console.wait_for("starting the agent: python3 -m ironworks_agent", timeout=90)
     # Python runs the agent: its own log lines follow (connection errors: nothing listens)
-    console.wait_for("ironworks_agent", timeout=60)
+    console.wait_for("INFO ironworks_agent", timeout=60)
     assert "Traceback" not in console.text()
     print(f"ramdisk: {r.initramfs_size / 1e6:.1f} MB, agent started after {started:.1f} s")

@@ -1,0 +1,373 @@
+"""Real provisioning on QEMU VMs: PXE → agent ramdisk → image on disk → boot from disk.
+
+`ironworks lab up` builds the virtual datacenter in its own network namespace (a bridge, three
+TCG VMs behind emulated IPMI BMCs on loopback); `ironworks serve --lab NS` serves its
+provisioning network from inside that namespace (dnsmasq, the boot listener); the agent ramdisk
+and the test OS image are built from Debian packages by `ironworks/build` (cached between runs).
+The test OS prints its config drive's hostname on the serial console and writes a marker file.
+
+The tests share one lab and one server and run in file order: the first walks one VM through
+its whole life, the second deploys two VMs at once, the third the failures, the fourth deploys
+through OpenStack's `baremetal` CLI. Each prints the duration of every phase.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+IRONWORKS = [sys.executable, "-m", "ironworks.cmd.main"]
+BAREMETAL = Path(sys.executable).with_name("baremetal")
+HEADERS = {"X-OpenStack-Ironic-API-Version": "latest"}
+WAIT_TIMEOUT = 150  # seconds a node may wait for its agent (the never-booting VM costs this)
+VM_DISK_MB = 256
+CONSOLE = "IRONWORKS-TEST-OS hostname="
+
+
+# --- the datacenter -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from ironworks.build.ramdisk import build_ramdisk
+    from ironworks.build.testimage import build_test_image
+    from ironworks.cmd.ramdisk import _agent_source, cache_dir
+
+    out = tmp_path_factory.mktemp("artefacts")
+    started = time.monotonic()
+    rd = build_ramdisk("x86_64", out / "ramdisk", _agent_source(), cache_dir=cache_dir())
+    image = build_test_image(out / "www" / "test-os.raw", cache_dir=cache_dir())
+    print(f"\nramdisk: initramfs {rd.initramfs_size / 2**20:.1f} MiB, kernel "
+          f"{rd.kernel_size / 2**20:.1f} MiB ({'cached' if rd.cached else 'built'}); test OS "
+          f"image {image.size / 2**20:.0f} MiB; {time.monotonic() - started:.1f} s")  # fmt: skip
+    return {"ramdisk": out / "ramdisk", "www": out / "www", "image": image.path}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    directory = tmp_path_factory.mktemp("lab")
+    ns = f"iwe2e{uuidlib.uuid4().hex[:6]}"
+    port = 17000 + (os.getpid() % 1000) * 3
+    common = ["--dir", str(directory), "--namespace", ns]
+    before = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    up = subprocess.run([*IRONWORKS, "lab", "up", "--nodes", "3", *common, "--base-port", str(port),
+                         "--memory", "512", "--disk-mb", str(VM_DISK_MB), "--no-pxe", "lab-vm-0002"],
+                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    state = json.loads((directory / "state.json").read_text())
+    state["dir"], state["csv"] = directory, up.stdout
+    try:
+        yield state
+    finally:
+        down = subprocess.run([*IRONWORKS, "lab", "down", *common], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert down.returncode == 0, down.stderr
+        after = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        names = lambda text: {ln.split(":")[1].strip() for ln in text.splitlines()}  # noqa: E731
+        assert names(after) == names(before), "the lab left an interface in the root namespace"
+
+
+@pytest.fixture(scope="module")
+def www(artefacts: dict[str, Path]) -> Iterator[str]:
+    """The image server: plain HTTP on loopback (the conductor fetches; nodes never see it)."""
+    root = artefacts["www"]
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def cloud(lab: dict[str, Any], artefacts: dict[str, Path],
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # fmt: skip
+    home = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = {**os.environ, "IRONWORKS_HOME": str(home), "IRONWORKS_AUTH__NOAUTH": "true",
+           "IRONWORKS_LICENSE__EVALUATION_NODES": "1000",
+           "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "0.2",
+           "IRONWORKS_CONDUCTOR__PERIODIC_INTERVAL": "2",
+           "IRONWORKS_BOOT__RAMDISK_DIR": str(artefacts["ramdisk"]),
+           "IRONWORKS_BOOT__AGENT_HEARTBEAT": "2",
+           "IRONWORKS_BOOT__INTERFACE": lab["bridge"],
+           **{f"IRONWORKS_TIMEOUTS__{t}": str(WAIT_TIMEOUT)
+              for t in ("DEPLOY_CALLBACK", "CLEAN_CALLBACK", "INSPECT_WAIT")}}  # fmt: skip
+    log = home / "server.log"
+    proc = subprocess.Popen([*IRONWORKS, "serve", "--port", str(port), "--lab", lab["namespace"]],
+                            env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(url + "/v1", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print("\n--- server log (tail) ---\n" + "\n".join(log.read_text().splitlines()[-40:]))
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+class Node:
+    """One lab VM enrolled in the cloud, with its console."""
+
+    def __init__(self, http: httpx.Client, vm: dict[str, Any]) -> None:
+        self.http, self.vm = http, vm
+        self.console = Path(vm["serial_log"])
+        r = http.post("/v1/nodes", json={"name": vm["name"], "driver": "ipmi", "driver_info": {
+            "ipmi_address": vm["bmc_address"], "ipmi_port": vm["bmc_port"],
+            "ipmi_username": "admin", "ipmi_password": "password"}})  # fmt: skip
+        assert r.status_code == 201, r.text
+        self.uuid = r.json()["uuid"]
+        r = http.post("/v1/ports", json={"node_uuid": self.uuid, "address": vm["mac"]})
+        assert r.status_code == 201, r.text
+
+    def get(self) -> dict[str, Any]:
+        return self.http.get(f"/v1/nodes/{self.uuid}").json()
+
+    def act(self, target: str, **body: Any) -> None:
+        r = self.http.put(f"/v1/nodes/{self.uuid}/states/provision",
+                          json={"target": target, **body})  # fmt: skip
+        assert r.status_code == 202, r.text
+
+    def settle(self, *states: str, timeout: float = WAIT_TIMEOUT + 60) -> dict[str, Any]:
+        """Wait for a stable or failed state; returns the node and prints how long it took."""
+        started = time.monotonic()
+        stop = {*states, "deploy failed", "clean failed", "inspect failed", "error"}
+        while True:
+            node = self.get()
+            if node["provision_state"] in stop and node["reservation"] is None:
+                break
+            assert time.monotonic() - started < timeout, (node["provision_state"], self.tail())
+            time.sleep(1)
+        node["_seconds"] = time.monotonic() - started
+        return node
+
+    def expect(self, state: str, what: str) -> dict[str, Any]:
+        node = self.settle(state)
+        assert node["provision_state"] == state, (node["last_error"], self.tail())
+        print(f"{self.vm['name']}: {what}: {node['_seconds']:.1f} s")
+        return node
+
+    def console_text(self) -> str:
+        return self.console.read_bytes().decode(errors="replace")
+
+    def tail(self, lines: int = 25) -> str:
+        return "\n".join(self.console_text().splitlines()[-lines:])
+
+    def wait_console(self, needle: str, after: int, timeout: float = 120) -> float:
+        started = time.monotonic()
+        while needle not in self.console_text()[after:]:
+            assert time.monotonic() - started < timeout, (needle, self.tail())
+            time.sleep(0.5)
+        return time.monotonic() - started
+
+    def timeline(self) -> str:
+        from datetime import datetime
+
+        parts = []
+        for p in self.get()["driver_internal_info"].get("timeline", []):
+            if p.get("finished"):
+                took = (datetime.fromisoformat(p["finished"]) -
+                        datetime.fromisoformat(p["started"])).total_seconds()  # fmt: skip
+                parts.append(f"{p['phase']} {took:.1f} s")
+        return ", ".join(parts)
+
+    def set_image(self, url: str, checksum: str) -> None:
+        r = self.http.patch(f"/v1/nodes/{self.uuid}", json=[
+            {"op": "add", "path": "/instance_info/image_source", "value": url},
+            {"op": "add", "path": "/instance_info/image_checksum", "value": checksum}])  # fmt: skip
+        assert r.status_code == 200, r.text
+
+
+def ext4_and_mbr(disk: Path) -> tuple[bool, bool]:
+    """(an MBR signature, an ext4 superblock at 1 MiB) on a VM's disk file."""
+    with disk.open("rb") as f:
+        mbr = f.read(512)
+        f.seek(1024 * 1024 + 1024 + 56)
+        magic = f.read(2)
+    return mbr[510:512] == b"\x55\xaa", magic == b"\x53\xef"
+
+
+@pytest.fixture(scope="module")
+def http(cloud: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=cloud, headers=HEADERS, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def nodes(http: httpx.Client, lab: dict[str, Any]) -> dict[str, Node]:
+    return {vm["name"]: Node(http, vm) for vm in lab["vms"]}
+
+
+@pytest.fixture(scope="module")
+def image(www: str, artefacts: dict[str, Path]) -> tuple[str, str]:
+    data = artefacts["image"].read_bytes()
+    return f"{www}/{artefacts['image'].name}", hashlib.sha256(data).hexdigest()
+
+
+# --- the tests ----------------------------------------------------------------------------------------
+
+
+def test_one_vm_inspect_clean_deploy_undeploy_redeploy(nodes: dict[str, Node],
+                                                        image: tuple[str, str]) -> None:  # fmt: skip
+    n = nodes["lab-vm-0000"]
+    n.act("manage")
+    n.expect("manageable", "manage (BMC verified)")
+
+    n.act("inspect")
+    node = n.expect("manageable", "inspect (PXE, ramdisk, inventory)")
+    props = node["properties"]
+    assert props["cpu_arch"] == "x86_64" and props["cpus"] == 1 and props["memory_mb"] == 512
+    assert props["disks"][0]["size"] == VM_DISK_MB * 2**20
+    assert "Ironworks: node " + n.uuid in n.console_text()  # our iPXE script ran
+
+    n.act("provide")
+    n.expect("available", "clean (metadata erase)")
+
+    n.set_image(*image)
+    mark = len(n.console_text())
+    n.act("active", configdrive={"meta_data": {"hostname": "e2e-one"}})
+    n.expect("active", "deploy")
+    first_boot = n.wait_console(CONSOLE + "e2e-one", mark)
+    print(f"lab-vm-0000: deploy phases: {n.timeline()}; first boot to the hostname line "
+          f"{first_boot:.1f} s")  # fmt: skip
+    booted = n.console_text()[mark:]
+    after_deploy = booted[booted.index("booting the agent ramdisk") :]
+    assert "booting the agent ramdisk" not in after_deploy[30:], "it PXE-booted the ramdisk again"
+    assert "marker written on /dev/vda1" in after_deploy
+    status = json.loads(Path(n.vm["status_file"]).read_text())
+    assert status["boot_device"] == "disk" and status.get("persistent", True)
+
+    n.act("deleted")
+    n.expect("available", "undeploy and clean")
+    has_mbr, has_ext4 = ext4_and_mbr(Path(n.vm["disk"]))
+    assert not has_mbr and not has_ext4, "cleaning left the partition table or the filesystem"
+
+    mark = len(n.console_text())
+    n.act("active", configdrive={"meta_data": {"hostname": "e2e-again"}})
+    n.expect("active", "deploy again")
+    n.wait_console(CONSOLE + "e2e-again", mark)
+    print(f"lab-vm-0000: second deploy phases: {n.timeline()}")
+
+
+def test_two_vms_deploy_at_the_same_time(nodes: dict[str, Node], image: tuple[str, str]) -> None:
+    a, b = nodes["lab-vm-0000"], nodes["lab-vm-0001"]
+    b.act("manage")
+    b.expect("manageable", "manage")
+    b.act("provide")
+    b.expect("available", "clean")
+    b.set_image(*image)
+    marks = {a: len(a.console_text()), b: len(b.console_text())}
+    started = time.monotonic()
+    a.act("rebuild", configdrive={"meta_data": {"hostname": "pair-a"}})
+    b.act("active", configdrive={"meta_data": {"hostname": "pair-b"}})
+    for n in (a, b):
+        n.expect("active", "deploy (two at once)")
+    for n, name in ((a, "pair-a"), (b, "pair-b")):
+        n.wait_console(CONSOLE + name, marks[n])
+        print(f"{n.vm['name']}: phases: {n.timeline()}")
+    print(f"two VMs deployed and booted in {time.monotonic() - started:.1f} s")
+
+
+def test_failures_end_in_deploy_failed_naming_the_cause(
+    nodes: dict[str, Node], image: tuple[str, str], artefacts: dict[str, Path], www: str
+) -> None:
+    dead, b = nodes["lab-vm-0002"], nodes["lab-vm-0001"]
+    # A VM that never boots: no PXE ROM, no cable. Cleaning is off so it reaches deploy.
+    r = dead.http.patch(f"/v1/nodes/{dead.uuid}", json=[
+        {"op": "replace", "path": "/automated_clean", "value": False}])  # fmt: skip
+    assert r.status_code == 200, r.text
+    dead.act("manage")
+    dead.expect("manageable", "manage")
+    dead.act("provide")
+    dead.expect("available", "provide without cleaning")
+    dead.set_image(*image)
+    dead.act("active")
+
+    # A broken checksum: refused before the node is even booted.
+    b.set_image(image[0], "0" * 64)
+    b.act("rebuild")
+    node = b.settle("active")
+    assert node["provision_state"] == "deploy failed"
+    assert "checksum mismatch" in node["last_error"], node["last_error"]
+    print(f"broken checksum: deploy failed in {node['_seconds']:.1f} s: {node['last_error']}")
+
+    # A disk too small for the image: the agent refuses before writing.
+    big = artefacts["www"] / "too-big.raw"
+    with big.open("wb") as f:
+        f.truncate((VM_DISK_MB + 64) * 2**20)
+    b.set_image(f"{www}/too-big.raw", hashlib.sha256(big.read_bytes()).hexdigest())
+    b.act("active")
+    node = b.settle("active")
+    assert node["provision_state"] == "deploy failed"
+    assert "write_image failed" in node["last_error"] and "bytes" in node["last_error"]
+    print(f"disk too small: deploy failed in {node['_seconds']:.1f} s: "
+          f"{node['last_error'][:160]}")  # fmt: skip
+
+    node = dead.settle("active")
+    assert node["provision_state"] == "deploy failed"
+    assert f"timed out after {WAIT_TIMEOUT} s in 'wait call-back'" in node["last_error"]
+    assert "boot ramdisk" in node["last_error"] and "never called back" in node["last_error"]
+    print(f"never boots: deploy failed after {node['_seconds']:.1f} s: {node['last_error']}")
+
+
+def test_deploy_driven_by_the_baremetal_cli(nodes: dict[str, Node], image: tuple[str, str],
+                                            cloud: str) -> None:  # fmt: skip
+    if not BAREMETAL.exists():
+        pytest.skip(f"{BAREMETAL} is not installed")
+    n = nodes["lab-vm-0001"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+
+    def baremetal(*args: str, timeout: float = 400) -> str:
+        cmd = [str(BAREMETAL), "--os-endpoint", cloud, "--os-auth-type", "none", *args]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+        assert done.returncode == 0, (cmd, done.stdout, done.stderr)
+        return done.stdout
+
+    url, checksum = image
+    baremetal("node", "set", n.uuid, "--instance-info", f"image_source={url}",
+              "--instance-info", f"image_checksum={checksum}")  # fmt: skip
+    drive = json.dumps({"meta_data": {"hostname": "via-baremetal"}})
+    mark = len(n.console_text())
+    started = time.monotonic()
+    baremetal("node", "deploy", n.uuid, "--config-drive", drive, "--wait", "300")
+    assert n.get()["provision_state"] == "active"
+    n.wait_console(CONSOLE + "via-baremetal", mark)
+    print(f"baremetal node deploy --wait: {time.monotonic() - started:.1f} s; {n.timeline()}")
