@@ -74,7 +74,12 @@ class Agent:
         self.boot_mac = boot_mac
         self.token_file = token_file or root / protocol.TOKEN_FILE.lstrip("/")
         self.state_file = state_file or root / protocol.STATE_FILE.lstrip("/")
-        self.ctx = ctx or commands.Context(root=root, pxe_mac=boot_mac)
+        # Under a test root the agent is not on the machine it describes: it must never power
+        # off or reboot the host it runs on.
+        self.ctx = ctx or commands.Context(
+            root=root, pxe_mac=boot_mac,
+            power=commands.power_action if root == Path("/") else commands.pretend_power,
+        )  # fmt: skip
         self.ctx.progress = self._on_progress
         self.power_delay = power_delay
         self.stopped = threading.Event()

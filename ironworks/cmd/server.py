@@ -236,7 +236,10 @@ def register(app: typer.Typer) -> None:
             if api:
                 overrides["api"] = base.api.model_copy(update=api)
             if lab:
-                overrides["boot"] = base.boot.model_copy(update={"enabled": True, "netns": lab})
+                lab_boot = {"enabled": True, "netns": lab}
+                if base.boot.http_address6 is None:  # the lab's bridge holds fd99::1/64
+                    lab_boot["http_address6"] = "fd99::1"
+                overrides["boot"] = base.boot.model_copy(update=lab_boot)
         _run(settings_from(config, **overrides), with_api=True, with_conductor=True, upgrade=True)
 
     @app.command("api")

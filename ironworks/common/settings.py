@@ -169,6 +169,18 @@ class BootSettings(BaseModel):
         description="Boot unknown MACs into the agent ramdisk and enrol them from their "
         "inventory (auto-discovery). Off: unknown MACs get no DHCP answer.",
     )
+    discovery_driver: str = Field(
+        "ipmi",
+        description="Hardware type of nodes enrolled by discovery (their BMC credentials are "
+        "added by the operator before managing them).",
+    )
+    lldp_wait: float = Field(
+        0.0,
+        ge=0,
+        le=120,
+        description="Seconds the agent listens for LLDP on each NIC during inspection (switches "
+        "send every 30 s by default; 0: no LLDP, the switch port stays unknown).",
+    )
     ipxe_dir: Path = Field(
         Path("/usr/lib/ipxe"), description="Where Debian's ipxe package keeps its binaries."
     )

@@ -280,7 +280,8 @@ class Conductor:
             options={"fake_delay": self.settings.fake.delay, "automated_clean": self.cfg.automated_clean,
                      "resolve_image": self.artifacts.resolve_image,
                      "build_configdrive": self.artifacts.configdrive,
-                     "erase_mode": self.settings.boot.erase_mode},
+                     "erase_mode": self.settings.boot.erase_mode,
+                     "lldp_wait": self.settings.boot.lldp_wait},
         )  # fmt: skip
 
     def _agent_session(self, node: dict[str, Any]) -> AgentSession | None:

@@ -18,6 +18,9 @@ from ironworks.lab.fleet import LabError
 NAMESPACE = "iwlab"
 BRIDGE = "iwbr0"
 BRIDGE_ADDRESS = "10.99.0.1/16"
+# The lab's IPv6 prefix (../shared/lab/NOTES.md): the boot server's router advertisements for it
+# tell iPXE at once that no IPv6 address is coming, which saves ~13 s per PXE boot.
+BRIDGE_ADDRESS6 = "fd99::1/64"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -73,6 +76,7 @@ def ensure_namespace(ns: str = NAMESPACE, bridge: str = BRIDGE,
     if bridge not in links(ns):
         _ip(ns, "link", "add", bridge, "type", "bridge")
     _ip(ns, "addr", "replace", address, "dev", bridge)
+    _ip(ns, "-6", "addr", "replace", BRIDGE_ADDRESS6, "dev", bridge, "nodad")
     _ip(ns, "link", "set", bridge, "up")
 
 

@@ -20,7 +20,13 @@ import sqlalchemy as sa
 
 from ironworks.boot import ipxe
 from ironworks.boot.dnsmasq import boot_url
-from ironworks.common.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from ironworks.common.errors import (
+    Conflict,
+    InvalidInput,
+    IronworksError,
+    NotFound,
+    Unauthenticated,
+)
 from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
@@ -35,6 +41,7 @@ log = logging.getLogger(__name__)
 _MAC = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
 _MAX_RESULT_LOG = 20_000  # characters of agent log kept per result
 FAST_POLL = 0.5  # seconds: the heartbeat interval while the conductor is about to give a command
+DISCOVER = "discover"  # the purpose of an agent session on a machine no node had
 
 
 def _mac(value: Any, field: str) -> str:
@@ -67,14 +74,20 @@ def lookup(svc: Services, body: dict[str, Any], address: str | None) -> dict[str
         raise InvalidInput("macs must be a list of 1 to 64 MAC addresses", field="macs")
     macs = sorted({_mac(m, f"macs/{i}") for i, m in enumerate(raw)})
     version = str(body.get("version") or "")[:32] or None
-    with svc.db.write() as conn:
-        node = node_for_macs(conn, macs)
-        if node is None:
+    with svc.db.read() as conn:
+        known = node_for_macs(conn, macs)
+    if known is None:
+        if not svc.settings.boot.discovery:
             raise NotFound(f"no node has any of the MACs {', '.join(macs)}; enrol the machine "
                            "with one of them as a port (or enable boot.discovery)")  # fmt: skip
+        _discover(svc, macs, body.get("boot_mac"), address)
+    with svc.db.write() as conn:
+        node = node_for_macs(conn, macs)
+        assert node is not None
         session = agent_db.get(conn, node["id"])
         state = node["provision_state"]
-        if session is None or state not in ipxe.AGENT_STATES:
+        discovering = session is not None and session["purpose"] == DISCOVER
+        if session is None or (state not in ipxe.AGENT_STATES and not discovering):
             raise Conflict(f"node {node['uuid']} is {state!r} and waits for no agent; power the "
                            "machine off or let the conductor boot it when it needs the agent")  # fmt: skip
         token = protocol.TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -138,6 +151,8 @@ def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
         new = _results(body, {c["id"] for c in commands})
         results.update(new)
         agent_db.record_heartbeat(conn, node["id"], session["boot_id"], results, running, address)
+        if session["purpose"] == DISCOVER and new:
+            commands = _discovered(conn, node, session, commands, results)
         running_id = running["id"] if running else None
         pending = [c for c in commands if c["id"] not in results]
         give = [{"id": c["id"], "name": c["name"], "args": c["args"]}
@@ -210,3 +225,69 @@ def known_macs(svc: Services) -> dict[str, list[str]]:
     for uuid, mac in rows:
         out.setdefault(uuid, []).append(mac)
     return out
+
+
+# --- discovery ---------------------------------------------------------------------------------
+# A machine that PXE-boots with MACs no node has (boot.discovery on) is enrolled from what its
+# agent reports: the node is created at lookup (driver `boot.discovery_driver`, ports for its
+# MACs, state enroll, no BMC credentials yet: an operator adds them, then manages it), its agent
+# session asks for the inventory, and the inventory becomes the node's properties and ports;
+# then the machine powers itself off. No conductor is involved: nothing about it is a job yet.
+
+
+def _discover(svc: Services, macs: list[str], boot_mac: Any, address: str | None) -> None:
+    from ironworks.services import nodes as node_svc
+    from ironworks.services import ports as port_svc
+    from ironworks.services.context import Caller
+
+    boot = boot_mac.lower() if isinstance(boot_mac, str) and boot_mac.lower() in macs else macs[0]
+    caller = Caller(user="discovery", source=address)
+    try:
+        node = node_svc.create_node(svc, {
+            "name": "discovered-" + boot.replace(":", ""), "driver": svc.settings.boot.discovery_driver,
+            "extra": {"discovered_at": utcnow().isoformat(), "discovered_from": address},
+        }, caller)  # fmt: skip
+    except Conflict:  # the same machine's earlier lookup, or a race with another one
+        return
+    for mac in macs:
+        try:
+            port_svc.create(svc, port_svc.PORT, {"node_uuid": node["uuid"], "address": mac}, caller)
+        except Conflict:
+            pass
+    with svc.db.write() as conn:
+        row = node_db.get_node(conn, node["uuid"])
+        session = agent_db.reset(conn, row["id"], DISCOVER)
+        agent_db.save_commands(conn, row["id"], session["boot_id"], [
+            {"id": "inventory-1", "name": protocol.INVENTORY, "args": {"lldp_wait": 0.0}}])  # fmt: skip
+        node_db.record_event(conn, row["id"], f"discovered at {address}: MACs {', '.join(macs)}",
+                             event_type="discovery")  # fmt: skip
+    log.info("discovered a machine at %s with MACs %s: node %s", address, macs, node["uuid"])
+
+
+def _discovered(conn: sa.Connection, node: dict[str, Any], session: dict[str, Any],
+                commands: list[dict[str, Any]], results: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+    """Take the inventory into the node; then power the machine off. The new command list."""
+    from ironworks.db import ports as port_db
+    from ironworks.drivers.agent import properties_from_inventory
+    from ironworks.drivers.base import NICS_KEY
+
+    inv = results.get("inventory-1")
+    if inv is None or any(c["id"] == "power_off-2" for c in commands):
+        return commands
+    if inv.get("ok"):
+        try:
+            props = properties_from_inventory(inv["result"].get("inventory") or {},
+                                              node["properties"] or {})  # fmt: skip
+        except IronworksError as e:
+            message = f"discovery: {e.message}"
+        else:
+            nics = props.pop(NICS_KEY, [])
+            node_db.update_node(conn, node["id"], {"properties": props})
+            message = "discovery: inventory taken; " + port_db.add_found_nics(
+                conn, node["id"], nics).sentence()  # fmt: skip
+    else:
+        message = f"discovery: the agent's inventory failed: {inv.get('error')}"
+    node_db.record_event(conn, node["id"], message, event_type="discovery")
+    commands = [*commands, {"id": "power_off-2", "name": protocol.POWER_OFF, "args": {}}]
+    agent_db.save_commands(conn, node["id"], session["boot_id"], commands)
+    return commands

@@ -280,6 +280,8 @@ def test_one_vm_inspect_clean_deploy_undeploy_redeploy(nodes: dict[str, Node],
     has_mbr, has_ext4 = ext4_and_mbr(Path(n.vm["disk"]))
     assert not has_mbr and not has_ext4, "cleaning left the partition table or the filesystem"
 
+    assert "image_source" not in n.get()["instance_info"]  # undeploy forgets the instance
+    n.set_image(*image)
     mark = len(n.console_text())
     n.act("active", configdrive={"meta_data": {"hostname": "e2e-again"}})
     n.expect("active", "deploy again")

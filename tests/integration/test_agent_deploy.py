@@ -79,17 +79,20 @@ def images(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 @pytest.fixture
-def cloud(tmp_path: Path) -> Iterator[str]:
-    """API + conductor in this process, the API (with the boot routes) on a loopback port."""
+def cloud(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """API + conductor in this process, the API (with the boot routes) on a loopback port.
+    Indirect parameters are more boot settings."""
     import uvicorn
 
     from ironworks.conductor.conductor import Conductor
 
     port = free_port()
+    boot = {"http_address": "127.0.0.1", "http_port": port, "agent_heartbeat": 0.2,
+            **getattr(request, "param", {})}  # fmt: skip
     settings = make_settings(
         f"sqlite:///{tmp_path / 'ironworks.db'}", tmp_path / "home",
         conductor={"hostname": "c1", "poll_interval": 0.05, "periodic_interval": 0.5},
-        boot={"http_address": "127.0.0.1", "http_port": port, "agent_heartbeat": 0.2},
+        boot=boot,
         timeouts={"deploy_callback": 30, "clean_callback": 30, "inspect_wait": 30},
     )  # fmt: skip
     db = Database(settings.effective_database_url)
@@ -131,11 +134,15 @@ def whole_disk_image(size: int) -> bytes:
 
 
 @contextmanager
-def ramdisk(api: str, root: Path) -> Iterator[Agent]:
-    """One boot of the agent ramdisk: fresh /run, the agent running until the block ends."""
+def ramdisk(api: str, root: Path, powered: list[str] | None = None) -> Iterator[Agent]:
+    """One boot of the agent ramdisk: fresh /run, the agent running until the block ends.
+    Power commands the agent receives are appended to `powered` (never done to this host)."""
+    from ironworks_agent.commands import Context
+
     for name in ("ironworks-agent.token", "ironworks-agent.state"):
         (root / "run" / name).unlink(missing_ok=True)
-    agent = Agent(api, root=root, boot_mac=MAC, lookup_retry=0.3, power_delay=0.1)
+    ctx = Context(root=root, pxe_mac=MAC, power=(powered if powered is not None else []).append)
+    agent = Agent(api, root=root, boot_mac=MAC, ctx=ctx, lookup_retry=0.3, power_delay=0.1)
     thread = threading.Thread(target=agent.run, daemon=True)
     thread.start()
     try:
@@ -249,3 +256,38 @@ def test_inspect_clean_deploy_and_undeploy_through_the_agent(
     node = settle(http, uuid, {"deploy failed", "wait call-back", "active"})
     assert node["provision_state"] == "deploy failed"
     assert "checksum mismatch" in node["last_error"] and "0" * 64 in node["last_error"]
+
+
+@pytest.mark.parametrize("cloud", [{"discovery": True}], indirect=True)
+def test_an_unknown_machine_is_discovered_and_enrolled_from_its_inventory(
+    cloud: str, tmp_path: Path
+) -> None:
+    http = httpx.Client(base_url=cloud, headers={"X-OpenStack-Ironic-API-Version": "latest"})
+    root = tmp_path / "node"
+    machine(root)
+    script = http.get(f"/boot/{MAC}.ipxe")
+    assert script.status_code == 200 and "ironworks.node" not in script.text  # discovery ramdisk
+    powered: list[str] = []
+    with ramdisk(cloud, root, powered):
+        wait_for(lambda: powered, timeout=20)
+    node = http.get(f"/v1/nodes/discovered-{MAC.replace(':', '')}").json()
+    assert node["provision_state"] == "enroll" and node["driver"] == "ipmi"
+    assert node["properties"]["cpus"] == 2 and node["properties"]["memory_mb"] == 1024
+    assert [p["address"] for p in http.get(f"/v1/nodes/{node['uuid']}/ports").json()["ports"]] == [
+        MAC
+    ]
+    assert powered == ["power_off"]
+    events = [e["event"] for e in http.get(f"/v1/nodes/{node['uuid']}/history").json()["history"]]
+    assert any(e.startswith("discovered at 127.0.0.1") for e in events), events
+    assert any(e.startswith("discovery: inventory taken") for e in events), events
+
+
+def test_unknown_macs_get_no_ramdisk_without_discovery(cloud: str) -> None:
+    http = httpx.Client(base_url=cloud)
+    assert http.get(f"/boot/{MAC}.ipxe").status_code == 404
+    r = http.post("/api/v1/agent/lookup", json={"macs": [MAC]})
+    assert r.status_code == 404 and "enable boot.discovery" in r.json()["detail"]
+    r = http.post("/api/v1/agent/lookup", json={"macs": ["not-a-mac"]})
+    assert r.status_code == 400 and r.json()["field"] == "macs/0"
+    r = http.post("/api/v1/agent/heartbeat", json={"node_uuid": "x"})
+    assert r.status_code == 401

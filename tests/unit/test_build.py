@@ -131,6 +131,11 @@ def test_init_script_loads_modules_in_order_and_loops_the_agent() -> None:
     for needle in ("mount -t devtmpfs", "udhcpc -i", "/etc/udhcpc.script",
                    "python3 -m ironworks_agent", "sleep 5", "BOOTIF=01-"):  # fmt: skip
         assert needle in text
+    # floor mode (bench/deploy.py): write the image by hand and power off, before the agent
+    floor = text.index("ironworks\\.floor=")
+    assert floor < text.index("python3 -m ironworks_agent")
+    assert "dd of=/dev/vda bs=1M conv=fsync" in text and "IRONWORKS-FLOOR written" in text
+    assert text.index("poweroff -f") > floor
     if shutil.which("sh"):
         for script in (text, ramdisk.UDHCPC_SCRIPT, testimage.render_test_init(["/m/x.ko"])):
             subprocess.run(["sh", "-n"], input=script.encode(), check=True)
