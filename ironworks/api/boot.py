@@ -1,4 +1,5 @@
-"""The boot listener's routes: iPXE scripts, the agent ramdisk, and the agent API.
+"""The boot listener's routes: iPXE scripts and GRUB configurations, the agent ramdisk, and the
+agent API.
 
 These are what a node on the provisioning network reaches: no user token (the agent proves
 itself with its one-time token; scripts and ramdisks hold no secret). `boot_app` serves exactly
@@ -50,6 +51,13 @@ def entry_script(svc: SvcDep) -> PlainTextResponse:
 def node_script(svc: SvcDep, mac: str) -> PlainTextResponse:
     """What the machine booting from this MAC (`aa-bb-cc-dd-ee-ff` or with colons) runs next."""
     return PlainTextResponse(agent.boot_script(svc, mac), media_type=_IPXE)
+
+
+@router.get("/boot/grub/{mac}.cfg", response_class=PlainTextResponse,
+            summary="A node's GRUB configuration (arm64 UEFI)")  # fmt: skip
+def node_grub_config(svc: SvcDep, mac: str) -> PlainTextResponse:
+    """What GRUB on the machine booting from this MAC (`aa:bb:cc:dd:ee:ff`) runs next."""
+    return PlainTextResponse(agent.boot_script(svc, mac, loader="grub"), media_type=_IPXE)
 
 
 @router.get("/boot/ramdisk/{arch}/{part}", summary="The agent ramdisk's kernel or initramfs",

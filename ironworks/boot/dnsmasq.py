@@ -7,8 +7,11 @@ a node never restarts the DHCP server.
 
 What a booting NIC gets:
 * a MAC in no host file: nothing (unless discovery is on: then the same as a known one);
-* plain PXE firmware: the iPXE binary for its architecture and firmware over TFTP — BIOS
-  `undionly.kpxe`, UEFI x86_64 `snponly.efi`, UEFI arm64 `ipxe-arm64.efi` when present;
+* plain PXE firmware: its network boot program over TFTP — BIOS `undionly.kpxe` and UEFI x86_64
+  `snponly.efi` (iPXE, from Debian's ipxe package); UEFI arm64 `grubnetaa64.efi`, a GRUB netboot
+  image (Debian ships no arm64 iPXE; ironworks/build/grub.py builds it next to the aarch64
+  ramdisk), which reads `grub/grub.cfg` from the TFTP root (written here: it names the boot
+  listener) and then the node's `http://BOOT/boot/grub/MAC.cfg` (boot/grub.py);
 * iPXE (user class "iPXE" or option 175): `http://BOOT/boot/boot.ipxe`, which chains to the
   node's own script.
 Three settings cut a PXE boot from about 25 s to 7 s (../shared/lab/NOTES.md): router
@@ -31,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ironworks.boot import grub
 from ironworks.common.errors import ConfigError
 from ironworks.common.settings import BootSettings
 
@@ -39,10 +43,10 @@ log = logging.getLogger(__name__)
 # DHCP option 93 (client system architecture, RFC 4578 and IANA's registry) values we serve.
 _EFI_X86_64 = (7, 9)
 _EFI_ARM64 = (11,)
-# The iPXE binary each firmware gets over TFTP, by the name it has in the TFTP root.
+# The network boot program each firmware gets over TFTP, by the name it has in the TFTP root.
 BIOS_BINARY = "undionly.kpxe"
 EFI_X86_64_BINARY = "snponly.efi"
-EFI_ARM64_BINARY = "ipxe-arm64.efi"
+EFI_ARM64_BINARY = "grubnetaa64.efi"  # GRUB, not iPXE: ironworks/build/grub.py
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
@@ -198,29 +202,41 @@ def _die_with_parent() -> None:
     libc.prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
-def populate_tftp(cfg: BootSettings, tftp: Path) -> list[str]:
-    """Copy the iPXE binaries found into the TFTP root; returns the names missing."""
+def populate_tftp(cfg: BootSettings, tftp: Path, ramdisk_dir: Path | None = None) -> list[str]:
+    """Fill the TFTP root; returns the names of the boot programs missing.
+
+    The iPXE binaries come from `boot.ipxe_dir`, the arm64 GRUB image from the aarch64 ramdisk's
+    directory (`ramdisk_dir/aarch64/`, where `ironworks ramdisk build --arch aarch64` puts it),
+    and GRUB's `grub/grub.cfg` is rendered for this boot listener."""
     tftp.mkdir(parents=True, exist_ok=True)
     sources = {
         BIOS_BINARY: cfg.ipxe_dir / "undionly.kpxe",
         EFI_X86_64_BINARY: cfg.ipxe_dir / "snponly.efi",
-        EFI_ARM64_BINARY: cfg.ipxe_dir / "ipxe-arm64.efi",
+        EFI_ARM64_BINARY: ramdisk_dir / "aarch64" / EFI_ARM64_BINARY if ramdisk_dir else None,
     }
     missing = []
     for name, src in sources.items():
-        if src.exists():
+        if src is not None and src.exists():
             shutil.copyfile(src, tftp / name)
-        else:
+        elif not (tftp / name).exists():  # one put there by hand serves as well
             missing.append(name)
+    config = tftp / grub.TFTP_CONFIG_PATH
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(grub.tftp_config(boot_url(cfg)))
     return missing
 
 
 class Dnsmasq:
     """One dnsmasq process serving the provisioning network, optionally inside a namespace."""
 
-    def __init__(self, cfg: BootSettings, state_dir: Path) -> None:
+    def __init__(self, cfg: BootSettings, state_dir: Path, ramdisk_dir: Path | None = None) -> (
+        None
+    ):  # fmt: skip
         self.cfg = cfg
         self.paths = Paths(state_dir)
+        # where the aarch64 GRUB image is (ARCH/grubnetaa64.efi): boot.ramdisk_dir, else the
+        # default $IRONWORKS_HOME/ramdisk beside the state directory $IRONWORKS_HOME/boot
+        self.ramdisk_dir = ramdisk_dir or cfg.ramdisk_dir or state_dir.parent / "ramdisk"
         self.hosts = HostsDir(self.paths.hosts)
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -238,10 +254,11 @@ class Dnsmasq:
             )
         self.paths.root.mkdir(parents=True, exist_ok=True)
         self.paths.hosts.mkdir(exist_ok=True)
-        missing = populate_tftp(self.cfg, self.paths.tftp)
+        missing = populate_tftp(self.cfg, self.paths.tftp, self.ramdisk_dir)
         if missing:
-            log.warning("iPXE binaries not found in %s: %s (those firmwares cannot PXE-boot)",
-                        self.cfg.ipxe_dir, ", ".join(missing))  # fmt: skip
+            log.warning("network boot programs not found in %s or %s: %s (those firmwares cannot "
+                        "PXE-boot)", self.cfg.ipxe_dir, self.ramdisk_dir / "aarch64",
+                        ", ".join(missing))  # fmt: skip
         self.paths.config.write_text(render_config(self.cfg, self.paths))
         self._stop_stale()
         self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,

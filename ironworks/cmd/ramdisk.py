@@ -2,7 +2,9 @@
 
 Paths: the download and build cache is `$IRONWORKS_HOME/cache` (else `~/.cache/ironworks`); the
 ramdisk goes to `$IRONWORKS_HOME/ramdisk/ARCH/{kernel,initramfs}` unless `--out` says otherwise,
-which is where the boot service looks by default (`boot.ramdisk_dir`).
+which is where the boot service looks by default (`boot.ramdisk_dir`). For aarch64 the same
+directory also gets `grubnetaa64.efi`, the GRUB image arm64 UEFI machines PXE-boot (Debian has
+no arm64 iPXE); the boot service serves it over TFTP.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def build(
     ssl: Annotated[bool, typer.Option(help="Include OpenSSL (https image URLs).")] = True,
 ) -> None:
     """Build the agent ramdisk for ARCH from Debian packages (cached by its inputs)."""
+    from ironworks.build import grub
     from ironworks.build.debian import BuildError
     from ironworks.build.ramdisk import build_ramdisk
 
@@ -67,12 +70,20 @@ def build(
             cache_dir=cache_dir(), force=force, ssl=ssl,
             log=lambda m: typer.echo(f"ramdisk: {m}", err=True),
         )  # fmt: skip
+        g = None
+        if arch in grub.PLATFORMS:
+            g = grub.build_grub(arch, out or _home() / "ramdisk", cache_dir=cache_dir(),
+                                force=force, log=lambda m: typer.echo(f"grub: {m}", err=True))  # fmt: skip
     except BuildError as e:
         typer.echo(f"ironworks: {e.message}", err=True)
         raise typer.Exit(1) from None
     state = "from the cache" if r.cached else "built"
     typer.echo(f"kernel     {r.kernel}  {_mb(r.kernel_size)}  ({r.kernel_package})")
     typer.echo(f"initramfs  {r.initramfs}  {_mb(r.initramfs_size)}  ({len(r.modules)} modules)")
+    if g is not None:
+        typer.echo(
+            f"netboot    {g.image}  {_mb(g.size)}  (GRUB, {'cached' if g.cached else 'built'})"
+        )
     typer.echo(
         f"{state} in {r.seconds:.1f} s (the build took {r.build_seconds:.1f} s), key {r.key}"
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ironworks.boot import ipxe
+from ironworks.boot import grub, ipxe
 from ironworks.boot.dnsmasq import boot_url
 from ironworks.common.errors import (
     Conflict,
@@ -187,26 +187,29 @@ def _resume(conn: sa.Connection, node: dict[str, Any]) -> bool:
 # --- boot scripts and known MACs -------------------------------------------------------------
 
 
-def boot_script(svc: Services, mac: str) -> str:
-    """The iPXE script for the machine booting from `mac`."""
+def boot_script(svc: Services, mac: str, loader: str = "ipxe") -> str:
+    """What the machine booting from `mac` runs next: its iPXE script (`loader` "ipxe"), or its
+    GRUB configuration ("grub": arm64 UEFI machines, which boot GRUB instead of iPXE)."""
     mac = _mac(mac, "mac")
     cfg = svc.settings.boot
     base = ipxe_base_url(svc)
     with svc.db.read() as conn:
         node = node_for_macs(conn, [mac])
+    ramdisk = ipxe.ramdisk_script if loader == "ipxe" else lambda b: grub.ramdisk_config(b, mac)
     if node is None:
         if cfg.discovery:
-            return ipxe.ramdisk_script(ipxe.RamdiskBoot(base, None, None, "discover",
-                                                        cfg.kernel_params))  # fmt: skip
+            return ramdisk(ipxe.RamdiskBoot(base, None, None, "discover", cfg.kernel_params))
         raise NotFound(f"no node has the MAC {mac}")
     state = node["provision_state"]
     props = node["properties"] or {}
     if state in ipxe.AGENT_STATES:
         info = node["driver_info"] or {}
-        return ipxe.ramdisk_script(ipxe.RamdiskBoot(
+        return ramdisk(ipxe.RamdiskBoot(
             base, node["uuid"], props.get("cpu_arch"), ipxe.purpose_of(state), cfg.kernel_params,
             debug=str(info.get("agent_debug", "")).lower() in ("1", "true", "yes"),
         ))  # fmt: skip
+    if loader == "grub":
+        return grub.local_boot_config(node["uuid"], state)
     uefi = "boot_mode:uefi" in str(props.get("capabilities") or "")
     return ipxe.local_boot_script(node["uuid"], state, uefi)
 

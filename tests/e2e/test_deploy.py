@@ -31,7 +31,7 @@ import pytest
 
 from tests.conftest import free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("qemu")]  # one VM user at a time
 
 IRONWORKS = [sys.executable, "-m", "ironworks.cmd.main"]
 BAREMETAL = Path(sys.executable).with_name("baremetal")

@@ -12,7 +12,7 @@ import pytest
 from ironworks.build import testimage
 from ironworks.build.ramdisk import build_ramdisk
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("qemu")]  # one VM user at a time
 AGENT_SRC = Path(__file__).resolve().parents[2] / "ironworks_agent"
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("qemu")]  # one VM user at a time
 
 
 def run(*args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:

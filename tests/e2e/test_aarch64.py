@@ -1,0 +1,209 @@
+"""An aarch64 lab VM PXE-boots the aarch64 agent ramdisk and is inspected (issue #4).
+
+`ironworks lab up --arch aarch64` gives one QEMU `virt` VM (cortex-a57, AAVMF UEFI) behind an
+emulated IPMI BMC; `ironworks serve --lab NS` serves its provisioning network. Debian ships no
+arm64 iPXE, so the firmware's PXE gets a GRUB netboot image (ironworks/build/grub.py) that loads
+the node's GRUB configuration from the boot listener (`/boot/grub/MAC.cfg`) and the aarch64
+ramdisk over HTTP; the agent reports its inventory and the node comes back `manageable` with
+cpu_arch aarch64.
+
+Under TCG an aarch64 guest is several times slower than an x86_64 one (minutes, not seconds),
+so this test runs only when IRONWORKS_E2E_SLOW=1 is set (marked `slow` as well) and prints the
+time of each phase: the builds, PXE to GRUB, GRUB to the agent ramdisk's /init, to the agent,
+and the whole inspection. It uses its own lab directory, namespace and BMC port, one VM of at
+most 1 GiB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid as uuidlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("qemu"),  # one VM user at a time
+    pytest.mark.skipif(
+        os.environ.get("IRONWORKS_E2E_SLOW") != "1",
+        reason="aarch64 under TCG takes minutes: set IRONWORKS_E2E_SLOW=1 to run it",
+    ),
+]
+
+IRONWORKS = [sys.executable, "-m", "ironworks.cmd.main"]
+HEADERS = {"X-OpenStack-Ironic-API-Version": "latest"}
+QEMU = "qemu-system-aarch64"
+MEMORY_MB = 1024
+CPUS = 1
+DISK_MB = 256
+INSPECT_TIMEOUT = 900  # seconds; a TCG aarch64 boot of a 33 MB kernel is slow
+# What the console shows, in order, from power-on to the agent.
+MILESTONES = [
+    ("GRUB", "Ironworks: GRUB network boot"),
+    ("node config", "booting the agent ramdisk (inspect)"),
+    ("kernel", "Booting Linux on physical CPU"),
+    ("/init", "ironworks: ramdisk for aarch64"),
+    ("DHCP in the ramdisk", " has 10.99."),
+    ("agent", "starting the agent"),
+]
+
+
+@pytest.fixture(scope="module")
+def ramdisks(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both architectures' ramdisks in one directory, and the arm64 GRUB image beside aarch64's."""
+    from ironworks.build.grub import build_grub
+    from ironworks.build.ramdisk import build_ramdisk
+    from ironworks.cmd.ramdisk import _agent_source, cache_dir
+
+    out = tmp_path_factory.mktemp("artefacts") / "ramdisk"
+    for arch in ("x86_64", "aarch64"):
+        started = time.monotonic()
+        r = build_ramdisk(arch, out, _agent_source(), cache_dir=cache_dir())
+        print(f"\n{arch} ramdisk: kernel {r.kernel_size / 2**20:.1f} MiB, initramfs "
+              f"{r.initramfs_size / 2**20:.1f} MiB, {'cached' if r.cached else 'built'} in "
+              f"{time.monotonic() - started:.1f} s (the build took {r.build_seconds:.1f} s)")  # fmt: skip
+    g = build_grub("aarch64", out, cache_dir=cache_dir())
+    print(f"arm64 GRUB netboot image: {g.size / 2**10:.0f} KiB, "
+          f"{'cached' if g.cached else 'built'} in {g.seconds:.1f} s")  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if subprocess.run(["which", QEMU], capture_output=True).returncode != 0:
+        pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-arm qemu-efi-aarch64)")
+    directory = tmp_path_factory.mktemp("lab-a64")
+    ns = f"iwa64{uuidlib.uuid4().hex[:6]}"
+    port = 19000 + (os.getpid() % 1000) * 3
+    common = ["--dir", str(directory), "--namespace", ns]
+    before = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    up = subprocess.run([*IRONWORKS, "lab", "up", "--arch", "aarch64", "--nodes", "1", *common,
+                         "--base-port", str(port), "--memory", str(MEMORY_MB), "--cpus", str(CPUS),
+                         "--disk-mb", str(DISK_MB), "--name-prefix", "a64-vm-"],
+                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    state = json.loads((directory / "state.json").read_text())
+    try:
+        yield state
+    finally:
+        down = subprocess.run([*IRONWORKS, "lab", "down", *common], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert down.returncode == 0, down.stderr
+        after = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        names = lambda text: {ln.split(":")[1].strip() for ln in text.splitlines()}  # noqa: E731
+        assert names(after) == names(before), "the lab left an interface in the root namespace"
+
+
+@pytest.fixture(scope="module")
+def cloud(lab: dict[str, Any], ramdisks: Path,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:  # fmt: skip
+    home = tmp_path_factory.mktemp("server-a64")
+    port = free_port()
+    env = {**os.environ, "IRONWORKS_HOME": str(home), "IRONWORKS_AUTH__NOAUTH": "true",
+           "IRONWORKS_LICENSE__EVALUATION_NODES": "1000",
+           "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "0.2",
+           "IRONWORKS_CONDUCTOR__PERIODIC_INTERVAL": "2",
+           "IRONWORKS_BOOT__RAMDISK_DIR": str(ramdisks),
+           "IRONWORKS_BOOT__AGENT_HEARTBEAT": "2",
+           "IRONWORKS_BOOT__INTERFACE": lab["bridge"],
+           "IRONWORKS_TIMEOUTS__INSPECT_WAIT": str(INSPECT_TIMEOUT)}  # fmt: skip
+    log = home / "server.log"
+    proc = subprocess.Popen([*IRONWORKS, "serve", "--port", str(port), "--lab", lab["namespace"]],
+                            env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(url + "/v1", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+    try:
+        yield url, home
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print("\n--- server log (tail) ---\n" + "\n".join(log.read_text().splitlines()[-30:]))
+
+
+def test_aarch64_vm_pxe_boots_the_ramdisk_and_is_inspected(
+    lab: dict[str, Any], cloud: tuple[str, Path]
+) -> None:
+    url, home = cloud
+    vm = lab["vms"][0]
+    console = Path(vm["serial_log"])
+    # the TFTP root has the arm64 boot program and GRUB's configuration naming our listener
+    tftp = home / "boot" / "tftp"
+    assert (tftp / "grubnetaa64.efi").is_file()
+    assert "(http,10.99.0.1:8080)/boot/grub/" in (tftp / "grub/grub.cfg").read_text()
+
+    with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as http:
+        r = http.post("/v1/nodes", json={"name": vm["name"], "driver": "ipmi", "driver_info": {
+            "ipmi_address": vm["bmc_address"], "ipmi_port": vm["bmc_port"],
+            "ipmi_username": "admin", "ipmi_password": "password"}})  # fmt: skip
+        assert r.status_code == 201, r.text
+        uuid = r.json()["uuid"]
+        r = http.post("/v1/ports", json={"node_uuid": uuid, "address": vm["mac"]})
+        assert r.status_code == 201, r.text
+
+        def act(target: str) -> None:
+            r = http.put(f"/v1/nodes/{uuid}/states/provision", json={"target": target})
+            assert r.status_code == 202, r.text
+
+        def tail() -> str:
+            text = console.read_bytes().decode(errors="replace") if console.exists() else ""
+            return "\n".join(text.splitlines()[-30:])
+
+        def settle(timeout: float, seen: dict[str, float] | None = None) -> dict[str, Any]:
+            started = time.monotonic()
+            while True:
+                node = http.get(f"/v1/nodes/{uuid}").json()
+                if seen is not None and console.exists():
+                    text = console.read_bytes().decode(errors="replace")
+                    for name, needle in MILESTONES:
+                        if name not in seen and needle in text:
+                            seen[name] = time.monotonic() - started
+                if (node["provision_state"] in ("manageable", "inspect failed", "error")
+                        and node["reservation"] is None):  # fmt: skip
+                    node["_seconds"] = time.monotonic() - started
+                    return node
+                assert time.monotonic() - started < timeout, (node["provision_state"], tail())
+                time.sleep(1)
+
+        act("manage")
+        node = settle(60)
+        assert node["provision_state"] == "manageable", node["last_error"]
+
+        act("inspect")
+        seen: dict[str, float] = {}
+        node = settle(INSPECT_TIMEOUT + 60, seen)
+        assert node["provision_state"] == "manageable", (node["last_error"], tail())
+        print(f"\n{vm['name']} (aarch64, TCG): inspection {node['_seconds']:.1f} s; console, s "
+              "after the inspect request: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in seen.items()))  # fmt: skip
+        props = node["properties"]
+        assert props["cpu_arch"] == "aarch64", props
+        assert props["cpus"] == CPUS and props["memory_mb"] == MEMORY_MB, props
+        assert props["disks"][0]["size"] == DISK_MB * 2**20, props
+        assert props.get("availability_zone") in (None, ""), props  # the default AZ
+        text = console.read_bytes().decode(errors="replace")
+        assert "Ironworks: GRUB network boot" in text and f"Ironworks: node {uuid}" in text
+        ports = http.get("/v1/ports", params={"node_uuid": uuid}).json()["ports"]
+        assert [p["address"] for p in ports] == [vm["mac"]]
