@@ -24,6 +24,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+# The CLI speaks the user's language (tests/cli/test_i18n.py checks zh_CN); the other tests
+# read its English, whatever the machine's locale.
+os.environ["LANGUAGE"] = "en"
+
 from ironworks.api.app import create_app
 from ironworks.common.crypto import new_key
 from ironworks.common.settings import Settings, load_settings

@@ -91,6 +91,43 @@ def agent_heartbeat(svc: SvcDep, request: Request, body: Annotated[dict[str, Any
     return agent.heartbeat(svc, x_agent_token, body, _client(request))
 
 
+class TitleCaseHeaders:
+    """Send response header names as `Content-Length`, not `content-length`, and close GRUB's
+    connections after each response (plain ASGI).
+
+    Header names are case-insensitive, but GRUB 2.06's HTTP client (arm64 machines' network
+    boot) matches `Content-Length: ` and `Transfer-Encoding: chunked` byte for byte; without the
+    length it cannot load a kernel. Starlette writes every name in lower case.
+    GRUB starts every boot at the same TCP source port (21550) and never closes the connection
+    of a configuration it is running: a kept-alive connection of the last boot, still open on
+    our side, turns the next boot's SYN away. `Connection: close` ends it while GRUB is there to
+    acknowledge, and the listener drops it at that acknowledgement (TCP_LINGER2, netns.py)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        agent = dict(scope.get("headers") or []).get(b"user-agent", b"")
+        close = [(b"Connection", b"close")] if agent.startswith(b"GRUB") else []
+
+        async def title_case(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (_title(k), v) for k, v in message.get("headers", [])
+                    if not (close and k.lower() == b"connection")
+                ] + close  # fmt: skip
+            await send(message)
+
+        await self.app(scope, receive, title_case)
+
+
+def _title(name: bytes) -> bytes:
+    return b"-".join(part[:1].upper() + part[1:] for part in bytes(name).split(b"-"))
+
+
 def boot_app(svc: Services, extra_routers: tuple[APIRouter, ...] = ()) -> FastAPI:
     """The application of the boot listener on the provisioning network: these routes only."""
     app = FastAPI(title="Ironworks boot", openapi_url=None, docs_url=None, redoc_url=None)
@@ -107,4 +144,5 @@ def boot_app(svc: Services, extra_routers: tuple[APIRouter, ...] = ()) -> FastAP
     for extra in extra_routers:
         app.include_router(extra)
     app.add_middleware(RequestMiddleware)
+    app.add_middleware(TitleCaseHeaders)  # outermost: sees every header
     return app

@@ -30,17 +30,22 @@ def http_device(base_url: str) -> str:
 
 
 def tftp_config(base_url: str) -> str:
-    """grub/grub.cfg in the TFTP root: on to the node's configuration on the boot listener."""
+    """grub/grub.cfg in the TFTP root: on to the node's configuration on the boot listener,
+    tried `RETRIES` times (GRUB's TCP gives up quickly), then the firmware's next boot device."""
     dev = http_device(base_url)
+    tries = " ".join(str(i) for i in range(1, RETRIES + 1))
     return (
         "# Rendered by Ironworks (boot/grub.py): each machine's own configuration is on the "
         "boot listener.\n"
         "set timeout=0\n"
-        'echo "Ironworks: loading the boot configuration of ${net_default_mac}"\n'
-        f'configfile "{dev}/boot/grub/${{net_default_mac}}.cfg"\n'
+        f"for try in {tries}; do\n"
+        '    echo "Ironworks: loading the boot configuration of ${net_default_mac}"\n'
+        f'    configfile "{dev}/boot/grub/${{net_default_mac}}.cfg"\n'
+        '    echo "Ironworks: no boot configuration for ${net_default_mac} (try ${try})"\n'
+        "    sleep 2\n"
+        "done\n"
         'echo "Ironworks: the boot listener has no configuration for ${net_default_mac}; '
         'trying the next boot device"\n'
-        "sleep 2\n"
         "exit\n"
     )
 

@@ -42,6 +42,10 @@ def listen_in(netns: str, host: str, port: int, backlog: int = 128) -> socket.so
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # no FIN_WAIT2 after our close is acknowledged (accepted sockets inherit it): GRUB
+            # reuses its source ports at every boot, and a connection of the last boot lingering
+            # there for 60 s would turn the next one away (api/boot.py TitleCaseHeaders)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_LINGER2, -1)
             sock.bind((host, port))
             sock.listen(backlog)
             sock.setblocking(False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from ironworks.cmd import lab, ramdisk, server
@@ -14,6 +16,12 @@ app = typer.Typer(
 server.register(app)
 app.add_typer(lab.app, name="lab")
 app.add_typer(ramdisk.app, name="ramdisk")
+
+# IRONWORKS_LANG=zh_CN picks the CLI's language over the locale. The CLI looks its strings up
+# as it is imported (help texts too), so the choice goes, as gettext's own LANGUAGE, ahead of
+# that import; see ironworks/cli/i18n.py.
+if lang := os.environ.get("IRONWORKS_LANG"):
+    os.environ["LANGUAGE"] = lang
 
 try:  # the HTTP client commands (node, port, ...)
     from ironworks.cli import register as _register_cli

@@ -92,7 +92,7 @@ def build(
 @test_image.command("build")
 def build_test_image(
     out: Annotated[Path, typer.Option(help="The raw image file to write.")],
-    arch: Annotated[str, typer.Option(help="x86_64 (BIOS) only for now.")] = "x86_64",
+    arch: Annotated[str, typer.Option(help="x86_64 (BIOS) or aarch64 (UEFI).")] = "x86_64",
     size_mb: Annotated[int, typer.Option(help="Image size in MiB.")] = 64,
     force: Annotated[bool, typer.Option(help="Build again even if the cache has it.")] = False,
 ) -> None:

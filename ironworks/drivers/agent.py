@@ -111,10 +111,18 @@ def phase_start(task: Task, phase: str) -> None:
         line.append({"phase": phase, "started": _now(), "finished": None})
 
 
-def phase_end(task: Task, phase: str) -> None:
+def phase_end(task: Task, phase: str, at: str | None = None) -> None:
     for p in task.internal.get("timeline", []):
         if p["phase"] == phase and p.get("finished") is None:
-            p["finished"] = _now()
+            p["finished"] = at or _now()
+
+
+def _finished_at(cmd: dict[str, Any]) -> str | None:
+    """When the agent API recorded the command's result (the agent's own end of it)."""
+    stamp = (cmd.get("outcome") or {}).get("finished")
+    if not stamp:
+        return None
+    return datetime.fromisoformat(stamp).astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 # --- booting the ramdisk ----------------------------------------------------------------------
@@ -177,31 +185,37 @@ class AgentDeploy(base.DeployInterface):
             boot_ramdisk(task, "deploy")
             return "wait"
         image = s.latest(WRITE_IMAGE)
+        drive = (task.node.get("instance_info") or {}).get("configdrive")
         if image is None:
+            # Both writes at once: the agent runs them in order (the config drive goes to the
+            # disk the image went to), and the node calls back once, when both are done.
             _agent_up(task)
             spec = task.internal.get("deploy_image") or task.options["resolve_image"](task.node)
             hints = (task.node.get("properties") or {}).get("root_device")
             s.queue(WRITE_IMAGE, {"url": spec["url"], "sha256": spec["sha256"],
                                   "size": spec["size"], "root_device": hints})  # fmt: skip
             phase_start(task, "write image")
+            if drive is not None:
+                s.queue(WRITE_CONFIGDRIVE,
+                        {**task.options["build_configdrive"](task.node, drive), "device": None})  # fmt: skip
             return "wait"
         written = finished(image)
         if written is None:
             return "wait"
-        s.consume(image["id"])
-        phase_end(task, "write image")
-        drive = (task.node.get("instance_info") or {}).get("configdrive")
+        if not image.get("consumed"):
+            s.consume(image["id"])
+            phase_end(task, "write image", _finished_at(image))
+            if drive is not None:
+                phase_start(task, "config drive")
+                for p in task.internal.get("timeline", []):
+                    if p["phase"] == "config drive" and _finished_at(image):
+                        p["started"] = _finished_at(image)
         if drive is not None:
             cd = s.latest(WRITE_CONFIGDRIVE)
-            if cd is None:
-                spec = task.options["build_configdrive"](task.node, drive)
-                s.queue(WRITE_CONFIGDRIVE, {**spec, "device": written.get("device")})
-                phase_start(task, "config drive")
-                return "wait"
-            if finished(cd) is None:
+            if cd is None or finished(cd) is None:
                 return "wait"
             s.consume(cd["id"])
-            phase_end(task, "config drive")
+            phase_end(task, "config drive", _finished_at(cd))
         task.internal["root_device_written"] = written.get("device")
         phase_start(task, "reboot to disk")
         _power_off(task)

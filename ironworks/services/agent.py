@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 _MAC = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
 _MAX_RESULT_LOG = 20_000  # characters of agent log kept per result
-FAST_POLL = 0.5  # seconds: the heartbeat interval while the conductor is about to give a command
+FAST_POLL = 0.2  # seconds: the heartbeat interval while the conductor is about to give a command
 DISCOVER = "discover"  # the purpose of an agent session on a machine no node had
 
 

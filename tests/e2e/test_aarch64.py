@@ -1,17 +1,19 @@
-"""An aarch64 lab VM PXE-boots the aarch64 agent ramdisk and is inspected (issue #4).
+"""An aarch64 lab VM PXE-boots the aarch64 agent ramdisk, is inspected, cleaned and deployed
+(issue #4).
 
 `ironworks lab up --arch aarch64` gives one QEMU `virt` VM (cortex-a57, AAVMF UEFI) behind an
-emulated IPMI BMC; `ironworks serve --lab NS` serves its provisioning network. Debian ships no
-arm64 iPXE, so the firmware's PXE gets a GRUB netboot image (ironworks/build/grub.py) that loads
-the node's GRUB configuration from the boot listener (`/boot/grub/MAC.cfg`) and the aarch64
-ramdisk over HTTP; the agent reports its inventory and the node comes back `manageable` with
-cpu_arch aarch64.
+emulated IPMI BMC; `ironworks serve --lab NS` serves its provisioning network with both
+architectures' ramdisks. Debian ships no arm64 iPXE, so the firmware's PXE gets a GRUB netboot
+image (ironworks/build/grub.py) that loads the node's GRUB configuration from the boot listener
+(`/boot/grub/MAC.cfg`) and the aarch64 ramdisk over HTTP. The first test inspects the node
+(manageable, cpu_arch aarch64, its memory and CPUs); the second cleans it, deploys the aarch64
+test OS (an ESP with GRUB and an ext4 root) with a config drive, and waits for the test OS to
+print its hostname after booting from the disk.
 
-Under TCG an aarch64 guest is several times slower than an x86_64 one (minutes, not seconds),
-so this test runs only when IRONWORKS_E2E_SLOW=1 is set (marked `slow` as well) and prints the
-time of each phase: the builds, PXE to GRUB, GRUB to the agent ramdisk's /init, to the agent,
-and the whole inspection. It uses its own lab directory, namespace and BMC port, one VM of at
-most 1 GiB.
+Under TCG an aarch64 guest is several times slower than an x86_64 one, so these tests run only
+when IRONWORKS_E2E_SLOW=1 is set (marked `slow` as well): about three minutes in all. They print
+the time of each phase. They use their own lab directory, namespace and BMC ports, one VM of
+1 GiB.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid as uuidlib
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +52,12 @@ MEMORY_MB = 1024
 CPUS = 1
 DISK_MB = 256
 INSPECT_TIMEOUT = 900  # seconds; a TCG aarch64 boot of a 33 MB kernel is slow
+WAIT_TIMEOUT = 600  # seconds any agent phase may take
+CONSOLE = "IRONWORKS-TEST-OS hostname="
 # What the console shows, in order, from power-on to the agent.
 MILESTONES = [
     ("GRUB", "Ironworks: GRUB network boot"),
-    ("node config", "booting the agent ramdisk (inspect)"),
+    ("node config", "booting the agent ramdisk"),  # the console wraps at 80 columns
     ("kernel", "Booting Linux on physical CPU"),
     ("/init", "ironworks: ramdisk for aarch64"),
     ("DHCP in the ramdisk", " has 10.99."),
@@ -117,7 +123,9 @@ def cloud(lab: dict[str, Any], ramdisks: Path,
            "IRONWORKS_BOOT__RAMDISK_DIR": str(ramdisks),
            "IRONWORKS_BOOT__AGENT_HEARTBEAT": "2",
            "IRONWORKS_BOOT__INTERFACE": lab["bridge"],
-           "IRONWORKS_TIMEOUTS__INSPECT_WAIT": str(INSPECT_TIMEOUT)}  # fmt: skip
+           "IRONWORKS_TIMEOUTS__INSPECT_WAIT": str(INSPECT_TIMEOUT),
+           **{f"IRONWORKS_TIMEOUTS__{t}": str(WAIT_TIMEOUT)
+              for t in ("DEPLOY_CALLBACK", "CLEAN_CALLBACK")}}  # fmt: skip
     log = home / "server.log"
     proc = subprocess.Popen([*IRONWORKS, "serve", "--port", str(port), "--lab", lab["namespace"]],
                             env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
@@ -143,67 +151,131 @@ def cloud(lab: dict[str, Any], ramdisks: Path,
         print("\n--- server log (tail) ---\n" + "\n".join(log.read_text().splitlines()[-30:]))
 
 
-def test_aarch64_vm_pxe_boots_the_ramdisk_and_is_inspected(
-    lab: dict[str, Any], cloud: tuple[str, Path]
-) -> None:
-    url, home = cloud
-    vm = lab["vms"][0]
-    console = Path(vm["serial_log"])
-    # the TFTP root has the arm64 boot program and GRUB's configuration naming our listener
-    tftp = home / "boot" / "tftp"
-    assert (tftp / "grubnetaa64.efi").is_file()
-    assert "(http,10.99.0.1:8080)/boot/grub/" in (tftp / "grub/grub.cfg").read_text()
+class A64Node:
+    """The lab's aarch64 VM enrolled in the cloud, with its console."""
 
-    with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as http:
+    def __init__(self, http: httpx.Client, vm: dict[str, Any]) -> None:
+        self.http, self.vm, self.console = http, vm, Path(vm["serial_log"])
         r = http.post("/v1/nodes", json={"name": vm["name"], "driver": "ipmi", "driver_info": {
             "ipmi_address": vm["bmc_address"], "ipmi_port": vm["bmc_port"],
             "ipmi_username": "admin", "ipmi_password": "password"}})  # fmt: skip
         assert r.status_code == 201, r.text
-        uuid = r.json()["uuid"]
-        r = http.post("/v1/ports", json={"node_uuid": uuid, "address": vm["mac"]})
+        self.uuid = r.json()["uuid"]
+        r = http.post("/v1/ports", json={"node_uuid": self.uuid, "address": vm["mac"]})
         assert r.status_code == 201, r.text
 
-        def act(target: str) -> None:
-            r = http.put(f"/v1/nodes/{uuid}/states/provision", json={"target": target})
-            assert r.status_code == 202, r.text
+    def text(self) -> str:
+        return self.console.read_bytes().decode(errors="replace") if self.console.exists() else ""
 
-        def tail() -> str:
-            text = console.read_bytes().decode(errors="replace") if console.exists() else ""
-            return "\n".join(text.splitlines()[-30:])
+    def tail(self) -> str:
+        return "\n".join(self.text().splitlines()[-30:])
 
-        def settle(timeout: float, seen: dict[str, float] | None = None) -> dict[str, Any]:
-            started = time.monotonic()
-            while True:
-                node = http.get(f"/v1/nodes/{uuid}").json()
-                if seen is not None and console.exists():
-                    text = console.read_bytes().decode(errors="replace")
-                    for name, needle in MILESTONES:
-                        if name not in seen and needle in text:
-                            seen[name] = time.monotonic() - started
-                if (node["provision_state"] in ("manageable", "inspect failed", "error")
-                        and node["reservation"] is None):  # fmt: skip
-                    node["_seconds"] = time.monotonic() - started
-                    return node
-                assert time.monotonic() - started < timeout, (node["provision_state"], tail())
-                time.sleep(1)
+    def act(self, target: str, **body: Any) -> None:
+        r = self.http.put(f"/v1/nodes/{self.uuid}/states/provision",
+                          json={"target": target, **body})  # fmt: skip
+        assert r.status_code == 202, r.text
 
-        act("manage")
-        node = settle(60)
-        assert node["provision_state"] == "manageable", node["last_error"]
+    def expect(self, state: str, timeout: float = WAIT_TIMEOUT + 60,
+               seen: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
+        """Wait for `state` (or a failure); `seen` gets the seconds to each console milestone."""
+        started, mark = time.monotonic(), len(self.text())
+        stop = {state, "deploy failed", "clean failed", "inspect failed", "error"}
+        while True:
+            node = self.http.get(f"/v1/nodes/{self.uuid}").json()
+            if seen is not None:
+                text = self.text()[mark:]
+                for name, needle in MILESTONES:
+                    if name not in seen and needle in text:
+                        seen[name] = time.monotonic() - started
+            if node["provision_state"] in stop and node["reservation"] is None:
+                break
+            assert time.monotonic() - started < timeout, (node["provision_state"], self.tail())
+            time.sleep(1)
+        assert node["provision_state"] == state, (node["last_error"], self.tail())
+        node["_seconds"] = time.monotonic() - started
+        return node
 
-        act("inspect")
-        seen: dict[str, float] = {}
-        node = settle(INSPECT_TIMEOUT + 60, seen)
-        assert node["provision_state"] == "manageable", (node["last_error"], tail())
-        print(f"\n{vm['name']} (aarch64, TCG): inspection {node['_seconds']:.1f} s; console, s "
-              "after the inspect request: "
-              + ", ".join(f"{k} {v:.1f}" for k, v in seen.items()))  # fmt: skip
-        props = node["properties"]
-        assert props["cpu_arch"] == "aarch64", props
-        assert props["cpus"] == CPUS and props["memory_mb"] == MEMORY_MB, props
-        assert props["disks"][0]["size"] == DISK_MB * 2**20, props
-        assert props.get("availability_zone") in (None, ""), props  # the default AZ
-        text = console.read_bytes().decode(errors="replace")
-        assert "Ironworks: GRUB network boot" in text and f"Ironworks: node {uuid}" in text
-        ports = http.get("/v1/ports", params={"node_uuid": uuid}).json()["ports"]
-        assert [p["address"] for p in ports] == [vm["mac"]]
+
+@pytest.fixture(scope="module")
+def node(lab: dict[str, Any], cloud: tuple[str, Path]) -> Iterator[A64Node]:
+    with httpx.Client(base_url=cloud[0], headers=HEADERS, timeout=30) as http:
+        yield A64Node(http, lab["vms"][0])
+
+
+def test_aarch64_vm_pxe_boots_the_ramdisk_and_is_inspected(
+    node: A64Node, cloud: tuple[str, Path]
+) -> None:
+    # the TFTP root has the arm64 boot program and GRUB's configuration naming our listener
+    tftp = cloud[1] / "boot" / "tftp"
+    assert (tftp / "grubnetaa64.efi").is_file()
+    assert "(http,10.99.0.1:8080)/boot/grub/" in (tftp / "grub/grub.cfg").read_text()
+
+    node.act("manage")
+    node.expect("manageable", 60)
+    node.act("inspect")
+    seen: dict[str, float] = {}
+    got = node.expect("manageable", INSPECT_TIMEOUT + 60, seen)
+    print(f"\n{node.vm['name']} (aarch64, TCG): inspection {got['_seconds']:.1f} s; console, s "
+          "after the inspect request: " + ", ".join(f"{k} {v:.1f}" for k, v in seen.items()))  # fmt: skip
+    props = got["properties"]
+    assert props["cpu_arch"] == "aarch64", props
+    assert props["cpus"] == CPUS and props["memory_mb"] == MEMORY_MB, props
+    assert props["disks"][0]["size"] == DISK_MB * 2**20, props
+    assert not props.get("availability_zone"), props  # the default AZ, as x86_64 nodes get
+    text = node.text()
+    assert "Ironworks: GRUB network boot" in text and f"Ironworks: node {node.uuid}" in text
+    ports = node.http.get("/v1/ports", params={"node_uuid": node.uuid}).json()["ports"]
+    assert [p["address"] for p in ports] == [node.vm["mac"]]
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The aarch64 test OS (UEFI: ESP with GRUB, ext4 root) on an HTTP server on loopback
+    (the conductor fetches it; the node gets it from the boot listener)."""
+    from ironworks.build.testimage import build_test_image
+    from ironworks.cmd.ramdisk import cache_dir
+
+    root = tmp_path_factory.mktemp("www-a64")
+    started = time.monotonic()
+    built = build_test_image(root / "test-os-a64.raw", "aarch64", cache_dir=cache_dir())
+    print(f"\naarch64 test OS image: {built.size / 2**20:.0f} MiB, "
+          f"{'cached' if built.cached else 'built'} in {time.monotonic() - started:.1f} s")  # fmt: skip
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{built.path.name}", built.sha256
+    server.shutdown()
+
+
+def test_aarch64_vm_cleans_deploys_and_boots_the_test_os_from_disk(
+    node: A64Node, image: tuple[str, str]
+) -> None:
+    started = time.monotonic()
+    node.act("provide")
+    cleaned = node.expect("available")
+    r = node.http.patch(f"/v1/nodes/{node.uuid}", json=[
+        {"op": "add", "path": "/instance_info/image_source", "value": image[0]},
+        {"op": "add", "path": "/instance_info/image_checksum", "value": image[1]}])  # fmt: skip
+    assert r.status_code == 200, r.text
+    mark = len(node.text())
+    node.act("active", configdrive={"meta_data": {"hostname": "e2e-arm64"}})
+    deployed = node.expect("active")
+    first = time.monotonic()
+    while CONSOLE + "e2e-arm64" not in node.text()[mark:]:
+        assert time.monotonic() - first < 300, node.tail()
+        time.sleep(1)
+    booted = node.text()[mark:]
+    print(f"\n{node.vm['name']} (aarch64, TCG): clean {cleaned['_seconds']:.1f} s, deploy "
+          f"{deployed['_seconds']:.1f} s, first boot to the hostname line "
+          f"{time.monotonic() - first:.1f} s; total {time.monotonic() - started:.1f} s")  # fmt: skip
+    after = booted[booted.rindex(f"Ironworks: node {node.uuid}: booting the agent ramdisk") :]
+    assert "marker written on /dev/vda2" in after, node.tail()
+    status = json.loads(Path(node.vm["status_file"]).read_text())
+    assert status["boot_device"] == "disk"

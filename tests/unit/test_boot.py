@@ -152,3 +152,84 @@ def test_configdrive_encoded_image_is_written_as_given(tmp_path: Path) -> None:
         {"uuid": "n"}, base64.b64encode(gzip.compress(raw)).decode(), tmp_path / "c"
     )
     assert out.read_bytes() == raw
+
+
+# --- arm64 UEFI: GRUB instead of iPXE ------------------------------------------------------------
+
+
+def test_arm64_uefi_gets_the_grub_image() -> None:
+    boots = _conf()["dhcp-boot"]
+    assert "tag:!ipxe,tag:efiarm64,grubnetaa64.efi" in boots
+    assert "efiarm64" in " ".join(_conf()["dhcp-match"]) and "client-arch,11" in " ".join(
+        _conf()["dhcp-match"]
+    )
+
+
+def test_grub_tftp_config_loads_the_node_config_from_the_boot_listener() -> None:
+    from ironworks.boot import grub
+
+    text = grub.tftp_config("http://10.99.0.1:8080")
+    assert 'configfile "(http,10.99.0.1:8080)/boot/grub/${net_default_mac}.cfg"' in text
+    assert text.rstrip().endswith("exit")  # no configuration: the firmware's next boot device
+    assert grub.http_device("http://[fd99::1]:8080/") == "(http,[fd99::1]:8080)"
+
+
+def test_grub_node_config_boots_the_ramdisk_or_exits() -> None:
+    from ironworks.boot import grub
+
+    boot = ipxe.RamdiskBoot("http://10.99.0.1:8080", "uuid-1", "aarch64", "inspect",
+                            "ipv6.disable=1 x=$y", debug=True)  # fmt: skip
+    text = grub.ramdisk_config(boot, "52:54:00:99:00:0A")
+    assert ("linux '(http,10.99.0.1:8080)/boot/ramdisk/aarch64/kernel' 'console=ttyAMA0' "
+            "'ironworks.api=http://10.99.0.1:8080' 'ironworks.node=uuid-1' "
+            "'BOOTIF=01-52-54-00-99-00-0a' 'ironworks.debug=1' 'ipv6.disable=1' 'x=$y'") in text  # fmt: skip
+    assert "initrd '(http,10.99.0.1:8080)/boot/ramdisk/aarch64/initramfs'" in text
+    assert "for try in 1 2 3 4 5; do" in text and text.rstrip().endswith("reboot")
+    assert "booting the agent ramdisk (inspect)" in text
+    # a machine that says nothing of its architecture is arm64: only those boot GRUB
+    unknown = grub.ramdisk_config(ipxe.RamdiskBoot("http://h:1", None, None, "discover"),
+                                  "52:54:00:00:00:01")  # fmt: skip
+    assert "(http,h:1)/boot/ramdisk/aarch64/kernel" in unknown and "ironworks.node" not in unknown
+    assert "an unknown machine (52:54:00:00:00:01)" in unknown
+    local = grub.local_boot_config("uuid-1", "active")
+    assert local.splitlines() == [
+        "echo 'Ironworks: node uuid-1 is active: booting from the local disk'", "exit"]  # fmt: skip
+    assert grub.quote("it's") == "'it'\\''s'"
+
+
+def test_tftp_root_gets_the_grub_image_and_its_config(tmp_path: Path) -> None:
+    from ironworks.boot.dnsmasq import populate_tftp
+
+    ipxe_dir, ramdisks, tftp = tmp_path / "ipxe", tmp_path / "ramdisk", tmp_path / "tftp"
+    ipxe_dir.mkdir()
+    (ipxe_dir / "undionly.kpxe").write_bytes(b"pxe")
+    cfg = BootSettings(ipxe_dir=ipxe_dir)
+    assert populate_tftp(cfg, tftp, ramdisks) == ["snponly.efi", "grubnetaa64.efi"]
+    (ramdisks / "aarch64").mkdir(parents=True)
+    (ramdisks / "aarch64" / "grubnetaa64.efi").write_bytes(b"MZ grub")
+    assert populate_tftp(cfg, tftp, ramdisks) == ["snponly.efi"]
+    assert (tftp / "grubnetaa64.efi").read_bytes() == b"MZ grub"
+    assert "(http,10.99.0.1:8080)/boot/grub/" in (tftp / "grub" / "grub.cfg").read_text()
+    assert populate_tftp(cfg, tftp) == ["snponly.efi"]  # the copy in the TFTP root serves
+
+
+def test_boot_listener_sends_title_case_header_names() -> None:
+    """GRUB 2.06 reads `Content-Length: ` byte for byte (Starlette writes lower case)."""
+    from fastapi import FastAPI
+    from fastapi.responses import PlainTextResponse
+    from fastapi.testclient import TestClient
+
+    from ironworks.api.boot import TitleCaseHeaders
+
+    app = FastAPI()
+
+    @app.get("/x")
+    def x() -> PlainTextResponse:
+        return PlainTextResponse("hello", headers={"x-openstack-request-id": "r"})
+
+    app.add_middleware(TitleCaseHeaders)
+    raw = dict(TestClient(app).get("/x").headers.raw)
+    assert raw[b"Content-Length"] == b"5" and b"Content-Type" in raw
+    assert raw[b"X-Openstack-Request-Id"] == b"r" and b"Connection" not in raw
+    grub = TestClient(app).get("/x", headers={"User-Agent": "GRUB 2.06-13+deb12u2"})
+    assert dict(grub.headers.raw)[b"Connection"] == b"close"  # GRUB reuses its ports

@@ -183,3 +183,51 @@ def test_read_elf_of_a_host_program() -> None:
         pytest.skip("no ELF /bin/ls here")
     elf = debian.read_elf(ls)
     assert "libc.so.6" in elf.needed and elf.interpreter and elf.interpreter.startswith("/lib")
+
+
+def test_grub_netboot_image_is_built_once_and_cached(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """build_grub runs grub-mkimage from the extracted grub-common on the arm64 modules."""
+    from ironworks.build import grub
+
+    if not shutil.which("sh") or not shutil.which("dpkg"):
+        pytest.skip("needs sh and dpkg")
+    mods = tmp_path / "mods" / "usr/lib/grub/arm64-efi"
+    mods.mkdir(parents=True)
+    (mods / "moddep.lst").write_text("net: boot\n")
+    tool = tmp_path / "common" / "usr/bin/grub-mkimage"
+    tool.parent.mkdir(parents=True)
+    # a stand-in: writes its arguments and the embedded config to the -o file
+    tool.write_text('#!/bin/sh\nout=""; cfg=""; all="$*"\n'
+                    'while [ $# -gt 0 ]; do case "$1" in -o) out=$2;; -c) cfg=$2;; esac; shift; done\n'
+                    '{ echo "$all"; cat "$cfg"; } > "$out"\n')  # fmt: skip
+    tool.chmod(0o755)
+    fetched: list[tuple[list[str], str]] = []
+
+    def fetch(names: list[str], arch: str, cache: Path) -> dict[str, Path]:
+        fetched.append((list(names), arch))
+        return {n: tmp_path / f"{n}_2.06-13_{arch}.deb" for n in names}
+
+    monkeypatch.setattr(debian, "fetch", fetch)
+    monkeypatch.setattr(debian, "extracted", lambda deb: tmp_path / (
+        "mods" if deb.name.startswith("grub-efi-arm64-bin") else "common"))  # fmt: skip
+    r = grub.build_grub("aarch64", tmp_path / "out", cache_dir=tmp_path / "cache")
+    assert not r.cached and r.image == tmp_path / "out" / "aarch64" / "grubnetaa64.efi"
+    text = r.image.read_text()
+    assert text.startswith(f"-O arm64-efi -d {mods} -o ")
+    assert "-p /grub" in text and " efinet net tftp http linux normal configfile" in text
+    assert "configfile (tftp)/grub/grub.cfg" in text  # the embedded config
+    assert fetched[0] == (["grub-efi-arm64-bin"], "arm64")
+    again = grub.build_grub("aarch64", tmp_path / "out2", cache_dir=tmp_path / "cache")
+    assert again.cached and again.key == r.key and again.image.read_text() == text
+    with pytest.raises(BuildError, match="iPXE"):
+        grub.build_grub("x86_64", tmp_path / "out", cache_dir=tmp_path / "cache")
+    with pytest.raises(BuildError, match="unknown architecture"):
+        grub.build_grub("riscv64", tmp_path / "out", cache_dir=tmp_path / "cache")
+
+
+def test_aarch64_ramdisk_modules_include_the_virt_machine_drivers() -> None:
+    mods = ramdisk.RAMDISK_MODULES["aarch64"]
+    for m in ("virtio_mmio", "virtio_pci", "virtio_net", "virtio_blk", "ext4", "vfat"):
+        assert m in mods
+    assert "ata_piix" not in mods  # x86 only
