@@ -62,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--node", help="this node's UUID")
     parser.add_argument("--log-file", type=Path)
+    parser.add_argument(
+        "--wait-network",
+        action="store_true",
+        help="wait for an IPv4 address before the first lookup (the ramdisk starts the agent "
+        "while DHCP runs)",
+    )
     opts = parser.parse_args(argv)
     root: Path = opts.root
     try:
@@ -85,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         "ironworks agent %s: api %s, node %s, boot MAC %s", protocol.VERSION, api, node, boot_mac
     )
     agent = Agent(api, root=root, node_uuid=node, boot_mac=boot_mac)
+    if opts.wait_network:
+        agent.wait_for_address()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)

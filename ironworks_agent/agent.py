@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,22 @@ class Agent:
                     self.stopped.wait(5.0)
         finally:
             agent_log.removeHandler(self.ring)
+
+    def wait_for_address(self, timeout: float = 120.0, every: float = 0.05) -> bool:
+        """Until some NIC of this machine has an IPv4 address (DHCP done), or `timeout`."""
+        deadline = time.monotonic() + timeout
+        names = inventory.interface_names(self.root)
+        while not self.stopped.is_set():
+            found = inventory.ipv4_now(names)
+            if found:
+                log.info("network up: %s", ", ".join(f"{n} {a}" for n, a in found.items()))
+                return True
+            if time.monotonic() > deadline:
+                log.warning("no IPv4 address after %.0f s; trying the server anyway", timeout)
+                return False
+            self.stopped.wait(every)
+            names = names or inventory.interface_names(self.root)
+        return False
 
     def stop(self) -> None:
         self.stopped.set()

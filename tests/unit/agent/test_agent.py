@@ -297,3 +297,14 @@ def test_restart_reports_the_command_in_flight_as_failed_and_never_reruns_it(
         [result] = body["results"]  # never acked, so always there; never a second one
         assert (result["id"], result["ok"]) == ("e1", False)
         assert result["error"] == "the agent restarted while erase_disks ran"
+
+
+def test_waiting_for_the_network_gives_up_after_its_timeout(tmp_path: Path) -> None:
+    from ironworks_agent.agent import Agent
+    from tests.unit.agent.conftest import add_nic
+
+    add_nic(tmp_path, "iwnonexist0", "52:54:00:00:00:09")  # no such NIC on this host: no address
+    agent = Agent("http://127.0.0.1:9", root=tmp_path)
+    started = time.monotonic()
+    assert agent.wait_for_address(timeout=0.3, every=0.05) is False
+    assert 0.3 <= time.monotonic() - started < 2
