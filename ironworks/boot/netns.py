@@ -39,17 +39,7 @@ def listen_in(netns: str, host: str, port: int, backlog: int = 128) -> socket.so
         try:
             with open(path) as f:
                 _setns(f.fileno())
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            # no FIN_WAIT2 after our close is acknowledged (accepted sockets inherit it): GRUB
-            # reuses its source ports at every boot, and a connection of the last boot lingering
-            # there for 60 s would turn the next one away (api/boot.py TitleCaseHeaders)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_LINGER2, -1)
-            sock.bind((host, port))
-            sock.listen(backlog)
-            sock.setblocking(False)
-            result["sock"] = sock
+            result["sock"] = _listener(host, port, backlog)
         except OSError as e:
             result["error"] = e
 
@@ -61,4 +51,26 @@ def listen_in(netns: str, host: str, port: int, backlog: int = 128) -> socket.so
         raise ConfigError(f"cannot listen on {host}:{port} in namespace {netns}: {e}")
     sock = result["sock"]
     assert isinstance(sock, socket.socket)
+    return sock
+
+
+def listen_here(host: str, port: int, backlog: int = 128) -> socket.socket:
+    """The boot listener's socket in this process's own namespace (a real provisioning LAN)."""
+    try:
+        return _listener(host, port, backlog)
+    except OSError as e:
+        raise ConfigError(f"boot.http_address: cannot listen on {host}:{port}: {e}") from e
+
+
+def _listener(host: str, port: int, backlog: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # No FIN_WAIT2 after our close is acknowledged (accepted sockets inherit it): GRUB reuses
+    # its source ports at every boot, and a connection of the last boot lingering there for 60 s
+    # would turn the next one away (api/boot.py TitleCaseHeaders).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_LINGER2, -1)
+    sock.bind((host, port))
+    sock.listen(backlog)
+    sock.setblocking(False)
     return sock

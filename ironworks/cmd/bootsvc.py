@@ -34,7 +34,6 @@ class BootServices:
         self._server: Any = None
 
     def start(self) -> None:
-        import socket
 
         import uvicorn
 
@@ -45,7 +44,7 @@ class BootServices:
         if self.cfg.netns:
             sock = netns.listen_in(self.cfg.netns, self.cfg.http_address, self.cfg.http_port)
         else:
-            sock = socket.create_server((self.cfg.http_address, self.cfg.http_port))
+            sock = netns.listen_here(self.cfg.http_address, self.cfg.http_port)
         self.dnsmasq.start()
         app = boot_app(self.svc, (boot_router,))
         self._server = uvicorn.Server(uvicorn.Config(
