@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 _MAC = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
 _MAX_RESULT_LOG = 20_000  # characters of agent log kept per result
-FAST_POLL = 0.2  # seconds: the heartbeat interval while the conductor is about to give a command
+FAST_POLL = 0.1  # seconds: the heartbeat interval while the conductor is about to give a command
 DISCOVER = "discover"  # the purpose of an agent session on a machine no node had
 
 
@@ -97,6 +97,12 @@ def lookup(svc: Services, body: dict[str, Any], address: str | None) -> dict[str
                            "out already; an agent that lost it must reboot the ramdisk")  # fmt: skip
         node_db.record_event(conn, node["id"], f"agent {version or '?'} is up at {address} "
                              f"({session['purpose']})", event_type="agent")  # fmt: skip
+        # The conductor can choose the first command now: it is queued by the time the agent's
+        # first heartbeat (which follows at once) or the next one asks.
+        resumed = (state in states.WAIT_STATES and node["reservation"] is None
+                   and not session["commands"] and _resume(conn, node))  # fmt: skip
+    if resumed:
+        job_db.wake()
     log.info("node %s: agent looked up from %s", node["uuid"], address)
     return {"node_uuid": node["uuid"], "token": token,
             "heartbeat_interval": svc.settings.boot.agent_heartbeat}  # fmt: skip
