@@ -90,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info(
         "ironworks agent %s: api %s, node %s, boot MAC %s", protocol.VERSION, api, node, boot_mac
     )
-    agent = Agent(api, root=root, node_uuid=node, boot_mac=boot_mac)
+    boot_id = cmdline.get(protocol.CMDLINE_BOOT) or None
+    agent = Agent(api, root=root, node_uuid=node, boot_mac=boot_mac, boot_id=boot_id)
     if opts.wait_network:
         agent.wait_for_address()
 

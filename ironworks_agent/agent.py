@@ -64,6 +64,7 @@ class Agent:
         root: Path = Path("/"),
         node_uuid: str | None = None,
         boot_mac: str | None = None,
+        boot_id: str | None = None,
         token_file: Path | None = None,
         state_file: Path | None = None,
         ctx: commands.Context | None = None,
@@ -73,6 +74,7 @@ class Agent:
         self.root = root
         self.node_uuid = node_uuid
         self.boot_mac = boot_mac
+        self.boot_id = boot_id
         self.token_file = token_file or root / protocol.TOKEN_FILE.lstrip("/")
         self.state_file = state_file or root / protocol.STATE_FILE.lstrip("/")
         # Under a test root the agent is not on the machine it describes: it must never power
@@ -132,7 +134,7 @@ class Agent:
             return token
         request: protocol.LookupRequest = {
             "macs": inventory.macs(self.root), "boot_mac": self.boot_mac,
-            "node_uuid": self.node_uuid, "version": protocol.VERSION,
+            "node_uuid": self.node_uuid, "boot_id": self.boot_id, "version": protocol.VERSION,
         }  # fmt: skip
         log.info(
             "looking up node %s by MACs %s",

@@ -29,6 +29,7 @@ LOG_FILE: Final = "/run/ironworks-agent.log"
 # Kernel command line keys (set by the per-node iPXE script).
 CMDLINE_API: Final = "ironworks.api"
 CMDLINE_NODE: Final = "ironworks.node"
+CMDLINE_BOOT: Final = "ironworks.boot"  # the agent session this ramdisk was booted for
 CMDLINE_DEBUG: Final = "ironworks.debug"
 CMDLINE_BOOTIF: Final = "BOOTIF"
 
@@ -66,6 +67,7 @@ class LookupRequest(TypedDict):
     macs: list[str]
     boot_mac: str | None
     node_uuid: str | None
+    boot_id: str | None
     version: str
 
 

@@ -78,8 +78,10 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_audit.router)
     app.include_router(native_hosts.router)
     app.include_router(native_license.router)
-    app.include_router(native_images.router)  # and /boot/images/{key}
-    app.include_router(boot.router)
+    app.include_router(native_images.router)
+    if svc.settings.boot.serve_on_api:  # else only the boot listener serves them (cmd/bootsvc.py)
+        app.include_router(boot.router)
+        app.include_router(native_images.boot_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -113,16 +114,24 @@ def from_object(node: dict[str, Any], drive: dict[str, Any], out: Path) -> Path:
 def from_encoded(text: str, out: Path) -> Path:
     """Decode a gzipped, base64-encoded config drive image into `out`."""
     try:
-        raw = gzip.decompress(base64.b64decode(text, validate=False))
+        packed = io.BytesIO(base64.b64decode(text, validate=False))
+        with gzip.GzipFile(fileobj=packed) as unpacked, out.open("wb") as f:
+            size = 0
+            while chunk := unpacked.read(1 << 20):  # streamed: a gzip bomb stops at the cap
+                size += len(chunk)
+                if size > MAX_IMAGE:
+                    raise InvalidInput(f"configdrive image is more than {MAX_IMAGE} bytes "
+                                       "unpacked; at most that is accepted", field="configdrive")  # fmt: skip
+                f.write(chunk)
     except (binascii.Error, OSError, EOFError, ValueError) as e:
+        out.unlink(missing_ok=True)
         raise InvalidInput(
             f"configdrive is neither a JSON object nor a gzipped, base64-encoded image ({e})",
             field="configdrive",
         ) from e
-    if len(raw) > MAX_IMAGE:
-        raise InvalidInput(f"configdrive image is {len(raw)} bytes; at most {MAX_IMAGE} are "
-                           "accepted", field="configdrive")  # fmt: skip
-    out.write_bytes(raw)
+    except InvalidInput:
+        out.unlink(missing_ok=True)
+        raise
     return out
 
 

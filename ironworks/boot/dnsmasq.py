@@ -179,10 +179,13 @@ class HostsDir:
             text = host_lines(macs, "n-" + uuid.split("-")[0])
             target = self.path / uuid
             try:
-                if target.read_text() == text:
-                    continue
+                before = target.read_text()
             except FileNotFoundError:
-                pass
+                before = None
+            if before == text:
+                continue
+            if before is not None and set(before.split()) - set(text.split()):
+                removed += 1  # dnsmasq forgets a MAC only on SIGHUP
             tmp = self.path / f".{uuid}.tmp"
             tmp.write_text(text)
             tmp.chmod(0o644)
@@ -261,15 +264,18 @@ class Dnsmasq:
                         ", ".join(missing))  # fmt: skip
         self.paths.config.write_text(render_config(self.cfg, self.paths))
         self._stop_stale()
-        self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                      stderr=subprocess.PIPE, preexec_fn=_die_with_parent)  # fmt: skip
+        # dnsmasq's own complaints go to a file: a pipe nobody reads would block it one day
+        errors = self.paths.root / "dnsmasq.stderr"
+        with errors.open("wb") as err_file:
+            self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                          stderr=err_file, preexec_fn=_die_with_parent)  # fmt: skip
         try:
-            _, err = self._proc.communicate(timeout=0.5)
+            self._proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             log.info("dnsmasq serving %s%s (pid %d)", self.cfg.interface,
                      f" in namespace {self.cfg.netns}" if self.cfg.netns else "", self._proc.pid)  # fmt: skip
             return
-        raise ConfigError(f"dnsmasq exited at start: {err.decode(errors='replace').strip()}")
+        raise ConfigError(f"dnsmasq exited at start: {errors.read_text(errors='replace').strip()}")
 
     def _stop_stale(self) -> None:
         """A dnsmasq left by an earlier run of this state directory (killed hard) goes first."""

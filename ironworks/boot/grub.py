@@ -63,6 +63,8 @@ def ramdisk_config(boot: RamdiskBoot, mac: str) -> str:
     ]
     if boot.node_uuid:
         params.insert(2, f"ironworks.node={boot.node_uuid}")
+    if boot.boot_id:
+        params.insert(3, f"ironworks.boot={boot.boot_id}")
     if boot.debug:
         params.append("ironworks.debug=1")
     params += boot.extra_params.split()

@@ -45,6 +45,9 @@ class RamdiskBoot:
     purpose: str  # "inspect", "deploy", "clean", "rescue", "discover": shown on the console
     extra_params: str = ""
     debug: bool = False
+    # The agent session this boot is for (db/agents.py): the agent shows it at lookup, so an
+    # agent of an earlier boot can never take this boot's token.
+    boot_id: str | None = None
 
 
 def ramdisk_script(boot: RamdiskBoot) -> str:
@@ -59,6 +62,8 @@ def ramdisk_script(boot: RamdiskBoot) -> str:
     ]
     if boot.node_uuid:
         params.insert(2, f"ironworks.node={boot.node_uuid}")
+    if boot.boot_id:
+        params.insert(3, f"ironworks.boot={boot.boot_id}")
     if boot.debug:
         params.append("ironworks.debug=1")
     if boot.extra_params:

@@ -144,6 +144,12 @@ class BootSettings(BaseModel):
         "dnsmasq runs in it and the boot HTTP listener binds in it. Unset: this host's own.",
     )
     interface: str = Field("iwbr0", description="Interface dnsmasq serves DHCP on.")
+    serve_on_api: bool = Field(
+        False,
+        description="Also serve the boot routes and the agent API (no user token: nodes "
+        "prove themselves by MAC and one-time token) on the main API. Only where the main API "
+        "is reachable from the provisioning network alone, never where tenants reach it.",
+    )
     http_address: str = Field(
         "10.99.0.1",
         description="Address of this server on the provisioning network: the boot HTTP "

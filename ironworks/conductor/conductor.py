@@ -341,7 +341,9 @@ class Conductor:
                 elif not job_db.renew(conn, job["id"], self.owner, self.cfg.job_lease):
                     raise LostLease()
                 node_db.update_node(conn, node["id"], values)
-                if task.agent is not None and task.agent.dirty:
+                if task.agent is not None and out.event == states.FAIL:
+                    agent_db.void(conn, node["id"])
+                elif task.agent is not None and task.agent.dirty:
                     agent_db.save_commands(conn, node["id"], task.agent.boot_id,
                                            task.agent.commands)  # fmt: skip
                 if torn_down:

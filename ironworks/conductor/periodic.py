@@ -80,7 +80,12 @@ def fail_expired_waits(c: Conductor) -> None:
         if since is None or (now - since).total_seconds() < limit:
             continue
         new = states.next_state(state, states.FAIL)
-        msg = f"timed out after {limit:.0f} s in '{state}'" + _stalled(c, node)
+        try:
+            stalled = _stalled(c, node)
+        except Exception:  # what one agent reported must not keep the others from timing out
+            log.exception("node %s: reading what its agent said last failed", node["uuid"])
+            stalled = ""
+        msg = f"timed out after {limit:.0f} s in '{state}'" + stalled
         with c.db.write() as conn:
             ok = node_db.update_node(
                 conn, node["id"],
@@ -89,6 +94,7 @@ def fail_expired_waits(c: Conductor) -> None:
                 expect={"provision_state": state, "reservation": None},
             )  # fmt: skip
             if ok:
+                agent_db.void(conn, node["id"])
                 node_db.record_event(conn, node["id"], msg, event_type="provisioning", severity="ERROR",
                                      conductor=c.host, from_state=state, to_state=new,
                                      duration=(now - since).total_seconds())  # fmt: skip

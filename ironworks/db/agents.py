@@ -38,6 +38,16 @@ def reset(conn: Connection, node_id: int, purpose: str) -> dict[str, Any]:
     return row
 
 
+VOID = "void"  # a token_sha256 no token hashes to: lookup refused, heartbeats rejected
+
+
+def void(conn: Connection, node_id: int) -> None:
+    """End the session of a phase that failed or was aborted: its agent gets 401 on its next
+    heartbeat, 409 on lookup, and no command ever again (the node may still be running it)."""
+    conn.execute(sa.update(t).where(t.c.node_id == node_id)
+                 .values(token_sha256=VOID, commands=[], updated_at=utcnow()))  # fmt: skip
+
+
 def save_commands(conn: Connection, node_id: int, boot_id: str, commands: list[dict[str, Any]]) -> bool:  # fmt: skip
     return bool(conn.execute(
         sa.update(t).where(t.c.node_id == node_id, t.c.boot_id == boot_id)

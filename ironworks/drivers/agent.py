@@ -317,6 +317,6 @@ def properties_from_inventory(inv: dict[str, Any], current: dict[str, Any]) -> d
             nics.append(found)
         props[base.NICS_KEY] = nics
         return props
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise DriverError(f"the agent's inventory is malformed ({e!r}); it needs cpu.count, "
                           "cpu.architecture and memory.total_mb") from e  # fmt: skip

@@ -83,10 +83,15 @@ def lookup(svc: Services, body: dict[str, Any], address: str | None) -> dict[str
         _discover(svc, macs, body.get("boot_mac"), address)
     with svc.db.write() as conn:
         node = node_for_macs(conn, macs)
-        assert node is not None
+        if node is None:  # discovery lost a race with a delete
+            raise Conflict("the machine's node was removed meanwhile; look up again")
         session = agent_db.get(conn, node["id"])
         state = node["provision_state"]
         discovering = session is not None and session["purpose"] == DISCOVER
+        shown = body.get("boot_id")
+        if session is not None and shown and shown != session["boot_id"]:
+            raise Conflict(f"this ramdisk was booted for an earlier session of node "
+                           f"{node['uuid']}; the node is being booted again")  # fmt: skip
         if session is None or (state not in ipxe.AGENT_STATES and not discovering):
             raise Conflict(f"node {node['uuid']} is {state!r} and waits for no agent; power the "
                            "machine off or let the conductor boot it when it needs the agent")  # fmt: skip
@@ -139,10 +144,18 @@ def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
     if not isinstance(uuid, str):
         raise InvalidInput("node_uuid is required", field="node_uuid")
     running = body.get("running")
-    if running is not None and not (
-        isinstance(running, dict) and isinstance(running.get("id"), str)
-    ):
-        raise InvalidInput("running must be null or an object with an id", field="running")
+    if running is not None:
+        if not (isinstance(running, dict) and isinstance(running.get("id"), str)):
+            raise InvalidInput("running must be null or an object with an id", field="running")
+        progress = running.get("progress")
+        if progress is not None and not (
+            isinstance(progress, dict)
+            and all(isinstance(progress.get(k), int | None) for k in ("done", "total"))
+        ):
+            raise InvalidInput("running/progress must be null or {done, total} in bytes",
+                               field="running/progress")  # fmt: skip
+        running = {"id": running["id"][:64], "name": str(running.get("name") or "")[:32],
+                   "progress": progress}  # fmt: skip
     resumed = False
     with svc.db.write() as conn:
         try:
@@ -160,11 +173,15 @@ def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
         if session["purpose"] == DISCOVER and new:
             commands = _discovered(conn, node, session, commands, results)
         running_id = running["id"] if running else None
-        pending = [c for c in commands if c["id"] not in results]
-        give = [{"id": c["id"], "name": c["name"], "args": c["args"]}
-                for c in pending if c["id"] != running_id]  # fmt: skip
         unconsumed = [c for c in commands if c["id"] in results and not c.get("consumed")]
+        # After a failed command the rest of the queue is moot (a config drive after a failed
+        # image could land on the wrong disk): nothing more is given, the conductor decides.
+        failed = any(not results[c["id"]]["ok"] for c in unconsumed)
+        pending = [] if failed else [c for c in commands if c["id"] not in results]
         state = node["provision_state"]
+        working = state in ipxe.AGENT_STATES or session["purpose"] == DISCOVER
+        give = [{"id": c["id"], "name": c["name"], "args": c["args"]}
+                for c in pending if c["id"] != running_id and working]  # fmt: skip
         if (state in states.WAIT_STATES and node["reservation"] is None and not pending
                 and running is None and (unconsumed or not commands)):  # fmt: skip
             resumed = _resume(conn, node)
@@ -201,6 +218,7 @@ def boot_script(svc: Services, mac: str, loader: str = "ipxe") -> str:
     base = ipxe_base_url(svc)
     with svc.db.read() as conn:
         node = node_for_macs(conn, [mac])
+        session = agent_db.get(conn, node["id"]) if node is not None else None
     ramdisk = ipxe.ramdisk_script if loader == "ipxe" else lambda b: grub.ramdisk_config(b, mac)
     if node is None:
         if cfg.discovery:
@@ -213,6 +231,7 @@ def boot_script(svc: Services, mac: str, loader: str = "ipxe") -> str:
         return ramdisk(ipxe.RamdiskBoot(
             base, node["uuid"], props.get("cpu_arch"), ipxe.purpose_of(state), cfg.kernel_params,
             debug=str(info.get("agent_debug", "")).lower() in ("1", "true", "yes"),
+            boot_id=session["boot_id"] if session else None,
         ))  # fmt: skip
     if loader == "grub":
         return grub.local_boot_config(node["uuid"], state)

@@ -141,6 +141,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
             )
         scoped = caller if caller.is_admin else _as_project(caller, project["id"])
         flavor = flavor_svc.get_row(conn, scoped, str(body["flavor"]))
+        _check_image(conn, scoped, image)
         _check_quota(conn, project, flavor, count)
         candidates = [dict(r) for r in conn.execute(
             sa.select(nodes).where(
@@ -175,6 +176,16 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
                         ", ".join(names), (project["id"], project["name"]))  # fmt: skip
     job_db.wake()
     return created
+
+
+def _check_image(conn: sa.Connection, scoped: Caller, image: str) -> None:
+    """An Ironworks image (by id) must be one the host's project may see: a private image of
+    another project is a 404 here as everywhere, never deployed."""
+    from ironworks.common.ids import is_uuid_like
+    from ironworks.services import images as image_svc
+
+    if is_uuid_like(image.strip()):
+        image_svc.get_row(conn, scoped, image.strip())
 
 
 def first_boot(name: str, ssh_key: str | None, user_data: str | None) -> dict[str, Any]:
@@ -369,6 +380,9 @@ def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> 
         node = dict(conn.execute(sa.select(nodes).where(nodes.c.uuid == row["node_uuid"]))
                     .mappings().one())  # fmt: skip
         new_image = image or row["image"]
+        if image:
+            _check_image(conn, caller if caller.is_admin else _as_project(caller, row["project_id"]),
+                         image)  # fmt: skip
         info = {**(node["instance_info"] or {}), "image_source": new_image}
         conn.execute(sa.update(nodes).where(nodes.c.id == node["id"]).values(instance_info=info))
         operations.accept_provision(conn, {**node, "instance_info": info}, "rebuild",

@@ -23,6 +23,7 @@ from ironworks.common.errors import (
     IronworksError,
     NotFound,
 )
+from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
@@ -113,6 +114,8 @@ def accept_provision(
     }
     if "instance_info" in args:
         values["instance_info"] = args.pop("instance_info")
+    if canonical == "abort":  # the node's agent, if one runs, is done with this phase
+        agent_db.void(conn, node["id"])
     if canonical == "inspect":
         values["inspection_started_at"] = utcnow()
         values["inspection_finished_at"] = None

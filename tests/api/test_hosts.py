@@ -205,3 +205,14 @@ def test_concurrent_creates_never_share_a_node(secure: Any) -> None:
                                .where(nodes.c.instance_uuid.is_not(None))).all()  # fmt: skip
     assert len(pairs) == 20 and len({n for _, n in pairs}) == 20
     assert {(n, u) for u, n in pairs} == set(claimed)
+
+
+def test_another_projects_private_image_is_never_deployed(cloud: Any) -> None:
+    c, _, h = cloud
+    r = c.post("/api/v1/images", json={"name": "p1-only", "kind": "os", "disk_format": "raw",
+                                       "project": "p1"}, headers=h["alice"])  # fmt: skip
+    assert r.status_code == 201, r.text
+    private = r.json()["uuid"]
+    r = c.post("/api/v1/hosts", json={"name": "steal", "flavor": "bm.arm", "image": private,
+                                      "project": "p2"}, headers=h["carol"])  # fmt: skip
+    assert r.status_code == 404 and private in r.json()["detail"]

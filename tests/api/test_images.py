@@ -41,6 +41,16 @@ def make_qcow2(tmp: Path, raw: bytes) -> bytes:
     return out.read_bytes()
 
 
+def boot_listener(services: Any) -> Any:
+    """A client of the boot listener's application (what nodes reach; cmd/bootsvc.py)."""
+    from starlette.testclient import TestClient
+
+    from ironworks.api.boot import boot_app
+    from ironworks.api.native.images import boot_router
+
+    return TestClient(boot_app(services, (boot_router,)), base_url="http://boot")
+
+
 @pytest.fixture
 def files_served(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
     """A local HTTP server over a directory: (base URL, directory, paths requested)."""
@@ -109,17 +119,19 @@ def test_create_upload_raw_and_download_with_ranges(client: Any, services: Any) 
     bad = client.get(url, headers={"Range": f"bytes={len(data) + 5}-"})
     assert bad.status_code == 416 and bad.headers["content-range"] == f"bytes */{len(data)}"
 
-    # the agent's route: no token, the same file, HEAD and Range too
+    # the agent's route (on the boot listener): no token, the same file, HEAD and Range too
     boot = f"/boot/images/{img['uuid']}"
-    assert client.get(boot).content == data
-    head = client.head(boot)
+    assert client.get(boot).status_code == 404  # not on the API tenants reach
+    listener = boot_listener(services)
+    assert listener.get(boot).content == data
+    head = listener.head(boot)
     assert head.status_code == 200 and int(head.headers["content-length"]) == len(data)
     assert head.content == b""
-    r = client.get(boot, headers={"Range": "bytes=0-3"})
+    r = listener.get(boot, headers={"Range": "bytes=0-3"})
     assert r.status_code == 206 and r.content == data[:4]
-    assert client.get(f"/boot/images/{img['uuid']}.kernel").status_code == 404
-    assert client.get("/boot/images/..%2Fironworks.db").status_code == 404
-    assert client.get("/boot/images/ironworks.db").status_code == 404
+    assert listener.get(f"/boot/images/{img['uuid']}.kernel").status_code == 404
+    assert listener.get("/boot/images/..%2Fironworks.db").status_code == 404
+    assert listener.get("/boot/images/ironworks.db").status_code == 404
 
     listed = client.get("/api/v1/images", params={"status": "active", "kind": "os"}).json()
     assert [i["name"] for i in listed["images"]] == ["debian"]
@@ -245,7 +257,7 @@ def test_deploy_image_parts(client: Any, services: Any) -> None:
     assert deploy["status"] == "active" and deploy["size"] == 16 and deploy["disk_format"] is None
     assert deploy["parts"]["kernel"] == {"size": 6, "sha256": sha(b"KERNEL")}
     assert client.get(url, params={"part": "initramfs"}).content == b"INITRAMFS!"
-    assert client.get(f"/boot/images/{img['uuid']}.kernel").content == b"KERNEL"
+    assert boot_listener(services).get(f"/boot/images/{img['uuid']}.kernel").content == b"KERNEL"
     r = client.post("/api/v1/images", json={"name": "d", "kind": "deploy", "disk_format": "raw"})
     assert r.status_code == 400 and r.json()["field"] == "disk_format"
     r = client.post("/api/v1/images", json={"name": "d", "cpu_arch": "mips"})

@@ -88,6 +88,7 @@ def cloud(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
 
     port = free_port()
     boot = {"http_address": "127.0.0.1", "http_port": port, "agent_heartbeat": 0.2,
+            "serve_on_api": True,
             **getattr(request, "param", {})}  # fmt: skip
     settings = make_settings(
         f"sqlite:///{tmp_path / 'ironworks.db'}", tmp_path / "home",
@@ -291,3 +292,48 @@ def test_unknown_macs_get_no_ramdisk_without_discovery(cloud: str) -> None:
     assert r.status_code == 400 and r.json()["field"] == "macs/0"
     r = http.post("/api/v1/agent/heartbeat", json={"node_uuid": "x"})
     assert r.status_code == 401
+
+
+def test_an_earlier_boots_agent_cannot_take_the_token_and_abort_ends_the_session(
+    cloud: str, fleet: Fleet, tmp_path: Path
+) -> None:
+    from ironworks_agent import protocol
+
+    http = httpx.Client(base_url=cloud, headers={"X-OpenStack-Ironic-API-Version": "latest"})
+    port = next(s.port for s in fleet.specs if s.name == "vm")
+    r = http.post("/v1/nodes", json={"name": "vm2", "driver": "ipmi", "driver_info": {
+        "ipmi_address": "127.0.0.1", "ipmi_port": port, "ipmi_username": USER,
+        "ipmi_password": PASSWORD, "ipmi_timeout": 3, "ipmi_retries": 1}})  # fmt: skip
+    uuid = r.json()["uuid"]
+    http.post("/v1/ports", json={"node_uuid": uuid, "address": MAC})
+    act(http, uuid, "manage")
+    settle(http, uuid, {"manageable"})
+    act(http, uuid, "inspect")
+    settle(http, uuid, {"inspect wait"})
+    script = http.get(f"/boot/{MAC}.ipxe").text
+    boot_id = script.split("ironworks.boot=")[1].split()[0]
+    lookup = {"macs": [MAC], "version": protocol.VERSION}
+    stale = http.post(protocol.LOOKUP_PATH, json={**lookup, "boot_id": "an-earlier-boot"})
+    assert stale.status_code == 409 and "earlier session" in stale.json()["detail"]
+    ok = http.post(protocol.LOOKUP_PATH, json={**lookup, "boot_id": boot_id})
+    assert ok.status_code == 200, ok.text
+    token = ok.json()["token"]
+    assert http.post(protocol.LOOKUP_PATH, json={**lookup, "boot_id": boot_id}).status_code == 409
+
+    def heartbeat() -> list[dict[str, Any]]:
+        r = http.post(protocol.HEARTBEAT_PATH, headers={protocol.TOKEN_HEADER: token},
+                      json={"node_uuid": uuid, "results": [], "running": None})  # fmt: skip
+        assert r.status_code == 200, r.text
+        return r.json()["commands"]
+
+    assert wait_for(heartbeat, timeout=10)[0]["name"] == "inventory"
+    bad = http.post(protocol.HEARTBEAT_PATH, headers={protocol.TOKEN_HEADER: token},
+                    json={"node_uuid": uuid, "running": {"id": "x", "progress": [1]}})  # fmt: skip
+    assert bad.status_code == 400 and bad.json()["field"] == "running/progress"
+
+    act(http, uuid, "abort")
+    assert http.get(f"/v1/nodes/{uuid}").json()["provision_state"] == "inspect failed"
+    gone = http.post(protocol.HEARTBEAT_PATH, headers={protocol.TOKEN_HEADER: token},
+                     json={"node_uuid": uuid, "results": [], "running": None})  # fmt: skip
+    assert gone.status_code == 401
+    assert http.post(protocol.LOOKUP_PATH, json={**lookup, "boot_id": boot_id}).status_code == 409

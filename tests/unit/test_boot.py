@@ -233,3 +233,20 @@ def test_boot_listener_sends_title_case_header_names() -> None:
     assert raw[b"X-Openstack-Request-Id"] == b"r" and b"Connection" not in raw
     grub = TestClient(app).get("/x", headers={"User-Agent": "GRUB 2.06-13+deb12u2"})
     assert dict(grub.headers.raw)[b"Connection"] == b"close"  # GRUB reuses its ports
+
+
+def test_configdrive_gzip_bomb_stops_at_the_cap(tmp_path: Path) -> None:
+    import base64
+    import gzip
+
+    bomb = base64.b64encode(gzip.compress(b"\0" * (configdrive.MAX_IMAGE + 1))).decode()
+    with pytest.raises(InvalidInput, match="more than"):
+        configdrive.build({"uuid": "n"}, bomb, tmp_path / "c")
+    assert not (tmp_path / "c").exists()
+
+
+def test_hosts_dir_counts_a_shrunk_node_as_removed(tmp_path: Path) -> None:
+    hosts = HostsDir(tmp_path / "hosts")
+    a = "11111111-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+    hosts.sync({a: ["52:54:00:00:00:01", "52:54:00:00:00:02"]})
+    assert hosts.sync({a: ["52:54:00:00:00:01"]}) == (1, 1)  # written, and dnsmasq needs a HUP

@@ -141,4 +141,3 @@ async def boot_image(ctx: CtxDep, key: str) -> Response:
 
 router = APIRouter()
 router.include_router(api_router)
-router.include_router(boot_router)

@@ -153,7 +153,7 @@ def test_lookup_inventory_then_write_image_results_resent_until_acked(
     finish(agent, thread)
 
     assert server.lookups == [{"macs": ["52:54:00:12:34:56"], "boot_mac": "52:54:00:12:34:56",
-                               "node_uuid": "n1", "version": "1"}]  # fmt: skip
+                               "node_uuid": "n1", "boot_id": None, "version": "1"}]  # fmt: skip
     assert (machine / "run/ironworks-agent.token").read_text() == "iwa_first"
     bodies = [b for _, b in server.heartbeats]
     assert all(
