@@ -18,7 +18,7 @@ from ironworks.boot.dnsmasq import boot_url
 from ironworks.common.errors import InvalidInput
 from ironworks.common.settings import Settings
 from ironworks.images.cache import ImageCache
-from ironworks.images.store import file_digest, write_meta
+from ironworks.images.store import file_digest, meta_path, write_meta
 
 
 def image_checksum(info: dict[str, Any]) -> str | None:
@@ -60,10 +60,24 @@ class DeployArtifacts:
         self.cache.store.ensure()
         key = hashlib.sha256(f"configdrive:{node['uuid']}:{secrets.token_hex(16)}".encode())
         path: Path = self.cache.store.cache_file(key.hexdigest())
-        tmp = self.cache.store.tmp / f"cd-{node['uuid']}.img"
-        configdrive.build(node, drive, tmp)
+        tmp = self.cache.store.tmp / f"cd-{node['uuid']}-{secrets.token_hex(4)}.img"
+        try:
+            configdrive.build(node, drive, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         size, digest = tmp.stat().st_size, file_digest(tmp, "sha256")
         write_meta(path, {"size": size, "sha256": digest, "kind": "configdrive",
                           "node": node["uuid"]})  # fmt: skip
         tmp.replace(path)
-        return {"url": self.url(key.hexdigest()), "sha256": digest, "size": size}
+        return {"url": self.url(key.hexdigest()), "sha256": digest, "size": size,
+                "key": key.hexdigest()}  # fmt: skip
+
+    def drop_configdrive(self, key: str) -> None:
+        """Delete a config drive once written (it holds the host's keys and user data)."""
+        try:
+            path = self.cache.store.cache_file(key)
+        except AssertionError:  # not a key we make
+            return
+        path.unlink(missing_ok=True)
+        meta_path(path).unlink(missing_ok=True)

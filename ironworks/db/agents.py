@@ -56,12 +56,16 @@ def save_commands(conn: Connection, node_id: int, boot_id: str, commands: list[d
 
 
 def issue_token(conn: Connection, node_id: int, boot_id: str, token_sha256: str,
-                address: str | None, version: str | None) -> bool:  # fmt: skip
-    """Record the one token of this boot; False when one was handed out already."""
+                address: str | None, version: str | None,
+                silent_since: datetime | None = None) -> bool:  # fmt: skip
+    """Record the one token of this boot; False when one was handed out already — unless its
+    agent has been silent since `silent_since` (it rebooted, or died with its token file)."""
     now = utcnow()
+    free = t.c.token_sha256.is_(None)
+    if silent_since is not None:
+        free = sa.or_(free, sa.and_(t.c.token_sha256 != VOID, t.c.last_heartbeat < silent_since))
     return bool(conn.execute(
-        sa.update(t).where(t.c.node_id == node_id, t.c.boot_id == boot_id,
-                           t.c.token_sha256.is_(None))
+        sa.update(t).where(t.c.node_id == node_id, t.c.boot_id == boot_id, free)
         .values(token_sha256=token_sha256, looked_up_at=now, last_heartbeat=now,
                 agent_address=address, agent_version=version, updated_at=now)
     ).rowcount)  # fmt: skip

@@ -158,6 +158,12 @@ def _power_off(task: Task) -> None:
 # --- the interfaces ---------------------------------------------------------------------------
 
 
+def _drop_configdrive(task: Task) -> None:
+    key = task.internal.pop("configdrive_key", None)
+    if key and "drop_configdrive" in task.options:
+        task.options["drop_configdrive"](key)
+
+
 class AgentDeploy(base.DeployInterface):
     """Write the image (and the config drive) to the node's disk from the agent ramdisk."""
 
@@ -178,6 +184,7 @@ class AgentDeploy(base.DeployInterface):
         s: AgentSession = task.agent
         if not task.args.get("resume"):
             # The image first: a bad source or checksum fails at once, before any boot.
+            _drop_configdrive(task)  # a failed deploy's, never written
             task.internal["timeline"] = []
             phase_start(task, "fetch image")
             task.internal["deploy_image"] = task.options["resolve_image"](task.node)
@@ -196,8 +203,9 @@ class AgentDeploy(base.DeployInterface):
                                   "size": spec["size"], "root_device": hints})  # fmt: skip
             phase_start(task, "write image")
             if drive is not None:
-                s.queue(WRITE_CONFIGDRIVE,
-                        {**task.options["build_configdrive"](task.node, drive), "device": None})  # fmt: skip
+                spec = task.options["build_configdrive"](task.node, drive)
+                task.internal["configdrive_key"] = spec.pop("key", None)
+                s.queue(WRITE_CONFIGDRIVE, {**spec, "device": None})
             return "wait"
         written = finished(image)
         if written is None:
@@ -216,6 +224,7 @@ class AgentDeploy(base.DeployInterface):
                 return "wait"
             s.consume(cd["id"])
             phase_end(task, "config drive", _finished_at(cd))
+            _drop_configdrive(task)
         task.internal["root_device_written"] = written.get("device")
         phase_start(task, "reboot to disk")
         _power_off(task)

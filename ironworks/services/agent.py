@@ -14,6 +14,7 @@ import hashlib
 import logging
 import re
 import secrets
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,7 +31,7 @@ from ironworks.common.errors import (
 from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
-from ironworks.db.engine import utcnow
+from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import nodes, ports
 from ironworks.domain import states
 from ironworks.services.context import Services
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 _MAC = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
 _MAX_RESULT_LOG = 20_000  # characters of agent log kept per result
 FAST_POLL = 0.1  # seconds: the heartbeat interval while the conductor is about to give a command
+FAST_WINDOW = 30.0  # seconds after the node's last state change during which fast polls happen
 DISCOVER = "discover"  # the purpose of an agent session on a machine no node had
 
 
@@ -96,10 +98,12 @@ def lookup(svc: Services, body: dict[str, Any], address: str | None) -> dict[str
             raise Conflict(f"node {node['uuid']} is {state!r} and waits for no agent; power the "
                            "machine off or let the conductor boot it when it needs the agent")  # fmt: skip
         token = protocol.TOKEN_PREFIX + secrets.token_urlsafe(32)
+        silent = utcnow() - timedelta(seconds=max(30.0, 3 * svc.settings.boot.agent_heartbeat))
         if not agent_db.issue_token(conn, node["id"], session["boot_id"], _hash(token), address,
-                                    version):  # fmt: skip
+                                    version, silent_since=silent):  # fmt: skip
             raise Conflict(f"the token of this ramdisk boot of node {node['uuid']} was handed "
-                           "out already; an agent that lost it must reboot the ramdisk")  # fmt: skip
+                           "out already and its agent is alive; a lost agent may look up again "
+                           "once its old session has been silent for 30 s")  # fmt: skip
         node_db.record_event(conn, node["id"], f"agent {version or '?'} is up at {address} "
                              f"({session['purpose']})", event_type="agent")  # fmt: skip
         # The conductor can choose the first command now: it is queued by the time the agent's
@@ -187,7 +191,11 @@ def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
             resumed = _resume(conn, node)
     if resumed:
         job_db.wake()
-    busy = resumed or node["provision_state"] in states.WORKING_STATES
+    # Fast polls only while the conductor is at it (a step takes well under FAST_WINDOW);
+    # a node left in a working state must not cost a database write every FAST_POLL.
+    since = as_utc(node["provision_updated_at"])
+    recent = since is not None and (utcnow() - since).total_seconds() < FAST_WINDOW
+    busy = resumed or (node["provision_state"] in states.WORKING_STATES and recent)
     interval = FAST_POLL if busy and not give else svc.settings.boot.agent_heartbeat
     ack = [r["id"] for r in body.get("results") or [] if isinstance(r, dict) and "id" in r]
     return {"commands": give, "ack": ack, "heartbeat_interval": interval}

@@ -249,6 +249,9 @@ def test_inspect_clean_deploy_and_undeploy_through_the_agent(
     ]
     assert all(p["finished"] for p in node["driver_internal_info"]["timeline"])
     assert "sanboot" in http.get(f"/boot/{MAC}.ipxe").text  # active: the disk, never PXE
+    cache = tmp_path / "home" / "images" / "cache"
+    kept = [p.read_text() for p in cache.glob("*.json")]
+    assert kept and not [k for k in kept if "configdrive" in k], "a written config drive stayed"
 
     # A broken checksum fails the deploy and says so (rebuild on the same node).
     r = http.patch(f"/v1/nodes/{uuid}", json=[
