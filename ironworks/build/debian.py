@@ -15,15 +15,19 @@ Insertion order is: a module's `pre:` softdeps, its dependencies, itself, its `p
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import struct
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ironworks.common.errors import IronworksError
 
@@ -387,3 +391,24 @@ def module_index(moddir: Path) -> ModuleIndex:
     if any(moddir.rglob("*.ko.*")):
         raise BuildError(f"{moddir} has compressed modules and no modules.dep: run depmod -b")
     return index_from_modinfo(moddir)
+
+
+@contextmanager
+def filling(slot: Path, prefix: str) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Build a cache slot: into a temporary directory beside it, which becomes `slot` (with
+    `manifest.json`: what the builder put in the dict, and the build's seconds) by one rename
+    when the block succeeds, and is removed when it fails. A reader never sees half a build."""
+    slot.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{prefix}-", dir=slot.parent))
+    manifest: dict[str, Any] = {}
+    started = time.monotonic()
+    try:
+        yield tmp, manifest
+        manifest["build_seconds"] = round(time.monotonic() - started, 2)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        if slot.exists():
+            shutil.rmtree(slot)
+        os.rename(tmp, slot)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -130,21 +130,9 @@ def build_grub(
     cached = manifest.is_file() and not force
     if not cached:
         say(f"building {slot}")
-        t0 = time.monotonic()
-        slot.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{platform}-", dir=slot.parent))
-        try:
+        with debian.filling(slot, platform) as (tmp, made):
             mkimage(arch, found, tmp / IMAGE_NAME, MODULES, EARLY_CONFIG, "/grub")
-            (tmp / "manifest.json").write_text(json.dumps({
-                "arch": arch, "platform": platform, "key": key, "packages": debs,
-                "modules": MODULES, "build_seconds": round(time.monotonic() - t0, 2),
-            }, indent=1))  # fmt: skip
-            if slot.exists():
-                shutil.rmtree(slot)
-            os.rename(tmp, slot)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            made.update(arch=arch, platform=platform, key=key, packages=debs, modules=MODULES)
     info = json.loads(manifest.read_text())
     image = out_dir / arch / IMAGE_NAME
     image.parent.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,6 @@ import re
 import shutil
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -535,35 +534,23 @@ def build_ramdisk(
     cached = manifest.is_file() and not force
     if not cached:
         say(f"building {slot}")
-        t0 = time.monotonic()
-        layout = Layout()
-        add_skeleton(layout)
-        add_busybox(layout, mat)
-        paths = add_modules(layout, mat, names)
-        add_python(layout, mat, ssl=ssl)
-        for f in files:
-            layout.copy(f"{AGENT_SITE}/ironworks_agent/{f.relative_to(agent_src)}", f, 0o644)
-        add_pycache(layout, "usr/lib/")
-        layout.file("init", render_init(arch, paths).encode(), 0o755)
-        layout.file("etc/udhcpc.script", UDHCPC_SCRIPT.encode(), 0o755)
-        layout.symlink("usr/share/udhcpc/default.script", "/etc/udhcpc.script")
-        slot.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{arch}-", dir=slot.parent))
-        try:
+        with debian.filling(slot, arch) as (tmp, made):
+            layout = Layout()
+            add_skeleton(layout)
+            add_busybox(layout, mat)
+            paths = add_modules(layout, mat, names)
+            add_python(layout, mat, ssl=ssl)
+            for f in files:
+                layout.copy(f"{AGENT_SITE}/ironworks_agent/{f.relative_to(agent_src)}", f, 0o644)
+            add_pycache(layout, "usr/lib/")
+            layout.file("init", render_init(arch, paths).encode(), 0o755)
+            layout.file("etc/udhcpc.script", UDHCPC_SCRIPT.encode(), 0o755)
+            layout.symlink("usr/share/udhcpc/default.script", "/etc/udhcpc.script")
             write_cpio(layout.all_entries(), tmp / "initramfs")
             shutil.copyfile(mat.kernel, tmp / "kernel")
-            (tmp / "manifest.json").write_text(json.dumps({
-                "arch": arch, "key": key, "kernel_package": kernel_pkg,
-                "packages": sorted(p.name for p in mat.debs.values()),
-                "modules": [p.rsplit("/", 1)[-1] for p in paths],
-                "build_seconds": round(time.monotonic() - t0, 2),
-            }, indent=1))  # fmt: skip
-            if slot.exists():
-                shutil.rmtree(slot)
-            os.rename(tmp, slot)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            made.update(arch=arch, key=key, kernel_package=kernel_pkg,
+                        packages=sorted(p.name for p in mat.debs.values()),
+                        modules=[p.rsplit("/", 1)[-1] for p in paths])  # fmt: skip
     info = json.loads(manifest.read_text())
     kernel, initramfs = out_dir / arch / "kernel", out_dir / arch / "initramfs"
     _install(slot / "kernel", kernel)

@@ -268,10 +268,7 @@ def build_test_image(
     cached = manifest.is_file() and not force
     if not cached:
         say(f"building {slot}")
-        t0 = time.monotonic()
-        slot.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{arch}-", dir=slot.parent))
-        try:
+        with debian.filling(slot, arch) as (tmp, made):
             layout = ramdisk.Layout()
             ramdisk.add_skeleton(layout)
             ramdisk.add_busybox(layout, mat)
@@ -291,16 +288,8 @@ def build_test_image(
             with open(tmp / "disk.raw", "rb") as f:
                 while chunk := f.read(MIB):
                     digest.update(chunk)
-            (tmp / "manifest.json").write_text(json.dumps({
-                "arch": arch, "key": key, "kernel_package": kernel_pkg, "size_mb": size_mb,
-                "sha256": digest.hexdigest(), "build_seconds": round(time.monotonic() - t0, 2),
-            }, indent=1))  # fmt: skip
-            if slot.exists():
-                shutil.rmtree(slot)
-            os.rename(tmp, slot)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            made.update(arch=arch, key=key, kernel_package=kernel_pkg, size_mb=size_mb,
+                        sha256=digest.hexdigest())  # fmt: skip
     info = json.loads(manifest.read_text())
     ramdisk._install(slot / "disk.raw", out_path)
     return TestImageResult(

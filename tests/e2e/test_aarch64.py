@@ -21,19 +21,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import threading
 import time
 import uuid as uuidlib
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import serve_directory
+from tests.e2e.labkit import lab_up, serve_lab
 
 pytestmark = [
     pytest.mark.e2e,
@@ -45,7 +43,6 @@ pytestmark = [
     ),
 ]
 
-IRONWORKS = [sys.executable, "-m", "ironworks.cmd.main"]
 HEADERS = {"X-OpenStack-Ironic-API-Version": "latest"}
 QEMU = "qemu-system-aarch64"
 MEMORY_MB = 1024
@@ -89,66 +86,21 @@ def ramdisks(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if subprocess.run(["which", QEMU], capture_output=True).returncode != 0:
         pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-arm qemu-efi-aarch64)")
-    directory = tmp_path_factory.mktemp("lab-a64")
-    ns = f"iwa64{uuidlib.uuid4().hex[:6]}"
     port = 19000 + (os.getpid() % 1000) * 3
-    common = ["--dir", str(directory), "--namespace", ns]
-    before = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    up = subprocess.run([*IRONWORKS, "lab", "up", "--arch", "aarch64", "--nodes", "1", *common,
-                         "--base-port", str(port), "--memory", str(MEMORY_MB), "--cpus", str(CPUS),
-                         "--disk-mb", str(DISK_MB), "--name-prefix", "a64-vm-"],
-                        capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert up.returncode == 0, up.stderr
-    state = json.loads((directory / "state.json").read_text())
-    try:
+    with lab_up(tmp_path_factory.mktemp("lab-a64"), f"iwa64{uuidlib.uuid4().hex[:6]}", "--arch",
+                "aarch64", "--nodes", "1", "--base-port", str(port), "--memory", str(MEMORY_MB),
+                "--cpus", str(CPUS), "--disk-mb", str(DISK_MB), "--name-prefix", "a64-vm-") as state:  # fmt: skip
         yield state
-    finally:
-        down = subprocess.run([*IRONWORKS, "lab", "down", *common], capture_output=True,
-                              text=True, timeout=120)  # fmt: skip
-        assert down.returncode == 0, down.stderr
-        after = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-        names = lambda text: {ln.split(":")[1].strip() for ln in text.splitlines()}  # noqa: E731
-        assert names(after) == names(before), "the lab left an interface in the root namespace"
 
 
 @pytest.fixture(scope="module")
 def cloud(lab: dict[str, Any], ramdisks: Path,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:  # fmt: skip
     home = tmp_path_factory.mktemp("server-a64")
-    port = free_port()
-    env = {**os.environ, "IRONWORKS_HOME": str(home), "IRONWORKS_AUTH__NOAUTH": "true",
-           "IRONWORKS_LICENSE__EVALUATION_NODES": "1000",
-           "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "0.2",
-           "IRONWORKS_CONDUCTOR__PERIODIC_INTERVAL": "2",
-           "IRONWORKS_BOOT__RAMDISK_DIR": str(ramdisks),
-           "IRONWORKS_BOOT__AGENT_HEARTBEAT": "2",
-           "IRONWORKS_BOOT__INTERFACE": lab["bridge"],
-           "IRONWORKS_TIMEOUTS__INSPECT_WAIT": str(INSPECT_TIMEOUT),
-           **{f"IRONWORKS_TIMEOUTS__{t}": str(WAIT_TIMEOUT)
-              for t in ("DEPLOY_CALLBACK", "CLEAN_CALLBACK")}}  # fmt: skip
-    log = home / "server.log"
-    proc = subprocess.Popen([*IRONWORKS, "serve", "--port", str(port), "--lab", lab["namespace"]],
-                            env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(url + "/v1", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.2)
-    try:
+    waits = {"inspect_wait": INSPECT_TIMEOUT, "deploy_callback": WAIT_TIMEOUT,
+             "clean_callback": WAIT_TIMEOUT}  # fmt: skip
+    with serve_lab(home, lab, ramdisks, waits) as url:
         yield url, home
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        print("\n--- server log (tail) ---\n" + "\n".join(log.read_text().splitlines()[-30:]))
 
 
 class A64Node:
@@ -241,17 +193,8 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]
     print(f"\naarch64 test OS image: {built.size / 2**20:.0f} MiB, "
           f"{'cached' if built.cached else 'built'} in {time.monotonic() - started:.1f} s")  # fmt: skip
 
-    class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{built.path.name}", built.sha256
-    server.shutdown()
+    with serve_directory(root) as url:
+        yield f"{url}/{built.path.name}", built.sha256
 
 
 def test_aarch64_vm_cleans_deploys_and_boots_the_test_os_from_disk(

@@ -19,22 +19,20 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid as uuidlib
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import serve_directory
+from tests.e2e.labkit import lab_up, serve_lab
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("qemu")]  # one VM user at a time
 
-IRONWORKS = [sys.executable, "-m", "ironworks.cmd.main"]
 BAREMETAL = Path(sys.executable).with_name("baremetal")
 HEADERS = {"X-OpenStack-Ironic-API-Version": "latest"}
 WAIT_TIMEOUT = 90  # seconds a node may wait for its agent (the never-booting VM costs this)
@@ -63,83 +61,27 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    directory = tmp_path_factory.mktemp("lab")
-    ns = f"iwe2e{uuidlib.uuid4().hex[:6]}"
     port = 17000 + (os.getpid() % 1000) * 7
-    common = ["--dir", str(directory), "--namespace", ns]
-    before = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    up = subprocess.run([*IRONWORKS, "lab", "up", "--nodes", "6", *common, "--base-port", str(port),
-                         "--memory", "512", "--disk-mb", str(VM_DISK_MB), "--no-pxe", "lab-vm-0003"],
-                        capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert up.returncode == 0, up.stderr
-    state = json.loads((directory / "state.json").read_text())
-    state["dir"], state["csv"] = directory, up.stdout
-    try:
+    with lab_up(tmp_path_factory.mktemp("lab"), f"iwe2e{uuidlib.uuid4().hex[:6]}", "--nodes", "6",
+                "--base-port", str(port), "--memory", "512", "--disk-mb", str(VM_DISK_MB),
+                "--no-pxe", "lab-vm-0003") as state:  # fmt: skip
         yield state
-    finally:
-        down = subprocess.run([*IRONWORKS, "lab", "down", *common], capture_output=True,
-                              text=True, timeout=120)  # fmt: skip
-        assert down.returncode == 0, down.stderr
-        after = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-        names = lambda text: {ln.split(":")[1].strip() for ln in text.splitlines()}  # noqa: E731
-        assert names(after) == names(before), "the lab left an interface in the root namespace"
 
 
 @pytest.fixture(scope="module")
 def www(artefacts: dict[str, Path]) -> Iterator[str]:
     """The image server: plain HTTP on loopback (the conductor fetches; nodes never see it)."""
-    root = artefacts["www"]
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve_directory(artefacts["www"]) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def cloud(lab: dict[str, Any], artefacts: dict[str, Path],
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # fmt: skip
-    home = tmp_path_factory.mktemp("server")
-    port = free_port()
-    env = {**os.environ, "IRONWORKS_HOME": str(home), "IRONWORKS_AUTH__NOAUTH": "true",
-           "IRONWORKS_LICENSE__EVALUATION_NODES": "1000",
-           "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "0.2",
-           "IRONWORKS_CONDUCTOR__PERIODIC_INTERVAL": "2",
-           "IRONWORKS_BOOT__RAMDISK_DIR": str(artefacts["ramdisk"]),
-           "IRONWORKS_BOOT__AGENT_HEARTBEAT": "2",
-           "IRONWORKS_BOOT__INTERFACE": lab["bridge"],
-           **{f"IRONWORKS_TIMEOUTS__{t}": str(WAIT_TIMEOUT)
-              for t in ("DEPLOY_CALLBACK", "CLEAN_CALLBACK", "INSPECT_WAIT")}}  # fmt: skip
-    log = home / "server.log"
-    proc = subprocess.Popen([*IRONWORKS, "serve", "--port", str(port), "--lab", lab["namespace"]],
-                            env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, log.read_text()
-        try:
-            if httpx.get(url + "/v1", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.2)
-    try:
+    waits = ("deploy_callback", "clean_callback", "inspect_wait")
+    with serve_lab(tmp_path_factory.mktemp("server"), lab, artefacts["ramdisk"],
+                   dict.fromkeys(waits, WAIT_TIMEOUT)) as url:  # fmt: skip
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        print("\n--- server log (tail) ---\n" + "\n".join(log.read_text().splitlines()[-40:]))
 
 
 # --- helpers ----------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,7 @@ from ironworks.db.engine import Database
 from ironworks.db.migrate import upgrade
 from ironworks.services.context import Services
 from ironworks_agent.agent import Agent
-from tests.conftest import free_port, make_settings, wait_for
+from tests.conftest import free_port, make_settings, serve_directory, wait_for
 from tests.unit.agent.conftest import add_disk, add_nic, write
 
 if TYPE_CHECKING:
@@ -64,18 +63,8 @@ def images(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A directory served over HTTP on 127.0.0.1: (base URL, directory)."""
     root = tmp_path / "www"
     root.mkdir()
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", root
-    server.shutdown()
+    with serve_directory(root) as url:
+        yield url, root
 
 
 @pytest.fixture
