@@ -9,7 +9,6 @@ nodes at it directly.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
@@ -38,10 +37,6 @@ def _services(request: Request) -> Services:
 SvcDep = Annotated[Services, Depends(_services)]
 
 
-def ramdisk_dir(svc: Services) -> Path:
-    return svc.settings.boot.ramdisk_dir or (svc.settings.home / "ramdisk")
-
-
 @router.get("/boot/boot.ipxe", response_class=PlainTextResponse, summary="iPXE entry script")
 def entry_script(svc: SvcDep) -> PlainTextResponse:
     return PlainTextResponse(ipxe.entry_script(boot_url(svc.settings.boot)), media_type=_IPXE)
@@ -68,7 +63,7 @@ def ramdisk_file(svc: SvcDep, arch: str, part: str) -> FileResponse:
         raise NotFound(f"no ramdisk for architecture {arch!r}; x86_64 and aarch64 exist")
     if part not in RAMDISK_PARTS:
         raise NotFound(f"a ramdisk has no part {part!r}; ask for kernel or initramfs")
-    path = ramdisk_dir(svc) / name / part
+    path = svc.settings.ramdisk_path / name / part
     if not path.is_file():
         raise NotFound(f"the {name} agent ramdisk is not built: run `ironworks ramdisk build "
                        f"--arch {name}` (looked for {path})")  # fmt: skip

@@ -25,7 +25,6 @@ import ctypes
 import ipaddress
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -36,6 +35,7 @@ from pathlib import Path
 
 from ironworks.boot import grub
 from ironworks.common.errors import ConfigError
+from ironworks.common.ids import normalize_mac
 from ironworks.common.settings import BootSettings
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,6 @@ _EFI_ARM64 = (11,)
 BIOS_BINARY = "undionly.kpxe"
 EFI_X86_64_BINARY = "snponly.efi"
 EFI_ARM64_BINARY = "grubnetaa64.efi"  # GRUB, not iPXE: ironworks/build/grub.py
-_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 def boot_url(cfg: BootSettings) -> str:
@@ -153,11 +152,13 @@ def render_config(cfg: BootSettings, paths: Paths) -> str:
 
 def host_lines(macs: Iterable[str], tag: str) -> str:
     """One node's host file: its MACs, each known to dnsmasq and tagged with the node."""
-    out = []
-    for mac in sorted({m.lower() for m in macs}):
-        if not _MAC.match(mac):
+    known = set()
+    for mac in macs:
+        normal = normalize_mac(mac)
+        if normal is None:
             raise ValueError(f"{mac!r} is not a MAC address")
-        out.append(f"{mac},set:{tag}")
+        known.add(normal)
+    out = [f"{mac},set:{tag}" for mac in sorted(known)]
     return "\n".join(out) + ("\n" if out else "")
 
 

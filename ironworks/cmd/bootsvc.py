@@ -28,7 +28,7 @@ class BootServices:
     def __init__(self, svc: Services, settings: Settings) -> None:
         self.svc = svc
         self.cfg = settings.boot
-        self.dnsmasq = Dnsmasq(self.cfg, settings.home / "boot")
+        self.dnsmasq = Dnsmasq(self.cfg, settings.home / "boot", settings.ramdisk_path)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: Any = None

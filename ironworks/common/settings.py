@@ -292,6 +292,11 @@ class Settings(BaseSettings):
         return v
 
     @property
+    def ramdisk_path(self) -> Path:
+        """Where the agent ramdisks are (boot.ramdisk_dir, else $IRONWORKS_HOME/ramdisk)."""
+        return self.boot.ramdisk_dir or self.home / "ramdisk"
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from ironworks.boot.artifacts import DeployArtifacts
 from ironworks.common.crypto import SecretBox, box_from_settings
-from ironworks.common.errors import NotFound, SecretUndecryptable
+from ironworks.common.errors import IronworksError, NotFound, SecretUndecryptable
 from ironworks.common.ids import new_uuid
 from ironworks.common.logging import request_id_var
 from ironworks.common.settings import Settings
@@ -287,7 +287,10 @@ class Conductor:
 
     def _agent_session(self, node: dict[str, Any]) -> AgentSession | None:
         """The node's agent session, for nodes whose deploy or inspection uses the agent."""
-        ifaces = interfaces_for(node)
+        try:
+            ifaces = interfaces_for(node)
+        except IronworksError:  # a bad interface name: run_step fails the step, saying which
+            return None
         if not any(
             isinstance(ifaces[k], AgentDeploy | AgentInspect) for k in ("deploy", "inspect")
         ):

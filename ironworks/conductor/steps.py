@@ -37,12 +37,6 @@ class Outcome:
     nics: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _power_off(ifaces: dict[str, Interface], task: Task) -> dict[str, Any]:
-    power = ifaces["power"]
-    assert isinstance(power, base.PowerInterface)
-    return {"power_state": power.set_power_state(task, base.POWER_OFF)}
-
-
 def verify(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
     ifaces["power"].validate(task)
     ifaces["management"].validate(task)
@@ -83,9 +77,8 @@ def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Out
     result = deploy.clean(task, manual)
     if result == "wait":
         return Outcome(states.WAIT)
-    values = {"clean_step": {}}
-    values.update(_power_off(ifaces, task))
-    return Outcome(states.DONE, values)
+    base.power_off(task)
+    return Outcome(states.DONE, {"clean_step": {}, "power_state": task.node["power_state"]})
 
 
 def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
@@ -112,7 +105,8 @@ def tear_down(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) ->
     assert isinstance(dep, base.DeployInterface) and isinstance(boot, base.BootInterface)
     dep.tear_down(task)
     boot.clean_up_instance(task)
-    values = _power_off(ifaces, task)
+    base.power_off(task)
+    values: dict[str, Any] = {"power_state": task.node["power_state"]}
     info = {k: v for k, v in (task.node.get("instance_info") or {}).items() if k == "capabilities"}
     values.update(instance_info=info, instance_uuid=None, instance_name=None)
     return Outcome(states.DONE, values)

@@ -149,12 +149,6 @@ def _agent_up(task: Task) -> None:
     phase_end(task, "boot ramdisk")
 
 
-def _power_off(task: Task) -> None:
-    power = task.interfaces["power"]
-    assert isinstance(power, base.PowerInterface)
-    task.node["power_state"] = power.set_power_state(task, base.POWER_OFF)
-
-
 # --- the interfaces ---------------------------------------------------------------------------
 
 
@@ -227,7 +221,7 @@ class AgentDeploy(base.DeployInterface):
             _drop_configdrive(task)
         task.internal["root_device_written"] = written.get("device")
         phase_start(task, "reboot to disk")
-        _power_off(task)
+        base.power_off(task)
         return "done"
 
     def tear_down(self, task: Task) -> None:
@@ -284,7 +278,7 @@ class AgentInspect(base.InspectInterface):
             raise DriverError("the agent's inventory result has no 'inventory' object")
         task.internal["inventory"] = inventory
         props = properties_from_inventory(inventory, task.node.get("properties") or {})
-        _power_off(task)
+        base.power_off(task)
         return "done", props
 
 

@@ -116,6 +116,14 @@ def wait_for_power_state(
         pause = min(pause * 1.5, 1.0)
 
 
+def power_off(task: Task) -> None:
+    """Power the node off through its power interface; `task.node` holds the state read back
+    (a provision step's outcome carries it to the database: conductor/steps.py)."""
+    power = task.interfaces["power"]
+    assert isinstance(power, PowerInterface)
+    task.node["power_state"] = power.set_power_state(task, POWER_OFF)
+
+
 class PowerInterface(Interface):
     kind = "power"
 

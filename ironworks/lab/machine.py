@@ -62,6 +62,11 @@ class Event:
     deassertion: bool = False
 
 
+def sensor_readings(on: bool) -> list[tuple[Sensor, float]]:
+    """Every sensor's reading for a machine that is on (or off)."""
+    return [(s, s.on_value if on else s.off_value) for s in SENSORS]
+
+
 class Machine(Protocol):
     """What a BMC front needs from the server it manages."""
 
@@ -209,8 +214,7 @@ class MemoryMachine:
             self.boot = BootDevice(boot.device, boot.persistent, boot.uefi)
 
     def sensors(self) -> list[tuple[Sensor, float]]:
-        on = self.power_state() == ON
-        return [(s, s.on_value if on else s.off_value) for s in SENSORS]
+        return sensor_readings(self.power_state() == ON)
 
     def events(self) -> list[Event]:
         with self._lock:

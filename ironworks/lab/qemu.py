@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ironworks.lab.machine import OFF, ON, SENSORS, BootDevice, Event, Sensor
+from ironworks.lab.machine import OFF, ON, BootDevice, Event, Sensor, sensor_readings
 
 log = logging.getLogger(__name__)
 
@@ -315,8 +315,7 @@ class QemuMachine:
             self._save()
 
     def sensors(self) -> list[tuple[Sensor, float]]:
-        on = self.power_state() == ON
-        return [(s, s.on_value if on else s.off_value) for s in SENSORS]
+        return sensor_readings(self.power_state() == ON)
 
     def events(self) -> list[Event]:
         with self._lock:

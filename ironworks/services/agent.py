@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from ironworks.common.errors import (
     NotFound,
     Unauthenticated,
 )
+from ironworks.common.ids import normalize_mac
 from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
@@ -39,7 +39,6 @@ from ironworks_agent import protocol
 
 log = logging.getLogger(__name__)
 
-_MAC = re.compile(r"^[0-9a-f]{2}([:-][0-9a-f]{2}){5}$")
 _MAX_RESULT_LOG = 20_000  # characters of agent log kept per result
 FAST_POLL = 0.1  # seconds: the heartbeat interval while the conductor is about to give a command
 FAST_WINDOW = 30.0  # seconds after the node's last state change during which fast polls happen
@@ -47,9 +46,10 @@ DISCOVER = "discover"  # the purpose of an agent session on a machine no node ha
 
 
 def _mac(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not _MAC.match(value.strip().lower()):
+    mac = normalize_mac(value.strip()) if isinstance(value, str) else None
+    if mac is None:
         raise InvalidInput(f"{field}: {value!r} is not a MAC address", field=field)
-    return value.strip().lower().replace("-", ":")
+    return mac
 
 
 def _hash(token: str) -> str:
@@ -223,7 +223,7 @@ def boot_script(svc: Services, mac: str, loader: str = "ipxe") -> str:
     GRUB configuration ("grub": arm64 UEFI machines, which boot GRUB instead of iPXE)."""
     mac = _mac(mac, "mac")
     cfg = svc.settings.boot
-    base = ipxe_base_url(svc)
+    base = boot_url(cfg)
     with svc.db.read() as conn:
         node = node_for_macs(conn, [mac])
         session = agent_db.get(conn, node["id"]) if node is not None else None
@@ -245,10 +245,6 @@ def boot_script(svc: Services, mac: str, loader: str = "ipxe") -> str:
         return grub.local_boot_config(node["uuid"], state)
     uefi = "boot_mode:uefi" in str(props.get("capabilities") or "")
     return ipxe.local_boot_script(node["uuid"], state, uefi)
-
-
-def ipxe_base_url(svc: Services) -> str:
-    return boot_url(svc.settings.boot)
 
 
 def known_macs(svc: Services) -> dict[str, list[str]]:
