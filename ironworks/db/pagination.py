@@ -6,11 +6,23 @@ boundary falls in the same place on either backend.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from ironworks.common.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A list request's paging: sort by `sort_key` in `sort_dir`, `limit` items after the item
+    whose uuid is `marker`."""
+
+    sort_key: str
+    sort_dir: str = "asc"
+    limit: int | None = None
+    marker: str | None = None
 
 
 def paginate(
@@ -30,11 +42,27 @@ def paginate(
         )
     if sort_dir not in ("asc", "desc"):
         raise InvalidInput("sort_dir must be 'asc' or 'desc'", field="sort_dir")
-    col = table.c[sort_key]
-    ident = table.c.id
+    marked = None if marker is None else (marker[sort_key], marker["id"])
+    return keyset(query, table.c[sort_key], table.c.id, sort_dir=sort_dir, marker=marked,
+                  limit=limit, by_id=sort_key == "id")  # fmt: skip
+
+
+def keyset(
+    query: sa.Select,
+    col: sa.ColumnElement[Any],
+    ident: sa.ColumnElement[Any],
+    *,
+    sort_dir: str,
+    marker: tuple[Any, Any] | None,
+    limit: int | None,
+    by_id: bool = False,
+) -> sa.Select:
+    """`query` ordered by (`col`, `ident`) in `sort_dir`, after `marker` = (col value, ident
+    value) of the last row seen, cut at `limit` (None: no cut). `col` may be any expression
+    (a joined table's column, a CASE); `by_id` when it is `ident` itself."""
     if marker is not None:
-        v, mid = marker[sort_key], marker["id"]
-        if sort_key == "id":
+        v, mid = marker
+        if by_id:
             cond = ident > mid if sort_dir == "asc" else ident < mid
         elif sort_dir == "asc":
             if v is None:
@@ -46,10 +74,11 @@ def paginate(
         else:
             cond = sa.or_(col < v, sa.and_(col == v, ident < mid), col.is_(None))
         query = query.where(cond)
-    if sort_key == "id":
+    if by_id:
         order = [ident.asc() if sort_dir == "asc" else ident.desc()]
     elif sort_dir == "asc":
         order = [col.asc().nulls_first(), ident.asc()]
     else:
         order = [col.desc().nulls_last(), ident.desc()]
-    return query.order_by(*order).limit(limit)
+    query = query.order_by(*order)
+    return query if limit is None else query.limit(limit)

@@ -8,8 +8,8 @@ compare-and-set on `nodes.instance_uuid` (plus a unique `hosts.node_id`), so con
 never put two hosts on one node; each claimed node gets the image in `instance_info` and a
 deploy job through the node's state machine. Too few nodes: nothing is claimed, 409.
 
-A host's status is derived from its node: building, active, stopped, rebuilding, deleting,
-error (with the node's last error). Delete tears the node down (undeploy, cleaning); the host
+A host's status is derived from its node in SQL (`host_status`, so lists filter, sort and page
+on it): building, active, stopped, rebuilding, deleting, error (with the node's last error). Delete tears the node down (undeploy, cleaning); the host
 disappears when its node is available again (the conductor removes the row).
 """
 
@@ -24,6 +24,7 @@ from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ironworks.common.ids import new_uuid
 from ironworks.db import jobs as job_db
 from ironworks.db.engine import utcnow
+from ironworks.db.pagination import PageRequest, keyset
 from ironworks.db.schema import departments, flavors, hosts, nodes, ports, projects
 from ironworks.domain import states
 from ironworks.drivers import base
@@ -228,52 +229,62 @@ def _claim(conn: sa.Connection, fitting: list[dict[str, Any]], host_uuid: str, i
 # --- reading -------------------------------------------------------------------------------------
 
 
-def status_of(host: dict[str, Any], node: dict[str, Any] | None) -> tuple[str, str | None]:
-    """(status, reason) from the node's state and the host's last task."""
-    if node is None:
-        return "error", "its node was deleted"
-    ps = node["provision_state"]
-    if host["task"] == "deleting" or ps in (states.DELETING, states.CLEANING, states.CLEAN_WAIT,
-                                             states.AVAILABLE):  # fmt: skip
-        return "deleting", None
-    if ps in (states.DEPLOYING, states.DEPLOY_WAIT):
-        return ("rebuilding" if host["task"] == "rebuilding" else "building"), None
-    if ps == states.ACTIVE:
-        return ("stopped" if node["power_state"] == base.POWER_OFF else "active"), None
-    if ps in (states.DEPLOY_FAILED, states.ERROR):
-        return "error", node["last_error"] or ps
-    return ps, None
+_PS, _POWER = nodes.c.provision_state, nodes.c.power_state
+# A host's status from its node's state and its own last task, computed in the query so that
+# lists filter, sort and page on it in SQL.
+host_status = sa.case(
+    (nodes.c.id.is_(None), "error"),  # its node was deleted
+    (sa.or_(hosts.c.task == "deleting",
+            _PS.in_((states.DELETING, states.CLEANING, states.CLEAN_WAIT, states.AVAILABLE))),
+     "deleting"),
+    (_PS.in_((states.DEPLOYING, states.DEPLOY_WAIT)),
+     sa.case((hosts.c.task == "rebuilding", "rebuilding"), else_="building")),
+    (_PS == states.ACTIVE, sa.case((_POWER == base.POWER_OFF, "stopped"), else_="active")),
+    (_PS.in_((states.DEPLOY_FAILED, states.ERROR)), "error"),
+    else_=_PS,
+)  # fmt: skip
+SORT_KEYS = ("created_at", "name", "status", "project")
+_SORT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
+    "created_at": hosts.c.created_at, "name": hosts.c.name, "status": host_status,
+    "project": projects.c.name}  # fmt: skip
+
+
+def _reason(row: dict[str, Any]) -> str | None:
+    if row["status"] != "error":
+        return None
+    if row["node_uuid"] is None:
+        return "its node was deleted"
+    return row["last_error"] or row["provision_state"]
 
 
 def _scope(caller: Caller) -> sa.ColumnElement[bool] | None:
     return None if caller.is_admin else hosts.c.project_id.in_(sorted(caller.principal.projects))
 
 
-def _rows(conn: sa.Connection, caller: Caller, where: list[Any]) -> list[dict[str, Any]]:
+def _query(caller: Caller, where: list[Any]) -> sa.Select:
     q = (
         sa.select(hosts, projects.c.name.label("project"), flavors.c.name.label("flavor"),
                   flavors.c.cpus, flavors.c.memory_mb, flavors.c.local_gb,
                   nodes.c.uuid.label("node_uuid"), nodes.c.provision_state, nodes.c.power_state,
-                  nodes.c.target_power_state, nodes.c.last_error, nodes.c.properties)
+                  nodes.c.target_power_state, nodes.c.last_error, nodes.c.properties,
+                  host_status.label("status"))
         .join(projects, projects.c.id == hosts.c.project_id)
         .join(flavors, flavors.c.id == hosts.c.flavor_id)
         .outerjoin(nodes, nodes.c.id == hosts.c.node_id)
-        .order_by(hosts.c.created_at, hosts.c.id)
     )  # fmt: skip
     scope = _scope(caller)
     if scope is not None:
         q = q.where(scope)
     for w in where:
         q = q.where(w)
-    return [dict(r) for r in conn.execute(q).mappings()]
+    return q
 
 
 def _out(row: dict[str, Any]) -> dict[str, Any]:
-    node = None if row["node_uuid"] is None else row
-    status, reason = status_of(row, node)
     props = row["properties"] or {}
     return {
-        "uuid": row["uuid"], "name": row["name"], "status": status, "status_reason": reason,
+        "uuid": row["uuid"], "name": row["name"], "status": row["status"],
+        "status_reason": _reason(row),
         "project": row["project"], "availability_zone": row["availability_zone"],
         "flavor": {"name": row["flavor"], "cpus": row["cpus"], "memory_mb": row["memory_mb"],
                    "local_gb": row["local_gb"]},
@@ -283,7 +294,12 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def list_hosts(svc: Services, caller: Caller, filters: dict[str, str]) -> list[dict[str, Any]]:
+def list_hosts(
+    svc: Services, caller: Caller, filters: dict[str, str], paging: PageRequest | None = None
+) -> dict[str, Any]:
+    """{"hosts": [...], "next_marker": uuid while more remain}: the caller's hosts that match
+    `filters`, a page of them by `paging` (None: all, oldest first). Filtered, sorted and paged
+    in SQL, status included."""
     known = {"project", "status", "flavor", "availability_zone", "name"}
     extra = sorted(set(filters) - known)
     if extra:
@@ -298,17 +314,38 @@ def list_hosts(svc: Services, caller: Caller, filters: dict[str, str]) -> list[d
         where.append(hosts.c.availability_zone == filters["availability_zone"])
     if "name" in filters:
         where.append(hosts.c.name == filters["name"])
-    with svc.db.read() as conn:
-        out = [_out(r) for r in _rows(conn, caller, where)]
     if "status" in filters:
         if filters["status"] not in STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
-        out = [h for h in out if h["status"] == filters["status"]]
+        where.append(host_status == filters["status"])
+    paging = paging or PageRequest("created_at")
+    if paging.sort_key not in _SORT_COLUMNS:
+        raise InvalidInput(f"sort_key must be one of {', '.join(SORT_KEYS)}", field="sort_key")
+    col = _SORT_COLUMNS[paging.sort_key]
+    with svc.db.read() as conn:
+        marker = None
+        if paging.marker:
+            at = conn.execute(
+                _query(caller, where).with_only_columns(col, hosts.c.id)
+                .where(hosts.c.uuid == paging.marker)
+            ).first()  # fmt: skip
+            if at is None:
+                raise InvalidInput(f"marker {paging.marker} is not in this list", field="marker")
+            marker = (at[0], at[1])
+        limit = None if paging.limit is None else paging.limit + 1  # one more: is there a next?
+        q = keyset(_query(caller, where), col, hosts.c.id, sort_dir=paging.sort_dir,
+                   marker=marker, limit=limit)  # fmt: skip
+        rows = [_out(dict(r)) for r in conn.execute(q).mappings()]
+    out: dict[str, Any] = {"hosts": rows}
+    if paging.limit is not None and len(rows) > paging.limit:
+        out["hosts"] = rows[: paging.limit]
+        out["next_marker"] = rows[paging.limit - 1]["uuid"]
     return out
 
 
 def _one(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
-    rows = _rows(conn, caller, [by_ident(hosts, ident)])
+    q = _query(caller, [by_ident(hosts, ident)]).order_by(hosts.c.created_at, hosts.c.id)
+    rows = [dict(r) for r in conn.execute(q).mappings()]
     if not rows:
         raise NotFound(f"host {ident} could not be found")
     if len(rows) > 1:
@@ -363,7 +400,7 @@ def power(svc: Services, caller: Caller, ident: str, action: str) -> None:
     with svc.db.read() as conn:
         row = _one(conn, caller, ident)
     if row["node_uuid"] is None or row["provision_state"] != states.ACTIVE:
-        raise Conflict(f"host {row['name']} is {status_of(row, row)[0]}; it can be started, "
+        raise Conflict(f"host {row['name']} is {row['status']}; it can be started, "
                        "stopped or rebooted when active or stopped")  # fmt: skip
     operations.request_power(svc, row["node_uuid"], {"target": target}, caller)
 

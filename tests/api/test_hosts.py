@@ -132,6 +132,58 @@ def test_a_member_creates_uses_and_deletes_hosts(cloud: Any) -> None:
     assert c.get("/api/v1/hosts/export", headers=carol).text.count("\n") == 1  # the header only
 
 
+def test_host_lists_filter_sort_and_page_in_sql(cloud: Any) -> None:
+    c, svc, who = cloud
+    alice, carol, admin = who["alice"], who["carol"], who["admin"]
+    add_nodes(c, svc, admin, 6, X86)
+    for headers, name, count in ((alice, "a", 4), (carol, "b", 2)):
+        r = c.post("/api/v1/hosts", json={"name": name, "count": count, "flavor": "bm.x86",
+                                          "image": "http://images/debian.qcow2"}, headers=headers)  # fmt: skip
+        assert r.status_code == 202, r.text
+    for name in ("a-1", "a-2", "a-3", "a-4"):
+        wait_status(c, alice, name, "active")
+    for name in ("b-1", "b-2"):
+        wait_status(c, carol, name, "active")
+    assert c.post("/api/v1/hosts/a-2/stop", headers=alice).status_code == 202
+    wait_status(c, alice, "a-2", "stopped")
+    failed = host(c, alice, "a-3")["node_uuid"]
+    with svc.db.write() as conn:  # as a failed rebuild leaves it
+        conn.execute(sa.update(nodes).where(nodes.c.uuid == failed)
+                     .values(provision_state="deploy failed", last_error="disk on fire"))  # fmt: skip
+
+    def walk(headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+        got, marker = [], None
+        while True:
+            page = c.get("/api/v1/hosts", params={**params, **({"marker": marker} if marker else {})},
+                         headers=headers).json()  # fmt: skip
+            got += page["hosts"]
+            assert len(page["hosts"]) <= params.get("limit", 1000)
+            marker = page.get("next_marker")
+            if not marker:
+                return got
+
+    for key in host_svc.SORT_KEYS:
+        for direction in ("asc", "desc"):
+            whole = walk(admin, sort_key=key, sort_dir=direction)
+            assert len(whole) == 6
+            assert walk(admin, sort_key=key, sort_dir=direction, limit=2) == whole, key
+            values = [h[key] for h in whole]
+            assert values == sorted(values, reverse=direction == "desc"), (key, values)
+    # scope, filters and the derived status, all in the query
+    assert sorted(h["name"] for h in walk(alice, limit=3)) == ["a-1", "a-2", "a-3", "a-4"]
+    assert [h["name"] for h in walk(carol, sort_key="name", sort_dir="desc")] == ["b-2", "b-1"]
+    assert [h["name"] for h in walk(alice, status="stopped")] == ["a-2"]
+    (broken,) = walk(admin, status="error")
+    assert (broken["name"], broken["status_reason"]) == ("a-3", "disk on fire")
+    assert [h["name"] for h in walk(admin, status="active", project="p1", sort_key="name")] == [
+        "a-1", "a-4"]  # fmt: skip
+    b1 = host(c, carol, "b-1")["uuid"]
+    r = c.get("/api/v1/hosts", params={"marker": b1}, headers=alice)  # not in alice's list
+    assert r.status_code == 400 and r.json()["field"] == "marker"
+    r = c.get("/api/v1/hosts", params={"status": "sleepy"}, headers=alice)
+    assert r.status_code == 400 and r.json()["field"] == "status"
+
+
 def test_no_match_quota_and_private_flavors(cloud: Any) -> None:
     c, svc, who = cloud
     alice, carol, admin = who["alice"], who["carol"], who["admin"]

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ironworks.api.deps import JSON, CtxDep
-from ironworks.api.native.listing import PAGING, page, paging_only
+from ironworks.api.native.listing import PAGING, page, paging, paging_only
 from ironworks.services import flavors, hosts, sheets
 from ironworks.services.sheets import CSV_MIME, XLSX_MIME
 
@@ -73,8 +73,8 @@ async def revoke_flavor(ctx: CtxDep, ident: str, project: str) -> JSON:
 async def list_hosts(ctx: CtxDep) -> JSON:
     params = dict(ctx.request.query_params)
     filters = {k: v for k, v in params.items() if k not in PAGING}
-    items = await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters)
-    return JSON(page(items, params, ("created_at", "name", "status", "project"), "hosts"))
+    req = paging(params, hosts.SORT_KEYS)
+    return JSON(await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters, req))
 
 
 @router.post("/hosts", status_code=202, tags=["hosts"],
@@ -92,7 +92,7 @@ async def export_hosts(
     filters = {
         k: v for k, v in ctx.request.query_params.items() if k != "format" and k not in PAGING
     }
-    listed = await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters)
+    listed = (await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters))["hosts"]
 
     def render() -> bytes:
         rows = [[h["name"], h["uuid"], h["status"], h["status_reason"], h["project"],

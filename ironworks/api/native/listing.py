@@ -1,8 +1,8 @@
 """One way to page, filter and sort every `/api/v1` list: `limit`, `marker` (the uuid of the
 last item seen), `sort_key`, `sort_dir`; an answer carries `next_marker` while more remain.
 
-Lists here are the caller's scope, already filtered by the service; they are sorted and cut in
-memory (identity lists and a project's hosts are small). The audit log pages in SQL.
+`page` sorts and cuts a list the service gave whole (identity and flavor lists are small);
+hosts and the audit log page in SQL: the service gets `paging`'s PageRequest.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ironworks.common.errors import InvalidInput
+from ironworks.db.pagination import PageRequest
 
 MAX_LIMIT = 1000
 PAGING = frozenset({"limit", "marker", "sort_key", "sort_dir"})
@@ -24,10 +25,8 @@ def paging_only(params: dict[str, str]) -> dict[str, str]:
     return params
 
 
-def page(
-    items: list[dict[str, Any]], params: dict[str, str], sort_keys: tuple[str, ...], key: str
-) -> dict[str, Any]:
-    """{key: the page, "next_marker": uuid} from `items` and the query's paging parameters."""
+def paging(params: dict[str, str], sort_keys: tuple[str, ...]) -> PageRequest:
+    """The query's paging parameters, checked; the first of `sort_keys` is the default."""
     sort_key = params.get("sort_key", sort_keys[0])
     if sort_key not in sort_keys:
         raise InvalidInput(f"sort_key must be one of {', '.join(sort_keys)}", field="sort_key")
@@ -41,17 +40,25 @@ def page(
     except ValueError:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}",
                            field="limit") from None  # fmt: skip
+    return PageRequest(sort_key, sort_dir, limit, params.get("marker") or None)
+
+
+def page(
+    items: list[dict[str, Any]], params: dict[str, str], sort_keys: tuple[str, ...], key: str
+) -> dict[str, Any]:
+    """{key: the page, "next_marker": uuid} from `items` and the query's paging parameters."""
+    req = paging(params, sort_keys)
+    sort_key, limit = req.sort_key, req.limit or MAX_LIMIT
 
     def order(item: dict[str, Any]) -> tuple[Any, ...]:
         value = item.get(sort_key)
         return (value is None, "" if value is None else str(value) if not isinstance(value, int | float) else value, item["uuid"])  # fmt: skip
 
-    ordered = sorted(items, key=order, reverse=sort_dir == "desc")
-    marker = params.get("marker")
-    if marker:
-        at = next((i for i, it in enumerate(ordered) if it["uuid"] == marker), None)
+    ordered = sorted(items, key=order, reverse=req.sort_dir == "desc")
+    if req.marker:
+        at = next((i for i, it in enumerate(ordered) if it["uuid"] == req.marker), None)
         if at is None:
-            raise InvalidInput(f"marker {marker} is not in this list", field="marker")
+            raise InvalidInput(f"marker {req.marker} is not in this list", field="marker")
         ordered = ordered[at + 1 :]
     out: dict[str, Any] = {key: ordered[:limit]}
     if len(ordered) > limit:
