@@ -201,20 +201,22 @@ def authenticate(svc: Services, token: str) -> Principal:
             raise Unauthenticated("the token has expired; log in again")
         if not row["enabled"]:
             raise Unauthenticated(f"the account {row['name']} is disabled; ask an admin")
-        member = conn.execute(
-            sa.select(project_members.c.project_id, project_members.c.role)
-            .where(project_members.c.user_id == row["uid"])
-        ).all()  # fmt: skip
-        depts = conn.execute(
-            sa.select(department_admins.c.department_id)
-            .where(department_admins.c.user_id == row["uid"])
-        ).scalars().all()  # fmt: skip
-        joined = dict(member)
-        if depts:  # a department admin belongs to every project of their departments
-            for pid in conn.execute(
-                sa.select(projects.c.id).where(projects.c.department_id.in_(depts))
-            ).scalars():
-                joined.setdefault(pid, Role.DEPT_ADMIN.value)
+        # the projects joined, and the departments administered with their projects: one query
+        joined_rows = conn.execute(sa.union_all(
+            sa.select(project_members.c.project_id, project_members.c.role,
+                      sa.null().label("department_id"))
+            .where(project_members.c.user_id == row["uid"]),
+            sa.select(projects.c.id, sa.literal(Role.DEPT_ADMIN.value),
+                      department_admins.c.department_id)
+            .select_from(department_admins.outerjoin(
+                projects, projects.c.department_id == department_admins.c.department_id))
+            .where(department_admins.c.user_id == row["uid"]),
+        )).all()  # fmt: skip
+    joined = {pid: role for pid, role, dept in joined_rows if dept is None}
+    depts = {dept for _, _, dept in joined_rows if dept is not None}
+    for pid, role, dept in joined_rows:  # a department admin joins every project of theirs
+        if dept is not None and pid is not None:
+            joined.setdefault(pid, role)
     return Principal(user_id=row["uid"], name=row["name"], is_admin=row["is_admin"],
                      projects=joined, departments=frozenset(depts), token_id=row["id"])  # fmt: skip
 
