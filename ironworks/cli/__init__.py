@@ -15,6 +15,7 @@ from ironworks.cli import (  # noqa: F401  (they add commands)
     tenancy,
 )
 from ironworks.cli.groups import node_app, port_app
+from ironworks.cli.i18n import translate_docstrings
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +26,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(license.license_app, name="license")
     app.add_typer(node_app, name="node")
     app.add_typer(port_app, name="port")
+    translate_docstrings(app)
 
 
 __all__ = ["register"]

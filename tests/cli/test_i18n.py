@@ -30,6 +30,7 @@ PO = LOCALE / "zh_CN" / "LC_MESSAGES" / "ironworks.po"
 MO = LOCALE / "zh_CN" / "LC_MESSAGES" / "ironworks.mo"
 CLI_DIR = Path(i18n.__file__).parent
 KEYWORDS = {"_": None, "ngettext": (1, 2)}  # as scripts/i18n: -k _ -k ngettext:1,2
+METHODS = [("**.py", "ironworks.cli.i18n:extract")]  # as scripts/babel.cfg: docstrings too
 
 # str.format fields ({node}, {item!r}, {n:d}); JSON in a help text ({"interface": ...}) is not one
 PLACEHOLDER = re.compile(r"\{[A-Za-z_]\w*(?:![rsa])?(?::[^{}]*)?\}")
@@ -62,7 +63,7 @@ def test_the_template_holds_every_marked_string() -> None:
     marked = {
         msg if isinstance(msg, str) else tuple(msg)
         for _file, _line, msg, _comments, _context in extract_from_dir(
-            str(CLI_DIR), keywords=KEYWORDS
+            str(CLI_DIR), method_map=METHODS, keywords=KEYWORDS
         )
     }
     in_template = {_key(m) for m in _messages(_catalog(POT))}
@@ -153,3 +154,11 @@ def test_help_texts_in_chinese() -> None:
     assert "将节点转入维护以便检修，或恢复服务。" in out.stdout
     english = _ironworks("node", "--help", LANGUAGE="en")
     assert "Nodes: the physical servers Ironworks manages." in english.stdout
+
+
+def test_a_commands_docstring_is_its_help_in_either_language() -> None:
+    chinese = _ironworks("host", "--help", LANGUAGE="zh_CN")
+    assert chinese.returncode == 0, chinese.stderr
+    assert "按规格和镜像创建主机" in chinese.stdout  # `host create`'s docstring, translated
+    english = _ironworks("host", "create", "--help", LANGUAGE="en")
+    assert "Create hosts from a flavor and an image" in english.stdout
