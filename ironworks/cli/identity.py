@@ -67,8 +67,10 @@ def department_admin(
     """Make a user admin of a department (or --remove)."""
     with cloud(url) as c:
         c.set_department_admin(name, user, not remove)
-    say(_("{user} is {no}an admin of {dept}").format(user=user, dept=name,
-                                                     no=_("no longer ") if remove else ""))  # fmt: skip
+    done = (
+        _("{user} is no longer an admin of {dept}") if remove else _("{user} is an admin of {dept}")
+    )
+    say(done.format(user=user, dept=name))
 
 
 @department_app.command("delete")

@@ -40,8 +40,11 @@ def register(app: typer.Typer) -> None:
         if print_token:
             typer.echo(out["token"])
             return
-        say(_("logged in to {url} as {user}; token kept in {path} until {expires}").format(
-            url=url, user=user, path=path, expires=out.get("expires_at") or _("revoked")))  # fmt: skip
+        if out.get("expires_at"):
+            done = _("logged in to {url} as {user}; token kept in {path} until {expires}")
+        else:
+            done = _("logged in to {url} as {user}; token kept in {path} until it is revoked")
+        say(done.format(url=url, user=user, path=path, expires=out.get("expires_at")))
 
     @app.command("logout")
     @guard
