@@ -228,6 +228,14 @@ class ImageSettings(BaseModel):
         description="Largest disk (GiB) a qcow2 image may describe; bigger ones are refused "
         "before conversion (a tiny qcow2 can claim an enormous raw size).",
     )
+    tenant_url_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts (names as written in the URL) from which a project's users may have "
+        "images downloaded: an image import, or a host created or rebuilt from a URL. The "
+        "download runs inside the cloud's network, so any other URL a tenant gives is refused "
+        "(it could reach metadata services, databases or BMCs and copy them to the tenant's "
+        "disk); tenants use image ids. Cloud admins may give any URL.",
+    )
 
 
 class FakeSettings(BaseModel):

@@ -128,7 +128,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
     names = _names(body, count)
     image = body.get("image")
     if not isinstance(image, str) or not image.strip():
-        raise InvalidInput("image is required: an image URL or id", field="image")
+        raise InvalidInput("image is required: an image id or name, or a URL", field="image")
     if not body.get("flavor"):
         raise InvalidInput("flavor is required (its name or id)", field="flavor")
     default_az = svc.settings.default_availability_zone
@@ -142,7 +142,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
             )
         scoped = caller if caller.is_admin else _as_project(caller, project["id"])
         flavor = flavor_svc.get_row(conn, scoped, str(body["flavor"]))
-        _check_image(conn, scoped, image)
+        image = _image_ref(svc, conn, scoped, image)
         _check_quota(conn, project, flavor, count)
         candidates = [dict(r) for r in conn.execute(
             sa.select(nodes).where(
@@ -179,14 +179,17 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
     return created
 
 
-def _check_image(conn: sa.Connection, scoped: Caller, image: str) -> None:
-    """An Ironworks image (by id) must be one the host's project may see: a private image of
-    another project is a 404 here as everywhere, never deployed."""
-    from ironworks.common.ids import is_uuid_like
+def _image_ref(svc: Services, conn: sa.Connection, scoped: Caller, image: str) -> str:
+    """What the node deploys for `image`: a URL the caller may have the cloud download
+    (`images.check_source_url`), or the uuid of an Ironworks image (given by id or name) the
+    host's project may see: a private image of another project is a 404 here as everywhere,
+    never deployed."""
     from ironworks.services import images as image_svc
 
-    if is_uuid_like(image.strip()):
-        image_svc.get_row(conn, scoped, image.strip())
+    image = image.strip()
+    if "://" in image:
+        return image_svc.check_source_url(svc, scoped, image, "image")
+    return str(image_svc.get_row(conn, scoped, image)["uuid"])
 
 
 def first_boot(name: str, ssh_key: str | None, user_data: str | None) -> dict[str, Any]:
@@ -416,10 +419,10 @@ def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> 
             raise Conflict(f"host {row['name']} has no node left to rebuild on")
         node = dict(conn.execute(sa.select(nodes).where(nodes.c.uuid == row["node_uuid"]))
                     .mappings().one())  # fmt: skip
-        new_image = image or row["image"]
+        new_image = row["image"]
         if image:
-            _check_image(conn, caller if caller.is_admin else _as_project(caller, row["project_id"]),
-                         image)  # fmt: skip
+            scoped = caller if caller.is_admin else _as_project(caller, row["project_id"])
+            new_image = _image_ref(svc, conn, scoped, image)
         info = {**(node["instance_info"] or {}), "image_source": new_image}
         conn.execute(sa.update(nodes).where(nodes.c.id == node["id"]).values(instance_info=info))
         operations.accept_provision(conn, {**node, "instance_info": info}, "rebuild",

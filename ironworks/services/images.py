@@ -27,6 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from ironworks.common.errors import Conflict, Forbidden, InvalidInput, IronworksError, NotFound
@@ -388,10 +389,27 @@ def _install(svc: Services, caller: Caller | None, image_uuid: str, part: str,
         prepared.path.unlink(missing_ok=True)  # still there if anything failed
 
 
+def check_source_url(svc: Services, caller: Caller, url: Any, field: str) -> str:
+    """`url`, if this caller may have the cloud download it. The download runs inside the
+    cloud's own network, so a project's user may only name the hosts of
+    `images.tenant_url_hosts`: any other URL could reach what only the cloud reaches (a
+    metadata service, a database, a BMC) and copy it onto the tenant's disk."""
+    url = files.check_url(url, field)
+    if caller.is_admin:
+        return url
+    host = (httpx.URL(url).host or "").lower()
+    allowed = sorted({h.lower() for h in svc.settings.images.tenant_url_hosts})
+    if host not in allowed:
+        where = f"only from {', '.join(allowed)}" if allowed else "by image id only"
+        raise Forbidden(f"{field}: a project's users give images {where}, not from {host}; "
+                        "upload the image, or ask a cloud admin to import it", field=field)  # fmt: skip
+    return url
+
+
 def start_import(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> dict[str, Any]:
     """Mark the image `importing` and download `url` in a background thread."""
     _unknown(body, {"url", "checksum", "part"})
-    url = files.check_url(body.get("url"))
+    url = check_source_url(svc, caller, body.get("url"), "url")
     checksum = body.get("checksum")
     expected = Checksum.parse(checksum) if checksum is not None else None
     with svc.db.write() as conn:

@@ -29,6 +29,7 @@ def secure(database_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, Se
         database_url, tmp_path,
         auth={"noauth": False, "admin_password": ADMIN_PASSWORD, "max_failed_logins": 3},
         conductor={"hostname": "t", "poll_interval": 0.05, "periodic_interval": 3600},
+        images={"tenant_url_hosts": ["images"]},  # tenants may name URLs on host "images" only
     )  # fmt: skip
     db = Database(settings.effective_database_url)
     migrate.upgrade(db)

@@ -128,7 +128,7 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "flavor:update": ("PATCH", "/api/v1/flavors/fpub", {"description": "x"}),
     "flavor:delete": ("DELETE", "/api/v1/flavors/fspare", None),
     "host:read": ("GET", "/api/v1/hosts/h1", None),
-    "host:create": ("POST", "/api/v1/hosts", {"name": "hnew", "flavor": "fpub", "image": "i",
+    "host:create": ("POST", "/api/v1/hosts", {"name": "hnew", "flavor": "fpub", "image": "http://images/i.raw",
                                               "project": "p1"}),
     "host:update": ("PATCH", "/api/v1/hosts/h1", {"name": "h1b"}),
     "host:power": ("POST", "/api/v1/hosts/h1/stop", None),
@@ -188,7 +188,7 @@ def test_permission_cell(secure: Any, operation: str, role: Role) -> None:
         conn.execute(
             sa.update(nodes).where(nodes.c.uuid.in_(free)).values(provision_state="available")
         )
-    r = c.post("/api/v1/hosts", json={"name": "h1", "flavor": "fpub", "image": "i", "project": "p1"},
+    r = c.post("/api/v1/hosts", json={"name": "h1", "flavor": "fpub", "image": "http://images/i.raw", "project": "p1"},
                headers=admin)  # fmt: skip
     assert r.status_code == 202, r.text
     # a public image and a private one of p1

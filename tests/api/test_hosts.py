@@ -132,6 +132,30 @@ def test_a_member_creates_uses_and_deletes_hosts(cloud: Any) -> None:
     assert c.get("/api/v1/hosts/export", headers=carol).text.count("\n") == 1  # the header only
 
 
+def test_a_tenant_cannot_point_the_cloud_at_its_own_network(cloud: Any) -> None:
+    """The image download runs inside the cloud: a project's user may name only the hosts of
+    images.tenant_url_hosts ("images" here), never a metadata service, a database or a BMC."""
+    c, svc, who = cloud
+    alice, admin = who["alice"], who["admin"]
+    add_nodes(c, svc, admin, 1, X86)
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:5432/",
+                "http://images.evil.example/x.qcow2", "https://10.0.0.1/bmc.raw"):  # fmt: skip
+        r = c.post("/api/v1/hosts", json={"name": "x", "flavor": "bm.x86", "image": url},
+                   headers=alice)  # fmt: skip
+        assert r.status_code == 403 and r.json()["field"] == "image", (url, r.text)
+        assert "by image id" not in r.json()["detail"] and "only from images" in r.json()["detail"]
+    r = c.post("/api/v1/images", json={"name": "mine", "disk_format": "raw"}, headers=alice)
+    assert r.status_code == 201, r.text
+    r = c.post(f"/api/v1/images/{r.json()['uuid']}/import", json={"url": "http://127.0.0.1:22/"},
+               headers=alice)  # fmt: skip
+    assert r.status_code == 403 and r.json()["field"] == "url", r.text
+    assert c.get("/api/v1/hosts", headers=alice).json()["hosts"] == []  # nothing half-made
+    # a cloud admin is trusted with any URL (they run the conductor)
+    r = c.post("/api/v1/hosts", json={"name": "y", "flavor": "bm.x86", "project": "p1",
+                                      "image": "http://10.0.0.1/os.raw"}, headers=admin)  # fmt: skip
+    assert r.status_code == 202, r.text
+
+
 def test_host_lists_filter_sort_and_page_in_sql(cloud: Any) -> None:
     c, svc, who = cloud
     alice, carol, admin = who["alice"], who["carol"], who["admin"]
@@ -188,7 +212,7 @@ def test_no_match_quota_and_private_flavors(cloud: Any) -> None:
     c, svc, who = cloud
     alice, carol, admin = who["alice"], who["carol"], who["admin"]
     add_nodes(c, svc, admin, 2, X86)
-    body = {"name": "big", "count": 3, "flavor": "bm.x86", "image": "img"}
+    body = {"name": "big", "count": 3, "flavor": "bm.x86", "image": "http://images/os.raw"}
     r = c.post("/api/v1/hosts", json=body, headers=alice)
     assert r.status_code == 409
     assert r.json()["detail"] == ("no available node matches flavor bm.x86 in availability zone "
@@ -237,7 +261,7 @@ def test_concurrent_creates_never_share_a_node(secure: Any) -> None:
         start.wait()
         try:
             results.append(host_svc.create(svc, caller, {"name": f"h{i}", "flavor": "f",
-                                                         "image": "img", "project": "p"}))  # fmt: skip
+                                                         "image": "http://images/os.raw", "project": "p"}))  # fmt: skip
         except IronworksError as e:
             results.append(e)
 

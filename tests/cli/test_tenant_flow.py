@@ -65,7 +65,8 @@ def as_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, user: str
 def test_a_tenant_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IRONWORKS_TOKEN", raising=False)
     server = start_server(tmp_path / "server", env={
-        "IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD})  # fmt: skip
+        "IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "IRONWORKS_IMAGES__TENANT_URL_HOSTS": '["images"]'})  # tenants' URLs on host "images" only  # fmt: skip
     try:
         url = server.url
         admin_setup(url, monkeypatch, tmp_path)
