@@ -140,7 +140,10 @@ def _wait(c: CloudClient, uuids: dict[str, str], goal: str | None, timeout: floa
 def host_create(
     name: Annotated[str, typer.Argument(help=_("Name; with --count, NAME-1..N or {n} in it."))],
     flavor: Annotated[str, typer.Option("--flavor", help=_("Flavor name or id."))],
-    image: Annotated[str, typer.Option("--image", help=_("Image URL or id."))],
+    image: Annotated[
+        str,
+        typer.Option("--image", help=_("Image id or name (see `ironworks image list`), or a URL.")),
+    ],
     count: Annotated[int, typer.Option("--count", help=_("How many, all or none."))] = 1,
     project: Annotated[str | None, typer.Option("--project")] = None,
     az: Annotated[str | None, typer.Option("--availability-zone")] = None,
