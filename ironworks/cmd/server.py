@@ -190,7 +190,15 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
                 app, host=settings.api.host, port=settings.api.port, loop="uvloop",
                 http="httptools", access_log=False, log_config=None, timeout_graceful_shutdown=5,
             ))  # fmt: skip
+            # uvicorn stops on SIGTERM/SIGINT, puts back the handlers it found and raises the
+            # signal again; with Python's default for SIGTERM that would end the process before
+            # the `finally` below stops the conductor and the boot services. Ours only notes it.
+            stopped_by: list[int] = []
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda signum, _frame: stopped_by.append(signum))
             server.run()
+            if stopped_by:
+                log.info("stopping on %s", signal.Signals(stopped_by[0]).name)
             if not server.started:
                 typer.echo(f"ironworks: could not listen on {settings.api.host}:{settings.api.port}"
                            " (see the error above); is another server using the port?", err=True)  # fmt: skip
@@ -205,6 +213,8 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             boot_services.stop()
         if conductor:
             conductor.stop(wait=False)
+            log.info("conductor %s stopped; running jobs finish before the process exits",
+                     conductor.host)  # fmt: skip
         db.dispose()
 
 

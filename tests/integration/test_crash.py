@@ -92,3 +92,20 @@ def test_kill_dash_nine_mid_deploy(tmp_path):
         f"{len(wrong)} node(s) with a lost or repeated transition, e.g. {next(iter(wrong.values()))}"
     )
     print(f"state at kill: {dict(before)}; recovery to all active: {recovery:.1f} s")
+
+
+def test_sigterm_stops_the_conductor_before_the_process_exits(tmp_path):
+    """systemd's stop: the API drains, the conductor is marked offline, exit status 0."""
+    home = tmp_path / "home"
+    srv = start_server(home)
+    r = httpx.post(f"{srv.url}/v1/nodes", json={"driver": "fake-hardware"}, headers=H, timeout=30)
+    assert r.status_code == 201, r.text
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(20) == 0
+    log = srv.log.read_text()
+    assert "stopping on SIGTERM" in log and "stopped; running jobs finish" in log, log[-2000:]
+    eng = sa.create_engine(f"sqlite:///{home / 'ironworks.db'}")
+    with eng.connect() as conn:
+        online = conn.execute(sa.text("SELECT online FROM conductors")).scalars().all()
+    eng.dispose()
+    assert online == [0]
