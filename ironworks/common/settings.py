@@ -175,6 +175,13 @@ class BootSettings(BaseModel):
         description="Boot unknown MACs into the agent ramdisk and enrol them from their "
         "inventory (auto-discovery). Off: unknown MACs get no DHCP answer.",
     )
+    discovery_max_pending: int = Field(
+        100,
+        ge=1,
+        description="Discovered machines that may wait in `enroll` for an operator at once; "
+        "beyond it lookups of unknown MACs are refused (409) until some are managed or "
+        "deleted, so a host on the provisioning network cannot enrol endless made-up MACs.",
+    )
     discovery_driver: str = Field(
         "ipmi",
         description="Hardware type of nodes enrolled by discovery (their BMC credentials are "

@@ -32,7 +32,7 @@ from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import as_utc, utcnow
-from ironworks.db.schema import nodes, ports
+from ironworks.db.schema import agent_sessions, nodes, ports
 from ironworks.domain import states
 from ironworks.services.context import Services
 from ironworks_agent import protocol
@@ -273,6 +273,17 @@ def _discover(svc: Services, macs: list[str], boot_mac: Any, address: str | None
     from ironworks.services.context import Caller
 
     boot = boot_mac.lower() if isinstance(boot_mac, str) and boot_mac.lower() in macs else macs[0]
+    cap = svc.settings.boot.discovery_max_pending
+    with svc.db.read() as conn:
+        pending = conn.execute(
+            sa.select(sa.func.count()).select_from(nodes.join(agent_sessions))
+            .where(nodes.c.provision_state == states.ENROLL, agent_sessions.c.purpose == DISCOVER)
+        ).scalar_one()  # fmt: skip
+    if pending >= cap:
+        log.warning("discovery refused %s from %s: %d discovered nodes wait for an operator",
+                    macs, address, pending)  # fmt: skip
+        raise Conflict(f"{pending} discovered machines already wait in enroll for an operator "
+                       f"(boot.discovery_max_pending = {cap}); manage or delete some of them")  # fmt: skip
     caller = Caller(user="discovery", source=address)
     try:
         node = node_svc.create_node(svc, {

@@ -275,6 +275,25 @@ def test_an_unknown_machine_is_discovered_and_enrolled_from_its_inventory(
     assert any(e.startswith("discovery: inventory taken") for e in events), events
 
 
+@pytest.mark.parametrize("cloud", [{"discovery": True, "discovery_max_pending": 2}], indirect=True)
+def test_discovery_stops_at_its_cap_of_machines_waiting_for_an_operator(cloud: str) -> None:
+    """A host on the provisioning network that makes MACs up enrols at most
+    boot.discovery_max_pending nodes; managing or deleting one makes room again."""
+    http = httpx.Client(base_url=cloud, headers={"X-OpenStack-Ironic-API-Version": "latest"})
+    made_up = [f"52:54:00:aa:00:{i:02x}" for i in range(4)]
+    for mac in made_up[:2]:
+        r = http.post("/api/v1/agent/lookup", json={"macs": [mac]})
+        assert r.status_code == 200, r.text
+    r = http.post("/api/v1/agent/lookup", json={"macs": [made_up[2]]})
+    assert r.status_code == 409 and "boot.discovery_max_pending = 2" in r.json()["detail"], r.text
+    nodes = http.get("/v1/nodes").json()["nodes"]
+    assert sorted(n["name"] for n in nodes) == sorted(
+        "discovered-" + m.replace(":", "") for m in made_up[:2])  # fmt: skip
+    assert http.delete(f"/v1/nodes/{nodes[0]['uuid']}").status_code == 204
+    r = http.post("/api/v1/agent/lookup", json={"macs": [made_up[3]]})
+    assert r.status_code == 200, r.text
+
+
 def test_unknown_macs_get_no_ramdisk_without_discovery(cloud: str) -> None:
     http = httpx.Client(base_url=cloud)
     assert http.get(f"/boot/{MAC}.ipxe").status_code == 404
