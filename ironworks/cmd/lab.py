@@ -119,6 +119,14 @@ def _fail(message: object) -> typer.Exit:
 def up(
     nodes: Annotated[int, typer.Option("--nodes", "-n", help="How many VMs.")] = 1,
     arch: Annotated[str, typer.Option(help="x86_64 or aarch64 (UEFI, slow under TCG).")] = "x86_64",
+    aarch64_nodes: Annotated[
+        int,
+        typer.Option(
+            "--aarch64-nodes",
+            help="Also this many aarch64 VMs, after the --nodes of --arch: "
+            "both architectures on one provisioning network, in one AZ.",
+        ),
+    ] = 0,
     memory: Annotated[int, typer.Option(help="MiB of memory per VM.")] = 512,
     cpus: Annotated[int, typer.Option(help="Virtual CPUs per VM.")] = 1,
     disk_mb: Annotated[int, typer.Option(help="Size of each VM's (sparse) disk in MiB.")] = 1024,
@@ -147,7 +155,8 @@ def up(
     from ironworks.lab.vmlab import up as lab_up
 
     opts = LabOptions(
-        nodes=nodes, directory=directory or _default_dir(), arch=arch, memory_mb=memory,
+        nodes=nodes, directory=directory or _default_dir(), arch=arch,
+        aarch64_nodes=aarch64_nodes, memory_mb=memory,
         cpus=cpus, disk_mb=disk_mb, uefi=uefi, namespace=namespace, bridge=bridge,
         bridge_address=bridge_address, address=address, base_port=base_port, username=user,
         password=password, name_prefix=name_prefix, no_pxe=frozenset(no_pxe or ()),

@@ -68,6 +68,7 @@ class LabOptions:
     nodes: int
     directory: Path
     arch: str = "x86_64"
+    aarch64_nodes: int = 0  # more VMs, aarch64, after the `nodes` of `arch`: one mixed lab
     memory_mb: int = 512
     cpus: int = 1
     disk_mb: int = 1024
@@ -165,31 +166,33 @@ def plan(opts: LabOptions) -> LabState:
     ipaddress.ip_interface(opts.bridge_address)
     if opts.arch not in ARCHES:
         raise LabError(f"--arch {opts.arch} is not one of {', '.join(ARCHES)}")
-    if not 1 <= opts.nodes <= MAX_NODES:
-        raise LabError(f"--nodes must be 1..{MAX_NODES}")
+    total = opts.nodes + opts.aarch64_nodes
+    if opts.nodes < 0 or opts.aarch64_nodes < 0 or not 1 <= total <= MAX_NODES:
+        raise LabError(f"--nodes and --aarch64-nodes must add up to 1..{MAX_NODES}")
     if opts.memory_mb < 64 or opts.cpus < 1 or opts.disk_mb < 1:
         raise LabError("--memory must be at least 64 (MiB), --cpus and --disk-mb at least 1")
-    last = opts.base_port + opts.nodes - 1
+    last = opts.base_port + total - 1
     if opts.base_port < 1 or last > 65535:
         raise LabError(f"ports {opts.base_port}..{last} do not fit in 1..65535")
     directory = opts.directory.resolve()
-    width = max(4, len(str(opts.nodes - 1)))
-    names = [f"{opts.name_prefix}{i:0{width}d}" for i in range(opts.nodes)]
+    width = max(4, len(str(total - 1)))
+    names = [f"{opts.name_prefix}{i:0{width}d}" for i in range(total)]
+    arches = [opts.arch] * opts.nodes + ["aarch64"] * opts.aarch64_nodes
     unknown = sorted(opts.no_pxe - set(names))
     if unknown:
         raise LabError(f"--no-pxe {', '.join(unknown)}: no such VM (they are {names[0]}..)")
     vms = []
-    for i, name in enumerate(names):
+    for i, (name, arch) in enumerate(zip(names, arches, strict=True)):
         d = directory / "vms" / name
         vm = VmSpec(
-            name=name, arch=opts.arch, memory_mb=opts.memory_mb, cpus=opts.cpus, mac=mac_for(i),
+            name=name, arch=arch, memory_mb=opts.memory_mb, cpus=opts.cpus, mac=mac_for(i),
             namespace=opts.namespace, tap=tap_for(i), disk=str(d / "disk.img"),
             serial_log=str(d / "serial.log"), qemu_log=str(d / "qemu.log"),
             qmp_socket=str(d / "qmp.sock"), status_file=str(d / "status.json"),
-            sercon=str(directory / "sercon.bin"), uefi=opts.uefi or opts.arch == "aarch64",
+            sercon=str(directory / "sercon.bin"), uefi=opts.uefi or arch == "aarch64",
             pxe=name not in opts.no_pxe,
-            flash_code=str(directory / "aarch64-code.fd") if opts.arch == "aarch64" else "",
-            flash_vars=str(d / "vars.fd") if opts.arch == "aarch64" else "",
+            flash_code=str(directory / "aarch64-code.fd") if arch == "aarch64" else "",
+            flash_vars=str(d / "vars.fd") if arch == "aarch64" else "",
         )  # fmt: skip
         if len(vm.qmp_socket.encode()) > 107:
             raise LabError(f"lab directory {directory} is too deep for a unix socket path")
@@ -248,7 +251,7 @@ def _make_files(state: LabState, disk_bytes: int) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "sercon.bin").write_bytes(SERCON)
     if any(v.vm.flash_code for v in state.vms):
-        code = Path(state.vms[0].vm.flash_code)
+        code = Path(next(v.vm.flash_code for v in state.vms if v.vm.flash_code))
         data = Path(AAVMF).read_bytes()
         if len(data) > PFLASH_BYTES:
             raise LabError(f"{AAVMF} is larger than a 64 MiB flash bank")

@@ -1,18 +1,19 @@
 """An aarch64 lab VM PXE-boots the aarch64 agent ramdisk, is inspected, cleaned and deployed
-(issue #4).
+(issue #4), beside an x86_64 VM of the same lab and AZ.
 
-`ironworks lab up --arch aarch64` gives one QEMU `virt` VM (cortex-a57, AAVMF UEFI) behind an
-emulated IPMI BMC; `ironworks serve --lab NS` serves its provisioning network with both
-architectures' ramdisks. Debian ships no arm64 iPXE, so the firmware's PXE gets a GRUB netboot
+`ironworks lab up --nodes 1 --aarch64-nodes 1` gives an x86_64 VM and a QEMU `virt` VM
+(cortex-a57, AAVMF UEFI), each behind an emulated IPMI BMC, on one provisioning network;
+`ironworks serve --lab NS` serves it with both architectures' ramdisks. Debian ships no arm64 iPXE, so the firmware's PXE gets a GRUB netboot
 image (ironworks/build/grub.py) that loads the node's GRUB configuration from the boot listener
-(`/boot/grub/MAC.cfg`) and the aarch64 ramdisk over HTTP. The first test inspects the node
-(manageable, cpu_arch aarch64, its memory and CPUs); the second cleans it, deploys the aarch64
+(`/boot/grub/MAC.cfg`) and the aarch64 ramdisk over HTTP. The first test inspects both nodes at
+once (cpu_arch aarch64 and x86_64, their memory and CPUs, one AZ); the second cleans the aarch64
+one, deploys the aarch64
 test OS (an ESP with GRUB and an ext4 root) with a config drive, and waits for the test OS to
 print its hostname after booting from the disk.
 
 Under TCG an aarch64 guest is several times slower than an x86_64 one, so these tests run only
 when IRONWORKS_E2E_SLOW=1 is set (marked `slow` as well): about three minutes in all. They print
-the time of each phase. They use their own lab directory, namespace and BMC ports, one VM of
+the time of each phase. They use their own lab directory, namespace and BMC ports, two VMs of
 1 GiB.
 """
 
@@ -87,9 +88,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if subprocess.run(["which", QEMU], capture_output=True).returncode != 0:
         pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-arm qemu-efi-aarch64)")
     port = 19000 + (os.getpid() % 1000) * 3
-    with lab_up(tmp_path_factory.mktemp("lab-a64"), f"iwa64{uuidlib.uuid4().hex[:6]}", "--arch",
-                "aarch64", "--nodes", "1", "--base-port", str(port), "--memory", str(MEMORY_MB),
-                "--cpus", str(CPUS), "--disk-mb", str(DISK_MB), "--name-prefix", "a64-vm-") as state:  # fmt: skip
+    with lab_up(tmp_path_factory.mktemp("lab-a64"), f"iwa64{uuidlib.uuid4().hex[:6]}", "--nodes",
+                "1", "--aarch64-nodes", "1", "--base-port", str(port), "--memory", str(MEMORY_MB),
+                "--cpus", str(CPUS), "--disk-mb", str(DISK_MB), "--name-prefix", "mix-vm-") as state:  # fmt: skip
         yield state
 
 
@@ -103,8 +104,8 @@ def cloud(lab: dict[str, Any], ramdisks: Path,
         yield url, home
 
 
-class A64Node:
-    """The lab's aarch64 VM enrolled in the cloud, with its console."""
+class LabNode:
+    """One of the lab's VMs enrolled in the cloud, with its console."""
 
     def __init__(self, http: httpx.Client, vm: dict[str, Any]) -> None:
         self.http, self.vm, self.console = http, vm, Path(vm["serial_log"])
@@ -149,24 +150,46 @@ class A64Node:
 
 
 @pytest.fixture(scope="module")
-def node(lab: dict[str, Any], cloud: tuple[str, Path]) -> Iterator[A64Node]:
-    with httpx.Client(base_url=cloud[0], headers=HEADERS, timeout=30) as http:
-        yield A64Node(http, lab["vms"][0])
+def http(cloud: tuple[str, Path]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=cloud[0], headers=HEADERS, timeout=30) as client:
+        yield client
+
+
+def _vm(lab: dict[str, Any], arch: str) -> dict[str, Any]:
+    return next(vm for vm in lab["vms"] if vm["arch"] == arch)
+
+
+@pytest.fixture(scope="module")
+def node(lab: dict[str, Any], http: httpx.Client) -> LabNode:
+    return LabNode(http, _vm(lab, "aarch64"))
+
+
+@pytest.fixture(scope="module")
+def x86(lab: dict[str, Any], http: httpx.Client) -> LabNode:
+    return LabNode(http, _vm(lab, "x86_64"))
 
 
 def test_aarch64_vm_pxe_boots_the_ramdisk_and_is_inspected(
-    node: A64Node, cloud: tuple[str, Path]
+    node: LabNode, x86: LabNode, cloud: tuple[str, Path]
 ) -> None:
     # the TFTP root has the arm64 boot program and GRUB's configuration naming our listener
     tftp = cloud[1] / "boot" / "tftp"
     assert (tftp / "grubnetaa64.efi").is_file()
     assert "(http,10.99.0.1:8080)/boot/grub/" in (tftp / "grub/grub.cfg").read_text()
 
-    node.act("manage")
-    node.expect("manageable", 60)
+    for n in (node, x86):
+        n.act("manage")
+        n.expect("manageable", 60)
     node.act("inspect")
+    x86.act("inspect")  # at the same time, on the same provisioning network
     seen: dict[str, float] = {}
     got = node.expect("manageable", INSPECT_TIMEOUT + 60, seen)
+    other = x86.expect("manageable", INSPECT_TIMEOUT)
+    print(f"\n{x86.vm['name']} (x86_64, TCG): inspected at the same time (done "
+          f"{other['_seconds']:.1f} s after the aarch64 VM)")  # fmt: skip
+    assert other["properties"]["cpu_arch"] == "x86_64", other["properties"]
+    assert other["properties"]["memory_mb"] == MEMORY_MB
+    assert not other["properties"].get("availability_zone")  # one AZ for both
     print(f"\n{node.vm['name']} (aarch64, TCG): inspection {got['_seconds']:.1f} s; console, s "
           "after the inspect request: " + ", ".join(f"{k} {v:.1f}" for k, v in seen.items()))  # fmt: skip
     props = got["properties"]
@@ -198,7 +221,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]
 
 
 def test_aarch64_vm_cleans_deploys_and_boots_the_test_os_from_disk(
-    node: A64Node, image: tuple[str, str]
+    node: LabNode, image: tuple[str, str]
 ) -> None:
     started = time.monotonic()
     # xdist may run another module's QEMU tests between this module's two, which tears the

@@ -52,6 +52,7 @@ def test_files_live_under_the_lab_directory(tmp_path: Path) -> None:
         ({"address": "0.0.0.0"}, "loopback"),
         ({"base_port": 65534}, "do not fit"),
         ({"nodes": 0}, "--nodes"),
+        ({"nodes": 200, "aarch64_nodes": 1}, "--aarch64-nodes"),
         ({"nodes": 201}, "--nodes"),
         ({"arch": "riscv64"}, "--arch"),
         ({"namespace": "bad name"}, "namespace name"),
@@ -61,6 +62,17 @@ def test_files_live_under_the_lab_directory(tmp_path: Path) -> None:
 def test_bad_options_are_refused(tmp_path: Path, kw: dict[str, object], match: str) -> None:
     with pytest.raises(LabError, match=match):
         plan(opts(tmp_path, **kw))
+
+
+def test_one_lab_holds_both_architectures(tmp_path: Path) -> None:
+    state = plan(opts(tmp_path, nodes=2, aarch64_nodes=1))
+    assert [(v.name, v.vm.arch, v.vm.uefi) for v in state.vms] == [
+        ("lab-vm-0000", "x86_64", False), ("lab-vm-0001", "x86_64", False),
+        ("lab-vm-0002", "aarch64", True)]  # fmt: skip
+    assert [bool(v.vm.flash_code) for v in state.vms] == [False, False, True]
+    assert len({v.vm.mac for v in state.vms}) == len({v.bmc_port for v in state.vms}) == 3
+    (arm,) = plan(opts(tmp_path, nodes=0, aarch64_nodes=1)).vms
+    assert arm.vm.arch == "aarch64"
 
 
 def test_state_file_round_trip(tmp_path: Path) -> None:
