@@ -18,6 +18,9 @@ VERSION: Final = "1"
 API_PREFIX: Final = "/api/v1/agent"
 LOOKUP_PATH: Final = "/api/v1/agent/lookup"
 HEARTBEAT_PATH: Final = "/api/v1/agent/heartbeat"
+# The deployed OS (not the agent) posts here once, from its first boot: cloud-init's
+# phone_home, or any client; the URL comes in the config drive's vendor_data.
+FIRST_BOOT_PATH: Final = "/api/v1/agent/first-boot"
 TOKEN_HEADER: Final = "X-Agent-Token"
 TOKEN_PREFIX: Final = "iwa_"
 

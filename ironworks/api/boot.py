@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
 from ironworks.api import errors
@@ -84,6 +84,16 @@ def agent_lookup(svc: SvcDep, request: Request,
 def agent_heartbeat(svc: SvcDep, request: Request, body: Annotated[dict[str, Any], Body()],
                     x_agent_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:  # fmt: skip
     return agent.heartbeat(svc, x_agent_token, body, _client(request))
+
+
+@router.post(
+    protocol.FIRST_BOOT_PATH + "/{node_uuid}/{token}",
+    status_code=204,
+    summary="The deployed OS reports its first boot (the URL is in its config drive)",
+)
+def first_boot(svc: SvcDep, request: Request, node_uuid: str, token: str) -> Response:
+    agent.first_boot(svc, node_uuid, token, _client(request))
+    return Response(status_code=204)
 
 
 class TitleCaseHeaders:

@@ -19,6 +19,7 @@ from ironworks.common.errors import InvalidInput
 from ironworks.common.settings import Settings
 from ironworks.images.cache import ImageCache
 from ironworks.images.store import file_digest, meta_path, write_meta
+from ironworks_agent import protocol
 
 
 def image_checksum(info: dict[str, Any]) -> str | None:
@@ -36,6 +37,9 @@ class DeployArtifacts:
 
     def url(self, key: str) -> str:
         return f"{self.base}/boot/images/{key}"
+
+    def first_boot_url(self, node_uuid: str, token: str) -> str:
+        return f"{self.base}{protocol.FIRST_BOOT_PATH}/{node_uuid}/{token}"
 
     def resolve_image(self, node: dict[str, Any]) -> dict[str, Any]:
         info = node.get("instance_info") or {}
@@ -56,13 +60,15 @@ class DeployArtifacts:
                                    f"{root_gb} GiB", field="instance_info/root_gb")  # fmt: skip
         return {"url": self.url(cached.key), "sha256": cached.sha256, "size": cached.size}
 
-    def configdrive(self, node: dict[str, Any], drive: Any) -> dict[str, Any]:
+    def configdrive(
+        self, node: dict[str, Any], drive: Any, first_boot_url: str | None = None
+    ) -> dict[str, Any]:
         self.cache.store.ensure()
         key = hashlib.sha256(f"configdrive:{node['uuid']}:{secrets.token_hex(16)}".encode())
         path: Path = self.cache.store.cache_file(key.hexdigest())
         tmp = self.cache.store.tmp / f"cd-{node['uuid']}-{secrets.token_hex(4)}.img"
         try:
-            configdrive.build(node, drive, tmp)
+            configdrive.build(node, drive, tmp, first_boot_url)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

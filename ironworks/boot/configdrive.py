@@ -85,7 +85,20 @@ def build_vfat(files: dict[str, bytes], out: Path, size_mb: int = SIZE_MB) -> Pa
     return out
 
 
-def from_object(node: dict[str, Any], drive: dict[str, Any], out: Path) -> Path:
+def first_boot_vendor_data(vendor: dict[str, Any] | None, url: str) -> dict[str, Any]:
+    """`vendor` (the request's vendor_data) with the URL the deployed OS posts to on its first
+    boot: as `ironworks.first_boot_url` for any client, and as cloud-init's `phone_home` unless
+    the request brought its own cloud-init vendor data."""
+    out = dict(vendor or {})
+    out["ironworks"] = {**(out.get("ironworks") if isinstance(out.get("ironworks"), dict) else {}),
+                        "first_boot_url": url}  # fmt: skip
+    out.setdefault("cloud-init", "#cloud-config\nphone_home:\n  url: " + json.dumps(url)
+                   + "\n  post: [instance_id]\n  tries: 10\n")  # fmt: skip
+    return out
+
+
+def from_object(node: dict[str, Any], drive: dict[str, Any], out: Path,
+                first_boot_url: str | None = None) -> Path:  # fmt: skip
     """Build the image for an Ironic-style config drive object."""
     unknown = set(drive) - {"meta_data", "user_data", "network_data", "vendor_data"}
     if unknown:
@@ -101,8 +114,11 @@ def from_object(node: dict[str, Any], drive: dict[str, Any], out: Path) -> Path:
     files = {"openstack/latest/meta_data.json": json.dumps(md, indent=1).encode()}
     if drive.get("network_data") is not None:
         files["openstack/latest/network_data.json"] = json.dumps(drive["network_data"]).encode()
-    if drive.get("vendor_data") is not None:
-        files["openstack/latest/vendor_data.json"] = json.dumps(drive["vendor_data"]).encode()
+    vendor = drive.get("vendor_data")
+    if first_boot_url:
+        vendor = first_boot_vendor_data(vendor, first_boot_url)
+    if vendor is not None:
+        files["openstack/latest/vendor_data.json"] = json.dumps(vendor).encode()
     user = drive.get("user_data")
     if user is not None:
         files["openstack/latest/user_data"] = (
@@ -135,11 +151,12 @@ def from_encoded(text: str, out: Path) -> Path:
     return out
 
 
-def build(node: dict[str, Any], drive: Any, out: Path) -> Path:
-    """The config drive image for a provision request's `configdrive` value."""
+def build(node: dict[str, Any], drive: Any, out: Path, first_boot_url: str | None = None) -> Path:
+    """The config drive image for a provision request's `configdrive` value; a JSON object's
+    gets `first_boot_url` in its vendor_data (an encoded image is written as given)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(drive, dict):
-        return from_object(node, drive, out)
+        return from_object(node, drive, out, first_boot_url)
     if isinstance(drive, str) and not drive.startswith(("http://", "https://")):
         return from_encoded(drive, out)
     raise InvalidInput("configdrive must be a JSON object or a gzipped, base64-encoded image",

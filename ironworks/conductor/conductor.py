@@ -280,6 +280,7 @@ class Conductor:
             options={"fake_delay": self.settings.fake.delay, "automated_clean": self.cfg.automated_clean,
                      "resolve_image": self.artifacts.resolve_image,
                      "build_configdrive": self.artifacts.configdrive,
+                     "first_boot_url": self.artifacts.first_boot_url,
                      "drop_configdrive": self.artifacts.drop_configdrive,
                      "erase_mode": self.settings.boot.erase_mode,
                      "lldp_wait": self.settings.boot.lldp_wait},

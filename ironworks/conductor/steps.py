@@ -19,7 +19,7 @@ from typing import Any
 from ironworks.common.errors import IronworksError
 from ironworks.domain import states
 from ironworks.drivers import base
-from ironworks.drivers.agent import phase_end
+from ironworks.drivers.agent import FIRST_BOOT, phase_end, phase_start
 from ironworks.drivers.base import Interface, Task
 from ironworks.drivers.registry import interfaces_for
 
@@ -97,6 +97,8 @@ def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Ou
         else power.set_power_state(task, base.POWER_ON)
     )
     phase_end(task, "reboot to disk")
+    if (task.internal.get(FIRST_BOOT) or {}).get("sha256"):  # ends when the OS reports
+        phase_start(task, "first boot")
     return Outcome(states.DONE, {"power_state": state, "deploy_step": {}})
 
 

@@ -13,6 +13,8 @@ reboot to disk.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +26,13 @@ from ironworks.drivers.base import StepResult, Task
 from ironworks_agent.protocol import ERASE_DISKS, INVENTORY, WRITE_CONFIGDRIVE, WRITE_IMAGE
 
 _LOG_LINES = 15  # lines of the agent's log carried into last_error
+# driver_internal_info key: {"sha256": the first-boot report token's digest} until the deployed
+# OS reports (services/agent.first_boot), then {"reported_at", "from"}
+FIRST_BOOT = "first_boot"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _now() -> str:
@@ -112,9 +121,16 @@ def phase_start(task: Task, phase: str) -> None:
 
 
 def phase_end(task: Task, phase: str, at: str | None = None) -> None:
-    for p in task.internal.get("timeline", []):
+    end_phase(task.internal.get("timeline", []), phase, at)
+
+
+def end_phase(timeline: list[dict[str, Any]], phase: str, at: str | None = None) -> bool:
+    """Finish the open `phase` of a timeline; whether one was open."""
+    for p in timeline:
         if p["phase"] == phase and p.get("finished") is None:
             p["finished"] = at or _now()
+            return True
+    return False
 
 
 def _finished_at(cmd: dict[str, Any]) -> str | None:
@@ -180,6 +196,7 @@ class AgentDeploy(base.DeployInterface):
             # The image first: a bad source or checksum fails at once, before any boot.
             _drop_configdrive(task)  # a failed deploy's, never written
             task.internal["timeline"] = []
+            task.internal.pop(FIRST_BOOT, None)  # an earlier deploy's report token
             phase_start(task, "fetch image")
             task.internal["deploy_image"] = task.options["resolve_image"](task.node)
             phase_end(task, "fetch image")
@@ -197,7 +214,12 @@ class AgentDeploy(base.DeployInterface):
                                   "size": spec["size"], "root_device": hints})  # fmt: skip
             phase_start(task, "write image")
             if drive is not None:
-                spec = task.options["build_configdrive"](task.node, drive)
+                url = None
+                if isinstance(drive, dict):  # the deployed OS reports its first boot (steps.py)
+                    token = secrets.token_urlsafe(24)
+                    task.internal[FIRST_BOOT] = {"sha256": token_digest(token)}
+                    url = task.options["first_boot_url"](task.uuid, token)
+                spec = task.options["build_configdrive"](task.node, drive, url)
                 task.internal["configdrive_key"] = spec.pop("key", None)
                 s.queue(WRITE_CONFIGDRIVE, {**spec, "device": None})
             return "wait"
@@ -225,7 +247,9 @@ class AgentDeploy(base.DeployInterface):
         return "done"
 
     def tear_down(self, task: Task) -> None:
-        """Nothing on the disk is touched here: cleaning, which follows, erases it."""
+        """Nothing on the disk is touched here: cleaning, which follows, erases it. A first
+        boot not reported by now never will be."""
+        task.internal.pop(FIRST_BOOT, None)
 
     def clean(self, task: Task, steps: list[dict[str, Any]] | None) -> StepResult:
         s: AgentSession = task.agent

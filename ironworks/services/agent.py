@@ -11,6 +11,7 @@ The wire format is `ironworks_agent/protocol.py` and docs/provisioning.md.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
 from datetime import timedelta
@@ -334,3 +335,38 @@ def _discovered(conn: sa.Connection, node: dict[str, Any], session: dict[str, An
     commands = [*commands, {"id": "power_off-2", "name": protocol.POWER_OFF, "args": {}}]
     agent_db.save_commands(conn, node["id"], session["boot_id"], commands)
     return commands
+
+
+# --- first boot --------------------------------------------------------------------------------
+# The config drive of a deploy carries a one-time URL (vendor_data: `ironworks.first_boot_url`
+# and cloud-init's phone_home). The deployed OS posts to it once it is up; that ends the
+# timeline's "first boot" phase. driver_internal_info is the conductor's column, so it is
+# written here only while no conductor holds the node, under the node's row lock.
+
+
+def first_boot(svc: Services, node_uuid: str, token: str, address: str | None) -> None:
+    from ironworks.drivers.agent import FIRST_BOOT, end_phase, token_digest
+
+    digest = token_digest(token)
+    with svc.db.write() as conn:
+        q = sa.select(nodes).where(nodes.c.uuid == node_uuid.lower())
+        if not svc.db.is_sqlite:  # SQLite's write transaction already excludes other writers
+            q = q.with_for_update()
+        node = conn.execute(q).mappings().first()
+        info = dict((node or {}).get("driver_internal_info") or {})
+        expected = (info.get(FIRST_BOOT) or {}).get("sha256")
+        if node is None or not expected or not hmac.compare_digest(expected, digest):
+            raise NotFound("no deploy waits for this first-boot report (the URL was used, or "
+                           "belongs to an earlier deploy)")  # fmt: skip
+        if node["reservation"] is not None:
+            raise Conflict(f"node {node['uuid']} is busy ({node['reservation']}); report again "
+                           "in a moment")  # fmt: skip
+        timeline = [dict(p) for p in info.get("timeline") or []]
+        end_phase(timeline, "first boot")
+        info.update(timeline=timeline, **{FIRST_BOOT: {"reported_at": utcnow().isoformat(),
+                                                       "from": address}})  # fmt: skip
+        conn.execute(sa.update(nodes).where(nodes.c.id == node["id"], nodes.c.reservation.is_(None))
+                     .values(driver_internal_info=info))  # fmt: skip
+        node_db.record_event(conn, node["id"], f"first boot reported by the deployed OS from "
+                             f"{address or 'an unknown address'}", event_type="deploy")  # fmt: skip
+    log.info("node %s: first boot reported from %s", node_uuid, address)

@@ -12,9 +12,11 @@ tests/e2e's job.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import socket
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -228,15 +230,29 @@ def test_inspect_clean_deploy_and_undeploy_through_the_agent(
     assert b"CONFIG-2" in data[start * 512 : start * 512 + 4096]
     snap = fleet.snapshot("vm")
     assert snap["power"] == "on" and snap["boot_device"] == "disk" and snap["persistent"]
-    phases = [p["phase"] for p in node["driver_internal_info"]["timeline"]]
-    assert phases == [
-        "fetch image",
-        "boot ramdisk",
-        "write image",
-        "config drive",
-        "reboot to disk",
-    ]
-    assert all(p["finished"] for p in node["driver_internal_info"]["timeline"])
+    timeline = node["driver_internal_info"]["timeline"]
+    assert [(p["phase"], bool(p["finished"])) for p in timeline] == [
+        ("fetch image", True), ("boot ramdisk", True), ("write image", True),
+        ("config drive", True), ("reboot to disk", True), ("first boot", False)]  # fmt: skip
+    # The deployed OS reports its first boot to the URL in its config drive's vendor_data.
+    fat = tmp_path / "configdrive.img"
+    size = next(e[9] for e in entries if e[8] == start)
+    fat.write_bytes(data[start * 512 : (start + size) * 512])
+    vendor = json.loads(subprocess.run(
+        ["mtype", "-i", str(fat), "::openstack/latest/vendor_data.json"], check=True,
+        capture_output=True, text=True, env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}).stdout)  # fmt: skip
+    url = vendor["ironworks"]["first_boot_url"]
+    assert url.startswith(f"{cloud}/api/v1/agent/first-boot/{uuid}/")
+    assert "phone_home:" in vendor["cloud-init"] and url in vendor["cloud-init"]
+    assert httpx.post(url[: url.rindex("/") + 1] + "forged").status_code == 404
+    assert httpx.post(url, data={"instance_id": "web-1"}).status_code == 204
+    assert httpx.post(url).status_code == 404  # once only
+    node = http.get(f"/v1/nodes/{uuid}").json()
+    first = node["driver_internal_info"]["timeline"][-1]
+    assert first["phase"] == "first boot" and first["finished"], first
+    assert node["driver_internal_info"]["first_boot"]["from"] == "127.0.0.1"
+    events = [e["event"] for e in http.get(f"/v1/nodes/{uuid}/history").json()["history"]]
+    assert any(e.startswith("first boot reported by the deployed OS") for e in events), events
     assert "sanboot" in http.get(f"/boot/{MAC}.ipxe").text  # active: the disk, never PXE
     cache = tmp_path / "home" / "images" / "cache"
     kept = [p.read_text() for p in cache.glob("*.json")]

@@ -131,6 +131,20 @@ def test_configdrive_object_becomes_a_config2_vfat(tmp_path: Path) -> None:
     assert user == b"#!/bin/sh\necho hi\n"
 
 
+def test_first_boot_url_joins_the_requests_vendor_data() -> None:
+    url = "http://10.99.0.1:8080/api/v1/agent/first-boot/n-1/tok"
+    plain = configdrive.first_boot_vendor_data(None, url)
+    assert plain["ironworks"] == {"first_boot_url": url}
+    assert (
+        plain["cloud-init"].startswith("#cloud-config\n") and f'url: "{url}"' in plain["cloud-init"]
+    )
+    given = {"ironworks": {"site": "b3"}, "cloud-init": "#cloud-config\nruncmd: [true]\n", "x": 1}
+    merged = configdrive.first_boot_vendor_data(given, url)
+    assert merged == {"ironworks": {"site": "b3", "first_boot_url": url}, "x": 1,
+                      "cloud-init": "#cloud-config\nruncmd: [true]\n"}  # the tenant's stays  # fmt: skip
+    assert given["ironworks"] == {"site": "b3"}  # the request itself is not changed
+
+
 def test_configdrive_bad_input_names_the_field(tmp_path: Path) -> None:
     node = {"uuid": "n-1", "instance_info": {}}
     with pytest.raises(InvalidInput) as e:
