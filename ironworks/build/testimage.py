@@ -9,7 +9,9 @@ partition behind it (`attach_config_drive` does the same for tests).
 The initramfs' /init loads the disk and filesystem modules, finds the partition labelled
 `config-2` (busybox findfs, else by trying each partition as vfat), reads
 `openstack/latest/meta_data.json`, writes `/ironworks-marker` on the root partition, prints
-`IRONWORKS-TEST-OS hostname=NAME` and `IRONWORKS-TEST-OS booted` on the console, and stays up.
+`IRONWORKS-TEST-OS hostname=NAME` and `IRONWORKS-TEST-OS booted` on the console, reports its
+first boot to the URL of the config drive's vendor_data (udhcpc, wget; docs/provisioning.md),
+and stays up.
 
 aarch64 (UEFI): no SYSLINUX there, so partition 1 is a small FAT EFI system partition (MBR type
 0xEF) holding `EFI/BOOT/BOOTAA64.EFI`, a GRUB image (build/grub.py) whose embedded configuration
@@ -43,12 +45,12 @@ SECTOR = 512
 ROOT_LABEL = "iwtest-root"
 MBR_BIN = [Path("/usr/lib/syslinux/mbr/mbr.bin"), Path("/usr/lib/EXTLINUX/mbr.bin")]
 TEST_MODULES = [
-    *ramdisk.CRC_MODULES, "virtio_pci", "virtio_blk", "virtio_scsi", "ata_piix", "ahci",
-    "sd_mod", "nvme", "ext4", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
+    *ramdisk.CRC_MODULES, "virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "af_packet",
+    "ata_piix", "ahci", "sd_mod", "nvme", "ext4", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
 ]  # fmt: skip
 TEST_MODULES_AARCH64 = [
-    *ramdisk.CRC_MODULES, "virtio_mmio", "virtio_pci", "virtio_blk", "virtio_scsi", "ahci",
-    "sd_mod", "nvme", "ext4", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
+    *ramdisk.CRC_MODULES, "virtio_mmio", "virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net",
+    "af_packet", "ahci", "sd_mod", "nvme", "ext4", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
 ]  # fmt: skip
 ESP_MB = 8  # aarch64: the EFI system partition, from 1 MiB
 # aarch64: GRUB's embedded configuration on the ESP (rescue parser: plain commands only)
@@ -113,6 +115,28 @@ else
 fi
 echo "{marker} hostname=$name"
 echo "{marker} booted"
+
+# Report the first boot to the URL of the config drive's vendor_data, as cloud-init's
+# phone_home would: DHCP on each NIC until one gets an address, then a POST (with retries).
+vendor=/mnt/config/openstack/latest/vendor_data.json
+url=""
+if [ -n "$cfg" ] && [ -f "$vendor" ]; then
+    url=$(tr -d '\\n' < "$vendor" | sed -n 's/.*"first_boot_url" *: *"\\([^"]*\\)".*/\\1/p')
+fi
+if [ -n "$url" ]; then
+    for n in $(ls /sys/class/net); do
+        [ "$n" = lo ] && continue
+        ip link set "$n" up
+        udhcpc -i "$n" -s /etc/udhcpc.script -t 5 -T 2 -n -q >/dev/null 2>&1 && break
+    done
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        if wget -q -O /dev/null --post-data "instance_id=$name" "$url"; then
+            echo "{marker}: first boot reported"
+            break
+        fi
+        sleep 2
+    done
+fi
 while true; do sleep 3600; done
 """
 
@@ -258,7 +282,7 @@ def build_test_image(
     grub_debs = grub.fetch_packages(arch, cache_dir) if uefi else {}
     key = ramdisk._digest([
         BUILDER_VERSION.encode(), arch.encode(), str(size_mb).encode(), TEST_INIT.encode(),
-        EXTLINUX_CONF.encode(), " ".join(modules).encode(),
+        EXTLINUX_CONF.encode(), " ".join(modules).encode(), ramdisk.UDHCPC_SCRIPT.encode(),
         *[p.name.encode() for p in sorted(mat.debs.values())],
         *([UEFI_GRUB_CONFIG.encode(), " ".join(UEFI_GRUB_MODULES).encode(),
            *[p.name.encode() for p in sorted(grub_debs.values())]] if uefi else []),
@@ -274,6 +298,7 @@ def build_test_image(
             ramdisk.add_busybox(layout, mat)
             paths = ramdisk.add_modules(layout, mat, modules)
             layout.file("init", render_test_init(paths).encode(), 0o755)
+            layout.file("etc/udhcpc.script", ramdisk.UDHCPC_SCRIPT.encode(), 0o755)
             ramdisk.write_cpio(layout.all_entries(), tmp / "initrd.img", level=9)
             if uefi:
                 loader = tmp / "BOOTAA64.EFI"

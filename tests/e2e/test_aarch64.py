@@ -242,10 +242,16 @@ def test_aarch64_vm_cleans_deploys_and_boots_the_test_os_from_disk(
     while CONSOLE + "e2e-arm64" not in node.text()[mark:]:
         assert time.monotonic() - first < 300, node.tail()
         time.sleep(1)
+    to_hostname = time.monotonic() - first
+    while "IRONWORKS-TEST-OS: first boot reported" not in node.text()[mark:]:
+        assert time.monotonic() - first < 300, node.tail()
+        time.sleep(1)
+    last = node.http.get(f"/v1/nodes/{node.uuid}").json()["driver_internal_info"]["timeline"][-1]
+    assert last["phase"] == "first boot" and last["finished"], last
     booted = node.text()[mark:]
     print(f"\n{node.vm['name']} (aarch64, TCG): clean {cleaned['_seconds']:.1f} s, deploy "
-          f"{deployed['_seconds']:.1f} s, first boot to the hostname line "
-          f"{time.monotonic() - first:.1f} s; total {time.monotonic() - started:.1f} s")  # fmt: skip
+          f"{deployed['_seconds']:.1f} s, first boot to the hostname line {to_hostname:.1f} s, "
+          f"reported {time.monotonic() - first:.1f} s; total {time.monotonic() - started:.1f} s")  # fmt: skip
     after = booted[booted.rindex(f"Ironworks: node {node.uuid}: booting the agent ramdisk") :]
     assert "marker written on /dev/vda2" in after, node.tail()
     status = json.loads(Path(node.vm["status_file"]).read_text())

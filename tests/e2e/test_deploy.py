@@ -220,6 +220,10 @@ def test_one_vm_inspect_clean_deploy_undeploy_redeploy(nodes: dict[str, Node],
     n.act("active", configdrive={"meta_data": {"hostname": "e2e-one"}})
     n.expect("active", "deploy")
     first_boot = n.wait_console(CONSOLE + "e2e-one", mark)
+    # the test OS reports its first boot to the config drive's URL: the timeline's last phase
+    n.wait_console("IRONWORKS-TEST-OS: first boot reported", mark, timeout=60)
+    last = n.get()["driver_internal_info"]["timeline"][-1]
+    assert last["phase"] == "first boot" and last["finished"], last
     print(f"lab-vm-0000: deploy phases: {n.timeline()}; first boot to the hostname line "
           f"{first_boot:.1f} s")  # fmt: skip
     booted = n.console_text()[mark:]
