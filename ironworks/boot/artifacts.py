@@ -18,7 +18,7 @@ from ironworks.boot.dnsmasq import boot_url
 from ironworks.common.errors import InvalidInput
 from ironworks.common.settings import Settings
 from ironworks.images.cache import ImageCache
-from ironworks.images.store import file_digest, meta_path, write_meta
+from ironworks.images.store import TENANT_SOURCE, file_digest, meta_path, write_meta
 from ironworks_agent import protocol
 
 
@@ -34,6 +34,7 @@ class DeployArtifacts:
     def __init__(self, settings: Settings) -> None:
         self.cache = ImageCache(settings)
         self.base = boot_url(settings.boot)
+        self.phone_home = settings.boot.first_boot_phone_home
 
     def url(self, key: str) -> str:
         return f"{self.base}/boot/images/{key}"
@@ -47,7 +48,8 @@ class DeployArtifacts:
         if not isinstance(source, str) or not source:
             raise InvalidInput("instance_info/image_source is missing",
                                field="instance_info/image_source")  # fmt: skip
-        cached = self.cache.fetch(source, image_checksum(info))
+        cached = self.cache.fetch(source, image_checksum(info),
+                                  tenant=bool(info.get(TENANT_SOURCE)))  # fmt: skip
         root_gb = info.get("root_gb")
         if root_gb not in (None, ""):
             try:
@@ -68,7 +70,7 @@ class DeployArtifacts:
         path: Path = self.cache.store.cache_file(key.hexdigest())
         tmp = self.cache.store.tmp / f"cd-{node['uuid']}-{secrets.token_hex(4)}.img"
         try:
-            configdrive.build(node, drive, tmp, first_boot_url)
+            configdrive.build(node, drive, tmp, first_boot_url, self.phone_home)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

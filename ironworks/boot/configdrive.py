@@ -85,20 +85,23 @@ def build_vfat(files: dict[str, bytes], out: Path, size_mb: int = SIZE_MB) -> Pa
     return out
 
 
-def first_boot_vendor_data(vendor: dict[str, Any] | None, url: str) -> dict[str, Any]:
+def first_boot_vendor_data(
+    vendor: dict[str, Any] | None, url: str, phone_home: bool = True
+) -> dict[str, Any]:
     """`vendor` (the request's vendor_data) with the URL the deployed OS posts to on its first
-    boot: as `ironworks.first_boot_url` for any client, and as cloud-init's `phone_home` unless
-    the request brought its own cloud-init vendor data."""
+    boot: as `ironworks.first_boot_url` for any client, and as cloud-init's `phone_home`
+    (`phone_home`, and the request brought no cloud-init vendor data of its own)."""
     out = dict(vendor or {})
     out["ironworks"] = {**(out.get("ironworks") if isinstance(out.get("ironworks"), dict) else {}),
                         "first_boot_url": url}  # fmt: skip
-    out.setdefault("cloud-init", "#cloud-config\nphone_home:\n  url: " + json.dumps(url)
-                   + "\n  post: [instance_id]\n  tries: 10\n")  # fmt: skip
+    if phone_home:
+        out.setdefault("cloud-init", "#cloud-config\nphone_home:\n  url: " + json.dumps(url)
+                       + "\n  post: [instance_id]\n  tries: 3\n")  # fmt: skip
     return out
 
 
 def from_object(node: dict[str, Any], drive: dict[str, Any], out: Path,
-                first_boot_url: str | None = None) -> Path:  # fmt: skip
+                first_boot_url: str | None = None, phone_home: bool = True) -> Path:  # fmt: skip
     """Build the image for an Ironic-style config drive object."""
     unknown = set(drive) - {"meta_data", "user_data", "network_data", "vendor_data"}
     if unknown:
@@ -116,7 +119,7 @@ def from_object(node: dict[str, Any], drive: dict[str, Any], out: Path,
         files["openstack/latest/network_data.json"] = json.dumps(drive["network_data"]).encode()
     vendor = drive.get("vendor_data")
     if first_boot_url:
-        vendor = first_boot_vendor_data(vendor, first_boot_url)
+        vendor = first_boot_vendor_data(vendor, first_boot_url, phone_home)
     if vendor is not None:
         files["openstack/latest/vendor_data.json"] = json.dumps(vendor).encode()
     user = drive.get("user_data")
@@ -151,12 +154,13 @@ def from_encoded(text: str, out: Path) -> Path:
     return out
 
 
-def build(node: dict[str, Any], drive: Any, out: Path, first_boot_url: str | None = None) -> Path:
+def build(node: dict[str, Any], drive: Any, out: Path, first_boot_url: str | None = None,
+          phone_home: bool = True) -> Path:  # fmt: skip
     """The config drive image for a provision request's `configdrive` value; a JSON object's
     gets `first_boot_url` in its vendor_data (an encoded image is written as given)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(drive, dict):
-        return from_object(node, drive, out, first_boot_url)
+        return from_object(node, drive, out, first_boot_url, phone_home)
     if isinstance(drive, str) and not drive.startswith(("http://", "https://")):
         return from_encoded(drive, out)
     raise InvalidInput("configdrive must be a JSON object or a gzipped, base64-encoded image",

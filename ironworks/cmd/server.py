@@ -197,6 +197,9 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda signum, _frame: stopped_by.append(signum))
             server.run()
+            # a second signal while the conductor and running jobs wind down ends it for good
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             if stopped_by:
                 log.info("stopping on %s", signal.Signals(stopped_by[0]).name)
             if not server.started:

@@ -187,6 +187,13 @@ class BootSettings(BaseModel):
         description="Hardware type of nodes enrolled by discovery (their BMC credentials are "
         "added by the operator before managing them).",
     )
+    first_boot_phone_home: bool = Field(
+        True,
+        description="Put cloud-init `phone_home` to the first-boot URL into each config drive's "
+        "vendor data, so the timeline's first boot ends when cloud-init has run. Turn it off "
+        "where deployed hosts cannot reach the boot listener (cloud-init would retry in vain); "
+        "`ironworks.first_boot_url` stays in the vendor data for other clients.",
+    )
     lldp_wait: float = Field(
         0.0,
         ge=0,
@@ -237,8 +244,9 @@ class ImageSettings(BaseModel):
     )
     tenant_url_hosts: list[str] = Field(
         default_factory=list,
-        description="Hosts (names as written in the URL) from which a project's users may have "
-        "images downloaded: an image import, or a host created or rebuilt from a URL. The "
+        description="Hosts (`name` for the scheme's default port, `name:port` for another; names "
+        "as written in the URL) from which a project's users may have images downloaded, "
+        "redirects included: an image import, or a host created or rebuilt from a URL. The "
         "download runs inside the cloud's network, so any other URL a tenant gives is refused "
         "(it could reach metadata services, databases or BMCs and copy them to the tenant's "
         "disk); tenants use image ids. Cloud admins may give any URL.",

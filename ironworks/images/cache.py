@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ironworks.common.errors import InvalidInput
 from ironworks.common.settings import Settings
 from ironworks.images.store import (
     Checksum,
@@ -37,6 +38,7 @@ from ironworks.images.store import (
     install,
     prepare,
     read_meta,
+    url_allowed,
 )
 
 _UUID_CHARS = frozenset("0123456789abcdef-")
@@ -82,8 +84,9 @@ class ImageCache:
     def key_of(url: str, checksum: Checksum | None) -> str:
         return hashlib.sha256(f"{url}\n{checksum or ''}".encode()).hexdigest()
 
-    def fetch(self, source: str, checksum: str | None = None) -> CachedImage:
-        """The raw file of `source` (an image uuid or an http(s) URL), fetched if needed.
+    def fetch(self, source: str, checksum: str | None = None, tenant: bool = False) -> CachedImage:
+        """The raw file of `source` (an image uuid or an http(s) URL), fetched if needed. A
+        `tenant`'s URL, and every redirect of it, must stay on images.tenant_url_hosts.
 
         Raises InvalidInput (bad source or checksum), ChecksumMismatch ("checksum mismatch:
         expected ..., got ..."), ImageFetchFailed (download), ImageInvalid (format),
@@ -93,6 +96,10 @@ class ImageCache:
         if isinstance(source, str) and _is_image_uuid(source.lower()):
             return self._image(source.lower(), expected)
         url = check_url(source, field="source")
+        hosts = self.settings.tenant_url_hosts if tenant else None
+        if hosts is not None and not url_allowed(url, hosts):
+            raise InvalidInput(f"{url} is not on one of images.tenant_url_hosts; a project's "
+                               "users give images by id", field="source")  # fmt: skip
         key = self.key_of(url, expected)
         path = self.store.cache_file(key)
         hit = self._hit(key, path)
@@ -105,7 +112,7 @@ class ImageCache:
                 return hit
             sink = Sink(self.store.tmp, expected)
             try:
-                download(url, sink, self.settings.import_timeout)
+                download(url, sink, self.settings.import_timeout, hosts)
             except BaseException:
                 sink.discard()
                 raise

@@ -27,6 +27,7 @@ import re
 import shutil
 import subprocess
 import uuid as uuidlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -202,12 +203,41 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
-def download(url: str, sink: Sink, timeout: float) -> None:
+# instance_info key: the image_source URL came from a project's user, so its download (redirects
+# too) stays on images.tenant_url_hosts (services/hosts.py sets it, boot/artifacts.py reads it)
+TENANT_SOURCE = "image_source_tenant"
+
+
+def url_allowed(url: str | httpx.URL, hosts: Collection[str]) -> bool:
+    """Whether `url` is on one of `hosts`: `name` (its scheme's default port only) or
+    `name:port`; IPv6 literals in brackets. Host names compare as written, in lower case."""
+    u = httpx.URL(url) if isinstance(url, str) else url
+    for entry in hosts:
+        try:
+            allowed = httpx.URL(f"{u.scheme}://{entry.strip()}/")
+        except httpx.InvalidURL:
+            continue
+        if allowed.host and allowed.host == u.host and allowed.port == u.port:
+            return True
+    return False
+
+
+def download(url: str, sink: Sink, timeout: float, hosts: Collection[str] | None = None) -> None:
     """GET `url` (following redirects) into `sink`, streamed; ImageFetchFailed if it fails.
-    `timeout` bounds connecting and each wait for more data, not the whole transfer."""
+    `timeout` bounds connecting and each wait for more data, not the whole transfer. With
+    `hosts` (a tenant's URL), every request, redirects included, must stay on them."""
+
+    def on_allowed_host(request: httpx.Request) -> None:
+        if hosts is not None and not url_allowed(request.url, hosts):
+            raise ImageFetchFailed(f"cannot fetch {url}: it leads to {request.url.host}:"
+                                   f"{request.url.port or request.url.scheme}, which is not one "
+                                   "of images.tenant_url_hosts")  # fmt: skip
+
     try:
-        with httpx.stream("GET", url, follow_redirects=True, timeout=httpx.Timeout(timeout),
-                          headers={"User-Agent": "ironworks-images"}) as r:  # fmt: skip
+        with httpx.Client(follow_redirects=True, timeout=httpx.Timeout(timeout),
+                          headers={"User-Agent": "ironworks-images"},
+                          event_hooks={"request": [on_allowed_host]}) as client, \
+                client.stream("GET", url) as r:  # fmt: skip
             if r.status_code != 200:
                 raise ImageFetchFailed(f"cannot fetch {url}: the server answered "
                                        f"{r.status_code} {r.reason_phrase}".rstrip())  # fmt: skip

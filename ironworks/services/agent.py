@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -269,11 +270,19 @@ def known_macs(svc: Services) -> dict[str, list[str]]:
 
 
 def _discover(svc: Services, macs: list[str], boot_mac: Any, address: str | None) -> None:
+    boot = boot_mac.lower() if isinstance(boot_mac, str) and boot_mac.lower() in macs else macs[0]
+    with _DISCOVERY:  # count and enrol one machine at a time, so the cap holds
+        _enrol_discovered(svc, macs, boot, address)
+
+
+_DISCOVERY = threading.Lock()  # the boot listener's lookups run in this process's threads
+
+
+def _enrol_discovered(svc: Services, macs: list[str], boot: str, address: str | None) -> None:
     from ironworks.services import nodes as node_svc
     from ironworks.services import ports as port_svc
     from ironworks.services.context import Caller
 
-    boot = boot_mac.lower() if isinstance(boot_mac, str) and boot_mac.lower() in macs else macs[0]
     cap = svc.settings.boot.discovery_max_pending
     with svc.db.read() as conn:
         pending = conn.execute(
@@ -365,8 +374,11 @@ def first_boot(svc: Services, node_uuid: str, token: str, address: str | None) -
         end_phase(timeline, "first boot")
         info.update(timeline=timeline, **{FIRST_BOOT: {"reported_at": utcnow().isoformat(),
                                                        "from": address}})  # fmt: skip
-        conn.execute(sa.update(nodes).where(nodes.c.id == node["id"], nodes.c.reservation.is_(None))
-                     .values(driver_internal_info=info))  # fmt: skip
+        saved = conn.execute(
+            sa.update(nodes).where(nodes.c.id == node["id"], nodes.c.reservation.is_(None))
+            .values(driver_internal_info=info)).rowcount  # fmt: skip
+        if saved != 1:  # a conductor took the node between the read and the write
+            raise Conflict(f"node {node['uuid']} is busy; report again in a moment")
         node_db.record_event(conn, node["id"], f"first boot reported by the deployed OS from "
                              f"{address or 'an unknown address'}", event_type="deploy")  # fmt: skip
     log.info("node %s: first boot reported from %s", node_uuid, address)

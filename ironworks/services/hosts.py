@@ -29,6 +29,7 @@ from ironworks.db.schema import departments, flavors, hosts, nodes, ports, proje
 from ironworks.domain import states
 from ironworks.drivers import base
 from ironworks.drivers.ipmi_info import capability
+from ironworks.images.store import TENANT_SOURCE
 from ironworks.services import flavors as flavor_svc
 from ironworks.services import operations
 from ironworks.services.context import Caller, Services, by_ident
@@ -157,7 +158,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
         now = utcnow()
         for name in names:
             host_uuid = new_uuid()
-            node = _claim(conn, fitting, host_uuid, image, flavor)
+            node = _claim(conn, fitting, host_uuid, image, flavor, tenant=not caller.is_admin)
             if node is None:
                 raise Conflict(f"no available node matches flavor {flavor['name']} in availability "
                                f"zone {az} (asked for {count}, {len(created)} could be claimed); "
@@ -212,12 +213,12 @@ def _as_project(caller: Caller, project_id: int) -> Caller:
 
 
 def _claim(conn: sa.Connection, fitting: list[dict[str, Any]], host_uuid: str, image: str,
-           flavor: dict[str, Any]) -> dict[str, Any] | None:  # fmt: skip
+           flavor: dict[str, Any], tenant: bool) -> dict[str, Any] | None:  # fmt: skip
     """Take the first node still free (compare-and-set), removing those tried from `fitting`."""
     while fitting:
         node = fitting.pop(0)
         info = {**(node["instance_info"] or {}), "image_source": image,
-                "root_gb": flavor["local_gb"], "flavor": flavor["name"]}  # fmt: skip
+                "root_gb": flavor["local_gb"], "flavor": flavor["name"], TENANT_SOURCE: tenant}  # fmt: skip
         taken = conn.execute(
             sa.update(nodes).where(
                 nodes.c.id == node["id"], nodes.c.instance_uuid.is_(None),
@@ -325,6 +326,8 @@ def list_hosts(
     if paging.sort_key not in _SORT_COLUMNS:
         raise InvalidInput(f"sort_key must be one of {', '.join(SORT_KEYS)}", field="sort_key")
     col = _SORT_COLUMNS[paging.sort_key]
+    if paging.sort_key != "created_at" and not svc.db.is_sqlite:
+        col = col.collate("C")  # byte order, as SQLite sorts, not the database's locale
     with svc.db.read() as conn:
         marker = None
         if paging.marker:
@@ -419,11 +422,15 @@ def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> 
             raise Conflict(f"host {row['name']} has no node left to rebuild on")
         node = dict(conn.execute(sa.select(nodes).where(nodes.c.uuid == row["node_uuid"]))
                     .mappings().one())  # fmt: skip
-        new_image = row["image"]
-        if image:
-            scoped = caller if caller.is_admin else _as_project(caller, row["project_id"])
-            new_image = _image_ref(svc, conn, scoped, image)
-        info = {**(node["instance_info"] or {}), "image_source": new_image}
+        # the stored image is checked again too: an image may have gone private, a host may have
+        # left images.tenant_url_hosts since
+        scoped = caller if caller.is_admin else _as_project(caller, row["project_id"])
+        new_image = _image_ref(svc, conn, scoped, image or row["image"])
+        info = {
+            **(node["instance_info"] or {}),
+            "image_source": new_image,
+            TENANT_SOURCE: not caller.is_admin,
+        }
         conn.execute(sa.update(nodes).where(nodes.c.id == node["id"]).values(instance_info=info))
         operations.accept_provision(conn, {**node, "instance_info": info}, "rebuild",
                                     first_boot(row["name"], row["ssh_key"], row["user_data"]),

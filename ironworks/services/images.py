@@ -393,15 +393,17 @@ def check_source_url(svc: Services, caller: Caller, url: Any, field: str) -> str
     """`url`, if this caller may have the cloud download it. The download runs inside the
     cloud's own network, so a project's user may only name the hosts of
     `images.tenant_url_hosts`: any other URL could reach what only the cloud reaches (a
-    metadata service, a database, a BMC) and copy it onto the tenant's disk."""
+    metadata service, a database, a BMC) and copy it onto the tenant's disk. The download
+    checks every redirect against the same list (`images.store.download`)."""
     url = files.check_url(url, field)
     if caller.is_admin:
         return url
-    host = (httpx.URL(url).host or "").lower()
-    allowed = sorted({h.lower() for h in svc.settings.images.tenant_url_hosts})
-    if host not in allowed:
-        where = f"only from {', '.join(allowed)}" if allowed else "by image id only"
-        raise Forbidden(f"{field}: a project's users give images {where}, not from {host}; "
+    allowed = svc.settings.images.tenant_url_hosts
+    if not files.url_allowed(url, allowed):
+        parsed = httpx.URL(url)
+        where = f"only from {', '.join(sorted(allowed))}" if allowed else "by image id only"
+        shown = parsed.host + (f":{parsed.port}" if parsed.port else "")
+        raise Forbidden(f"{field}: a project's users give images {where}, not from {shown}; "
                         "upload the image, or ask a cloud admin to import it", field=field)  # fmt: skip
     return url
 
@@ -410,6 +412,7 @@ def start_import(svc: Services, caller: Caller, ident: str, body: dict[str, Any]
     """Mark the image `importing` and download `url` in a background thread."""
     _unknown(body, {"url", "checksum", "part"})
     url = check_source_url(svc, caller, body.get("url"), "url")
+    hosts = None if caller.is_admin else svc.settings.images.tenant_url_hosts
     checksum = body.get("checksum")
     expected = Checksum.parse(checksum) if checksum is not None else None
     with svc.db.write() as conn:
@@ -425,19 +428,20 @@ def start_import(svc: Services, caller: Caller, ident: str, body: dict[str, Any]
         out = _out(conn, {**row, **values}, caller)
     # a fresh context: the request's audit hook must not ride along on the thread's writes
     thread = threading.Thread(target=contextvars.Context().run,
-                              args=(_import, svc, row["uuid"], part, url, expected),
+                              args=(_import, svc, row["uuid"], part, url, expected, hosts),
                               name=f"image-import-{row['uuid'][:8]}", daemon=True)  # fmt: skip
     thread.start()
     return out
 
 
-def _import(svc: Services, image_uuid: str, part: str, url: str, expected: Checksum | None) -> None:
+def _import(svc: Services, image_uuid: str, part: str, url: str, expected: Checksum | None,
+            hosts: list[str] | None) -> None:  # fmt: skip
     store = image_store(svc)
     try:
         store.ensure()
         sink = Sink(store.tmp, expected)
         try:
-            files.download(url, sink, svc.settings.images.import_timeout)
+            files.download(url, sink, svc.settings.images.import_timeout, hosts)
         except BaseException:
             sink.discard()
             raise

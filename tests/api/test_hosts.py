@@ -154,6 +154,14 @@ def test_a_tenant_cannot_point_the_cloud_at_its_own_network(cloud: Any) -> None:
     r = c.post("/api/v1/hosts", json={"name": "y", "flavor": "bm.x86", "project": "p1",
                                       "image": "http://10.0.0.1/os.raw"}, headers=admin)  # fmt: skip
     assert r.status_code == 202, r.text
+    node = c.get(f"/v1/nodes/{host(c, admin, 'y')['node_uuid']}", headers=admin).json()
+    assert node["instance_info"]["image_source_tenant"] is False  # the conductor may follow it
+    add_nodes(c, svc, admin, 1, X86, prefix="m")
+    r = c.post("/api/v1/hosts", json={"name": "z", "flavor": "bm.x86",
+                                      "image": "http://images/os.raw"}, headers=alice)  # fmt: skip
+    assert r.status_code == 202, r.text
+    node = c.get(f"/v1/nodes/{host(c, alice, 'z')['node_uuid']}", headers=admin).json()
+    assert node["instance_info"]["image_source_tenant"] is True  # its redirects stay on "images"
 
 
 def test_host_lists_filter_sort_and_page_in_sql(cloud: Any) -> None:

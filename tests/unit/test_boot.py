@@ -143,6 +143,7 @@ def test_first_boot_url_joins_the_requests_vendor_data() -> None:
     assert merged == {"ironworks": {"site": "b3", "first_boot_url": url}, "x": 1,
                       "cloud-init": "#cloud-config\nruncmd: [true]\n"}  # the tenant's stays  # fmt: skip
     assert given["ironworks"] == {"site": "b3"}  # the request itself is not changed
+    assert "cloud-init" not in configdrive.first_boot_vendor_data(None, url, phone_home=False)
 
 
 def test_configdrive_bad_input_names_the_field(tmp_path: Path) -> None:

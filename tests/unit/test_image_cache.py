@@ -182,3 +182,53 @@ def test_an_image_uuid_gives_its_installed_file(settings: Settings, tmp_path: Pa
     assert cache.fetch(image, "md5:" + hashlib.md5(DATA).hexdigest()) == hit
     with pytest.raises(ChecksumMismatch):
         cache.fetch(image, "0" * 64)
+
+
+@pytest.fixture
+def redirector() -> Iterator[str]:
+    """Two servers on loopback: at 127.0.0.1 /same redirects to its own /data and /away to
+    127.0.0.2's /data; /data is DATA on both. Yields "127.0.0.1:PORT"."""
+    other: list[int] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            port = self.server.server_address[1]
+            where = {"/same": f"http://127.0.0.1:{port}/data",
+                     "/away": f"http://127.0.0.2:{other[0]}/data"}.get(self.path)  # fmt: skip
+            if where:
+                self.send_response(302)
+                self.send_header("Location", where)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(DATA)))
+            self.end_headers()
+            self.wfile.write(DATA)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    servers = [http.server.ThreadingHTTPServer((a, 0), Handler) for a in ("127.0.0.1", "127.0.0.2")]
+    other.append(servers[1].server_address[1])
+    for srv in servers:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{servers[0].server_address[1]}"
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_a_tenants_url_and_its_redirects_stay_on_the_allowed_hosts(
+    tmp_path: Path, redirector: str
+) -> None:
+    settings = load_settings(home=tmp_path / "home",
+                             images={"import_timeout": 5, "tenant_url_hosts": [redirector]})  # fmt: skip
+    cache = ImageCache(settings)
+    got = cache.fetch(f"http://{redirector}/same", tenant=True)  # a redirect on the same host
+    assert got.size == len(DATA)
+    with pytest.raises(ImageFetchFailed, match=r"127\.0\.0\.2.*images\.tenant_url_hosts"):
+        cache.fetch(f"http://{redirector}/away", tenant=True)
+    with pytest.raises(InvalidInput, match="tenant_url_hosts"):
+        cache.fetch(f"http://127.0.0.3:{redirector.split(':')[1]}/data", tenant=True)
+    assert cache.fetch(f"http://{redirector}/away").size == len(DATA)  # an admin's: anywhere
