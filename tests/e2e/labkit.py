@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,10 +47,55 @@ def lab_up(directory: Path, namespace: str, *args: str) -> Iterator[dict[str, An
         assert _links() == before, "the lab left an interface in the root namespace"
 
 
+SWITCH = "lab-switch"  # the LLDP system name of the lab's "switch"
+
+
+@contextmanager
+def lldp_switch(lab: dict[str, Any]) -> Iterator[None]:
+    """Debian's lldpd inside the lab's namespace, on every VM's tap: each tap acts as a switch
+    port that announces itself (system name `lab-switch`, port id = the tap's name, every
+    second), as a top-of-rack switch does. Nothing of it leaves the namespace."""
+    if shutil.which("lldpd") is None:
+        raise RuntimeError("lldpd is not installed (apt-get install lldpd; .ci/run does)")
+    # lldpd drops to its own user, which must reach the control socket: not under pytest's
+    # private (0700) temporary directory
+    sockets = Path(tempfile.mkdtemp(prefix="iwlldp-"))
+    sockets.chmod(0o755)
+    ctl, log = sockets / "lldpd.ctl", Path(lab["dir"]) / "lldpd.log"
+    ns = ["ip", "netns", "exec", lab["namespace"]]
+    taps = ",".join(vm["tap"] for vm in lab["vms"])  # exact names: lldpd skips taps otherwise
+    proc = subprocess.Popen([*ns, "lldpd", "-d", "-u", str(ctl), "-I", taps,
+                             "-S", "Ironworks lab switch"],
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while not ctl.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        for setting in (["system", "hostname", SWITCH], ["lldp", "portidsubtype", "ifname"],
+                        ["lldp", "tx-interval", "1"]):  # fmt: skip
+            while True:  # the socket comes up a moment before lldpd answers on it
+                done = subprocess.run([*ns, "lldpcli", "-u", str(ctl), "configure", *setting],
+                                      capture_output=True, text=True, timeout=10)  # fmt: skip
+                if done.returncode == 0:
+                    break
+                assert time.monotonic() < deadline, (setting, done.stderr, log.read_text())
+                time.sleep(0.2)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
 @contextmanager
 def serve_lab(home: Path, lab: dict[str, Any], ramdisk_dir: Path,
-              timeouts: dict[str, float]) -> Iterator[str]:  # fmt: skip
-    """`ironworks serve --lab NS` (identity off) with its state under `home`; its API URL."""
+              timeouts: dict[str, float], **settings: str) -> Iterator[str]:  # fmt: skip
+    """`ironworks serve --lab NS` (identity off) with its state under `home`; its API URL.
+    `settings`: more IRONWORKS_ variables (`BOOT__LLDP_WAIT="3"`)."""
     port = free_port()
     env = {**os.environ, "IRONWORKS_HOME": str(home), "IRONWORKS_AUTH__NOAUTH": "true",
            "IRONWORKS_LICENSE__EVALUATION_NODES": "1000",
@@ -57,7 +104,8 @@ def serve_lab(home: Path, lab: dict[str, Any], ramdisk_dir: Path,
            "IRONWORKS_BOOT__RAMDISK_DIR": str(ramdisk_dir),
            "IRONWORKS_BOOT__AGENT_HEARTBEAT": "2",
            "IRONWORKS_BOOT__INTERFACE": lab["bridge"],
-           **{f"IRONWORKS_TIMEOUTS__{k.upper()}": str(v) for k, v in timeouts.items()}}  # fmt: skip
+           **{f"IRONWORKS_TIMEOUTS__{k.upper()}": str(v) for k, v in timeouts.items()},
+           **{f"IRONWORKS_{k}": v for k, v in settings.items()}}  # fmt: skip
     log = home / "server.log"
     proc = subprocess.Popen([*IRONWORKS, "serve", "--port", str(port), "--lab", lab["namespace"]],
                             env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip

@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from tests.conftest import serve_directory
-from tests.e2e.labkit import lab_up, serve_lab
+from tests.e2e.labkit import SWITCH, lab_up, lldp_switch, serve_lab
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("qemu")]  # one VM user at a time
 
@@ -79,8 +79,9 @@ def www(artefacts: dict[str, Path]) -> Iterator[str]:
 def cloud(lab: dict[str, Any], artefacts: dict[str, Path],
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # fmt: skip
     waits = ("deploy_callback", "clean_callback", "inspect_wait")
-    with serve_lab(tmp_path_factory.mktemp("server"), lab, artefacts["ramdisk"],
-                   dict.fromkeys(waits, WAIT_TIMEOUT)) as url:  # fmt: skip
+    # inspection listens 3 s for the lab switch's LLDP (it sends every second)
+    with lldp_switch(lab), serve_lab(tmp_path_factory.mktemp("server"), lab, artefacts["ramdisk"],
+                                     dict.fromkeys(waits, WAIT_TIMEOUT), BOOT__LLDP_WAIT="3") as url:  # fmt: skip
         yield url
 
 
@@ -211,6 +212,11 @@ def test_one_vm_inspect_clean_deploy_undeploy_redeploy(nodes: dict[str, Node],
     assert props["cpu_arch"] == "x86_64" and props["cpus"] == 1 and props["memory_mb"] == 512
     assert props["disks"][0]["size"] == VM_DISK_MB * 2**20
     assert "Ironworks: node " + n.uuid in n.console_text()  # our iPXE script ran
+    # the switch port it is cabled to, from the lab switch's LLDP
+    (port,) = n.http.get("/v1/ports/detail", params={"node_uuid": n.uuid}).json()["ports"]
+    llc = port["local_link_connection"]
+    assert llc["port_id"] == "iwtap0" and llc.get("switch_info") == SWITCH, llc
+    assert llc["switch_id"], llc  # the switch's chassis MAC
 
     n.act("provide")
     n.expect("available", "clean (metadata erase)")
