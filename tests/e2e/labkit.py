@@ -64,23 +64,23 @@ def lldp_switch(lab: dict[str, Any]) -> Iterator[None]:
     ctl, log = sockets / "lldpd.ctl", Path(lab["dir"]) / "lldpd.log"
     ns = ["ip", "netns", "exec", lab["namespace"]]
     taps = ",".join(vm["tap"] for vm in lab["vms"])  # exact names: lldpd skips taps otherwise
-    proc = subprocess.Popen([*ns, "lldpd", "-d", "-u", str(ctl), "-I", taps,
+    # the settings go in at start (-O): set later, the first frames would carry the host's name
+    conf = sockets / "lldpd.conf"
+    conf.write_text(f"configure system hostname {SWITCH}\n"
+                    "configure lldp portidsubtype ifname\nconfigure lldp tx-interval 1\n")  # fmt: skip
+    conf.chmod(0o644)
+    proc = subprocess.Popen([*ns, "lldpd", "-d", "-u", str(ctl), "-O", str(conf), "-I", taps,
                              "-S", "Ironworks lab switch"],
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        deadline = time.monotonic() + 10
-        while not ctl.exists():
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        for setting in (["system", "hostname", SWITCH], ["lldp", "portidsubtype", "ifname"],
-                        ["lldp", "tx-interval", "1"]):  # fmt: skip
-            while True:  # the socket comes up a moment before lldpd answers on it
-                done = subprocess.run([*ns, "lldpcli", "-u", str(ctl), "configure", *setting],
-                                      capture_output=True, text=True, timeout=10)  # fmt: skip
-                if done.returncode == 0:
-                    break
-                assert time.monotonic() < deadline, (setting, done.stderr, log.read_text())
-                time.sleep(0.2)
+        deadline = time.monotonic() + 15
+        while True:  # until lldpd answers with its configured name
+            shown = subprocess.run([*ns, "lldpcli", "-u", str(ctl), "show", "chassis"],
+                                   capture_output=True, text=True, timeout=10)  # fmt: skip
+            if shown.returncode == 0 and SWITCH in shown.stdout:
+                break
+            assert proc.poll() is None and time.monotonic() < deadline, (shown, log.read_text())
+            time.sleep(0.2)
         yield
     finally:
         proc.terminate()
