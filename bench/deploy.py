@@ -708,8 +708,9 @@ def render(results: dict[str, Any]) -> str:
         names = [p["phase"] for p in deploys[-1]["timeline"]]
         for name in names:
             ps = [p for r in deploys for p in r["timeline"] if p["phase"] == name]
-            lines.append(f"| {name} | {_median([p['start'] for p in ps])} | "
-                         f"{_median([p['seconds'] for p in ps if 'seconds' in p])} |")  # fmt: skip
+            took = _median([p["seconds"] for p in ps if "seconds" in p])
+            shown = "open (the round ends at the hostname line)" if took is None else took
+            lines.append(f"| {name} | {_median([p['start'] for p in ps])} | {shown} |")
     if results.get("interrupted"):
         lines.append("\nINTERRUPTED: the figures above are incomplete.")
     if results.get("error"):
