@@ -10,7 +10,6 @@ The wire format is `ironworks_agent/protocol.py` and docs/provisioning.md.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -36,6 +35,7 @@ from ironworks.db import nodes as node_db
 from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import agent_sessions, nodes, ports
 from ironworks.domain import states
+from ironworks.drivers.agent import FIRST_BOOT, end_phase, token_digest
 from ironworks.services.context import Services
 from ironworks_agent import protocol
 
@@ -52,10 +52,6 @@ def _mac(value: Any, field: str) -> str:
     if mac is None:
         raise InvalidInput(f"{field}: {value!r} is not a MAC address", field=field)
     return mac
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def node_for_macs(conn: sa.Connection, macs: list[str]) -> dict[str, Any] | None:
@@ -101,7 +97,7 @@ def lookup(svc: Services, body: dict[str, Any], address: str | None) -> dict[str
                            "machine off or let the conductor boot it when it needs the agent")  # fmt: skip
         token = protocol.TOKEN_PREFIX + secrets.token_urlsafe(32)
         silent = utcnow() - timedelta(seconds=max(30.0, 3 * svc.settings.boot.agent_heartbeat))
-        if not agent_db.issue_token(conn, node["id"], session["boot_id"], _hash(token), address,
+        if not agent_db.issue_token(conn, node["id"], session["boot_id"], token_digest(token), address,
                                     version, silent_since=silent):  # fmt: skip
             raise Conflict(f"the token of this ramdisk boot of node {node['uuid']} was handed "
                            "out already and its agent is alive; a lost agent may look up again "
@@ -169,7 +165,7 @@ def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
         except NotFound:
             raise Unauthenticated("this agent's node is gone; look up again") from None
         session = agent_db.get(conn, node["id"])
-        if session is None or session["token_sha256"] != _hash(token):
+        if session is None or session["token_sha256"] != token_digest(token):
             raise Unauthenticated("the agent token is not valid for this boot; look up again")
         commands = session["commands"] or []
         results = dict(session["results"] or {})
@@ -354,8 +350,6 @@ def _discovered(conn: sa.Connection, node: dict[str, Any], session: dict[str, An
 
 
 def first_boot(svc: Services, node_uuid: str, token: str, address: str | None) -> None:
-    from ironworks.drivers.agent import FIRST_BOOT, end_phase, token_digest
-
     digest = token_digest(token)
     with svc.db.write() as conn:
         q = sa.select(nodes).where(nodes.c.uuid == node_uuid.lower())

@@ -47,6 +47,15 @@ def lab_up(directory: Path, namespace: str, *args: str) -> Iterator[dict[str, An
         assert _links() == before, "the lab left an interface in the root namespace"
 
 
+def stop(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 SWITCH = "lab-switch"  # the LLDP system name of the lab's "switch"
 
 
@@ -83,11 +92,7 @@ def lldp_switch(lab: dict[str, Any]) -> Iterator[None]:
             time.sleep(0.2)
         yield
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 10)
         shutil.rmtree(sockets, ignore_errors=True)
 
 
@@ -123,9 +128,5 @@ def serve_lab(home: Path, lab: dict[str, Any], ramdisk_dir: Path,
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, 15)
         print("\n--- server log (tail) ---\n" + "\n".join(log.read_text().splitlines()[-30:]))
