@@ -29,7 +29,7 @@ from ironworks.common.errors import Forbidden, Unauthenticated
 from ironworks.common.logging import request_id_var
 from ironworks.domain import policy
 from ironworks.domain.policy import Cell
-from ironworks.services import audit, identity
+from ironworks.services import audit, auth
 from ironworks.services.context import Services
 
 log = logging.getLogger(__name__)
@@ -162,9 +162,9 @@ async def check_access(request: Request) -> None:
             "'Authorization: Bearer <token>' or 'X-Auth-Token: <token>'"
         )
     if svc.db.inline:
-        principal = identity.authenticate(svc, token)
+        principal = auth.authenticate(svc, token)
     else:
-        principal = await run_in_threadpool(identity.authenticate, svc, token)
+        principal = await run_in_threadpool(auth.authenticate, svc, token)
     state["principal"] = principal
     cell = _decide(operation, principal)
     if cell is Cell.DENY:
@@ -172,7 +172,7 @@ async def check_access(request: Request) -> None:
     state["cell"] = cell
 
 
-def _decide(operation: str, principal: identity.Principal) -> Cell:
+def _decide(operation: str, principal: auth.Principal) -> Cell:
     if operation == SELF:
         return Cell.ALLOW
     if operation == ADMIN_ONLY:
@@ -180,7 +180,7 @@ def _decide(operation: str, principal: identity.Principal) -> Cell:
     return policy.decide(operation, principal.roles)
 
 
-def _denied(operation: str, principal: identity.Principal) -> str:
+def _denied(operation: str, principal: auth.Principal) -> str:
     roles = ", ".join(sorted(r.value for r in principal.roles)) or "no role"
     if operation == ADMIN_ONLY:
         return f"user {principal.name} ({roles}) may not do this: cloud admins only"

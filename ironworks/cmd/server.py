@@ -131,11 +131,11 @@ def check_secret_key(db: Database, box: SecretBox) -> None:
 def first_admin(svc: Any) -> None:
     """Create the cloud admin on the first start; a generated password is shown once and kept
     in $IRONWORKS_HOME/initial-admin-password (mode 0600) until the operator deletes it."""
-    from ironworks.services import identity
+    from ironworks.services import auth
 
     settings = svc.settings
     try:
-        password = identity.bootstrap_admin(svc)
+        password = auth.bootstrap_admin(svc)
     except IronworksError as e:
         typer.echo(f"ironworks: {e.field or 'auth'}: {e.message}", err=True)
         raise typer.Exit(2) from None

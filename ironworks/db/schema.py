@@ -282,6 +282,9 @@ users = sa.Table(
     sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
     sa.Column("locked_until", TS),
     sa.Column("password_changed_at", TS),
+    # Who created the account: a department admin manages an account that belongs nowhere yet
+    # only if they created it (domain/policy.manages_account).
+    sa.Column("created_by", sa.Integer, sa.ForeignKey("users.id", ondelete="SET NULL")),
     *_ts(),
 )
 

@@ -148,3 +148,43 @@ def decide(operation: str, roles: set[Role]) -> Cell:
         if best in cells:
             return best
     return Cell.DENY
+
+
+# --- whose accounts a department admin manages (#15) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the rule needs to know of a user account: db/tenancy.py reads it in SQL."""
+
+    user_id: int
+    is_admin: bool  # a cloud admin
+    departments: frozenset[int]  # where every membership lies: projects joined, departments run
+    created_by: int | None  # who created the account (None: the first admin, or before #15)
+
+
+def manages_account(
+    caller_id: int, roles: set[Role], caller_departments: frozenset[int], account: Account
+) -> bool:
+    """Whether the caller may see and change this account (user:read/update/delete, and adding
+    it to a project).
+
+    The cloud admin manages everyone. A department admin manages themselves, and a user who is
+    no cloud admin and whose every membership lies inside the departments they administer; an
+    account that belongs nowhere yet only if they created it. Adding an outsider to one of
+    their projects would otherwise make the outsider theirs: reset the password, log in as
+    them, see their department's hosts. Project admins and members manage no account (the
+    table denies them user management before this rule is asked). For anyone outside the
+    rule, the answer is the same 404 as for a user who does not exist: no name oracle.
+    """
+    if Role.ADMIN in roles:
+        return True
+    if Role.DEPT_ADMIN not in roles:
+        return False
+    if account.user_id == caller_id:
+        return True
+    if account.is_admin:
+        return False
+    if not account.departments:
+        return account.created_by == caller_id
+    return account.departments <= caller_departments

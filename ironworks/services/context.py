@@ -18,7 +18,7 @@ class Caller:
     request_id: str = "-"
     user: str | None = None
     version: Version = MAX_VERSION
-    # services/identity.Principal when identity is on; None under noauth (acts as cloud admin)
+    # services/auth.Principal when identity is on; None under noauth (acts as cloud admin)
     principal: Any = None
     source: str | None = None  # the client's address
     # What the call turned out to act on, for its audit event (set by services as they resolve

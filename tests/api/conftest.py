@@ -15,7 +15,7 @@ from ironworks.db import migrate
 from ironworks.db.engine import Database, utcnow
 from ironworks.db.schema import department_admins, departments, project_members, projects, users
 from ironworks.domain.policy import Role
-from ironworks.services import identity
+from ironworks.services import auth
 from ironworks.services.context import Services
 from tests.conftest import make_settings
 
@@ -34,7 +34,7 @@ def secure(database_url: str, tmp_path: Path) -> Iterator[tuple[httpx.Client, Se
     db = Database(settings.effective_database_url)
     migrate.upgrade(db)
     svc = Services(db=db, settings=settings)
-    assert identity.bootstrap_admin(svc) is None  # the password came from the settings
+    assert auth.bootstrap_admin(svc) is None  # the password came from the settings
     from starlette.testclient import TestClient
 
     with TestClient(create_app(svc), base_url="http://testserver") as c:
@@ -59,7 +59,7 @@ def add_user(svc: Services, name: str, role: Role | None, project: str = "p1") -
                 created_at=now).returning(projects.c.id)
             ).scalar_one()  # fmt: skip
         uid = conn.execute(sa.insert(users).values(
-            uuid=f"{name}-{now.timestamp()}", name=name, password_hash=identity.hash_password(PASSWORD),
+            uuid=f"{name}-{now.timestamp()}", name=name, password_hash=auth.hash_password(PASSWORD),
             is_admin=role is Role.ADMIN, enabled=True, failed_logins=0, created_at=now,
         ).returning(users.c.id)).scalar_one()  # fmt: skip
         if role in (Role.PROJECT_ADMIN, Role.MEMBER):

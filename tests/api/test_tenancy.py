@@ -173,3 +173,76 @@ def test_lists_page_and_sort_the_same_way(secure: Any) -> None:
                       ("/api/v1/departments", {"marker": "nope"})):  # fmt: skip
         r = c.get(path, params=bad, headers=admin)
         assert r.status_code == 400 and r.json()["field"] == next(iter(bad)), (path, r.text)
+
+
+# --- #15 item 1: a department admin manages only users wholly inside their departments ---------
+
+
+def _outsiders(c: Any, admin: dict[str, str]) -> None:
+    """erin: member of p1 (d1) and p2 (d2); dan: admin of d2; fay: created by the cloud admin,
+    in no project yet."""
+    for u in ("erin", "dan", "fay"):
+        post(c, "/api/v1/users", {"name": u, "password": PASSWORD}, admin)
+    for p in ("p1", "p2"):
+        assert c.put(f"/api/v1/projects/{p}/members/erin", json={}, headers=admin).status_code == 200
+    assert c.put("/api/v1/departments/d2/admins/dan", headers=admin).status_code == 200
+
+
+def test_department_admin_cannot_pull_in_a_user_of_another_department(secure: Any) -> None:
+    """The live hole: adding carol (d2) to a d1 project made her editable by d1's admin."""
+    c, _ = secure
+    setup_org(c)
+    bob = as_(c, "bob")
+    r = c.put("/api/v1/projects/p1/members/carol", json={}, headers=bob)
+    assert r.status_code == 404, r.text
+    assert r.json()["detail"] == "user carol could not be found"
+    # the same sentence as for a user who does not exist: no name oracle
+    r = c.put("/api/v1/projects/p1/members/nobody", json={}, headers=bob)
+    assert r.status_code == 404 and r.json()["detail"] == "user nobody could not be found"
+    admin = {"Authorization": setup_org_admin(c)}
+    members = c.get("/api/v1/projects/p1", headers=admin).json()["members"]
+    assert [m["user"] for m in members] == ["alice"]  # nothing was written
+    # carol's password stays hers
+    r = c.patch("/api/v1/users/carol", json={"password": "Tak3n-Over!"}, headers=bob)
+    assert r.status_code == 404
+    assert log_in(c, "carol", PASSWORD)
+
+
+def setup_org_admin(c: Any) -> str:
+    return bearer(log_in(c, "admin", ADMIN_PASSWORD))["Authorization"]
+
+
+def test_department_admin_sees_and_edits_only_users_wholly_inside(secure: Any) -> None:
+    c, _ = secure
+    setup_org(c)
+    admin = {"Authorization": setup_org_admin(c)}
+    _outsiders(c, admin)
+    bob = as_(c, "bob")
+    post(c, "/api/v1/users", {"name": "gus", "password": PASSWORD}, bob)  # bob's, nowhere yet
+    listed = [u["name"] for u in c.get("/api/v1/users", headers=bob).json()["users"]]
+    assert listed == ["alice", "bob", "gus"]
+    for outsider in ("erin", "dan", "fay", "carol", "admin"):
+        for method, body in (("GET", None), ("PATCH", {"enabled": False}), ("DELETE", None)):
+            r = c.request(method, f"/api/v1/users/{outsider}", json=body, headers=bob)
+            assert r.status_code == 404, (method, outsider, r.text)
+            assert r.json()["detail"] == f"user {outsider} could not be found"
+        r = c.put(f"/api/v1/projects/p1/members/{outsider}", json={}, headers=bob)
+        assert r.status_code == 404, (outsider, r.text)
+    for insider in ("alice", "gus", "bob"):
+        r = c.patch(f"/api/v1/users/{insider}", json={"display_name": "x"}, headers=bob)
+        assert r.status_code == 200, (insider, r.text)
+    assert c.put("/api/v1/projects/p1/members/gus", json={}, headers=bob).status_code == 200
+    # a user bob created who now also belongs to d2 is out of his reach
+    assert c.put("/api/v1/projects/p2/members/gus", json={}, headers=admin).status_code == 200
+    assert c.get("/api/v1/users/gus", headers=bob).status_code == 404
+    # fay, created by the cloud admin and nowhere: not bob's until the cloud admin places her
+    assert c.put("/api/v1/projects/p1/members/fay", json={}, headers=admin).status_code == 200
+    assert c.get("/api/v1/users/fay", headers=bob).status_code == 200
+    # every other role: the permission table refuses user management outright
+    for user in ("alice", "carol"):  # member of p1, project admin of p2
+        assert c.get("/api/v1/users", headers=as_(c, user)).status_code == 403
+        r = c.put("/api/v1/projects/p2/members/erin", json={}, headers=as_(c, user))
+        assert r.status_code == 403
+    # the cloud admin manages everyone
+    for u in ("erin", "dan", "fay", "carol", "gus"):
+        assert c.get(f"/api/v1/users/{u}", headers=admin).status_code == 200

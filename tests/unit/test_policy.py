@@ -7,9 +7,9 @@ import pytest
 from ironworks.common.errors import InvalidInput
 from ironworks.domain import policy
 from ironworks.domain.policy import Cell, Role
-from ironworks.services.identity import check_password, generate_password
+from ironworks.services.auth import check_password, generate_password
 
-# The PRD's table (../shared/prd/REQUIREMENTS.md), one line per row: operations, then the cells
+# The PRD's permission table as printed (docs/permissions.md), one line per row: operations, then the cells
 # for cloud admin, department admin, project admin/user.
 PRD = [
     ("network_scheme:update", "AXX"),
@@ -69,9 +69,9 @@ def test_unknown_operation_is_a_bug_not_a_permission() -> None:
 @pytest.mark.parametrize(
     ("password", "problem"),
     [
-        ("Sh0rt!", "at least 8 characters"),
+        ("Sh0rt!", "^the password must have at least 8 characters$"),
         ("alllowercase1", "three of"),
-        ("Alice-Secret-1", "not containing the user name"),
+        ("Alice-Secret-1", "the password must not contain the user name$"),
     ],
 )
 def test_weak_passwords_are_refused_naming_the_rule(password: str, problem: str) -> None:
@@ -98,3 +98,30 @@ def test_the_table_prints_every_rule() -> None:
     assert len(lines) == 2 + len(policy.RULES)
     assert "| hosts | `host:create` | create (batch) | ✓ | joined | joined |" in lines
     assert "| nodes | `node:create` | register | ✓ | ✗ | ✗ |" in lines
+
+
+# --- whose accounts a department admin manages (#15) ------------------------------------------
+
+D1, D2 = 1, 2  # bob administers D1; D2 is another department
+BOB = 10
+ACCOUNTS = {  # name: (account, may bob manage it)
+    "alice, member of a D1 project": (policy.Account(20, False, frozenset({D1}), None), True),
+    "bob himself": (policy.Account(BOB, False, frozenset({D1}), None), True),
+    "a peer admin of D1": (policy.Account(21, False, frozenset({D1}), 1), True),
+    "carol, member in D2": (policy.Account(30, False, frozenset({D2}), None), False),
+    "erin, member in D1 and D2": (policy.Account(31, False, frozenset({D1, D2}), BOB), False),
+    "dan, admin of D2": (policy.Account(32, False, frozenset({D2}), None), False),
+    "gus, created by bob, nowhere yet": (policy.Account(40, False, frozenset(), BOB), True),
+    "fay, created by the admin, nowhere": (policy.Account(41, False, frozenset(), 1), False),
+    "a cloud admin in D1": (policy.Account(1, True, frozenset({D1}), None), False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACCOUNTS))
+@pytest.mark.parametrize("role", list(Role))
+def test_who_manages_which_account(role: Role, name: str) -> None:
+    account, bob_may = ACCOUNTS[name]
+    departments = frozenset({D1}) if role is Role.DEPT_ADMIN else frozenset()
+    got = policy.manages_account(BOB, {role}, departments, account)
+    expected = {Role.ADMIN: True, Role.DEPT_ADMIN: bob_may}.get(role, False)
+    assert got is expected

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.common.errors import InvalidInput, IronworksError
-from ironworks.services import audit, identity
+from ironworks.services import audit, auth
 
 router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
 
@@ -30,7 +30,7 @@ class AppCredential(BaseModel):
     )
 
 
-def _principal(ctx: Any) -> identity.Principal:
+def _principal(ctx: Any) -> auth.Principal:
     p = ctx.caller.principal
     if p is None:
         raise InvalidInput("identity is off (auth.noauth): there is no user to speak of")
@@ -44,7 +44,7 @@ async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
              "user_name": body.username, "request_id": ctx.caller.request_id,
              "source": ctx.caller.source, "method": "POST", "path": "/api/v1/auth/tokens"}  # fmt: skip
     try:
-        out = await ctx.run(identity.login, svc, body.username, body.password)
+        out = await ctx.run(auth.login, svc, body.username, body.password)
     except IronworksError as e:
         await ctx.run(audit.record_now, svc, outcome="denied", status_code=e.status,
                       detail=e.message, **event)  # fmt: skip
@@ -64,7 +64,7 @@ async def me(ctx: CtxDep) -> JSON:
 
 @router.delete("/tokens", status_code=204, summary="Log out: revoke the token of this request")
 async def log_out(ctx: CtxDep) -> Response:
-    await ctx.run(identity.revoke, ctx.svc, _principal(ctx))
+    await ctx.run(auth.revoke, ctx.svc, _principal(ctx))
     return Response(status_code=204)
 
 
@@ -74,7 +74,7 @@ async def app_credential(ctx: CtxDep, body: Annotated[AppCredential, Body()]) ->
 
     def issue() -> dict[str, Any]:
         with ctx.svc.db.write() as conn:
-            return identity.issue_token(
+            return auth.issue_token(
                 ctx.svc, conn, p.user_id, "application", body.name, body.ttl
             )
 

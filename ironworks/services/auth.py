@@ -28,14 +28,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ironworks.common.errors import InvalidInput, NotFound, Unauthenticated
 from ironworks.common.ids import new_uuid
+from ironworks.db import auth as queries
 from ironworks.db.engine import as_utc, utcnow
-from ironworks.db.schema import (
-    department_admins,
-    project_members,
-    projects,
-    tokens,
-    users,
-)
 from ironworks.domain.policy import Role
 from ironworks.services.context import Services
 
@@ -71,20 +65,25 @@ class Principal:
 
 def check_password(password: str, username: str, field_name: str = "password") -> None:
     """The strength policy: at least 8 characters, three of the four character classes (lower,
-    upper, digits, others), and not containing the user name."""
+    upper, digits, others), and not containing the user name. The refusal names every rule
+    the password breaks, as one sentence."""
     problems = []
     if len(password) < MIN_PASSWORD:
-        problems.append(f"at least {MIN_PASSWORD} characters")
-    classes = sum([
-        any(c.islower() for c in password), any(c.isupper() for c in password),
-        any(c.isdigit() for c in password), any(not c.isalnum() for c in password),
-    ])  # fmt: skip
+        problems.append(f"have at least {MIN_PASSWORD} characters")
+    classes = sum(
+        [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+    )
     if classes < 3:
-        problems.append("three of: lower case, upper case, digits, other characters")
+        problems.append("mix three of: lower case, upper case, digits, other characters")
     if username and username.lower() in password.lower():
-        problems.append("not containing the user name")
+        problems.append("not contain the user name")
     if problems:
-        raise InvalidInput(f"the password must have {'; '.join(problems)}", field=field_name)
+        raise InvalidInput(f"the password must {'; and '.join(problems)}", field=field_name)
 
 
 def hash_password(password: str) -> str:
@@ -119,17 +118,26 @@ def bootstrap_admin(svc: Services) -> str | None:
     """Create the cloud admin if there is no user yet; the password if it was generated."""
     cfg = svc.settings.auth
     with svc.db.write() as conn:
-        if conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one():
+        if queries.count_users(conn):
             return None
         given = cfg.admin_password.get_secret_value() if cfg.admin_password else None
         password = given or generate_password()
         if given:
             check_password(given, cfg.admin_user, "auth.admin_password")
         now = utcnow()
-        conn.execute(sa.insert(users).values(
-            uuid=new_uuid(), name=cfg.admin_user, password_hash=hash_password(password),
-            is_admin=True, enabled=True, failed_logins=0, created_at=now, password_changed_at=now,
-        ))  # fmt: skip
+        queries.insert_user(
+            conn,
+            {
+                "uuid": new_uuid(),
+                "name": cfg.admin_user,
+                "password_hash": hash_password(password),
+                "is_admin": True,
+                "enabled": True,
+                "failed_logins": 0,
+                "created_at": now,
+                "password_changed_at": now,
+            },
+        )
     log.info("created the cloud admin %r", cfg.admin_user)
     return None if given else password
 
@@ -148,9 +156,16 @@ def issue_token(
     token = "iwt_" + secrets.token_urlsafe(32)
     now = utcnow()
     expires = now + timedelta(seconds=ttl) if ttl else None
-    row = {"uuid": new_uuid(), "token_hash": _digest(token), "user_id": user_id, "kind": kind,
-           "name": name, "created_at": now, "expires_at": expires}  # fmt: skip
-    conn.execute(sa.insert(tokens).values(**row))
+    row = {
+        "uuid": new_uuid(),
+        "token_hash": _digest(token),
+        "user_id": user_id,
+        "kind": kind,
+        "name": name,
+        "created_at": now,
+        "expires_at": expires,
+    }
+    queries.insert_token(conn, row)
     return {"token": token, "id": row["uuid"], "kind": kind, "name": name, "expires_at": expires}
 
 
@@ -160,7 +175,7 @@ def login(svc: Services, username: str, password: str) -> dict[str, Any]:
     now = utcnow()
     refused = Unauthenticated("wrong user name or password")
     with svc.db.write() as conn:
-        user = conn.execute(sa.select(users).where(users.c.name == username)).mappings().first()
+        user = queries.user_named(conn, username)
         if user is None:
             verify_password(None, password)
             raise refused
@@ -175,12 +190,11 @@ def login(svc: Services, username: str, password: str) -> dict[str, Any]:
             values: dict[str, Any] = {"failed_logins": failed}
             if failed >= cfg.max_failed_logins:
                 values["locked_until"] = now + timedelta(seconds=cfg.lockout_seconds)
-            conn.execute(sa.update(users).where(users.c.id == user["id"]).values(**values))
+            queries.update_user(conn, user["id"], values)
         elif not user["enabled"]:
             raise Unauthenticated(f"the account {username} is disabled; ask an admin")
         else:
-            conn.execute(sa.update(users).where(users.c.id == user["id"])
-                         .values(failed_logins=0, locked_until=None))  # fmt: skip
+            queries.update_user(conn, user["id"], {"failed_logins": 0, "locked_until": None})
             out = issue_token(svc, conn, user["id"], "session", None, cfg.token_ttl)
             return {**out, "user": {"id": user["uuid"], "name": user["name"]}}
     raise refused  # after the commit that counted the failure
@@ -189,48 +203,34 @@ def login(svc: Services, username: str, password: str) -> dict[str, Any]:
 def authenticate(svc: Services, token: str) -> Principal:
     now = utcnow()
     with svc.db.read() as conn:
-        row = conn.execute(
-            sa.select(tokens.c.id, tokens.c.expires_at, tokens.c.revoked_at, users.c.id.label("uid"),
-                      users.c.name, users.c.is_admin, users.c.enabled)
-            .join(users, users.c.id == tokens.c.user_id)
-            .where(tokens.c.token_hash == _digest(token))
-        ).mappings().first()  # fmt: skip
+        row = queries.token_holder(conn, _digest(token))
         if row is None or row["revoked_at"] is not None:
             raise Unauthenticated("the token is not valid (unknown or revoked); log in again")
         if row["expires_at"] is not None and as_utc(row["expires_at"]) <= now:
             raise Unauthenticated("the token has expired; log in again")
         if not row["enabled"]:
             raise Unauthenticated(f"the account {row['name']} is disabled; ask an admin")
-        # the projects joined, and the departments administered with their projects: one query
-        joined_rows = conn.execute(sa.union_all(
-            sa.select(project_members.c.project_id, project_members.c.role,
-                      sa.null().label("department_id"))
-            .where(project_members.c.user_id == row["uid"]),
-            sa.select(projects.c.id, sa.literal(Role.DEPT_ADMIN.value),
-                      department_admins.c.department_id)
-            .select_from(department_admins.outerjoin(
-                projects, projects.c.department_id == department_admins.c.department_id))
-            .where(department_admins.c.user_id == row["uid"]),
-        )).all()  # fmt: skip
+        joined_rows = queries.memberships(conn, row["uid"])
     joined = {pid: role for pid, role, dept in joined_rows if dept is None}
     depts = {dept for _, _, dept in joined_rows if dept is not None}
     for pid, role, dept in joined_rows:  # a department admin joins every project of theirs
         if dept is not None and pid is not None:
             joined.setdefault(pid, role)
-    return Principal(user_id=row["uid"], name=row["name"], is_admin=row["is_admin"],
-                     projects=joined, departments=frozenset(depts), token_id=row["id"])  # fmt: skip
+    return Principal(
+        user_id=row["uid"],
+        name=row["name"],
+        is_admin=row["is_admin"],
+        projects=joined,
+        departments=frozenset(depts),
+        token_id=row["id"],
+    )
 
 
 def revoke(svc: Services, principal: Principal, token_uuid: str | None = None) -> None:
     """Revoke the caller's own token, or (by id) another of the caller's tokens."""
     with svc.db.write() as conn:
-        q = sa.update(tokens).where(
-            tokens.c.user_id == principal.user_id, tokens.c.revoked_at.is_(None)
-        )
-        q = (
-            q.where(tokens.c.uuid == token_uuid)
-            if token_uuid
-            else q.where(tokens.c.id == principal.token_id)
-        )
-        if conn.execute(q.values(revoked_at=utcnow())).rowcount == 0 and token_uuid:
-            raise NotFound(f"no active token {token_uuid} of yours")
+        if token_uuid:
+            if not queries.revoke_token(conn, principal.user_id, uuid=token_uuid):
+                raise NotFound(f"no active token {token_uuid} of yours")
+        else:
+            queries.revoke_token(conn, principal.user_id, token_id=principal.token_id)
