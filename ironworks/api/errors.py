@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from ironworks.common.errors import IronworksError, NotAcceptable
+from ironworks.common.errors import IronworksError, NotAcceptable, TooManyRequests
 from ironworks.common.logging import request_id_var
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,10 @@ def render(
 async def on_ironworks_error(request: Request, exc: IronworksError) -> Response:
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return render(request, exc.status, exc.message, exc.field, exc.code, exc.details())
+    response = render(request, exc.status, exc.message, exc.field, exc.code, exc.details())
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:

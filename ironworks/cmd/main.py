@@ -6,7 +6,7 @@ import os
 
 import typer
 
-from ironworks.cmd import lab, ramdisk, server
+from ironworks.cmd import accounts, lab, ramdisk, server
 
 app = typer.Typer(
     help="Ironworks: a bare-metal cloud. Run the service, or manage it over HTTP.",
@@ -16,6 +16,7 @@ app = typer.Typer(
 server.register(app)
 app.add_typer(lab.app, name="lab")
 app.add_typer(ramdisk.app, name="ramdisk")
+app.add_typer(accounts.app, name="account")
 
 # IRONWORKS_LANG=zh_CN picks the CLI's language over the locale. The CLI looks its strings up
 # as it is imported (help texts too), so the choice goes, as gettext's own LANGUAGE, ahead of

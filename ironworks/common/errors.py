@@ -51,6 +51,18 @@ class NotFound(IronworksError):
     code = "not-found"
 
 
+class TooManyRequests(IronworksError):
+    """The caller must wait before trying again (log-in throttling); `retry_after` in seconds
+    becomes the Retry-After header."""
+
+    status = 429
+    code = "too-many-requests"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
 class NotAcceptable(IronworksError):
     """An API microversion outside the supported range."""
 

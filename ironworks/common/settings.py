@@ -112,9 +112,31 @@ class AuthSettings(BaseModel):
     )
     token_ttl: float = Field(8 * 3600, gt=0, description="Seconds a log-in token is valid.")
     max_failed_logins: int = Field(
-        5, ge=1, description="Wrong passwords in a row that lock an account."
+        5,
+        ge=1,
+        description="Wrong passwords in a row for one user name from one client address before "
+        "each further try from there must wait (1 s, then twice as long each time). Others, "
+        "from other addresses, are not slowed down: nobody can lock an account out.",
     )
-    lockout_seconds: float = Field(900, gt=0, description="Seconds an account stays locked.")
+    max_failed_logins_per_address: int = Field(
+        20,
+        ge=1,
+        description="Wrong passwords from one client address, whatever the user names, before "
+        "its tries must wait the same way (password spraying).",
+    )
+    lockout_seconds: float = Field(
+        900,
+        gt=0,
+        description="The longest wait between tries after wrong passwords; an address that "
+        "stays quiet twice as long starts afresh. `ironworks account unlock NAME` on the "
+        "server, or an admin's unlock, ends the waits of a user name at once.",
+    )
+    application_credential_ttl: float = Field(
+        90 * 86400,
+        gt=0,
+        description="Seconds an application credential is valid when its creator names no "
+        "lifetime.",
+    )
 
 
 class LicenseSettings(BaseModel):

@@ -317,6 +317,16 @@ department_admins = sa.Table(
     sa.UniqueConstraint("user_id", "department_id"),
 )
 
+# Failed log-ins, for throttling (services/auth.py): one row per user name and client address
+# (`name\naddress`) and one per client address (`\naddress`); a success deletes its name's row.
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("key", sa.String(320), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", TS, nullable=False),
+)
+
 # Bearer tokens: only their SHA-256 is stored. `kind` session (from a password log-in, expires)
 # or application (an application credential for automation, named, optional expiry).
 tokens = sa.Table(

@@ -362,7 +362,8 @@ def get_user(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
 
 
 def update_user(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Display name, e-mail, enabled, a new password, `unlock: true`, and (cloud admin) is_admin."""
+    """Display name, e-mail, enabled, a new password, `unlock: true` (forget the failed log-ins),
+    and (cloud admin) is_admin."""
     _unknown(body, {"display_name", "email", "enabled", "password", "unlock", "is_admin"})
     values: dict[str, Any] = {"updated_at": utcnow()}
     for key in ("display_name", "email"):
@@ -389,7 +390,21 @@ def update_user(svc: Services, caller: Caller, ident: str, body: dict[str, Any])
                 password_changed_at=utcnow(),
             )
         tenancy.update_user(conn, row["id"], values)
+        if body.get("unlock"):
+            auth.forget_failures(conn, row["name"])
+        if _ends_sessions(row, values):
+            auth.end_sessions(conn, row["id"])
         return _user_out(conn, {**row, **values})
+
+
+def _ends_sessions(row: dict[str, Any], values: dict[str, Any]) -> bool:
+    """A reset password, a disabled account or a changed cloud-admin role ends every token of
+    the user: whoever held one must log in again under the new terms."""
+    return (
+        "password_hash" in values
+        or values.get("enabled") is False
+        or values.get("is_admin", row["is_admin"]) != row["is_admin"]
+    )
 
 
 def delete_user(svc: Services, caller: Caller, ident: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
@@ -26,8 +27,25 @@ class AppCredential(BaseModel):
         None,
         gt=0,
         le=10 * 366 * 86400,
-        description="Seconds it is valid (at most ten years); none: until revoked.",
+        description="Seconds it is valid (at most ten years); none: the server's default "
+        "(auth.application_credential_ttl, 90 days unless set).",
     )
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    password: str = Field(min_length=1, max_length=1024, description="The new password.")
+
+
+class AppCredentialOut(BaseModel):
+    id: str
+    name: str | None
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class AppCredentialList(BaseModel):
+    application_credentials: list[AppCredentialOut]
 
 
 def _principal(ctx: Any) -> auth.Principal:
@@ -44,7 +62,7 @@ async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
              "user_name": body.username, "request_id": ctx.caller.request_id,
              "source": ctx.caller.source, "method": "POST", "path": "/api/v1/auth/tokens"}  # fmt: skip
     try:
-        out = await ctx.run(auth.login, svc, body.username, body.password)
+        out = await ctx.run(auth.login, svc, body.username, body.password, ctx.caller.source)
     except IronworksError as e:
         await ctx.run(audit.record_now, svc, outcome="denied", status_code=e.status,
                       detail=e.message, **event)  # fmt: skip
@@ -68,14 +86,41 @@ async def log_out(ctx: CtxDep) -> Response:
     return Response(status_code=204)
 
 
+@router.post("/password", status_code=204, summary="Change your own password")
+async def change_password(ctx: CtxDep, body: Annotated[PasswordChange, Body()]) -> Response:
+    """Your other sessions end; this one and your application credentials stay."""
+    await ctx.run(
+        auth.change_password,
+        ctx.svc,
+        _principal(ctx),
+        body.current_password,
+        body.password,
+        ctx.caller.source,
+    )
+    return Response(status_code=204)
+
+
 @router.post("/application-credentials", status_code=201, summary="A named token for automation")
 async def app_credential(ctx: CtxDep, body: Annotated[AppCredential, Body()]) -> JSON:
-    p = _principal(ctx)
+    out = await ctx.run(
+        auth.create_application_credential, ctx.svc, _principal(ctx), body.name, body.ttl
+    )
+    return JSON(out, status_code=201)
 
-    def issue() -> dict[str, Any]:
-        with ctx.svc.db.write() as conn:
-            return auth.issue_token(
-                ctx.svc, conn, p.user_id, "application", body.name, body.ttl
-            )
 
-    return JSON(await ctx.run(issue), status_code=201)
+@router.get(
+    "/application-credentials",
+    response_model=AppCredentialList,
+    summary="Your application credentials (not their tokens)",
+)
+async def list_app_credentials(ctx: CtxDep) -> JSON:
+    items = await ctx.run(auth.list_application_credentials, ctx.svc, _principal(ctx))
+    return JSON({"application_credentials": items})
+
+
+@router.delete(
+    "/application-credentials/{ident}", status_code=204, summary="Revoke an application credential"
+)
+async def revoke_app_credential(ctx: CtxDep, ident: str) -> Response:
+    await ctx.run(auth.revoke_application_credential, ctx.svc, _principal(ctx), ident)
+    return Response(status_code=204)
