@@ -50,7 +50,7 @@ def test_changing_ones_own_password_ends_the_other_sessions(secure: Any) -> None
 
 
 def test_application_credentials_expire_list_revoke_and_do_not_breed(secure: Any) -> None:
-    c, svc = secure
+    c, _ = secure
     setup_org(c)
     alice = as_(c, "alice")
     r = c.post("/api/v1/auth/application-credentials", json={"name": "ci"}, headers=alice)
@@ -70,7 +70,10 @@ def test_application_credentials_expire_list_revoke_and_do_not_breed(secure: Any
     assert c.get("/api/v1/auth/application-credentials", headers=bob).json() == {
         "application_credentials": []
     }
-    assert c.delete(f"/api/v1/auth/application-credentials/{cred['id']}", headers=bob).status_code == 404
+    assert (
+        c.delete(f"/api/v1/auth/application-credentials/{cred['id']}", headers=bob).status_code
+        == 404
+    )
     r = c.delete(f"/api/v1/auth/application-credentials/{cred['id']}", headers=alice)
     assert r.status_code == 204
     assert _ok(c, app) == 401

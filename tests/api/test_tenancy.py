@@ -184,7 +184,9 @@ def _outsiders(c: Any, admin: dict[str, str]) -> None:
     for u in ("erin", "dan", "fay"):
         post(c, "/api/v1/users", {"name": u, "password": PASSWORD}, admin)
     for p in ("p1", "p2"):
-        assert c.put(f"/api/v1/projects/{p}/members/erin", json={}, headers=admin).status_code == 200
+        assert (
+            c.put(f"/api/v1/projects/{p}/members/erin", json={}, headers=admin).status_code == 200
+        )
     assert c.put("/api/v1/departments/d2/admins/dan", headers=admin).status_code == 200
 
 
