@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from ironworks import __version__
 from ironworks.api import boot, errors
 from ironworks.api.access import AuditMiddleware, check_access
+from ironworks.api.limits import BodyLimitMiddleware
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
@@ -85,6 +86,7 @@ def create_app(svc: Services) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=svc.settings.api.max_body_bytes)
     return app
 
 

@@ -29,6 +29,13 @@ class APISettings(BaseModel):
         None, description="Base URL used in links; default: taken from each request's Host."
     )
     max_limit: int = Field(1000, ge=1, description="Largest page a list returns (Ironic: 1000).")
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads, checked before parsing and before "
+        "authentication (413 beyond it). Image uploads, node import files and config drives "
+        "have limits of their own (api/limits.py).",
+    )
 
 
 class ConductorSettings(BaseModel):

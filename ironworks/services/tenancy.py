@@ -60,6 +60,14 @@ def _name(value: Any, field: str = "name") -> str:
     return value.strip()
 
 
+def _flag(body: dict[str, Any], field: str, default: bool) -> bool:
+    """A boolean field: true or false, never a string that merely looks like one."""
+    value = body.get(field, default)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{field} must be true or false (a JSON boolean)", field=field)
+    return value
+
+
 def _unknown(body: dict[str, Any], allowed: set[str]) -> None:
     extra = sorted(set(body) - allowed)
     if extra:
@@ -326,7 +334,8 @@ def create_user(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str
     if not isinstance(password, str):
         raise InvalidInput("password is required", field="password")
     auth.check_password(password, name)
-    is_admin = bool(body.get("is_admin", False))
+    is_admin = _flag(body, "is_admin", False)
+    enabled = _flag(body, "enabled", True)
     if is_admin and not caller.is_admin:
         raise Forbidden("only the cloud admin may create cloud admins")
     now = utcnow()
@@ -337,7 +346,7 @@ def create_user(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str
         "email": body.get("email"),
         "password_hash": auth.hash_password(password),
         "is_admin": is_admin,
-        "enabled": bool(body.get("enabled", True)),
+        "enabled": enabled,
         "failed_logins": 0,
         "created_at": now,
         "password_changed_at": now,
@@ -370,13 +379,14 @@ def update_user(svc: Services, caller: Caller, ident: str, body: dict[str, Any])
         if key in body:
             values[key] = body[key]
     if "enabled" in body:
-        values["enabled"] = bool(body["enabled"])
-    if body.get("unlock"):
+        values["enabled"] = _flag(body, "enabled", True)
+    unlock = _flag(body, "unlock", False)
+    if unlock:
         values.update(failed_logins=0, locked_until=None)
     if "is_admin" in body:
+        values["is_admin"] = _flag(body, "is_admin", False)
         if not caller.is_admin:
             raise Forbidden("only the cloud admin may grant or take the cloud admin role")
-        values["is_admin"] = bool(body["is_admin"])
     with svc.db.write() as conn:
         row = _user(conn, caller, ident)
         if row["is_admin"] and not caller.is_admin:
@@ -390,7 +400,7 @@ def update_user(svc: Services, caller: Caller, ident: str, body: dict[str, Any])
                 password_changed_at=utcnow(),
             )
         tenancy.update_user(conn, row["id"], values)
-        if body.get("unlock"):
+        if unlock:
             auth.forget_failures(conn, row["name"])
         if _ends_sessions(row, values):
             auth.end_sessions(conn, row["id"])
