@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
 from ironworks import __version__
@@ -66,6 +66,7 @@ def create_app(svc: Services) -> FastAPI:
         (RequestValidationError, errors.on_validation_error),
         (HTTPException, errors.on_http_error),
         (OperationalError, errors.on_database_error),
+        (DataError, errors.on_data_error),
         (Exception, errors.on_unexpected),
     ]
     for exc, handler in handlers:

@@ -109,6 +109,18 @@ async def on_database_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def on_data_error(request: Request, exc: Exception) -> Response:
+    """A value the database refused to store (out of its column's range or form). Typed inputs
+    should catch these first; this keeps the answer a 400 that says what to check."""
+    name = type(exc).__name__
+    log.warning("database refused a value in %s %s: %s", request.method, request.url.path, name)
+    msg = (
+        "a value in the request is out of the range or form the database stores (for example "
+        "a number above 2147483647); check the numbers and texts you sent"
+    )
+    return render(request, 400, msg, None, "invalid-input")
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error in %s %s", request.method, request.url.path)
     msg = f"Internal error; the server log has the details under request id {request_id_var.get()}"

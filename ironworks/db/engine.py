@@ -59,6 +59,7 @@ class Database:
                 max_overflow=20,
                 connect_args={"check_same_thread": False, "timeout": 30},
                 json_serializer=_dumps,
+                hide_parameters=True,  # a failed statement's log never shows hashes or secrets
                 json_deserializer=orjson.loads,
             )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -71,6 +72,7 @@ class Database:
                 # database restart fails one request with a 503 and the pool reconnects
                 pool_recycle=3600,
                 json_serializer=_dumps,
+                hide_parameters=True,  # a failed statement's log never shows hashes or secrets
                 json_deserializer=orjson.loads,
             )
         self._write_lock = threading.Lock() if self.is_sqlite else None

@@ -40,14 +40,16 @@ USER_FIELDS = (
     "updated_at",
 )
 PROJECT_ROLES = (Role.PROJECT_ADMIN.value, Role.MEMBER.value)
+MAX_QUOTA = 2**31 - 1  # the quota columns are INTEGER
 
 
 def _quota(value: Any, field: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_QUOTA:
         raise InvalidInput(
-            f"{field} must be a whole number, 0 or more, or null (no limit)", field=field
+            f"{field} must be a whole number from 0 to {MAX_QUOTA}, or null (no limit)",
+            field=field,
         )
     return value
 

@@ -61,3 +61,55 @@ def test_booleans_are_booleans(secure: Any) -> None:
         r = c.patch("/api/v1/users/u1", json={field: "true"}, headers=admin)
         assert r.status_code == 400 and r.json()["field"] == field, r.text
     assert c.get("/api/v1/users/u1", headers=admin).json()["enabled"] is False
+
+
+# --- #15 item 2: no 5xx from bad input -----------------------------------------------------------
+
+
+def test_nul_characters_are_refused_everywhere_even_before_log_in(secure: Any) -> None:
+    c, _ = secure
+    r = c.post("/api/v1/auth/tokens", json={"username": "ad\x00min", "password": "x"})
+    assert r.status_code == 400 and r.json()["field"] == "username", r.text
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    r = c.post("/api/v1/departments", json={"name": "d", "description": "a\x00b"}, headers=admin)
+    assert r.status_code == 400 and r.json()["field"] == "description"
+    r = c.get("/api/v1/users?sort_key=na%00me", headers=admin)
+    assert r.status_code == 400 and "NUL" in r.json()["detail"]
+    r = c.get("/v1/nodes?name=x%00", headers=admin)
+    assert r.status_code == 400 and "NUL" in r.json()["error_message"]
+    r = c.get("/api/v1/users/ab%00c", headers=admin)
+    assert r.status_code == 400 and "NUL" in r.json()["detail"]
+    r = c.patch("/v1/nodes/x", json=[{"op": "add", "path": "/extra/k\x00", "value": 1}],
+                headers=admin)  # fmt: skip
+    assert r.status_code == 400
+
+
+def test_deep_json_and_huge_integers_are_refused_naming_the_field(secure: Any) -> None:
+    c, _ = secure
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    deep = b'{"name": "d", "description": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+    r = c.post("/api/v1/departments", content=deep,
+               headers={**admin, "Content-Type": "application/json"})  # fmt: skip
+    assert r.status_code == 400 and "nested more than" in r.json()["detail"]
+    r = c.post("/api/v1/departments", json={"name": "d", "quota_hosts": 2**70}, headers=admin)
+    assert r.status_code == 400 and r.json()["field"] == "quota_hosts"
+    # beyond PostgreSQL's INTEGER but within 64 bits: the quota's own bound
+    r = c.post("/api/v1/departments", json={"name": "d", "quota_hosts": 2**40}, headers=admin)
+    assert r.status_code == 400 and r.json()["field"] == "quota_hosts", r.text
+    assert c.get("/api/v1/departments", headers=admin).json()["departments"] == []
+
+
+def test_a_number_the_database_cannot_store_is_a_400_not_a_500(secure: Any, caplog: Any) -> None:
+    """The safety net under typed inputs: flavor sizes have no upper bound of their own yet; on
+    PostgreSQL 2**40 overflows the INTEGER column. Nothing is written, no parameter is logged."""
+    c, svc = secure
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    body = {"name": "huge", "cpus": 2**40, "memory_mb": 1024, "local_gb": 10}
+    r = c.post("/api/v1/flavors", json=body, headers=admin)
+    if svc.db.engine.dialect.name == "postgresql":
+        assert r.status_code == 400, r.text
+        assert "out of the range" in r.json()["detail"]
+        assert c.get("/api/v1/flavors", headers=admin).json()["flavors"] == []
+        assert "1099511627776" not in caplog.text
+    else:  # SQLite stores any 64-bit integer
+        assert r.status_code == 201, r.text
