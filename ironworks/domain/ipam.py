@@ -33,6 +33,7 @@ from ironworks.common.errors import Conflict, InvalidInput
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_ADDRESS_TYPES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
 
 VLAN_MIN = 1
 VLAN_MAX = 4094
@@ -268,7 +269,9 @@ def next_free(
 
     Cost: sorting the used addresses, then one pass; a pool's size never matters."""
     ranges = sorted(subnet.pools if pools is None else pools, key=lambda p: p.start)
-    taken = {int(ipaddress.ip_address(a)) for a in used}
+    taken = {
+        int(a) if isinstance(a, _ADDRESS_TYPES) else int(ipaddress.ip_address(a)) for a in used
+    }
     if subnet.gateway is not None:
         taken.add(int(subnet.gateway))
     taken_sorted = sorted(taken)
