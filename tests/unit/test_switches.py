@@ -55,7 +55,9 @@ class FakeSwitch:
         honour_error_pattern: bool = True,
         exit_status: dict[str, tuple[int, str]] | None = None,
         commit_error: Exception | None = None,
+        enable_secret_wrong: bool = False,
     ) -> None:
+        self.enable_secret_wrong = enable_secret_wrong
         self.reject = reject or {}
         self.fail = fail or {}
         self.honour_error_pattern = honour_error_pattern
@@ -65,6 +67,12 @@ class FakeSwitch:
         self.events: list[str] = []  # session-level things: config mode, save, commit, close
 
     # netmiko BaseConnection, as far as the drivers use it
+    def enable(self, *args: Any, **kwargs: Any) -> str:
+        if self.enable_secret_wrong:
+            raise ValueError("Failed to enter enable mode. Please ensure you pass the 'secret'")
+        self.events.append("enable")
+        return ""
+
     def config_mode(self, *args: Any, **kwargs: Any) -> str:
         self.events.append("config")
         return ""
@@ -491,6 +499,8 @@ def test_many_ports_move_in_one_session_with_one_save(vendor):
         assert fake.events == ["close"]  # a shell: nothing to enter, nothing to save
     elif vendor == "juniper_junos":
         assert fake.events == ["config", "commit", "exit", "close"]
+    elif vendor in ("cisco_ios", "arista_eos", "dell_os10"):
+        assert fake.events == ["enable", "config", "exit", f"save:{d.save_command}", "close"]
     else:
         assert fake.events == ["config", "exit", f"save:{d.save_command}", "close"]
 
@@ -538,6 +548,16 @@ def test_a_switch_that_refuses_the_credentials():
     assert not getattr(e, "retryable", False)
     assert "refused the login of user 'ironworks'" in e.message
     assert "GigabitEthernet0/0/7" in e.message and "s3cret" not in e.message
+
+
+def test_a_refused_enable_secret_is_an_auth_failure():
+    fake = FakeSwitch(enable_secret_wrong=True)
+    d, _ = driver("cisco_ios", fake)
+    with pytest.raises(SwitchAuthFailed) as err:
+        d.apply([SetAccessVlan("Gi1/0/7", 100)])
+    assert err.value.command == "enable"
+    assert "did not grant privileged mode to user 'ironworks'" in err.value.message
+    assert fake.running == [] and "config" not in fake.events and fake.events[-1] == "close"
 
 
 @pytest.mark.parametrize(

@@ -204,6 +204,7 @@ class SwitchAccess:
 class Connection(Protocol):
     """The part of a netmiko connection the drivers use (fakes implement it in tests)."""
 
+    def enable(self, *args: Any, **kwargs: Any) -> str: ...
     def config_mode(self, *args: Any, **kwargs: Any) -> str: ...
     def exit_config_mode(self, *args: Any, **kwargs: Any) -> str: ...
     def send_config_set(self, config_commands: Sequence[str], **kwargs: Any) -> str: ...
@@ -237,6 +238,8 @@ class SwitchDriver:
     save_command: ClassVar[str] = "write memory"
     # True when nothing takes effect before the final commit (Junos): a failure applies nothing
     transactional: ClassVar[bool] = False
+    # True when configuration needs privileged EXEC first (IOS-like CLIs: `enable` + secret)
+    needs_enable: ClassVar[bool] = False
 
     def __init__(self, switch: SwitchAccess, *, connect: Connect | None = None) -> None:
         self.switch = switch
@@ -356,6 +359,18 @@ class SwitchDriver:
             ) from exc
 
     def _enter(self, conn: Connection, batch: Sequence[Change]) -> None:
+        if self.needs_enable:
+            try:
+                conn.enable()  # netmiko: a no-op when the login lands in privileged EXEC
+            except ValueError as exc:  # netmiko: "Failed to enter enable mode..."
+                raise SwitchAuthFailed(
+                    f"{self._where()} did not grant privileged mode to user "
+                    f"{self.switch.username!r} ({exc}): set the switch's enable secret, or give "
+                    f"the user privilege 15. Nothing was changed (ports: {self._ports(batch)}).",
+                    switch=self.switch.name,
+                    port=self._ports(batch),
+                    command="enable",
+                ) from exc
         try:
             conn.config_mode()
         except (NetmikoTimeoutException, ReadTimeout, SSHException, OSError, EOFError) as exc:

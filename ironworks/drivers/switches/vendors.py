@@ -49,6 +49,7 @@ class CiscoIOS(SwitchDriver):
     label = "Cisco IOS"
     error_pattern = _CISCO_ERRORS
     save_command = "write memory"
+    needs_enable = True
     lag_prefix: ClassVar[str] = "Port-channel"
 
     def lag_name(self, lag: int) -> str:
