@@ -463,11 +463,12 @@ def test_port_names_that_could_inject_commands_are_refused(port):
     assert err.value.field == "port"
 
 
-def test_linux_bridge_wants_linux_interface_names():
-    d, _ = driver("linux-bridge")
+def test_linux_bridge_wants_linux_interface_names_before_logging_in():
+    d, factory = driver("linux-bridge")
     with pytest.raises(InvalidInput) as err:
-        d.render([SetAccessVlan("GigabitEthernet1/0/1", 100)])
+        d.apply([SetAccessVlan("GigabitEthernet1/0/1", 100)])
     assert "not a Linux interface name" in err.value.message
+    assert factory.logins == []
 
 
 def test_changes_check_vlan_ids_names_and_lag_numbers():

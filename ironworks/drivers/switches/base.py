@@ -299,12 +299,13 @@ class SwitchDriver:
         batch = order(changes)
         if not batch:
             return []
+        rendered = [(change, self.render_change(change)) for change in batch]  # bad input: no login
         conn = self._open(batch)
         done: list[Change] = []
         try:
             self._enter(conn, batch)
-            for change in batch:
-                self._send(conn, change, done)
+            for change, commands in rendered:
+                self._send(conn, change, commands, done)
                 done.append(change)
             self._finish(conn, batch)
         except Exception:
@@ -376,8 +377,9 @@ class SwitchDriver:
         except (NetmikoTimeoutException, ReadTimeout, SSHException, OSError, EOFError) as exc:
             raise self._lost(exc, None, self.config_enter, []) from exc
 
-    def _send(self, conn: Connection, change: Change, done: list[Change]) -> None:
-        commands = self.render_change(change)
+    def _send(
+        self, conn: Connection, change: Change, commands: list[str], done: list[Change]
+    ) -> None:
         try:
             output = conn.send_config_set(
                 commands,

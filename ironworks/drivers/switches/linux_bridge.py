@@ -94,8 +94,10 @@ class LinuxBridge(SwitchDriver):
     def _enter(self, conn: Connection, batch: Sequence[Change]) -> None:
         return None
 
-    def _send(self, conn: Connection, change: Change, done: list[Change]) -> None:
-        for command in self.render_change(change):
+    def _send(
+        self, conn: Connection, change: Change, commands: list[str], done: list[Change]
+    ) -> None:
+        for command in commands:
             try:
                 output = str(conn.send_command(f"{command}; echo {_STATUS}$?"))
             except (NetmikoTimeoutException, ReadTimeout, SSHException, OSError, EOFError) as exc:
