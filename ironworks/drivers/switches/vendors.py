@@ -4,14 +4,14 @@ The syntax follows each vendor's configuration guide for layer-2 access ports, V
 link aggregation; the netmiko device type selects the prompt handling. Access ports only: the
 port carries one untagged VLAN (a node NIC on one tenant network); trunks are a later step.
 
-| vendor          | netmiko         | configuration mode | save / commit                                 |
-|-----------------|-----------------|--------------------|-----------------------------------------------|
-| `cisco_ios`     | `cisco_ios`     | configure terminal | write memory                                  |
-| `arista_eos`    | `arista_eos`    | configure terminal | copy running-config startup-config            |
-| `dell_os10`     | `dell_os10`     | configure terminal | copy running-configuration startup-configuration |
-| `huawei`        | `huawei`        | system-view        | save (answers the Y/N question)               |
-| `hp_comware`    | `hp_comware`    | system-view        | save force                                    |
-| `juniper_junos` | `juniper_junos` | configure          | commit (a failure rolls the candidate back)   |
+vendor (= netmiko device type), configuration mode, save:
+
+* `cisco_ios`: configure terminal; write memory
+* `arista_eos`: configure terminal; copy running-config startup-config
+* `dell_os10`: configure terminal; copy running-configuration startup-configuration
+* `huawei` (VRP): system-view; save (netmiko answers the Y/N question)
+* `hp_comware` (H3C/HPE): system-view; save force
+* `juniper_junos` (ELS): configure; commit (a failure rolls the candidate back)
 
 "Restore the default VLAN" removes the access VLAN Ironworks set, so the port falls back to the
 switch's own default (VLAN 1 on every vendor here, unless the network team changed it).
