@@ -9,7 +9,7 @@ What a booting NIC gets:
 * a MAC in no host file: nothing (unless discovery is on: then the same as a known one);
 * plain PXE firmware: its network boot program over TFTP — BIOS `undionly.kpxe` and UEFI x86_64
   `snponly.efi` (iPXE, from Debian's ipxe package); UEFI arm64 `grubnetaa64.efi`, a GRUB netboot
-  image (Debian ships no arm64 iPXE; ironworks/build/grub.py builds it next to the aarch64
+  image (Debian ships no arm64 iPXE; ironworks/builders/grub.py builds it next to the aarch64
   ramdisk), which reads `grub/grub.cfg` from the TFTP root (written here: it names the boot
   listener) and then the node's `http://BOOT/boot/grub/MAC.cfg` (boot/grub.py);
 * iPXE (user class "iPXE" or option 175): `http://BOOT/boot/boot.ipxe`, which chains to the
@@ -46,7 +46,7 @@ _EFI_ARM64 = (11,)
 # The network boot program each firmware gets over TFTP, by the name it has in the TFTP root.
 BIOS_BINARY = "undionly.kpxe"
 EFI_X86_64_BINARY = "snponly.efi"
-EFI_ARM64_BINARY = "grubnetaa64.efi"  # GRUB, not iPXE: ironworks/build/grub.py
+EFI_ARM64_BINARY = "grubnetaa64.efi"  # GRUB, not iPXE: ironworks/builders/grub.py
 
 
 def boot_url(cfg: BootSettings) -> str:
