@@ -4,8 +4,11 @@ import typer
 
 from ironworks.cli import (  # noqa: F401  (they add commands)
     actions,
+    audit,
     enrolment,
-    identity,
+    flavors,
+    groups,
+    hosts,
     images,
     license,
     management,
@@ -14,18 +17,24 @@ from ironworks.cli import (  # noqa: F401  (they add commands)
     session,
     tenancy,
 )
-from ironworks.cli.groups import node_app, port_app
 from ironworks.cli.i18n import translate_docstrings
 
 
 def register(app: typer.Typer) -> None:
     session.register(app)
-    tenancy.register(app)
-    identity.register(app)
-    images.register(app)
-    app.add_typer(license.license_app, name="license")
-    app.add_typer(node_app, name="node")
-    app.add_typer(port_app, name="port")
+    for name, group in (
+        ("flavor", groups.flavor_app),
+        ("host", groups.host_app),
+        ("audit", groups.audit_app),
+        ("department", groups.department_app),
+        ("project", groups.project_app),
+        ("user", groups.user_app),
+        ("image", groups.image_app),
+        ("license", groups.license_app),
+        ("node", groups.node_app),
+        ("port", groups.port_app),
+    ):
+        app.add_typer(group, name=name)
     translate_docstrings(app)
 
 
