@@ -48,6 +48,7 @@ from pyghmi.ipmi import bmc as pyghmi_bmc
 from pyghmi.ipmi.private import serversession
 from pyghmi.ipmi.private import session as pyghmi_session
 
+from ironworks.lab.errors import LabError
 from ironworks.lab.machine import BootDevice, Machine, MemoryMachine
 from ironworks.lab.spec import BmcSpec
 
@@ -354,8 +355,6 @@ def open_bmcs(pairs: list[tuple[BmcSpec, Machine]]) -> tuple[list[EmulatedBmc], 
     For machines other than MemoryMachine (the lab's QEMU VMs). Raises LabError naming the
     address that could not be bound.
     """
-    from ironworks.lab.fleet import LabError
-
     _without_io_thread()
     scheduler = Scheduler()
     bmcs = []

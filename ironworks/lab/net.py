@@ -13,7 +13,7 @@ import json
 import re
 import subprocess
 
-from ironworks.lab.fleet import LabError
+from ironworks.lab.errors import LabError
 
 NAMESPACE = "iwlab"
 BRIDGE = "iwbr0"
