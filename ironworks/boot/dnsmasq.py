@@ -14,7 +14,7 @@ What a booting NIC gets:
   listener) and then the node's `http://BOOT/boot/grub/MAC.cfg` (boot/grub.py);
 * iPXE (user class "iPXE" or option 175): `http://BOOT/boot/boot.ipxe`, which chains to the
   node's own script.
-Three settings cut a PXE boot from about 25 s to 7 s (../shared/lab/NOTES.md): router
+Three settings cut a PXE boot from about 25 s to 7 s (docs/lab.md, "PXE and dnsmasq"): router
 advertisements that say "no address here" (`ra-only`, `ra-param` with lifetime 0) so iPXE stops
 waiting for IPv6, `no-ping`, and iPXE's no-proxy-DHCP option (encapsulated 175.176).
 """

@@ -6,7 +6,7 @@ control, boot options (persistent or once, UEFI or legacy: pyghmi's own `Bmc` ig
 device id, the SDR repository and sensor readings, and the system event log.
 
 Two fixes to pyghmi 1.6.19's server, made here by subclassing (site-packages stays untouched;
-see ../shared/lab/NOTES.md "BMC emulation"):
+see docs/lab.md, "BMC emulation"):
 1. The server answers every RMCP+ open-session request as cipher suite 3 (SHA1) whatever the
    client proposed; pyghmi's client proposes 17 (SHA256) first and then fails to log in
    (`struct.error: pack expected 32 items`). `_Session.create_open_session_response` refuses

@@ -25,7 +25,7 @@ from typing import Any
 from ironworks.lab.errors import LabError
 from ironworks.lab.spec import BmcSpec
 
-SHARD_SIZE = 200  # ../shared/lab/NOTES.md: pyghmi's server is stable up to about 200 per process
+SHARD_SIZE = 200  # docs/lab.md: pyghmi's server is stable up to about 200 BMCs per process
 FAULTS = ("dead", "slow", "badpass", "flap")
 # The columns of `ironworks node import` (services/imports.py), so the printed CSV enrols as is.
 CSV_COLUMNS = ("name", "driver", "bmc_address", "bmc_port", "bmc_username", "bmc_password", "macs")
