@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any
 
 import typer
@@ -77,6 +78,19 @@ class LazyGroup(TyperGroup):
             return TyperCommand(name=entry.name, help=entry.help, hidden=entry.hidden)
         self.commands[cmd_name] = command = load(entry)
         return command
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        """typer's, with its "did you mean" drawn from every command, loaded or not."""
+        try:
+            return super().resolve_command(ctx, args)
+        except _click.exceptions.UsageError as e:
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if self.suggest_commands and matches and "Did you mean" not in e.message:
+                names = ", ".join(repr(m) for m in matches)
+                e.message = f"{e.message.rstrip('.')}. Did you mean {names}?"
+            raise
 
     def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         self._listing = True

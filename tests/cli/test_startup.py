@@ -13,6 +13,7 @@ import sys
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from ironworks.cli.lazy import Lazy, load
 from ironworks.cmd.main import COMMANDS, SERVICE, app
@@ -81,3 +82,9 @@ def test_a_command_over_http_imports_nothing_of_the_server() -> None:
     assert "ironworks.cli.nodes" in modules
     assert "ironworks.cli.hosts" not in modules
     assert _loaded(modules, SERVER_SIDE) == set()
+
+
+def test_a_mistyped_command_is_answered_with_the_near_ones() -> None:
+    out = CliRunner().invoke(app, ["nod"])
+    assert out.exit_code == 2
+    assert "Did you mean 'node'?" in out.output
