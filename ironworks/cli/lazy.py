@@ -24,8 +24,12 @@ from difflib import get_close_matches
 from typing import Any
 
 import typer
-from typer import _click
 from typer.core import TyperCommand, TyperGroup
+
+try:  # the click that typer's groups are made of: its own copy since typer 0.2x
+    from typer import _click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    import click as _click  # type: ignore[no-redef]
 
 from ironworks.cli.i18n import translate_docstrings
 
