@@ -39,7 +39,10 @@ from typing import IO, Any
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_HARNESS = REPO / ".." / "shared" / "bench" / "ironic_api_workload.py"
+# The shared Ironic benchmark kit (the workload harness, bench_ironic.sh, run_ironic.sh): by
+# default next to the repository; --harness (and power_sync.py's --ironic-installer) name another.
+SHARED_BENCH = REPO.parent / "shared" / "bench"
+DEFAULT_HARNESS = SHARED_BENCH / "ironic_api_workload.py"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/ironworks_bench"
 BACKENDS = ("sqlite", "postgresql")
 

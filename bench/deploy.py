@@ -5,7 +5,7 @@ Issue #4's done-when: Ironworks' orchestration adds under 10% to the floor, the 
 by hand: PXE → the same agent kernel + initramfs → image and config drive streamed onto the disk
 → power cycle → boot from disk → the test OS prints its hostname.
 
-Setup: the ramdisk and the test OS image from ironworks.build (cached, as tests/e2e), then
+Setup: the ramdisk and the test OS image from ironworks.builders (cached, as tests/e2e), then
 `ironworks lab up --nodes 1` in a bench-owned directory and namespace (`lab down` at the end,
 also on Ctrl-C or SIGTERM). Rounds alternate, floor first:
 
@@ -329,7 +329,7 @@ def prepare_floor(root: Path, ramdisk: Path, image: Path, mac: str) -> str:
     differs (behind the image here, at the end of the disk in a deploy).
     """
     from ironworks.boot import configdrive
-    from ironworks.build.testimage import MIB, SECTOR, mbr_partition, set_partition
+    from ironworks.builders.testimage import MIB, SECTOR, mbr_partition, set_partition
 
     base = f"http://{BOOT_ADDRESS}:{FLOOR_PORT}"
     url = f"{base}/test-os.raw"
@@ -585,8 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     results: dict[str, Any] = {"rounds": [], "args": vars(args), "namespace": ns}
     try:
-        from ironworks.build.ramdisk import build_ramdisk
-        from ironworks.build.testimage import build_test_image
+        from ironworks.builders.ramdisk import build_ramdisk
+        from ironworks.builders.testimage import build_test_image
         from ironworks.cmd.ramdisk import _agent_source, cache_dir
 
         t = time.monotonic()

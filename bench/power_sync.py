@@ -17,9 +17,10 @@ Per fleet size N:
    emulator processes.
 
 Then, unless `--no-ironic`, OpenStack Ironic's own power sync over the same first 1,000 BMCs:
-Ironic (the venv of ../shared/bench/run_ironic.sh, `INSTALL=1` installs it) with the stock
-`ipmi` hardware type (ipmitool power interface) and its default sync settings (8 workers),
-`sync_power_state_interval` 20 s, `force_power_state_during_sync` off; nodes created through
+Ironic (`--ironic-venv`, made by the shared Ironic benchmark kit's run_ironic.sh with `INSTALL=1`,
+`--ironic-installer`) with the stock `ipmi` hardware type (ipmitool power interface) and its
+default sync settings (8 workers), `sync_power_state_interval` 20 s,
+`force_power_state_during_sync` off; nodes created through
 its API and marked manageable in its database the same way (vendor cached, as `manage` leaves
 it; otherwise each node's first sync adds an `mc info` call 5 s later); its cycle time is the one its
 conductor logs ("Completed power state sync operation ... in N seconds", debug logging on).
@@ -51,7 +52,7 @@ import httpx
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_workload import free_port, stop_process
+from api_workload import SHARED_BENCH, free_port, stop_process
 
 from ironworks.common.crypto import new_key
 from ironworks.common.settings import load_settings
@@ -240,7 +241,7 @@ def wait_for_ipmi_driver(url: str, proc: subprocess.Popen[bytes], timeout: float
 def run_ironic(fleet: Fleet, n: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     venv = Path(args.ironic_venv)
     if not (venv / "bin" / "ironic").exists():
-        return {"error": f"no {venv}/bin/ironic; run INSTALL=1 ../shared/bench/run_ironic.sh"}
+        return {"error": f"no {venv}/bin/ironic; run INSTALL=1 {args.ironic_installer}"}
     work = out / "ironic"
     for sub in ("locks", "httpboot", "tftpboot"):  # the ipxe boot interface wants its folders
         (work / sub).mkdir(parents=True, exist_ok=True)
@@ -314,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ironic-nodes", type=int, default=1000)
     p.add_argument(
         "--ironic-venv", default=os.environ.get("BENCH_DIR", "/tmp/ironic-bench") + "/venv"
+    )
+    p.add_argument(
+        "--ironic-installer",
+        type=Path,
+        default=SHARED_BENCH / "run_ironic.sh",
+        help="run_ironic.sh of the shared Ironic benchmark kit (installs --ironic-venv)",
     )
     p.add_argument(
         "--ironic-timeout", type=float, default=1200, help="seconds to wait for 2 cycles"

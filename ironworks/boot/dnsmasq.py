@@ -9,12 +9,12 @@ What a booting NIC gets:
 * a MAC in no host file: nothing (unless discovery is on: then the same as a known one);
 * plain PXE firmware: its network boot program over TFTP — BIOS `undionly.kpxe` and UEFI x86_64
   `snponly.efi` (iPXE, from Debian's ipxe package); UEFI arm64 `grubnetaa64.efi`, a GRUB netboot
-  image (Debian ships no arm64 iPXE; ironworks/build/grub.py builds it next to the aarch64
+  image (Debian ships no arm64 iPXE; ironworks/builders/grub.py builds it next to the aarch64
   ramdisk), which reads `grub/grub.cfg` from the TFTP root (written here: it names the boot
   listener) and then the node's `http://BOOT/boot/grub/MAC.cfg` (boot/grub.py);
 * iPXE (user class "iPXE" or option 175): `http://BOOT/boot/boot.ipxe`, which chains to the
   node's own script.
-Three settings cut a PXE boot from about 25 s to 7 s (../shared/lab/NOTES.md): router
+Three settings cut a PXE boot from about 25 s to 7 s (docs/lab.md, "PXE and dnsmasq"): router
 advertisements that say "no address here" (`ra-only`, `ra-param` with lifetime 0) so iPXE stops
 waiting for IPv6, `no-ping`, and iPXE's no-proxy-DHCP option (encapsulated 175.176).
 """
@@ -46,7 +46,7 @@ _EFI_ARM64 = (11,)
 # The network boot program each firmware gets over TFTP, by the name it has in the TFTP root.
 BIOS_BINARY = "undionly.kpxe"
 EFI_X86_64_BINARY = "snponly.efi"
-EFI_ARM64_BINARY = "grubnetaa64.efi"  # GRUB, not iPXE: ironworks/build/grub.py
+EFI_ARM64_BINARY = "grubnetaa64.efi"  # GRUB, not iPXE: ironworks/builders/grub.py
 
 
 def boot_url(cfg: BootSettings) -> str:

@@ -1,7 +1,7 @@
 """GRUB configurations for arm64 UEFI machines, the counterpart of the iPXE scripts (ipxe.py).
 
 Debian has no iPXE for arm64, so those machines PXE-boot a GRUB netboot image
-(ironworks/build/grub.py). Its embedded configuration reads `grub/grub.cfg` from the TFTP root:
+(ironworks/builders/grub.py). Its embedded configuration reads `grub/grub.cfg` from the TFTP root:
 `tftp_config`, written with the TFTP root because it names the boot listener. That one loads
 `/boot/grub/${net_default_mac}.cfg` over HTTP; a node's configuration follows its provision state
 like its iPXE script: the agent ramdisk of its architecture in an agent phase, otherwise `exit`,

@@ -1,10 +1,10 @@
 """Sockets inside another network namespace.
 
-The lab's provisioning network lives in its own namespace (../shared/lab/NOTES.md: the root
-namespace never carries a lab address). A process can still serve it: a socket belongs to the
-namespace its creating thread was in, so a short-lived thread enters the namespace (setns(2)),
-creates and binds the socket, and ends; the socket stays there while the rest of the process
-stays in its own namespace. Needs CAP_SYS_ADMIN (root).
+The lab's provisioning network lives in its own namespace (docs/lab.md, "Network safety":
+the root namespace never carries a lab address). A process can still serve it: a socket belongs
+to the namespace its creating thread was in, so a short-lived thread enters the namespace
+(setns(2)), creates and binds the socket, and ends; the socket stays there while the rest of the
+process stays in its own namespace. Needs CAP_SYS_ADMIN (root).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The command groups; each command module adds its commands to one of these."""
+"""The command groups; each command module adds its commands to one of these.
+
+They live here, apart from their commands, so that `ironworks --help` can show each group's
+line (`cli/__init__.COMMANDS`) without importing the commands' modules."""
 
 from __future__ import annotations
 
@@ -20,6 +23,20 @@ vif_app = typer.Typer(
     help=_("Virtual interfaces (tenant network ports) attached to a node."), no_args_is_help=True
 )
 port_app = typer.Typer(help=_("Ports: a node's physical network interfaces."), no_args_is_help=True)
+flavor_app = typer.Typer(help=_("Flavors: the host types users choose from."), no_args_is_help=True)
+host_app = typer.Typer(help=_("Hosts: bare-metal servers of a project."), no_args_is_help=True)
+audit_app = typer.Typer(
+    help=_("The audit log: who did what, when, from where."), no_args_is_help=True
+)
+department_app = typer.Typer(help=_("Departments (部门)."), no_args_is_help=True)
+project_app = typer.Typer(help=_("Projects (项目) and their members."), no_args_is_help=True)
+user_app = typer.Typer(help=_("Users."), no_args_is_help=True)
+image_app = typer.Typer(
+    help=_("Images: OS disks and deploy ramdisks, per architecture."), no_args_is_help=True
+)
+license_app = typer.Typer(
+    help=_("The license: install and show it; issue one (vendor)."), no_args_is_help=True
+)
 
 node_app.add_typer(power_app, name="power")
 node_app.add_typer(maintenance_app, name="maintenance")

@@ -18,16 +18,13 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from ironworks.cli.groups import image_app
 from ironworks.cli.i18n import _
 from ironworks.cli.output import console, say, show, show_list
 from ironworks.cli.progress import elapsed_text
-from ironworks.cli.runtime import EXIT_FAILED, EXIT_TIMEOUT, JsonOpt, UrlOpt, guard, report
-from ironworks.cli.tenancy import cloud
+from ironworks.cli.runtime import EXIT_FAILED, EXIT_TIMEOUT, JsonOpt, UrlOpt, cloud, guard, report
 from ironworks.client import DEFAULT_URL
 from ironworks.client.cloud import CloudClient
-
-image_app = typer.Typer(help=_("Images: OS disks and deploy ramdisks, per architecture."),
-                        no_args_is_help=True)  # fmt: skip
 
 IMAGE_FIELDS = ("name", "kind", "cpu_arch", "visibility", "status", "size", "disk_format",
                 "project", "uuid")  # fmt: skip
@@ -208,7 +205,3 @@ def image_delete(images: list[str], url: UrlOpt = DEFAULT_URL) -> None:
         for image in images:
             c.delete_image(image)
             say(_("deleted image {image}").format(image=image))
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(image_app, name="image")

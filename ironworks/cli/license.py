@@ -10,15 +10,13 @@ from typing import Annotated, Any
 
 import typer
 
+from ironworks.cli.groups import license_app
 from ironworks.cli.i18n import _
 from ironworks.cli.output import show
 from ironworks.cli.runtime import DEFAULT_URL, JsonOpt, UrlOpt, UsageProblem, guard
 from ironworks.client import credentials
 from ironworks.client.http import Session
 from ironworks.common.errors import InvalidInput
-
-license_app = typer.Typer(help=_("The license: install and show it; issue one (vendor)."),
-                          no_args_is_help=True)  # fmt: skip
 
 
 def _flat(out: dict[str, Any]) -> dict[str, Any]:

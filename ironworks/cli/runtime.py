@@ -16,6 +16,7 @@ import typer
 from ironworks.cli.i18n import _
 from ironworks.cli.output import emit_json, say
 from ironworks.client import DEFAULT_URL, BaremetalClient, ClientError, credentials
+from ironworks.client.cloud import CloudClient
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -63,6 +64,11 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
 def connect(url: str) -> BaremetalClient:
     """A client with the token `ironworks login` saved for this URL (or IRONWORKS_TOKEN)."""
     return BaremetalClient(url, token=credentials.token_for(url))
+
+
+def cloud(url: str) -> CloudClient:
+    """A client of Ironworks' own `/api/v1` (flavors, hosts, images, ...) with the kept token."""
+    return CloudClient(url, token=credentials.token_for(url))
 
 
 def guard(fn: Callable[P, R]) -> Callable[P, R]:

@@ -1,269 +1,241 @@
-"""`ironworks flavor ...`, `ironworks host ...`, `ironworks audit ...`: the tenant's commands."""
+"""`ironworks department|project|user ...`: who belongs where (cloud and department admins)."""
 
 from __future__ import annotations
 
-import contextlib
-import time
-from pathlib import Path
+import sys
 from typing import Annotated, Any
 
 import typer
-from rich.live import Live
-from rich.table import Table
-from rich.text import Text
 
+from ironworks.cli.groups import department_app, project_app, user_app
 from ironworks.cli.i18n import _
-from ironworks.cli.output import console, emit_json, say, show, show_list
-from ironworks.cli.progress import elapsed_text
-from ironworks.cli.runtime import EXIT_FAILED, EXIT_TIMEOUT, JsonOpt, UrlOpt, guard, report
-from ironworks.client import DEFAULT_URL, credentials
-from ironworks.client.cloud import CloudClient
+from ironworks.cli.output import say, show, show_list
+from ironworks.cli.runtime import DEFAULT_URL, JsonOpt, UrlOpt, cloud, guard
 
-flavor_app = typer.Typer(help=_("Flavors: the host types users choose from."), no_args_is_help=True)
-host_app = typer.Typer(help=_("Hosts: bare-metal servers of a project."), no_args_is_help=True)
-audit_app = typer.Typer(help=_("The audit log: who did what, when, from where."),
-                        no_args_is_help=True)  # fmt: skip
-
-FLAVOR_FIELDS = ("name", "cpus", "memory_mb", "local_gb", "cpu_arch", "resource_class", "is_public")
-HOST_FIELDS = ("name", "status", "project", "flavor_name", "image", "node_uuid", "uuid")
-AUDIT_FIELDS = ("created_at", "user_name", "action", "target_type", "target_name", "outcome",
-                "status_code", "source")  # fmt: skip
-WaitOpt = Annotated[bool, typer.Option("--wait", help=_("Wait until done, showing progress."))]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", help=_("Seconds to wait at most."))]
-ImageOpt = Annotated[str | None, typer.Option("--image", help=_("rebuild: another image."))]
+QuotaHosts = Annotated[int | None, typer.Option("--quota-hosts", help=_("Hosts at most."))]
+QuotaNodes = Annotated[int | None, typer.Option("--quota-nodes", help=_("Nodes at most."))]
+QuotaCores = Annotated[int | None, typer.Option("--quota-cores", help=_("CPU cores at most."))]
+QuotaRam = Annotated[int | None, typer.Option("--quota-ram-mb", help=_("Memory (MiB) at most."))]
 
 
-def cloud(url: str) -> CloudClient:
-    return CloudClient(url, token=credentials.token_for(url))
+def _quotas(
+    hosts: int | None, nodes: int | None, cores: int | None = None, ram_mb: int | None = None
+) -> dict[str, Any]:
+    pairs = (
+        ("quota_hosts", hosts),
+        ("quota_nodes", nodes),
+        ("quota_cores", cores),
+        ("quota_ram_mb", ram_mb),
+    )
+    return {k: v for k, v in pairs if v is not None}
 
 
-def _flat(host: dict[str, Any]) -> dict[str, Any]:
-    return {**host, "flavor_name": (host.get("flavor") or {}).get("name")}
-
-
-# --- flavors ---------------------------------------------------------------------------------------
-
-
-@flavor_app.command("list")
+@department_app.command("list")
 @guard
-def flavor_list(url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    """The flavors you may use (all of them for a cloud admin)."""
+def department_list(url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
+    """Departments (all, or those you administer)."""
     with cloud(url) as c:
-        show_list(c.list_flavors(), FLAVOR_FIELDS, as_json)
+        show_list(
+            c.list_of("departments"),
+            ("name", "projects", "admins", "quota_hosts", "quota_nodes", "uuid"),
+            as_json,
+        )
 
 
-@flavor_app.command("create")
+@department_app.command("create")
 @guard
-def flavor_create(
+def department_create(
     name: str,
-    cpus: Annotated[int, typer.Option(help=_("CPU threads at least."))],
-    memory_mb: Annotated[int, typer.Option("--memory-mb", help=_("Memory in MiB at least."))],
-    local_gb: Annotated[int, typer.Option("--local-gb", help=_("Local disk in GiB at least."))],
-    cpu_arch: Annotated[str | None, typer.Option("--cpu-arch", help="x86_64 | aarch64")] = None,
-    resource_class: Annotated[str | None, typer.Option("--resource-class")] = None,
-    private: Annotated[bool, typer.Option("--private", help=_("Only for --project ones."))] = False,
-    project: Annotated[list[str] | None, typer.Option("--project")] = None,
+    quota_hosts: QuotaHosts = None,
+    quota_nodes: QuotaNodes = None,
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a flavor (cloud admin)."""
-    body = {"name": name, "cpus": cpus, "memory_mb": memory_mb, "local_gb": local_gb,
-            "cpu_arch": cpu_arch, "resource_class": resource_class, "is_public": not private,
-            "projects": project or []}  # fmt: skip
+    """Create a department (cloud admin)."""
     with cloud(url) as c:
-        show(c.create_flavor(body), as_json)
+        show(c.create("departments", {"name": name, **_quotas(quota_hosts, quota_nodes)}), as_json)
 
 
-@flavor_app.command("delete")
+@department_app.command("set")
 @guard
-def flavor_delete(name: str, url: UrlOpt = DEFAULT_URL) -> None:
-    """Delete a flavor no host uses."""
-    with cloud(url) as c:
-        c.delete_flavor(name)
-    say(_("deleted flavor {name}").format(name=name))
-
-
-# --- hosts -----------------------------------------------------------------------------------------
-
-
-def _wait(c: CloudClient, uuids: dict[str, str], goal: str | None, timeout: float,
-          as_json: bool) -> int:  # fmt: skip
-    """Poll the hosts until each reaches `goal` (None: until it is gone) or fails; a live table."""
-    started = time.monotonic()
-    state: dict[str, str] = {u: "..." for u in uuids}
-    done: dict[str, float] = {}
-
-    def render() -> Table:
-        t = Table(title=_("Waiting for {n} host(s)").format(n=len(uuids)), title_justify="left")
-        for col in (_("Host"), _("Status"), _("Elapsed")):
-            t.add_column(col)
-        for u, name in uuids.items():
-            t.add_row(Text(name), Text(state[u]),
-                      Text(elapsed_text(done.get(u, time.monotonic()) - started)))  # fmt: skip
-        return t
-
-    err = console(stderr=True)
-    live = Live(get_renderable=render, console=err, refresh_per_second=4, transient=True)
-    with live if (err.is_terminal and not as_json) else contextlib.nullcontext():
-        while len(done) < len(uuids) and time.monotonic() - started < timeout:
-            for u in uuids:
-                if u in done:
-                    continue
-                try:
-                    h = c.get_host(u)
-                    state[u] = h["status"] + (
-                        f": {h['status_reason']}" if h.get("status_reason") else ""
-                    )
-                    if h["status"] == goal or h["status"] == "error":
-                        done[u] = time.monotonic()
-                except Exception as e:  # 404 once deleted
-                    if goal is None and getattr(e, "status", None) == 404:
-                        state[u], done[u] = "deleted", time.monotonic()
-                    else:
-                        raise
-            time.sleep(0.5)
-    failed = [uuids[u] for u in uuids if state[u].startswith("error")]
-    for u, name in uuids.items():
-        if not as_json:
-            say(f"{name}: {state[u]} ({elapsed_text(done.get(u, time.monotonic()) - started)})")
-    if failed:
-        report(_("failed: {hosts}").format(hosts=", ".join(failed)))
-        return EXIT_FAILED
-    if len(done) < len(uuids):
-        report(_("still not done after {t}").format(t=elapsed_text(timeout)))
-        return EXIT_TIMEOUT
-    return 0
-
-
-@host_app.command("create")
-@guard
-def host_create(
-    name: Annotated[str, typer.Argument(help=_("Name; with --count, NAME-1..N or {n} in it."))],
-    flavor: Annotated[str, typer.Option("--flavor", help=_("Flavor name or id."))],
-    image: Annotated[
-        str,
-        typer.Option("--image", help=_("Image id or name (see `ironworks image list`), or a URL.")),
-    ],
-    count: Annotated[int, typer.Option("--count", help=_("How many, all or none."))] = 1,
-    project: Annotated[str | None, typer.Option("--project")] = None,
-    az: Annotated[str | None, typer.Option("--availability-zone")] = None,
-    ssh_key: Annotated[Path | None, typer.Option("--ssh-key", help=_("Public key file."))] = None,
-    user_data: Annotated[Path | None, typer.Option("--user-data")] = None,
-    wait: WaitOpt = False,
-    timeout: TimeoutOpt = 3600,
+def department_set(
+    name: str,
+    quota_hosts: QuotaHosts = None,
+    quota_nodes: QuotaNodes = None,
+    quota_cores: QuotaCores = None,
+    quota_ram_mb: QuotaRam = None,
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create hosts from a flavor and an image; they are scheduled onto matching nodes."""
-    body: dict[str, Any] = {"name": name, "flavor": flavor, "image": image, "count": count}
-    for key, value in (("project", project), ("availability_zone", az)):
-        if value:
-            body[key] = value
-    if ssh_key:
-        body["ssh_key"] = ssh_key.read_text().strip()
-    if user_data:
-        body["user_data"] = user_data.read_text()
+    """Set a department's quotas."""
+    body = _quotas(quota_hosts, quota_nodes, quota_cores, quota_ram_mb)
     with cloud(url) as c:
-        made = c.create_hosts(body)
-        if not wait:
-            show_list(made, ("name", "uuid", "node_uuid"), as_json)
-            return
-        code = _wait(c, {h["uuid"]: h["name"] for h in made}, "active", timeout, as_json)
-        if as_json:
-            emit_json([_flat(c.get_host(h["uuid"])) for h in made])
-    raise typer.Exit(code)
+        show(c.update("departments", name, body), as_json)
 
 
-@host_app.command("list")
+@department_app.command("admin")
 @guard
-def host_list(
-    project: Annotated[str | None, typer.Option("--project")] = None,
-    status: Annotated[str | None, typer.Option("--status")] = None,
+def department_admin(
+    name: str,
+    user: str,
+    remove: Annotated[bool, typer.Option("--remove", help=_("Take the role instead."))] = False,
+    url: UrlOpt = DEFAULT_URL,
+) -> None:
+    """Make a user admin of a department (or --remove)."""
+    with cloud(url) as c:
+        c.set_department_admin(name, user, not remove)
+    done = (
+        _("{user} is no longer an admin of {dept}") if remove else _("{user} is an admin of {dept}")
+    )
+    say(done.format(user=user, dept=name))
+
+
+@department_app.command("delete")
+@guard
+def department_delete(name: str, url: UrlOpt = DEFAULT_URL) -> None:
+    """Delete an empty department."""
+    with cloud(url) as c:
+        c.delete("departments", name)
+    say(_("deleted department {name}").format(name=name))
+
+
+@project_app.command("list")
+@guard
+def project_list(url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
+    """Projects (all, or those you belong to)."""
+    with cloud(url) as c:
+        show_list(
+            c.list_of("projects"),
+            ("name", "department", "members", "quota_hosts", "quota_nodes", "uuid"),
+            as_json,
+        )
+
+
+@project_app.command("create")
+@guard
+def project_create(
+    name: str,
+    department: Annotated[str, typer.Option("--department")],
+    quota_hosts: QuotaHosts = None,
+    quota_nodes: QuotaNodes = None,
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Hosts of your projects (all of them for a cloud admin)."""
+    """Create a project in a department."""
+    body = {"name": name, "department": department, **_quotas(quota_hosts, quota_nodes)}
     with cloud(url) as c:
-        show_list([_flat(h) for h in c.list_hosts(project=project, status=status)], HOST_FIELDS,
-                  as_json)  # fmt: skip
+        show(c.create("projects", body), as_json)
 
 
-@host_app.command("show")
+@project_app.command("set")
 @guard
-def host_show(host: str, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
-    """A host: status, flavor, node, NICs, disks and its audit history."""
-    with cloud(url) as c:
-        show(c.get_host(host), as_json)
-
-
-def _action(action: str, goal: str | None, doc: str) -> None:
-    @host_app.command(action, help=doc)
-    @guard
-    def run(
-        hosts: list[str],
-        image: ImageOpt = None,
-        wait: WaitOpt = False,
-        timeout: TimeoutOpt = 3600,
-        url: UrlOpt = DEFAULT_URL,
-        as_json: JsonOpt = False,
-    ) -> None:
-        with cloud(url) as c:
-            targets = {c.get_host(h)["uuid"]: h for h in hosts}
-            for uuid in targets:
-                if action == "delete":
-                    c.delete_host(uuid)
-                else:
-                    c.host_action(uuid, action, {"image": image} if image else None)
-            if not wait:
-                say(_("{action}: {hosts}").format(action=action, hosts=", ".join(hosts)))
-                return
-            code = _wait(c, targets, goal, timeout, as_json)
-        raise typer.Exit(code)
-
-
-_action("start", "active", _("Power hosts on."))
-_action("stop", "stopped", _("Power hosts off."))
-_action("reboot", "active", _("Reboot hosts."))
-_action("rebuild", "active", _("Reinstall hosts on their nodes (--image: another image)."))
-_action("delete", None, _("Delete hosts: their nodes are torn down and cleaned."))
-
-
-# --- audit -----------------------------------------------------------------------------------------
-
-
-@audit_app.command("list")
-@guard
-def audit_list(
-    action: Annotated[str | None, typer.Option("--action", help="e.g. host:create")] = None,
-    user: Annotated[str | None, typer.Option("--user")] = None,
-    outcome: Annotated[str | None, typer.Option("--outcome", help="success|failure|denied")] = None,
-    limit: Annotated[int, typer.Option("--limit")] = 50,
+def project_set(
+    name: str,
+    quota_hosts: QuotaHosts = None,
+    quota_nodes: QuotaNodes = None,
+    quota_cores: QuotaCores = None,
+    quota_ram_mb: QuotaRam = None,
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
-    """Audit events, newest first."""
+    """Set a project's quotas."""
+    body = _quotas(quota_hosts, quota_nodes, quota_cores, quota_ram_mb)
     with cloud(url) as c:
-        rows = c.audit_events(limit=limit, action=action, user_name=user, outcome=outcome)
-    show_list(rows, AUDIT_FIELDS, as_json)
+        show(c.update("projects", name, body), as_json)
 
 
-@audit_app.command("export")
+@project_app.command("member")
 @guard
-def audit_export(
-    output: Annotated[Path, typer.Option("-o", "--output", help=_("File: .csv or .xlsx"))],
-    action: Annotated[str | None, typer.Option("--action")] = None,
-    user: Annotated[str | None, typer.Option("--user")] = None,
+def project_member(
+    name: str,
+    user: str,
+    role: Annotated[str, typer.Option("--role", help="member | project_admin")] = "member",
+    remove: Annotated[bool, typer.Option("--remove")] = False,
     url: UrlOpt = DEFAULT_URL,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Write the audit events (with the same filters) to a CSV or XLSX file."""
-    fmt = "xlsx" if output.suffix.lower() == ".xlsx" else "csv"
+    """Add a user to a project with a role, change the role, or --remove them."""
     with cloud(url) as c:
-        data = c.export_audit(fmt, action=action, user_name=user)
-    output.write_bytes(data)
-    say(_("wrote {path}").format(path=output))
+        show(c.set_member(name, user, None if remove else role), as_json)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(flavor_app, name="flavor")
-    app.add_typer(host_app, name="host")
-    app.add_typer(audit_app, name="audit")
+@project_app.command("delete")
+@guard
+def project_delete(name: str, url: UrlOpt = DEFAULT_URL) -> None:
+    """Delete a project."""
+    with cloud(url) as c:
+        c.delete("projects", name)
+    say(_("deleted project {name}").format(name=name))
+
+
+@user_app.command("list")
+@guard
+def user_list(url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
+    """Users (all, or those of your departments)."""
+    with cloud(url) as c:
+        show_list(
+            c.list_of("users"),
+            ("name", "is_admin", "enabled", "projects", "locked_until", "uuid"),
+            as_json,
+        )
+
+
+def _password(stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("create")
+@guard
+def user_create(
+    name: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    admin: Annotated[bool, typer.Option("--admin", help=_("A cloud admin."))] = False,
+    display_name: Annotated[str | None, typer.Option("--display-name")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    url: UrlOpt = DEFAULT_URL,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a user (asks for the password)."""
+    body = {
+        "name": name,
+        "password": _password(password_stdin),
+        "is_admin": admin,
+        "display_name": display_name,
+        "email": email,
+    }
+    with cloud(url) as c:
+        show(c.create("users", body), as_json)
+
+
+@user_app.command("set")
+@guard
+def user_set(
+    name: str,
+    password: Annotated[bool, typer.Option("--password", help=_("Set a new password."))] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    unlock: Annotated[bool, typer.Option("--unlock", help=_("Clear a lockout."))] = False,
+    enable: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
+    url: UrlOpt = DEFAULT_URL,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a user: new password, unlock, enable or disable."""
+    body: dict[str, Any] = {}
+    if password or password_stdin:
+        body["password"] = _password(password_stdin)
+    if unlock:
+        body["unlock"] = True
+    if enable is not None:
+        body["enabled"] = enable
+    with cloud(url) as c:
+        show(c.update("users", name, body), as_json)
+
+
+@user_app.command("delete")
+@guard
+def user_delete(name: str, url: UrlOpt = DEFAULT_URL) -> None:
+    """Delete a user."""
+    with cloud(url) as c:
+        c.delete("users", name)
+    say(_("deleted user {name}").format(name=name))

@@ -61,7 +61,8 @@ def bmc(
     ] = False,
 ) -> None:
     """Serve N emulated IPMI BMCs in the foreground; print the CSV to enrol them on stdout."""
-    from ironworks.lab.fleet import Fleet, FleetOptions, LabError, enrol_csv, faults_of, make_specs
+    from ironworks.lab.errors import LabError
+    from ironworks.lab.fleet import Fleet, FleetOptions, enrol_csv, faults_of, make_specs
 
     opts = FleetOptions(
         count=count, base_port=base_port, address=address, username=user, password=password,
@@ -150,7 +151,7 @@ def up(
     name_prefix: Annotated[str, typer.Option(help="VM names: PREFIX0000, ...")] = "lab-vm-",
 ) -> None:
     """Create N QEMU VMs behind emulated IPMI BMCs; print the CSV to enrol them on stdout."""
-    from ironworks.lab.fleet import LabError
+    from ironworks.lab.errors import LabError
     from ironworks.lab.vmlab import LabOptions, enrol_csv, state_path
     from ironworks.lab.vmlab import up as lab_up
 
@@ -180,7 +181,7 @@ def up(
 @app.command("down")
 def down(directory: DirOpt = None, namespace: NamespaceOpt = "iwlab") -> None:
     """Stop the BMC process and every VM, remove taps, bridge and namespace. Safe to repeat."""
-    from ironworks.lab.fleet import LabError
+    from ironworks.lab.errors import LabError
     from ironworks.lab.vmlab import down as lab_down
 
     try:
@@ -197,7 +198,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="The whole status as JSON.")] = False,
 ) -> None:
     """Each VM: BMC address:port, MAC, power (QEMU running or not), boot device, serial log."""
-    from ironworks.lab.fleet import LabError
+    from ironworks.lab.errors import LabError
     from ironworks.lab.vmlab import status as lab_status
 
     try:
@@ -233,7 +234,7 @@ def status(
 @app.command("vm-bmc", hidden=True)
 def vm_bmc(state_file: Path) -> None:
     """The lab's BMC process (started by `lab up`): serve the BMCs of STATE_FILE's VMs."""
-    from ironworks.lab.fleet import LabError
+    from ironworks.lab.errors import LabError
     from ironworks.lab.vmlab import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s lab-vm-bmc %(message)s")

@@ -60,9 +60,9 @@ def build(
     ssl: Annotated[bool, typer.Option(help="Include OpenSSL (https image URLs).")] = True,
 ) -> None:
     """Build the agent ramdisk for ARCH from Debian packages (cached by its inputs)."""
-    from ironworks.build import grub
-    from ironworks.build.debian import BuildError
-    from ironworks.build.ramdisk import build_ramdisk
+    from ironworks.builders import grub
+    from ironworks.builders.debian import BuildError
+    from ironworks.builders.ramdisk import build_ramdisk
 
     try:
         r = build_ramdisk(
@@ -97,8 +97,8 @@ def build_test_image(
     force: Annotated[bool, typer.Option(help="Build again even if the cache has it.")] = False,
 ) -> None:
     """Build the test OS image: it prints IRONWORKS-TEST-OS hostname=NAME from its config drive."""
-    from ironworks.build import testimage
-    from ironworks.build.debian import BuildError
+    from ironworks.builders import testimage
+    from ironworks.builders.debian import BuildError
 
     try:
         r = testimage.build_test_image(

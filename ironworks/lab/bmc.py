@@ -6,7 +6,7 @@ control, boot options (persistent or once, UEFI or legacy: pyghmi's own `Bmc` ig
 device id, the SDR repository and sensor readings, and the system event log.
 
 Two fixes to pyghmi 1.6.19's server, made here by subclassing (site-packages stays untouched;
-see ../shared/lab/NOTES.md "BMC emulation"):
+see docs/lab.md, "BMC emulation"):
 1. The server answers every RMCP+ open-session request as cipher suite 3 (SHA1) whatever the
    client proposed; pyghmi's client proposes 17 (SHA256) first and then fails to log in
    (`struct.error: pack expected 32 items`). `_Session.create_open_session_response` refuses
@@ -48,6 +48,7 @@ from pyghmi.ipmi import bmc as pyghmi_bmc
 from pyghmi.ipmi.private import serversession
 from pyghmi.ipmi.private import session as pyghmi_session
 
+from ironworks.lab.errors import LabError
 from ironworks.lab.machine import BootDevice, Machine, MemoryMachine
 from ironworks.lab.spec import BmcSpec
 
@@ -354,8 +355,6 @@ def open_bmcs(pairs: list[tuple[BmcSpec, Machine]]) -> tuple[list[EmulatedBmc], 
     For machines other than MemoryMachine (the lab's QEMU VMs). Raises LabError naming the
     address that could not be bound.
     """
-    from ironworks.lab.fleet import LabError
-
     _without_io_thread()
     scheduler = Scheduler()
     bmcs = []

@@ -22,16 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ironworks.lab.errors import LabError
 from ironworks.lab.spec import BmcSpec
 
-SHARD_SIZE = 200  # ../shared/lab/NOTES.md: pyghmi's server is stable up to about 200 per process
+SHARD_SIZE = 200  # docs/lab.md: pyghmi's server is stable up to about 200 BMCs per process
 FAULTS = ("dead", "slow", "badpass", "flap")
 # The columns of `ironworks node import` (services/imports.py), so the printed CSV enrols as is.
 CSV_COLUMNS = ("name", "driver", "bmc_address", "bmc_port", "bmc_username", "bmc_password", "macs")
-
-
-class LabError(Exception):
-    """The lab cannot do what was asked; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +157,8 @@ class Fleet:
         self._locks: list[threading.Lock] = []
 
     def start(self, timeout: float = 60.0) -> Fleet:
-        from ironworks.lab.bmc import serve_shard  # pyghmi: only where BMCs are served
+        # pyghmi only where BMCs are served; bmc.py imports nothing of the fleet (one way)
+        from ironworks.lab.bmc import serve_shard
 
         ctx = multiprocessing.get_context("spawn")
         chunks = [self.specs[i : i + self.shard_size]

@@ -2,7 +2,7 @@
 
 Everything is made inside the lab's own network namespace (`ip netns add NS`, then only
 `ip -n NS ...`): the root namespace gets no lab interface, no lab address and no route, and
-nothing links the two (no veth, no forwarding, no NAT; ../shared/lab/NOTES.md "Network safety").
+nothing links the two (no veth, no forwarding, no NAT; docs/lab.md, "Network safety").
 Every `ip` call that creates or changes a link goes through `_ip`, which always names the
 namespace. `ensure_*` may run any number of times; `destroy` too.
 """
@@ -13,12 +13,12 @@ import json
 import re
 import subprocess
 
-from ironworks.lab.fleet import LabError
+from ironworks.lab.errors import LabError
 
 NAMESPACE = "iwlab"
 BRIDGE = "iwbr0"
 BRIDGE_ADDRESS = "10.99.0.1/16"
-# The lab's IPv6 prefix (../shared/lab/NOTES.md): the boot server's router advertisements for it
+# The lab's IPv6 prefix (docs/lab.md): the boot server's router advertisements for it
 # tell iPXE at once that no IPv6 address is coming, which saves ~13 s per PXE boot.
 BRIDGE_ADDRESS6 = "fd99::1/64"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from ironworks.lab import net
-from ironworks.lab.fleet import CSV_COLUMNS, SHARD_SIZE, LabError, check_address
+from ironworks.lab.errors import LabError
+from ironworks.lab.fleet import CSV_COLUMNS, SHARD_SIZE, check_address
 from ironworks.lab.qemu import (
     AAVMF,
     ARCHES,

@@ -4,7 +4,7 @@
 `ironworks lab up --nodes 1 --aarch64-nodes 1` gives an x86_64 VM and a QEMU `virt` VM
 (cortex-a57, AAVMF UEFI), each behind an emulated IPMI BMC, on one provisioning network;
 `ironworks serve --lab NS` serves it with both architectures' ramdisks. Debian ships no arm64 iPXE, so the firmware's PXE gets a GRUB netboot
-image (ironworks/build/grub.py) that loads the node's GRUB configuration from the boot listener
+image (ironworks/builders/grub.py) that loads the node's GRUB configuration from the boot listener
 (`/boot/grub/MAC.cfg`) and the aarch64 ramdisk over HTTP. The first test inspects both nodes at
 once (cpu_arch aarch64 and x86_64, their memory and CPUs, one AZ); the second cleans the aarch64
 one, deploys the aarch64
@@ -66,8 +66,8 @@ MILESTONES = [
 @pytest.fixture(scope="module")
 def ramdisks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Both architectures' ramdisks in one directory, and the arm64 GRUB image beside aarch64's."""
-    from ironworks.build.grub import build_grub
-    from ironworks.build.ramdisk import build_ramdisk
+    from ironworks.builders.grub import build_grub
+    from ironworks.builders.ramdisk import build_ramdisk
     from ironworks.cmd.ramdisk import _agent_source, cache_dir
 
     out = tmp_path_factory.mktemp("artefacts") / "ramdisk"
@@ -207,7 +207,7 @@ def test_aarch64_vm_pxe_boots_the_ramdisk_and_is_inspected(
 def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The aarch64 test OS (UEFI: ESP with GRUB, ext4 root) on an HTTP server on loopback
     (the conductor fetches it; the node gets it from the boot listener)."""
-    from ironworks.build.testimage import build_test_image
+    from ironworks.builders.testimage import build_test_image
     from ironworks.cmd.ramdisk import cache_dir
 
     root = tmp_path_factory.mktemp("www-a64")

@@ -3,7 +3,7 @@
 `ironworks lab up` builds the virtual datacenter in its own network namespace (a bridge, three
 TCG VMs behind emulated IPMI BMCs on loopback); `ironworks serve --lab NS` serves its
 provisioning network from inside that namespace (dnsmasq, the boot listener); the agent ramdisk
-and the test OS image are built from Debian packages by `ironworks/build` (cached between runs).
+and the test OS image are built from Debian packages by `ironworks/builders` (cached between runs).
 The test OS prints its config drive's hostname on the serial console and writes a marker file.
 
 The tests share one lab and one server but each owns its VMs, so they run in any order: the
@@ -45,8 +45,8 @@ CONSOLE = "IRONWORKS-TEST-OS hostname="
 
 @pytest.fixture(scope="module")
 def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from ironworks.build.ramdisk import build_ramdisk
-    from ironworks.build.testimage import build_test_image
+    from ironworks.builders.ramdisk import build_ramdisk
+    from ironworks.builders.testimage import build_test_image
     from ironworks.cmd.ramdisk import _agent_source, cache_dir
 
     out = tmp_path_factory.mktemp("artefacts")

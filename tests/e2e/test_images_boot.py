@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ironworks.build import testimage
-from ironworks.build.ramdisk import build_ramdisk
+from ironworks.builders import testimage
+from ironworks.builders.ramdisk import build_ramdisk
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("qemu")]  # one VM user at a time
 AGENT_SRC = Path(__file__).resolve().parents[2] / "ironworks_agent"

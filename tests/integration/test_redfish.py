@@ -173,7 +173,8 @@ def test_boot_device_persistent_and_once(client, emulator):
     r = client.put(base, json={"boot_device": "disk", "persistent": False})
     assert r.status_code == 204, r.text
     assert emulator.boot_target("boot") == "Hdd"
-    # the emulator keeps every override Continuous (NOTES.md), so only the device is asserted
+    # the emulator keeps every override Continuous (docs/lab.md, "BMC emulation"), so only the
+    # device is asserted
     assert client.get(base).json()["boot_device"] == "disk"
 
     r = client.put(base, json={"boot_device": "cdrom", "persistent": True})

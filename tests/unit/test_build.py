@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ironworks.build import debian, ramdisk, testimage
-from ironworks.build.debian import BuildError
+from ironworks.builders import debian, ramdisk, testimage
+from ironworks.builders.debian import BuildError
 
 MODULES_DEP = """\
 kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko kernel/fs/mbcache.ko kernel/lib/crc16.ko
@@ -188,7 +188,7 @@ def test_read_elf_of_a_host_program() -> None:
 def test_grub_netboot_image_is_built_once_and_cached(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """build_grub runs grub-mkimage from the extracted grub-common on the arm64 modules."""
-    from ironworks.build import grub
+    from ironworks.builders import grub
 
     if not shutil.which("sh") or not shutil.which("dpkg"):
         pytest.skip("needs sh and dpkg")

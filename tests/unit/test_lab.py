@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ironworks.lab.fleet import FleetOptions, LabError, enrol_csv, faults_of, make_specs
+from ironworks.lab.errors import LabError
+from ironworks.lab.fleet import FleetOptions, enrol_csv, faults_of, make_specs
 from ironworks.lab.machine import BootDevice, MemoryMachine
 
 
@@ -82,3 +83,16 @@ def test_one_address_per_bmc() -> None:
     assert specs[-1].address == "127.0.1.44"
     with pytest.raises(LabError, match="leave the loopback range"):
         make_specs(FleetOptions(count=10, address="127.255.255.250", address_each=True))
+
+
+def test_the_bmc_module_does_not_import_the_fleet() -> None:
+    """fleet.py starts BMC processes from bmc.py; the other way round would be a circle."""
+    import ast
+    from pathlib import Path
+
+    import ironworks.lab.bmc
+
+    tree = ast.parse(Path(ironworks.lab.bmc.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert "ironworks.lab.fleet" not in imported

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ironworks.lab.fleet import LabError
+from ironworks.lab.errors import LabError
 from ironworks.lab.machine import BootDevice
 from ironworks.lab.qemu import qemu_command
 from ironworks.lab.vmlab import (

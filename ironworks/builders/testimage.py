@@ -14,7 +14,7 @@ first boot to the URL of the config drive's vendor_data (udhcpc, wget; docs/prov
 and stays up.
 
 aarch64 (UEFI): no SYSLINUX there, so partition 1 is a small FAT EFI system partition (MBR type
-0xEF) holding `EFI/BOOT/BOOTAA64.EFI`, a GRUB image (build/grub.py) whose embedded configuration
+0xEF) holding `EFI/BOOT/BOOTAA64.EFI`, a GRUB image (builders/grub.py) whose embedded configuration
 finds the ext4 root (partition 2, same label and files) and boots its kernel and initramfs on
 `console=ttyAMA0`; the firmware's removable-media path finds it without a boot entry.
 
@@ -36,8 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ironworks.build import debian, grub, ramdisk
-from ironworks.build.debian import BuildError
+from ironworks.builders import debian, grub, ramdisk
+from ironworks.builders.debian import BuildError
 
 BUILDER_VERSION = "1"
 MIB = 1024 * 1024
@@ -66,7 +66,7 @@ MARKER = "IRONWORKS-TEST-OS"
 
 TEST_INIT = """\
 #!/bin/sh
-# Ironworks lab test OS /init (ironworks/build/testimage.py)
+# Ironworks lab test OS /init (ironworks/builders/testimage.py)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 [ -e /bin/mount ] || /bin/busybox --install -s /bin
 mount -t proc proc /proc

@@ -40,8 +40,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ironworks.build import debian
-from ironworks.build.debian import BuildError
+from ironworks.builders import debian
+from ironworks.builders.debian import BuildError
 
 BUILDER_VERSION = "1"
 
@@ -383,7 +383,7 @@ exit 0
 
 INIT_TEMPLATE = """\
 #!/bin/sh
-# Ironworks agent ramdisk /init (ironworks/build/ramdisk.py; contract: docs/provisioning.md)
+# Ironworks agent ramdisk /init (ironworks/builders/ramdisk.py; contract: docs/provisioning.md)
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root PYTHONUNBUFFERED=1
 [ -e /bin/mount ] || /bin/busybox --install -s /bin
 mount -t proc proc /proc

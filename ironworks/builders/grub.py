@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ironworks.build import debian
-from ironworks.build.debian import BuildError
+from ironworks.builders import debian
+from ironworks.builders.debian import BuildError
 
 BUILDER_VERSION = "1"
 IMAGE_NAME = "grubnetaa64.efi"  # the TFTP name arm64 UEFI clients are given (boot/dnsmasq.py)
