@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ironworks.common.errors import DriverError, InvalidInput
+from ironworks.domain.power import POWER_ON
 from ironworks.drivers import base
 from ironworks.drivers.base import StepResult, Task
 from ironworks_agent.protocol import ERASE_DISKS, INVENTORY, WRITE_CONFIGDRIVE, WRITE_IMAGE
@@ -152,10 +153,10 @@ def boot_ramdisk(task: Task, purpose: str) -> None:
     task.agent.start(purpose)
     boot.prepare_ramdisk(task)
     phase_start(task, "boot ramdisk")
-    if power.get_power_state(task) == base.POWER_ON:
+    if power.get_power_state(task) == POWER_ON:
         task.node["power_state"] = power.reboot(task)
     else:
-        task.node["power_state"] = power.set_power_state(task, base.POWER_ON)
+        task.node["power_state"] = power.set_power_state(task, POWER_ON)
 
 
 def _agent_up(task: Task) -> None:
