@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from ironworks.common.errors import DriverError, InvalidInput, IronworksError, NotSupported
+from ironworks.domain.nodes import INTERFACE_KINDS
 from ironworks.domain.power import HARD_TARGETS, POWER_OFF
 
 # The power states (domain/power.py) are still reachable as base.POWER_ON and so on for the
@@ -356,12 +357,6 @@ class NoopNetwork(NetworkInterface):
 
 class NoopStorage(StorageInterface):
     name = "noop"
-
-
-INTERFACE_KINDS = (
-    "bios", "boot", "console", "deploy", "firmware", "inspect", "management", "network",
-    "power", "raid", "rescue", "storage", "vendor",
-)  # fmt: skip
 
 
 class HardwareType:

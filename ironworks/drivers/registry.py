@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ironworks.common.errors import InvalidInput
-from ironworks.drivers.base import INTERFACE_KINDS, HardwareType, Interface
+from ironworks.domain.nodes import INTERFACE_KINDS
+from ironworks.drivers.base import HardwareType, Interface
 from ironworks.drivers.fake import FakeHardware
 from ironworks.drivers.ipmi import IPMIHardware
 from ironworks.drivers.redfish import RedfishHardware

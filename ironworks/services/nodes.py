@@ -19,9 +19,10 @@ from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normaliz
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
 from ironworks.db.pagination import paginate
-from ironworks.db.schema import INTERFACES, chassis, nodes
+from ironworks.db.schema import chassis, nodes
 from ironworks.domain import states
 from ironworks.domain import versions as v
+from ironworks.domain.nodes import INTERFACE_FIELDS, INTERFACE_KINDS
 from ironworks.drivers.base import Task
 from ironworks.drivers.registry import hardware_type
 from ironworks.services import licensing
@@ -35,7 +36,7 @@ STR_FIELDS = frozenset(
         "name", "resource_class", "conductor_group", "owner", "lessee", "description",
         "protected_reason", "retired_reason", "shard", "parent_node", "instance_uuid",
         "instance_name", "maintenance_reason", "chassis_uuid",
-        *(f"{i}_interface" for i in INTERFACES),
+        *INTERFACE_FIELDS,
     }
 )  # fmt: skip
 BOOL_FIELDS = frozenset(
@@ -94,7 +95,7 @@ def _check_version(fields: set[str], caller: Caller) -> None:
 def _resolve_interfaces(svc: Services, values: dict[str, Any]) -> None:
     """Fill every *_interface with the hardware type's default and check chosen ones."""
     hw = hardware_type(values["driver"], svc.settings.enabled_hardware_types)
-    for kind in INTERFACES:
+    for kind in INTERFACE_KINDS:
         key = f"{kind}_interface"
         chosen = values.get(key)
         values[key] = hw.interface(kind, chosen).name if chosen else hw.default(kind)
@@ -121,7 +122,7 @@ def _validate_driver_info(svc: Services, values: dict[str, Any]) -> None:
     `manage`."""
     hw = hardware_type(values["driver"], svc.settings.enabled_hardware_types)
     task = Task(node={"uuid": values.get("uuid", "?"), **values}, purpose="validate input")
-    for kind in INTERFACES:
+    for kind in INTERFACE_KINDS:
         hw.interface(kind, values.get(f"{kind}_interface")).check_formats(task)
 
 
@@ -300,11 +301,11 @@ def patch_node(
         if "driver" in changes or any(k.endswith("_interface") for k in changes):
             merged = {**node, **changes}
             if "driver" in changes:  # a new hardware type: reset interfaces not chosen now
-                for kind in INTERFACES:
+                for kind in INTERFACE_KINDS:
                     if f"{kind}_interface" not in changes:
                         merged[f"{kind}_interface"] = None
             _resolve_interfaces(svc, merged)
-            changes.update({f"{k}_interface": merged[f"{k}_interface"] for k in INTERFACES})
+            changes.update({f"{k}_interface": merged[f"{k}_interface"] for k in INTERFACE_KINDS})
         if "driver_info" in changes or "driver" in changes:
             # a new hardware type may declare other keys secret: seal against its list
             info = changes.get("driver_info", node["driver_info"]) or {}

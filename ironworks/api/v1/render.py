@@ -12,14 +12,14 @@ from typing import Any
 
 from ironworks.common.crypto import is_sealed
 from ironworks.common.errors import InvalidInput, NotAcceptable
-from ironworks.db.schema import INTERFACES
 from ironworks.domain import states
 from ironworks.domain import versions as v
+from ironworks.domain.nodes import INTERFACE_FIELDS
 
 MASK = "******"
 
 NODE_FIELDS = (
-    "allocation_uuid", "automated_clean", *(f"{i}_interface" for i in INTERFACES), "boot_mode",
+    "allocation_uuid", "automated_clean", *INTERFACE_FIELDS, "boot_mode",
     "chassis_uuid", "clean_step", "conductor", "conductor_group", "console_enabled",
     "created_at", "deploy_step", "description", "disable_power_off", "driver", "driver_info",
     "driver_internal_info", "extra", "fault", "health", "inspection_finished_at",
