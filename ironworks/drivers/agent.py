@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ironworks.common.errors import DriverError, InvalidInput
+from ironworks.domain.capabilities import with_capability
 from ironworks.domain.power import POWER_ON
 from ironworks.drivers import base
 from ironworks.drivers.base import StepResult, Task
@@ -325,10 +326,7 @@ def properties_from_inventory(inv: dict[str, Any], current: dict[str, Any]) -> d
         props["vendor"] = system.get("vendor") or props.get("vendor")
         boot_mode = (inv.get("boot") or {}).get("mode")
         if boot_mode:
-            caps = dict(x.split(":", 1) for x in str(props.get("capabilities") or "").split(",")
-                        if ":" in x)  # fmt: skip
-            caps["boot_mode"] = boot_mode
-            props["capabilities"] = ",".join(f"{k}:{v}" for k, v in sorted(caps.items()))
+            props = with_capability(props, "boot_mode", str(boot_mode))
         props["disks"] = [{k: d.get(k) for k in ("name", "size", "serial", "model", "rotational",
                                                   "wwn")} for d in disks]  # fmt: skip
         nics = []

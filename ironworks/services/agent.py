@@ -35,6 +35,7 @@ from ironworks.db import nodes as node_db
 from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import agent_sessions, nodes, ports
 from ironworks.domain import states
+from ironworks.domain.capabilities import capability
 from ironworks.drivers.agent import FIRST_BOOT, end_phase, token_digest
 from ironworks.services.context import Services
 from ironworks_agent import protocol
@@ -241,7 +242,7 @@ def boot_script(svc: Services, mac: str, loader: str = "ipxe") -> str:
         ))  # fmt: skip
     if loader == "grub":
         return grub.local_boot_config(node["uuid"], state)
-    uefi = "boot_mode:uefi" in str(props.get("capabilities") or "")
+    uefi = capability(node, "boot_mode") == "uefi"
     return ipxe.local_boot_script(node["uuid"], state, uefi)
 
 
