@@ -11,14 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ironworks.domain import states
-
-# States in which the node should be running the agent ramdisk.
-AGENT_STATES = frozenset({
-    states.INSPECTING, states.INSPECT_WAIT, states.DEPLOYING, states.DEPLOY_WAIT,
-    states.CLEANING, states.CLEAN_WAIT, states.RESCUING, states.RESCUE_WAIT,
-})  # fmt: skip
-
 # iPXE's ${buildarch} and Linux's machine names → our cpu_arch names.
 ARCH_ALIASES = {"x86_64": "x86_64", "i386": "x86_64", "amd64": "x86_64",
                 "arm64": "aarch64", "aarch64": "aarch64"}  # fmt: skip
@@ -97,13 +89,3 @@ def local_boot_script(node_uuid: str, state: str, uefi: bool) -> str:
     if uefi:
         return "#!ipxe\n" + say + "exit\n"
     return "#!ipxe\n" + say + "sanboot --no-describe --drive 0x80 || exit\n"
-
-
-def purpose_of(state: str) -> str:
-    if state in (states.INSPECTING, states.INSPECT_WAIT):
-        return "inspect"
-    if state in (states.CLEANING, states.CLEAN_WAIT):
-        return "clean"
-    if state in (states.RESCUING, states.RESCUE_WAIT):
-        return "rescue"
-    return "deploy"

@@ -45,14 +45,6 @@ BOOL_FIELDS = frozenset(
 WRITABLE = DICT_FIELDS | STR_FIELDS | BOOL_FIELDS | {"driver"}
 CREATABLE = (WRITABLE - {"maintenance", "maintenance_reason"}) | {"uuid"}
 
-# States a node may be deleted in (any state when in maintenance).
-DELETE_ALLOWED = frozenset(
-    {
-        states.ENROLL, states.MANAGEABLE, states.AVAILABLE, states.INSPECT_FAILED,
-        states.CLEAN_FAILED, states.ADOPT_FAILED,
-    }
-)  # fmt: skip
-
 COLUMNS = frozenset(c.name for c in nodes.c)
 SORT_KEYS = frozenset(
     {
@@ -358,11 +350,11 @@ def delete_node(svc: Services, ident: str, caller: Caller) -> None:
                 f"Can not delete node {node['uuid']} while it is associated with instance "
                 f"{node['instance_uuid']}; remove instance_uuid first"
             )
-        if node["provision_state"] not in DELETE_ALLOWED and not node["maintenance"]:
+        if node["provision_state"] not in states.DELETABLE_STATES and not node["maintenance"]:
             raise Conflict(
                 f"Node {node['uuid']} can not be deleted while it is in state "
                 f'"{node["provision_state"]}"; move it to one of '
-                f"{', '.join(sorted(DELETE_ALLOWED))} or set maintenance first"
+                f"{', '.join(sorted(states.DELETABLE_STATES))} or set maintenance first"
             )
         conn.execute(sa.delete(nodes).where(nodes.c.id == node["id"]))
 

@@ -98,9 +98,9 @@ def test_node_script_boots_the_ramdisk_in_agent_states_and_the_disk_otherwise() 
     assert "sanboot --no-describe --drive 0x80" in ipxe.local_boot_script("u", "active", False)
     assert "sanboot" not in ipxe.local_boot_script("u", "active", True)
     for s in (states.DEPLOY_WAIT, states.CLEAN_WAIT, states.INSPECT_WAIT):
-        assert s in ipxe.AGENT_STATES
+        assert s in states.AGENT_STATES
     for s in (states.ACTIVE, states.AVAILABLE, states.MANAGEABLE, states.DEPLOY_FAILED):
-        assert s not in ipxe.AGENT_STATES
+        assert s not in states.AGENT_STATES
 
 
 def test_entry_script_chains_to_the_mac_script() -> None:
