@@ -34,9 +34,9 @@ from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import agent_sessions, nodes, ports
-from ironworks.domain import states
+from ironworks.domain import phases, states
 from ironworks.domain.capabilities import capability
-from ironworks.drivers.agent import FIRST_BOOT, end_phase, token_digest
+from ironworks.drivers.agent import FIRST_BOOT, token_digest
 from ironworks.services.context import Services
 from ironworks_agent import protocol
 
@@ -366,7 +366,7 @@ def first_boot(svc: Services, node_uuid: str, token: str, address: str | None) -
             raise Conflict(f"node {node['uuid']} is busy ({node['reservation']}); report again "
                            "in a moment")  # fmt: skip
         timeline = [dict(p) for p in info.get("timeline") or []]
-        end_phase(timeline, "first boot")
+        phases.end(timeline, phases.FIRST_BOOT, phases.stamp(utcnow()))
         info.update(timeline=timeline, **{FIRST_BOOT: {"reported_at": utcnow().isoformat(),
                                                        "from": address}})  # fmt: skip
         saved = conn.execute(
