@@ -130,6 +130,28 @@ HISTORY_FIELD_VERSIONS: dict[str, Version] = {
     "duration_seconds": (1, 115),
 }
 
+# Node list query parameters (filters) and the version that introduced each.
+NODE_FILTER_VERSIONS: dict[str, Version] = {
+    "associated": MIN_VERSION,
+    "maintenance": MIN_VERSION,
+    "retired": (1, 61),
+    "provision_state": (1, 9),
+    "driver": (1, 16),
+    "resource_class": (1, 21),
+    "fault": (1, 42),
+    "conductor_group": (1, 46),
+    "conductor": (1, 49),
+    "owner": (1, 50),
+    "description_contains": (1, 51),
+    "lessee": (1, 65),
+    "shard": (1, 82),
+    "include_children": (1, 83),
+    "parent_node": (1, 83),
+    "instance_name": (1, 104),
+    "instance_uuid": MIN_VERSION,
+    "chassis_uuid": MIN_VERSION,
+}
+
 # Resource endpoints and the version that introduced them.
 ENDPOINT_VERSIONS: dict[str, Version] = {
     "portgroups": (1, 23),
@@ -148,6 +170,7 @@ POWER_TIMEOUT: Version = (1, 27)  # power requests may carry a timeout
 SOFT_POWER: Version = (1, 27)
 INSPECT_WAIT_VISIBLE: Version = (1, 39)  # before: shown as inspecting
 FIELDS_PARAM: Version = (1, 8)
+STATES_LINK: Version = (1, 14)  # before: a node shows no "states" link
 DETAIL_PARAM: Version = (1, 43)
 
 

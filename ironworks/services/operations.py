@@ -199,11 +199,15 @@ def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Calle
             field="target",
         )
     if target in (base.SOFT_POWER_OFF, base.SOFT_REBOOT) and caller.version < v.SOFT_POWER:
-        raise InvalidInput(f"{target} needs API version 1.27 or later", field="target")
+        raise InvalidInput(
+            f"{target} needs API version {v.fmt(v.SOFT_POWER)} or later", field="target"
+        )
     timeout = body.get("timeout")
     if timeout is not None:
         if caller.version < v.POWER_TIMEOUT:
-            raise InvalidInput("timeout needs API version 1.27 or later", field="timeout")
+            raise InvalidInput(
+                f"timeout needs API version {v.fmt(v.POWER_TIMEOUT)} or later", field="timeout"
+            )
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
             raise InvalidInput(
                 "timeout must be a whole number of seconds, at least 1", field="timeout"

@@ -71,7 +71,8 @@ def node_fields(version: v.Version) -> tuple[str, ...]:
     return tuple(
         f
         for f in (*NODE_FIELDS, *NODE_LINK_FIELDS)
-        if v.visible(f, v.NODE_FIELD_VERSIONS, version) and (f != "states" or version >= (1, 14))
+        if v.visible(f, v.NODE_FIELD_VERSIONS, version)
+        and (f != "states" or version >= v.STATES_LINK)
     )
 
 
@@ -82,7 +83,7 @@ def parse_fields(
     if raw is None:
         return None
     if version < v.FIELDS_PARAM:
-        raise NotAcceptable("fields needs API version 1.8 or later")
+        raise NotAcceptable(f"fields needs API version {v.fmt(v.FIELDS_PARAM)} or later")
     wanted = tuple(dict.fromkeys(f.strip() for f in raw.split(",") if f.strip()))
     every = set(allowed) | set(table)
     bad = [f for f in wanted if f not in every]
@@ -149,7 +150,11 @@ class NodeRenderer:
             return self.state(node["provision_state"])
         if f == "target_provision_state":
             t = node["target_provision_state"]
-            return self.state(t) if t != states.AVAILABLE or self.version >= (1, 2) else t
+            return (
+                self.state(t)
+                if t != states.AVAILABLE or self.version >= v.AVAILABLE_NOT_NONE
+                else t
+            )
         if f in ("created_at", "updated_at", "provision_updated_at", "inspection_started_at",
                  "inspection_finished_at"):  # fmt: skip
             return ts(node[f])
@@ -219,9 +224,9 @@ def history_event(
     if detail:
         out["event"] = row["event"]
         out.update(event_type=row["event_type"], conductor=row["conductor"], user=row["user"])
-        if version >= (1, 113):
+        if v.visible("project", v.HISTORY_FIELD_VERSIONS, version):
             out["project"] = row["project"]
-        if version >= (1, 115):
+        if v.visible("state", v.HISTORY_FIELD_VERSIONS, version):
             out["state"] = row["to_state"]
             out["target_provision_state"] = row["target_provision_state"]
             dur = row["duration"]
