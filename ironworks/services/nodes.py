@@ -18,8 +18,6 @@ from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotAccept
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_uuid
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
-from ironworks.db.pagination import paginate
-from ironworks.db.schema import chassis, nodes
 from ironworks.domain import states
 from ironworks.domain import versions as v
 from ironworks.domain.nodes import INTERFACE_FIELDS, INTERFACE_KINDS
@@ -45,7 +43,7 @@ BOOL_FIELDS = frozenset(
 WRITABLE = DICT_FIELDS | STR_FIELDS | BOOL_FIELDS | {"driver"}
 CREATABLE = (WRITABLE - {"maintenance", "maintenance_reason"}) | {"uuid"}
 
-COLUMNS = frozenset(c.name for c in nodes.c)
+COLUMNS = node_db.COLUMNS
 SORT_KEYS = frozenset(
     {
         "id", "uuid", "name", "created_at", "updated_at", "provision_state", "power_state",
@@ -121,7 +119,7 @@ def _validate_driver_info(svc: Services, values: dict[str, Any]) -> None:
 def _chassis_id(conn: sa.Connection, chassis_uuid: str | None) -> int | None:
     if chassis_uuid is None:
         return None
-    cid = conn.execute(sa.select(chassis.c.id).where(chassis.c.uuid == chassis_uuid)).scalar()
+    cid = node_db.chassis_id(conn, chassis_uuid)
     if cid is None:
         raise InvalidInput(f"chassis {chassis_uuid} does not exist", field="chassis_uuid")
     return cid
@@ -136,10 +134,6 @@ def _unique_violation(e: IntegrityError, values: dict[str, Any]) -> Conflict:
             f"Instance {values.get('instance_uuid')} is already associated with another node."
         )
     return Conflict(f"A node with UUID {values.get('uuid')} already exists.")
-
-
-# Built once; missing columns take their declared defaults.
-_INSERT_NODE = sa.insert(nodes).returning(*nodes.c)
 
 
 def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -180,7 +174,7 @@ def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str
         with svc.db.write() as conn:
             licensing.check_enrolment(conn, svc, 1)
             values["chassis_id"] = _chassis_id(conn, body.get("chassis_uuid"))
-            node = dict(conn.execute(_INSERT_NODE, values).mappings().one())
+            node = node_db.insert_node(conn, values)
             caller.acted_on("node", node["uuid"], node["name"])
             node_db.record_event(
                 conn, node["id"], f"Node created in state {initial}", event_type="provisioning",
@@ -206,49 +200,21 @@ def list_nodes(
     limit: int | None = None,
     columns: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Nodes matching `filters`; with `columns`, only those columns (lists of a few fields
-    are polled constantly by clients waiting for states: they should not decode JSON blobs)."""
-    if columns is None:
-        q = sa.select(nodes)
-    else:
-        keep = {"id", "uuid", "chassis_id", "conductor_group", sort_key} | columns
-        q = sa.select(*(c for c in nodes.c if c.name in keep))
-    for key, val in filters.items():
-        if val is None:
-            continue
-        if key == "associated":
-            q = q.where(
-                nodes.c.instance_uuid.is_not(None) if val else nodes.c.instance_uuid.is_(None)
-            )
-        elif key == "instance_uuid":
-            q = q.where(nodes.c.instance_uuid == val)
-        elif key == "chassis_uuid":
-            sub = sa.select(chassis.c.id).where(chassis.c.uuid == val).scalar_subquery()
-            q = q.where(nodes.c.chassis_id == sub)
-        elif key == "include_children":
-            if not val:
-                q = q.where(nodes.c.parent_node.is_(None))
-        elif key == "description_contains":
-            q = q.where(nodes.c.description.contains(val))
-        else:
-            q = q.where(nodes.c[key] == val)
+    """Nodes matching `filters`; with `columns`, only those columns (and the ones paging and
+    rendering need)."""
     limit = min(limit or svc.settings.api.max_limit, svc.settings.api.max_limit)
     with svc.db.read() as conn:
-        marker_row = node_db.get_node(conn, marker) if marker else None
-        q = paginate(
-            q, nodes, sort_key=sort_key, sort_dir=sort_dir, allowed_keys=SORT_KEYS,
-            marker=marker_row, limit=limit,
+        return node_db.list_nodes(
+            conn, filters=filters, sort_key=sort_key, sort_dir=sort_dir,
+            allowed_sort_keys=SORT_KEYS, marker=marker, limit=limit, columns=columns,
         )  # fmt: skip
-        return [dict(r) for r in conn.execute(q).mappings()]
 
 
 def _public_doc(node: dict[str, Any], conn: sa.Connection) -> dict[str, Any]:
     doc = {f: copy.deepcopy(node.get(f)) for f in WRITABLE if f != "chassis_uuid"}
     doc["chassis_uuid"] = None
     if node.get("chassis_id"):
-        doc["chassis_uuid"] = conn.execute(
-            sa.select(chassis.c.uuid).where(chassis.c.id == node["chassis_id"])
-        ).scalar()
+        doc["chassis_uuid"] = node_db.chassis_uuid(conn, node["chassis_id"])
     return doc
 
 
@@ -267,7 +233,7 @@ def patch_node(
         if top not in WRITABLE:
             raise InvalidInput(
                 f"'/{top}' cannot be changed with PATCH"
-                + (" (it is set by the conductor)" if top in nodes.c else ""),
+                + (" (it is set by the conductor)" if top in COLUMNS else ""),
                 field=top,
             )
         touched.add(top)
@@ -356,7 +322,7 @@ def delete_node(svc: Services, ident: str, caller: Caller) -> None:
                 f'"{node["provision_state"]}"; move it to one of '
                 f"{', '.join(sorted(states.DELETABLE_STATES))} or set maintenance first"
             )
-        conn.execute(sa.delete(nodes).where(nodes.c.id == node["id"]))
+        node_db.delete_node(conn, node["id"])
 
 
 def set_maintenance(
