@@ -7,7 +7,6 @@ for the node record itself.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import jsonpatch
@@ -18,30 +17,20 @@ from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotAccept
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_uuid
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
+from ironworks.domain import nodes as fields
 from ironworks.domain import states
 from ironworks.domain import versions as v
-from ironworks.domain.nodes import INTERFACE_FIELDS, INTERFACE_KINDS
+from ironworks.domain.nodes import INTERFACE_KINDS
 from ironworks.drivers.base import Task
-from ironworks.drivers.registry import hardware_type
+from ironworks.drivers.registry import hardware_type, secret_test
 from ironworks.services import licensing
 from ironworks.services.context import Caller, Services
 
-DICT_FIELDS = frozenset(
-    {"driver_info", "properties", "extra", "instance_info", "network_data"}
-)  # fmt: skip
-STR_FIELDS = frozenset(
-    {
-        "name", "resource_class", "conductor_group", "owner", "lessee", "description",
-        "protected_reason", "retired_reason", "shard", "parent_node", "instance_uuid",
-        "instance_name", "maintenance_reason", "chassis_uuid",
-        *INTERFACE_FIELDS,
-    }
-)  # fmt: skip
-BOOL_FIELDS = frozenset(
-    {"automated_clean", "protected", "retired", "disable_power_off", "maintenance"}
-)
-WRITABLE = DICT_FIELDS | STR_FIELDS | BOOL_FIELDS | {"driver"}
-CREATABLE = (WRITABLE - {"maintenance", "maintenance_reason"}) | {"uuid"}
+# The node record's fields, their types and which a client may set: domain/nodes.py.
+WRITABLE = fields.WRITABLE
+CREATABLE = fields.CREATABLE
+# The writable JSON objects: an absent or null one is stored as {}.
+_OBJECTS = frozenset(f.name for f in fields.FIELDS if f.writable and f.type == "object")
 
 COLUMNS = node_db.COLUMNS
 SORT_KEYS = frozenset(
@@ -54,11 +43,12 @@ SORT_KEYS = frozenset(
 
 
 def _check_value(field: str, value: Any) -> None:
-    if field in DICT_FIELDS and not isinstance(value, dict):
+    kind = fields.BY_NAME[field].type
+    if kind == "object" and not isinstance(value, dict):
         raise InvalidInput(f"{field} must be a JSON object", field=field)
-    if field in STR_FIELDS and value is not None and not isinstance(value, str):
+    if kind == "string" and value is not None and not isinstance(value, str):
         raise InvalidInput(f"{field} must be a string or null", field=field)
-    if field in BOOL_FIELDS and value is not None and not isinstance(value, bool):
+    if kind == "boolean" and value is not None and not isinstance(value, bool):
         raise InvalidInput(f"{field} must be true, false or null", field=field)
     if field == "name" and value is not None and (is_uuid_like(value) or not is_valid_name(value)):
         raise InvalidInput(
@@ -89,16 +79,6 @@ def _resolve_interfaces(svc: Services, values: dict[str, Any]) -> None:
         key = f"{kind}_interface"
         chosen = values.get(key)
         values[key] = hw.interface(kind, chosen).name if chosen else hw.default(kind)
-
-
-def secret_test(driver: str) -> Callable[[str], bool]:
-    """Which driver_info keys of this hardware type are stored encrypted: those its interfaces
-    declare secret (`Prop(secret=True)`) and any whose name contains "password"."""
-    try:
-        declared = hardware_type(driver).secret_keys()
-    except InvalidInput:  # a type no longer registered: its passwords are still passwords
-        declared = frozenset()
-    return lambda key: key in declared or "password" in key
 
 
 def seal_driver_info(
@@ -156,7 +136,7 @@ def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str
         values["uuid"] = new_uuid()
     _resolve_interfaces(svc, values)
     _validate_driver_info(svc, values)
-    for f in DICT_FIELDS:
+    for f in _OBJECTS:
         values.setdefault(f, {})
     values["driver_info"] = seal_driver_info(svc, values["driver"], values["driver_info"])
     now = utcnow()
@@ -249,9 +229,10 @@ def patch_node(
             raise InvalidInput(f"cannot apply the patch: {e}", field="patch") from None
         changes = {k: new.get(k) for k in WRITABLE if new.get(k) != doc.get(k)}
         for f, val in changes.items():
-            if f in DICT_FIELDS and val is None:
+            kind = fields.BY_NAME[f].type
+            if kind == "object" and val is None:
                 changes[f] = val = {}
-            if f in BOOL_FIELDS and val is None and f != "automated_clean":
+            if kind == "boolean" and val is None and f != "automated_clean":
                 changes[f] = val = False
             _check_value(f, val)
         if "driver" in changes and not changes["driver"]:
