@@ -12,7 +12,7 @@ GRUB expands `$` and splits on blanks and quotes, so every word we put in a comm
 
 from __future__ import annotations
 
-from ironworks.boot.ipxe import ARCH_ALIASES, CONSOLES, RamdiskBoot
+from ironworks.boot.ramdisk import ARCH_ALIASES, CONSOLES, RamdiskBoot, kernel_params
 
 TFTP_CONFIG_PATH = "grub/grub.cfg"  # in the TFTP root, where the netboot image looks
 RETRIES = 5
@@ -56,18 +56,8 @@ def ramdisk_config(boot: RamdiskBoot, mac: str) -> str:
     GRUB has no `${netX/mac:hexhyp}`: BOOTIF is rendered from `mac`, the MAC the configuration
     was asked for (the one the firmware booted from)."""
     arch = ARCH_ALIASES.get(boot.cpu_arch or "", "aarch64")
-    params = [
-        f"console={CONSOLES.get(arch, 'ttyAMA0')}",
-        f"ironworks.api={boot.base_url}",
-        f"BOOTIF=01-{mac.lower().replace(':', '-')}",
-    ]
-    if boot.node_uuid:
-        params.insert(2, f"ironworks.node={boot.node_uuid}")
-    if boot.boot_id:
-        params.insert(3, f"ironworks.boot={boot.boot_id}")
-    if boot.debug:
-        params.append("ironworks.debug=1")
-    params += boot.extra_params.split()
+    console = CONSOLES.get(arch, "ttyAMA0")
+    params = kernel_params(boot, console=console, bootif=mac.lower().replace(":", "-"))
     who = f"node {boot.node_uuid}" if boot.node_uuid else f"an unknown machine ({mac})"
     base = f"{http_device(boot.base_url)}/boot/ramdisk/{arch}"
     cmdline = " ".join(quote(p) for p in params)

@@ -9,20 +9,7 @@ by mistake never reinstalls itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ironworks.domain import states
-
-# States in which the node should be running the agent ramdisk.
-AGENT_STATES = frozenset({
-    states.INSPECTING, states.INSPECT_WAIT, states.DEPLOYING, states.DEPLOY_WAIT,
-    states.CLEANING, states.CLEAN_WAIT, states.RESCUING, states.RESCUE_WAIT,
-})  # fmt: skip
-
-# iPXE's ${buildarch} and Linux's machine names → our cpu_arch names.
-ARCH_ALIASES = {"x86_64": "x86_64", "i386": "x86_64", "amd64": "x86_64",
-                "arm64": "aarch64", "aarch64": "aarch64"}  # fmt: skip
-CONSOLES = {"x86_64": "ttyS0", "aarch64": "ttyAMA0"}
+from ironworks.boot.ramdisk import ARCH_ALIASES, CONSOLES, RamdiskBoot, kernel_params
 
 
 def entry_script(base_url: str) -> str:
@@ -35,39 +22,11 @@ def entry_script(base_url: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class RamdiskBoot:
-    """Everything a node's agent script needs."""
-
-    base_url: str  # where the node reaches the boot listener
-    node_uuid: str | None  # None: an unknown machine booting for discovery
-    cpu_arch: str | None  # None: let iPXE say (${buildarch})
-    purpose: str  # "inspect", "deploy", "clean", "rescue", "discover": shown on the console
-    extra_params: str = ""
-    debug: bool = False
-    # The agent session this boot is for (db/agents.py): the agent shows it at lookup, so an
-    # agent of an earlier boot can never take this boot's token.
-    boot_id: str | None = None
-
-
 def ramdisk_script(boot: RamdiskBoot) -> str:
     arch = ARCH_ALIASES.get(boot.cpu_arch or "")
     arch_part = arch or "${buildarch}"
     console = CONSOLES.get(arch or "", "ttyS0")
-    params = [
-        f"console={console}",
-        f"ironworks.api={boot.base_url}",
-        "BOOTIF=01-${netX/mac:hexhyp}",
-        "initrd=initramfs",
-    ]
-    if boot.node_uuid:
-        params.insert(2, f"ironworks.node={boot.node_uuid}")
-    if boot.boot_id:
-        params.insert(3, f"ironworks.boot={boot.boot_id}")
-    if boot.debug:
-        params.append("ironworks.debug=1")
-    if boot.extra_params:
-        params.append(boot.extra_params)
+    params = kernel_params(boot, console=console, bootif="${netX/mac:hexhyp}", initrd="initramfs")
     who = f"node {boot.node_uuid}" if boot.node_uuid else "an unknown machine (${netX/mac})"
     base = f"{boot.base_url}/boot/ramdisk/{arch_part}"
     return (
@@ -97,13 +56,3 @@ def local_boot_script(node_uuid: str, state: str, uefi: bool) -> str:
     if uefi:
         return "#!ipxe\n" + say + "exit\n"
     return "#!ipxe\n" + say + "sanboot --no-describe --drive 0x80 || exit\n"
-
-
-def purpose_of(state: str) -> str:
-    if state in (states.INSPECTING, states.INSPECT_WAIT):
-        return "inspect"
-    if state in (states.CLEANING, states.CLEAN_WAIT):
-        return "clean"
-    if state in (states.RESCUING, states.RESCUE_WAIT):
-        return "rescue"
-    return "deploy"

@@ -31,9 +31,9 @@ from ironworks.client.watch import (
     POLL_FIELDS,
     judge_power,
     judge_provision,
-    power_goal,
     provision_goal,
 )
+from ironworks.domain.power import POWER_OFF, POWER_ON, REBOOT, SOFT_POWER_OFF, SOFT_REBOOT, goal_of
 
 WaitOpt = Annotated[
     bool, typer.Option("--wait", help=_("Wait until the nodes are done, showing progress."))
@@ -56,11 +56,11 @@ class Refused(ClientError):
 # --- power ---------------------------------------------------------------------------------------
 
 POWER_VERBS: dict[str, PowerTarget] = {
-    "on": "power on",
-    "off": "power off",
-    "reboot": "rebooting",
-    "soft-off": "soft power off",
-    "soft-reboot": "soft rebooting",
+    "on": POWER_ON,
+    "off": POWER_OFF,
+    "reboot": REBOOT,
+    "soft-off": SOFT_POWER_OFF,
+    "soft-reboot": SOFT_REBOOT,
 }
 POWER_HELP = {
     "on": _("Power nodes on."),
@@ -91,7 +91,7 @@ def power(
     as_json: bool,
 ) -> None:
     target = POWER_VERBS[word]
-    goal = power_goal(target)
+    goal = goal_of(target)
 
     def issue(client: BaremetalClient, ident: str) -> progress.Watch:
         node = client.get_node(ident, POLL_FIELDS)

@@ -17,17 +17,12 @@ import httpx
 
 from ironworks.client.errors import APIError, FileRejected
 from ironworks.client.http import DEFAULT_URL, Params, Session
+from ironworks.domain import power
+from ironworks.domain.power import PowerTarget
 
 Node = dict[str, Any]
 Port = dict[str, Any]
-PowerTarget = Literal["power on", "power off", "rebooting", "soft power off", "soft rebooting"]
-POWER_TARGETS: tuple[PowerTarget, ...] = (
-    "power on",
-    "power off",
-    "rebooting",
-    "soft power off",
-    "soft rebooting",
-)
+POWER_TARGETS = power.TARGETS
 
 
 class PatchOp(TypedDict):

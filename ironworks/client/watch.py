@@ -74,11 +74,6 @@ def judge_provision(node: dict[str, Any], goal: str | None) -> Verdict:
     return PENDING
 
 
-def power_goal(target: str) -> str:
-    """The power_state a power request ends in (reboots end powered on)."""
-    return "power off" if target in ("power off", "soft power off") else "power on"
-
-
 def judge_power(node: dict[str, Any], goal: str) -> Verdict:
     if node.get("target_power_state") is not None or node.get("reservation"):
         return PENDING

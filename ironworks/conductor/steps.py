@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ironworks.common.errors import IronworksError
-from ironworks.domain import states
+from ironworks.domain import phases, states
 from ironworks.drivers import base
 from ironworks.drivers.agent import FIRST_BOOT, phase_end, phase_start
 from ironworks.drivers.base import Interface, Task
@@ -96,9 +96,9 @@ def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Ou
         if task.node.get("power_state") == base.POWER_ON
         else power.set_power_state(task, base.POWER_ON)
     )
-    phase_end(task, "reboot to disk")
+    phase_end(task, phases.REBOOT_TO_DISK)
     if (task.internal.get(FIRST_BOOT) or {}).get("sha256"):  # ends when the OS reports
-        phase_start(task, "first boot")
+        phase_start(task, phases.FIRST_BOOT)
     return Outcome(states.DONE, {"power_state": state, "deploy_step": {}})
 
 

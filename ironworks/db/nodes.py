@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 from ironworks.common.errors import NodeLocked, NotFound
 from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.engine import utcnow
-from ironworks.db.schema import node_history, nodes
+from ironworks.db.pagination import paginate
+from ironworks.db.schema import chassis, node_history, nodes
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +140,81 @@ def record_event(
             "duration": duration, "request_id": request_id, "project": project,
         },
     )  # fmt: skip
+
+
+# --- the node record's statements (services/nodes.py) --------------------------------------------
+
+COLUMNS = frozenset(c.name for c in nodes.c)
+# Built once; missing columns take their declared defaults.
+_INSERT_NODE = sa.insert(nodes).returning(*nodes.c)
+
+
+def insert_node(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    """INSERT one node; the row as stored (IntegrityError on a taken uuid, name or instance)."""
+    return dict(conn.execute(_INSERT_NODE, values).mappings().one())
+
+
+def delete_node(conn: Connection, node_id: int) -> None:
+    conn.execute(sa.delete(nodes).where(nodes.c.id == node_id))
+
+
+def chassis_id(conn: Connection, chassis_uuid: str) -> int | None:
+    """The internal id of a chassis by UUID, or None when there is none."""
+    return conn.execute(sa.select(chassis.c.id).where(chassis.c.uuid == chassis_uuid)).scalar()
+
+
+def chassis_uuid(conn: Connection, chassis_id: int) -> str | None:
+    return conn.execute(sa.select(chassis.c.uuid).where(chassis.c.id == chassis_id)).scalar()
+
+
+def list_nodes(
+    conn: Connection,
+    *,
+    filters: dict[str, Any],
+    sort_key: str,
+    sort_dir: str,
+    allowed_sort_keys: frozenset[str],
+    marker: str | None,
+    limit: int,
+    columns: set[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Nodes matching `filters` (None values ignored), one page after the `marker` node.
+
+    With `columns`, only those columns besides the ones paging and rendering always need (lists
+    of a few fields are polled constantly by clients waiting for states: they should not decode
+    JSON blobs)."""
+    if columns is None:
+        q = sa.select(nodes)
+    else:
+        keep = {"id", "uuid", "driver", "chassis_id", "conductor_group", sort_key} | columns
+        q = sa.select(*(c for c in nodes.c if c.name in keep))
+    for key, val in filters.items():
+        if val is None:
+            continue
+        if key == "associated":
+            q = q.where(
+                nodes.c.instance_uuid.is_not(None) if val else nodes.c.instance_uuid.is_(None)
+            )
+        elif key == "instance_uuid":
+            q = q.where(nodes.c.instance_uuid == val)
+        elif key == "chassis_uuid":
+            sub = sa.select(chassis.c.id).where(chassis.c.uuid == val).scalar_subquery()
+            q = q.where(nodes.c.chassis_id == sub)
+        elif key == "include_children":
+            if not val:
+                q = q.where(nodes.c.parent_node.is_(None))
+        elif key == "description_contains":
+            q = q.where(nodes.c.description.contains(val))
+        else:
+            q = q.where(nodes.c[key] == val)
+    marker_row = get_node(conn, marker) if marker else None
+    q = paginate(
+        q,
+        nodes,
+        sort_key=sort_key,
+        sort_dir=sort_dir,
+        allowed_keys=allowed_sort_keys,
+        marker=marker_row,
+        limit=limit,
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from ironworks.domain.nodes import INTERFACE_KINDS as INTERFACES
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -25,11 +27,6 @@ TS = sa.DateTime(timezone=True)
 def _ts() -> list[sa.Column]:
     return [sa.Column("created_at", TS, nullable=False), sa.Column("updated_at", TS)]
 
-
-INTERFACES = (
-    "bios", "boot", "console", "deploy", "firmware", "inspect", "management", "network",
-    "power", "raid", "rescue", "storage", "vendor",
-)  # fmt: skip
 
 chassis = sa.Table(
     "chassis",

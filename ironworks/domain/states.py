@@ -59,6 +59,26 @@ WAIT_STATES: dict[str, str] = {
 }
 ALL_STATES = STABLE_STATES | FAILED_STATES | WORKING_STATES | frozenset(WAIT_STATES)
 
+# States in which the node runs the agent ramdisk, and what the agent is there for: the boot
+# scripts boot the ramdisk in these states (the local disk in every other), the agent API
+# answers only then, and the purpose is shown on the node's console.
+AGENT_PURPOSE: dict[str, str] = {
+    INSPECTING: "inspect",
+    INSPECT_WAIT: "inspect",
+    DEPLOYING: "deploy",
+    DEPLOY_WAIT: "deploy",
+    CLEANING: "clean",
+    CLEAN_WAIT: "clean",
+    RESCUING: "rescue",
+    RESCUE_WAIT: "rescue",
+}
+AGENT_STATES = frozenset(AGENT_PURPOSE)
+
+# States a node may be deleted in (any state while it is in maintenance).
+DELETABLE_STATES = frozenset(
+    {ENROLL, MANAGEABLE, AVAILABLE, INSPECT_FAILED, CLEAN_FAILED, ADOPT_FAILED}
+)
+
 # Events the conductor reports ---------------------------------------------------------------------
 DONE = "done"
 WAIT = "wait"

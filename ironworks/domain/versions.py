@@ -3,7 +3,8 @@
 A request says which version it speaks in `X-OpenStack-Ironic-API-Version` ("1.78" or
 "latest"); without it, the minimum. Behaviour that changed with a version is looked up here,
 never sprinkled as `if version >= ...` through handlers: node and port fields by the version
-that introduced them, provision verbs by theirs (states.VERB_MIN_VERSION).
+that introduced them (node fields: the node field table, domain/nodes.py), provision verbs by
+theirs (states.VERB_MIN_VERSION).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 
 from ironworks.common.errors import InvalidInput, NotAcceptable
+from ironworks.domain import nodes
 
 Version = tuple[int, int]
 
@@ -50,55 +52,12 @@ def negotiate(header: str | None) -> Version:
     return v
 
 
-# Node fields and the version that made them visible (absent: since 1.1).
+# Node fields and the version that made them visible (absent: since 1.1): the `since` column
+# of the node field table (domain/nodes.py), and the links that came later.
+NODE_LINK_VERSIONS: dict[str, Version] = {"portgroups": (1, 24), "volume": (1, 32)}
 NODE_FIELD_VERSIONS: dict[str, Version] = {
-    "driver_internal_info": (1, 3),
-    "name": (1, 5),
-    "inspection_started_at": (1, 6),
-    "inspection_finished_at": (1, 6),
-    "clean_step": (1, 7),
-    "raid_config": (1, 12),
-    "target_raid_config": (1, 12),
-    "network_interface": (1, 20),
-    "resource_class": (1, 21),
-    "boot_interface": (1, 31),
-    "console_interface": (1, 31),
-    "deploy_interface": (1, 31),
-    "inspect_interface": (1, 31),
-    "management_interface": (1, 31),
-    "power_interface": (1, 31),
-    "raid_interface": (1, 31),
-    "vendor_interface": (1, 31),
-    "storage_interface": (1, 33),
-    "traits": (1, 37),
-    "rescue_interface": (1, 38),
-    "bios_interface": (1, 40),
-    "fault": (1, 42),
-    "deploy_step": (1, 44),
-    "conductor_group": (1, 46),
-    "automated_clean": (1, 47),
-    "protected": (1, 48),
-    "protected_reason": (1, 48),
-    "conductor": (1, 49),
-    "owner": (1, 50),
-    "description": (1, 51),
-    "allocation_uuid": (1, 52),
-    "retired": (1, 61),
-    "retired_reason": (1, 61),
-    "lessee": (1, 65),
-    "network_data": (1, 66),
-    "boot_mode": (1, 75),
-    "secure_boot": (1, 75),
-    "shard": (1, 82),
-    "parent_node": (1, 83),
-    "firmware_interface": (1, 86),
-    "service_step": (1, 87),
-    "disable_power_off": (1, 95),
-    "instance_name": (1, 104),
-    "health": (1, 109),
-    # links
-    "portgroups": (1, 24),
-    "volume": (1, 32),
+    **{f.name: f.since for f in nodes.FIELDS if f.since is not None},
+    **NODE_LINK_VERSIONS,
 }
 
 PORT_FIELD_VERSIONS: dict[str, Version] = {
@@ -130,6 +89,28 @@ HISTORY_FIELD_VERSIONS: dict[str, Version] = {
     "duration_seconds": (1, 115),
 }
 
+# Node list query parameters (filters) and the version that introduced each.
+NODE_FILTER_VERSIONS: dict[str, Version] = {
+    "associated": MIN_VERSION,
+    "maintenance": MIN_VERSION,
+    "retired": (1, 61),
+    "provision_state": (1, 9),
+    "driver": (1, 16),
+    "resource_class": (1, 21),
+    "fault": (1, 42),
+    "conductor_group": (1, 46),
+    "conductor": (1, 49),
+    "owner": (1, 50),
+    "description_contains": (1, 51),
+    "lessee": (1, 65),
+    "shard": (1, 82),
+    "include_children": (1, 83),
+    "parent_node": (1, 83),
+    "instance_name": (1, 104),
+    "instance_uuid": MIN_VERSION,
+    "chassis_uuid": MIN_VERSION,
+}
+
 # Resource endpoints and the version that introduced them.
 ENDPOINT_VERSIONS: dict[str, Version] = {
     "portgroups": (1, 23),
@@ -148,6 +129,7 @@ POWER_TIMEOUT: Version = (1, 27)  # power requests may carry a timeout
 SOFT_POWER: Version = (1, 27)
 INSPECT_WAIT_VISIBLE: Version = (1, 39)  # before: shown as inspecting
 FIELDS_PARAM: Version = (1, 8)
+STATES_LINK: Version = (1, 14)  # before: a node shows no "states" link
 DETAIL_PARAM: Version = (1, 43)
 
 

@@ -6,9 +6,9 @@ Run again with `resume` (the agent API queued it because the agent called back w
 to do), it reads the session: the last command's result decides the next command, or the end.
 The agent pulls its commands with its heartbeats, so the node needs no inbound port.
 
-The timeline of phases (`driver_internal_info/timeline`) is written as the step goes: each
-phase's start and end, so a deploy can be shown as boot ramdisk → write image → config drive →
-reboot to disk.
+The timeline of phases (`driver_internal_info/timeline`, domain/phases.py) is written as the
+step goes: each phase's start and end, so a deploy can be shown as boot ramdisk → write image →
+config drive → reboot to disk.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ironworks.common.errors import DriverError, InvalidInput
+from ironworks.domain import phases
+from ironworks.domain.capabilities import with_capability
+from ironworks.domain.power import POWER_ON
 from ironworks.drivers import base
 from ironworks.drivers.base import StepResult, Task
 from ironworks_agent.protocol import ERASE_DISKS, INVENTORY, WRITE_CONFIGDRIVE, WRITE_IMAGE
@@ -36,7 +39,7 @@ def token_digest(token: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return phases.stamp(datetime.now(UTC))
 
 
 @dataclass
@@ -115,22 +118,13 @@ def finished(cmd: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def phase_start(task: Task, phase: str) -> None:
-    line = task.internal.setdefault("timeline", [])
-    if not any(p["phase"] == phase and p.get("finished") is None for p in line):
-        line.append({"phase": phase, "started": _now(), "finished": None})
+    """Open a phase of the step's timeline (domain/phases.py) now."""
+    phases.start(task.internal.setdefault("timeline", []), phase, _now())
 
 
 def phase_end(task: Task, phase: str, at: str | None = None) -> None:
-    end_phase(task.internal.get("timeline", []), phase, at)
-
-
-def end_phase(timeline: list[dict[str, Any]], phase: str, at: str | None = None) -> bool:
-    """Finish the open `phase` of a timeline; whether one was open."""
-    for p in timeline:
-        if p["phase"] == phase and p.get("finished") is None:
-            p["finished"] = at or _now()
-            return True
-    return False
+    """Finish a phase of the step's timeline, now or `at` (when the agent finished it)."""
+    phases.end(task.internal.get("timeline", []), phase, at or _now())
 
 
 def _finished_at(cmd: dict[str, Any]) -> str | None:
@@ -138,7 +132,7 @@ def _finished_at(cmd: dict[str, Any]) -> str | None:
     stamp = (cmd.get("outcome") or {}).get("finished")
     if not stamp:
         return None
-    return datetime.fromisoformat(stamp).astimezone(UTC).isoformat(timespec="milliseconds")
+    return phases.stamp(datetime.fromisoformat(stamp))
 
 
 # --- booting the ramdisk ----------------------------------------------------------------------
@@ -151,18 +145,18 @@ def boot_ramdisk(task: Task, purpose: str) -> None:
     assert isinstance(boot, base.BootInterface) and isinstance(power, base.PowerInterface)
     task.agent.start(purpose)
     boot.prepare_ramdisk(task)
-    phase_start(task, "boot ramdisk")
-    if power.get_power_state(task) == base.POWER_ON:
+    phase_start(task, phases.BOOT_RAMDISK)
+    if power.get_power_state(task) == POWER_ON:
         task.node["power_state"] = power.reboot(task)
     else:
-        task.node["power_state"] = power.set_power_state(task, base.POWER_ON)
+        task.node["power_state"] = power.set_power_state(task, POWER_ON)
 
 
 def _agent_up(task: Task) -> None:
     if not task.agent.looked_up:
         raise DriverError("resumed without an agent: no agent has looked up since the ramdisk "
                           "was booted")  # fmt: skip
-    phase_end(task, "boot ramdisk")
+    phase_end(task, phases.BOOT_RAMDISK)
 
 
 # --- the interfaces ---------------------------------------------------------------------------
@@ -197,9 +191,9 @@ class AgentDeploy(base.DeployInterface):
             _drop_configdrive(task)  # a failed deploy's, never written
             task.internal["timeline"] = []
             task.internal.pop(FIRST_BOOT, None)  # an earlier deploy's report token
-            phase_start(task, "fetch image")
+            phase_start(task, phases.FETCH_IMAGE)
             task.internal["deploy_image"] = task.options["resolve_image"](task.node)
-            phase_end(task, "fetch image")
+            phase_end(task, phases.FETCH_IMAGE)
             boot_ramdisk(task, "deploy")
             return "wait"
         image = s.latest(WRITE_IMAGE)
@@ -212,7 +206,7 @@ class AgentDeploy(base.DeployInterface):
             hints = (task.node.get("properties") or {}).get("root_device")
             s.queue(WRITE_IMAGE, {"url": spec["url"], "sha256": spec["sha256"],
                                   "size": spec["size"], "root_device": hints})  # fmt: skip
-            phase_start(task, "write image")
+            phase_start(task, phases.WRITE_IMAGE)
             if drive is not None:
                 url = None
                 if isinstance(drive, dict):  # the deployed OS reports its first boot (steps.py)
@@ -228,21 +222,21 @@ class AgentDeploy(base.DeployInterface):
             return "wait"
         if not image.get("consumed"):
             s.consume(image["id"])
-            phase_end(task, "write image", _finished_at(image))
+            phase_end(task, phases.WRITE_IMAGE, _finished_at(image))
             if drive is not None:
-                phase_start(task, "config drive")
+                phase_start(task, phases.CONFIG_DRIVE)
                 for p in task.internal.get("timeline", []):
-                    if p["phase"] == "config drive" and _finished_at(image):
+                    if p["phase"] == phases.CONFIG_DRIVE and _finished_at(image):
                         p["started"] = _finished_at(image)
         if drive is not None:
             cd = s.latest(WRITE_CONFIGDRIVE)
             if cd is None or finished(cd) is None:
                 return "wait"
             s.consume(cd["id"])
-            phase_end(task, "config drive", _finished_at(cd))
+            phase_end(task, phases.CONFIG_DRIVE, _finished_at(cd))
             _drop_configdrive(task)
         task.internal["root_device_written"] = written.get("device")
-        phase_start(task, "reboot to disk")
+        phase_start(task, phases.REBOOT_TO_DISK)
         base.power_off(task)
         return "done"
 
@@ -267,13 +261,13 @@ class AgentDeploy(base.DeployInterface):
                 elif step.get("step") == "erase_devices_metadata":
                     mode = "metadata"
             s.queue(ERASE_DISKS, {"mode": mode})
-            phase_start(task, f"erase disks ({mode})")
+            phase_start(task, phases.erase_disks(mode))
             return "wait"
         if finished(erase) is None:
             return "wait"
         s.consume(erase["id"])
         for p in task.internal.get("timeline", []):
-            if p["phase"].startswith("erase disks") and p.get("finished") is None:
+            if phases.is_erase_disks(p["phase"]) and p.get("finished") is None:
                 p["finished"] = _now()
         return "done"
 
@@ -324,10 +318,7 @@ def properties_from_inventory(inv: dict[str, Any], current: dict[str, Any]) -> d
         props["vendor"] = system.get("vendor") or props.get("vendor")
         boot_mode = (inv.get("boot") or {}).get("mode")
         if boot_mode:
-            caps = dict(x.split(":", 1) for x in str(props.get("capabilities") or "").split(",")
-                        if ":" in x)  # fmt: skip
-            caps["boot_mode"] = boot_mode
-            props["capabilities"] = ",".join(f"{k}:{v}" for k, v in sorted(caps.items()))
+            props = with_capability(props, "boot_mode", str(boot_mode))
         props["disks"] = [{k: d.get(k) for k in ("name", "size", "serial", "model", "rotational",
                                                   "wwn")} for d in disks]  # fmt: skip
         nics = []

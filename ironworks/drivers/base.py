@@ -18,13 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from ironworks.common.errors import DriverError, InvalidInput, IronworksError, NotSupported
+from ironworks.domain.nodes import INTERFACE_KINDS
+from ironworks.domain.power import HARD_TARGETS, POWER_OFF
 
-POWER_ON = "power on"
-POWER_OFF = "power off"
-REBOOT = "rebooting"
-SOFT_POWER_OFF = "soft power off"
-SOFT_REBOOT = "soft rebooting"
-POWER_ERROR = "error"
+# The power states (domain/power.py) are still reachable as base.POWER_ON and so on for the
+# modules above drivers that have not moved to the domain yet.
+from ironworks.domain.power import POWER_ERROR as POWER_ERROR
+from ironworks.domain.power import POWER_ON as POWER_ON
+from ironworks.domain.power import REBOOT as REBOOT
+from ironworks.domain.power import SOFT_POWER_OFF as SOFT_POWER_OFF
+from ironworks.domain.power import SOFT_REBOOT as SOFT_REBOOT
 
 BOOT_DEVICES = ("pxe", "disk", "cdrom", "bios", "safe", "wanboot", "uefi http")
 
@@ -161,7 +164,7 @@ class PowerInterface(Interface):
         raise NotImplementedError
 
     def supported_power_states(self, task: Task) -> list[str]:
-        return [POWER_ON, POWER_OFF, REBOOT]
+        return list(HARD_TARGETS)
 
 
 class ManagementInterface(Interface):
@@ -354,12 +357,6 @@ class NoopNetwork(NetworkInterface):
 
 class NoopStorage(StorageInterface):
     name = "noop"
-
-
-INTERFACE_KINDS = (
-    "bios", "boot", "console", "deploy", "firmware", "inspect", "management", "network",
-    "power", "raid", "rescue", "storage", "vendor",
-)  # fmt: skip
 
 
 class HardwareType:

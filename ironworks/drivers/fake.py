@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from ironworks.common.errors import DriverError, InvalidInput
+from ironworks.domain.power import POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
 from ironworks.drivers import base
 from ironworks.drivers.base import Prop, Task
 
@@ -77,18 +78,18 @@ class FakePower(base.PowerInterface):
 
     def get_power_state(self, task: Task) -> str:
         _delay(task, "power")
-        return task.node.get("power_state") or base.POWER_OFF
+        return task.node.get("power_state") or POWER_OFF
 
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
         _delay(task, "power")
-        return base.POWER_OFF if state == base.SOFT_POWER_OFF else state
+        return POWER_OFF if state == SOFT_POWER_OFF else state
 
     def reboot(self, task: Task, timeout: float | None = None, soft: bool = False) -> str:
         _delay(task, "power")
-        return base.POWER_ON
+        return POWER_ON
 
     def supported_power_states(self, task: Task) -> list[str]:
-        return [base.POWER_ON, base.POWER_OFF, base.REBOOT, base.SOFT_POWER_OFF, base.SOFT_REBOOT]
+        return list(TARGETS)
 
 
 class FakeManagement(base.ManagementInterface):

@@ -36,6 +36,7 @@ from ironworks.common.errors import (
     InvalidInput,
     IronworksError,
 )
+from ironworks.domain.power import POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
 from ironworks.drivers import base, ipmi_poll, retry
 from ironworks.drivers.base import Task
 from ironworks.drivers.composition import bmc_interfaces
@@ -210,7 +211,7 @@ class IPMIClient:
             return cmd.get_power(bridge_request=bridge)["powerstate"]
 
         state = self.call("a power status request", read)
-        return base.POWER_ON if state == "on" else base.POWER_OFF
+        return POWER_ON if state == "on" else POWER_OFF
 
     def chassis_control(self, directive: str, expect: str | None) -> None:
         """Send a chassis control; `expect` is the power state it leads to, if any."""
@@ -280,28 +281,28 @@ class IPMIPower(base.PowerInterface):
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
         client = IPMIClient(task)
         seconds = client.info.power_wait(timeout)
-        if state == base.POWER_ON:
-            return _power(client, "on", base.POWER_ON, seconds)
-        if state == base.POWER_OFF:
-            return _power(client, "off", base.POWER_OFF, seconds)
-        if state == base.SOFT_POWER_OFF:
-            return _power(client, "soft", base.POWER_OFF, seconds)
+        if state == POWER_ON:
+            return _power(client, "on", POWER_ON, seconds)
+        if state == POWER_OFF:
+            return _power(client, "off", POWER_OFF, seconds)
+        if state == SOFT_POWER_OFF:
+            return _power(client, "soft", POWER_OFF, seconds)
         raise InvalidInput(f"the ipmi power interface cannot set {state!r}", field="target")
 
     def reboot(self, task: Task, timeout: float | None = None, soft: bool = False) -> str:
         client = IPMIClient(task)
         seconds = client.info.power_wait(timeout)
-        _power(client, "soft" if soft else "off", base.POWER_OFF, seconds)
-        return _power(client, "on", base.POWER_ON, seconds)
+        _power(client, "soft" if soft else "off", POWER_OFF, seconds)
+        return _power(client, "on", POWER_ON, seconds)
 
     def supported_power_states(self, task: Task) -> list[str]:
-        return [base.POWER_ON, base.POWER_OFF, base.REBOOT, base.SOFT_POWER_OFF, base.SOFT_REBOOT]
+        return list(TARGETS)
 
 
 def _power(client: IPMIClient, directive: str, target: str, timeout: float) -> str:
     if client.power_state() == target:
         return target
-    client.chassis_control(directive, "on" if target == base.POWER_ON else "off")
+    client.chassis_control(directive, "on" if target == POWER_ON else "off")
     return client.wait_for_power(target, timeout, f"power {directive}")
 
 

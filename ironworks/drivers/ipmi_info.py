@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ironworks.common.errors import InvalidInput
+from ironworks.domain.capabilities import capability
 from ironworks.drivers.base import Prop, Task
 from ironworks.drivers.retry import RetryPolicy
 
@@ -130,20 +131,6 @@ def _choice(info: dict[str, Any], key: str, choices: tuple[str, ...], default: s
             field=_field(key),
         )
     return value
-
-
-def capability(node: dict[str, Any], name: str) -> str | None:
-    """A node capability, from properties/capabilities as 'k:v,k:v' or a JSON object."""
-    caps = (node.get("properties") or {}).get("capabilities")
-    if isinstance(caps, dict):
-        value = caps.get(name)
-        return None if value is None else str(value)
-    if isinstance(caps, str):
-        for item in caps.split(","):
-            key, _, value = item.partition(":")
-            if key.strip() == name:
-                return value.strip()
-    return None
 
 
 @dataclass(frozen=True)

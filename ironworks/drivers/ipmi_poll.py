@@ -39,12 +39,11 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ironworks.common.errors import BMCAuthFailed, BMCUnreachable, DriverError, IronworksError
+from ironworks.domain.power import POWER_OFF, POWER_ON
 
 T = TypeVar("T")
 
 SESSION_IDLE = 50.0  # seconds a kept session is trusted without traffic
-POWER_ON = "power on"
-POWER_OFF = "power off"
 
 _RMCP = b"\x06\x00\xff\x07"  # RMCP v1.0, no ACK, class IPMI
 _FORMAT_RMCPP = 0x06

@@ -16,6 +16,7 @@ import subprocess
 from typing import Any
 
 from ironworks.common.errors import BMCAuthFailed, BMCUnreachable, DriverError, InvalidInput
+from ironworks.domain.power import POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
 from ironworks.drivers import base, retry
 from ironworks.drivers.base import Task
 from ironworks.drivers.ipmi_info import IPMI_PROPERTIES, IPMIInfo, check_formats
@@ -116,7 +117,7 @@ class IPMITool:
 
     def power_state(self) -> str:
         out = self.run("a power status request", "power", "status")
-        return base.POWER_ON if out.strip().lower().endswith("on") else base.POWER_OFF
+        return POWER_ON if out.strip().lower().endswith("on") else POWER_OFF
 
     def power(self, directive: str, target: str, timeout: float) -> str:
         if self.power_state() == target:
@@ -144,20 +145,20 @@ class IPMIToolPower(base.PowerInterface):
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
         tool = IPMITool(task)
         seconds = tool.info.power_wait(timeout)
-        directive = {base.POWER_ON: "on", base.POWER_OFF: "off", base.SOFT_POWER_OFF: "soft"}
+        directive = {POWER_ON: "on", POWER_OFF: "off", SOFT_POWER_OFF: "soft"}
         if state not in directive:
             raise InvalidInput(f"the ipmitool power interface cannot set {state!r}", field="target")
-        target = base.POWER_ON if state == base.POWER_ON else base.POWER_OFF
+        target = POWER_ON if state == POWER_ON else POWER_OFF
         return tool.power(directive[state], target, seconds)
 
     def reboot(self, task: Task, timeout: float | None = None, soft: bool = False) -> str:
         tool = IPMITool(task)
         seconds = tool.info.power_wait(timeout)
-        tool.power("soft" if soft else "off", base.POWER_OFF, seconds)
-        return tool.power("on", base.POWER_ON, seconds)
+        tool.power("soft" if soft else "off", POWER_OFF, seconds)
+        return tool.power("on", POWER_ON, seconds)
 
     def supported_power_states(self, task: Task) -> list[str]:
-        return [base.POWER_ON, base.POWER_OFF, base.REBOOT, base.SOFT_POWER_OFF, base.SOFT_REBOOT]
+        return list(TARGETS)
 
 
 class IPMIToolManagement(base.ManagementInterface):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from ironworks.common.errors import InvalidInput
-from ironworks.drivers.base import INTERFACE_KINDS, HardwareType, Interface
+from ironworks.domain.nodes import INTERFACE_KINDS, is_secret_key
+from ironworks.drivers.base import HardwareType, Interface
 from ironworks.drivers.fake import FakeHardware
 from ironworks.drivers.ipmi import IPMIHardware
 from ironworks.drivers.redfish import RedfishHardware
@@ -30,3 +33,18 @@ def interfaces_for(node: dict[str, Any]) -> dict[str, Interface]:
     """The node's interface instances by kind, as its driver and *_interface fields choose."""
     hw = hardware_type(node["driver"])
     return {k: hw.interface(k, node.get(f"{k}_interface")) for k in INTERFACE_KINDS}
+
+
+@cache
+def secret_keys(driver: str | None) -> frozenset[str]:
+    """The driver_info keys a hardware type declares secret; none for a type no longer
+    registered (its passwords are still secrets by name: `domain.nodes.is_secret_key`)."""
+    hw = HARDWARE_TYPES.get(driver or "")
+    return hw.secret_keys() if hw is not None else frozenset()
+
+
+def secret_test(driver: str | None) -> Callable[[str], bool]:
+    """Which driver_info keys of a node of this hardware type are secrets: sealed at rest,
+    masked in responses, left out of exports (one rule: domain.nodes.is_secret_key)."""
+    declared = secret_keys(driver)
+    return lambda key: is_secret_key(key, declared)

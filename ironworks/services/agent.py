@@ -34,8 +34,9 @@ from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import agent_sessions, nodes, ports
-from ironworks.domain import states
-from ironworks.drivers.agent import FIRST_BOOT, end_phase, token_digest
+from ironworks.domain import phases, states
+from ironworks.domain.capabilities import capability
+from ironworks.drivers.agent import FIRST_BOOT, token_digest
 from ironworks.services.context import Services
 from ironworks_agent import protocol
 
@@ -92,7 +93,7 @@ def lookup(svc: Services, body: dict[str, Any], address: str | None) -> dict[str
         if session is not None and shown and shown != session["boot_id"]:
             raise Conflict(f"this ramdisk was booted for an earlier session of node "
                            f"{node['uuid']}; the node is being booted again")  # fmt: skip
-        if session is None or (state not in ipxe.AGENT_STATES and not discovering):
+        if session is None or (state not in states.AGENT_STATES and not discovering):
             raise Conflict(f"node {node['uuid']} is {state!r} and waits for no agent; power the "
                            "machine off or let the conductor boot it when it needs the agent")  # fmt: skip
         token = protocol.TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -181,7 +182,7 @@ def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
         failed = any(not results[c["id"]]["ok"] for c in unconsumed)
         pending = [] if failed else [c for c in commands if c["id"] not in results]
         state = node["provision_state"]
-        working = state in ipxe.AGENT_STATES or session["purpose"] == DISCOVER
+        working = state in states.AGENT_STATES or session["purpose"] == DISCOVER
         give = [{"id": c["id"], "name": c["name"], "args": c["args"]}
                 for c in pending if c["id"] != running_id and working]  # fmt: skip
         if (state in states.WAIT_STATES and node["reservation"] is None and not pending
@@ -232,16 +233,16 @@ def boot_script(svc: Services, mac: str, loader: str = "ipxe") -> str:
         raise NotFound(f"no node has the MAC {mac}")
     state = node["provision_state"]
     props = node["properties"] or {}
-    if state in ipxe.AGENT_STATES:
+    if state in states.AGENT_STATES:
         info = node["driver_info"] or {}
         return ramdisk(ipxe.RamdiskBoot(
-            base, node["uuid"], props.get("cpu_arch"), ipxe.purpose_of(state), cfg.kernel_params,
+            base, node["uuid"], props.get("cpu_arch"), states.AGENT_PURPOSE[state], cfg.kernel_params,
             debug=str(info.get("agent_debug", "")).lower() in ("1", "true", "yes"),
             boot_id=session["boot_id"] if session else None,
         ))  # fmt: skip
     if loader == "grub":
         return grub.local_boot_config(node["uuid"], state)
-    uefi = "boot_mode:uefi" in str(props.get("capabilities") or "")
+    uefi = capability(node, "boot_mode") == "uefi"
     return ipxe.local_boot_script(node["uuid"], state, uefi)
 
 
@@ -365,7 +366,7 @@ def first_boot(svc: Services, node_uuid: str, token: str, address: str | None) -
             raise Conflict(f"node {node['uuid']} is busy ({node['reservation']}); report again "
                            "in a moment")  # fmt: skip
         timeline = [dict(p) for p in info.get("timeline") or []]
-        end_phase(timeline, "first boot")
+        phases.end(timeline, phases.FIRST_BOOT, phases.stamp(utcnow()))
         info.update(timeline=timeline, **{FIRST_BOOT: {"reported_at": utcnow().isoformat(),
                                                        "from": address}})  # fmt: skip
         saved = conn.execute(

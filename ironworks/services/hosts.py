@@ -27,8 +27,8 @@ from ironworks.db.engine import utcnow
 from ironworks.db.pagination import PageRequest, keyset
 from ironworks.db.schema import departments, flavors, hosts, nodes, ports, projects
 from ironworks.domain import states
+from ironworks.domain.capabilities import capability
 from ironworks.drivers import base
-from ironworks.drivers.ipmi_info import capability
 from ironworks.images.store import TENANT_SOURCE
 from ironworks.services import flavors as flavor_svc
 from ironworks.services import operations

@@ -7,7 +7,6 @@ for the node record itself.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 import jsonpatch
@@ -18,41 +17,22 @@ from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotAccept
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_uuid
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
-from ironworks.db.pagination import paginate
-from ironworks.db.schema import INTERFACES, chassis, nodes
+from ironworks.domain import nodes as fields
 from ironworks.domain import states
 from ironworks.domain import versions as v
+from ironworks.domain.nodes import INTERFACE_KINDS
 from ironworks.drivers.base import Task
-from ironworks.drivers.registry import hardware_type
+from ironworks.drivers.registry import hardware_type, secret_test
 from ironworks.services import licensing
 from ironworks.services.context import Caller, Services
 
-DICT_FIELDS = frozenset(
-    {"driver_info", "properties", "extra", "instance_info", "network_data"}
-)  # fmt: skip
-STR_FIELDS = frozenset(
-    {
-        "name", "resource_class", "conductor_group", "owner", "lessee", "description",
-        "protected_reason", "retired_reason", "shard", "parent_node", "instance_uuid",
-        "instance_name", "maintenance_reason", "chassis_uuid",
-        *(f"{i}_interface" for i in INTERFACES),
-    }
-)  # fmt: skip
-BOOL_FIELDS = frozenset(
-    {"automated_clean", "protected", "retired", "disable_power_off", "maintenance"}
-)
-WRITABLE = DICT_FIELDS | STR_FIELDS | BOOL_FIELDS | {"driver"}
-CREATABLE = (WRITABLE - {"maintenance", "maintenance_reason"}) | {"uuid"}
+# The node record's fields, their types and which a client may set: domain/nodes.py.
+WRITABLE = fields.WRITABLE
+CREATABLE = fields.CREATABLE
+# The writable JSON objects: an absent or null one is stored as {}.
+_OBJECTS = frozenset(f.name for f in fields.FIELDS if f.writable and f.type == "object")
 
-# States a node may be deleted in (any state when in maintenance).
-DELETE_ALLOWED = frozenset(
-    {
-        states.ENROLL, states.MANAGEABLE, states.AVAILABLE, states.INSPECT_FAILED,
-        states.CLEAN_FAILED, states.ADOPT_FAILED,
-    }
-)  # fmt: skip
-
-COLUMNS = frozenset(c.name for c in nodes.c)
+COLUMNS = node_db.COLUMNS
 SORT_KEYS = frozenset(
     {
         "id", "uuid", "name", "created_at", "updated_at", "provision_state", "power_state",
@@ -63,11 +43,12 @@ SORT_KEYS = frozenset(
 
 
 def _check_value(field: str, value: Any) -> None:
-    if field in DICT_FIELDS and not isinstance(value, dict):
+    kind = fields.BY_NAME[field].type
+    if kind == "object" and not isinstance(value, dict):
         raise InvalidInput(f"{field} must be a JSON object", field=field)
-    if field in STR_FIELDS and value is not None and not isinstance(value, str):
+    if kind == "string" and value is not None and not isinstance(value, str):
         raise InvalidInput(f"{field} must be a string or null", field=field)
-    if field in BOOL_FIELDS and value is not None and not isinstance(value, bool):
+    if kind == "boolean" and value is not None and not isinstance(value, bool):
         raise InvalidInput(f"{field} must be true, false or null", field=field)
     if field == "name" and value is not None and (is_uuid_like(value) or not is_valid_name(value)):
         raise InvalidInput(
@@ -94,20 +75,10 @@ def _check_version(fields: set[str], caller: Caller) -> None:
 def _resolve_interfaces(svc: Services, values: dict[str, Any]) -> None:
     """Fill every *_interface with the hardware type's default and check chosen ones."""
     hw = hardware_type(values["driver"], svc.settings.enabled_hardware_types)
-    for kind in INTERFACES:
+    for kind in INTERFACE_KINDS:
         key = f"{kind}_interface"
         chosen = values.get(key)
         values[key] = hw.interface(kind, chosen).name if chosen else hw.default(kind)
-
-
-def secret_test(driver: str) -> Callable[[str], bool]:
-    """Which driver_info keys of this hardware type are stored encrypted: those its interfaces
-    declare secret (`Prop(secret=True)`) and any whose name contains "password"."""
-    try:
-        declared = hardware_type(driver).secret_keys()
-    except InvalidInput:  # a type no longer registered: its passwords are still passwords
-        declared = frozenset()
-    return lambda key: key in declared or "password" in key
 
 
 def seal_driver_info(
@@ -121,14 +92,14 @@ def _validate_driver_info(svc: Services, values: dict[str, Any]) -> None:
     `manage`."""
     hw = hardware_type(values["driver"], svc.settings.enabled_hardware_types)
     task = Task(node={"uuid": values.get("uuid", "?"), **values}, purpose="validate input")
-    for kind in INTERFACES:
+    for kind in INTERFACE_KINDS:
         hw.interface(kind, values.get(f"{kind}_interface")).check_formats(task)
 
 
 def _chassis_id(conn: sa.Connection, chassis_uuid: str | None) -> int | None:
     if chassis_uuid is None:
         return None
-    cid = conn.execute(sa.select(chassis.c.id).where(chassis.c.uuid == chassis_uuid)).scalar()
+    cid = node_db.chassis_id(conn, chassis_uuid)
     if cid is None:
         raise InvalidInput(f"chassis {chassis_uuid} does not exist", field="chassis_uuid")
     return cid
@@ -143,10 +114,6 @@ def _unique_violation(e: IntegrityError, values: dict[str, Any]) -> Conflict:
             f"Instance {values.get('instance_uuid')} is already associated with another node."
         )
     return Conflict(f"A node with UUID {values.get('uuid')} already exists.")
-
-
-# Built once; missing columns take their declared defaults.
-_INSERT_NODE = sa.insert(nodes).returning(*nodes.c)
 
 
 def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -169,7 +136,7 @@ def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str
         values["uuid"] = new_uuid()
     _resolve_interfaces(svc, values)
     _validate_driver_info(svc, values)
-    for f in DICT_FIELDS:
+    for f in _OBJECTS:
         values.setdefault(f, {})
     values["driver_info"] = seal_driver_info(svc, values["driver"], values["driver_info"])
     now = utcnow()
@@ -187,7 +154,7 @@ def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str
         with svc.db.write() as conn:
             licensing.check_enrolment(conn, svc, 1)
             values["chassis_id"] = _chassis_id(conn, body.get("chassis_uuid"))
-            node = dict(conn.execute(_INSERT_NODE, values).mappings().one())
+            node = node_db.insert_node(conn, values)
             caller.acted_on("node", node["uuid"], node["name"])
             node_db.record_event(
                 conn, node["id"], f"Node created in state {initial}", event_type="provisioning",
@@ -213,49 +180,21 @@ def list_nodes(
     limit: int | None = None,
     columns: set[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Nodes matching `filters`; with `columns`, only those columns (lists of a few fields
-    are polled constantly by clients waiting for states: they should not decode JSON blobs)."""
-    if columns is None:
-        q = sa.select(nodes)
-    else:
-        keep = {"id", "uuid", "chassis_id", "conductor_group", sort_key} | columns
-        q = sa.select(*(c for c in nodes.c if c.name in keep))
-    for key, val in filters.items():
-        if val is None:
-            continue
-        if key == "associated":
-            q = q.where(
-                nodes.c.instance_uuid.is_not(None) if val else nodes.c.instance_uuid.is_(None)
-            )
-        elif key == "instance_uuid":
-            q = q.where(nodes.c.instance_uuid == val)
-        elif key == "chassis_uuid":
-            sub = sa.select(chassis.c.id).where(chassis.c.uuid == val).scalar_subquery()
-            q = q.where(nodes.c.chassis_id == sub)
-        elif key == "include_children":
-            if not val:
-                q = q.where(nodes.c.parent_node.is_(None))
-        elif key == "description_contains":
-            q = q.where(nodes.c.description.contains(val))
-        else:
-            q = q.where(nodes.c[key] == val)
+    """Nodes matching `filters`; with `columns`, only those columns (and the ones paging and
+    rendering need)."""
     limit = min(limit or svc.settings.api.max_limit, svc.settings.api.max_limit)
     with svc.db.read() as conn:
-        marker_row = node_db.get_node(conn, marker) if marker else None
-        q = paginate(
-            q, nodes, sort_key=sort_key, sort_dir=sort_dir, allowed_keys=SORT_KEYS,
-            marker=marker_row, limit=limit,
+        return node_db.list_nodes(
+            conn, filters=filters, sort_key=sort_key, sort_dir=sort_dir,
+            allowed_sort_keys=SORT_KEYS, marker=marker, limit=limit, columns=columns,
         )  # fmt: skip
-        return [dict(r) for r in conn.execute(q).mappings()]
 
 
 def _public_doc(node: dict[str, Any], conn: sa.Connection) -> dict[str, Any]:
     doc = {f: copy.deepcopy(node.get(f)) for f in WRITABLE if f != "chassis_uuid"}
     doc["chassis_uuid"] = None
     if node.get("chassis_id"):
-        doc["chassis_uuid"] = conn.execute(
-            sa.select(chassis.c.uuid).where(chassis.c.id == node["chassis_id"])
-        ).scalar()
+        doc["chassis_uuid"] = node_db.chassis_uuid(conn, node["chassis_id"])
     return doc
 
 
@@ -274,7 +213,7 @@ def patch_node(
         if top not in WRITABLE:
             raise InvalidInput(
                 f"'/{top}' cannot be changed with PATCH"
-                + (" (it is set by the conductor)" if top in nodes.c else ""),
+                + (" (it is set by the conductor)" if top in COLUMNS else ""),
                 field=top,
             )
         touched.add(top)
@@ -290,9 +229,10 @@ def patch_node(
             raise InvalidInput(f"cannot apply the patch: {e}", field="patch") from None
         changes = {k: new.get(k) for k in WRITABLE if new.get(k) != doc.get(k)}
         for f, val in changes.items():
-            if f in DICT_FIELDS and val is None:
+            kind = fields.BY_NAME[f].type
+            if kind == "object" and val is None:
                 changes[f] = val = {}
-            if f in BOOL_FIELDS and val is None and f != "automated_clean":
+            if kind == "boolean" and val is None and f != "automated_clean":
                 changes[f] = val = False
             _check_value(f, val)
         if "driver" in changes and not changes["driver"]:
@@ -300,11 +240,11 @@ def patch_node(
         if "driver" in changes or any(k.endswith("_interface") for k in changes):
             merged = {**node, **changes}
             if "driver" in changes:  # a new hardware type: reset interfaces not chosen now
-                for kind in INTERFACES:
+                for kind in INTERFACE_KINDS:
                     if f"{kind}_interface" not in changes:
                         merged[f"{kind}_interface"] = None
             _resolve_interfaces(svc, merged)
-            changes.update({f"{k}_interface": merged[f"{k}_interface"] for k in INTERFACES})
+            changes.update({f"{k}_interface": merged[f"{k}_interface"] for k in INTERFACE_KINDS})
         if "driver_info" in changes or "driver" in changes:
             # a new hardware type may declare other keys secret: seal against its list
             info = changes.get("driver_info", node["driver_info"]) or {}
@@ -357,13 +297,13 @@ def delete_node(svc: Services, ident: str, caller: Caller) -> None:
                 f"Can not delete node {node['uuid']} while it is associated with instance "
                 f"{node['instance_uuid']}; remove instance_uuid first"
             )
-        if node["provision_state"] not in DELETE_ALLOWED and not node["maintenance"]:
+        if node["provision_state"] not in states.DELETABLE_STATES and not node["maintenance"]:
             raise Conflict(
                 f"Node {node['uuid']} can not be deleted while it is in state "
                 f'"{node["provision_state"]}"; move it to one of '
-                f"{', '.join(sorted(DELETE_ALLOWED))} or set maintenance first"
+                f"{', '.join(sorted(states.DELETABLE_STATES))} or set maintenance first"
             )
-        conn.execute(sa.delete(nodes).where(nodes.c.id == node["id"]))
+        node_db.delete_node(conn, node["id"])
 
 
 def set_maintenance(

@@ -28,18 +28,15 @@ from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import node_history
-from ironworks.domain import states
+from ironworks.domain import power, states
 from ironworks.domain import versions as v
-from ironworks.drivers import base
 from ironworks.drivers.base import Task
 from ironworks.drivers.registry import interfaces_for
 from ironworks.services.context import Caller, Services
 
 log = logging.getLogger(__name__)
 
-POWER_TARGETS = frozenset(
-    {base.POWER_ON, base.POWER_OFF, base.REBOOT, base.SOFT_POWER_OFF, base.SOFT_REBOOT}
-)
+POWER_TARGETS = frozenset(power.TARGETS)
 # Verbs refused while the node is in maintenance: they would put a tenant on a broken machine.
 NO_MAINTENANCE_VERBS = frozenset({"active", "rebuild", "provide", "adopt"})
 
@@ -198,12 +195,16 @@ def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Calle
             f"power target {target!r} is not one of {', '.join(sorted(POWER_TARGETS))}",
             field="target",
         )
-    if target in (base.SOFT_POWER_OFF, base.SOFT_REBOOT) and caller.version < v.SOFT_POWER:
-        raise InvalidInput(f"{target} needs API version 1.27 or later", field="target")
+    if target in power.SOFT_TARGETS and caller.version < v.SOFT_POWER:
+        raise InvalidInput(
+            f"{target} needs API version {v.fmt(v.SOFT_POWER)} or later", field="target"
+        )
     timeout = body.get("timeout")
     if timeout is not None:
         if caller.version < v.POWER_TIMEOUT:
-            raise InvalidInput("timeout needs API version 1.27 or later", field="timeout")
+            raise InvalidInput(
+                f"timeout needs API version {v.fmt(v.POWER_TIMEOUT)} or later", field="timeout"
+            )
         if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 1:
             raise InvalidInput(
                 "timeout must be a whole number of seconds, at least 1", field="timeout"
@@ -217,7 +218,7 @@ def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Calle
                 f"Node {node['uuid']} is already changing power to {node['target_power_state']}; "
                 "wait for it to finish"
             )
-        if node["disable_power_off"] and target in (base.POWER_OFF, base.SOFT_POWER_OFF):
+        if node["disable_power_off"] and power.goal_of(target) == power.POWER_OFF:
             raise Conflict(
                 f"Node {node['uuid']} has disable_power_off set; it cannot be powered off"
             )
@@ -226,9 +227,7 @@ def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Calle
             raise InvalidInput(
                 f"the {iface.name} power interface does not support {target}", field="target"
             )
-        shown = {base.REBOOT: base.POWER_ON, base.SOFT_REBOOT: base.POWER_ON}.get(
-            target, base.POWER_OFF if target == base.SOFT_POWER_OFF else target
-        )
+        shown = power.goal_of(target)
         ok = node_db.update_node(
             conn, node["id"], {"target_power_state": shown, "last_error": None},
             expect={"reservation": None, "target_power_state": None},

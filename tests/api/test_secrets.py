@@ -139,3 +139,24 @@ def test_a_wrong_key_is_a_clear_error_naming_the_setting(client, services, db, s
         assert r.status_code == 500
         assert "secret_key" in json.loads(r.json()["error_message"])["faultstring"]
     assert "Traceback" not in logs.text and SECRET not in logs.text
+
+
+def test_what_is_masked_is_what_is_sealed_and_left_out_of_exports(client, services):
+    """One rule (domain/nodes.py is_secret_key) for every driver_info key: a value shown as
+    ****** is also encrypted at rest and empty in exports, and nothing else is. (A key named
+    like a key, snmp_auth_key, was masked but stored and exported in plain text.)"""
+    info = {"fake_password": "p-" + SECRET, "snmp_auth_key": "k-" + SECRET,
+            "console_password": "c-" + SECRET, "fake_username": "admin",
+            "fake_bmc_address": "10.0.0.9"}  # fmt: skip
+    secrets = {"fake_password", "snmp_auth_key", "console_password"}
+    r = client.post("/v1/nodes", json={"driver": "fake-hardware", "name": "n1",
+                                       "driver_info": info})  # fmt: skip
+    assert r.status_code == 201, r.text
+    shown = r.json()["driver_info"]
+    stored = stored_info(services, "n1")
+    exported = client.get("/api/v1/nodes/export").text
+    for key, value in info.items():
+        secret = key in secrets
+        assert (shown[key] == "******") == secret, key
+        assert stored[key].startswith(PREFIX) == secret, key
+        assert (value in exported) == (not secret), key

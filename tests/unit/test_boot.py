@@ -98,9 +98,9 @@ def test_node_script_boots_the_ramdisk_in_agent_states_and_the_disk_otherwise() 
     assert "sanboot --no-describe --drive 0x80" in ipxe.local_boot_script("u", "active", False)
     assert "sanboot" not in ipxe.local_boot_script("u", "active", True)
     for s in (states.DEPLOY_WAIT, states.CLEAN_WAIT, states.INSPECT_WAIT):
-        assert s in ipxe.AGENT_STATES
+        assert s in states.AGENT_STATES
     for s in (states.ACTIVE, states.AVAILABLE, states.MANAGEABLE, states.DEPLOY_FAILED):
-        assert s not in ipxe.AGENT_STATES
+        assert s not in states.AGENT_STATES
 
 
 def test_entry_script_chains_to_the_mac_script() -> None:
@@ -265,3 +265,25 @@ def test_hosts_dir_counts_a_shrunk_node_as_removed(tmp_path: Path) -> None:
     a = "11111111-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
     hosts.sync({a: ["52:54:00:00:00:01", "52:54:00:00:00:02"]})
     assert hosts.sync({a: ["52:54:00:00:00:01"]}) == (1, 1)  # written, and dnsmasq needs a HUP
+
+
+def test_the_agent_reads_back_what_both_boot_loaders_put_on_its_command_line() -> None:
+    import shlex
+
+    from ironworks.boot import grub
+    from ironworks_agent import protocol
+    from ironworks_agent.__main__ import bootif_mac, parse_cmdline
+
+    boot = ipxe.RamdiskBoot("http://10.99.0.1:8080", "uuid-1", "x86_64", "deploy",
+                            "ipv6.disable=1", debug=True, boot_id="b-1")  # fmt: skip
+    mac = "52:54:00:99:00:0a"
+    ipxe_line = next(x for x in ipxe.ramdisk_script(boot).splitlines() if x.startswith("kernel "))
+    ipxe_words = ipxe_line.replace("${netX/mac:hexhyp}", mac.replace(":", "-")).split()[2:-3]
+    grub_line = next(x for x in grub.ramdisk_config(boot, mac).splitlines() if "linux " in x)
+    grub_words = shlex.split(grub_line.split(";")[0])[3:]
+    for words in (ipxe_words, grub_words):
+        seen = parse_cmdline(" ".join(words))
+        assert seen[protocol.CMDLINE_API] == "http://10.99.0.1:8080"
+        assert seen[protocol.CMDLINE_NODE] == "uuid-1" and seen[protocol.CMDLINE_BOOT] == "b-1"
+        assert seen[protocol.CMDLINE_DEBUG] == "1" and seen["ipv6.disable"] == "1"
+        assert bootif_mac(seen[protocol.CMDLINE_BOOTIF]) == mac

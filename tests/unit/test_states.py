@@ -89,3 +89,9 @@ def test_dot_has_every_edge():
     dot = s.to_dot()
     assert dot.startswith("digraph")
     assert dot.count("->") == len(s.TRANSITIONS)
+
+
+def test_agent_states_are_working_or_wait_states_with_a_purpose():
+    assert s.WORKING_STATES | frozenset(s.WAIT_STATES) >= s.AGENT_STATES
+    assert set(s.AGENT_PURPOSE.values()) == {"inspect", "deploy", "clean", "rescue"}
+    assert not s.DELETABLE_STATES & (s.AGENT_STATES | {s.ACTIVE, s.DEPLOYING})

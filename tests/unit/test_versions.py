@@ -43,3 +43,20 @@ def test_hash_ring_spreads_and_is_stable():
     moved = sum(1 for i, o in enumerate(owners) if o != "c" and smaller.owner(f"node-{i}") != o)
     assert moved == 0  # only the nodes of the departed conductor move
     assert HashRing([]).owner("x") is None
+
+
+def test_no_literal_microversions_outside_the_versions_table():
+    """Behaviour that changed with a version is looked up in domain/versions.py, by name."""
+    import re
+    from pathlib import Path
+
+    root = Path(v.__file__).parents[1]
+    literal = re.compile(r"\(1,\s*\d+\)|API version 1\.\d+|[\"']1\.\d+[\"']")
+    found = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for folder in ("api", "services", "cli", "client")
+        for path in sorted((root / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if literal.search(line)
+    ]
+    assert found == []

@@ -21,15 +21,7 @@ router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
 JsonObject = Annotated[dict[str, Any], Body()]
 JsonPatch = Annotated[list[dict[str, Any]], Body()]
 
-LIST_FILTERS = {
-    # query parameter: minimum version
-    "associated": v.MIN_VERSION, "maintenance": v.MIN_VERSION, "retired": (1, 61),
-    "provision_state": (1, 9), "driver": (1, 16), "resource_class": (1, 21), "fault": (1, 42),
-    "conductor_group": (1, 46), "conductor": (1, 49), "owner": (1, 50),
-    "description_contains": (1, 51), "lessee": (1, 65), "shard": (1, 82),
-    "include_children": (1, 83), "parent_node": (1, 83), "instance_name": (1, 104),
-    "instance_uuid": v.MIN_VERSION, "chassis_uuid": v.MIN_VERSION,
-}  # fmt: skip
+LIST_FILTERS = v.NODE_FILTER_VERSIONS
 LIST_PARAMS = {*LIST_FILTERS, "fields", "detail", "limit", "marker", "sort_key", "sort_dir"}
 
 
@@ -199,8 +191,10 @@ def set_power(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 @router.put("/{ident}/states/raid", status_code=204, summary="Set the target RAID configuration")
 @offload
 def set_raid(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
-    if ctx.version < (1, 12):
-        raise NotAcceptable("Request not acceptable. RAID needs API version 1.12")
+    if ctx.version < v.ENDPOINT_VERSIONS["raid"]:
+        raise NotAcceptable(
+            f"Request not acceptable. RAID needs API version {v.fmt(v.ENDPOINT_VERSIONS['raid'])}"
+        )
     operations.set_raid_config(ctx.svc, ident, body)
     return _status(204)
 

@@ -12,24 +12,13 @@ from typing import Any
 
 from ironworks.common.crypto import is_sealed
 from ironworks.common.errors import InvalidInput, NotAcceptable
-from ironworks.db.schema import INTERFACES
-from ironworks.domain import states
+from ironworks.domain import nodes, states
 from ironworks.domain import versions as v
+from ironworks.drivers.registry import secret_keys
 
 MASK = "******"
 
-NODE_FIELDS = (
-    "allocation_uuid", "automated_clean", *(f"{i}_interface" for i in INTERFACES), "boot_mode",
-    "chassis_uuid", "clean_step", "conductor", "conductor_group", "console_enabled",
-    "created_at", "deploy_step", "description", "disable_power_off", "driver", "driver_info",
-    "driver_internal_info", "extra", "fault", "health", "inspection_finished_at",
-    "inspection_started_at", "instance_info", "instance_name", "instance_uuid", "last_error",
-    "lessee", "maintenance", "maintenance_reason", "name", "network_data", "owner",
-    "parent_node", "power_state", "properties", "protected", "protected_reason",
-    "provision_state", "provision_updated_at", "raid_config", "reservation", "resource_class",
-    "retired", "retired_reason", "secure_boot", "service_step", "shard", "target_power_state",
-    "target_provision_state", "target_raid_config", "traits", "updated_at", "uuid",
-)  # fmt: skip
+NODE_FIELDS = nodes.NAMES
 NODE_LINK_FIELDS = ("links", "ports", "portgroups", "states", "volume")
 NODE_DEFAULT_LIST_FIELDS = (
     "instance_uuid", "maintenance", "power_state", "provision_state", "uuid", "name",
@@ -71,7 +60,8 @@ def node_fields(version: v.Version) -> tuple[str, ...]:
     return tuple(
         f
         for f in (*NODE_FIELDS, *NODE_LINK_FIELDS)
-        if v.visible(f, v.NODE_FIELD_VERSIONS, version) and (f != "states" or version >= (1, 14))
+        if v.visible(f, v.NODE_FIELD_VERSIONS, version)
+        and (f != "states" or version >= v.STATES_LINK)
     )
 
 
@@ -82,7 +72,7 @@ def parse_fields(
     if raw is None:
         return None
     if version < v.FIELDS_PARAM:
-        raise NotAcceptable("fields needs API version 1.8 or later")
+        raise NotAcceptable(f"fields needs API version {v.fmt(v.FIELDS_PARAM)} or later")
     wanted = tuple(dict.fromkeys(f.strip() for f in raw.split(",") if f.strip()))
     every = set(allowed) | set(table)
     bad = [f for f in wanted if f not in every]
@@ -97,17 +87,19 @@ def parse_fields(
     return wanted
 
 
-def mask(info: dict[str, Any], secrets: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """driver_info with every password-like value replaced (Ironic masks *password*), and
+def shown(
+    info: dict[str, Any], spec: nodes.Secrets, declared: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A JSON field as a response shows it (domain/nodes.py `Secrets`): hidden keys left out,
+    masked keys and every non-empty secret of a sealed field as ******, and, in a sealed field,
     every value stored encrypted, whatever its key."""
-    return {
-        k: (
-            MASK
-            if (k in secrets or "password" in k or k.endswith("_key") or is_sealed(val)) and val
-            else val
-        )
-        for k, val in info.items()
-    }
+    out: dict[str, Any] = {}
+    for k, val in info.items():
+        if spec.hidden_prefix and k.startswith(spec.hidden_prefix):
+            continue
+        secret = spec.sealed and val and (nodes.is_secret_key(k, declared) or is_sealed(val))
+        out[k] = MASK if secret or k in spec.masked else val
+    return out
 
 
 class NodeRenderer:
@@ -129,16 +121,10 @@ class NodeRenderer:
         if f in ("links", "ports", "portgroups", "states", "volume"):
             sub = "" if f == "links" else f"/{f}"
             return _links(self.base, "nodes", node["uuid"], sub)
-        if f == "driver_info":
-            return mask(node["driver_info"] or {})
-        if f == "driver_internal_info":
-            return {k: val for k, val in (node["driver_internal_info"] or {}).items()
-                    if not k.startswith("agent_secret")}  # fmt: skip
-        if f == "instance_info":
-            info = node["instance_info"] or {}
-            if "configdrive" in info:
-                info = {**info, "configdrive": MASK}
-            return info
+        spec = nodes.SECRETS.get(f)
+        if spec is not None:
+            declared = secret_keys(node.get("driver")) if spec.sealed else frozenset()
+            return shown(node[f] or {}, spec, declared)
         if f == "chassis_uuid":
             return self.chassis_uuids.get(node["chassis_id"]) if node["chassis_id"] else None
         if f == "conductor":
@@ -149,9 +135,12 @@ class NodeRenderer:
             return self.state(node["provision_state"])
         if f == "target_provision_state":
             t = node["target_provision_state"]
-            return self.state(t) if t != states.AVAILABLE or self.version >= (1, 2) else t
-        if f in ("created_at", "updated_at", "provision_updated_at", "inspection_started_at",
-                 "inspection_finished_at"):  # fmt: skip
+            return (
+                self.state(t)
+                if t != states.AVAILABLE or self.version >= v.AVAILABLE_NOT_NONE
+                else t
+            )
+        if f in nodes.TIMESTAMPS:
             return ts(node[f])
         return node[f]
 
@@ -219,9 +208,9 @@ def history_event(
     if detail:
         out["event"] = row["event"]
         out.update(event_type=row["event_type"], conductor=row["conductor"], user=row["user"])
-        if version >= (1, 113):
+        if v.visible("project", v.HISTORY_FIELD_VERSIONS, version):
             out["project"] = row["project"]
-        if version >= (1, 115):
+        if v.visible("state", v.HISTORY_FIELD_VERSIONS, version):
             out["state"] = row["to_state"]
             out["target_provision_state"] = row["target_provision_state"]
             dur = row["duration"]

@@ -15,6 +15,7 @@ from typing import Any
 import sushy
 
 from ironworks.common.errors import BMCUnreachable, DriverError, InvalidInput
+from ironworks.domain.power import POWER_ERROR, POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
 from ironworks.drivers import base
 from ironworks.drivers.base import Task
 from ironworks.drivers.redfish.info import target_of
@@ -26,15 +27,15 @@ DEFAULT_POWER_TIMEOUT = 60.0  # seconds a power change may take when the caller 
 POLL_INTERVAL = 1.0  # seconds between power-state reads while verifying
 
 _POWER_STATES = {
-    sushy.PowerState.ON: base.POWER_ON,
-    sushy.PowerState.POWERING_OFF: base.POWER_ON,  # still on until it is off
-    sushy.PowerState.OFF: base.POWER_OFF,
-    sushy.PowerState.POWERING_ON: base.POWER_OFF,  # still off until it is on
+    sushy.PowerState.ON: POWER_ON,
+    sushy.PowerState.POWERING_OFF: POWER_ON,  # still on until it is off
+    sushy.PowerState.OFF: POWER_OFF,
+    sushy.PowerState.POWERING_ON: POWER_OFF,  # still off until it is on
 }
 
 
 def power_state_of(system: Any) -> str:
-    return _POWER_STATES.get(system.power_state, base.POWER_ERROR)
+    return _POWER_STATES.get(system.power_state, POWER_ERROR)
 
 
 class RedfishPower(SystemAccess, base.PowerInterface):
@@ -44,17 +45,17 @@ class RedfishPower(SystemAccess, base.PowerInterface):
         return self._run(task, "reading the power state", power_state_of)
 
     def supported_power_states(self, task: Task) -> list[str]:
-        return [base.POWER_ON, base.POWER_OFF, base.REBOOT, base.SOFT_POWER_OFF, base.SOFT_REBOOT]
+        return list(TARGETS)
 
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
         reset = {
-            base.POWER_ON: sushy.ResetType.ON,
-            base.POWER_OFF: sushy.ResetType.FORCE_OFF,
-            base.SOFT_POWER_OFF: sushy.ResetType.GRACEFUL_SHUTDOWN,
+            POWER_ON: sushy.ResetType.ON,
+            POWER_OFF: sushy.ResetType.FORCE_OFF,
+            SOFT_POWER_OFF: sushy.ResetType.GRACEFUL_SHUTDOWN,
         }.get(state)
         if reset is None:
             raise InvalidInput(f"the redfish power interface cannot set {state!r}", field="target")
-        want = base.POWER_OFF if state == base.SOFT_POWER_OFF else state
+        want = POWER_OFF if state == SOFT_POWER_OFF else state
         limit = timeout or DEFAULT_POWER_TIMEOUT
         deadline = time.monotonic() + limit
 
@@ -75,7 +76,7 @@ class RedfishPower(SystemAccess, base.PowerInterface):
         deadline = time.monotonic() + limit
 
         def act(system: Any) -> str:
-            if power_state_of(system) == base.POWER_OFF:
+            if power_state_of(system) == POWER_OFF:
                 system.reset_system(sushy.ResetType.ON)
                 return "on"
             if not soft:
@@ -91,12 +92,12 @@ class RedfishPower(SystemAccess, base.PowerInterface):
         # restart at worst, which is what the operator asked for anyway.
         done = self._run(task, "requesting a soft reboot" if soft else "requesting a reboot", act)
         if done == "shutdown":  # no GracefulRestart on this BMC: shut down, then power on
-            self._wait_for(task, base.POWER_OFF, deadline, limit)
+            self._wait_for(task, POWER_OFF, deadline, limit)
             self._run(
                 task, "requesting power on", lambda s: s.reset_system(sushy.ResetType.ON),
-                landed=lambda s: True if power_state_of(s) == base.POWER_ON else None,
+                landed=lambda s: True if power_state_of(s) == POWER_ON else None,
             )  # fmt: skip
-        return self._wait_for(task, base.POWER_ON, deadline, limit)
+        return self._wait_for(task, POWER_ON, deadline, limit)
 
     def _wait_for(self, task: Task, want: str, deadline: float, limit: float) -> str:
         """Poll the system's PowerState until it reads `want`; DriverError after `limit`."""
