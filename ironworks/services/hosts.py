@@ -2,11 +2,12 @@
 
 Create (`count` at once): the flavor must be one the project may use; quotas of the project and
 its department are checked for the whole batch; then, in ONE transaction, `count` nodes that
-match (available, not in maintenance, no instance; the flavor's resource class, architecture
-and capabilities; at least its cpus, memory and disk; the availability zone) are claimed with a
-compare-and-set on `nodes.instance_uuid` (plus a unique `hosts.node_id`), so concurrent creates
-never put two hosts on one node; each claimed node gets the image in `instance_info` and a
-deploy job through the node's state machine. Too few nodes: nothing is claimed, 409.
+match (available, not in maintenance, not retired, no instance; the flavor's resource class,
+architecture and capabilities; at least its cpus, memory and disk; the availability zone) are
+claimed with a compare-and-set on `nodes.instance_uuid` (plus a unique `hosts.node_id`), so
+concurrent creates never put two hosts on one node; each claimed node gets the image in
+`instance_info` and a deploy job through the node's state machine. Too few nodes: nothing is
+claimed, 409.
 
 A host's status is derived from its node in SQL (`host_status`, so lists filter, sort and page
 on it): building, active, stopped, rebuilding, deleting, error (with the node's last error). Delete tears the node down (undeploy, cleaning); the host
@@ -149,6 +150,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
             sa.select(nodes).where(
                 nodes.c.provision_state == states.AVAILABLE, nodes.c.maintenance.is_(False),
                 nodes.c.instance_uuid.is_(None), nodes.c.reservation.is_(None),
+                nodes.c.retired.is_(False),
             )
         ).mappings()]  # fmt: skip
         fitting = [n for n in candidates if _fits(n, flavor, az, default_az)]
@@ -223,6 +225,7 @@ def _claim(conn: sa.Connection, fitting: list[dict[str, Any]], host_uuid: str, i
             sa.update(nodes).where(
                 nodes.c.id == node["id"], nodes.c.instance_uuid.is_(None),
                 nodes.c.provision_state == states.AVAILABLE, nodes.c.reservation.is_(None),
+                nodes.c.retired.is_(False),
             ).values(instance_uuid=host_uuid, instance_info=info, updated_at=utcnow())
         ).rowcount  # fmt: skip
         if taken:
