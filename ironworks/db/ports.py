@@ -74,3 +74,16 @@ def add_found_nics(conn: Connection, node_id: int, nics: list[dict[str, Any]]) -
         conn.execute(sa.insert(ports), new)
         out.created = [p["address"] for p in new]
     return out
+
+
+# --- reads by MAC: the agent's lookup, dnsmasq's hosts, enrolment --------------------------------
+
+
+def nics(conn: Connection, node_id: int) -> list[tuple[str, bool]]:
+    """The node's ports as (MAC, PXE enabled), by id."""
+    q = (
+        sa.select(ports.c.address, ports.c.pxe_enabled)
+        .where(ports.c.node_id == node_id)
+        .order_by(ports.c.id)
+    )
+    return [(address, pxe) for address, pxe in conn.execute(q)]
