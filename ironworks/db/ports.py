@@ -206,3 +206,18 @@ def nics(conn: Connection, node_id: int) -> list[tuple[str, bool]]:
         .order_by(ports.c.id)
     )
     return [(address, pxe) for address, pxe in conn.execute(q)]
+
+
+def node_ids(conn: Connection, macs: list[str]) -> list[int]:
+    """The nodes that have a port with one of these MACs, sorted."""
+    q = sa.select(ports.c.node_id).where(ports.c.address.in_(macs))
+    return sorted(set(conn.execute(q).scalars()))
+
+
+def macs_by_node(conn: Connection) -> dict[str, list[str]]:
+    """Every node's port MACs, by node uuid (nodes without ports left out)."""
+    out: dict[str, list[str]] = {}
+    q = sa.select(nodes.c.uuid, ports.c.address).join(ports, ports.c.node_id == nodes.c.id)
+    for uuid, mac in conn.execute(q):
+        out.setdefault(uuid, []).append(mac)
+    return out
