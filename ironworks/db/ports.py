@@ -9,6 +9,7 @@ their `internal_info` (services/ports.py); these functions read and write that c
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import Connection
 
 from ironworks.common.ids import is_uuid_like, new_uuid, normalize_mac
 from ironworks.db.engine import utcnow
+from ironworks.db.lookup import taken
 from ironworks.db.pagination import paginate
 from ironworks.db.schema import nodes, portgroups, ports
 
@@ -87,6 +89,7 @@ def add_found_nics(conn: Connection, node_id: int, nics: list[dict[str, Any]]) -
 
 _TABLES = {"ports": ports, "portgroups": portgroups}
 _INSERTS = {which: sa.insert(t).returning(*t.c) for which, t in _TABLES.items()}
+_INSERT_PORTS = sa.insert(ports)
 
 
 def find(conn: Connection, which: str, ident: str) -> dict[str, Any] | None:
@@ -220,4 +223,24 @@ def macs_by_node(conn: Connection) -> dict[str, list[str]]:
     q = sa.select(nodes.c.uuid, ports.c.address).join(ports, ports.c.node_id == nodes.c.id)
     for uuid, mac in conn.execute(q):
         out.setdefault(uuid, []).append(mac)
+    return out
+
+
+def taken_addresses(conn: Connection, macs: Iterable[str]) -> set[str]:
+    """Which of these MACs are ports already."""
+    return taken(conn, ports.c.address, macs)
+
+
+def add_many(conn: Connection, values: list[dict[str, Any]]) -> None:
+    """Insert ports in one statement (batch enrolment)."""
+    conn.execute(_INSERT_PORTS, values)
+
+
+def macs_by_node_id(conn: Connection) -> dict[int, list[str]]:
+    """Every node's port MACs, by node id, each node's by port id."""
+    out: dict[int, list[str]] = {}
+    for node_id, address in conn.execute(
+        sa.select(ports.c.node_id, ports.c.address).order_by(ports.c.id)
+    ):
+        out.setdefault(node_id, []).append(address)
     return out

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +36,9 @@ from sqlalchemy.exc import IntegrityError
 from ironworks.common.crypto import is_sealed
 from ironworks.common.errors import Conflict, FileRejected, InvalidInput
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_mac
+from ironworks.db import nodes as node_db
+from ironworks.db import ports as port_db
 from ironworks.db.engine import utcnow
-from ironworks.db.schema import node_history, nodes, ports
 from ironworks.domain import states
 from ironworks.drivers.base import INTERFACE_KINDS, HardwareType, Interface, Task
 from ironworks.drivers.registry import hardware_type
@@ -80,7 +81,6 @@ BMC_KEYS: dict[str, dict[str, str]] = {
 # The architectures a flavor can ask for; a typo here would make a node unschedulable.
 CPU_ARCHS = frozenset({"x86_64", "aarch64", "ppc64le", "s390x", "riscv64", "i686"})
 _MAC_SPLIT = re.compile(r"[\s;,]+")
-_CHUNK = 500  # values per IN (...) lookup
 
 
 @dataclass(frozen=True)
@@ -365,19 +365,10 @@ def check(sheet: sheets.Sheet, enabled: Sequence[str]) -> Checked:
     return out
 
 
-def _taken(conn: sa.Connection, column: sa.Column, values: Iterable[str]) -> set[str]:
-    values = list(values)
-    found: set[str] = set()
-    for i in range(0, len(values), _CHUNK):
-        chunk = values[i : i + _CHUNK]
-        found.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
-    return found
-
-
 def check_database(conn: sa.Connection, rows: list[NodeRow]) -> list[RowError]:
     """Names and MACs of the valid rows that the database already has."""
-    names = _taken(conn, nodes.c.name, (r.name for r in rows))
-    macs = _taken(conn, ports.c.address, (m for r in rows for m in r.macs))
+    names = node_db.taken_names(conn, (r.name for r in rows))
+    macs = port_db.taken_addresses(conn, (m for r in rows for m in r.macs))
     errors = []
     for r in rows:
         if r.name in names:
@@ -389,10 +380,6 @@ def check_database(conn: sa.Connection, rows: list[NodeRow]) -> list[RowError]:
 
 
 # --- enrolling -----------------------------------------------------------------------------------
-
-_INSERT_NODES = sa.insert(nodes).returning(nodes.c.id, nodes.c.uuid, sort_by_parameter_order=True)
-_INSERT_PORTS = sa.insert(ports)
-_INSERT_EVENTS = sa.insert(node_history)
 
 
 def import_nodes(
@@ -455,7 +442,7 @@ def _insert(
             "protected": False, "retired": False, "disable_power_off": False,
             "console_enabled": False, "created_at": now,
         })  # fmt: skip
-    ids = [(row.id, row.uuid) for row in conn.execute(_INSERT_NODES, values)]
+    ids = node_db.add_many(conn, values)
     port_values = [
         {"uuid": new_uuid(), "address": mac, "node_id": node_id, "pxe_enabled": True,
          "local_link_connection": {}, "extra": {}, "internal_info": {}, "is_smartnic": False,
@@ -464,15 +451,16 @@ def _insert(
         for mac in r.macs
     ]  # fmt: skip
     if port_values:
-        conn.execute(_INSERT_PORTS, port_values)
-    event = f"Node created in state {states.ENROLL} (batch enrolment from {source})"
-    conn.execute(_INSERT_EVENTS, [
-        {"uuid": new_uuid(), "node_id": node_id, "created_at": now, "severity": "INFO",
-         "event_type": "provisioning", "event": event, "conductor": None, "user": caller.user,
-         "from_state": None, "to_state": states.ENROLL, "target_provision_state": None,
-         "duration": None, "request_id": caller.request_id, "project": None}
-        for node_id, _ in ids
-    ])  # fmt: skip
+        port_db.add_many(conn, port_values)
+    node_db.record_events(
+        conn,
+        [node_id for node_id, _ in ids],
+        f"Node created in state {states.ENROLL} (batch enrolment from {source})",
+        event_type="provisioning",
+        user=caller.user,
+        to_state=states.ENROLL,
+        request_id=caller.request_id,
+    )
     return [
         {"row": r.row, "name": r.name, "uuid": uuid} for r, (_, uuid) in zip(rows, ids, strict=True)
     ]
@@ -490,15 +478,8 @@ def _cell(value: Any) -> Any:
 def export_rows(svc: Services) -> tuple[list[str], list[list[Any]]]:
     """Every node as a row of the import format; secrets left empty."""
     with svc.db.read() as conn:
-        found = conn.execute(
-            sa.select(nodes.c.id, nodes.c.name, nodes.c.driver, nodes.c.driver_info,
-                      nodes.c.properties, nodes.c.resource_class).order_by(nodes.c.id)
-        ).all()  # fmt: skip
-        nics: dict[int, list[str]] = {}
-        for node_id, address in conn.execute(
-            sa.select(ports.c.node_id, ports.c.address).order_by(ports.c.id)
-        ):
-            nics.setdefault(node_id, []).append(address)
+        found = node_db.for_export(conn)
+        nics = port_db.macs_by_node_id(conn)
     prop_keys: set[str] = set()
     info_keys: set[str] = set()
     bmc_of: dict[str, dict[str, str]] = {}
