@@ -215,63 +215,117 @@ def check(sheet: sheets.Sheet, enabled: Sequence[str]) -> Checked:
     out = Checked(rows=len(sheet.rows))
     if not sheet.rows:
         raise sheets.rejected("the file has a header but no rows of nodes", row=sheet.header_row)
-    drivers: dict[str, _DriverView | InvalidInput] = {}
-    names: dict[str, int] = {}
-    macs: dict[str, int] = {}
-    extra_props = [(c, c[len(PROPERTY_PREFIX) :]) for c in at if c.startswith(PROPERTY_PREFIX)]
-    extra_info = [(c, c[len(DRIVER_INFO_PREFIX) :]) for c in at if c.startswith(DRIVER_INFO_PREFIX)]
-    width = len(sheet.header)
-    nameless = [i for i, head in enumerate(sheet.header) if not head]
-
+    rows = _RowChecks(sheet, at, enabled)
     for number, cells in sheet.rows:
-        errors: list[RowError] = []
+        row = _Row(number, cells, at)
+        node = rows.check(row)
+        if row.errors:
+            out.errors.extend(row.errors)
+        else:
+            out.nodes.append(node)
+    return out
 
-        def cell(col: str, cells: list[Any] = cells) -> Any:
-            i = at.get(col)
-            return cells[i] if i is not None and i < len(cells) else None
 
-        def bad(
-            col: str, message: str, number: int = number, errors: list[RowError] = errors
-        ) -> None:
-            errors.append(RowError(number, col, message))
+@dataclass
+class _Row:
+    """One row of the file being checked: its cells by column name, the errors found so far."""
 
-        for i in (*nameless, *range(width, len(cells))):
-            if i < len(cells) and not sheets.blank(cells[i]):
-                bad(f"#{i + 1}", f"a value in column {i + 1}, which has no name in the header")
+    number: int
+    cells: list[Any]
+    at: dict[str, int]
+    errors: list[RowError] = field(default_factory=list)
+
+    def cell(self, col: str) -> Any:
+        i = self.at.get(col)
+        return self.cells[i] if i is not None and i < len(self.cells) else None
+
+    def bad(self, col: str, message: str) -> None:
+        self.errors.append(RowError(self.number, col, message))
+
+
+class _RowChecks:
+    """The checks of one row, and what they remember across the rows of a file: the names and
+    MACs seen (each may appear once) and the hardware types looked up."""
+
+    def __init__(self, sheet: sheets.Sheet, at: dict[str, int], enabled: Sequence[str]) -> None:
+        self.at, self.enabled = at, list(enabled)
+        self.width = len(sheet.header)
+        self.nameless = [i for i, head in enumerate(sheet.header) if not head]
+        self.extra_props = [
+            (c, c[len(PROPERTY_PREFIX) :]) for c in at if c.startswith(PROPERTY_PREFIX)
+        ]
+        self.extra_info = [
+            (c, c[len(DRIVER_INFO_PREFIX) :]) for c in at if c.startswith(DRIVER_INFO_PREFIX)
+        ]
+        self.drivers: dict[str, _DriverView | InvalidInput] = {}
+        self.names: dict[str, int] = {}  # name -> the row it is on
+        self.macs: dict[str, int] = {}  # MAC -> the row it is on
+
+    def check(self, row: _Row) -> NodeRow:
+        """The row as a node; what is wrong with it lands in `row.errors`."""
+        self.check_unnamed_columns(row)
+        for col in REQUIRED:
+            if not _text(row.cell(col)):
+                row.bad(col, f"{col} is required")
+        name = self.check_name(row)
+        driver = _text(row.cell("driver"))
+        view = self.check_driver(row, driver)
+        info = self.check_bmc_settings(row, view)
+        props = self.check_properties(row)
+        resource_class = _text(row.cell("resource_class")) or None
+        if resource_class and len(resource_class) > 80:
+            row.bad("resource_class", "resource_class is longer than 80 characters")
+        macs = self.check_macs(row)
+        if view is not None:
+            self.check_driver_info_formats(row, view, name, driver, info, props)
+        return NodeRow(row.number, name, driver, info, props, resource_class, macs)
+
+    def check_unnamed_columns(self, row: _Row) -> None:
+        """A value under no header (a column without a name, or past the last one)."""
+        for i in (*self.nameless, *range(self.width, len(row.cells))):
+            if i < len(row.cells) and not sheets.blank(row.cells[i]):
+                row.bad(f"#{i + 1}", f"a value in column {i + 1}, which has no name in the header")
                 break
 
-        for col in REQUIRED:
-            if not _text(cell(col)):
-                bad(col, f"{col} is required")
+    def check_name(self, row: _Row) -> str:
+        """A valid node name, not on an earlier row."""
+        name = _text(row.cell("name"))
+        if not name:
+            return name
+        if is_uuid_like(name) or not is_valid_name(name):
+            row.bad(
+                "name",
+                f"name {name!r} is not valid: use letters, digits and -._~ (at most "
+                "255), and not the form of a UUID",
+            )
+        elif name in self.names:
+            row.bad("name", f"name {name!r} is also on row {self.names[name]}")
+        else:
+            self.names[name] = row.number
+        return name
 
-        name = _text(cell("name"))
-        if name:
-            if is_uuid_like(name) or not is_valid_name(name):
-                bad("name", f"name {name!r} is not valid: use letters, digits and -._~ (at most "
-                            "255), and not the form of a UUID")  # fmt: skip
-            elif name in names:
-                bad("name", f"name {name!r} is also on row {names[name]}")
-            else:
-                names[name] = number
+    def check_driver(self, row: _Row, driver: str) -> _DriverView | None:
+        """A known and enabled hardware type (looked up once per file)."""
+        if not driver:
+            return None
+        found = self.drivers.get(driver)
+        if found is None:
+            try:
+                found = _DriverView(hardware_type(driver, self.enabled))
+            except InvalidInput as e:
+                found = e
+            self.drivers[driver] = found
+        if isinstance(found, InvalidInput):
+            row.bad("driver", found.message)
+            return None
+        return found
 
-        view: _DriverView | None = None
-        driver = _text(cell("driver"))
-        if driver:
-            found = drivers.get(driver)
-            if found is None:
-                try:
-                    found = _DriverView(hardware_type(driver, list(enabled)))
-                except InvalidInput as e:
-                    found = e
-                drivers[driver] = found
-            if isinstance(found, InvalidInput):
-                bad("driver", found.message)
-            else:
-                view = found
-
+    def check_bmc_settings(self, row: _Row, view: _DriverView | None) -> dict[str, Any]:
+        """driver_info from the bmc_* columns, mapped onto the hardware type's keys, and from
+        the driver_info:<key> columns; a key given twice is an error."""
         info: dict[str, Any] = {}
         for col in BMC_COLUMNS:
-            raw = cell(col)
+            raw = row.cell(col)
             if _text(raw) == "":
                 continue
             # a password keeps its spaces; a number typed into a spreadsheet becomes text
@@ -280,89 +334,110 @@ def check(sheet: sheets.Sheet, enabled: Sequence[str]) -> Checked:
                 try:
                     value = _whole(raw, 1, 65535)
                 except ValueError as e:
-                    bad(col, f"bmc_port {e}")
+                    row.bad(col, f"bmc_port {e}")
                     continue
             if view is None:
                 continue
             key = view.bmc.get(col)
             if key is None and col == "bmc_port":
-                bad(col, f"hardware type {view.name} has no BMC port setting; give the port in "
-                         "bmc_address (https://host:port)")  # fmt: skip
+                row.bad(
+                    col,
+                    f"hardware type {view.name} has no BMC port setting; give the port "
+                    "in bmc_address (https://host:port)",
+                )
                 continue
             if key is None:
-                bad(col, f"hardware type {view.name} takes its BMC settings in driver_info:<key> "
-                         f"columns, not {col}")  # fmt: skip
+                row.bad(
+                    col,
+                    f"hardware type {view.name} takes its BMC settings in "
+                    f"driver_info:<key> columns, not {col}",
+                )
                 continue
             info[key] = value
-        for col, key in extra_info:
-            raw = cell(col)
+        for col, key in self.extra_info:
+            raw = row.cell(col)
             if _text(raw) == "":
                 continue
             if key in info:
-                bad(col, f"{col} repeats {view.column_of.get(key, key) if view else key}")
+                row.bad(col, f"{col} repeats {view.column_of.get(key, key) if view else key}")
                 continue
             info[key] = _value(raw)
+        return info
 
+    def check_properties(self, row: _Row) -> dict[str, Any]:
+        """A known cpu_arch, whole numbers for cpus, memory_mb and local_gb; property:<key>
+        columns as they are."""
         props: dict[str, Any] = {}
-        arch = _text(cell("cpu_arch"))
+        arch = _text(row.cell("cpu_arch"))
         if arch:
             if arch not in CPU_ARCHS:
-                bad("cpu_arch", f"cpu_arch {arch!r} is not one of {', '.join(sorted(CPU_ARCHS))}")
+                row.bad(
+                    "cpu_arch", f"cpu_arch {arch!r} is not one of {', '.join(sorted(CPU_ARCHS))}"
+                )
             props["cpu_arch"] = arch
         for col, lo in (("cpus", 1), ("memory_mb", 1), ("local_gb", 0)):
-            raw = cell(col)
+            raw = row.cell(col)
             if _text(raw) == "":
                 continue
             try:
                 props[col] = _whole(raw, lo)
             except ValueError as e:
-                bad(col, f"{col} {e}")
-        for col, key in extra_props:
-            raw = cell(col)
+                row.bad(col, f"{col} {e}")
+        for col, key in self.extra_props:
+            raw = row.cell(col)
             if _text(raw) != "":
                 props[key] = _value(raw)
+        return props
 
-        resource_class = _text(cell("resource_class")) or None
-        if resource_class and len(resource_class) > 80:
-            bad("resource_class", "resource_class is longer than 80 characters")
-
-        row_macs: list[str] = []
-        for token in _MAC_SPLIT.split(_text(cell("macs"))):
+    def check_macs(self, row: _Row) -> list[str]:
+        """MAC addresses, each once in the row and once in the file."""
+        macs: list[str] = []
+        for token in _MAC_SPLIT.split(_text(row.cell("macs"))):
             if not token:
                 continue
             mac = normalize_mac(token)
             if mac is None:
-                bad("macs", f"{token!r} is not a MAC address (aa:bb:cc:dd:ee:ff)")
-            elif mac in row_macs:
-                bad("macs", f"MAC {mac} is given twice")
+                row.bad("macs", f"{token!r} is not a MAC address (aa:bb:cc:dd:ee:ff)")
             elif mac in macs:
-                bad("macs", f"MAC {mac} is also on row {macs[mac]}")
+                row.bad("macs", f"MAC {mac} is given twice")
+            elif mac in self.macs:
+                row.bad("macs", f"MAC {mac} is also on row {self.macs[mac]}")
             else:
-                macs[mac] = number
-                row_macs.append(mac)
+                self.macs[mac] = row.number
+                macs.append(mac)
+        return macs
 
-        if view is not None:
-            task = Task(
-                node={"uuid": "?", "name": name, "driver": driver, "driver_info": info,
-                      "properties": props, **view.defaults},
-                purpose="validate import",
-            )  # fmt: skip
-            for iface in view.interfaces:
-                try:
-                    iface.check_formats(task)
-                except InvalidInput as e:
-                    key = (e.field or "").removeprefix("driver_info/")
-                    col = view.column_of.get(key) or (
-                        f"{DRIVER_INFO_PREFIX}{key}" if f"{DRIVER_INFO_PREFIX}{key}" in at else None
-                    )
-                    bad(col or e.field or "driver_info", e.message)
-                    break
-
-        if errors:
-            out.errors.extend(errors)
-        else:
-            out.nodes.append(NodeRow(number, name, driver, info, props, resource_class, row_macs))
-    return out
+    def check_driver_info_formats(
+        self,
+        row: _Row,
+        view: _DriverView,
+        name: str,
+        driver: str,
+        info: dict[str, Any],
+        props: dict[str, Any],
+    ) -> None:
+        """The interfaces' `check_formats` on the row's driver_info; the first error is reported
+        on the column the value came from."""
+        task = Task(
+            node={
+                "uuid": "?",
+                "name": name,
+                "driver": driver,
+                "driver_info": info,
+                "properties": props,
+                **view.defaults,
+            },
+            purpose="validate import",
+        )
+        for iface in view.interfaces:
+            try:
+                iface.check_formats(task)
+            except InvalidInput as e:
+                key = (e.field or "").removeprefix("driver_info/")
+                column = f"{DRIVER_INFO_PREFIX}{key}"
+                col = view.column_of.get(key) or (column if column in self.at else None)
+                row.bad(col or e.field or "driver_info", e.message)
+                return
 
 
 def check_database(conn: sa.Connection, rows: list[NodeRow]) -> list[RowError]:
