@@ -270,7 +270,8 @@ class _RowChecks:
         name = self.check_name(row)
         driver = _text(row.cell("driver"))
         view = self.check_driver(row, driver)
-        info = self.check_bmc_settings(row, view)
+        info = self.check_bmc_columns(row, view)
+        self.check_driver_info_columns(row, view, info)
         props = self.check_properties(row)
         resource_class = _text(row.cell("resource_class")) or None
         if resource_class and len(resource_class) > 80:
@@ -320,9 +321,8 @@ class _RowChecks:
             return None
         return found
 
-    def check_bmc_settings(self, row: _Row, view: _DriverView | None) -> dict[str, Any]:
-        """driver_info from the bmc_* columns, mapped onto the hardware type's keys, and from
-        the driver_info:<key> columns; a key given twice is an error."""
+    def check_bmc_columns(self, row: _Row, view: _DriverView | None) -> dict[str, Any]:
+        """driver_info from the bmc_* columns, mapped onto the hardware type's keys."""
         info: dict[str, Any] = {}
         for col in BMC_COLUMNS:
             raw = row.cell(col)
@@ -354,6 +354,13 @@ class _RowChecks:
                 )
                 continue
             info[key] = value
+        return info
+
+    def check_driver_info_columns(
+        self, row: _Row, view: _DriverView | None, info: dict[str, Any]
+    ) -> None:
+        """driver_info:<key> columns into `info`; a key a bmc_* column gave already is an
+        error."""
         for col, key in self.extra_info:
             raw = row.cell(col)
             if _text(raw) == "":
@@ -362,7 +369,6 @@ class _RowChecks:
                 row.bad(col, f"{col} repeats {view.column_of.get(key, key) if view else key}")
                 continue
             info[key] = _value(raw)
-        return info
 
     def check_properties(self, row: _Row) -> dict[str, Any]:
         """A known cpu_arch, whole numbers for cpus, memory_mb and local_gb; property:<key>
