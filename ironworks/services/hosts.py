@@ -9,9 +9,10 @@ concurrent creates never put two hosts on one node; each claimed node gets the i
 `instance_info` and a deploy job through the node's state machine. Too few nodes: nothing is
 claimed, 409.
 
-A host's status is derived from its node in SQL (`db/hosts.host_status`, so lists filter, sort and page
-on it): building, active, stopped, rebuilding, deleting, error (with the node's last error). Delete tears the node down (undeploy, cleaning); the host
-disappears when its node is available again (the conductor removes the row).
+A host's status is derived from its node in SQL (`db/hosts.host_status`, so lists filter, sort
+and page on it): building, active, stopped, rebuilding, deleting, error (with the node's last
+error). Delete tears the node down (undeploy, cleaning); the host disappears when its node is
+available again (the conductor removes the row). The statements live in db/hosts.py.
 """
 
 from __future__ import annotations
