@@ -1,7 +1,7 @@
 """Flavors and flavor access: which projects may use a flavor that is not public.
 
-`projects` in these functions is the scope of the caller: None reads every flavor (the cloud
-admin), a list of project ids reads the public flavors and those granted to one of them.
+`scope` in these functions is the caller's: None reads every flavor (the cloud admin), a list
+of project ids reads the public flavors and those granted to one of them.
 """
 
 from __future__ import annotations
@@ -17,22 +17,22 @@ from ironworks.db.lookup import by_ident
 from ironworks.db.schema import flavor_access, flavors, hosts, projects
 
 
-def _visible(query: sa.Select, projects: Sequence[int] | None) -> sa.Select:
-    if projects is None:
+def _visible(query: sa.Select, scope: Sequence[int] | None) -> sa.Select:
+    if scope is None:
         return query
-    listed = sa.select(flavor_access.c.flavor_id).where(flavor_access.c.project_id.in_(projects))
+    listed = sa.select(flavor_access.c.flavor_id).where(flavor_access.c.project_id.in_(scope))
     return query.where(sa.or_(flavors.c.is_public.is_(True), flavors.c.id.in_(listed)))
 
 
-def find(conn: Connection, ident: str, projects: Sequence[int] | None) -> dict[str, Any] | None:
-    """The flavor with this uuid or name, if one of `projects` may use it."""
-    q = _visible(sa.select(flavors).where(by_ident(flavors, ident)), projects)
+def find(conn: Connection, ident: str, scope: Sequence[int] | None) -> dict[str, Any] | None:
+    """The flavor with this uuid or name, if a project of `scope` may use it."""
+    q = _visible(sa.select(flavors).where(by_ident(flavors, ident)), scope)
     row = conn.execute(q).mappings().first()
     return dict(row) if row else None
 
 
-def list_visible(conn: Connection, projects: Sequence[int] | None) -> list[dict[str, Any]]:
-    q = _visible(sa.select(flavors).order_by(flavors.c.name), projects)
+def list_visible(conn: Connection, scope: Sequence[int] | None) -> list[dict[str, Any]]:
+    q = _visible(sa.select(flavors).order_by(flavors.c.name), scope)
     return [dict(r) for r in conn.execute(q).mappings()]
 
 

@@ -8,8 +8,8 @@ unique besides: the database itself refuses two hosts on one node.
 A host's status is derived from its node in SQL (`host_status`), so lists filter, sort and page
 on it in the query.
 
-`projects` in the reads is the scope of the caller: None reads every host (the cloud admin), a
-list of project ids the hosts of those projects.
+`scope` in the reads is the caller's: None reads every host (the cloud admin), a list of
+project ids the hosts of those projects.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ _FILTER_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
 FILTERS = tuple(_FILTER_COLUMNS)
 
 
-def _query(projects_in_scope: Sequence[int] | None, filters: dict[str, str]) -> sa.Select:
+def _query(scope: Sequence[int] | None, filters: dict[str, str]) -> sa.Select:
     """Hosts with their project, flavor, node and status, in scope and matching `filters`."""
     q = (
         sa.select(
@@ -167,8 +167,8 @@ def _query(projects_in_scope: Sequence[int] | None, filters: dict[str, str]) -> 
         .join(flavors, flavors.c.id == hosts.c.flavor_id)
         .outerjoin(nodes, nodes.c.id == hosts.c.node_id)
     )
-    if projects_in_scope is not None:
-        q = q.where(hosts.c.project_id.in_(projects_in_scope))
+    if scope is not None:
+        q = q.where(hosts.c.project_id.in_(scope))
     for key, value in filters.items():
         q = q.where(_FILTER_COLUMNS[key] == value)
     return q
@@ -176,7 +176,7 @@ def _query(projects_in_scope: Sequence[int] | None, filters: dict[str, str]) -> 
 
 def page(
     conn: Connection,
-    projects: Sequence[int] | None,
+    scope: Sequence[int] | None,
     filters: dict[str, str],
     *,
     sort_key: str,
@@ -192,20 +192,18 @@ def page(
     after = None
     if marker:
         at = conn.execute(
-            _query(projects, filters)
-            .with_only_columns(col, hosts.c.id)
-            .where(hosts.c.uuid == marker)
+            _query(scope, filters).with_only_columns(col, hosts.c.id).where(hosts.c.uuid == marker)
         ).first()
         if at is None:
             raise InvalidInput(f"marker {marker} is not in this list", field="marker")
         after = (at[0], at[1])
     q = keyset(
-        _query(projects, filters), col, hosts.c.id, sort_dir=sort_dir, marker=after, limit=limit
+        _query(scope, filters), col, hosts.c.id, sort_dir=sort_dir, marker=after, limit=limit
     )
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
-def find(conn: Connection, ident: str, projects: Sequence[int] | None) -> list[dict[str, Any]]:
+def find(conn: Connection, ident: str, scope: Sequence[int] | None) -> list[dict[str, Any]]:
     """The hosts in scope with this uuid or name, oldest first (names may repeat)."""
-    q = _query(projects, {}).where(by_ident(hosts, ident))
+    q = _query(scope, {}).where(by_ident(hosts, ident))
     return [dict(r) for r in conn.execute(q.order_by(hosts.c.created_at, hosts.c.id)).mappings()]

@@ -1,8 +1,8 @@
 """Images and image access: which projects a shared image is shared with.
 
-`projects` in the reads is the scope of the caller: None reads every image (the cloud admin); a
-list of project ids reads the public images, those projects' own, and the shared images granted
-to one of them. services/images.py keeps each row and its files in step.
+`scope` in the reads is the caller's: None reads every image (the cloud admin); a list of
+project ids reads the public images, those projects' own, and the shared images granted to one
+of them. services/images.py keeps each row and its files in step.
 """
 
 from __future__ import annotations
@@ -18,25 +18,25 @@ from ironworks.db.lookup import by_ident
 from ironworks.db.schema import image_access, images, projects
 
 
-def _visible(query: sa.Select, projects: Sequence[int] | None) -> sa.Select:
-    if projects is None:
+def _visible(query: sa.Select, scope: Sequence[int] | None) -> sa.Select:
+    if scope is None:
         return query
-    granted = sa.select(image_access.c.image_id).where(image_access.c.project_id.in_(projects))
+    granted = sa.select(image_access.c.image_id).where(image_access.c.project_id.in_(scope))
     return query.where(
         sa.or_(
             images.c.visibility == "public",
-            images.c.project_id.in_(projects),
+            images.c.project_id.in_(scope),
             sa.and_(images.c.visibility == "shared", images.c.id.in_(granted)),
         )
     )
 
 
 def find(
-    conn: Connection, ident: str, projects: Sequence[int] | None, *, lock: bool = False
+    conn: Connection, ident: str, scope: Sequence[int] | None, *, lock: bool = False
 ) -> list[dict[str, Any]]:
     """The images in scope with this uuid or name, at most two (a second one means the name is
     ambiguous); with `lock`, their rows stay locked until the transaction ends."""
-    q = _visible(sa.select(images).where(by_ident(images, ident)), projects)
+    q = _visible(sa.select(images).where(by_ident(images, ident)), scope)
     if lock:
         q = q.with_for_update()
     return [dict(r) for r in conn.execute(q.limit(2)).mappings()]
@@ -51,12 +51,12 @@ def lock(conn: Connection, uuid: str) -> dict[str, Any] | None:
 
 def list_visible(
     conn: Connection,
-    projects: Sequence[int] | None,
+    scope: Sequence[int] | None,
     filters: dict[str, str],
     project_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """The images in scope by name; `filters` are column = value, `project_id` the owner."""
-    q = _visible(sa.select(images).order_by(images.c.name), projects)
+    q = _visible(sa.select(images).order_by(images.c.name), scope)
     for key, value in filters.items():
         q = q.where(images.c[key] == value)
     if project_id is not None:
