@@ -24,7 +24,8 @@ from ironworks.api.native import license as native_license
 from ironworks.api.native import nodes as native_nodes
 from ironworks.api.v1 import misc, nodes, ports
 from ironworks.common.errors import IronworksError
-from ironworks.services import inventory
+from ironworks.services import chassis as chassis_svc
+from ironworks.services import conductors as conductor_svc
 from ironworks.services.context import Services
 
 
@@ -38,7 +39,7 @@ class _ChassisCache:
 
     def __call__(self) -> dict[int, str]:
         if time.monotonic() - self._at > self.ttl:
-            self._map = inventory.chassis_uuids(self.svc)
+            self._map = chassis_svc.chassis_uuids(self.svc)
             self._at = time.monotonic()
         return self._map
 
@@ -59,7 +60,7 @@ def create_app(svc: Services) -> FastAPI:
         dependencies=[Depends(check_access)],
     )
     app.state.services = svc
-    app.state.conductor_map = inventory.ConductorMap(svc)
+    app.state.conductor_map = conductor_svc.ConductorMap(svc)
     app.state.chassis_cache = _ChassisCache(svc)
     handlers: list[tuple[Any, Any]] = [
         (IronworksError, errors.on_ironworks_error),

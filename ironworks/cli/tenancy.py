@@ -215,7 +215,10 @@ def user_set(
     name: str,
     password: Annotated[bool, typer.Option("--password", help=_("Set a new password."))] = False,
     password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
-    unlock: Annotated[bool, typer.Option("--unlock", help=_("Forget the failed log-ins that slow this user down."))] = False,
+    unlock: Annotated[
+        bool,
+        typer.Option("--unlock", help=_("Forget the failed log-ins that slow this user down.")),
+    ] = False,
     enable: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,

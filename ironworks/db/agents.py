@@ -6,6 +6,10 @@ the agent API writes the token once (`issue_token`, compare-and-set on an empty 
 results and heartbeat columns (`record_heartbeat`). Neither writes the other's columns, and both
 write only while the session's `boot_id` is the one they read, so a late heartbeat from an
 earlier boot never lands in a new session.
+
+The deployed OS reports its first boot through the agent API too (`lock_node_for_report`,
+`save_first_boot`): driver_internal_info is the conductor's column, so the report writes it
+only while no conductor holds the node, under the node's row lock.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy.engine import Connection
 from ironworks.common.ids import new_uuid
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import agent_sessions as t
+from ironworks.db.schema import nodes
 
 
 def get(conn: Connection, node_id: int) -> dict[str, Any] | None:
@@ -80,3 +85,37 @@ def record_heartbeat(conn: Connection, node_id: int, boot_id: str, results: dict
         .values(results=results, running=running, last_heartbeat=now, agent_address=address,
                 updated_at=now)
     ).rowcount)  # fmt: skip
+
+
+def count_nodes(conn: Connection, purpose: str, provision_state: str) -> int:
+    """The nodes in `provision_state` whose session is for `purpose`."""
+    q = (
+        sa.select(sa.func.count())
+        .select_from(nodes.join(t))
+        .where(nodes.c.provision_state == provision_state, t.c.purpose == purpose)
+    )
+    return int(conn.execute(q).scalar_one())
+
+
+# --- the first-boot report -----------------------------------------------------------------------
+
+
+def lock_node_for_report(conn: Connection, node_uuid: str) -> dict[str, Any] | None:
+    """The node, its row locked until the transaction ends (PostgreSQL; SQLite's write
+    transaction already excludes other writers)."""
+    q = sa.select(nodes).where(nodes.c.uuid == node_uuid.lower())
+    if conn.dialect.name != "sqlite":
+        q = q.with_for_update()
+    row = conn.execute(q).mappings().first()
+    return dict(row) if row else None
+
+
+def save_first_boot(conn: Connection, node_id: int, driver_internal_info: dict[str, Any]) -> bool:
+    """Write the node's driver_internal_info unless a conductor holds the node; False if one
+    took it since it was read."""
+    q = (
+        sa.update(nodes)
+        .where(nodes.c.id == node_id, nodes.c.reservation.is_(None))
+        .values(driver_internal_info=driver_internal_info)
+    )
+    return bool(conn.execute(q).rowcount == 1)

@@ -8,6 +8,7 @@ never need it. `purpose` says what the lock is for in every log line and "locked
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Connection
 from ironworks.common.errors import NodeLocked, NotFound
 from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.engine import utcnow
+from ironworks.db.lookup import taken
 from ironworks.db.pagination import paginate
 from ironworks.db.schema import chassis, node_history, nodes
 
@@ -218,3 +220,68 @@ def list_nodes(
         limit=limit,
     )
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+# --- batch enrolment and export (services/imports.py) --------------------------------------------
+
+# Built once: a batch is a few statements of many rows each.
+_INSERT_NODES = sa.insert(nodes).returning(nodes.c.id, nodes.c.uuid, sort_by_parameter_order=True)
+
+
+def taken_names(conn: Connection, names: Iterable[str]) -> set[str]:
+    """Which of these names nodes have already."""
+    return taken(conn, nodes.c.name, names)
+
+
+def add_many(conn: Connection, values: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """Insert nodes in one statement; their (id, uuid), in the order of `values`."""
+    return [(row.id, row.uuid) for row in conn.execute(_INSERT_NODES, values)]
+
+
+def record_events(
+    conn: Connection,
+    node_ids: list[int],
+    event: str,
+    *,
+    event_type: str,
+    user: str | None,
+    to_state: str | None,
+    request_id: str | None,
+) -> None:
+    """The same line of history for each of these nodes, in one statement."""
+    now = utcnow()
+    conn.execute(
+        _INSERT_EVENT,
+        [
+            {
+                "uuid": new_uuid(),
+                "node_id": node_id,
+                "created_at": now,
+                "severity": "INFO",
+                "event_type": event_type,
+                "event": event,
+                "conductor": None,
+                "user": user,
+                "from_state": None,
+                "to_state": to_state,
+                "target_provision_state": None,
+                "duration": None,
+                "request_id": request_id,
+                "project": None,
+            }
+            for node_id in node_ids
+        ],
+    )
+
+
+def for_export(conn: Connection) -> list[sa.Row[Any]]:
+    """Every node's id, name, driver, driver_info, properties and resource_class, by id."""
+    q = sa.select(
+        nodes.c.id,
+        nodes.c.name,
+        nodes.c.driver,
+        nodes.c.driver_info,
+        nodes.c.properties,
+        nodes.c.resource_class,
+    ).order_by(nodes.c.id)
+    return list(conn.execute(q).all())

@@ -14,14 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ironworks.common.ids import is_uuid_like
 from ironworks.db.engine import utcnow
+from ironworks.db.lookup import by_ident
 from ironworks.db.schema import department_admins, departments, project_members, projects, users
 from ironworks.domain.policy import Account
-
-
-def _by_ident(table: sa.Table, ident: str) -> sa.ColumnElement[bool]:
-    return table.c.uuid == ident if is_uuid_like(ident) else table.c.name == ident
 
 
 def _one(conn: sa.Connection, query: sa.Select[Any]) -> dict[str, Any] | None:
@@ -34,7 +30,7 @@ def _one(conn: sa.Connection, query: sa.Select[Any]) -> dict[str, Any] | None:
 
 def department(conn: sa.Connection, ident: str) -> dict[str, Any] | None:
     """A department by uuid or name."""
-    return _one(conn, sa.select(departments).where(_by_ident(departments, ident)))
+    return _one(conn, sa.select(departments).where(by_ident(departments, ident)))
 
 
 def list_departments(conn: sa.Connection, ids: Collection[int] | None) -> list[dict[str, Any]]:
@@ -104,7 +100,7 @@ def projects_named(
     conn: sa.Connection, ident: str, ids: Collection[int] | None
 ) -> list[dict[str, Any]]:
     """The projects with this uuid or name (names repeat across departments) among `ids`."""
-    query = sa.select(projects).where(_by_ident(projects, ident))
+    query = sa.select(projects).where(by_ident(projects, ident))
     if ids is not None:
         query = query.where(projects.c.id.in_(sorted(ids)))
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -199,7 +195,7 @@ def _managed(by: ManagedBy) -> sa.ColumnElement[bool]:
 
 def user(conn: sa.Connection, ident: str) -> dict[str, Any] | None:
     """A user by uuid or name."""
-    return _one(conn, sa.select(users).where(_by_ident(users, ident)))
+    return _one(conn, sa.select(users).where(by_ident(users, ident)))
 
 
 def account(conn: sa.Connection, row: dict[str, Any]) -> Account:
@@ -248,3 +244,36 @@ def memberships_of(conn: sa.Connection, user_id: int) -> list[tuple[str, str]]:
         .order_by(projects.c.name)
     )
     return [(name, role) for name, role in conn.execute(query)]
+
+
+# --- reads for hosts and images (inside their transactions) -----------------------------------------------------------------
+
+
+def get_project(conn: sa.Connection, project_id: int) -> dict[str, Any]:
+    """The project with this id (it must exist: the id comes from a principal or a row)."""
+    return dict(
+        conn.execute(sa.select(projects).where(projects.c.id == project_id)).mappings().one()
+    )
+
+
+def lock_project(conn: sa.Connection, project_id: int) -> None:
+    """Hold the project's row until the transaction ends (PostgreSQL: FOR UPDATE), so that
+    two batches of one project check their quota one after the other."""
+    conn.execute(sa.select(projects.c.id).where(projects.c.id == project_id).with_for_update())
+
+
+def project_name(conn: sa.Connection, project_id: int) -> str | None:
+    name: str | None = conn.execute(
+        sa.select(projects.c.name).where(projects.c.id == project_id)
+    ).scalar()
+    return name
+
+
+def project_ids(conn: sa.Connection, ident: str) -> list[int]:
+    """The ids of every project with this uuid or name, whoever asks (sharing names others)."""
+    return list(conn.execute(sa.select(projects.c.id).where(by_ident(projects, ident))).scalars())
+
+
+def get_department(conn: sa.Connection, department_id: int) -> dict[str, Any]:
+    row = conn.execute(sa.select(departments).where(departments.c.id == department_id))
+    return dict(row.mappings().one())

@@ -32,8 +32,8 @@ from ironworks.common.ids import normalize_mac
 from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
+from ironworks.db import ports as port_db
 from ironworks.db.engine import as_utc, utcnow
-from ironworks.db.schema import agent_sessions, nodes, ports
 from ironworks.domain import phases, states
 from ironworks.domain.capabilities import capability
 from ironworks.drivers.agent import FIRST_BOOT, token_digest
@@ -56,8 +56,7 @@ def _mac(value: Any, field: str) -> str:
 
 
 def node_for_macs(conn: sa.Connection, macs: list[str]) -> dict[str, Any] | None:
-    ids = sorted(set(conn.execute(
-        sa.select(ports.c.node_id).where(ports.c.address.in_(macs))).scalars()))  # fmt: skip
+    ids = port_db.node_ids(conn, macs)
     if len(ids) > 1:
         raise Conflict(f"the MACs {', '.join(macs)} belong to {len(ids)} different nodes; "
                        "fix the ports so that one machine's NICs belong to one node")  # fmt: skip
@@ -249,13 +248,7 @@ def boot_script(svc: Services, mac: str, loader: str = "ipxe") -> str:
 def known_macs(svc: Services) -> dict[str, list[str]]:
     """Every enrolled node's port MACs, by node UUID: the dnsmasq hosts directory's content."""
     with svc.db.read() as conn:
-        rows = conn.execute(
-            sa.select(nodes.c.uuid, ports.c.address).join(ports, ports.c.node_id == nodes.c.id)
-        ).all()
-    out: dict[str, list[str]] = {}
-    for uuid, mac in rows:
-        out.setdefault(uuid, []).append(mac)
-    return out
+        return port_db.macs_by_node(conn)
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -282,10 +275,7 @@ def _enrol_discovered(svc: Services, macs: list[str], boot: str, address: str | 
 
     cap = svc.settings.boot.discovery_max_pending
     with svc.db.read() as conn:
-        pending = conn.execute(
-            sa.select(sa.func.count()).select_from(nodes.join(agent_sessions))
-            .where(nodes.c.provision_state == states.ENROLL, agent_sessions.c.purpose == DISCOVER)
-        ).scalar_one()  # fmt: skip
+        pending = agent_db.count_nodes(conn, DISCOVER, states.ENROLL)
     if pending >= cap:
         log.warning("discovery refused %s from %s: %d discovered nodes wait for an operator",
                     macs, address, pending)  # fmt: skip
@@ -317,7 +307,6 @@ def _enrol_discovered(svc: Services, macs: list[str], boot: str, address: str | 
 def _discovered(conn: sa.Connection, node: dict[str, Any], session: dict[str, Any],
                 commands: list[dict[str, Any]], results: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
     """Take the inventory into the node; then power the machine off. The new command list."""
-    from ironworks.db import ports as port_db
     from ironworks.drivers.agent import properties_from_inventory
     from ironworks.drivers.base import NICS_KEY
 
@@ -353,10 +342,7 @@ def _discovered(conn: sa.Connection, node: dict[str, Any], session: dict[str, An
 def first_boot(svc: Services, node_uuid: str, token: str, address: str | None) -> None:
     digest = token_digest(token)
     with svc.db.write() as conn:
-        q = sa.select(nodes).where(nodes.c.uuid == node_uuid.lower())
-        if not svc.db.is_sqlite:  # SQLite's write transaction already excludes other writers
-            q = q.with_for_update()
-        node = conn.execute(q).mappings().first()
+        node = agent_db.lock_node_for_report(conn, node_uuid)
         info = dict((node or {}).get("driver_internal_info") or {})
         expected = (info.get(FIRST_BOOT) or {}).get("sha256")
         if node is None or not expected or not hmac.compare_digest(expected, digest):
@@ -369,10 +355,8 @@ def first_boot(svc: Services, node_uuid: str, token: str, address: str | None) -
         phases.end(timeline, phases.FIRST_BOOT, phases.stamp(utcnow()))
         info.update(timeline=timeline, **{FIRST_BOOT: {"reported_at": utcnow().isoformat(),
                                                        "from": address}})  # fmt: skip
-        saved = conn.execute(
-            sa.update(nodes).where(nodes.c.id == node["id"], nodes.c.reservation.is_(None))
-            .values(driver_internal_info=info)).rowcount  # fmt: skip
-        if saved != 1:  # a conductor took the node between the read and the write
+        if not agent_db.save_first_boot(conn, node["id"], info):
+            # a conductor took the node between the read and the write
             raise Conflict(f"node {node['uuid']} is busy; report again in a moment")
         node_db.record_event(conn, node["id"], f"first boot reported by the deployed OS from "
                              f"{address or 'an unknown address'}", event_type="deploy")  # fmt: skip

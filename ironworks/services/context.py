@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ironworks.common.crypto import SecretBox, box_from_settings
-from ironworks.common.ids import is_uuid_like
 from ironworks.common.settings import Settings
 from ironworks.db.engine import Database
 from ironworks.domain.versions import MAX_VERSION, Version
@@ -30,16 +29,16 @@ class Caller:
         """The cloud admin, or anyone under auth.noauth (no principal)."""
         return self.principal is None or bool(self.principal.is_admin)
 
+    @property
+    def project_ids(self) -> list[int] | None:
+        """The projects whose rows the caller sees; None for the cloud admin: all of them."""
+        return None if self.is_admin else sorted(self.principal.projects)
+
     def acted_on(self, kind: str, uuid: str, name: str | None = None,
                  project: tuple[int, str] | None = None) -> None:  # fmt: skip
         self.audit.update(target_type=kind, target_id=uuid, target_name=name)
         if project is not None:
             self.audit.update(project_id=project[0], project_name=project[1])
-
-
-def by_ident(table: Any, ident: str) -> Any:
-    """The condition finding a row of `table` by its uuid or, otherwise, by its name."""
-    return table.c.uuid == ident if is_uuid_like(ident) else table.c.name == ident
 
 
 @dataclass

@@ -11,9 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ironworks.common.errors import Conflict, InvalidInput, NotFound
 from ironworks.common.ids import new_uuid
-from ironworks.db.engine import utcnow
-from ironworks.db.schema import flavor_access, flavors, hosts, projects
-from ironworks.services.context import Caller, Services, by_ident
+from ironworks.db import flavors as flavor_db
+from ironworks.services.context import Caller, Services
 from ironworks.services.tenancy import project_row
 
 ARCHES = ("x86_64", "aarch64")
@@ -71,33 +70,18 @@ def _check(body: dict[str, Any], partial: bool) -> dict[str, Any]:
     return out
 
 
-def _visible(caller: Caller) -> sa.ColumnElement[bool] | None:
-    if caller.is_admin:
-        return None
-    mine = sorted(caller.principal.projects)
-    listed = sa.select(flavor_access.c.flavor_id).where(flavor_access.c.project_id.in_(mine))
-    return sa.or_(flavors.c.is_public.is_(True), flavors.c.id.in_(listed))
-
-
 def get_row(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
     """The flavor, if the caller may use it (404 otherwise)."""
-    q = sa.select(flavors).where(by_ident(flavors, ident))
-    scope = _visible(caller)
-    if scope is not None:
-        q = q.where(scope)
-    row = conn.execute(q).mappings().first()
+    row = flavor_db.find(conn, ident, caller.project_ids)
     if row is None:
         raise NotFound(f"flavor {ident} could not be found")
-    return dict(row)
+    return row
 
 
 def _out(conn: sa.Connection, row: dict[str, Any], caller: Caller) -> dict[str, Any]:
     out = {k: row[k] for k in FIELDS}
     if caller.is_admin and not row["is_public"]:
-        out["projects"] = list(conn.execute(
-            sa.select(projects.c.name).join(flavor_access, flavor_access.c.project_id == projects.c.id)
-            .where(flavor_access.c.flavor_id == row["id"]).order_by(projects.c.name)
-        ).scalars())  # fmt: skip
+        out["projects"] = flavor_db.allowed_projects(conn, row["id"])
     return out
 
 
@@ -111,23 +95,18 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any
     try:
         with svc.db.write() as conn:
             uuid = new_uuid()
-            conn.execute(sa.insert(flavors).values(uuid=uuid, created_at=utcnow(), **values))
+            flavor_db.add(conn, uuid, values)
             row = get_row(conn, caller, uuid)
             for p in access:
-                conn.execute(sa.insert(flavor_access).values(flavor_id=row["id"],
-                                                             project_id=project_row(conn, caller, str(p))["id"]))  # fmt: skip
+                flavor_db.allow(conn, row["id"], project_row(conn, caller, str(p))["id"])
             return _out(conn, row, caller)
     except IntegrityError:
         raise Conflict(f"a flavor named {values['name']!r} already exists") from None
 
 
 def list_flavors(svc: Services, caller: Caller) -> list[dict[str, Any]]:
-    q = sa.select(flavors).order_by(flavors.c.name)
-    scope = _visible(caller)
-    if scope is not None:
-        q = q.where(scope)
     with svc.db.read() as conn:
-        return [_out(conn, dict(r), caller) for r in conn.execute(q).mappings()]
+        return [_out(conn, r, caller) for r in flavor_db.list_visible(conn, caller.project_ids)]
 
 
 def show(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
@@ -140,8 +119,7 @@ def update(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> d
     try:
         with svc.db.write() as conn:
             row = get_row(conn, caller, ident)
-            conn.execute(sa.update(flavors).where(flavors.c.id == row["id"])
-                         .values(updated_at=utcnow(), **values))  # fmt: skip
+            flavor_db.update(conn, row["id"], values)
             return _out(conn, {**row, **values}, caller)
     except IntegrityError:
         raise Conflict(f"a flavor named {values.get('name')!r} already exists") from None
@@ -150,11 +128,10 @@ def update(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> d
 def delete(svc: Services, caller: Caller, ident: str) -> None:
     with svc.db.write() as conn:
         row = get_row(conn, caller, ident)
-        used = conn.execute(sa.select(sa.func.count()).select_from(hosts)
-                            .where(hosts.c.flavor_id == row["id"])).scalar_one()  # fmt: skip
+        used = flavor_db.count_hosts(conn, row["id"])
         if used:
             raise Conflict(f"flavor {row['name']} is used by {used} host(s); delete them first")
-        conn.execute(sa.delete(flavors).where(flavors.c.id == row["id"]))
+        flavor_db.delete(conn, row["id"])
 
 
 def set_access(
@@ -163,8 +140,7 @@ def set_access(
     with svc.db.write() as conn:
         row = get_row(conn, caller, ident)
         pid = project_row(conn, caller, project)["id"]
-        conn.execute(sa.delete(flavor_access).where(flavor_access.c.flavor_id == row["id"],
-                                                    flavor_access.c.project_id == pid))  # fmt: skip
+        flavor_db.disallow(conn, row["id"], pid)
         if allowed:
-            conn.execute(sa.insert(flavor_access).values(flavor_id=row["id"], project_id=pid))
+            flavor_db.allow(conn, row["id"], pid)
         return _out(conn, row, caller)

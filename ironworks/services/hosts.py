@@ -2,15 +2,17 @@
 
 Create (`count` at once): the flavor must be one the project may use; quotas of the project and
 its department are checked for the whole batch; then, in ONE transaction, `count` nodes that
-match (available, not in maintenance, no instance; the flavor's resource class, architecture
-and capabilities; at least its cpus, memory and disk; the availability zone) are claimed with a
-compare-and-set on `nodes.instance_uuid` (plus a unique `hosts.node_id`), so concurrent creates
-never put two hosts on one node; each claimed node gets the image in `instance_info` and a
-deploy job through the node's state machine. Too few nodes: nothing is claimed, 409.
+match (available, not in maintenance, not retired, no instance; the flavor's resource class,
+architecture and capabilities; at least its cpus, memory and disk; the availability zone) are
+claimed with a compare-and-set on `nodes.instance_uuid` (plus a unique `hosts.node_id`), so
+concurrent creates never put two hosts on one node; each claimed node gets the image in
+`instance_info` and a deploy job through the node's state machine. Too few nodes: nothing is
+claimed, 409.
 
-A host's status is derived from its node in SQL (`host_status`, so lists filter, sort and page
-on it): building, active, stopped, rebuilding, deleting, error (with the node's last error). Delete tears the node down (undeploy, cleaning); the host
-disappears when its node is available again (the conductor removes the row).
+A host's status is derived from its node in SQL (`db/hosts.host_status`, so lists filter, sort
+and page on it): building, active, stopped, rebuilding, deleting, error (with the node's last
+error). Delete tears the node down (undeploy, cleaning); the host disappears when its node is
+available again (the conductor removes the row). The statements live in db/hosts.py.
 """
 
 from __future__ import annotations
@@ -22,17 +24,20 @@ import sqlalchemy as sa
 
 from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ironworks.common.ids import new_uuid
+from ironworks.db import hosts as host_db
 from ironworks.db import jobs as job_db
+from ironworks.db import nodes as node_db
+from ironworks.db import ports as port_db
+from ironworks.db import tenancy as project_db
 from ironworks.db.engine import utcnow
-from ironworks.db.pagination import PageRequest, keyset
-from ironworks.db.schema import departments, flavors, hosts, nodes, ports, projects
+from ironworks.db.pagination import PageRequest
 from ironworks.domain import states
 from ironworks.domain.capabilities import capability
 from ironworks.drivers import base
 from ironworks.images.store import TENANT_SOURCE
 from ironworks.services import flavors as flavor_svc
 from ironworks.services import operations
-from ironworks.services.context import Caller, Services, by_ident
+from ironworks.services.context import Caller, Services
 from ironworks.services.tenancy import project_row
 
 MAX_BATCH = 100
@@ -80,35 +85,21 @@ def _project_for(conn: sa.Connection, caller: Caller, ident: Any) -> dict[str, A
         mine = [] if caller.is_admin else list(caller.principal.projects)
         if len(mine) != 1:
             raise InvalidInput("project is required (its name or id)", field="project")
-        row = conn.execute(sa.select(projects).where(projects.c.id == mine[0])).mappings().one()
-        return dict(row)
+        return project_db.get_project(conn, mine[0])
     return project_row(conn, caller, str(ident))
-
-
-def _usage(conn: sa.Connection, where: Any) -> dict[str, int]:
-    """Hosts (= nodes: one each), cores and memory the hosts matching `where` take."""
-    row = conn.execute(
-        sa.select(sa.func.count(hosts.c.id), sa.func.coalesce(sa.func.sum(flavors.c.cpus), 0),
-                  sa.func.coalesce(sa.func.sum(flavors.c.memory_mb), 0))
-        .select_from(hosts).join(flavors, flavors.c.id == hosts.c.flavor_id)
-        .join(projects, projects.c.id == hosts.c.project_id).where(where)
-    ).one()  # fmt: skip
-    return {"hosts": row[0], "nodes": row[0], "cores": int(row[1]), "ram_mb": int(row[2])}
 
 
 def _check_quota(
     conn: sa.Connection, project: dict[str, Any], flavor: dict[str, Any], count: int
 ) -> None:
     """Every quota of the project and of its department, for the whole batch at once."""
-    dept = dict(conn.execute(sa.select(departments)
-                             .where(departments.c.id == project["department_id"])).mappings().one())  # fmt: skip
+    dept = project_db.get_department(conn, project["department_id"])
     asked = {"hosts": count, "nodes": count, "cores": count * flavor["cpus"],
              "ram_mb": count * flavor["memory_mb"]}  # fmt: skip
-    for owner, row, where in (
-        ("project", project, projects.c.id == project["id"]),
-        ("department", dept, projects.c.department_id == dept["id"]),
+    for owner, row, used in (
+        ("project", project, host_db.usage(conn, project_id=project["id"])),
+        ("department", dept, host_db.usage(conn, department_id=dept["id"])),
     ):
-        used = _usage(conn, where)
         for kind in ("hosts", "nodes", "cores", "ram_mb"):
             limit = row[f"quota_{kind}"]
             if limit is not None and used[kind] + asked[kind] > limit:
@@ -138,19 +129,12 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
     with svc.db.write() as conn:
         project = _project_for(conn, caller, body.get("project"))
         if not svc.db.is_sqlite:  # one batch at a time per project: quotas hold under races
-            conn.execute(
-                sa.select(projects.c.id).where(projects.c.id == project["id"]).with_for_update()
-            )
+            project_db.lock_project(conn, project["id"])
         scoped = caller if caller.is_admin else _as_project(caller, project["id"])
         flavor = flavor_svc.get_row(conn, scoped, str(body["flavor"]))
         image = _image_ref(svc, conn, scoped, image)
         _check_quota(conn, project, flavor, count)
-        candidates = [dict(r) for r in conn.execute(
-            sa.select(nodes).where(
-                nodes.c.provision_state == states.AVAILABLE, nodes.c.maintenance.is_(False),
-                nodes.c.instance_uuid.is_(None), nodes.c.reservation.is_(None),
-            )
-        ).mappings()]  # fmt: skip
+        candidates = host_db.schedulable_nodes(conn)
         fitting = [n for n in candidates if _fits(n, flavor, az, default_az)]
         # best fit: the smallest matching nodes first, big ones stay free for big flavors
         fitting.sort(key=lambda n: (int((n["properties"] or {}).get("memory_mb") or 0),
@@ -163,12 +147,23 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
                 raise Conflict(f"no available node matches flavor {flavor['name']} in availability "
                                f"zone {az} (asked for {count}, {len(created)} could be claimed); "
                                "nothing was created")  # fmt: skip
-            conn.execute(sa.insert(hosts).values(
-                uuid=host_uuid, name=name, project_id=project["id"], flavor_id=flavor["id"],
-                node_id=node["id"], image=image, availability_zone=az, ssh_key=body.get("ssh_key"),
-                user_data=body.get("user_data"), task="building", created_at=now,
-                user_id=caller.principal.user_id if caller.principal else None,
-            ))  # fmt: skip
+            host_db.add(
+                conn,
+                {
+                    "uuid": host_uuid,
+                    "name": name,
+                    "project_id": project["id"],
+                    "flavor_id": flavor["id"],
+                    "node_id": node["id"],
+                    "image": image,
+                    "availability_zone": az,
+                    "ssh_key": body.get("ssh_key"),
+                    "user_data": body.get("user_data"),
+                    "task": "building",
+                    "created_at": now,
+                    "user_id": caller.principal.user_id if caller.principal else None,
+                },
+            )
             operations.accept_provision(
                 conn, {**node, "instance_uuid": host_uuid}, "active",
                 first_boot(name, body.get("ssh_key"), body.get("user_data")), caller,
@@ -219,13 +214,7 @@ def _claim(conn: sa.Connection, fitting: list[dict[str, Any]], host_uuid: str, i
         node = fitting.pop(0)
         info = {**(node["instance_info"] or {}), "image_source": image,
                 "root_gb": flavor["local_gb"], "flavor": flavor["name"], TENANT_SOURCE: tenant}  # fmt: skip
-        taken = conn.execute(
-            sa.update(nodes).where(
-                nodes.c.id == node["id"], nodes.c.instance_uuid.is_(None),
-                nodes.c.provision_state == states.AVAILABLE, nodes.c.reservation.is_(None),
-            ).values(instance_uuid=host_uuid, instance_info=info, updated_at=utcnow())
-        ).rowcount  # fmt: skip
-        if taken:
+        if host_db.claim_node(conn, node["id"], host_uuid, info):
             return {**node, "instance_info": info}
     return None
 
@@ -233,24 +222,7 @@ def _claim(conn: sa.Connection, fitting: list[dict[str, Any]], host_uuid: str, i
 # --- reading -------------------------------------------------------------------------------------
 
 
-_PS, _POWER = nodes.c.provision_state, nodes.c.power_state
-# A host's status from its node's state and its own last task, computed in the query so that
-# lists filter, sort and page on it in SQL.
-host_status = sa.case(
-    (nodes.c.id.is_(None), "error"),  # its node was deleted
-    (sa.or_(hosts.c.task == "deleting",
-            _PS.in_((states.DELETING, states.CLEANING, states.CLEAN_WAIT, states.AVAILABLE))),
-     "deleting"),
-    (_PS.in_((states.DEPLOYING, states.DEPLOY_WAIT)),
-     sa.case((hosts.c.task == "rebuilding", "rebuilding"), else_="building")),
-    (_PS == states.ACTIVE, sa.case((_POWER == base.POWER_OFF, "stopped"), else_="active")),
-    (_PS.in_((states.DEPLOY_FAILED, states.ERROR)), "error"),
-    else_=_PS,
-)  # fmt: skip
-SORT_KEYS = ("created_at", "name", "status", "project")
-_SORT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
-    "created_at": hosts.c.created_at, "name": hosts.c.name, "status": host_status,
-    "project": projects.c.name}  # fmt: skip
+SORT_KEYS = host_db.SORT_KEYS
 
 
 def _reason(row: dict[str, Any]) -> str | None:
@@ -259,29 +231,6 @@ def _reason(row: dict[str, Any]) -> str | None:
     if row["node_uuid"] is None:
         return "its node was deleted"
     return row["last_error"] or row["provision_state"]
-
-
-def _scope(caller: Caller) -> sa.ColumnElement[bool] | None:
-    return None if caller.is_admin else hosts.c.project_id.in_(sorted(caller.principal.projects))
-
-
-def _query(caller: Caller, where: list[Any]) -> sa.Select:
-    q = (
-        sa.select(hosts, projects.c.name.label("project"), flavors.c.name.label("flavor"),
-                  flavors.c.cpus, flavors.c.memory_mb, flavors.c.local_gb,
-                  nodes.c.uuid.label("node_uuid"), nodes.c.provision_state, nodes.c.power_state,
-                  nodes.c.target_power_state, nodes.c.last_error, nodes.c.properties,
-                  host_status.label("status"))
-        .join(projects, projects.c.id == hosts.c.project_id)
-        .join(flavors, flavors.c.id == hosts.c.flavor_id)
-        .outerjoin(nodes, nodes.c.id == hosts.c.node_id)
-    )  # fmt: skip
-    scope = _scope(caller)
-    if scope is not None:
-        q = q.where(scope)
-    for w in where:
-        q = q.where(w)
-    return q
 
 
 def _out(row: dict[str, Any]) -> dict[str, Any]:
@@ -304,44 +253,29 @@ def list_hosts(
     """{"hosts": [...], "next_marker": uuid while more remain}: the caller's hosts that match
     `filters`, a page of them by `paging` (None: all, oldest first). Filtered, sorted and paged
     in SQL, status included."""
-    known = {"project", "status", "flavor", "availability_zone", "name"}
-    extra = sorted(set(filters) - known)
+    known = sorted(host_db.FILTERS)
+    extra = sorted(set(filters) - set(known))
     if extra:
-        raise InvalidInput(f"cannot filter hosts by {extra[0]}; use one of {', '.join(sorted(known))}",
-                           field=extra[0])  # fmt: skip
-    where = []
-    if "project" in filters:
-        where.append(projects.c.name == filters["project"])
-    if "flavor" in filters:
-        where.append(flavors.c.name == filters["flavor"])
-    if "availability_zone" in filters:
-        where.append(hosts.c.availability_zone == filters["availability_zone"])
-    if "name" in filters:
-        where.append(hosts.c.name == filters["name"])
-    if "status" in filters:
-        if filters["status"] not in STATUSES:
-            raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
-        where.append(host_status == filters["status"])
+        raise InvalidInput(
+            f"cannot filter hosts by {extra[0]}; use one of {', '.join(known)}", field=extra[0]
+        )
+    if "status" in filters and filters["status"] not in STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}", field="status")
     paging = paging or PageRequest("created_at")
-    if paging.sort_key not in _SORT_COLUMNS:
+    if paging.sort_key not in SORT_KEYS:
         raise InvalidInput(f"sort_key must be one of {', '.join(SORT_KEYS)}", field="sort_key")
-    col = _SORT_COLUMNS[paging.sort_key]
-    if paging.sort_key != "created_at" and not svc.db.is_sqlite:
-        col = col.collate("C")  # byte order, as SQLite sorts, not the database's locale
+    limit = None if paging.limit is None else paging.limit + 1  # one more: is there a next?
     with svc.db.read() as conn:
-        marker = None
-        if paging.marker:
-            at = conn.execute(
-                _query(caller, where).with_only_columns(col, hosts.c.id)
-                .where(hosts.c.uuid == paging.marker)
-            ).first()  # fmt: skip
-            if at is None:
-                raise InvalidInput(f"marker {paging.marker} is not in this list", field="marker")
-            marker = (at[0], at[1])
-        limit = None if paging.limit is None else paging.limit + 1  # one more: is there a next?
-        q = keyset(_query(caller, where), col, hosts.c.id, sort_dir=paging.sort_dir,
-                   marker=marker, limit=limit)  # fmt: skip
-        rows = [_out(dict(r)) for r in conn.execute(q).mappings()]
+        found = host_db.page(
+            conn,
+            caller.project_ids,
+            filters,
+            sort_key=paging.sort_key,
+            sort_dir=paging.sort_dir,
+            marker=paging.marker,
+            limit=limit,
+        )
+    rows = [_out(r) for r in found]
     out: dict[str, Any] = {"hosts": rows}
     if paging.limit is not None and len(rows) > paging.limit:
         out["hosts"] = rows[: paging.limit]
@@ -350,8 +284,7 @@ def list_hosts(
 
 
 def _one(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
-    q = _query(caller, [by_ident(hosts, ident)]).order_by(hosts.c.created_at, hosts.c.id)
-    rows = [dict(r) for r in conn.execute(q).mappings()]
+    rows = host_db.find(conn, ident, caller.project_ids)
     if not rows:
         raise NotFound(f"host {ident} could not be found")
     if len(rows) > 1:
@@ -366,11 +299,13 @@ def show(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
 
     with svc.db.read() as conn:
         row = _one(conn, caller, ident)
-        nics = [] if row["node_id"] is None else [
-            {"mac": a, "pxe_enabled": p}
-            for a, p in conn.execute(sa.select(ports.c.address, ports.c.pxe_enabled)
-                                     .where(ports.c.node_id == row["node_id"]).order_by(ports.c.id))
-        ]  # fmt: skip
+        nics = (
+            []
+            if row["node_id"] is None
+            else [
+                {"mac": mac, "pxe_enabled": pxe} for mac, pxe in port_db.nics(conn, row["node_id"])
+            ]
+        )
     out = _out(row)
     props = row["properties"] or {}
     out["nics"] = nics
@@ -395,8 +330,7 @@ def rename(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> d
         raise InvalidInput("name must be 1-63 letters, digits, '.', '_' or '-'", field="name")
     with svc.db.write() as conn:
         row = _one(conn, caller, ident)
-        conn.execute(sa.update(hosts).where(hosts.c.id == row["id"])
-                     .values(name=name, updated_at=utcnow()))  # fmt: skip
+        host_db.rename(conn, row["id"], name)
     return show(svc, caller, row["uuid"])
 
 
@@ -420,8 +354,7 @@ def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> 
         row = _one(conn, caller, ident)
         if row["node_uuid"] is None:
             raise Conflict(f"host {row['name']} has no node left to rebuild on")
-        node = dict(conn.execute(sa.select(nodes).where(nodes.c.uuid == row["node_uuid"]))
-                    .mappings().one())  # fmt: skip
+        node = node_db.get_node(conn, row["node_uuid"])
         # the stored image is checked again too: an image may have gone private, a host may have
         # left images.tenant_url_hosts since
         scoped = caller if caller.is_admin else _as_project(caller, row["project_id"])
@@ -431,12 +364,11 @@ def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> 
             "image_source": new_image,
             TENANT_SOURCE: not caller.is_admin,
         }
-        conn.execute(sa.update(nodes).where(nodes.c.id == node["id"]).values(instance_info=info))
+        node_db.update_node(conn, node["id"], {"instance_info": info})
         operations.accept_provision(conn, {**node, "instance_info": info}, "rebuild",
                                     first_boot(row["name"], row["ssh_key"], row["user_data"]),
                                     caller)  # fmt: skip
-        conn.execute(sa.update(hosts).where(hosts.c.id == row["id"])
-                     .values(image=new_image, task="rebuilding", updated_at=utcnow()))  # fmt: skip
+        host_db.set_task(conn, row["id"], "rebuilding", image=new_image)
     job_db.wake()
 
 
@@ -444,12 +376,10 @@ def delete(svc: Services, caller: Caller, ident: str) -> None:
     with svc.db.write() as conn:
         row = _one(conn, caller, ident)
         if row["node_uuid"] is None or row["provision_state"] == states.AVAILABLE:
-            conn.execute(sa.delete(hosts).where(hosts.c.id == row["id"]))
+            host_db.delete(conn, row["id"])
             return
         if row["task"] != "deleting":
-            node = dict(conn.execute(sa.select(nodes).where(nodes.c.uuid == row["node_uuid"]))
-                        .mappings().one())  # fmt: skip
+            node = node_db.get_node(conn, row["node_uuid"])
             operations.accept_provision(conn, node, "deleted", {}, caller)
-            conn.execute(sa.update(hosts).where(hosts.c.id == row["id"])
-                         .values(task="deleting", updated_at=utcnow()))  # fmt: skip
+            host_db.set_task(conn, row["id"], "deleting")
     job_db.wake()

@@ -32,11 +32,12 @@ import sqlalchemy as sa
 
 from ironworks.common.errors import Conflict, Forbidden, InvalidInput, IronworksError, NotFound
 from ironworks.common.ids import new_uuid
+from ironworks.db import images as image_db
+from ironworks.db import tenancy as project_db
 from ironworks.db.engine import utcnow
-from ironworks.db.schema import image_access, images, projects
 from ironworks.images import store as files
 from ironworks.images.store import PARTS, Checksum, ImageStore, Prepared, Received, Sink
-from ironworks.services.context import Caller, Services, by_ident
+from ironworks.services.context import Caller, Services
 from ironworks.services.flavors import ARCHES
 from ironworks.services.tenancy import project_row
 
@@ -102,34 +103,16 @@ def _edits(body: dict[str, Any]) -> dict[str, Any]:
 # --- scope ---------------------------------------------------------------------------------------
 
 
-def _visible(caller: Caller) -> sa.ColumnElement[bool] | None:
-    if caller.is_admin:
-        return None
-    mine = sorted(caller.principal.projects)
-    granted = sa.select(image_access.c.image_id).where(image_access.c.project_id.in_(mine))
-    return sa.or_(
-        images.c.visibility == "public",
-        images.c.project_id.in_(mine),
-        sa.and_(images.c.visibility == "shared", images.c.id.in_(granted)),
-    )
-
-
 def get_row(
     conn: sa.Connection, caller: Caller, ident: str, *, lock: bool = False
 ) -> dict[str, Any]:
     """The image, by uuid or name, if the caller may see it (404 otherwise)."""
-    q = sa.select(images).where(by_ident(images, ident))
-    scope = _visible(caller)
-    if scope is not None:
-        q = q.where(scope)
-    if lock:
-        q = q.with_for_update()
-    rows = conn.execute(q.limit(2)).mappings().all()
+    rows = image_db.find(conn, ident, caller.project_ids, lock=lock)
     if not rows:
         raise NotFound(f"image {ident} could not be found")
     if len(rows) > 1:
         raise InvalidInput(f"more than one image is named {ident!r}; use its id", field="image")
-    return dict(rows[0])
+    return rows[0]
 
 
 def _may_change(caller: Caller, row: dict[str, Any]) -> None:
@@ -143,10 +126,7 @@ def _may_change(caller: Caller, row: dict[str, Any]) -> None:
 def _project_name(conn: sa.Connection, project_id: int | None) -> str | None:
     if project_id is None:
         return None
-    name: str | None = conn.execute(
-        sa.select(projects.c.name).where(projects.c.id == project_id)
-    ).scalar()
-    return name
+    return project_db.project_name(conn, project_id)
 
 
 def _out(conn: sa.Connection, row: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -154,10 +134,7 @@ def _out(conn: sa.Connection, row: dict[str, Any], caller: Caller) -> dict[str, 
     out["project"] = _project_name(conn, row["project_id"])
     owner = caller.is_admin or row["project_id"] in caller.principal.projects
     if row["visibility"] == "shared" and owner:
-        out["projects"] = list(conn.execute(
-            sa.select(projects.c.name).join(image_access, image_access.c.project_id == projects.c.id)
-            .where(image_access.c.image_id == row["id"]).order_by(projects.c.name)
-        ).scalars())  # fmt: skip
+        out["projects"] = image_db.shared_with(conn, row["id"])
     return out
 
 
@@ -177,19 +154,18 @@ def _owner(conn: sa.Connection, caller: Caller, ident: Any) -> dict[str, Any] | 
     if len(mine) != 1:
         raise InvalidInput("project is required (its name or id): the image's owner",
                            field="project")  # fmt: skip
-    return dict(conn.execute(sa.select(projects).where(projects.c.id == mine[0])).mappings().one())
+    return project_db.get_project(conn, mine[0])
 
 
 def _grant(conn: sa.Connection, image_id: int, project: str, allowed: bool) -> None:
     # Any project may be named, not only the caller's: sharing is giving to others.
-    rows = conn.execute(sa.select(projects.c.id).where(by_ident(projects, project))).scalars().all()
+    rows = project_db.project_ids(conn, project)
     if len(rows) != 1:
         raise NotFound(f"project {project} could not be found") if not rows else InvalidInput(
             f"{len(rows)} projects are named {project!r}; use its id", field="project")  # fmt: skip
-    conn.execute(sa.delete(image_access).where(image_access.c.image_id == image_id,
-                                               image_access.c.project_id == rows[0]))  # fmt: skip
+    image_db.unshare(conn, image_id, rows[0])
     if allowed:
-        conn.execute(sa.insert(image_access).values(image_id=image_id, project_id=rows[0]))
+        image_db.share(conn, image_id, rows[0])
 
 
 # --- metadata ------------------------------------------------------------------------------------
@@ -226,10 +202,17 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any
             raise InvalidInput("projects is only for a shared image (visibility shared)",
                                field="projects")  # fmt: skip
         uuid = new_uuid()
-        conn.execute(sa.insert(images).values(
-            uuid=uuid, project_id=owner["id"] if owner else None, status="queued",
-            min_disk_gb=values.pop("min_disk_gb", 0), properties=values.pop("properties", {}),
-            created_at=utcnow(), **values))  # fmt: skip
+        image_db.add(
+            conn,
+            {
+                "uuid": uuid,
+                "project_id": owner["id"] if owner else None,
+                "status": "queued",
+                "min_disk_gb": values.pop("min_disk_gb", 0),
+                "properties": values.pop("properties", {}),
+                **values,
+            },
+        )
         row = get_row(conn, caller, uuid)
         for p in shares:
             _grant(conn, row["id"], p, True)
@@ -242,17 +225,13 @@ def list_images(svc: Services, caller: Caller, filters: dict[str, str]) -> list[
     if unknown:
         raise InvalidInput(f"unknown parameter {unknown[0]}; images are filtered by "
                            f"{', '.join(FILTERS)}", field=unknown[0])  # fmt: skip
-    q = sa.select(images).order_by(images.c.name)
-    scope = _visible(caller)
-    if scope is not None:
-        q = q.where(scope)
-    for key in ("name", "kind", "cpu_arch", "visibility", "status"):
-        if key in filters:
-            q = q.where(images.c[key] == filters[key])
+    columns = {k: v for k, v in filters.items() if k != "project"}
     with svc.db.read() as conn:
+        owner = None
         if "project" in filters:
-            q = q.where(images.c.project_id == project_row(conn, caller, filters["project"])["id"])
-        return [_out(conn, dict(r), caller) for r in conn.execute(q).mappings()]
+            owner = project_row(conn, caller, filters["project"])["id"]
+        rows = image_db.list_visible(conn, caller.project_ids, columns, owner)
+        return [_out(conn, r, caller) for r in rows]
 
 
 def show(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
@@ -273,8 +252,7 @@ def update(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> d
         if visibility != "public" and row["project_id"] is None:
             raise InvalidInput(f"image {row['name']} has no owning project, so it cannot be "
                                f"{visibility}", field="visibility")  # fmt: skip
-        conn.execute(sa.update(images).where(images.c.id == row["id"])
-                     .values(updated_at=utcnow(), **values))  # fmt: skip
+        image_db.update(conn, row["id"], values)
         return _out(conn, get_row(conn, caller, row["uuid"]), caller)
 
 
@@ -284,7 +262,7 @@ def delete(svc: Services, caller: Caller, ident: str) -> None:
         row = get_row(conn, caller, ident, lock=True)
         _may_change(caller, row)
         _audit(conn, caller, row)
-        conn.execute(sa.delete(images).where(images.c.id == row["id"]))
+        image_db.delete(conn, row["id"])
     image_store(svc).remove_image(row["uuid"])
 
 
@@ -355,11 +333,9 @@ def _install(svc: Services, caller: Caller | None, image_uuid: str, part: str,
     store = image_store(svc)
     try:
         with svc.db.write() as conn:
-            row = conn.execute(sa.select(images).where(images.c.uuid == image_uuid)
-                               .with_for_update()).mappings().first()  # fmt: skip
+            row = image_db.lock(conn, image_uuid)
             if row is None:
                 raise NotFound(f"image {image_uuid} was deleted meanwhile")
-            row = dict(row)
             if caller is not None:
                 _audit(conn, caller, row)
             values: dict[str, Any] = {"error": None, "updated_at": utcnow(),
@@ -380,7 +356,7 @@ def _install(svc: Services, caller: Caller | None, image_uuid: str, part: str,
                               status="active" if set(PARTS) <= set(parts) else "queued")  # fmt: skip
             files.install(prepared, store.image_file(image_uuid, part), image=image_uuid,
                           part=part)  # fmt: skip
-            conn.execute(sa.update(images).where(images.c.id == row["id"]).values(**values))
+            image_db.update(conn, row["id"], values)
             row.update(values)
             if caller is None:
                 return row
@@ -424,7 +400,7 @@ def start_import(svc: Services, caller: Caller, ident: str, body: dict[str, Any]
             raise Conflict(f"image {row['name']} is already being imported from "
                            f"{row['source_url']}")  # fmt: skip
         values = {"status": "importing", "error": None, "source_url": url, "updated_at": utcnow()}
-        conn.execute(sa.update(images).where(images.c.id == row["id"]).values(**values))
+        image_db.update(conn, row["id"], values)
         out = _out(conn, {**row, **values}, caller)
     # a fresh context: the request's audit hook must not ride along on the thread's writes
     thread = threading.Thread(target=contextvars.Context().run,
@@ -457,9 +433,7 @@ def _import(svc: Services, image_uuid: str, part: str, url: str, expected: Check
         else:
             log.warning("image %s: import from %s failed: %s", image_uuid, url, message)
         with svc.db.write() as conn:
-            conn.execute(sa.update(images).where(images.c.uuid == image_uuid,
-                                                 images.c.status == "importing")
-                         .values(status="error", error=message, updated_at=utcnow()))  # fmt: skip
+            image_db.fail_import(conn, image_uuid, message)
 
 
 def file_for(svc: Services, caller: Caller, ident: str, part: str | None) -> tuple[Path, str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,8 +36,9 @@ from sqlalchemy.exc import IntegrityError
 from ironworks.common.crypto import is_sealed
 from ironworks.common.errors import Conflict, FileRejected, InvalidInput
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_mac
+from ironworks.db import nodes as node_db
+from ironworks.db import ports as port_db
 from ironworks.db.engine import utcnow
-from ironworks.db.schema import node_history, nodes, ports
 from ironworks.domain import states
 from ironworks.drivers.base import INTERFACE_KINDS, HardwareType, Interface, Task
 from ironworks.drivers.registry import hardware_type
@@ -80,7 +81,6 @@ BMC_KEYS: dict[str, dict[str, str]] = {
 # The architectures a flavor can ask for; a typo here would make a node unschedulable.
 CPU_ARCHS = frozenset({"x86_64", "aarch64", "ppc64le", "s390x", "riscv64", "i686"})
 _MAC_SPLIT = re.compile(r"[\s;,]+")
-_CHUNK = 500  # values per IN (...) lookup
 
 
 @dataclass(frozen=True)
@@ -215,63 +215,117 @@ def check(sheet: sheets.Sheet, enabled: Sequence[str]) -> Checked:
     out = Checked(rows=len(sheet.rows))
     if not sheet.rows:
         raise sheets.rejected("the file has a header but no rows of nodes", row=sheet.header_row)
-    drivers: dict[str, _DriverView | InvalidInput] = {}
-    names: dict[str, int] = {}
-    macs: dict[str, int] = {}
-    extra_props = [(c, c[len(PROPERTY_PREFIX) :]) for c in at if c.startswith(PROPERTY_PREFIX)]
-    extra_info = [(c, c[len(DRIVER_INFO_PREFIX) :]) for c in at if c.startswith(DRIVER_INFO_PREFIX)]
-    width = len(sheet.header)
-    nameless = [i for i, head in enumerate(sheet.header) if not head]
-
+    rows = _RowChecks(sheet, at, enabled)
     for number, cells in sheet.rows:
-        errors: list[RowError] = []
+        row = _Row(number, cells, at)
+        node = rows.check(row)
+        if row.errors:
+            out.errors.extend(row.errors)
+        else:
+            out.nodes.append(node)
+    return out
 
-        def cell(col: str, cells: list[Any] = cells) -> Any:
-            i = at.get(col)
-            return cells[i] if i is not None and i < len(cells) else None
 
-        def bad(
-            col: str, message: str, number: int = number, errors: list[RowError] = errors
-        ) -> None:
-            errors.append(RowError(number, col, message))
+@dataclass
+class _Row:
+    """One row of the file being checked: its cells by column name, the errors found so far."""
 
-        for i in (*nameless, *range(width, len(cells))):
-            if i < len(cells) and not sheets.blank(cells[i]):
-                bad(f"#{i + 1}", f"a value in column {i + 1}, which has no name in the header")
+    number: int
+    cells: list[Any]
+    at: dict[str, int]
+    errors: list[RowError] = field(default_factory=list)
+
+    def cell(self, col: str) -> Any:
+        i = self.at.get(col)
+        return self.cells[i] if i is not None and i < len(self.cells) else None
+
+    def bad(self, col: str, message: str) -> None:
+        self.errors.append(RowError(self.number, col, message))
+
+
+class _RowChecks:
+    """The checks of one row, and what they remember across the rows of a file: the names and
+    MACs seen (each may appear once) and the hardware types looked up."""
+
+    def __init__(self, sheet: sheets.Sheet, at: dict[str, int], enabled: Sequence[str]) -> None:
+        self.at, self.enabled = at, list(enabled)
+        self.width = len(sheet.header)
+        self.nameless = [i for i, head in enumerate(sheet.header) if not head]
+        self.extra_props = [
+            (c, c[len(PROPERTY_PREFIX) :]) for c in at if c.startswith(PROPERTY_PREFIX)
+        ]
+        self.extra_info = [
+            (c, c[len(DRIVER_INFO_PREFIX) :]) for c in at if c.startswith(DRIVER_INFO_PREFIX)
+        ]
+        self.drivers: dict[str, _DriverView | InvalidInput] = {}
+        self.names: dict[str, int] = {}  # name -> the row it is on
+        self.macs: dict[str, int] = {}  # MAC -> the row it is on
+
+    def check(self, row: _Row) -> NodeRow:
+        """The row as a node; what is wrong with it lands in `row.errors`."""
+        self.check_unnamed_columns(row)
+        for col in REQUIRED:
+            if not _text(row.cell(col)):
+                row.bad(col, f"{col} is required")
+        name = self.check_name(row)
+        driver = _text(row.cell("driver"))
+        view = self.check_driver(row, driver)
+        info = self.check_bmc_columns(row, view)
+        self.check_driver_info_columns(row, view, info)
+        props = self.check_properties(row)
+        resource_class = _text(row.cell("resource_class")) or None
+        if resource_class and len(resource_class) > 80:
+            row.bad("resource_class", "resource_class is longer than 80 characters")
+        macs = self.check_macs(row)
+        if view is not None:
+            self.check_driver_info_formats(row, view, name, driver, info, props)
+        return NodeRow(row.number, name, driver, info, props, resource_class, macs)
+
+    def check_unnamed_columns(self, row: _Row) -> None:
+        """A value under no header (a column without a name, or past the last one)."""
+        for i in (*self.nameless, *range(self.width, len(row.cells))):
+            if i < len(row.cells) and not sheets.blank(row.cells[i]):
+                row.bad(f"#{i + 1}", f"a value in column {i + 1}, which has no name in the header")
                 break
 
-        for col in REQUIRED:
-            if not _text(cell(col)):
-                bad(col, f"{col} is required")
+    def check_name(self, row: _Row) -> str:
+        """A valid node name, not on an earlier row."""
+        name = _text(row.cell("name"))
+        if not name:
+            return name
+        if is_uuid_like(name) or not is_valid_name(name):
+            row.bad(
+                "name",
+                f"name {name!r} is not valid: use letters, digits and -._~ (at most "
+                "255), and not the form of a UUID",
+            )
+        elif name in self.names:
+            row.bad("name", f"name {name!r} is also on row {self.names[name]}")
+        else:
+            self.names[name] = row.number
+        return name
 
-        name = _text(cell("name"))
-        if name:
-            if is_uuid_like(name) or not is_valid_name(name):
-                bad("name", f"name {name!r} is not valid: use letters, digits and -._~ (at most "
-                            "255), and not the form of a UUID")  # fmt: skip
-            elif name in names:
-                bad("name", f"name {name!r} is also on row {names[name]}")
-            else:
-                names[name] = number
+    def check_driver(self, row: _Row, driver: str) -> _DriverView | None:
+        """A known and enabled hardware type (looked up once per file)."""
+        if not driver:
+            return None
+        found = self.drivers.get(driver)
+        if found is None:
+            try:
+                found = _DriverView(hardware_type(driver, self.enabled))
+            except InvalidInput as e:
+                found = e
+            self.drivers[driver] = found
+        if isinstance(found, InvalidInput):
+            row.bad("driver", found.message)
+            return None
+        return found
 
-        view: _DriverView | None = None
-        driver = _text(cell("driver"))
-        if driver:
-            found = drivers.get(driver)
-            if found is None:
-                try:
-                    found = _DriverView(hardware_type(driver, list(enabled)))
-                except InvalidInput as e:
-                    found = e
-                drivers[driver] = found
-            if isinstance(found, InvalidInput):
-                bad("driver", found.message)
-            else:
-                view = found
-
+    def check_bmc_columns(self, row: _Row, view: _DriverView | None) -> dict[str, Any]:
+        """driver_info from the bmc_* columns, mapped onto the hardware type's keys."""
         info: dict[str, Any] = {}
         for col in BMC_COLUMNS:
-            raw = cell(col)
+            raw = row.cell(col)
             if _text(raw) == "":
                 continue
             # a password keeps its spaces; a number typed into a spreadsheet becomes text
@@ -280,104 +334,122 @@ def check(sheet: sheets.Sheet, enabled: Sequence[str]) -> Checked:
                 try:
                     value = _whole(raw, 1, 65535)
                 except ValueError as e:
-                    bad(col, f"bmc_port {e}")
+                    row.bad(col, f"bmc_port {e}")
                     continue
             if view is None:
                 continue
             key = view.bmc.get(col)
             if key is None and col == "bmc_port":
-                bad(col, f"hardware type {view.name} has no BMC port setting; give the port in "
-                         "bmc_address (https://host:port)")  # fmt: skip
+                row.bad(
+                    col,
+                    f"hardware type {view.name} has no BMC port setting; give the port "
+                    "in bmc_address (https://host:port)",
+                )
                 continue
             if key is None:
-                bad(col, f"hardware type {view.name} takes its BMC settings in driver_info:<key> "
-                         f"columns, not {col}")  # fmt: skip
+                row.bad(
+                    col,
+                    f"hardware type {view.name} takes its BMC settings in "
+                    f"driver_info:<key> columns, not {col}",
+                )
                 continue
             info[key] = value
-        for col, key in extra_info:
-            raw = cell(col)
+        return info
+
+    def check_driver_info_columns(
+        self, row: _Row, view: _DriverView | None, info: dict[str, Any]
+    ) -> None:
+        """driver_info:<key> columns into `info`; a key a bmc_* column gave already is an
+        error."""
+        for col, key in self.extra_info:
+            raw = row.cell(col)
             if _text(raw) == "":
                 continue
             if key in info:
-                bad(col, f"{col} repeats {view.column_of.get(key, key) if view else key}")
+                row.bad(col, f"{col} repeats {view.column_of.get(key, key) if view else key}")
                 continue
             info[key] = _value(raw)
 
+    def check_properties(self, row: _Row) -> dict[str, Any]:
+        """A known cpu_arch, whole numbers for cpus, memory_mb and local_gb; property:<key>
+        columns as they are."""
         props: dict[str, Any] = {}
-        arch = _text(cell("cpu_arch"))
+        arch = _text(row.cell("cpu_arch"))
         if arch:
             if arch not in CPU_ARCHS:
-                bad("cpu_arch", f"cpu_arch {arch!r} is not one of {', '.join(sorted(CPU_ARCHS))}")
+                row.bad(
+                    "cpu_arch", f"cpu_arch {arch!r} is not one of {', '.join(sorted(CPU_ARCHS))}"
+                )
             props["cpu_arch"] = arch
         for col, lo in (("cpus", 1), ("memory_mb", 1), ("local_gb", 0)):
-            raw = cell(col)
+            raw = row.cell(col)
             if _text(raw) == "":
                 continue
             try:
                 props[col] = _whole(raw, lo)
             except ValueError as e:
-                bad(col, f"{col} {e}")
-        for col, key in extra_props:
-            raw = cell(col)
+                row.bad(col, f"{col} {e}")
+        for col, key in self.extra_props:
+            raw = row.cell(col)
             if _text(raw) != "":
                 props[key] = _value(raw)
+        return props
 
-        resource_class = _text(cell("resource_class")) or None
-        if resource_class and len(resource_class) > 80:
-            bad("resource_class", "resource_class is longer than 80 characters")
-
-        row_macs: list[str] = []
-        for token in _MAC_SPLIT.split(_text(cell("macs"))):
+    def check_macs(self, row: _Row) -> list[str]:
+        """MAC addresses, each once in the row and once in the file."""
+        macs: list[str] = []
+        for token in _MAC_SPLIT.split(_text(row.cell("macs"))):
             if not token:
                 continue
             mac = normalize_mac(token)
             if mac is None:
-                bad("macs", f"{token!r} is not a MAC address (aa:bb:cc:dd:ee:ff)")
-            elif mac in row_macs:
-                bad("macs", f"MAC {mac} is given twice")
+                row.bad("macs", f"{token!r} is not a MAC address (aa:bb:cc:dd:ee:ff)")
             elif mac in macs:
-                bad("macs", f"MAC {mac} is also on row {macs[mac]}")
+                row.bad("macs", f"MAC {mac} is given twice")
+            elif mac in self.macs:
+                row.bad("macs", f"MAC {mac} is also on row {self.macs[mac]}")
             else:
-                macs[mac] = number
-                row_macs.append(mac)
+                self.macs[mac] = row.number
+                macs.append(mac)
+        return macs
 
-        if view is not None:
-            task = Task(
-                node={"uuid": "?", "name": name, "driver": driver, "driver_info": info,
-                      "properties": props, **view.defaults},
-                purpose="validate import",
-            )  # fmt: skip
-            for iface in view.interfaces:
-                try:
-                    iface.check_formats(task)
-                except InvalidInput as e:
-                    key = (e.field or "").removeprefix("driver_info/")
-                    col = view.column_of.get(key) or (
-                        f"{DRIVER_INFO_PREFIX}{key}" if f"{DRIVER_INFO_PREFIX}{key}" in at else None
-                    )
-                    bad(col or e.field or "driver_info", e.message)
-                    break
-
-        if errors:
-            out.errors.extend(errors)
-        else:
-            out.nodes.append(NodeRow(number, name, driver, info, props, resource_class, row_macs))
-    return out
-
-
-def _taken(conn: sa.Connection, column: sa.Column, values: Iterable[str]) -> set[str]:
-    values = list(values)
-    found: set[str] = set()
-    for i in range(0, len(values), _CHUNK):
-        chunk = values[i : i + _CHUNK]
-        found.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
-    return found
+    def check_driver_info_formats(
+        self,
+        row: _Row,
+        view: _DriverView,
+        name: str,
+        driver: str,
+        info: dict[str, Any],
+        props: dict[str, Any],
+    ) -> None:
+        """The interfaces' `check_formats` on the row's driver_info; the first error is reported
+        on the column the value came from."""
+        task = Task(
+            node={
+                "uuid": "?",
+                "name": name,
+                "driver": driver,
+                "driver_info": info,
+                "properties": props,
+                **view.defaults,
+            },
+            purpose="validate import",
+        )
+        for iface in view.interfaces:
+            try:
+                iface.check_formats(task)
+            except InvalidInput as e:
+                key = (e.field or "").removeprefix("driver_info/")
+                column = f"{DRIVER_INFO_PREFIX}{key}"
+                col = view.column_of.get(key) or (column if column in self.at else None)
+                row.bad(col or e.field or "driver_info", e.message)
+                return
 
 
 def check_database(conn: sa.Connection, rows: list[NodeRow]) -> list[RowError]:
     """Names and MACs of the valid rows that the database already has."""
-    names = _taken(conn, nodes.c.name, (r.name for r in rows))
-    macs = _taken(conn, ports.c.address, (m for r in rows for m in r.macs))
+    names = node_db.taken_names(conn, (r.name for r in rows))
+    macs = port_db.taken_addresses(conn, (m for r in rows for m in r.macs))
     errors = []
     for r in rows:
         if r.name in names:
@@ -389,10 +461,6 @@ def check_database(conn: sa.Connection, rows: list[NodeRow]) -> list[RowError]:
 
 
 # --- enrolling -----------------------------------------------------------------------------------
-
-_INSERT_NODES = sa.insert(nodes).returning(nodes.c.id, nodes.c.uuid, sort_by_parameter_order=True)
-_INSERT_PORTS = sa.insert(ports)
-_INSERT_EVENTS = sa.insert(node_history)
 
 
 def import_nodes(
@@ -455,7 +523,7 @@ def _insert(
             "protected": False, "retired": False, "disable_power_off": False,
             "console_enabled": False, "created_at": now,
         })  # fmt: skip
-    ids = [(row.id, row.uuid) for row in conn.execute(_INSERT_NODES, values)]
+    ids = node_db.add_many(conn, values)
     port_values = [
         {"uuid": new_uuid(), "address": mac, "node_id": node_id, "pxe_enabled": True,
          "local_link_connection": {}, "extra": {}, "internal_info": {}, "is_smartnic": False,
@@ -464,15 +532,16 @@ def _insert(
         for mac in r.macs
     ]  # fmt: skip
     if port_values:
-        conn.execute(_INSERT_PORTS, port_values)
-    event = f"Node created in state {states.ENROLL} (batch enrolment from {source})"
-    conn.execute(_INSERT_EVENTS, [
-        {"uuid": new_uuid(), "node_id": node_id, "created_at": now, "severity": "INFO",
-         "event_type": "provisioning", "event": event, "conductor": None, "user": caller.user,
-         "from_state": None, "to_state": states.ENROLL, "target_provision_state": None,
-         "duration": None, "request_id": caller.request_id, "project": None}
-        for node_id, _ in ids
-    ])  # fmt: skip
+        port_db.add_many(conn, port_values)
+    node_db.record_events(
+        conn,
+        [node_id for node_id, _ in ids],
+        f"Node created in state {states.ENROLL} (batch enrolment from {source})",
+        event_type="provisioning",
+        user=caller.user,
+        to_state=states.ENROLL,
+        request_id=caller.request_id,
+    )
     return [
         {"row": r.row, "name": r.name, "uuid": uuid} for r, (_, uuid) in zip(rows, ids, strict=True)
     ]
@@ -490,15 +559,8 @@ def _cell(value: Any) -> Any:
 def export_rows(svc: Services) -> tuple[list[str], list[list[Any]]]:
     """Every node as a row of the import format; secrets left empty."""
     with svc.db.read() as conn:
-        found = conn.execute(
-            sa.select(nodes.c.id, nodes.c.name, nodes.c.driver, nodes.c.driver_info,
-                      nodes.c.properties, nodes.c.resource_class).order_by(nodes.c.id)
-        ).all()  # fmt: skip
-        nics: dict[int, list[str]] = {}
-        for node_id, address in conn.execute(
-            sa.select(ports.c.node_id, ports.c.address).order_by(ports.c.id)
-        ):
-            nics.setdefault(node_id, []).append(address)
+        found = node_db.for_export(conn)
+        nics = port_db.macs_by_node_id(conn)
     prop_keys: set[str] = set()
     info_keys: set[str] = set()
     bmc_of: dict[str, dict[str, str]] = {}

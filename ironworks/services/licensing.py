@@ -14,8 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ironworks.common.errors import Forbidden
-from ironworks.db.engine import utcnow
-from ironworks.db.schema import licenses, nodes
+from ironworks.db import licenses as license_db
 from ironworks.domain import license as lic
 from ironworks.services.context import Caller, Services
 
@@ -29,17 +28,14 @@ def _trusted(svc: Services) -> tuple[str, ...]:
 
 
 def _current(conn: sa.Connection, svc: Services) -> lic.License | None:
-    doc = conn.execute(
-        sa.select(licenses.c.document).order_by(licenses.c.id.desc()).limit(1)
-    ).scalar()
+    doc = license_db.newest_document(conn)
     return None if doc is None else lic.verify(doc, _trusted(svc))
 
 
 def install(svc: Services, caller: Caller, document: Any) -> dict[str, Any]:
     found = lic.verify(document, _trusted(svc))
     with svc.db.write() as conn:
-        conn.execute(sa.insert(licenses).values(document=document, installed_at=utcnow(),
-                                                installed_by=caller.user))  # fmt: skip
+        license_db.install(conn, document, caller.user)
     caller.acted_on("license", found.id, found.customer)
     return show(svc)
 
@@ -48,7 +44,7 @@ def show(svc: Services) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     with svc.db.read() as conn:
         current = _current(conn, svc)
-        used = conn.execute(sa.select(sa.func.count()).select_from(nodes)).scalar_one()
+        used = license_db.count_nodes(conn)
     if current is None:
         return {"state": "evaluation", "nodes_used": used,
                 "nodes_allowed": svc.settings.license.evaluation_nodes, "license": None}  # fmt: skip
@@ -60,7 +56,7 @@ def show(svc: Services) -> dict[str, Any]:
 def check_enrolment(conn: sa.Connection, svc: Services, adding: int) -> None:
     """Raise LicenseLimit if `adding` more nodes would break the license (caller's transaction)."""
     current = _current(conn, svc)
-    used = conn.execute(sa.select(sa.func.count()).select_from(nodes)).scalar_one()
+    used = license_db.count_nodes(conn)
     if current is None:
         limit = svc.settings.license.evaluation_nodes
         if used + adding > limit:

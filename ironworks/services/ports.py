@@ -17,9 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from ironworks.common.errors import Conflict, InvalidInput, NotFound
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_mac
 from ironworks.db import nodes as node_db
+from ironworks.db import ports as port_db
 from ironworks.db.engine import utcnow
-from ironworks.db.pagination import paginate
-from ironworks.db.schema import nodes, portgroups, ports
 from ironworks.services.context import Caller, Services
 
 VIF_KEY = "tenant_vif_port_id"
@@ -39,16 +38,22 @@ BOND_MODES = frozenset(
 class _Kind:
     """What differs between ports and portgroups; the CRUD below is shared."""
 
-    def __init__(self, table: sa.Table, word: str, creatable: frozenset[str], dicts: frozenset[str],
-                 bools: frozenset[str], sort_keys: frozenset[str]) -> None:  # fmt: skip
-        self.table, self.word = table, word
+    def __init__(
+        self,
+        which: str,
+        word: str,
+        creatable: frozenset[str],
+        dicts: frozenset[str],
+        bools: frozenset[str],
+        sort_keys: frozenset[str],
+    ) -> None:
+        self.which, self.word = which, word  # which: the name db/ports.py knows it by
         self.creatable, self.dicts, self.bools, self.sort_keys = creatable, dicts, bools, sort_keys
         self.writable = creatable - {"uuid"}
-        self.insert = sa.insert(table).returning(*table.c)
 
 
 PORT = _Kind(
-    ports, "Port",
+    "ports", "Port",
     frozenset({
         "uuid", "address", "node_uuid", "portgroup_uuid", "local_link_connection",
         "pxe_enabled", "physical_network", "extra", "is_smartnic", "name", "description",
@@ -59,7 +64,7 @@ PORT = _Kind(
     frozenset({"id", "uuid", "address", "created_at", "updated_at", "name"}),
 )  # fmt: skip
 PORTGROUP = _Kind(
-    portgroups, "Portgroup",
+    "portgroups", "Portgroup",
     frozenset({
         "uuid", "address", "node_uuid", "name", "mode", "properties",
         "standalone_ports_supported", "extra", "physical_network", "category",
@@ -71,17 +76,10 @@ PORTGROUP = _Kind(
 
 
 def _get(conn: sa.Connection, kind: _Kind, ident: str) -> dict[str, Any]:
-    t = kind.table
-    if is_uuid_like(ident):
-        cond = t.c.uuid == ident.lower()
-    elif kind is PORT and normalize_mac(ident):
-        cond = t.c.address == normalize_mac(ident)
-    else:
-        cond = t.c.name == ident
-    row = conn.execute(sa.select(t).where(cond)).mappings().first()
+    row = port_db.find(conn, kind.which, ident)
     if row is None:
         raise NotFound(f"{kind.word} {ident} could not be found.")
-    return dict(row)
+    return row
 
 
 def _portgroup_id(conn: sa.Connection, ident: str | None, node_id: int) -> int | None:
@@ -164,44 +162,19 @@ def create(svc: Services, kind: _Kind, body: dict[str, Any], caller: Caller) -> 
             values["node_id"] = node["id"]
             if kind is PORT:
                 values["portgroup_id"] = _portgroup_id(conn, body.get("portgroup_uuid"), node["id"])
-            row = dict(conn.execute(kind.insert, values).mappings().one())
+            row = port_db.add(conn, kind.which, values)
             row["node_uuid"] = node["uuid"]
             if kind is PORT:
                 pg = row["portgroup_id"]
-                row["portgroup_uuid"] = (
-                    conn.execute(sa.select(portgroups.c.uuid).where(portgroups.c.id == pg)).scalar()
-                    if pg
-                    else None
-                )
+                row["portgroup_uuid"] = port_db.portgroup_uuid(conn, pg) if pg else None
             return row
     except IntegrityError as e:
         raise _conflict(kind, e, values) from None
 
 
-def _row(conn: sa.Connection, kind: _Kind, row_id: int) -> dict[str, Any]:
-    t = kind.table
-    cols = [t, nodes.c.uuid.label("node_uuid")]
-    q = sa.select(*cols).join(nodes, nodes.c.id == t.c.node_id).where(t.c.id == row_id)
-    if kind is PORT:
-        q = q.add_columns(portgroups.c.uuid.label("portgroup_uuid")).outerjoin(
-            portgroups, portgroups.c.id == t.c.portgroup_id
-        )
-    return dict(conn.execute(q).mappings().one())
-
-
-def _select(kind: _Kind) -> sa.Select:
-    t = kind.table
-    q = sa.select(t, nodes.c.uuid.label("node_uuid")).join(nodes, nodes.c.id == t.c.node_id)
-    if kind is PORT:
-        q = q.add_columns(portgroups.c.uuid.label("portgroup_uuid")).outerjoin(
-            portgroups, portgroups.c.id == t.c.portgroup_id
-        )
-    return q
-
-
 def get(svc: Services, kind: _Kind, ident: str) -> dict[str, Any]:
     with svc.db.read() as conn:
-        return _row(conn, kind, _get(conn, kind, ident)["id"])
+        return port_db.get(conn, kind.which, _get(conn, kind, ident)["id"])
 
 
 def list_(
@@ -216,20 +189,24 @@ def list_(
     marker: str | None = None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    t = kind.table
-    q = _select(kind)
     limit = min(limit or svc.settings.api.max_limit, svc.settings.api.max_limit)
     with svc.db.read() as conn:
-        if node is not None:
-            q = q.where(t.c.node_id == node_db.get_node(conn, node)["id"])
+        node_id = None if node is None else node_db.get_node(conn, node)["id"]
+        group_id = None
         if portgroup is not None and kind is PORT:
-            q = q.where(t.c.portgroup_id == _get(conn, PORTGROUP, portgroup)["id"])
-        if address is not None:
-            q = q.where(t.c.address == (normalize_mac(address) or address))
-        marker_row = _get(conn, kind, marker) if marker else None
-        q = paginate(q, t, sort_key=sort_key, sort_dir=sort_dir, allowed_keys=kind.sort_keys,
-                     marker=marker_row, limit=limit)  # fmt: skip
-        return [dict(r) for r in conn.execute(q).mappings()]
+            group_id = _get(conn, PORTGROUP, portgroup)["id"]
+        return port_db.page(
+            conn,
+            kind.which,
+            node_id=node_id,
+            portgroup_id=group_id,
+            address=None if address is None else (normalize_mac(address) or address),
+            sort_key=sort_key,
+            sort_dir=sort_dir,
+            allowed_keys=kind.sort_keys,
+            marker=_get(conn, kind, marker) if marker else None,
+            limit=limit,
+        )
 
 
 def patch(
@@ -238,7 +215,7 @@ def patch(
     if not isinstance(ops, list) or not ops:
         raise InvalidInput("the body must be a non-empty JSON patch (a list of operations)")
     with svc.db.write() as conn:
-        row = _row(conn, kind, _get(conn, kind, ident)["id"])
+        row = port_db.get(conn, kind.which, _get(conn, kind, ident)["id"])
         for op in ops:
             top = str(op.get("path", "")).split("/")[1] if isinstance(op, dict) else ""
             if top not in kind.writable:
@@ -264,13 +241,11 @@ def patch(
         if changes:
             changes["updated_at"] = utcnow()
             try:
-                with conn.begin_nested():
-                    conn.execute(
-                        sa.update(kind.table).where(kind.table.c.id == row["id"]).values(**changes)
-                    )
+                with conn.begin_nested():  # a savepoint: the transaction survives a conflict
+                    port_db.update(conn, kind.which, row["id"], changes)
             except IntegrityError as e:
                 raise _conflict(kind, e, changes) from None
-        return _row(conn, kind, row["id"])
+        return port_db.get(conn, kind.which, row["id"])
 
 
 def delete(svc: Services, kind: _Kind, ident: str, caller: Caller) -> None:
@@ -282,14 +257,12 @@ def delete(svc: Services, kind: _Kind, ident: str, caller: Caller) -> None:
                 "detach it first"
             )
         if kind is PORTGROUP:
-            members = conn.execute(
-                sa.select(sa.func.count()).where(ports.c.portgroup_id == row["id"])
-            ).scalar()
+            members = port_db.count_members(conn, row["id"])
             if members:
                 raise Conflict(
                     f"Portgroup {row['uuid']} still has {members} port(s); remove them from it first"
                 )
-        conn.execute(sa.delete(kind.table).where(kind.table.c.id == row["id"]))
+        port_db.delete(conn, kind.which, row["id"])
 
 
 # --- VIFs ----------------------------------------------------------------------------------------
@@ -298,14 +271,11 @@ def delete(svc: Services, kind: _Kind, ident: str, caller: Caller) -> None:
 def list_vifs(svc: Services, node_ident: str) -> list[dict[str, str]]:
     with svc.db.read() as conn:
         node = node_db.get_node(conn, node_ident)
-        out = []
-        for t in (portgroups, ports):
-            for info in conn.execute(
-                sa.select(t.c.internal_info).where(t.c.node_id == node["id"])
-            ).scalars():
-                if info.get(VIF_KEY):
-                    out.append({"id": info[VIF_KEY]})
-        return out
+        return [
+            {"id": row["internal_info"][VIF_KEY]}
+            for _, row in port_db.of_node(conn, node["id"])
+            if row["internal_info"].get(VIF_KEY)
+        ]
 
 
 def attach_vif(svc: Services, node_ident: str, body: dict[str, Any], caller: Caller) -> None:
@@ -316,25 +286,20 @@ def attach_vif(svc: Services, node_ident: str, body: dict[str, Any], caller: Cal
         node = node_db.get_node(conn, node_ident)
         if node["reservation"] is not None:
             raise node_db.locked_error(node, node["reservation"], "attach VIF")
-        candidates: list[tuple[sa.Table, dict[str, Any]]] = []
-        for t in (portgroups, ports):
-            rows = conn.execute(
-                sa.select(t).where(t.c.node_id == node["id"]).order_by(t.c.id)
-            ).mappings()
-            for r in rows:
-                if r["internal_info"].get(VIF_KEY) == vif:
-                    raise Conflict(f"VIF {vif} is already attached to node {node['uuid']}")
-                candidates.append((t, dict(r)))
+        candidates = port_db.of_node(conn, node["id"])  # portgroups first
+        for _, r in candidates:
+            if r["internal_info"].get(VIF_KEY) == vif:
+                raise Conflict(f"VIF {vif} is already attached to node {node['uuid']}")
         wanted_port = body.get("port_uuid")
         wanted_pg = body.get("portgroup_uuid")
         free = [(t, r) for t, r in candidates if not r["internal_info"].get(VIF_KEY)]
         if wanted_port or wanted_pg:
-            want = (ports, wanted_port) if wanted_port else (portgroups, wanted_pg)
-            free = [(t, r) for t, r in free if t is want[0] and r["uuid"] == want[1]]
+            want = ("ports", wanted_port) if wanted_port else ("portgroups", wanted_pg)
+            free = [(t, r) for t, r in free if t == want[0] and r["uuid"] == want[1]]
         else:
             # ports in a bond are reached through their portgroup
-            free = [(t, r) for t, r in free if t is portgroups or r.get("portgroup_id") is None]
-            free.sort(key=lambda tr: (tr[0] is not portgroups, not tr[1].get("pxe_enabled", True)))
+            free = [(t, r) for t, r in free if t == "portgroups" or r.get("portgroup_id") is None]
+            free.sort(key=lambda tr: (tr[0] != "portgroups", not tr[1].get("pxe_enabled", True)))
         if not free:
             raise InvalidInput(
                 f"Unable to attach VIF {vif}, not enough free physical ports on node "
@@ -342,10 +307,7 @@ def attach_vif(svc: Services, node_ident: str, body: dict[str, Any], caller: Cal
                 field="id",
             )
         t, r = free[0]
-        info = {**r["internal_info"], VIF_KEY: vif}
-        conn.execute(
-            sa.update(t).where(t.c.id == r["id"]).values(internal_info=info, updated_at=utcnow())
-        )
+        port_db.set_internal_info(conn, t, r["id"], {**r["internal_info"], VIF_KEY: vif})
         node_db.record_event(conn, node["id"], f"VIF {vif} attached to {r['uuid']}", event_type="network",
                              user=caller.user, request_id=caller.request_id)  # fmt: skip
 
@@ -355,16 +317,17 @@ def detach_vif(svc: Services, node_ident: str, vif: str, caller: Caller) -> None
         node = node_db.get_node(conn, node_ident)
         if node["reservation"] is not None:
             raise node_db.locked_error(node, node["reservation"], "detach VIF")
-        for t in (portgroups, ports):
-            for r in conn.execute(sa.select(t).where(t.c.node_id == node["id"])).mappings():
-                if r["internal_info"].get(VIF_KEY) == vif:
-                    info = {k: val for k, val in r["internal_info"].items() if k != VIF_KEY}
-                    conn.execute(
-                        sa.update(t)
-                        .where(t.c.id == r["id"])
-                        .values(internal_info=info, updated_at=utcnow())
-                    )
-                    node_db.record_event(conn, node["id"], f"VIF {vif} detached", event_type="network",
-                                         user=caller.user, request_id=caller.request_id)  # fmt: skip
-                    return
+        for t, r in port_db.of_node(conn, node["id"]):
+            if r["internal_info"].get(VIF_KEY) == vif:
+                info = {k: val for k, val in r["internal_info"].items() if k != VIF_KEY}
+                port_db.set_internal_info(conn, t, r["id"], info)
+                node_db.record_event(
+                    conn,
+                    node["id"],
+                    f"VIF {vif} detached",
+                    event_type="network",
+                    user=caller.user,
+                    request_id=caller.request_id,
+                )
+                return
     raise InvalidInput(f"VIF {vif} is not attached to node {node_ident}", field="vif")

@@ -300,3 +300,26 @@ def test_another_projects_private_image_is_never_deployed(cloud: Any) -> None:
     r = c.post("/api/v1/hosts", json={"name": "steal", "flavor": "bm.arm", "image": private,
                                       "project": "p2"}, headers=h["carol"])  # fmt: skip
     assert r.status_code == 404 and private in r.json()["detail"]
+
+
+def test_a_retired_node_is_never_scheduled(cloud: Any) -> None:
+    """Retiring marks a node for removal: it keeps its instance if it has one, but a new host
+    never lands on it, even when it is the best fit (the first one the scheduler would try)."""
+    c, svc, who = cloud
+    alice, admin = who["alice"], who["admin"]
+    retired, spare = add_nodes(c, svc, admin, 2, X86)  # same fit: the lower id is tried first
+    r = c.patch(
+        f"/v1/nodes/{retired}",
+        json=[{"op": "replace", "path": "/retired", "value": True}],
+        headers={**admin, "X-OpenStack-Ironic-API-Version": "1.61"},
+    )
+    assert r.status_code == 200 and r.json()["retired"] is True, r.text
+    body = {"name": "r", "count": 2, "flavor": "bm.x86", "image": "http://images/os.raw"}
+    r = c.post("/api/v1/hosts", json=body, headers=alice)
+    assert r.status_code == 409, r.text
+    assert "asked for 2, 1 could be claimed" in r.json()["detail"]
+    r = c.post("/api/v1/hosts", json={**body, "count": 1}, headers=alice)
+    assert r.status_code == 202, r.text
+    assert [h["node_uuid"] for h in r.json()["hosts"]] == [spare]
+    node = c.get(f"/v1/nodes/{retired}", headers=admin).json()
+    assert node["instance_uuid"] is None and node["provision_state"] == "available"

@@ -11,7 +11,10 @@ from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool, parse_lim
 from ironworks.api.v1 import render
 from ironworks.domain import versions as v
 from ironworks.drivers.base import INTERFACE_KINDS
-from ironworks.services import inventory
+from ironworks.services import chassis as chassis_svc
+from ironworks.services import conductors as conductor_svc
+from ironworks.services import drivers as driver_svc
+from ironworks.services import volumes as volume_svc
 
 router = APIRouter(tags=["discovery and inventory"])
 JsonObject = Annotated[dict[str, Any], Body()]
@@ -81,7 +84,7 @@ def _chassis(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
 def list_chassis(ctx: CtxDep) -> JSON:
     q = ctx.query({"limit", "marker", "fields", "detail", "sort_key", "sort_dir"})
     limit = parse_limit(q.get("limit"), ctx.svc.settings.api.max_limit)
-    rows = inventory.list_chassis(ctx.svc, limit, q.get("marker"))
+    rows = chassis_svc.list_chassis(ctx.svc, limit, q.get("marker"))
     body: dict[str, Any] = {"chassis": [_chassis(ctx, r) for r in rows]}
     nxt = ctx.next_link("chassis", rows, limit, {})
     if nxt:
@@ -92,7 +95,7 @@ def list_chassis(ctx: CtxDep) -> JSON:
 @router.post("/v1/chassis", status_code=201, summary="Create a chassis")
 @offload
 def create_chassis(ctx: CtxDep, body: JsonObject) -> JSON:
-    row = inventory.create_chassis(ctx.svc, body)
+    row = chassis_svc.create_chassis(ctx.svc, body)
     ctx.request.app.state.chassis_cache.cache_clear()
     return JSON(
         _chassis(ctx, row),
@@ -104,19 +107,19 @@ def create_chassis(ctx: CtxDep, body: JsonObject) -> JSON:
 @router.get("/v1/chassis/{ident}", summary="Show a chassis")
 @offload
 def get_chassis(ctx: CtxDep, ident: str) -> JSON:
-    return JSON(_chassis(ctx, inventory.get_chassis(ctx.svc, ident)))
+    return JSON(_chassis(ctx, chassis_svc.get_chassis(ctx.svc, ident)))
 
 
 @router.patch("/v1/chassis/{ident}", summary="Update a chassis")
 @offload
 def patch_chassis(ctx: CtxDep, ident: str, body: JsonPatch) -> JSON:
-    return JSON(_chassis(ctx, inventory.patch_chassis(ctx.svc, ident, body)))
+    return JSON(_chassis(ctx, chassis_svc.patch_chassis(ctx.svc, ident, body)))
 
 
 @router.delete("/v1/chassis/{ident}", status_code=204, summary="Delete a chassis")
 @offload
 def delete_chassis(ctx: CtxDep, ident: str) -> Response:
-    inventory.delete_chassis(ctx.svc, ident)
+    chassis_svc.delete_chassis(ctx.svc, ident)
     ctx.request.app.state.chassis_cache.cache_clear()
     return Response(status_code=204)
 
@@ -148,19 +151,19 @@ def list_drivers(ctx: CtxDep) -> JSON:
     if q.get("type") == "classic":
         return JSON({"drivers": []})
     detail = bool(parse_bool(q.get("detail"), "detail"))
-    return JSON({"drivers": [_driver(ctx, d, detail) for d in inventory.list_drivers(ctx.svc)]})
+    return JSON({"drivers": [_driver(ctx, d, detail) for d in driver_svc.list_drivers(ctx.svc)]})
 
 
 @router.get("/v1/drivers/{name}", summary="Show a hardware type")
 @offload
 def get_driver(ctx: CtxDep, name: str) -> JSON:
-    return JSON(_driver(ctx, inventory.get_driver(ctx.svc, name), True))
+    return JSON(_driver(ctx, driver_svc.get_driver(ctx.svc, name), True))
 
 
 @router.get("/v1/drivers/{name}/properties", summary="driver_info properties of a hardware type")
 @offload
 def driver_properties(ctx: CtxDep, name: str) -> JSON:
-    hw = inventory.get_driver(ctx.svc, name)["hw"]
+    hw = driver_svc.get_driver(ctx.svc, name)["hw"]
     out = {}
     for p in hw.properties().values():
         out[p.name] = p.description + (" Required." if p.required else "")
@@ -193,7 +196,7 @@ def list_conductors(ctx: CtxDep) -> JSON:
     q = ctx.query({"detail", "fields", "limit", "marker", "sort_key", "sort_dir"})
     detail = bool(parse_bool(q.get("detail"), "detail"))
     return JSON(
-        {"conductors": [_conductor(ctx, c, detail) for c in inventory.list_conductors(ctx.svc)]}
+        {"conductors": [_conductor(ctx, c, detail) for c in conductor_svc.list_conductors(ctx.svc)]}
     )
 
 
@@ -201,7 +204,7 @@ def list_conductors(ctx: CtxDep) -> JSON:
 @offload
 def get_conductor(ctx: CtxDep, hostname: str) -> JSON:
     v.require("conductors", ctx.version)
-    return JSON(_conductor(ctx, inventory.get_conductor(ctx.svc, hostname), True))
+    return JSON(_conductor(ctx, conductor_svc.get_conductor(ctx.svc, hostname), True))
 
 
 # --- volume --------------------------------------------------------------------------------------
@@ -237,7 +240,7 @@ def _register_volume(which: str) -> None:
         v.require("volume", ctx.version)
         q = ctx.query({"node", "detail", "fields", "limit", "marker", "sort_key", "sort_dir"})
         limit = parse_limit(q.get("limit"), ctx.svc.settings.api.max_limit)
-        rows = inventory.list_volume(ctx.svc, which, q.get("node"), limit)
+        rows = volume_svc.list_volume(ctx.svc, which, q.get("node"), limit)
         return JSON({which: [_volume(ctx, which, r) for r in rows]})
 
     @router.post(
@@ -248,7 +251,7 @@ def _register_volume(which: str) -> None:
     )
     def create(ctx: CtxDep, body: JsonObject) -> JSON:
         v.require("volume", ctx.version)
-        row = inventory.create_volume(ctx.svc, which, body)
+        row = volume_svc.create_volume(ctx.svc, which, body)
         return JSON(_volume(ctx, which, row), status_code=201,
                     headers={"Location": f"{ctx.base}/v1/volume/{which}/{row['uuid']}"})  # fmt: skip
 
@@ -259,7 +262,7 @@ def _register_volume(which: str) -> None:
     )
     def show(ctx: CtxDep, ident: str) -> JSON:
         v.require("volume", ctx.version)
-        return JSON(_volume(ctx, which, inventory.get_volume(ctx.svc, which, ident)))
+        return JSON(_volume(ctx, which, volume_svc.get_volume(ctx.svc, which, ident)))
 
     @router.delete(
         f"/v1/volume/{which}/{{ident}}",
@@ -269,7 +272,7 @@ def _register_volume(which: str) -> None:
     )
     def delete(ctx: CtxDep, ident: str) -> Response:
         v.require("volume", ctx.version)
-        inventory.delete_volume(ctx.svc, which, ident)
+        volume_svc.delete_volume(ctx.svc, which, ident)
         return Response(status_code=204)
 
     @router.get(
@@ -279,7 +282,7 @@ def _register_volume(which: str) -> None:
     )
     def of_node(ctx: CtxDep, node: str) -> JSON:
         v.require("volume", ctx.version)
-        rows = inventory.list_volume(ctx.svc, which, node, ctx.svc.settings.api.max_limit)
+        rows = volume_svc.list_volume(ctx.svc, which, node, ctx.svc.settings.api.max_limit)
         return JSON({which: [_volume(ctx, which, r) for r in rows]})
 
 

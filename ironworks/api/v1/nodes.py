@@ -12,7 +12,7 @@ from ironworks.api.v1 import render
 from ironworks.common.errors import InvalidInput, NotAcceptable
 from ironworks.domain import states
 from ironworks.domain import versions as v
-from ironworks.services import inventory, operations
+from ironworks.services import conductors, operations
 from ironworks.services import nodes as node_svc
 from ironworks.services import ports as port_svc
 
@@ -27,7 +27,7 @@ LIST_PARAMS = {*LIST_FILTERS, "fields", "detail", "limit", "marker", "sort_key",
 
 def renderer(ctx: Ctx) -> render.NodeRenderer:
     app_state = ctx.request.app.state
-    cmap: inventory.ConductorMap = app_state.conductor_map
+    cmap: conductors.ConductorMap = app_state.conductor_map
     return render.NodeRenderer(
         ctx.base, ctx.version, conductor_of=cmap.owner, chassis_uuids=app_state.chassis_cache()
     )

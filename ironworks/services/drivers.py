@@ -1,0 +1,33 @@
+"""Drivers (hardware types) as the API lists them: the enabled ones, each with the live
+conductors that serve it. What a hardware type is and does lives in drivers/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ironworks.common.errors import NotFound
+from ironworks.drivers.registry import HARDWARE_TYPES
+from ironworks.services.conductors import list_conductors
+from ironworks.services.context import Services
+
+
+def list_drivers(svc: Services) -> list[dict[str, Any]]:
+    """The enabled hardware types, in the order of the setting: name, hosts, and the type."""
+    hosts_by_driver: dict[str, list[str]] = {}
+    for c in list_conductors(svc):
+        if c["alive"]:
+            for d in c["drivers"]:
+                hosts_by_driver.setdefault(d, []).append(c["hostname"])
+    out = []
+    for name in svc.settings.enabled_hardware_types:
+        hw = HARDWARE_TYPES.get(name)
+        if hw is not None:
+            out.append({"name": name, "hosts": hosts_by_driver.get(name, []), "hw": hw})
+    return out
+
+
+def get_driver(svc: Services, name: str) -> dict[str, Any]:
+    for d in list_drivers(svc):
+        if d["name"] == name:
+            return d
+    raise NotFound(f"Driver {name} could not be found.")
