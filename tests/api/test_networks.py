@@ -431,3 +431,61 @@ def test_switch_credentials_are_sealed_and_never_shown(services: Services) -> No
     )
     switch_svc.delete(services, ADMIN, "tor1")
     assert switch_svc.list_switches(services, ADMIN) == []
+
+
+def test_parallel_network_creates_get_distinct_vlan_ids(services: Services) -> None:
+    net_svc.create_physical_network(
+        services, ADMIN, {"name": "fab", "segmentation_ranges": "10-17"}
+    )
+    got: list[int] = []
+    errors: list[str] = []
+    start = threading.Barrier(12)
+
+    def one(i: int) -> None:
+        start.wait()
+        try:
+            got.append(
+                net_svc.create_network(services, ADMIN, {"name": f"n{i}"})["segmentation_id"]
+            )
+        except Conflict as exc:
+            errors.append(exc.message)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert sorted(got) == list(range(10, 18))
+    assert len(errors) == 4 and all("'fab'" in e for e in errors)
+    assert len(net_svc.list_networks(services, ADMIN)) == 8
+
+
+def test_who_allocates_where(services: Services) -> None:
+    users = _org(services)
+    alice, carol = users["alice"], users["carol"]
+    net_svc.create_physical_network(services, ADMIN, {"name": "fab", "segmentation_ranges": "1-9"})
+    net_svc.create_network(services, ADMIN, {"name": "pub", "shared": True})
+    net_svc.create_subnet(
+        services, ADMIN, {"network": "pub", "name": "pub4", "cidr": "10.5.0.0/29"}
+    )
+    net_svc.create_network(services, ADMIN, {"name": "ext", "role": "external"})
+    net_svc.create_subnet(
+        services, ADMIN, {"network": "ext", "name": "ext4", "cidr": "10.6.0.0/29"}
+    )
+    net_svc.create_network(services, alice, {"name": "a1"})
+    net_svc.create_subnet(
+        services,
+        alice,
+        {"network": "a1", "name": "a6", "cidr": "2001:db8:a::/64", "gateway_ip": None},
+    )
+    # a shared network's addresses serve every project; releasing them is the cloud admin's
+    assert net_svc.allocate_address(services, carol, "pub4")["address"] == "10.5.0.2"
+    _raises(Forbidden, net_svc.release_address, services, carol, "pub4", "10.5.0.2")
+    # external addresses are floating IPs: not taken by hand
+    _raises(Forbidden, net_svc.allocate_address, services, alice, "ext4")
+    # a project's own subnet: its users only; IPv6 from the bottom of the /64
+    assert net_svc.allocate_address(services, alice, "a6")["address"] == "2001:db8:a::1"
+    _raises(NotFound, net_svc.allocate_address, services, carol, "a6")
+    assert [a["address"] for a in net_svc.addresses(services, alice, "a6")] == ["2001:db8:a::1"]
+    net_svc.release_address(services, alice, "a6", "2001:DB8:A:0::1")  # any spelling
+    assert net_svc.addresses(services, alice, "a6") == []
