@@ -507,3 +507,134 @@ agent_sessions = sa.Table(
     sa.Column("agent_version", sa.String(32)),
     *_ts(),
 )
+
+
+# --- tenant networking (docs/networking.md) ------------------------------------------------------
+
+# One switching fabric. `name` is what node ports and port groups carry in their own
+# `physical_network` column (a name, as in Ironic), so it never changes once created. `scheme`:
+# dynamic | preconfigured | postconfigured (domain/network.py); `segmentation_ranges`: the VLAN
+# ids networks get from it, "100-199,300" (domain/ipam.parse_ranges), empty for none.
+physical_networks = sa.Table(
+    "physical_networks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("scheme", sa.String(16), nullable=False),
+    sa.Column("segmentation_ranges", sa.Text, nullable=False, default=""),
+    sa.Column("description", sa.Text),
+    *_ts(),
+)
+
+# A switch Ironworks drives (dynamic scheme) or computes commands for (post-configured).
+# `vendor` is a key of drivers/switches.DRIVERS; `password` and `secret` (IOS/EOS enable) are
+# sealed with the services' SecretBox (common/crypto.py), like BMC passwords.
+switches = sa.Table(
+    "switches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("vendor", sa.String(32), nullable=False),
+    sa.Column("address", sa.String(255), nullable=False),
+    sa.Column("port", sa.Integer, nullable=False, default=22),
+    sa.Column("username", sa.String(255), nullable=False),
+    sa.Column("password", sa.Text),
+    sa.Column("secret", sa.Text),
+    sa.Column(
+        "physical_network_id",
+        sa.Integer,
+        sa.ForeignKey("physical_networks.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("description", sa.Text),
+    *_ts(),
+    sa.Index("ix_switches_physical_network_id", "physical_network_id"),
+)
+
+# A layer-2 segment: `network_type` vlan (a segmentation id, unique per physical network: the
+# database refuses two networks on one VLAN whatever races) or flat (no id). Owned by a project
+# (project_id) or by the cloud (None); `shared` networks are visible to every project,
+# `external` ones carry floating IPs. `role`: tenant, or one of the cloud's own networks
+# (provisioning, cleaning, external; at most one network each).
+networks = sa.Table(
+    "networks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("network_type", sa.String(8), nullable=False),
+    sa.Column("segmentation_id", sa.Integer),
+    sa.Column(
+        "physical_network_id",
+        sa.Integer,
+        sa.ForeignKey("physical_networks.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="RESTRICT")),
+    sa.Column("shared", sa.Boolean, nullable=False, default=False),
+    sa.Column("external", sa.Boolean, nullable=False, default=False),
+    sa.Column("role", sa.String(16), nullable=False, default="tenant"),
+    sa.Column("description", sa.Text),
+    *_ts(),
+    sa.UniqueConstraint("physical_network_id", "segmentation_id"),
+    sa.Index("ix_networks_project_id", "project_id"),
+)
+
+# Addresses as text in their canonical form (str(ipaddress.ip_address(...))); pools are
+# [{"start", "end"}], DNS servers a list of addresses.
+subnets = sa.Table(
+    "subnets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255)),
+    sa.Column(
+        "network_id", sa.Integer, sa.ForeignKey("networks.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("cidr", sa.String(64), nullable=False),
+    sa.Column("ip_version", sa.Integer, nullable=False),
+    sa.Column("gateway_ip", sa.String(64)),
+    sa.Column("allocation_pools", JSON, nullable=False, default=list),
+    sa.Column("dns_nameservers", JSON, nullable=False, default=list),
+    *_ts(),
+    sa.Index("ix_subnets_network_id", "network_id"),
+)
+
+# A host's attachment to one network, bound to one physical port or one port group of its node
+# (each at most once: unique), with the MAC the host sees.
+host_nics = sa.Table(
+    "host_nics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "network_id", sa.Integer, sa.ForeignKey("networks.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("port_id", sa.Integer, sa.ForeignKey("ports.id", ondelete="SET NULL"), unique=True),
+    sa.Column(
+        "portgroup_id", sa.Integer, sa.ForeignKey("portgroups.id", ondelete="SET NULL"), unique=True
+    ),
+    sa.Column("mac", sa.String(18)),
+    *_ts(),
+    sa.Index("ix_host_nics_host_id", "host_id"),
+)
+
+# IPAM: one row per address handed out. Unique (subnet_id, address): the database, not the
+# reader of the used set, makes an address go to one holder (db/ipam.py). `host_nic_id` is the
+# owner; the row goes with its NIC. A subnet with allocations cannot be deleted (RESTRICT).
+ip_allocations = sa.Table(
+    "ip_allocations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "subnet_id", sa.Integer, sa.ForeignKey("subnets.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("host_nic_id", sa.Integer, sa.ForeignKey("host_nics.id", ondelete="CASCADE")),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("subnet_id", "address"),
+    sa.Index("ix_ip_allocations_host_nic_id", "host_nic_id"),
+)

@@ -124,6 +124,20 @@ RULES: tuple[Rule, ...] = (
     Rule("image:delete", "images", "delete an image", A, J, J, prd=False),
     Rule("license:update", "license", "install a license", A, X, X, prd=False),
     Rule("license:read", "license", "show the license", A, A, A, prd=False),
+    # Tenant networking: the PRD's rows cover the scheme and switches (cloud admin only) and a
+    # host's NICs; these are the networks and subnets NICs attach to. A project's users manage
+    # their projects' networks and see the shared and external ones (scoped in the query);
+    # shared, external and the cloud's own networks are the cloud admin's (services/networks.py).
+    Rule("network_scheme:read", "network config", "list physical networks", A, A, A, prd=False),
+    Rule("network:read", "network config", "list and show networks", A, J, J, prd=False),
+    Rule("network:create", "network config", "create a network", A, J, J, prd=False),
+    Rule("network:update", "network config", "edit a network", A, J, J, prd=False),
+    Rule("network:delete", "network config", "delete a network", A, J, J, prd=False),
+    Rule("subnet:read", "network config", "list and show subnets", A, J, J, prd=False),
+    Rule("subnet:create", "network config", "create a subnet", A, J, J, prd=False),
+    Rule("subnet:update", "network config", "edit a subnet", A, J, J, prd=False),
+    Rule("subnet:delete", "network config", "delete a subnet", A, J, J, prd=False),
+    Rule("switch:read", "network config", "list and show switches", A, X, X, prd=False),
 )
 
 BY_OPERATION = {r.operation: r for r in RULES}
