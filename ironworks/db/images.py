@@ -34,12 +34,13 @@ def _visible(query: sa.Select, scope: Sequence[int] | None) -> sa.Select:
 def find(
     conn: Connection, ident: str, scope: Sequence[int] | None, *, lock: bool = False
 ) -> list[dict[str, Any]]:
-    """The images in scope with this uuid or name, at most two (a second one means the name is
-    ambiguous); with `lock`, their rows stay locked until the transaction ends."""
+    """The images in scope with this uuid or name (a few: the service picks among a name's
+    images or calls the name ambiguous); with `lock`, the rows stay locked until the
+    transaction ends."""
     q = _visible(sa.select(images).where(by_ident(images, ident)), scope)
     if lock:
         q = q.with_for_update()
-    return [dict(r) for r in conn.execute(q.limit(2)).mappings()]
+    return [dict(r) for r in conn.execute(q.limit(20)).mappings()]
 
 
 def lock(conn: Connection, uuid: str) -> dict[str, Any] | None:

@@ -106,10 +106,21 @@ def _edits(body: dict[str, Any]) -> dict[str, Any]:
 def get_row(
     conn: sa.Connection, caller: Caller, ident: str, *, lock: bool = False
 ) -> dict[str, Any]:
-    """The image, by uuid or name, if the caller may see it (404 otherwise)."""
+    """The image, by uuid or name, if the caller may see it (404 otherwise). A name several
+    images share resolves to the caller's own projects' image, then to a public one, then to
+    one shared with them: one of each kind, else the name is ambiguous."""
     rows = image_db.find(conn, ident, caller.project_ids, lock=lock)
     if not rows:
         raise NotFound(f"image {ident} could not be found")
+    if len(rows) > 1 and not caller.is_admin:
+        mine = set(caller.principal.projects)
+        for tier in (
+            [r for r in rows if r["project_id"] in mine],
+            [r for r in rows if r["visibility"] == "public"],
+        ):
+            if tier:
+                rows = tier
+                break
     if len(rows) > 1:
         raise InvalidInput(f"more than one image is named {ident!r}; use its id", field="image")
     return rows[0]
@@ -157,12 +168,18 @@ def _owner(conn: sa.Connection, caller: Caller, ident: Any) -> dict[str, Any] | 
     return project_db.get_project(conn, mine[0])
 
 
-def _grant(conn: sa.Connection, image_id: int, project: str, allowed: bool) -> None:
-    # Any project may be named, not only the caller's: sharing is giving to others.
+def _grant(conn: sa.Connection, caller: Caller, image_id: int, project: str, allowed: bool) -> None:
+    """Share with a project or stop. Giving needs a role in the project (or the cloud admin):
+    nobody pushes images into projects they do not belong to; any other project answers like
+    one that does not exist. Taking back is the image owner's, whoever the project."""
     rows = project_db.project_ids(conn, project)
+    if allowed and not caller.is_admin:
+        rows = [pid for pid in rows if pid in caller.principal.projects]
     if len(rows) != 1:
-        raise NotFound(f"project {project} could not be found") if not rows else InvalidInput(
-            f"{len(rows)} projects are named {project!r}; use its id", field="project")  # fmt: skip
+        if not rows:
+            raise NotFound(f"project {project} could not be found")
+        raise InvalidInput(f"{len(rows)} projects are named {project!r}; use its id",
+                           field="project")  # fmt: skip
     image_db.unshare(conn, image_id, rows[0])
     if allowed:
         image_db.share(conn, image_id, rows[0])
@@ -215,7 +232,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any
         )
         row = get_row(conn, caller, uuid)
         for p in shares:
-            _grant(conn, row["id"], p, True)
+            _grant(conn, caller, row["id"], p, True)
         _audit(conn, caller, row)
         return _out(conn, row, caller)
 
@@ -277,7 +294,7 @@ def set_access(
         if row["visibility"] != "shared":
             raise Conflict(f"image {row['name']} is {row['visibility']}; make it shared first "
                            '(PATCH {"visibility": "shared"})')  # fmt: skip
-        _grant(conn, row["id"], project, allowed)
+        _grant(conn, caller, row["id"], project, allowed)
         return _out(conn, row, caller)
 
 

@@ -297,7 +297,7 @@ def test_scoping_and_who_may_change_what(secure: Any) -> None:
     r = c.patch(f"/api/v1/images/{mine['uuid']}", json={"visibility": "shared"}, headers=alice)
     assert r.status_code == 200 and r.json()["projects"] == []
     assert names(bob) == ["pub"]
-    r = c.put(f"/api/v1/images/{mine['uuid']}/access/p2", headers=alice)
+    r = c.put(f"/api/v1/images/{mine['uuid']}/access/p2", headers=admin)  # alice has no role there
     assert r.status_code == 200 and r.json()["projects"] == ["p2"]
     assert names(bob) == ["mine", "pub"]
     assert "projects" not in c.get(f"/api/v1/images/{mine['uuid']}", headers=bob).json()
@@ -306,3 +306,40 @@ def test_scoping_and_who_may_change_what(secure: Any) -> None:
     assert c.delete(f"/api/v1/images/{mine['uuid']}/access/p2", headers=alice).status_code == 200
     assert names(bob) == ["pub"]
     assert c.delete(f"/api/v1/images/{mine['uuid']}", headers=alice).status_code == 204
+
+
+def test_sharing_needs_a_role_in_the_target_and_names_prefer_ones_own(secure: Any) -> None:
+    """#15 item 9: a project's user cannot push images into projects they have no role in, and
+    an image name resolves to the caller's own project's image before public and shared ones."""
+    c, svc = secure
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    add_user(svc, "alice", Role.MEMBER, "p1")
+    add_user(svc, "bob", Role.MEMBER, "p2")
+    alice = bearer(log_in(c, "alice", PASSWORD))
+    bob = bearer(log_in(c, "bob", PASSWORD))
+    body = {"name": "mine", "visibility": "shared"}
+    mine = c.post("/api/v1/images", json=body, headers=alice).json()
+    r = c.put(f"/api/v1/images/{mine['uuid']}/access/p2", headers=alice)
+    assert r.status_code == 404 and r.json()["detail"] == "project p2 could not be found"
+    assert c.get(f"/api/v1/images/{mine['uuid']}", headers=bob).status_code == 404
+    assert c.post("/api/v1/projects", json={"name": "p3", "department": "d1"},
+                  headers=admin).status_code == 201  # fmt: skip
+    assert c.put("/api/v1/projects/p3/members/alice", json={}, headers=admin).status_code == 200
+    alice = bearer(log_in(c, "alice", PASSWORD))  # her new role comes with a new token
+    r = c.put(f"/api/v1/images/{mine['uuid']}/access/p3", headers=alice)
+    assert r.status_code == 200 and r.json()["projects"] == ["p3"]
+
+    # three images named debian that alice sees: public, hers (p1), bob's shared into p1
+    assert c.post("/api/v1/images", json={"name": "debian"}, headers=admin).status_code == 201
+    own = c.post("/api/v1/images", json={"name": "debian", "project": "p1"}, headers=alice).json()
+    theirs = c.post("/api/v1/images", json={"name": "debian", "visibility": "shared"},
+                    headers=bob).json()  # fmt: skip
+    r = c.put(f"/api/v1/images/{theirs['uuid']}/access/p1", headers=admin)
+    assert r.status_code == 200
+    r = c.get("/api/v1/images/debian", headers=alice)
+    assert r.status_code == 200 and r.json()["uuid"] == own["uuid"], r.text
+    # bob: his own before the public one
+    assert c.get("/api/v1/images/debian", headers=bob).json()["uuid"] == theirs["uuid"]
+    # the cloud admin has no project of its own: the name is ambiguous
+    r = c.get("/api/v1/images/debian", headers=admin)
+    assert r.status_code == 400 and r.json()["field"] == "image"
