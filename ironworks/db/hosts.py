@@ -88,6 +88,13 @@ def add(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(sa.insert(hosts).values(**values))
 
 
+def on_node(conn: Connection, node_id: int) -> dict[str, Any] | None:
+    """The host a node carries (uuid, name), if any."""
+    q = sa.select(hosts.c.uuid, hosts.c.name).where(hosts.c.node_id == node_id)
+    row = conn.execute(q).mappings().first()
+    return dict(row) if row else None
+
+
 def rename(conn: Connection, host_id: int, name: str) -> None:
     conn.execute(
         sa.update(hosts).where(hosts.c.id == host_id).values(name=name, updated_at=utcnow())

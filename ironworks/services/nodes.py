@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotAcceptable, NotFound
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_uuid
+from ironworks.db import hosts as host_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
 from ironworks.domain import nodes as fields
@@ -222,6 +223,7 @@ def patch_node(
         node = node_db.get_node(conn, ident)
         if node["reservation"] is not None:
             raise node_db.locked_error(node, node["reservation"], "update")
+        _refuse_secret_reads(patch, secret_test(node["driver"]))
         doc = _public_doc(node, conn)
         try:
             new = jsonpatch.apply_patch(doc, patch)
@@ -275,6 +277,8 @@ def patch_node(
                 "remove it first",
                 field="instance_uuid",
             )
+        if "instance_uuid" in changes and not changes["instance_uuid"] and node["instance_uuid"]:
+            _keep_the_hosts_instance(conn, node)
         if not changes:
             return node
         try:
@@ -283,6 +287,38 @@ def patch_node(
         except IntegrityError as e:
             raise _unique_violation(e, {**node, **changes}) from None
         return node_db.get_node(conn, node["id"])
+
+
+def _refuse_secret_reads(patch: list[dict[str, Any]], is_secret: Any) -> None:
+    """JSON-patch copy, move and test read a value: from a secret of driver_info (or the whole
+    driver_info) they would echo its ciphertext elsewhere or probe it. Refused, naming the
+    operation, never the value."""
+    for i, op in enumerate(patch):
+        source = op.get("from") if op["op"] in ("copy", "move") else op["path"]
+        if op["op"] not in ("copy", "move", "test") or not isinstance(source, str):
+            continue
+        parts = source.split("/")
+        if len(parts) < 2 or parts[1] != "driver_info":
+            continue
+        key = parts[2].replace("~1", "/").replace("~0", "~") if len(parts) > 2 else None
+        if key is None or is_secret(key):
+            raise InvalidInput(
+                f"patch operation {i} ({op['op']}) would read {source}, which holds secrets; "
+                "set secret values with add or replace only",
+                field="patch",
+            )
+
+
+def _keep_the_hosts_instance(conn: sa.Connection, node: dict[str, Any]) -> None:
+    """A node that carries a host keeps its instance_uuid: without it the scheduler would put
+    a second host on the node."""
+    host = host_db.on_node(conn, node["id"])
+    if host is not None:
+        raise Conflict(
+            f"node {node['uuid']} carries host {host['name']} ({host['uuid']}); delete the "
+            "host (DELETE /api/v1/hosts/...) instead of removing instance_uuid",
+            field="instance_uuid",
+        )
 
 
 def delete_node(svc: Services, ident: str, caller: Caller) -> None:

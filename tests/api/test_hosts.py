@@ -323,3 +323,20 @@ def test_a_retired_node_is_never_scheduled(cloud: Any) -> None:
     assert [h["node_uuid"] for h in r.json()["hosts"]] == [spare]
     node = c.get(f"/v1/nodes/{retired}", headers=admin).json()
     assert node["instance_uuid"] is None and node["provision_state"] == "available"
+
+
+def test_a_node_carrying_a_host_keeps_its_instance_uuid(cloud: Any) -> None:
+    """#15 item 9: removing /instance_uuid would let the scheduler put a second host on it."""
+    c, svc, who = cloud
+    alice, admin = who["alice"], who["admin"]
+    add_nodes(c, svc, admin, 1, X86)
+    r = c.post("/api/v1/hosts", json={"name": "db", "flavor": "bm.x86",
+                                      "image": "http://images/debian.qcow2"}, headers=alice)  # fmt: skip
+    assert r.status_code == 202, r.text
+    node = wait_status(c, alice, "db", "active")["node_uuid"]
+    for op in ({"op": "remove", "path": "/instance_uuid"},
+               {"op": "replace", "path": "/instance_uuid", "value": None}):  # fmt: skip
+        r = c.patch(f"/v1/nodes/{node}", json=[op], headers=admin)
+        assert r.status_code == 409, r.text
+        assert "host db" in r.json()["error_message"]
+    assert c.get(f"/v1/nodes/{node}", headers=admin).json()["instance_uuid"]

@@ -160,3 +160,28 @@ def test_what_is_masked_is_what_is_sealed_and_left_out_of_exports(client, servic
         assert (shown[key] == "******") == secret, key
         assert stored[key].startswith(PREFIX) == secret, key
         assert (value in exported) == (not secret), key
+
+
+def test_json_patch_cannot_read_a_secret_out(client, services):
+    """#15 item 9: copy, move and test read a value: from a secret they would echo or probe
+    its ciphertext."""
+    r = client.post("/v1/nodes", json={"driver": "fake-hardware", "name": "n1",
+                                       "driver_info": {"fake_password": SECRET}})  # fmt: skip
+    assert r.status_code == 201, r.text
+    sealed = stored_info(services, "n1")["fake_password"]
+    for op in (
+        {"op": "copy", "from": "/driver_info/fake_password", "path": "/extra/x"},
+        {"op": "move", "from": "/driver_info/fake_password", "path": "/extra/x"},
+        {"op": "copy", "from": "/driver_info", "path": "/extra/x"},
+        {"op": "test", "path": "/driver_info/fake_password", "value": sealed},
+        {"op": "test", "path": "/driver_info", "value": {"fake_password": sealed}},
+    ):
+        r = client.patch("/v1/nodes/n1", json=[op])
+        assert r.status_code == 400, (op, r.text)
+        assert sealed not in r.text and "secret" in r.json()["error_message"]
+    assert client.get("/v1/nodes/n1").json()["extra"] == {}
+    # copying a value that is not secret still works
+    r = client.patch("/v1/nodes/n1", json=[
+        {"op": "add", "path": "/driver_info/fake_username", "value": "admin"},
+        {"op": "copy", "from": "/driver_info/fake_username", "path": "/extra/user"}])  # fmt: skip
+    assert r.status_code == 200 and r.json()["extra"] == {"user": "admin"}
