@@ -17,11 +17,11 @@ from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
 from ironworks.api.native import hosts as native_hosts
-from ironworks.api.native import identity as native_identity
 from ironworks.api.native import images as native_images
 from ironworks.api.native import license as native_license
 from ironworks.api.native import nodes as native_nodes
-from ironworks.api.v1 import misc, nodes, ports
+from ironworks.api.native import tenancy as native_tenancy
+from ironworks.api.v1 import chassis, conductors, drivers, nodes, ports, root, volumes
 from ironworks.common.errors import IronworksError
 from ironworks.services import inventory
 from ironworks.services.context import Services
@@ -69,12 +69,11 @@ def create_app(svc: Services) -> FastAPI:
     ]
     for exc, handler in handlers:
         app.add_exception_handler(exc, handler)
-    app.include_router(misc.router)
-    app.include_router(nodes.router)
-    app.include_router(ports.router)
+    for v1_router in (root, chassis, drivers, conductors, volumes, nodes, ports):
+        app.include_router(v1_router.router)
     app.include_router(native_nodes.router)
     app.include_router(native_auth.router)
-    app.include_router(native_identity.router)
+    app.include_router(native_tenancy.router)
     app.include_router(native_audit.router)
     app.include_router(native_hosts.router)
     app.include_router(native_license.router)
