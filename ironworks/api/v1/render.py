@@ -12,9 +12,9 @@ from typing import Any
 
 from ironworks.common.crypto import is_sealed
 from ironworks.common.errors import InvalidInput, NotAcceptable
-from ironworks.db.schema import INTERFACES
 from ironworks.domain import states
 from ironworks.domain import versions as v
+from ironworks.drivers.base import INTERFACE_KINDS as INTERFACES
 
 MASK = "******"
 
