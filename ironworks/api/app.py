@@ -7,12 +7,14 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from ironworks import __version__
 from ironworks.api import boot, errors
-from ironworks.api.access import AuditMiddleware, check_access
+from ironworks.api.access import AuditMiddleware, Public, check_access
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
@@ -50,8 +52,8 @@ def create_app(svc: Services) -> FastAPI:
         title="Ironworks",
         version=__version__,
         description="Bare-metal cloud. `/v1` is compatible with OpenStack Ironic's v1 API.",
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        openapi_url=None,  # served below, declared public like every other route
+        docs_url=None,
         redoc_url=None,
         # no OpenTelemetry exporter is configured here; skip its per-request checks
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -82,9 +84,30 @@ def create_app(svc: Services) -> FastAPI:
         app.include_router(boot.router)
         app.include_router(native_images.boot_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    _document_routes(app)
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)
     return app
+
+
+def _document_routes(app: FastAPI) -> None:
+    """The OpenAPI document and its Swagger UI: public, as FastAPI would serve them."""
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Public()])
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Public()])
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False, dependencies=[Public()])
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 _PROBLEM = {"type": "object", "properties": {

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.common.errors import InvalidInput
 from ironworks.services import audit, sheets
@@ -33,8 +34,12 @@ def _filters(ctx: Any) -> dict[str, str]:
     return {k: v for k, v in params.items() if k in audit.FILTERS}
 
 
-@router.get("", summary="Audit events, newest first (filters: user_name, action, target_type, "
-            "target_id, outcome, request_id)")  # fmt: skip
+@router.get(
+    "",
+    summary="Audit events, newest first (filters: user_name, action, target_type, "
+    "target_id, outcome, request_id)",
+    dependencies=[Allow("audit:read")],
+)
 async def list_events(
     ctx: CtxDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -48,8 +53,13 @@ async def list_events(
     return JSON(out)
 
 
-@router.get("/export", summary="The same events as CSV or XLSX", response_class=Response,
-            responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}})  # fmt: skip
+@router.get(
+    "/export",
+    summary="The same events as CSV or XLSX",
+    response_class=Response,
+    responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}},
+    dependencies=[Allow("audit:export")],
+)
 async def export_events(
     ctx: CtxDep, fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv"
 ) -> Response:

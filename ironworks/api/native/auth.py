@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from ironworks.api.access import AnyUser, Public
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.common.errors import InvalidInput, IronworksError
 from ironworks.services import audit, identity
@@ -37,7 +38,12 @@ def _principal(ctx: Any) -> identity.Principal:
     return p
 
 
-@router.post("/tokens", status_code=201, summary="Log in: a token for a user name and password")
+@router.post(
+    "/tokens",
+    status_code=201,
+    summary="Log in: a token for a user name and password",
+    dependencies=[Public()],
+)
 async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
     svc = ctx.svc
     event = {"action": "auth:login", "target_type": "user", "target_id": body.username,
@@ -53,7 +59,11 @@ async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
     return JSON(out, status_code=201)
 
 
-@router.get("/me", summary="The caller: user, cloud admin flag, projects and roles")
+@router.get(
+    "/me",
+    summary="The caller: user, cloud admin flag, projects and roles",
+    dependencies=[AnyUser()],
+)
 async def me(ctx: CtxDep) -> JSON:
     p = _principal(ctx)
     return JSON({"id": p.user_id, "name": p.name, "is_admin": p.is_admin,
@@ -62,13 +72,23 @@ async def me(ctx: CtxDep) -> JSON:
                  "departments": sorted(p.departments)})  # fmt: skip
 
 
-@router.delete("/tokens", status_code=204, summary="Log out: revoke the token of this request")
+@router.delete(
+    "/tokens",
+    status_code=204,
+    summary="Log out: revoke the token of this request",
+    dependencies=[AnyUser()],
+)
 async def log_out(ctx: CtxDep) -> Response:
     await ctx.run(identity.revoke, ctx.svc, _principal(ctx))
     return Response(status_code=204)
 
 
-@router.post("/application-credentials", status_code=201, summary="A named token for automation")
+@router.post(
+    "/application-credentials",
+    status_code=201,
+    summary="A named token for automation",
+    dependencies=[AnyUser()],
+)
 async def app_credential(ctx: CtxDep, body: Annotated[AppCredential, Body()]) -> JSON:
     p = _principal(ctx)
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_limit
 from ironworks.api.v1 import render
 from ironworks.services import inventory
@@ -34,8 +35,8 @@ def _chassis(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/chassis", summary="List chassis")
-@router.get("/v1/chassis/detail", include_in_schema=False)
+@router.get("/v1/chassis", summary="List chassis", dependencies=[Allow("node:read")])
+@router.get("/v1/chassis/detail", include_in_schema=False, dependencies=[Allow("node:read")])
 @offload
 def list_chassis(ctx: CtxDep) -> JSON:
     q = ctx.query({"limit", "marker", "fields", "detail", "sort_key", "sort_dir"})
@@ -48,7 +49,9 @@ def list_chassis(ctx: CtxDep) -> JSON:
     return JSON(body)
 
 
-@router.post("/v1/chassis", status_code=201, summary="Create a chassis")
+@router.post(
+    "/v1/chassis", status_code=201, summary="Create a chassis", dependencies=[Allow("node:update")]
+)
 @offload
 def create_chassis(ctx: CtxDep, body: JsonObject) -> JSON:
     row = inventory.create_chassis(ctx.svc, body)
@@ -60,19 +63,26 @@ def create_chassis(ctx: CtxDep, body: JsonObject) -> JSON:
     )
 
 
-@router.get("/v1/chassis/{ident}", summary="Show a chassis")
+@router.get("/v1/chassis/{ident}", summary="Show a chassis", dependencies=[Allow("node:read")])
 @offload
 def get_chassis(ctx: CtxDep, ident: str) -> JSON:
     return JSON(_chassis(ctx, inventory.get_chassis(ctx.svc, ident)))
 
 
-@router.patch("/v1/chassis/{ident}", summary="Update a chassis")
+@router.patch(
+    "/v1/chassis/{ident}", summary="Update a chassis", dependencies=[Allow("node:update")]
+)
 @offload
 def patch_chassis(ctx: CtxDep, ident: str, body: JsonPatch) -> JSON:
     return JSON(_chassis(ctx, inventory.patch_chassis(ctx.svc, ident, body)))
 
 
-@router.delete("/v1/chassis/{ident}", status_code=204, summary="Delete a chassis")
+@router.delete(
+    "/v1/chassis/{ident}",
+    status_code=204,
+    summary="Delete a chassis",
+    dependencies=[Allow("node:update")],
+)
 @offload
 def delete_chassis(ctx: CtxDep, ident: str) -> Response:
     inventory.delete_chassis(ctx.svc, ident)

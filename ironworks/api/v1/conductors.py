@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool
 from ironworks.api.v1 import render
 from ironworks.domain import versions as v
@@ -34,7 +35,7 @@ def _conductor(ctx: Ctx, c: dict[str, Any], detail: bool) -> dict[str, Any]:
     return out
 
 
-@router.get("/v1/conductors", summary="List conductors")
+@router.get("/v1/conductors", summary="List conductors", dependencies=[Allow("node:read")])
 @offload
 def list_conductors(ctx: CtxDep) -> JSON:
     v.require("conductors", ctx.version)
@@ -45,7 +46,9 @@ def list_conductors(ctx: CtxDep) -> JSON:
     )
 
 
-@router.get("/v1/conductors/{hostname}", summary="Show a conductor")
+@router.get(
+    "/v1/conductors/{hostname}", summary="Show a conductor", dependencies=[Allow("node:read")]
+)
 @offload
 def get_conductor(ctx: CtxDep, hostname: str) -> JSON:
     v.require("conductors", ctx.version)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool
 from ironworks.drivers.base import INTERFACE_KINDS
 from ironworks.services import inventory
@@ -36,7 +37,7 @@ def _driver(ctx: Ctx, d: dict[str, Any], detail: bool) -> dict[str, Any]:
     return out
 
 
-@router.get("/v1/drivers", summary="List hardware types")
+@router.get("/v1/drivers", summary="List hardware types", dependencies=[Allow("node:read")])
 @offload
 def list_drivers(ctx: CtxDep) -> JSON:
     q = ctx.query({"type", "detail", "fields"})
@@ -46,13 +47,17 @@ def list_drivers(ctx: CtxDep) -> JSON:
     return JSON({"drivers": [_driver(ctx, d, detail) for d in inventory.list_drivers(ctx.svc)]})
 
 
-@router.get("/v1/drivers/{name}", summary="Show a hardware type")
+@router.get("/v1/drivers/{name}", summary="Show a hardware type", dependencies=[Allow("node:read")])
 @offload
 def get_driver(ctx: CtxDep, name: str) -> JSON:
     return JSON(_driver(ctx, inventory.get_driver(ctx.svc, name), True))
 
 
-@router.get("/v1/drivers/{name}/properties", summary="driver_info properties of a hardware type")
+@router.get(
+    "/v1/drivers/{name}/properties",
+    summary="driver_info properties of a hardware type",
+    dependencies=[Allow("node:read")],
+)
 @offload
 def driver_properties(ctx: CtxDep, name: str) -> JSON:
     hw = inventory.get_driver(ctx.svc, name)["hw"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from ironworks.api.access import Public
 from ironworks.api.deps import JSON, CtxDep, offload
 from ironworks.domain import versions as v
 
@@ -25,7 +26,7 @@ def _version_doc(base: str) -> dict[str, Any]:
     }
 
 
-@router.get("/", summary="API versions")
+@router.get("/", summary="API versions", dependencies=[Public()])
 @offload
 def root(ctx: CtxDep) -> JSON:
     doc = _version_doc(ctx.base)
@@ -39,8 +40,8 @@ def root(ctx: CtxDep) -> JSON:
     )
 
 
-@router.get("/v1", summary="The v1 API and its resources")
-@router.get("/v1/", include_in_schema=False)
+@router.get("/v1", summary="The v1 API and its resources", dependencies=[Public()])
+@router.get("/v1/", include_in_schema=False, dependencies=[Public()])
 @offload
 def v1(ctx: CtxDep) -> JSON:
     body: dict[str, Any] = {

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_limit
 from ironworks.api.v1 import render
 from ironworks.domain import versions as v
@@ -29,7 +30,7 @@ def _volume(ctx: Ctx, which: str, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@router.get("/v1/volume", summary="Volume resources")
+@router.get("/v1/volume", summary="Volume resources", dependencies=[Allow("node:read")])
 @offload
 def volume_root(ctx: CtxDep) -> JSON:
     v.require("volume", ctx.version)
@@ -40,9 +41,17 @@ def volume_root(ctx: CtxDep) -> JSON:
 
 
 def _register_volume(which: str) -> None:
-    @router.get(f"/v1/volume/{which}", summary=f"List volume {which}", name=f"list_volume_{which}")
     @router.get(
-        f"/v1/volume/{which}/detail", include_in_schema=False, name=f"list_volume_{which}_detail"
+        f"/v1/volume/{which}",
+        summary=f"List volume {which}",
+        name=f"list_volume_{which}",
+        dependencies=[Allow("node:read")],
+    )
+    @router.get(
+        f"/v1/volume/{which}/detail",
+        include_in_schema=False,
+        name=f"list_volume_{which}_detail",
+        dependencies=[Allow("node:read")],
     )
     def list_all(ctx: CtxDep) -> JSON:
         v.require("volume", ctx.version)
@@ -56,6 +65,7 @@ def _register_volume(which: str) -> None:
         status_code=201,
         summary=f"Create a volume {which[:-1]}",
         name=f"create_volume_{which}",
+        dependencies=[Allow("node:update")],
     )
     def create(ctx: CtxDep, body: JsonObject) -> JSON:
         v.require("volume", ctx.version)
@@ -70,6 +80,7 @@ def _register_volume(which: str) -> None:
         f"/v1/volume/{which}/{{ident}}",
         summary=f"Show a volume {which[:-1]}",
         name=f"get_volume_{which}",
+        dependencies=[Allow("node:read")],
     )
     def show(ctx: CtxDep, ident: str) -> JSON:
         v.require("volume", ctx.version)
@@ -80,6 +91,7 @@ def _register_volume(which: str) -> None:
         status_code=204,
         summary=f"Delete a volume {which[:-1]}",
         name=f"delete_volume_{which}",
+        dependencies=[Allow("node:update")],
     )
     def delete(ctx: CtxDep, ident: str) -> Response:
         v.require("volume", ctx.version)
@@ -90,6 +102,7 @@ def _register_volume(which: str) -> None:
         f"/v1/nodes/{{node}}/volume/{which}",
         summary=f"The node's volume {which}",
         name=f"node_volume_{which}",
+        dependencies=[Allow("node:read")],
     )
     def of_node(ctx: CtxDep, node: str) -> JSON:
         v.require("volume", ctx.version)
