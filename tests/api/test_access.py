@@ -285,7 +285,8 @@ def test_changes_and_refusals_are_audited(secure: Any) -> None:
     ]
     created = rows[1]
     assert created["request_id"] == rid and created["source"] == "testclient"
-    assert rows[3]["target_type"] == "node" and rows[3]["target_id"] == "audited"
+    assert rows[3]["target_type"] == "node" and rows[3]["target_id"] == r.json()["uuid"]
+    assert rows[3]["target_name"] == "audited"  # the URL named it: the event has its uuid
     assert "may not delete" in rows[3]["detail"]
     assert "warp" in rows[4]["detail"]
 
