@@ -124,6 +124,7 @@ RULES: tuple[Rule, ...] = (
     Rule("image:delete", "images", "delete an image", A, J, J, prd=False),
     Rule("license:update", "license", "install a license", A, X, X, prd=False),
     Rule("license:read", "license", "show the license", A, A, A, prd=False),
+    Rule("availability_zone:read", "hosts", "list availability zones", A, A, A, prd=False),
 )
 
 BY_OPERATION = {r.operation: r for r in RULES}

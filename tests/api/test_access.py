@@ -141,6 +141,7 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "image:delete": ("DELETE", "/api/v1/images/ip1", None),
     "license:read": ("GET", "/api/v1/license", None),
     "license:update": ("PUT", "/api/v1/license", {"not": "a license"}),
+    "availability_zone:read": ("GET", "/api/v1/availability-zones", None),
 }  # fmt: skip
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]
