@@ -1,28 +1,35 @@
-"""Who may call what, and the audit trail of every change: one plain ASGI layer for every route.
+"""Who may call what, and the audit trail of every change.
 
-`check_access` runs first for every route (an app-wide dependency, after routing); the route's
-operation (`operation_of`) is looked up in the permission table (`domain/policy.py`). Public routes (version discovery, the OpenAPI
-document, log-in) pass; every other one needs a token (`Authorization: Bearer T` or, as
-OpenStack clients send it, `X-Auth-Token: T`): none or a bad one is a 401, a role the table
-denies a 403 naming the operation and who may do it. A route without an operation is for
-cloud admins only (fail closed). Under `auth.noauth` every call acts as the cloud admin.
+Every route declares its operation next to it, as a row of the permission table
+(`domain/policy.py`): `@router.put(..., dependencies=[Allow("node:power", verb="target")])`,
+or `Public()` (version discovery, the OpenAPI document, log-in, what the boot network reaches)
+or `AnyUser()` (the caller's own session). `check_access` runs first for every route (an
+app-wide dependency, after routing, so the matched route is known) and reads that declaration.
+Every non-public route needs a token (`Authorization: Bearer T` or, as OpenStack clients send
+it, `X-Auth-Token: T`): none or a bad one is a 401, a role the table denies a 403 naming the
+operation and who may do it. A route that declares nothing is for cloud admins only (fail
+closed; a test checks that every route declares one). Under `auth.noauth` every call acts as
+the cloud admin.
 
 Every mutating request (POST, PUT, PATCH, DELETE), refused ones included, leaves an audit
-event. A request that changes rows writes it in the same transaction as its change
-(`services/audit.AuditHook`); `AuditMiddleware` then corrects its outcome if
-the answer was not the expected one, or writes the event itself for a request that changed
-nothing (refused, invalid, failed): who, the operation, the target (from the path), the outcome and status, the
-request id and the client's address.
+event: who, the operation, the target (the kind from the operation; the resource from the
+path, made its uuid by the services as they resolve it), the verb when the route declares one
+(`detail`: e.g. "deploy", "power off"), the outcome and status, the request id and the
+client's address. A request that changes rows writes it in the same transaction as its change
+(`services/audit.AuditHook`); `AuditMiddleware` then corrects its outcome if the answer was not
+the expected one, or writes the event itself for a request that changed nothing (refused,
+invalid, failed).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from ironworks.common.errors import Forbidden, Unauthenticated
@@ -34,68 +41,68 @@ from ironworks.services.context import Services
 
 log = logging.getLogger(__name__)
 
-ADMIN_ONLY = "admin-only"  # a route the table does not name: cloud admins only
+PUBLIC = "public"  # no token: version discovery, the OpenAPI document, log-in, the boot routes
 SELF = "self"  # the caller's own session: any valid token
-_PUBLIC = frozenset({("GET", "/"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/openapi.json"),
-                     ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"),
-                     ("POST", "/api/v1/auth/tokens"),
-                     # the agent's image downloads: it has no token (api/native/images.py)
-                     ("GET", "/boot/images/{key}"), ("HEAD", "/boot/images/{key}")})  # fmt: skip
-# What nodes on the provisioning network reach (api/boot.py): the agent proves itself with its
-# own one-time token; scripts and ramdisks hold no secret.
-_BOOT_PREFIXES = ("/boot/", "/api/v1/agent/")
+ADMIN_ONLY = "admin-only"  # a route that declares no operation: cloud admins only
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_VERB = {"POST": "create", "PATCH": "update", "PUT": "update", "DELETE": "delete"}
-_RESOURCES = {"departments": "department", "projects": "project", "users": "user",
-              "audit-events": "audit", "flavors": "flavor", "hosts": "host",
-              "license": "license", "images": "image"}  # fmt: skip
-_HOST_ACTIONS = {"start": "host:power", "stop": "host:power", "reboot": "host:power",
-                 "soft-reboot": "host:power", "rebuild": "host:rebuild"}  # fmt: skip
 
 
-@functools.lru_cache(maxsize=1024)
-def operation_of(method: str, template: str) -> str | None:
-    """The policy operation of a route (None: public)."""
-    if (method, template) in _PUBLIC or template.startswith(_BOOT_PREFIXES):
-        return None
-    if template.startswith("/api/v1/auth/"):
-        return SELF
-    parts = template.split("/")
-    if template.startswith("/api/v1/") and len(parts) > 3 and parts[3] in _RESOURCES:
-        resource = _RESOURCES[parts[3]]
-        if resource == "host" and len(parts) == 6:  # /hosts/{ident}/<action>
-            return _HOST_ACTIONS.get(parts[5], ADMIN_ONLY)
-        if resource == "host" and template.endswith("/export"):
-            return "host:export"
-        if resource == "image" and method == "GET":
-            return "image:read"  # list, show, download; upload, import, share are image:update
-        if resource == "flavor" and (method == "GET" and len(parts) < 6):
-            return "flavor:choose"  # the flavors a project may use; management is write access
-        if len(parts) > 5:  # /departments/{ident}/admins/{user}, /projects/{ident}/members/..
-            return "membership:update" if parts[5] == "members" else f"{resource}:update"
-        if resource.startswith("audit"):
-            return "audit:export" if template.endswith("/export") else "audit:read"
-        return f"{resource}:{'read' if method == 'GET' else _VERB[method]}"
-    if template == "/api/v1/nodes/import":
-        return "node:import"
-    if template == "/api/v1/nodes/export":
-        return "node:export"
-    if template.startswith("/v1/"):
-        if method == "GET":
-            return "node:read"
-        for kind in ("portgroups", "ports"):
-            if template.startswith(f"/v1/{kind}"):
-                return f"{kind[:-1]}:{_VERB[method]}"
-        if template == "/v1/nodes":
-            return "node:create"
-        if template == "/v1/nodes/{ident}":
-            return "node:update" if method == "PATCH" else "node:delete"
-        if template.endswith("/states/power"):
-            return "node:power"
-        if template.endswith("/maintenance"):
-            return "node:maintenance"
-        return "node:update"  # provision verbs, boot device, NMI, RAID, console, VIFs, chassis
-    return ADMIN_ONLY
+@dataclass(frozen=True)
+class Operation:
+    """What a route does, as the permission table names it, declared on the route itself
+    (`dependencies=[Allow("host:power")]`); `check_access` reads it from the matched route.
+
+    `verb` names the body field that says what exactly is asked (the `target` of a provision or
+    power request): the audit event carries its value."""
+
+    name: str
+    verb: str | None = None
+
+    async def __call__(self) -> None:
+        """Nothing per request: the declaration is data, read by `check_access`."""
+
+
+def Allow(operation: str, *, verb: str | None = None) -> Any:  # spelled like fastapi.Depends
+    """The route's permission: `operation` is a row of `domain/policy.py` (an unknown one fails
+    at import, not at the first request)."""
+    policy.rule(operation)
+    return Depends(Operation(operation, verb))
+
+
+def Public() -> Any:
+    """A route anyone may call, without a token."""
+    return Depends(Operation(PUBLIC))
+
+
+def AnyUser() -> Any:
+    """A route about the caller's own session: any valid token."""
+    return Depends(Operation(SELF))
+
+
+def declared(route: Any) -> str | None:
+    """The operation `route` declares (None: it declares none)."""
+    found = _declaration(route)
+    return None if found is None else found.name
+
+
+def served_routes(app: Any) -> Iterator[tuple[str, str, Any]]:
+    """(method, path template, route) of every route `app` serves, included routers' too."""
+
+    def walk(routes: Any) -> Iterator[Any]:
+        for route in routes:
+            inner = getattr(route, "original_router", None)  # FastAPI's included router
+            yield from walk(inner.routes) if inner is not None else (route,)
+
+    for route in walk(app.routes):
+        for method in sorted(getattr(route, "methods", None) or ()):
+            yield method, route.path, route
+
+
+def _declaration(route: Any) -> Operation | None:
+    for dep in getattr(route, "dependencies", ()):
+        if isinstance(dep.dependency, Operation):
+            return dep.dependency
+    return None
 
 
 def _target(operation: str, params: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -125,7 +132,7 @@ def _event(scope: dict[str, Any], state: dict[str, Any], noauth: bool) -> dict[s
         "user_name": principal.name if principal else ("(noauth)" if noauth else None),
         "action": operation, "target_type": kind, "target_id": ident,
         "request_id": request_id_var.get(), "source": (scope.get("client") or (None,))[0],
-        "method": scope["method"], "path": scope["path"],
+        "method": scope["method"], "path": scope["path"], "detail": state.get("verb"),
     }  # fmt: skip
     caller = state.get("caller")
     if caller is not None and caller.audit:
@@ -135,17 +142,19 @@ def _event(scope: dict[str, Any], state: dict[str, Any], noauth: bool) -> dict[s
 
 async def check_access(request: Request) -> None:
     """Every route's gate (an app-wide dependency, so the matched route is known): the caller
-    from their token, and the operation of the route against the permission table."""
+    from their token, and the operation the route declares against the permission table."""
     scope = request.scope
     route = scope.get("route")
-    template = getattr(route, "path", None)
     method = scope["method"]
-    operation = operation_of(method, template) if template else ADMIN_ONLY
+    found = _declaration(route)
+    operation = ADMIN_ONLY if found is None else found.name
     state = scope.setdefault("state", {})
-    state["operation"] = operation
+    state["operation"] = None if operation == PUBLIC else operation
     state["path_params"] = dict(request.path_params)
-    if operation is None:
+    if operation == PUBLIC:
         return
+    if found is not None and found.verb is not None and method in _MUTATING:
+        state["verb"] = await _verb(request, found.verb)
     svc: Services = request.app.state.services
     if method in _MUTATING and operation != SELF:
         noauth = svc.settings.auth.noauth
@@ -170,6 +179,16 @@ async def check_access(request: Request) -> None:
     if cell is Cell.DENY:
         raise Forbidden(_denied(operation, principal))
     state["cell"] = cell
+
+
+async def _verb(request: Request, field: str) -> str | None:
+    """The verb in the request's JSON body (FastAPI has read and parsed it already)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    value = body.get(field) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _decide(operation: str, principal: auth.Principal) -> Cell:
@@ -217,10 +236,13 @@ class AuditMiddleware:
         if operation is None or operation == SELF:  # public (log-in audits itself) or unknown
             return
         code = status[0]
+        message = _message(detail[0]) if detail else None
+        verb = state.get("verb")
         outcome = {
             "outcome": "success" if code < 400 else "denied" if code in (401, 403) else "failure",
-            "status_code": code, "detail": _message(detail[0]) if detail else None,
-        }  # fmt: skip
+            "status_code": code,
+            "detail": f"{verb}: {message}" if verb and message else verb or message,
+        }
         hook: audit.AuditHook | None = state.get("audit_hook")
         try:
             if hook is not None and hook.done:  # written with the change: correct it if needed

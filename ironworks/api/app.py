@@ -7,22 +7,25 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
 from ironworks import __version__
 from ironworks.api import boot, errors
-from ironworks.api.access import AuditMiddleware, check_access
+from ironworks.api.access import AuditMiddleware, Public, check_access
 from ironworks.api.limits import BodyLimitMiddleware
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
 from ironworks.api.native import hosts as native_hosts
-from ironworks.api.native import identity as native_identity
 from ironworks.api.native import images as native_images
 from ironworks.api.native import license as native_license
 from ironworks.api.native import nodes as native_nodes
-from ironworks.api.v1 import misc, nodes, ports
+from ironworks.api.native import tenancy as native_tenancy
+from ironworks.api.native import zones as native_zones
+from ironworks.api.v1 import chassis, conductors, drivers, nodes, ports, root, volumes
 from ironworks.common.errors import IronworksError
 from ironworks.services import chassis as chassis_svc
 from ironworks.services import conductors as conductor_svc
@@ -52,8 +55,8 @@ def create_app(svc: Services) -> FastAPI:
         title="Ironworks",
         version=__version__,
         description="Bare-metal cloud. `/v1` is compatible with OpenStack Ironic's v1 API.",
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        openapi_url=None,  # served below, declared public like every other route
+        docs_url=None,
         redoc_url=None,
         # no OpenTelemetry exporter is configured here; skip its per-request checks
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -72,24 +75,45 @@ def create_app(svc: Services) -> FastAPI:
     ]
     for exc, handler in handlers:
         app.add_exception_handler(exc, handler)
-    app.include_router(misc.router)
-    app.include_router(nodes.router)
-    app.include_router(ports.router)
+    for v1_router in (root, chassis, drivers, conductors, volumes, nodes, ports):
+        app.include_router(v1_router.router)
     app.include_router(native_nodes.router)
     app.include_router(native_auth.router)
-    app.include_router(native_identity.router)
+    app.include_router(native_tenancy.router)
     app.include_router(native_audit.router)
     app.include_router(native_hosts.router)
     app.include_router(native_license.router)
     app.include_router(native_images.router)
+    app.include_router(native_zones.router)
     if svc.settings.boot.serve_on_api:  # else only the boot listener serves them (cmd/bootsvc.py)
         app.include_router(boot.router)
         app.include_router(native_images.boot_router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    _document_routes(app)
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=svc.settings.api.max_body_bytes)
     return app
+
+
+def _document_routes(app: FastAPI) -> None:
+    """The OpenAPI document and its Swagger UI: public, as FastAPI would serve them."""
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Public()])
+    async def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Public()])
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False, dependencies=[Public()])
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 _PROBLEM = {"type": "object", "properties": {

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 
 from ironworks.api import errors
+from ironworks.api.access import Public
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.boot import ipxe
 from ironworks.boot.dnsmasq import boot_url
@@ -37,26 +38,44 @@ def _services(request: Request) -> Services:
 SvcDep = Annotated[Services, Depends(_services)]
 
 
-@router.get("/boot/boot.ipxe", response_class=PlainTextResponse, summary="iPXE entry script")
+@router.get(
+    "/boot/boot.ipxe",
+    response_class=PlainTextResponse,
+    summary="iPXE entry script",
+    dependencies=[Public()],
+)
 def entry_script(svc: SvcDep) -> PlainTextResponse:
     return PlainTextResponse(ipxe.entry_script(boot_url(svc.settings.boot)), media_type=_IPXE)
 
 
-@router.get("/boot/{mac}.ipxe", response_class=PlainTextResponse, summary="A node's iPXE script")
+@router.get(
+    "/boot/{mac}.ipxe",
+    response_class=PlainTextResponse,
+    summary="A node's iPXE script",
+    dependencies=[Public()],
+)
 def node_script(svc: SvcDep, mac: str) -> PlainTextResponse:
     """What the machine booting from this MAC (`aa-bb-cc-dd-ee-ff` or with colons) runs next."""
     return PlainTextResponse(agent.boot_script(svc, mac), media_type=_IPXE)
 
 
-@router.get("/boot/grub/{mac}.cfg", response_class=PlainTextResponse,
-            summary="A node's GRUB configuration (arm64 UEFI)")  # fmt: skip
+@router.get(
+    "/boot/grub/{mac}.cfg",
+    response_class=PlainTextResponse,
+    summary="A node's GRUB configuration (arm64 UEFI)",
+    dependencies=[Public()],
+)
 def node_grub_config(svc: SvcDep, mac: str) -> PlainTextResponse:
     """What GRUB on the machine booting from this MAC (`aa:bb:cc:dd:ee:ff`) runs next."""
     return PlainTextResponse(agent.boot_script(svc, mac, loader="grub"), media_type=_IPXE)
 
 
-@router.get("/boot/ramdisk/{arch}/{part}", summary="The agent ramdisk's kernel or initramfs",
-            response_class=FileResponse)  # fmt: skip
+@router.get(
+    "/boot/ramdisk/{arch}/{part}",
+    summary="The agent ramdisk's kernel or initramfs",
+    response_class=FileResponse,
+    dependencies=[Public()],
+)
 def ramdisk_file(svc: SvcDep, arch: str, part: str) -> FileResponse:
     name = ipxe.ARCH_ALIASES.get(arch)
     if name is None:
@@ -74,13 +93,19 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.post(protocol.LOOKUP_PATH, summary="The ramdisk agent finds its node")
+@router.post(
+    protocol.LOOKUP_PATH, summary="The ramdisk agent finds its node", dependencies=[Public()]
+)
 def agent_lookup(svc: SvcDep, request: Request,
                  body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:  # fmt: skip
     return agent.lookup(svc, body, _client(request))
 
 
-@router.post(protocol.HEARTBEAT_PATH, summary="The ramdisk agent reports and gets commands")
+@router.post(
+    protocol.HEARTBEAT_PATH,
+    summary="The ramdisk agent reports and gets commands",
+    dependencies=[Public()],
+)
 def agent_heartbeat(svc: SvcDep, request: Request, body: Annotated[dict[str, Any], Body()],
                     x_agent_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:  # fmt: skip
     return agent.heartbeat(svc, x_agent_token, body, _client(request))
@@ -90,6 +115,7 @@ def agent_heartbeat(svc: SvcDep, request: Request, body: Annotated[dict[str, Any
     protocol.FIRST_BOOT_PATH + "/{node_uuid}/{token}",
     status_code=204,
     summary="The deployed OS reports its first boot (the URL is in its config drive)",
+    dependencies=[Public()],
 )
 def first_boot(svc: SvcDep, request: Request, node_uuid: str, token: str) -> Response:
     agent.first_boot(svc, node_uuid, token, _client(request))

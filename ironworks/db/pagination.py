@@ -6,23 +6,14 @@ boundary falls in the same place on either backend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from ironworks.common.errors import InvalidInput
+from ironworks.domain.paging import PageRequest
 
-
-@dataclass(frozen=True)
-class PageRequest:
-    """A list request's paging: sort by `sort_key` in `sort_dir`, `limit` items after the item
-    whose uuid is `marker`."""
-
-    sort_key: str
-    sort_dir: str = "asc"
-    limit: int | None = None
-    marker: str | None = None
+__all__ = ["PageRequest", "keyset", "paginate"]  # PageRequest's home is domain/paging.py
 
 
 def paginate(

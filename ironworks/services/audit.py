@@ -2,7 +2,11 @@
 
 Who (user, project), what (action = the policy operation, e.g. `node:power`), on what (target
 type, id, name), how it ended (success, failure, denied; the HTTP status and, for failures, the
-message), when, from where (source address) and under which request id.
+message; the verb of a provision or power request, e.g. "deploy", "power off"), when, from
+where (source address) and under which request id. Node events always name the node by uuid:
+the services say which node they acted on (`Caller.acted_on`), and an event of a request that
+never got that far (refused, invalid) has the node the URL named looked up. The queries are in
+`db/audit.py`; lists filter, sort and page like every list.
 """
 
 from __future__ import annotations
@@ -13,20 +17,34 @@ from typing import Any
 import sqlalchemy as sa
 
 from ironworks.common.errors import InvalidInput
-from ironworks.db.audit import record, settle
+from ironworks.common.ids import is_uuid_like
+from ironworks.db import audit as audit_db
+from ironworks.db.audit import FIELDS, FILTERS, SORT_KEYS, record, settle
 from ironworks.db.engine import commit_hook
-from ironworks.db.schema import audit_events
 from ironworks.services.context import Services
 
-FIELDS = ("uuid", "created_at", "user_name", "project_name", "action", "target_type", "target_id",
-          "target_name", "outcome", "status_code", "detail", "request_id", "source", "method",
-          "path")  # fmt: skip
-FILTERS = ("user_name", "project_name", "action", "target_type", "target_id", "outcome",
-           "request_id")  # fmt: skip
+__all__ = [
+    "FIELDS",
+    "FILTERS",
+    "SORT_KEYS",
+    "AuditHook",
+    "list_events",
+    "record",
+    "record_now",
+    "ride_along",
+    "settle_now",
+]
 
 
-__all__ = ["FIELDS", "FILTERS", "AuditHook", "list_events", "record", "record_now", "ride_along",
-           "settle_now"]  # fmt: skip
+def _write(conn: sa.Connection, event: dict[str, Any]) -> str:
+    """Record `event`, its node made its uuid when the URL named it (a refused or failed
+    request never reached the service that would have said which node it was)."""
+    ident = event.get("target_id")
+    if event.get("target_type") == "node" and ident and not is_uuid_like(ident):
+        found = audit_db.node_named(conn, ident)
+        if found is not None:
+            event = {**event, "target_id": found[0], "target_name": found[1]}
+    return record(conn, **event)
 
 
 class AuditHook:
@@ -43,7 +61,8 @@ class AuditHook:
 
     def before_commit(self, conn: sa.Connection) -> None:
         if not self.done:
-            self.uuid = record(conn, outcome="success", status_code=self.expected, **self.event())
+            event = {**self.event(), "outcome": "success", "status_code": self.expected}
+            self.uuid = _write(conn, event)
 
     def committed(self) -> None:
         if self.uuid is not None:
@@ -73,7 +92,7 @@ def record_now(svc: Services, **event: Any) -> None:
     token = commit_hook.set(None)  # this write is the audit line itself
     try:
         with svc.db.write(durable=False) as conn:
-            record(conn, **event)
+            _write(conn, event)
     finally:
         commit_hook.reset(token)
 
@@ -85,30 +104,28 @@ def list_events(
     project_ids: set[int] | None = None,
     limit: int = 100,
     marker: str | None = None,
+    sort_key: str = "created_at",
+    sort_dir: str = "desc",
     since: Any = None,
     until: Any = None,
 ) -> list[dict[str, Any]]:
-    """Newest first. `project_ids` (None: all) limits the events to those projects."""
+    """Newest first unless sorted otherwise. `project_ids` (None: all) limits the events to
+    those projects."""
     unknown = sorted(set(filters) - set(FILTERS))
     if unknown:
-        raise InvalidInput(f"cannot filter audit events by {unknown[0]}; use one of "
-                           f"{', '.join(FILTERS)}", field=unknown[0])  # fmt: skip
-    q = sa.select(*(audit_events.c[f] for f in FIELDS), audit_events.c.id)
-    for key, value in filters.items():
-        q = q.where(audit_events.c[key] == value)
-    if project_ids is not None:
-        q = q.where(audit_events.c.project_id.in_(sorted(project_ids)))
-    if since is not None:
-        q = q.where(audit_events.c.created_at >= since)
-    if until is not None:
-        q = q.where(audit_events.c.created_at < until)
+        raise InvalidInput(
+            f"cannot filter audit events by {unknown[0]}; use one of {', '.join(FILTERS)}",
+            field=unknown[0],
+        )
     with svc.db.read() as conn:
-        if marker:
-            mark = conn.execute(
-                sa.select(audit_events.c.id).where(audit_events.c.uuid == marker)
-            ).scalar()
-            if mark is None:
-                raise InvalidInput(f"marker {marker} is not an audit event id", field="marker")
-            q = q.where(audit_events.c.id < mark)
-        rows = conn.execute(q.order_by(audit_events.c.id.desc()).limit(limit)).mappings().all()
-    return [{f: r[f] for f in FIELDS} for r in rows]
+        return audit_db.list_events(
+            conn,
+            filters=filters,
+            project_ids=project_ids,
+            sort_key=sort_key,
+            sort_dir=sort_dir,
+            limit=limit,
+            marker=marker,
+            since=since,
+            until=until,
+        )

@@ -324,6 +324,7 @@ def _keep_the_hosts_instance(conn: sa.Connection, node: dict[str, Any]) -> None:
 def delete_node(svc: Services, ident: str, caller: Caller) -> None:
     with svc.db.write() as conn:
         node = node_db.get_node(conn, ident)
+        caller.acted_on("node", node["uuid"], node["name"])  # the row is gone at commit
         if node["reservation"] is not None:
             raise node_db.locked_error(node, node["reservation"], "delete")
         if node["protected"]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from ironworks.api.access import operation_of
+from ironworks.api.access import PUBLIC, SELF, Allow, declared, served_routes
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import (
     audit_events,
@@ -141,6 +141,7 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "image:delete": ("DELETE", "/api/v1/images/ip1", None),
     "license:read": ("GET", "/api/v1/license", None),
     "license:update": ("PUT", "/api/v1/license", {"not": "a license"}),
+    "availability_zone:read": ("GET", "/api/v1/availability-zones", None),
 }  # fmt: skip
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]
@@ -216,11 +217,7 @@ def test_every_table_row_is_served_or_listed(secure: Any) -> None:
     """Every operation a route serves has a test call in CALLS, and the operations listed as
     not served really have no route: when one gets a route, it must get a call above."""
     c, _ = secure
-    served = {operation_of(method, path) for method, path in routes(c)} - {
-        None,
-        "self",
-        "admin-only",
-    }
+    served = {declared(route) for _, _, route in served_routes(c.app)} - {PUBLIC, SELF}
     assert served == set(CALLS)
     assert not served & NOT_SERVED
 
@@ -231,17 +228,36 @@ def routes(c: httpx.Client) -> list[tuple[str, str]]:
     return [(m.upper(), path) for path, item in doc["paths"].items() for m in item]
 
 
-def test_every_route_has_an_operation(secure: Any) -> None:
-    """Fail closed: a route the mapping does not know is admin-only; public ones are few."""
+def test_every_route_declares_its_operation(secure: Any) -> None:
+    """Each route says next to it what it does (a row of the table), or that it is public or
+    about the caller's own session; public ones are few."""
     c, _ = secure
-    listed = routes(c)
-    assert len(listed) > 60
-    public = {(m, p) for m, p in listed if operation_of(m, p) is None}
+    served = list(served_routes(c.app))
+    assert len(routes(c)) > 60 and {(m, p) for m, p, _ in served} >= set(routes(c))
+    assert not [(m, p) for m, p, route in served if declared(route) is None]
     # what nodes on the provisioning network reach (scripts, ramdisks, images, the agent API)
     # is served by the boot listener, not by the API tenants reach (boot.serve_on_api is off)
-    assert not [(m, p) for m, p in listed if p.startswith(("/boot/", "/api/v1/agent/"))]
-    assert public <= {("GET", "/"), ("GET", "/v1"), ("POST", "/api/v1/auth/tokens")}
-    assert not [(m, p) for m, p in listed if operation_of(m, p) == "admin-only"]
+    assert not [(m, p) for m, p, _ in served if p.startswith(("/boot/", "/api/v1/agent/"))]
+    public = {(m, p) for m, p, route in served if declared(route) == PUBLIC}
+    assert public == {("GET", "/"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/openapi.json"),
+                      ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"),
+                      ("POST", "/api/v1/auth/tokens")}  # fmt: skip
+
+
+def test_a_route_without_an_operation_is_for_cloud_admins_only(secure: Any) -> None:
+    """Fail closed: a route that forgot its declaration is refused to everyone else."""
+    c, svc = secure
+    c.app.add_api_route("/api/v1/forgotten", lambda: {"ok": True}, methods=["GET"])
+    add_user(svc, "dora", Role.DEPT_ADMIN)
+    r = c.get("/api/v1/forgotten", headers=bearer(log_in(c, "dora", PASSWORD)))
+    assert r.status_code == 403 and "cloud admins only" in r.json()["detail"]
+    r = c.get("/api/v1/forgotten", headers=bearer(log_in(c, "admin", ADMIN_PASSWORD)))
+    assert r.status_code == 200 and r.json() == {"ok": True}
+
+
+def test_an_operation_must_be_a_row_of_the_table() -> None:
+    with pytest.raises(KeyError, match="host:teleport"):
+        Allow("host:teleport")
 
 
 # --- the audit trail -----------------------------------------------------------------------------
@@ -270,7 +286,8 @@ def test_changes_and_refusals_are_audited(secure: Any) -> None:
     ]
     created = rows[1]
     assert created["request_id"] == rid and created["source"] == "testclient"
-    assert rows[3]["target_type"] == "node" and rows[3]["target_id"] == "audited"
+    assert rows[3]["target_type"] == "node" and rows[3]["target_id"] == r.json()["uuid"]
+    assert rows[3]["target_name"] == "audited"  # the URL named it: the event has its uuid
     assert "may not delete" in rows[3]["detail"]
     assert "warp" in rows[4]["detail"]
 

@@ -1,4 +1,5 @@
-"""`/api/v1/audit-events`: the audit log, filtered, newest first; and its export."""
+"""`/api/v1/audit-events`: the audit log, filtered, sorted (newest first unless asked
+otherwise) and paged like every list; and its export."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.common.errors import InvalidInput
 from ironworks.services import audit, sheets
@@ -24,7 +26,7 @@ def _scope(ctx: Any) -> set[int] | None:
 
 
 def _filters(ctx: Any) -> dict[str, str]:
-    known = {*audit.FILTERS, "limit", "marker", "format"}
+    known = {*audit.FILTERS, "limit", "marker", "format", "sort_key", "sort_dir"}
     params = dict(ctx.request.query_params)
     unknown = sorted(set(params) - known)
     if unknown:
@@ -33,28 +35,61 @@ def _filters(ctx: Any) -> dict[str, str]:
     return {k: v for k, v in params.items() if k in audit.FILTERS}
 
 
-@router.get("", summary="Audit events, newest first (filters: user_name, action, target_type, "
-            "target_id, outcome, request_id)")  # fmt: skip
+def _order(ctx: Any) -> dict[str, str]:
+    """Newest first; a sort_key given sorts ascending unless sort_dir says otherwise."""
+    params = ctx.request.query_params
+    key = params.get("sort_key")
+    return {
+        "sort_key": key or "created_at",
+        "sort_dir": params.get("sort_dir", "asc" if key else "desc"),
+    }
+
+
+@router.get(
+    "",
+    summary="Audit events, newest first unless sorted (filters: user_name, action, target_type, "
+    "target_id, outcome, request_id; sort_key: created_at, user_name, project_name, action, "
+    "target_type, target_id, target_name, outcome, status_code)",
+    dependencies=[Allow("audit:read")],
+)
 async def list_events(
     ctx: CtxDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     marker: Annotated[str | None, Query(description="uuid of the last event seen")] = None,
 ) -> JSON:
-    events = await ctx.run(audit.list_events, ctx.svc, filters=_filters(ctx),
-                           project_ids=_scope(ctx), limit=limit, marker=marker)  # fmt: skip
+    events = await ctx.run(
+        audit.list_events,
+        ctx.svc,
+        filters=_filters(ctx),
+        project_ids=_scope(ctx),
+        limit=limit,
+        marker=marker,
+        **_order(ctx),
+    )
     out: dict[str, Any] = {"audit_events": events}
     if len(events) == limit:
         out["next_marker"] = events[-1]["uuid"]
     return JSON(out)
 
 
-@router.get("/export", summary="The same events as CSV or XLSX", response_class=Response,
-            responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}})  # fmt: skip
+@router.get(
+    "/export",
+    summary="The same events as CSV or XLSX",
+    response_class=Response,
+    responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}},
+    dependencies=[Allow("audit:export")],
+)
 async def export_events(
     ctx: CtxDep, fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv"
 ) -> Response:
-    events = await ctx.run(audit.list_events, ctx.svc, filters=_filters(ctx),
-                           project_ids=_scope(ctx), limit=EXPORT_LIMIT)  # fmt: skip
+    events = await ctx.run(
+        audit.list_events,
+        ctx.svc,
+        filters=_filters(ctx),
+        project_ids=_scope(ctx),
+        limit=EXPORT_LIMIT,
+        **_order(ctx),
+    )
 
     def render() -> bytes:
         rows = [[e[f] if not hasattr(e[f], "isoformat") else e[f].isoformat() for f in audit.FIELDS]

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from ironworks.api.access import AnyUser, Public
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.common.errors import InvalidInput, IronworksError
 from ironworks.services import audit, auth
@@ -55,7 +56,12 @@ def _principal(ctx: Any) -> auth.Principal:
     return p
 
 
-@router.post("/tokens", status_code=201, summary="Log in: a token for a user name and password")
+@router.post(
+    "/tokens",
+    status_code=201,
+    summary="Log in: a token for a user name and password",
+    dependencies=[Public()],
+)
 async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
     svc = ctx.svc
     event = {"action": "auth:login", "target_type": "user", "target_id": body.username,
@@ -71,7 +77,11 @@ async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
     return JSON(out, status_code=201)
 
 
-@router.get("/me", summary="The caller: user, cloud admin flag, projects and roles")
+@router.get(
+    "/me",
+    summary="The caller: user, cloud admin flag, projects and roles",
+    dependencies=[AnyUser()],
+)
 async def me(ctx: CtxDep) -> JSON:
     p = _principal(ctx)
     return JSON({"id": p.user_id, "name": p.name, "is_admin": p.is_admin,
@@ -80,13 +90,23 @@ async def me(ctx: CtxDep) -> JSON:
                  "departments": sorted(p.departments)})  # fmt: skip
 
 
-@router.delete("/tokens", status_code=204, summary="Log out: revoke the token of this request")
+@router.delete(
+    "/tokens",
+    status_code=204,
+    summary="Log out: revoke the token of this request",
+    dependencies=[AnyUser()],
+)
 async def log_out(ctx: CtxDep) -> Response:
     await ctx.run(auth.revoke, ctx.svc, _principal(ctx))
     return Response(status_code=204)
 
 
-@router.post("/password", status_code=204, summary="Change your own password")
+@router.post(
+    "/password",
+    status_code=204,
+    summary="Change your own password",
+    dependencies=[AnyUser()],
+)
 async def change_password(ctx: CtxDep, body: Annotated[PasswordChange, Body()]) -> Response:
     """Your other sessions end; this one and your application credentials stay."""
     await ctx.run(
@@ -100,7 +120,12 @@ async def change_password(ctx: CtxDep, body: Annotated[PasswordChange, Body()]) 
     return Response(status_code=204)
 
 
-@router.post("/application-credentials", status_code=201, summary="A named token for automation")
+@router.post(
+    "/application-credentials",
+    status_code=201,
+    summary="A named token for automation",
+    dependencies=[AnyUser()],
+)
 async def app_credential(ctx: CtxDep, body: Annotated[AppCredential, Body()]) -> JSON:
     out = await ctx.run(
         auth.create_application_credential, ctx.svc, _principal(ctx), body.name, body.ttl
@@ -112,6 +137,7 @@ async def app_credential(ctx: CtxDep, body: Annotated[AppCredential, Body()]) ->
     "/application-credentials",
     response_model=AppCredentialList,
     summary="Your application credentials (not their tokens)",
+    dependencies=[AnyUser()],
 )
 async def list_app_credentials(ctx: CtxDep) -> JSON:
     items = await ctx.run(auth.list_application_credentials, ctx.svc, _principal(ctx))
@@ -119,7 +145,10 @@ async def list_app_credentials(ctx: CtxDep) -> JSON:
 
 
 @router.delete(
-    "/application-credentials/{ident}", status_code=204, summary="Revoke an application credential"
+    "/application-credentials/{ident}",
+    status_code=204,
+    summary="Revoke an application credential",
+    dependencies=[AnyUser()],
 )
 async def revoke_app_credential(ctx: CtxDep, ident: str) -> Response:
     await ctx.run(auth.revoke_application_credential, ctx.svc, _principal(ctx), ident)

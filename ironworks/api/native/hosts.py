@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.api.native.listing import PAGING, page, paging, paging_only
 from ironworks.services import flavors, hosts, sheets
@@ -23,8 +24,12 @@ BodyDep = Annotated[dict[str, Any], Body()]
 # --- flavors ------------------------------------------------------------------------------------
 
 
-@router.get("/flavors", tags=["flavors"], summary="Flavors (all; for a project's users, those "
-            "their projects may use)")  # fmt: skip
+@router.get(
+    "/flavors",
+    tags=["flavors"],
+    summary="Flavors (all; for a project's users, those their projects may use)",
+    dependencies=[Allow("flavor:choose")],
+)
 async def list_flavors(ctx: CtxDep) -> JSON:
     params = paging_only(dict(ctx.request.query_params))
     items = await ctx.run(flavors.list_flavors, ctx.svc, ctx.caller)
@@ -32,35 +37,65 @@ async def list_flavors(ctx: CtxDep) -> JSON:
                      "flavors"))  # fmt: skip
 
 
-@router.post("/flavors", status_code=201, tags=["flavors"], summary="Create a flavor")
+@router.post(
+    "/flavors",
+    status_code=201,
+    tags=["flavors"],
+    summary="Create a flavor",
+    dependencies=[Allow("flavor:create")],
+)
 async def create_flavor(ctx: CtxDep, body: BodyDep) -> JSON:
     return JSON(await ctx.run(flavors.create, ctx.svc, ctx.caller, body), status_code=201)
 
 
-@router.get("/flavors/{ident}", tags=["flavors"], summary="Show a flavor")
+@router.get(
+    "/flavors/{ident}",
+    tags=["flavors"],
+    summary="Show a flavor",
+    dependencies=[Allow("flavor:choose")],
+)
 async def show_flavor(ctx: CtxDep, ident: str) -> JSON:
     return JSON(await ctx.run(flavors.show, ctx.svc, ctx.caller, ident))
 
 
-@router.patch("/flavors/{ident}", tags=["flavors"], summary="Edit a flavor")
+@router.patch(
+    "/flavors/{ident}",
+    tags=["flavors"],
+    summary="Edit a flavor",
+    dependencies=[Allow("flavor:update")],
+)
 async def update_flavor(ctx: CtxDep, ident: str, body: BodyDep) -> JSON:
     return JSON(await ctx.run(flavors.update, ctx.svc, ctx.caller, ident, body))
 
 
-@router.delete("/flavors/{ident}", status_code=204, tags=["flavors"], summary="Delete a flavor")
+@router.delete(
+    "/flavors/{ident}",
+    status_code=204,
+    tags=["flavors"],
+    summary="Delete a flavor",
+    dependencies=[Allow("flavor:delete")],
+)
 async def delete_flavor(ctx: CtxDep, ident: str) -> Response:
     await ctx.run(flavors.delete, ctx.svc, ctx.caller, ident)
     return Response(status_code=204)
 
 
-@router.put("/flavors/{ident}/access/{project}", tags=["flavors"],
-            summary="Let a project use a non-public flavor")  # fmt: skip
+@router.put(
+    "/flavors/{ident}/access/{project}",
+    tags=["flavors"],
+    summary="Let a project use a non-public flavor",
+    dependencies=[Allow("flavor:update")],
+)
 async def grant_flavor(ctx: CtxDep, ident: str, project: str) -> JSON:
     return JSON(await ctx.run(flavors.set_access, ctx.svc, ctx.caller, ident, project, True))
 
 
-@router.delete("/flavors/{ident}/access/{project}", tags=["flavors"],
-               summary="Take a non-public flavor from a project")  # fmt: skip
+@router.delete(
+    "/flavors/{ident}/access/{project}",
+    tags=["flavors"],
+    summary="Take a non-public flavor from a project",
+    dependencies=[Allow("flavor:update")],
+)
 async def revoke_flavor(ctx: CtxDep, ident: str, project: str) -> JSON:
     return JSON(await ctx.run(flavors.set_access, ctx.svc, ctx.caller, ident, project, False))
 
@@ -68,8 +103,12 @@ async def revoke_flavor(ctx: CtxDep, ident: str, project: str) -> JSON:
 # --- hosts ---------------------------------------------------------------------------------------
 
 
-@router.get("/hosts", tags=["hosts"], summary="Hosts (filters: project, status, flavor, "
-            "availability_zone, name)")  # fmt: skip
+@router.get(
+    "/hosts",
+    tags=["hosts"],
+    summary="Hosts (filters: project, status, flavor, availability_zone, name)",
+    dependencies=[Allow("host:read")],
+)
 async def list_hosts(ctx: CtxDep) -> JSON:
     params = dict(ctx.request.query_params)
     filters = {k: v for k, v in params.items() if k not in PAGING}
@@ -77,15 +116,25 @@ async def list_hosts(ctx: CtxDep) -> JSON:
     return JSON(await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters, req))
 
 
-@router.post("/hosts", status_code=202, tags=["hosts"],
-             summary="Create hosts: `count` at once, all or none")  # fmt: skip
+@router.post(
+    "/hosts",
+    status_code=202,
+    tags=["hosts"],
+    summary="Create hosts: `count` at once, all or none",
+    dependencies=[Allow("host:create")],
+)
 async def create_hosts(ctx: CtxDep, body: BodyDep) -> JSON:
     return JSON({"hosts": await ctx.run(hosts.create, ctx.svc, ctx.caller, body)}, status_code=202)
 
 
-@router.get("/hosts/export", tags=["hosts"], response_class=Response,
-            summary="The hosts (same filters as the list) as CSV or XLSX",
-            responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}})  # fmt: skip
+@router.get(
+    "/hosts/export",
+    tags=["hosts"],
+    response_class=Response,
+    summary="The hosts (same filters as the list) as CSV or XLSX",
+    responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}},
+    dependencies=[Allow("host:export")],
+)
 async def export_hosts(
     ctx: CtxDep, fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv"
 ) -> Response:
@@ -110,27 +159,44 @@ async def export_hosts(
                              "X-Host-Count": str(len(listed))})  # fmt: skip
 
 
-@router.get("/hosts/{ident}", tags=["hosts"], summary="A host: status, flavor, node, NICs, disks, "
-            "audit history")  # fmt: skip
+@router.get(
+    "/hosts/{ident}",
+    tags=["hosts"],
+    summary="A host: status, flavor, node, NICs, disks, audit history",
+    dependencies=[Allow("host:read")],
+)
 async def show_host(ctx: CtxDep, ident: str) -> JSON:
     return JSON(await ctx.run(hosts.show, ctx.svc, ctx.caller, ident))
 
 
-@router.patch("/hosts/{ident}", tags=["hosts"], summary="Rename a host")
+@router.patch(
+    "/hosts/{ident}", tags=["hosts"], summary="Rename a host", dependencies=[Allow("host:update")]
+)
 async def rename_host(ctx: CtxDep, ident: str, body: BodyDep) -> JSON:
     return JSON(await ctx.run(hosts.rename, ctx.svc, ctx.caller, ident, body))
 
 
-@router.delete("/hosts/{ident}", status_code=202, tags=["hosts"],
-               summary="Delete a host: its node is torn down and cleaned")  # fmt: skip
+@router.delete(
+    "/hosts/{ident}",
+    status_code=202,
+    tags=["hosts"],
+    summary="Delete a host: its node is torn down and cleaned",
+    dependencies=[Allow("host:delete")],
+)
 async def delete_host(ctx: CtxDep, ident: str) -> Response:
     await ctx.run(hosts.delete, ctx.svc, ctx.caller, ident)
     return Response(status_code=202)
 
 
 def _power_route(action: str) -> None:
-    @router.post(f"/hosts/{{ident}}/{action}", status_code=202, tags=["hosts"],
-                 summary=f"{action.capitalize()} a host", name=f"host_{action}")  # fmt: skip
+    @router.post(
+        f"/hosts/{{ident}}/{action}",
+        status_code=202,
+        tags=["hosts"],
+        summary=f"{action.capitalize()} a host",
+        name=f"host_{action}",
+        dependencies=[Allow("host:power")],
+    )
     async def act(ctx: CtxDep, ident: str) -> Response:
         await ctx.run(hosts.power, ctx.svc, ctx.caller, ident, action)
         return Response(status_code=202)
@@ -140,8 +206,13 @@ for _action in ("start", "stop", "reboot", "soft-reboot"):
     _power_route(_action)
 
 
-@router.post("/hosts/{ident}/rebuild", status_code=202, tags=["hosts"],
-             summary="Rebuild a host on its node, with a new image or the same")  # fmt: skip
+@router.post(
+    "/hosts/{ident}/rebuild",
+    status_code=202,
+    tags=["hosts"],
+    summary="Rebuild a host on its node, with a new image or the same",
+    dependencies=[Allow("host:rebuild")],
+)
 async def rebuild_host(
     ctx: CtxDep, ident: str, body: Annotated[dict[str, Any] | None, Body()] = None
 ) -> Response:

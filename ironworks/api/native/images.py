@@ -19,6 +19,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
+from ironworks.api.access import Allow, Public
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.api.native.listing import PAGING, page
 from ironworks.common.errors import NotFound
@@ -32,8 +33,11 @@ PartQuery = Annotated[str | None, Query(description="Deploy images: kernel or in
 OCTETS = "application/octet-stream"
 
 
-@api_router.get("/images", summary="Images you may use (filters: name, kind, cpu_arch, "
-                "visibility, status, project)")  # fmt: skip
+@api_router.get(
+    "/images",
+    summary="Images you may use (filters: name, kind, cpu_arch, visibility, status, project)",
+    dependencies=[Allow("image:read")],
+)
 async def list_images(ctx: CtxDep) -> JSON:
     params = dict(ctx.request.query_params)
     filters = {k: v for k, v in params.items() if k not in PAGING}
@@ -41,31 +45,47 @@ async def list_images(ctx: CtxDep) -> JSON:
     return JSON(page(items, params, ("name", "created_at", "size", "status", "kind"), "images"))
 
 
-@api_router.post("/images", status_code=201, summary="Create an image (its data comes by upload "
-                 "or import)")  # fmt: skip
+@api_router.post(
+    "/images",
+    status_code=201,
+    summary="Create an image (its data comes by upload or import)",
+    dependencies=[Allow("image:create")],
+)
 async def create_image(ctx: CtxDep, body: BodyDep) -> JSON:
     return JSON(await ctx.run(images.create, ctx.svc, ctx.caller, body), status_code=201)
 
 
-@api_router.get("/images/{ident}", summary="Show an image")
+@api_router.get("/images/{ident}", summary="Show an image", dependencies=[Allow("image:read")])
 async def show_image(ctx: CtxDep, ident: str) -> JSON:
     return JSON(await ctx.run(images.show, ctx.svc, ctx.caller, ident))
 
 
-@api_router.patch("/images/{ident}", summary="Edit an image: name, visibility, min_disk_gb, "
-                  "properties")  # fmt: skip
+@api_router.patch(
+    "/images/{ident}",
+    summary="Edit an image: name, visibility, min_disk_gb, properties",
+    dependencies=[Allow("image:update")],
+)
 async def update_image(ctx: CtxDep, ident: str, body: BodyDep) -> JSON:
     return JSON(await ctx.run(images.update, ctx.svc, ctx.caller, ident, body))
 
 
-@api_router.delete("/images/{ident}", status_code=204, summary="Delete an image and its files")
+@api_router.delete(
+    "/images/{ident}",
+    status_code=204,
+    summary="Delete an image and its files",
+    dependencies=[Allow("image:delete")],
+)
 async def delete_image(ctx: CtxDep, ident: str) -> Response:
     await ctx.run(images.delete, ctx.svc, ctx.caller, ident)
     return Response(status_code=204)
 
 
-@api_router.put("/images/{ident}/file", summary="Upload an image's data: the raw request body "
-                "(raw or qcow2; deploy images: one part at a time)")  # fmt: skip
+@api_router.put(
+    "/images/{ident}/file",
+    summary="Upload an image's data: the raw request body "
+    "(raw or qcow2; deploy images: one part at a time)",
+    dependencies=[Allow("image:update")],
+)
 async def upload_image(
     ctx: CtxDep,
     ident: str,
@@ -99,39 +119,64 @@ async def upload_image(
                               received, hardware=True))  # fmt: skip
 
 
-@api_router.post("/images/{ident}/import", status_code=202, summary="Import an image's data "
-                 "from an http(s) URL, in the background (status importing, then active or "
-                 "error)")  # fmt: skip
+@api_router.post(
+    "/images/{ident}/import",
+    status_code=202,
+    summary="Import an image's data "
+    "from an http(s) URL, in the background (status importing, then active or "
+    "error)",
+    dependencies=[Allow("image:update")],
+)
 async def import_image(ctx: CtxDep, ident: str, body: BodyDep) -> JSON:
     return JSON(await ctx.run(images.start_import, ctx.svc, ctx.caller, ident, body),
                 status_code=202)  # fmt: skip
 
 
-@api_router.get("/images/{ident}/file", response_class=Response,
-                summary="Download an image's data (Range requests answered)",
-                responses={200: {"content": {OCTETS: {}}}, 206: {"content": {OCTETS: {}}}})  # fmt: skip
+@api_router.get(
+    "/images/{ident}/file",
+    response_class=Response,
+    summary="Download an image's data (Range requests answered)",
+    responses={200: {"content": {OCTETS: {}}}, 206: {"content": {OCTETS: {}}}},
+    dependencies=[Allow("image:read")],
+)
 async def download_image(ctx: CtxDep, ident: str, part: PartQuery = None) -> Response:
     path, name = await ctx.run(images.file_for, ctx.svc, ctx.caller, ident, part)
     return FileResponse(path, media_type=OCTETS, filename=name)
 
 
-@api_router.put("/images/{ident}/access/{project}", summary="Share a shared image with a project")
+@api_router.put(
+    "/images/{ident}/access/{project}",
+    summary="Share a shared image with a project",
+    dependencies=[Allow("image:update")],
+)
 async def grant_image(ctx: CtxDep, ident: str, project: str) -> JSON:
     return JSON(await ctx.run(images.set_access, ctx.svc, ctx.caller, ident, project, True))
 
 
-@api_router.delete("/images/{ident}/access/{project}",
-                   summary="Stop sharing a shared image with a project")  # fmt: skip
+@api_router.delete(
+    "/images/{ident}/access/{project}",
+    summary="Stop sharing a shared image with a project",
+    dependencies=[Allow("image:update")],
+)
 async def revoke_image(ctx: CtxDep, ident: str, project: str) -> JSON:
     return JSON(await ctx.run(images.set_access, ctx.svc, ctx.caller, ident, project, False))
 
 
-@boot_router.head("/boot/images/{key}", response_class=Response, name="boot_image_head",
-                  summary="The size of an image file for the agent (HEAD)")  # fmt: skip
-@boot_router.get("/boot/images/{key}", response_class=Response,
-                 summary="An image file for the agent: a deploy-cache key or an image uuid "
-                 "(.kernel, .initramfs); no token; Range requests answered",
-                 responses={200: {"content": {OCTETS: {}}}})  # fmt: skip
+@boot_router.head(
+    "/boot/images/{key}",
+    response_class=Response,
+    name="boot_image_head",
+    summary="The size of an image file for the agent (HEAD)",
+    dependencies=[Public()],
+)
+@boot_router.get(
+    "/boot/images/{key}",
+    response_class=Response,
+    summary="An image file for the agent: a deploy-cache key or an image uuid "
+    "(.kernel, .initramfs); no token; Range requests answered",
+    responses={200: {"content": {OCTETS: {}}}},
+    dependencies=[Public()],
+)
 async def boot_image(ctx: CtxDep, key: str) -> Response:
     path = images.image_store(ctx.svc).served(key)
     if path is None:

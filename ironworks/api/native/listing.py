@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ironworks.common.errors import InvalidInput
-from ironworks.db.pagination import PageRequest
+from ironworks.domain.paging import PageRequest
 
 MAX_LIMIT = 1000
 PAGING = frozenset({"limit", "marker", "sort_key", "sort_dir"})

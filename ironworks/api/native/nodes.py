@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.api.native import uploads
 from ironworks.services import imports
@@ -78,6 +79,7 @@ _REPORT: dict[int | str, dict[str, Any]] = {
     "driver_info:<key>.",
     openapi_extra=_FILE_BODY,
     responses=_REPORT,
+    dependencies=[Allow("node:import")],
 )
 async def import_nodes(
     ctx: CtxDep,
@@ -98,6 +100,7 @@ async def import_nodes(
     summary="Every node as CSV or XLSX, in the import format (passwords left empty)",
     response_class=Response,
     responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}},
+    dependencies=[Allow("node:export")],
 )
 async def export_nodes(
     ctx: CtxDep,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, offload_hardware, parse_bool, parse_limit
 from ironworks.api.v1 import render
 from ironworks.common.errors import InvalidInput, NotAcceptable
@@ -105,19 +106,19 @@ def _list(ctx: Ctx, detail_path: bool) -> dict[str, Any]:
     return body
 
 
-@router.get("", summary="List nodes")
+@router.get("", summary="List nodes", dependencies=[Allow("node:read")])
 @offload
 def list_nodes(ctx: CtxDep) -> JSON:
     return JSON(_list(ctx, detail_path=False))
 
 
-@router.get("/detail", summary="List nodes with every field")
+@router.get("/detail", summary="List nodes with every field", dependencies=[Allow("node:read")])
 @offload
 def list_nodes_detail(ctx: CtxDep) -> JSON:
     return JSON(_list(ctx, detail_path=True))
 
 
-@router.post("", status_code=201, summary="Enrol a node")
+@router.post("", status_code=201, summary="Enrol a node", dependencies=[Allow("node:create")])
 @offload
 def create_node(ctx: CtxDep, body: JsonObject) -> JSON:
     node = node_svc.create_node(ctx.svc, body, ctx.caller)
@@ -125,7 +126,7 @@ def create_node(ctx: CtxDep, body: JsonObject) -> JSON:
     return JSON(out, status_code=201, headers={"Location": f"{ctx.base}/v1/nodes/{node['uuid']}"})
 
 
-@router.get("/{ident}", summary="Show a node")
+@router.get("/{ident}", summary="Show a node", dependencies=[Allow("node:read")])
 @offload
 def get_node(ctx: CtxDep, ident: str) -> JSON:
     q = ctx.query({"fields"})
@@ -136,7 +137,7 @@ def get_node(ctx: CtxDep, ident: str) -> JSON:
     return JSON(renderer(ctx).render(node, fields))
 
 
-@router.patch("/{ident}", summary="Update a node (JSON patch)")
+@router.patch("/{ident}", summary="Update a node (JSON patch)", dependencies=[Allow("node:update")])
 @offload
 def patch_node(ctx: CtxDep, ident: str, body: JsonPatch) -> JSON:
     ctx.query({"reset_interfaces"})
@@ -144,7 +145,9 @@ def patch_node(ctx: CtxDep, ident: str, body: JsonPatch) -> JSON:
     return JSON(renderer(ctx).render(node))
 
 
-@router.delete("/{ident}", status_code=204, summary="Delete a node")
+@router.delete(
+    "/{ident}", status_code=204, summary="Delete a node", dependencies=[Allow("node:delete")]
+)
 @offload
 def delete_node(ctx: CtxDep, ident: str) -> Response:
     node_svc.delete_node(ctx.svc, ident, ctx.caller)
@@ -154,13 +157,20 @@ def delete_node(ctx: CtxDep, ident: str) -> Response:
 # --- states --------------------------------------------------------------------------------------
 
 
-@router.get("/{ident}/states", summary="Power, provision and RAID state")
+@router.get(
+    "/{ident}/states", summary="Power, provision and RAID state", dependencies=[Allow("node:read")]
+)
 @offload
 def get_states(ctx: CtxDep, ident: str) -> JSON:
     return JSON(renderer(ctx).states_view(node_svc.get_node(ctx.svc, ident)))
 
 
-@router.put("/{ident}/states/provision", status_code=202, summary="Ask for a provision verb")
+@router.put(
+    "/{ident}/states/provision",
+    status_code=202,
+    summary="Ask for a provision verb",
+    dependencies=[Allow("node:update", verb="target")],
+)
 @offload
 def set_provision(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     known = {"target", "configdrive", "clean_steps", "deploy_steps", "rescue_password",
@@ -178,7 +188,12 @@ def set_provision(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     return _status(202, f"{ctx.base}/v1/nodes/{ident}/states")
 
 
-@router.put("/{ident}/states/power", status_code=202, summary="Change power state")
+@router.put(
+    "/{ident}/states/power",
+    status_code=202,
+    summary="Change power state",
+    dependencies=[Allow("node:power", verb="target")],
+)
 @offload
 def set_power(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     unknown = sorted(set(body) - {"target", "timeout"})
@@ -188,7 +203,12 @@ def set_power(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     return _status(202, f"{ctx.base}/v1/nodes/{ident}/states")
 
 
-@router.put("/{ident}/states/raid", status_code=204, summary="Set the target RAID configuration")
+@router.put(
+    "/{ident}/states/raid",
+    status_code=204,
+    summary="Set the target RAID configuration",
+    dependencies=[Allow("node:update")],
+)
 @offload
 def set_raid(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     if ctx.version < v.ENDPOINT_VERSIONS["raid"]:
@@ -199,13 +219,22 @@ def set_raid(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     return _status(204)
 
 
-@router.get("/{ident}/states/console", summary="Console connection information")
+@router.get(
+    "/{ident}/states/console",
+    summary="Console connection information",
+    dependencies=[Allow("node:read")],
+)
 @offload_hardware
 def get_console(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.console(ctx.svc, ident))
 
 
-@router.put("/{ident}/states/console", status_code=202, summary="Enable or disable the console")
+@router.put(
+    "/{ident}/states/console",
+    status_code=202,
+    summary="Enable or disable the console",
+    dependencies=[Allow("node:update")],
+)
 @offload_hardware
 def set_console(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     operations.set_console(ctx.svc, ident, body.get("enabled"), ctx.caller)
@@ -215,7 +244,12 @@ def set_console(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 # --- maintenance, management, validation ---------------------------------------------------------
 
 
-@router.put("/{ident}/maintenance", status_code=202, summary="Set maintenance")
+@router.put(
+    "/{ident}/maintenance",
+    status_code=202,
+    summary="Set maintenance",
+    dependencies=[Allow("node:maintenance")],
+)
 @offload
 def set_maintenance(
     ctx: CtxDep, ident: str, body: Annotated[dict[str, Any] | None, Body()] = None
@@ -225,33 +259,56 @@ def set_maintenance(
     return _status(202)
 
 
-@router.delete("/{ident}/maintenance", status_code=202, summary="Clear maintenance")
+@router.delete(
+    "/{ident}/maintenance",
+    status_code=202,
+    summary="Clear maintenance",
+    dependencies=[Allow("node:maintenance")],
+)
 @offload
 def clear_maintenance(ctx: CtxDep, ident: str) -> Response:
     node_svc.set_maintenance(ctx.svc, ident, False, None, ctx.caller)
     return _status(202)
 
 
-@router.get("/{ident}/management/boot_device", summary="Current boot device")
+@router.get(
+    "/{ident}/management/boot_device",
+    summary="Current boot device",
+    dependencies=[Allow("node:read")],
+)
 @offload_hardware
 def get_boot_device(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.get_boot_device(ctx.svc, ident))
 
 
-@router.put("/{ident}/management/boot_device", status_code=204, summary="Set the boot device")
+@router.put(
+    "/{ident}/management/boot_device",
+    status_code=204,
+    summary="Set the boot device",
+    dependencies=[Allow("node:update")],
+)
 @offload_hardware
 def set_boot_device(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     operations.set_boot_device(ctx.svc, ident, body)
     return _status(204)
 
 
-@router.get("/{ident}/management/boot_device/supported", summary="Boot devices the driver supports")
+@router.get(
+    "/{ident}/management/boot_device/supported",
+    summary="Boot devices the driver supports",
+    dependencies=[Allow("node:read")],
+)
 @offload_hardware
 def supported_boot_devices(ctx: CtxDep, ident: str) -> JSON:
     return JSON({"supported_boot_devices": operations.supported_boot_devices(ctx.svc, ident)})
 
 
-@router.put("/{ident}/management/inject_nmi", status_code=204, summary="Inject an NMI")
+@router.put(
+    "/{ident}/management/inject_nmi",
+    status_code=204,
+    summary="Inject an NMI",
+    dependencies=[Allow("node:update")],
+)
 @offload_hardware
 def inject_nmi(
     ctx: CtxDep, ident: str, body: Annotated[dict[str, Any] | None, Body()] = None
@@ -261,13 +318,21 @@ def inject_nmi(
     return _status(204)
 
 
-@router.get("/{ident}/management/sensors", summary="Sensor readings (Ironworks extension)")
+@router.get(
+    "/{ident}/management/sensors",
+    summary="Sensor readings (Ironworks extension)",
+    dependencies=[Allow("node:read")],
+)
 @offload_hardware
 def sensors(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.sensors(ctx.svc, ident))
 
 
-@router.get("/{ident}/validate", summary="Validate every interface of the node")
+@router.get(
+    "/{ident}/validate",
+    summary="Validate every interface of the node",
+    dependencies=[Allow("node:read")],
+)
 @offload_hardware
 def validate(ctx: CtxDep, ident: str) -> JSON:
     return JSON(operations.validate(ctx.svc, ident))
@@ -276,14 +341,16 @@ def validate(ctx: CtxDep, ident: str) -> JSON:
 # --- VIFs, ports, history ------------------------------------------------------------------------
 
 
-@router.get("/{ident}/vifs", summary="VIFs attached to the node")
+@router.get("/{ident}/vifs", summary="VIFs attached to the node", dependencies=[Allow("node:read")])
 @offload
 def list_vifs(ctx: CtxDep, ident: str) -> JSON:
     v.require("vifs", ctx.version)
     return JSON({"vifs": port_svc.list_vifs(ctx.svc, ident)})
 
 
-@router.post("/{ident}/vifs", status_code=204, summary="Attach a VIF")
+@router.post(
+    "/{ident}/vifs", status_code=204, summary="Attach a VIF", dependencies=[Allow("node:update")]
+)
 @offload
 def attach_vif(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     v.require("vifs", ctx.version)
@@ -293,7 +360,12 @@ def attach_vif(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     return _status(204)
 
 
-@router.delete("/{ident}/vifs/{vif}", status_code=204, summary="Detach a VIF")
+@router.delete(
+    "/{ident}/vifs/{vif}",
+    status_code=204,
+    summary="Detach a VIF",
+    dependencies=[Allow("node:update")],
+)
 @offload
 def detach_vif(ctx: CtxDep, ident: str, vif: str) -> Response:
     v.require("vifs", ctx.version)
@@ -301,7 +373,11 @@ def detach_vif(ctx: CtxDep, ident: str, vif: str) -> Response:
     return _status(204)
 
 
-@router.get("/{ident}/history", summary="The node's history: state, power and error events")
+@router.get(
+    "/{ident}/history",
+    summary="The node's history: state, power and error events",
+    dependencies=[Allow("node:read")],
+)
 @offload
 def history(ctx: CtxDep, ident: str) -> JSON:
     v.require("history", ctx.version)
@@ -321,7 +397,9 @@ def history(ctx: CtxDep, ident: str) -> JSON:
     return JSON(body)
 
 
-@router.get("/{ident}/history/{event}", summary="One history event")
+@router.get(
+    "/{ident}/history/{event}", summary="One history event", dependencies=[Allow("node:read")]
+)
 @offload
 def history_event(ctx: CtxDep, ident: str, event: str) -> JSON:
     v.require("history", ctx.version)
@@ -330,7 +408,7 @@ def history_event(ctx: CtxDep, ident: str, event: str) -> JSON:
     return JSON(render.history_event(row, ctx.base, node["uuid"], ctx.version, True))
 
 
-@router.get("/{ident}/traits", summary="Traits of the node")
+@router.get("/{ident}/traits", summary="Traits of the node", dependencies=[Allow("node:read")])
 @offload
 def traits(ctx: CtxDep, ident: str) -> JSON:
     return JSON({"traits": node_svc.get_node(ctx.svc, ident)["traits"]})

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from starlette.responses import Response
 
+from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool, parse_limit
 from ironworks.api.v1 import render
 from ironworks.common.errors import NotAcceptable
@@ -74,13 +75,21 @@ def _list(
 def _register(which: str) -> None:
     kind, draw, all_fields, table = _KINDS[which]
 
-    @router.get(f"/v1/{which}", summary=f"List {which}", name=f"list_{which}")
+    @router.get(
+        f"/v1/{which}",
+        summary=f"List {which}",
+        name=f"list_{which}",
+        dependencies=[Allow("node:read")],
+    )
     @offload
     def list_all(ctx: CtxDep) -> JSON:
         return JSON(_list(ctx, which))
 
     @router.get(
-        f"/v1/{which}/detail", summary=f"List {which} with every field", name=f"list_{which}_detail"
+        f"/v1/{which}/detail",
+        summary=f"List {which} with every field",
+        name=f"list_{which}_detail",
+        dependencies=[Allow("node:read")],
     )
     def list_detail(ctx: CtxDep) -> JSON:
         return JSON(_list(ctx, which, detail_path=True))
@@ -90,6 +99,7 @@ def _register(which: str) -> None:
         status_code=201,
         summary=f"Create a {kind.word.lower()}",
         name=f"create_{which}",
+        dependencies=[Allow(f"{which[:-1]}:create")],
     )
     def create(ctx: CtxDep, body: JsonObject) -> JSON:
         if which == "portgroups":
@@ -105,7 +115,10 @@ def _register(which: str) -> None:
                     headers={"Location": f"{ctx.base}/v1/{which}/{row['uuid']}"})  # fmt: skip
 
     @router.get(
-        f"/v1/{which}/{{ident}}", summary=f"Show a {kind.word.lower()}", name=f"get_{which}"
+        f"/v1/{which}/{{ident}}",
+        summary=f"Show a {kind.word.lower()}",
+        name=f"get_{which}",
+        dependencies=[Allow("node:read")],
     )
     def show(ctx: CtxDep, ident: str) -> JSON:
         q = ctx.query({"fields"})
@@ -114,7 +127,10 @@ def _register(which: str) -> None:
         return JSON(draw(port_svc.get(ctx.svc, kind, ident), ctx.base, ctx.version, fields))
 
     @router.patch(
-        f"/v1/{which}/{{ident}}", summary=f"Update a {kind.word.lower()}", name=f"patch_{which}"
+        f"/v1/{which}/{{ident}}",
+        summary=f"Update a {kind.word.lower()}",
+        name=f"patch_{which}",
+        dependencies=[Allow(f"{which[:-1]}:update")],
     )
     def patch(ctx: CtxDep, ident: str, body: JsonPatch) -> JSON:
         _check_body(
@@ -131,12 +147,18 @@ def _register(which: str) -> None:
         status_code=204,
         summary=f"Delete a {kind.word.lower()}",
         name=f"delete_{which}",
+        dependencies=[Allow(f"{which[:-1]}:delete")],
     )
     def delete(ctx: CtxDep, ident: str) -> Response:
         port_svc.delete(ctx.svc, kind, ident, ctx.caller)
         return Response(status_code=204)
 
-    @router.get(f"/v1/nodes/{{node}}/{which}", summary=f"The node's {which}", name=f"node_{which}")
+    @router.get(
+        f"/v1/nodes/{{node}}/{which}",
+        summary=f"The node's {which}",
+        name=f"node_{which}",
+        dependencies=[Allow("node:read")],
+    )
     @offload
     def of_node(ctx: CtxDep, node: str) -> JSON:
         return JSON(_list(ctx, which, node=node))
@@ -145,6 +167,7 @@ def _register(which: str) -> None:
         f"/v1/nodes/{{node}}/{which}/detail",
         summary=f"The node's {which}, every field",
         name=f"node_{which}_detail",
+        dependencies=[Allow("node:read")],
     )
     def of_node_detail(ctx: CtxDep, node: str) -> JSON:
         return JSON(_list(ctx, which, node=node, detail_path=True))
@@ -154,13 +177,21 @@ _register("ports")
 _register("portgroups")
 
 
-@router.get("/v1/portgroups/{ident}/ports", summary="Ports in a portgroup")
+@router.get(
+    "/v1/portgroups/{ident}/ports",
+    summary="Ports in a portgroup",
+    dependencies=[Allow("node:read")],
+)
 @offload
 def portgroup_ports(ctx: CtxDep, ident: str) -> JSON:
     return JSON(_list(ctx, "ports", portgroup=ident))
 
 
-@router.get("/v1/portgroups/{ident}/ports/detail", summary="Ports in a portgroup, every field")
+@router.get(
+    "/v1/portgroups/{ident}/ports/detail",
+    summary="Ports in a portgroup, every field",
+    dependencies=[Allow("node:read")],
+)
 @offload
 def portgroup_ports_detail(ctx: CtxDep, ident: str) -> JSON:
     return JSON(_list(ctx, "ports", portgroup=ident, detail_path=True))

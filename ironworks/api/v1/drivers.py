@@ -1,0 +1,67 @@
+"""`/v1/drivers`: the hardware types, their interfaces and driver_info properties."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ironworks.api.access import Allow
+from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool
+from ironworks.drivers.base import INTERFACE_KINDS
+from ironworks.services import drivers as driver_svc
+
+router = APIRouter(tags=["discovery and inventory"])
+
+
+def _driver(ctx: Ctx, d: dict[str, Any], detail: bool) -> dict[str, Any]:
+    name = d["name"]
+    out: dict[str, Any] = {
+        "name": name,
+        "hosts": d["hosts"],
+        "type": "dynamic",
+        "links": [
+            {"href": f"{ctx.base}/v1/drivers/{name}", "rel": "self"},
+            {"href": f"{ctx.base}/drivers/{name}", "rel": "bookmark"},
+        ],
+        "properties": [
+            {"href": f"{ctx.base}/v1/drivers/{name}/properties", "rel": "self"},
+            {"href": f"{ctx.base}/drivers/{name}/properties", "rel": "bookmark"},
+        ],
+    }
+    if detail:
+        hw = d["hw"]
+        for kind in INTERFACE_KINDS:
+            out[f"default_{kind}_interface"] = hw.default(kind)
+            out[f"enabled_{kind}_interfaces"] = hw.names(kind)
+    return out
+
+
+@router.get("/v1/drivers", summary="List hardware types", dependencies=[Allow("node:read")])
+@offload
+def list_drivers(ctx: CtxDep) -> JSON:
+    q = ctx.query({"type", "detail", "fields"})
+    if q.get("type") == "classic":
+        return JSON({"drivers": []})
+    detail = bool(parse_bool(q.get("detail"), "detail"))
+    return JSON({"drivers": [_driver(ctx, d, detail) for d in driver_svc.list_drivers(ctx.svc)]})
+
+
+@router.get("/v1/drivers/{name}", summary="Show a hardware type", dependencies=[Allow("node:read")])
+@offload
+def get_driver(ctx: CtxDep, name: str) -> JSON:
+    return JSON(_driver(ctx, driver_svc.get_driver(ctx.svc, name), True))
+
+
+@router.get(
+    "/v1/drivers/{name}/properties",
+    summary="driver_info properties of a hardware type",
+    dependencies=[Allow("node:read")],
+)
+@offload
+def driver_properties(ctx: CtxDep, name: str) -> JSON:
+    hw = driver_svc.get_driver(ctx.svc, name)["hw"]
+    out = {}
+    for p in hw.properties().values():
+        out[p.name] = p.description + (" Required." if p.required else "")
+    return JSON(out)
