@@ -21,6 +21,7 @@ export default defineConfig({
   test: {
     environment: "jsdom",
     include: ["src/**/*.test.{ts,tsx}"],
+    setupFiles: ["src/test-setup.ts"],
     testTimeout: 60_000, // Ant Design in jsdom is slow on a busy 2-core machine
   },
 });

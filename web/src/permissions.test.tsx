@@ -1,7 +1,7 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { render, screen, within } from "@testing-library/react";
 import { MemoryRouter } from "react-router-dom";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { tokenStore } from "./api/client";
 import type { Me } from "./api/types";
 import AppLayout from "./AppLayout";
@@ -16,16 +16,6 @@ const member: Me = {
   id: "2", name: "mia", is_admin: false, roles: ["member"], projects: { p1: "member" },
   departments: [],
 };
-
-beforeAll(() => {
-  // Ant Design's responsive parts ask for media queries, which jsdom lacks.
-  window.matchMedia ??= ((query: string) => ({
-    matches: false, media: query, onchange: null,
-    addListener: () => undefined, removeListener: () => undefined,
-    addEventListener: () => undefined, removeEventListener: () => undefined,
-    dispatchEvent: () => false,
-  })) as typeof window.matchMedia;
-});
 
 afterEach(() => tokenStore.clear());
 

@@ -68,7 +68,10 @@ const auth: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: window.location.origin });
+export const api = createClient<paths>({
+  baseUrl: window.location.origin,
+  fetch: (request) => globalThis.fetch(request), // looked up per call (tests stub it)
+});
 api.use(auth);
 
 /** The data of an openapi-fetch result, or its ApiError thrown (for TanStack Query). */
