@@ -194,6 +194,7 @@ async function asAdmin(browser, base) {
   await page.getByRole("heading", { name: "节点" }).waitFor();
   check(await page.getByRole("columnheader", { name: "部署状态" }).isVisible(), "column in Chinese");
   check(await page.getByRole("menuitem", { name: "主机" }).isVisible(), "menu in Chinese");
+  check((await page.getByRole("cell", { name: "注册" }).count()) === 3, "states in Chinese");
   await shot(page, "nodes-zh");
   await page.reload();
   await page.getByRole("heading", { name: "节点" }).waitFor();

@@ -1,3 +1,5 @@
+import type { TFunction } from "i18next";
+
 // Ironic's provision states (ironworks/domain/states.py), for the nodes filter.
 export const PROVISION_STATES = [
   "enroll", "verifying", "manageable", "inspecting", "inspect wait", "inspect failed",
@@ -11,3 +13,10 @@ export const POWER_STATES = ["power on", "power off"] as const;
 export const HOST_STATUSES = [
   "building", "active", "stopped", "rebuilding", "deleting", "error",
 ] as const;
+
+export type StateGroup = "provisionState" | "powerState" | "hostStatus";
+
+/** The label of a value the API sends, in the user's language (the value itself if new). */
+export function stateLabel(t: TFunction, group: StateGroup, value: string): string {
+  return t(`${group}.${value}`, { defaultValue: value });
+}

@@ -39,3 +39,19 @@ describe("the catalogues", () => {
     }
   });
 });
+
+describe("the values the API sends", () => {
+  it("have a label in both languages", async () => {
+    const { HOST_STATUSES, POWER_STATES, PROVISION_STATES } = await import("../states");
+    const groups: [string, readonly string[]][] = [
+      ["provisionState", PROVISION_STATES],
+      ["powerState", POWER_STATES],
+      ["hostStatus", HOST_STATUSES],
+    ];
+    for (const catalogue of [en, zh] as Record<string, Record<string, string>>[]) {
+      for (const [group, values] of groups) {
+        for (const value of values) expect(catalogue[group]?.[value], `${group}.${value}`).toBeTruthy();
+      }
+    }
+  });
+});

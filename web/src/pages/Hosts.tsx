@@ -7,7 +7,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
 import type { HostPage, HostRow } from "../api/types";
-import { HOST_STATUSES } from "../states";
+import { HOST_STATUSES, stateLabel } from "../states";
 import ErrorAlert from "./ErrorAlert";
 
 const LIMIT = 50;
@@ -37,7 +37,11 @@ export default function Hosts() {
     {
       title: t("hosts.status"),
       dataIndex: "status",
-      render: (v: string) => <Tag color={COLORS[v]}>{v}</Tag>,
+      render: (v: string) => (
+        <Tag color={COLORS[v]} title={v}>
+          {stateLabel(t, "hostStatus", v)}
+        </Tag>
+      ),
     },
     { title: t("hosts.project"), dataIndex: "project" },
     { title: t("hosts.flavor"), dataIndex: ["flavor", "name"] },
@@ -63,7 +67,7 @@ export default function Hosts() {
             setStatus(v);
             setMarkers([undefined]);
           }}
-          options={HOST_STATUSES.map((s) => ({ value: s, label: s }))}
+          options={HOST_STATUSES.map((s) => ({ value: s, label: stateLabel(t, "hostStatus", s) }))}
         />
         <Button onClick={() => void hosts.refetch()} loading={hosts.isFetching}>
           {t("common.refresh")}

@@ -8,7 +8,7 @@ import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
 import type { NodePage, NodeRow } from "../api/types";
 import { nodeQuery } from "../queries";
-import { POWER_STATES, PROVISION_STATES } from "../states";
+import { POWER_STATES, PROVISION_STATES, stateLabel } from "../states";
 import ErrorAlert from "./ErrorAlert";
 
 const SIZES = [20, 50, 100] as const;
@@ -37,8 +37,12 @@ export default function Nodes() {
   const columns: ColumnsType<NodeRow> = [
     { title: t("nodes.name"), dataIndex: "name", render: (v: string | null) => v ?? t("common.none") },
     { title: t("nodes.uuid"), dataIndex: "uuid", render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
-    { title: t("nodes.provisionState"), dataIndex: "provision_state", render: (v: string) => <Tag>{v}</Tag> },
-    { title: t("nodes.powerState"), dataIndex: "power_state", render: (v: string | null) => v ?? t("common.none") },
+    { title: t("nodes.provisionState"), dataIndex: "provision_state", render: (v: string) => <Tag title={v}>{stateLabel(t, "provisionState", v)}</Tag> },
+    {
+      title: t("nodes.powerState"),
+      dataIndex: "power_state",
+      render: (v: string | null) => (v ? stateLabel(t, "powerState", v) : t("common.none")),
+    },
     {
       title: t("nodes.maintenance"),
       dataIndex: "maintenance",
@@ -62,7 +66,8 @@ export default function Nodes() {
             setState(v);
             restart();
           }}
-          options={PROVISION_STATES.map((s) => ({ value: s, label: s }))}
+          optionFilterProp="label"
+          options={PROVISION_STATES.map((s) => ({ value: s, label: stateLabel(t, "provisionState", s) }))}
         />
         <Select
           allowClear
@@ -85,7 +90,7 @@ export default function Nodes() {
           title={t("nodes.powerFilterNote")}
           value={power}
           onChange={(v: string | undefined) => setPower(v)}
-          options={POWER_STATES.map((s) => ({ value: s, label: s }))}
+          options={POWER_STATES.map((s) => ({ value: s, label: stateLabel(t, "powerState", s) }))}
         />
         <Button onClick={() => void nodes.refetch()} loading={nodes.isFetching}>
           {t("common.refresh")}

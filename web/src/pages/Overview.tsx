@@ -8,6 +8,7 @@ import type { HostPage, NodePage } from "../api/types";
 import { useMe } from "../auth";
 import { allowed } from "../permissions";
 import { countBy } from "../queries";
+import { stateLabel } from "../states";
 import ErrorAlert from "./ErrorAlert";
 
 const MAX = 1000; // the API's largest page
@@ -85,14 +86,14 @@ export default function Overview() {
           <Col xs={24} md={12}>
             <Counts
               title={t("overview.byProvisionState")}
-              rows={countBy(nodes.data?.nodes ?? [], (n) => n.provision_state)}
+              rows={countBy(nodes.data?.nodes ?? [], (n) => stateLabel(t, "provisionState", n.provision_state))}
             />
           </Col>
         )}
         <Col xs={24} md={12}>
           <Counts
             title={t("overview.byHostStatus")}
-            rows={countBy(hosts.data?.hosts ?? [], (h) => h.status)}
+            rows={countBy(hosts.data?.hosts ?? [], (h) => stateLabel(t, "hostStatus", h.status))}
           />
         </Col>
       </Row>
