@@ -13,7 +13,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
 from ironworks import __version__
-from ironworks.api import boot, errors
+from ironworks.api import boot, console, errors
 from ironworks.api.access import AuditMiddleware, Public, check_access
 from ironworks.api.limits import BodyLimitMiddleware
 from ironworks.api.middleware import RequestMiddleware
@@ -88,6 +88,7 @@ def create_app(svc: Services) -> FastAPI:
     if svc.settings.boot.serve_on_api:  # else only the boot listener serves them (cmd/bootsvc.py)
         app.include_router(boot.router)
         app.include_router(native_images.boot_router)
+    console.install(app)  # the web UI at /console/; browsers asking for / are sent there
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     _document_routes(app)
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set

@@ -1,0 +1,92 @@
+// Providers (Ant Design's locale following ours, TanStack Query) and the routes; each page is
+// its own chunk, loaded when first shown.
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { App as AntApp, ConfigProvider, Spin } from "antd";
+import enUS from "antd/locale/en_US";
+import zhCN from "antd/locale/zh_CN";
+import { lazy, Suspense, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router-dom";
+import { ApiError, setUnauthorizedHandler, tokenStore } from "./api/client";
+import { useMe } from "./auth";
+import AppLayout from "./AppLayout";
+import { allowed, type Need } from "./permissions";
+
+const Login = lazy(() => import("./pages/Login"));
+const Overview = lazy(() => import("./pages/Overview"));
+const Nodes = lazy(() => import("./pages/Nodes"));
+const Hosts = lazy(() => import("./pages/Hosts"));
+const NotFound = lazy(() => import("./pages/NotFound"));
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      retry: (count, err) => !(err instanceof ApiError && err.status < 500) && count < 2,
+      refetchOnWindowFocus: false,
+    },
+  },
+});
+
+setUnauthorizedHandler(() => {
+  tokenStore.clear();
+  queryClient.clear();
+  if (!window.location.pathname.endsWith("/login")) window.location.assign("/console/login");
+});
+
+/** React Router 7's behaviour now (and no warning about it in the console). */
+const ROUTER_FUTURE = { v7_startTransition: true, v7_relativeSplatPath: true } as const;
+
+const spinner = <Spin style={{ display: "block", margin: "64px auto" }} />;
+
+function RequireAuth({ children }: { children: ReactNode }) {
+  const location = useLocation();
+  const me = useMe();
+  if (tokenStore.get() === null || me.isError) {
+    return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+  }
+  if (!me.data) return spinner;
+  return <>{children}</>;
+}
+
+function Gate({ need, children }: { need: Need; children: ReactNode }) {
+  const me = useMe();
+  return allowed(me.data, need) ? <>{children}</> : <NotFound />;
+}
+
+export default function App() {
+  const { i18n } = useTranslation();
+  return (
+    <ConfigProvider locale={i18n.language === "zh" ? zhCN : enUS}>
+      <AntApp>
+        <QueryClientProvider client={queryClient}>
+          <BrowserRouter basename="/console" future={ROUTER_FUTURE}>
+            <Suspense fallback={spinner}>
+              <Routes>
+                <Route path="/login" element={<Login />} />
+                <Route
+                  element={
+                    <RequireAuth>
+                      <AppLayout />
+                    </RequireAuth>
+                  }
+                >
+                  <Route index element={<Overview />} />
+                  <Route
+                    path="nodes"
+                    element={
+                      <Gate need="admin">
+                        <Nodes />
+                      </Gate>
+                    }
+                  />
+                  <Route path="hosts" element={<Hosts />} />
+                  <Route path="*" element={<NotFound />} />
+                </Route>
+              </Routes>
+            </Suspense>
+          </BrowserRouter>
+        </QueryClientProvider>
+      </AntApp>
+    </ConfigProvider>
+  );
+}
