@@ -23,8 +23,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import sqlalchemy as sa
-
 from ironworks.boot.artifacts import DeployArtifacts
 from ironworks.common.crypto import SecretBox, box_from_settings
 from ironworks.common.errors import IronworksError, NotFound, SecretUndecryptable
@@ -35,11 +33,11 @@ from ironworks.conductor import periodic
 from ironworks.conductor.power_sync import PowerSync
 from ironworks.conductor.steps import run_step
 from ironworks.db import agents as agent_db
+from ironworks.db import conductors as conductor_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
 from ironworks.db.engine import Database, utcnow
-from ironworks.db.schema import conductors, hosts, nodes
 from ironworks.domain import states
 from ironworks.drivers import base
 from ironworks.drivers.agent import AgentDeploy, AgentInspect, AgentSession
@@ -75,7 +73,7 @@ class Conductor:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.jobs_done = 0
-        self.power_sync = PowerSync(self)
+        self.power_sync = PowerSync(self, self._task)
         self.artifacts = DeployArtifacts(settings)
 
     # --- life cycle ------------------------------------------------------------------------------
@@ -98,32 +96,24 @@ class Conductor:
         self._pool.shutdown(wait=wait, cancel_futures=True)
         try:
             with self.db.write() as conn:
-                conn.execute(sa.update(conductors).where(conductors.c.hostname == self.host)
-                             .values(online=False, updated_at=utcnow()))  # fmt: skip
+                conductor_db.mark_offline(conn, self.host)
         except Exception:  # the database may be gone at shutdown
             log.warning("could not mark conductor %s offline", self.host)
 
     def register(self) -> None:
-        now = utcnow()
-        values = {
-            "conductor_group": self.cfg.group, "online": True, "incarnation": self.incarnation,
-            "drivers": list(self.settings.enabled_hardware_types), "updated_at": now,
-        }  # fmt: skip
         with self.db.write() as conn:
-            n = conn.execute(
-                sa.update(conductors).where(conductors.c.hostname == self.host).values(**values)
-            ).rowcount
-            if n == 0:
-                conn.execute(
-                    sa.insert(conductors).values(hostname=self.host, created_at=now, **values)
-                )
+            conductor_db.register(
+                conn,
+                self.host,
+                group=self.cfg.group,
+                incarnation=self.incarnation,
+                drivers=list(self.settings.enabled_hardware_types),
+            )
 
     def recover(self) -> None:
         """Take back what an earlier incarnation of this conductor left behind."""
         with self.db.write() as conn:
-            freed = conn.execute(
-                sa.update(nodes).where(nodes.c.reservation == self.host).values(reservation=None)
-            ).rowcount
+            freed = node_db.release_all_held_by(conn, self.host)
         requeued = job_db.release_owned_by(self.db, f"{self.host}/%", self.owner)
         if freed or requeued:
             log.warning(
@@ -163,8 +153,7 @@ class Conductor:
         while not self._stop.wait(interval):
             try:
                 with self.db.write() as conn:
-                    conn.execute(sa.update(conductors).where(conductors.c.hostname == self.host)
-                                 .values(online=True, updated_at=utcnow()))  # fmt: skip
+                    conductor_db.heartbeat(conn, self.host)
                 job_db.renew_leases(self.db, self.owner, self.cfg.job_lease)
             except Exception:
                 log.exception("heartbeat failed")
@@ -352,7 +341,7 @@ class Conductor:
                     agent_db.save_commands(conn, node["id"], task.agent.boot_id,
                                            task.agent.commands)  # fmt: skip
                 if torn_down:
-                    conn.execute(sa.delete(hosts).where(hosts.c.node_id == node["id"]))
+                    node_db.drop_host(conn, node["id"])
                 message = out.message
                 if out.nics:
                     message = f"{state} -> {new}: " + port_db.add_found_nics(

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from ironworks.common.errors import NodeLocked, NotFound
 from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.engine import utcnow
-from ironworks.db.schema import node_history, nodes
+from ironworks.db.schema import hosts, node_history, nodes
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +139,94 @@ def record_event(
             "duration": duration, "request_id": request_id, "project": project,
         },
     )  # fmt: skip
+
+
+# --- the conductor's sweeps and recovery ---------------------------------------------------------
+
+
+def release_all_held_by(conn: Connection, host: str) -> int:
+    """Drop every node lock `host` holds (its earlier incarnation crashed, or it went silent);
+    how many were held."""
+    return conn.execute(
+        sa.update(nodes).where(nodes.c.reservation == host).values(reservation=None)
+    ).rowcount
+
+
+def unlocked_waiting(conn: Connection, wait_states: list[str], group: str) -> list[dict[str, Any]]:
+    """Unlocked nodes of conductor group `group` resting in one of `wait_states`."""
+    rows = conn.execute(
+        sa.select(nodes).where(
+            nodes.c.provision_state.in_(wait_states),
+            nodes.c.reservation.is_(None),
+            nodes.c.conductor_group == group,
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def power_sync_candidates(
+    conn: Connection, group: str, *, maintenance_fault: str, skip_states: list[str]
+) -> list[dict[str, Any]]:
+    """Nodes of `group` whose power state a sync may read: not locked, no power change under
+    way, not in `skip_states`, not in maintenance unless for `maintenance_fault`."""
+    rows = conn.execute(
+        sa.select(nodes).where(
+            nodes.c.reservation.is_(None),
+            nodes.c.target_power_state.is_(None),
+            nodes.c.conductor_group == group,
+            sa.or_(nodes.c.maintenance.is_(False), nodes.c.fault == maintenance_fault),
+            nodes.c.provision_state.not_in(skip_states),
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def drop_host(conn: Connection, node_id: int) -> None:
+    """The tenant's host on the node is gone with its instance (teardown), same transaction."""
+    conn.execute(sa.delete(hosts).where(hosts.c.node_id == node_id))
+
+
+def one_with_sealed_secret(conn: Connection, marker: str) -> dict[str, Any] | None:
+    """Any one node whose driver_info holds a sealed secret (its text contains `marker`), as
+    uuid and driver_info: enough to check at start that the key opens what is stored."""
+    row = conn.execute(
+        sa.select(nodes.c.uuid, nodes.c.driver_info)
+        .where(sa.cast(nodes.c.driver_info, sa.Text).contains(marker))
+        .limit(1)
+    ).first()
+    return None if row is None else {"uuid": row.uuid, "driver_info": row.driver_info}
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+def history(
+    conn: Connection, node_id: int, *, limit: int, marker: str | None = None
+) -> list[dict[str, Any]]:
+    """The node's history lines, oldest first, after the line `marker` (a uuid) if given."""
+    q = sa.select(node_history).where(node_history.c.node_id == node_id)
+    if marker:
+        mid = conn.execute(
+            sa.select(node_history.c.id).where(node_history.c.uuid == marker)
+        ).scalar()
+        if mid is None:
+            raise NotFound(f"History event {marker} could not be found.")
+        q = q.where(node_history.c.id > mid)
+    q = q.order_by(node_history.c.id).limit(limit)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def history_event(conn: Connection, node_id: int, event_uuid: str) -> dict[str, Any]:
+    """One line of the node's history by its uuid; NotFound otherwise."""
+    row = (
+        conn.execute(
+            sa.select(node_history).where(
+                node_history.c.node_id == node_id, node_history.c.uuid == event_uuid
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"History event {event_uuid} could not be found.")
+    return dict(row)
