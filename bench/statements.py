@@ -100,8 +100,9 @@ def run(url: str, verbose: bool) -> list[tuple[str, int, int, int, int]]:
     conductor.start()
     time.sleep(0.5)  # the loops' first round
     tally = Tally(verbose)
-    sa.event.listen(db.engine, "before_cursor_execute", tally.statement)
-    sa.event.listen(db.engine, "begin", tally.begin)
+    # every engine: the database may keep more than one pool
+    sa.event.listen(sa.Engine, "before_cursor_execute", tally.statement)
+    sa.event.listen(sa.Engine, "begin", tally.begin)
     rows: list[tuple[str, int, int, int, int]] = []
     warnings.filterwarnings("ignore", module="starlette")  # httpx under TestClient is fine here
     from starlette.testclient import TestClient

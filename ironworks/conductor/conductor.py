@@ -127,21 +127,21 @@ class Conductor:
         while not self._stop.is_set():
             try:
                 job_db.jobs_event.clear()
-                free = self.cfg.workers - self._busy
+                limit = min(self.cfg.workers - self._busy, 64)
                 claimed = (
-                    job_db.claim(self.db, self.owner, self.host, min(free, 64), self.cfg.job_lease)
-                    if free > 0
+                    job_db.claim(self.db, self.owner, self.host, limit, self.cfg.job_lease)
+                    if limit > 0
                     else []
                 )
                 for job, node in claimed:
                     with self._busy_lock:
                         self._busy += 1
                     self._pool.submit(self._run, job, node)
-                if claimed and len(claimed) == free:
+                if claimed and len(claimed) == limit:  # there may be more: claim again
                     continue
-                woken = (not claimed or free <= 0) and job_db.jobs_event.wait(
-                    self.cfg.poll_interval
-                )
+                # Fewer than asked for: the queue is empty for now, and whatever is queued from
+                # here on sets the event (it was cleared before the claim), so wait for it.
+                woken = job_db.jobs_event.wait(self.cfg.poll_interval)
                 if woken and self.cfg.claim_delay:
                     self._stop.wait(self.cfg.claim_delay)
             except Exception:

@@ -65,7 +65,8 @@ def claim(
     """Claim up to `limit` runnable jobs AND the locks of their nodes, in one transaction.
 
     A job whose node is locked by someone else (or by an earlier job of this batch) goes back
-    to the queue for a fraction of a second. Returns (job, node row) pairs, oldest job first.
+    to the queue for a fraction of a second. Returns (job, node row) pairs, oldest job first;
+    fewer than `limit` means the queue held no more runnable jobs (else `jobs_event` is set).
     """
     now = utcnow()
     runnable = sa.or_(
@@ -95,17 +96,14 @@ def claim(
         if not claimed:
             return []
         wanted = sorted({j["node_id"] for j in claimed})
-        locked = set(
-            conn.execute(
+        rows = {  # the locked rows themselves: no second read
+            r["id"]: dict(r)
+            for r in conn.execute(
                 sa.update(nodes)
                 .where(nodes.c.id.in_(wanted), nodes.c.reservation.is_(None))
                 .values(reservation=host)
-                .returning(nodes.c.id)
-            ).scalars()
-        )
-        rows = {
-            r["id"]: dict(r)
-            for r in conn.execute(sa.select(nodes).where(nodes.c.id.in_(locked))).mappings()
+                .returning(*nodes.c)
+            ).mappings()
         }
         out, later, taken = [], [], set()
         for job in claimed:
@@ -124,6 +122,8 @@ def claim(
                     attempts=jobs.c.attempts - 1,
                 )
             )  # fmt: skip
+    if later and len(claimed) == limit:  # a full batch, partly put back: more may be queued
+        wake()
     return out
 
 
