@@ -329,30 +329,41 @@ class Conductor:
             if torn_down and node.get("instance_uuid") is not None:
                 values.update(instance_uuid=None, instance_info={})
             with self.db.write(durable=False) as conn:
-                if final:
-                    if not job_db.finish(conn, job["id"], self.owner):
-                        raise LostLease()
-                elif not job_db.renew(conn, job["id"], self.owner, self.cfg.job_lease):
-                    raise LostLease()
-                node_db.update_node(conn, node["id"], values)
                 if task.agent is not None and out.event == states.FAIL:
                     agent_db.void(conn, node["id"])
                 elif task.agent is not None and task.agent.dirty:
-                    agent_db.save_commands(conn, node["id"], task.agent.boot_id,
-                                           task.agent.commands)  # fmt: skip
+                    agent_db.save_commands(
+                        conn, node["id"], task.agent.boot_id, task.agent.commands
+                    )
                 if torn_down:
                     node_db.drop_host(conn, node["id"])
                 message = out.message
                 if out.nics:
-                    message = f"{state} -> {new}: " + port_db.add_found_nics(
-                        conn, node["id"], out.nics).sentence()  # fmt: skip
-                node_db.record_event(
-                    conn, node["id"], message or f"{state} -> {new}",
-                    event_type="provisioning", severity="ERROR" if out.event == states.FAIL else "INFO",
-                    conductor=self.host, from_state=state, to_state=new,
-                    target_state=values.get("target_provision_state", goal),
-                    duration=node_db.seconds_in_state(node), request_id=job.get("request_id"),
-                )  # fmt: skip
+                    found = port_db.add_found_nics(conn, node["id"], out.nics)
+                    message = f"{state} -> {new}: " + found.sentence()
+                event = {
+                    "event": message or f"{state} -> {new}",
+                    "event_type": "provisioning",
+                    "severity": "ERROR" if out.event == states.FAIL else "INFO",
+                    "conductor": self.host,
+                    "from_state": state,
+                    "to_state": new,
+                    "target_state": values.get("target_provision_state", goal),
+                    "duration": node_db.seconds_in_state(node),
+                    "request_id": job.get("request_id"),
+                }
+                # the job's end or its renewed lease, the node and its history: one commit
+                if not job_db.commit_step(
+                    conn,
+                    job["id"],
+                    self.owner,
+                    node["id"],
+                    values,
+                    event,
+                    final=final,
+                    lease=self.cfg.job_lease,
+                ):
+                    raise LostLease()
             node = {**node, **values}
             if out.event == states.FAIL:
                 log.warning("node %s: %s", node["uuid"], out.message)
@@ -379,19 +390,31 @@ class Conductor:
             msg = getattr(e, "message", None) or repr(e)
             error = f"power {target} failed: {msg}"
         duration = round(time.monotonic() - started, 3)
+        values: dict[str, Any] = {
+            "power_state": new,
+            "target_power_state": None,
+            "reservation": None,
+        }
+        if error:
+            values["last_error"] = error
+        event = {
+            "event": error or f"power {target}: {node['power_state']} -> {new}",
+            "event_type": "power",
+            "severity": "ERROR" if error else "INFO",
+            "conductor": self.host,
+            "duration": duration,
+            "request_id": job.get("request_id"),
+        }
         with self.db.write(durable=False) as conn:
-            if not job_db.finish(conn, job["id"], self.owner, error=error):
+            if not job_db.commit_step(
+                conn,
+                job["id"],
+                self.owner,
+                node["id"],
+                values,
+                event,
+                final=True,
+                lease=self.cfg.job_lease,
+                error=error,
+            ):
                 raise LostLease()
-            values: dict[str, Any] = {
-                "power_state": new,
-                "target_power_state": None,
-                "reservation": None,
-            }
-            if error:
-                values["last_error"] = error
-            node_db.update_node(conn, node["id"], values)
-            node_db.record_event(
-                conn, node["id"], error or f"power {target}: {node['power_state']} -> {new}",
-                event_type="power", severity="ERROR" if error else "INFO", conductor=self.host,
-                duration=duration, request_id=job.get("request_id"),
-            )  # fmt: skip

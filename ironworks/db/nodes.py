@@ -62,6 +62,15 @@ def update_node(
     conn: Connection, node_id: int, values: dict[str, Any], *, expect: dict[str, Any] | None = None
 ) -> bool:
     """UPDATE one node; with `expect`, only if those columns still hold those values (CAS)."""
+    stmt, params = node_update(node_id, values, expect)
+    return conn.execute(stmt, params).rowcount == 1
+
+
+def node_update(
+    node_id: int, values: dict[str, Any], expect: dict[str, Any] | None = None
+) -> tuple[sa.Update, dict[str, Any]]:
+    """`update_node`'s statement (built once per shape) and its parameters, for callers that
+    run it inside a larger statement (db/jobs.py)."""
     expect = expect or {}
     values = {**values, "updated_at": values.get("updated_at") or utcnow()}
     key = (tuple(sorted(values)), tuple(sorted((k, v is None) for k, v in expect.items())))
@@ -76,7 +85,7 @@ def update_node(
     params = {f"_v_{k}": v for k, v in values.items()}
     params["_id"] = node_id
     params.update({f"_x_{k}": v for k, v in expect.items() if v is not None})
-    return conn.execute(stmt, params).rowcount == 1
+    return stmt, params
 
 
 def reserve(conn: Connection, node: dict[str, Any], host: str, purpose: str) -> None:
@@ -132,13 +141,55 @@ def record_event(
     """One line of the node's history, in the caller's transaction."""
     conn.execute(
         _INSERT_EVENT,
-        {
-            "uuid": new_uuid(), "node_id": node_id, "created_at": utcnow(), "severity": severity,
-            "event_type": event_type, "event": event, "conductor": conductor, "user": user,
-            "from_state": from_state, "to_state": to_state, "target_provision_state": target_state,
-            "duration": duration, "request_id": request_id, "project": project,
-        },
-    )  # fmt: skip
+        event_row(
+            node_id,
+            event,
+            event_type=event_type,
+            severity=severity,
+            conductor=conductor,
+            user=user,
+            from_state=from_state,
+            to_state=to_state,
+            target_state=target_state,
+            duration=duration,
+            request_id=request_id,
+            project=project,
+        ),
+    )
+
+
+def event_row(
+    node_id: int | None,
+    event: str,
+    *,
+    event_type: str,
+    severity: str = "INFO",
+    conductor: str | None = None,
+    user: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    target_state: str | None = None,
+    duration: float | None = None,
+    request_id: str | None = None,
+    project: str | None = None,
+) -> dict[str, Any]:
+    """The row of one history line (`record_event`'s arguments), for inserting it elsewhere."""
+    return {
+        "uuid": new_uuid(),
+        "node_id": node_id,
+        "created_at": utcnow(),
+        "severity": severity,
+        "event_type": event_type,
+        "event": event,
+        "conductor": conductor,
+        "user": user,
+        "from_state": from_state,
+        "to_state": to_state,
+        "target_provision_state": target_state,
+        "duration": duration,
+        "request_id": request_id,
+        "project": project,
+    }
 
 
 # --- the conductor's sweeps and recovery ---------------------------------------------------------

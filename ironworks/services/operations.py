@@ -119,23 +119,23 @@ def accept_provision(
         values["inspection_finished_at"] = None
     if target not in states.WORKING_STATES:
         values["target_provision_state"] = None
-    ok = node_db.update_node(
-        conn, node["id"], values, expect={"provision_state": state, "reservation": None}
-    )
-    if not ok:
+    event = {
+        "event": f"{verb}: {state} -> {target}",
+        "event_type": "provisioning",
+        "from_state": state,
+        "to_state": target,
+        "duration": node_db.seconds_in_state(node),
+        "user": caller.user,
+        "request_id": caller.request_id,
+    }
+    job = None
+    if target in states.WORKING_STATES:
+        job = ("provision", {"verb": canonical, **args}, caller.request_id)
+    expect = {"provision_state": state, "reservation": None}
+    if not job_db.accept(conn, node["id"], values, expect=expect, event=event, job=job):
         raise Conflict(
             f"Node {node['uuid']} changed while the request was handled; retry the request"
         )
-    node_db.record_event(
-        conn, node["id"], f"{verb}: {state} -> {target}", event_type="provisioning",
-        from_state=state, to_state=target, duration=node_db.seconds_in_state(node), user=caller.user,
-        request_id=caller.request_id,
-    )  # fmt: skip
-    if target in states.WORKING_STATES:
-        job_db.enqueue(
-            conn, node["id"], "provision", {"verb": canonical, **args},
-            request_id=caller.request_id,
-        )  # fmt: skip
     return target
 
 
@@ -227,16 +227,15 @@ def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Calle
         shown = {base.REBOOT: base.POWER_ON, base.SOFT_REBOOT: base.POWER_ON}.get(
             target, base.POWER_OFF if target == base.SOFT_POWER_OFF else target
         )
-        ok = node_db.update_node(
-            conn, node["id"], {"target_power_state": shown, "last_error": None},
+        ok = job_db.accept(
+            conn,
+            node["id"],
+            {"target_power_state": shown, "last_error": None},
             expect={"reservation": None, "target_power_state": None},
-        )  # fmt: skip
+            job=("power", {"target": target, "timeout": timeout}, caller.request_id),
+        )
         if not ok:
             raise Conflict(f"Node {node['uuid']} changed while the request was handled; retry")
-        job_db.enqueue(
-            conn, node["id"], "power", {"target": target, "timeout": timeout},
-            request_id=caller.request_id,
-        )  # fmt: skip
     job_db.wake()
 
 
