@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
 from ironworks.common.crypto import PREFIX, SecretBox, new_key
@@ -18,8 +17,8 @@ from ironworks.common.errors import ConfigError, IronworksError
 from ironworks.common.logging import setup_logging
 from ironworks.common.settings import Settings, load_settings, sample_toml
 from ironworks.db import migrate
+from ironworks.db import nodes as node_db
 from ironworks.db.engine import Database
-from ironworks.db.schema import nodes
 from ironworks.domain import states
 
 log = logging.getLogger("ironworks")
@@ -112,19 +111,14 @@ def load_secret_box(settings: Settings) -> SecretBox:
 
 def check_secret_key(db: Database, box: SecretBox) -> None:
     """Refuse to start with a key that does not open the secrets already stored."""
-    q = (
-        sa.select(nodes.c.uuid, nodes.c.driver_info)
-        .where(sa.cast(nodes.c.driver_info, sa.Text).contains(PREFIX))
-        .limit(1)
-    )
     with db.read() as conn:
-        row = conn.execute(q).first()
-    if row is None:
+        node = node_db.one_with_sealed_secret(conn, PREFIX)
+    if node is None:
         return
     try:
-        box.open(row.driver_info or {})
+        box.open(node["driver_info"] or {})
     except ConfigError as e:
-        typer.echo(f"ironworks: node {row.uuid}: {e.message}", err=True)
+        typer.echo(f"ironworks: node {node['uuid']}: {e.message}", err=True)
         raise typer.Exit(2) from None
 
 
@@ -150,6 +144,42 @@ def first_admin(svc: Any) -> None:
                "file)\n", err=True)  # fmt: skip
 
 
+def serve_http(app: Any, settings: Settings) -> None:
+    """Serve the API with uvicorn until SIGTERM or SIGINT; exit 1 if it could not listen."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host=settings.api.host,
+        port=settings.api.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn stops on SIGTERM/SIGINT, puts back the handlers it found and raises the signal
+    # again; with Python's default for SIGTERM that would end the process before the caller
+    # stops the conductor and the boot services. Ours only notes it.
+    stopped_by: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: stopped_by.append(signum))
+    server.run()
+    # a second signal while the conductor and running jobs wind down ends it for good
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if stopped_by:
+        log.info("stopping on %s", signal.Signals(stopped_by[0]).name)
+    if not server.started:
+        typer.echo(
+            f"ironworks: could not listen on {settings.api.host}:{settings.api.port} (see the "
+            "error above); is another server using the port?",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
 def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: bool) -> None:
     from ironworks.conductor.conductor import Conductor
 
@@ -167,8 +197,6 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
         conductor.start()
     try:
         if with_api:
-            import uvicorn
-
             from ironworks.api.app import create_app
             from ironworks.services.context import Services
 
@@ -186,26 +214,7 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             app = create_app(svc)
             log.info("API on http://%s:%d (database %s)", settings.api.host, settings.api.port,
                      db.engine.url.render_as_string(hide_password=True))  # fmt: skip
-            server = uvicorn.Server(uvicorn.Config(
-                app, host=settings.api.host, port=settings.api.port, loop="uvloop",
-                http="httptools", access_log=False, log_config=None, timeout_graceful_shutdown=5,
-            ))  # fmt: skip
-            # uvicorn stops on SIGTERM/SIGINT, puts back the handlers it found and raises the
-            # signal again; with Python's default for SIGTERM that would end the process before
-            # the `finally` below stops the conductor and the boot services. Ours only notes it.
-            stopped_by: list[int] = []
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, lambda signum, _frame: stopped_by.append(signum))
-            server.run()
-            # a second signal while the conductor and running jobs wind down ends it for good
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            if stopped_by:
-                log.info("stopping on %s", signal.Signals(stopped_by[0]).name)
-            if not server.started:
-                typer.echo(f"ironworks: could not listen on {settings.api.host}:{settings.api.port}"
-                           " (see the error above); is another server using the port?", err=True)  # fmt: skip
-                raise typer.Exit(1)
+            serve_http(app, settings)
         else:
             done = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -222,6 +231,34 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
 
 
 def register(app: typer.Typer) -> None:
+    """Add the server's commands to the `ironworks` application."""
+    add_run_commands(app)
+    add_db_commands(app)
+    add_config_commands(app)
+    add_reference_commands(app)
+
+
+def serve_overrides(
+    config: Path | None, home: Path | None, host: str | None, port: int | None, lab: str | None
+) -> dict[str, object]:
+    """The settings `serve`'s options change: home, the API's address, the lab's boot network."""
+    api = {k: val for k, val in {"host": host, "port": port}.items() if val is not None}
+    overrides: dict[str, object] = {"home": home}
+    if api or lab:
+        base = settings_from(config, home=home)
+        if api:
+            overrides["api"] = base.api.model_copy(update=api)
+        if lab:
+            lab_boot = {"enabled": True, "netns": lab}
+            if base.boot.http_address6 is None:  # the lab's bridge holds fd99::1/64
+                lab_boot["http_address6"] = "fd99::1"
+            overrides["boot"] = base.boot.model_copy(update=lab_boot)
+    return overrides
+
+
+def add_run_commands(app: typer.Typer) -> None:
+    """`serve` (everything in one process), `api` and `conductor` (scaled out)."""
+
     @app.command()
     def serve(
         config: ConfigOpt = None,
@@ -242,17 +279,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run everything in one process: API, conductor; embedded SQLite under $IRONWORKS_HOME."""
-        api = {k: val for k, val in {"host": host, "port": port}.items() if val is not None}
-        overrides: dict[str, object] = {"home": home}
-        if api or lab:
-            base = settings_from(config, home=home)
-            if api:
-                overrides["api"] = base.api.model_copy(update=api)
-            if lab:
-                lab_boot = {"enabled": True, "netns": lab}
-                if base.boot.http_address6 is None:  # the lab's bridge holds fd99::1/64
-                    lab_boot["http_address6"] = "fd99::1"
-                overrides["boot"] = base.boot.model_copy(update=lab_boot)
+        overrides = serve_overrides(config, home, host, port, lab)
         _run(settings_from(config, **overrides), with_api=True, with_conductor=True, upgrade=True)
 
     @app.command("api")
@@ -273,6 +300,9 @@ def register(app: typer.Typer) -> None:
         """Run only a conductor (against PostgreSQL; many may run)."""
         _run(settings_from(config), with_api=False, with_conductor=True, upgrade=False)
 
+
+def add_db_commands(app: typer.Typer) -> None:
+    """`db upgrade`."""
     db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
     app.add_typer(db_app, name="db")
 
@@ -283,6 +313,9 @@ def register(app: typer.Typer) -> None:
         db = open_database(settings, upgrade=True)
         typer.echo(f"database at revision {migrate.current_revision(db)}")
 
+
+def add_config_commands(app: typer.Typer) -> None:
+    """`config sample` and `config new-key`."""
     config_app = typer.Typer(help="Settings.", no_args_is_help=True)
     app.add_typer(config_app, name="config")
 
@@ -295,6 +328,10 @@ def register(app: typer.Typer) -> None:
     def config_new_key() -> None:
         """Print a new random key for the secret_key setting (secrets at rest)."""
         typer.echo(new_key())
+
+
+def add_reference_commands(app: typer.Typer) -> None:
+    """`policy` and `states`: the permission table and the state machine, printed."""
 
     @app.command("policy")
     def policy_cmd(

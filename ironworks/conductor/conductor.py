@@ -23,8 +23,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import sqlalchemy as sa
-
 from ironworks.boot.artifacts import DeployArtifacts
 from ironworks.common.crypto import SecretBox, box_from_settings
 from ironworks.common.errors import IronworksError, NotFound, SecretUndecryptable
@@ -35,11 +33,11 @@ from ironworks.conductor import periodic
 from ironworks.conductor.power_sync import PowerSync
 from ironworks.conductor.steps import run_step
 from ironworks.db import agents as agent_db
+from ironworks.db import conductors as conductor_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
 from ironworks.db.engine import Database, utcnow
-from ironworks.db.schema import conductors, hosts, nodes
 from ironworks.domain import states
 from ironworks.drivers import base
 from ironworks.drivers.agent import AgentDeploy, AgentInspect, AgentSession
@@ -75,7 +73,7 @@ class Conductor:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.jobs_done = 0
-        self.power_sync = PowerSync(self)
+        self.power_sync = PowerSync(self, self._task)
         self.artifacts = DeployArtifacts(settings)
 
     # --- life cycle ------------------------------------------------------------------------------
@@ -98,32 +96,24 @@ class Conductor:
         self._pool.shutdown(wait=wait, cancel_futures=True)
         try:
             with self.db.write() as conn:
-                conn.execute(sa.update(conductors).where(conductors.c.hostname == self.host)
-                             .values(online=False, updated_at=utcnow()))  # fmt: skip
+                conductor_db.mark_offline(conn, self.host)
         except Exception:  # the database may be gone at shutdown
             log.warning("could not mark conductor %s offline", self.host)
 
     def register(self) -> None:
-        now = utcnow()
-        values = {
-            "conductor_group": self.cfg.group, "online": True, "incarnation": self.incarnation,
-            "drivers": list(self.settings.enabled_hardware_types), "updated_at": now,
-        }  # fmt: skip
         with self.db.write() as conn:
-            n = conn.execute(
-                sa.update(conductors).where(conductors.c.hostname == self.host).values(**values)
-            ).rowcount
-            if n == 0:
-                conn.execute(
-                    sa.insert(conductors).values(hostname=self.host, created_at=now, **values)
-                )
+            conductor_db.register(
+                conn,
+                self.host,
+                group=self.cfg.group,
+                incarnation=self.incarnation,
+                drivers=list(self.settings.enabled_hardware_types),
+            )
 
     def recover(self) -> None:
         """Take back what an earlier incarnation of this conductor left behind."""
         with self.db.write() as conn:
-            freed = conn.execute(
-                sa.update(nodes).where(nodes.c.reservation == self.host).values(reservation=None)
-            ).rowcount
+            freed = node_db.release_all_held_by(conn, self.host)
         requeued = job_db.release_owned_by(self.db, f"{self.host}/%", self.owner)
         if freed or requeued:
             log.warning(
@@ -137,21 +127,21 @@ class Conductor:
         while not self._stop.is_set():
             try:
                 job_db.jobs_event.clear()
-                free = self.cfg.workers - self._busy
+                limit = min(self.cfg.workers - self._busy, 64)
                 claimed = (
-                    job_db.claim(self.db, self.owner, self.host, min(free, 64), self.cfg.job_lease)
-                    if free > 0
+                    job_db.claim(self.db, self.owner, self.host, limit, self.cfg.job_lease)
+                    if limit > 0
                     else []
                 )
                 for job, node in claimed:
                     with self._busy_lock:
                         self._busy += 1
                     self._pool.submit(self._run, job, node)
-                if claimed and len(claimed) == free:
+                if claimed and len(claimed) == limit:  # there may be more: claim again
                     continue
-                woken = (not claimed or free <= 0) and job_db.jobs_event.wait(
-                    self.cfg.poll_interval
-                )
+                # Fewer than asked for: the queue is empty for now, and whatever is queued from
+                # here on sets the event (it was cleared before the claim), so wait for it.
+                woken = job_db.jobs_event.wait(self.cfg.poll_interval)
                 if woken and self.cfg.claim_delay:
                     self._stop.wait(self.cfg.claim_delay)
             except Exception:
@@ -163,8 +153,7 @@ class Conductor:
         while not self._stop.wait(interval):
             try:
                 with self.db.write() as conn:
-                    conn.execute(sa.update(conductors).where(conductors.c.hostname == self.host)
-                                 .values(online=True, updated_at=utcnow()))  # fmt: skip
+                    conductor_db.heartbeat(conn, self.host)
                 job_db.renew_leases(self.db, self.owner, self.cfg.job_lease)
             except Exception:
                 log.exception("heartbeat failed")
@@ -340,30 +329,41 @@ class Conductor:
             if torn_down and node.get("instance_uuid") is not None:
                 values.update(instance_uuid=None, instance_info={})
             with self.db.write(durable=False) as conn:
-                if final:
-                    if not job_db.finish(conn, job["id"], self.owner):
-                        raise LostLease()
-                elif not job_db.renew(conn, job["id"], self.owner, self.cfg.job_lease):
-                    raise LostLease()
-                node_db.update_node(conn, node["id"], values)
                 if task.agent is not None and out.event == states.FAIL:
                     agent_db.void(conn, node["id"])
                 elif task.agent is not None and task.agent.dirty:
-                    agent_db.save_commands(conn, node["id"], task.agent.boot_id,
-                                           task.agent.commands)  # fmt: skip
+                    agent_db.save_commands(
+                        conn, node["id"], task.agent.boot_id, task.agent.commands
+                    )
                 if torn_down:
-                    conn.execute(sa.delete(hosts).where(hosts.c.node_id == node["id"]))
+                    node_db.drop_host(conn, node["id"])
                 message = out.message
                 if out.nics:
-                    message = f"{state} -> {new}: " + port_db.add_found_nics(
-                        conn, node["id"], out.nics).sentence()  # fmt: skip
-                node_db.record_event(
-                    conn, node["id"], message or f"{state} -> {new}",
-                    event_type="provisioning", severity="ERROR" if out.event == states.FAIL else "INFO",
-                    conductor=self.host, from_state=state, to_state=new,
-                    target_state=values.get("target_provision_state", goal),
-                    duration=node_db.seconds_in_state(node), request_id=job.get("request_id"),
-                )  # fmt: skip
+                    found = port_db.add_found_nics(conn, node["id"], out.nics)
+                    message = f"{state} -> {new}: " + found.sentence()
+                event = {
+                    "event": message or f"{state} -> {new}",
+                    "event_type": "provisioning",
+                    "severity": "ERROR" if out.event == states.FAIL else "INFO",
+                    "conductor": self.host,
+                    "from_state": state,
+                    "to_state": new,
+                    "target_state": values.get("target_provision_state", goal),
+                    "duration": node_db.seconds_in_state(node),
+                    "request_id": job.get("request_id"),
+                }
+                # the job's end or its renewed lease, the node and its history: one commit
+                if not job_db.commit_step(
+                    conn,
+                    job["id"],
+                    self.owner,
+                    node["id"],
+                    values,
+                    event,
+                    final=final,
+                    lease=self.cfg.job_lease,
+                ):
+                    raise LostLease()
             node = {**node, **values}
             if out.event == states.FAIL:
                 log.warning("node %s: %s", node["uuid"], out.message)
@@ -390,19 +390,31 @@ class Conductor:
             msg = getattr(e, "message", None) or repr(e)
             error = f"power {target} failed: {msg}"
         duration = round(time.monotonic() - started, 3)
+        values: dict[str, Any] = {
+            "power_state": new,
+            "target_power_state": None,
+            "reservation": None,
+        }
+        if error:
+            values["last_error"] = error
+        event = {
+            "event": error or f"power {target}: {node['power_state']} -> {new}",
+            "event_type": "power",
+            "severity": "ERROR" if error else "INFO",
+            "conductor": self.host,
+            "duration": duration,
+            "request_id": job.get("request_id"),
+        }
         with self.db.write(durable=False) as conn:
-            if not job_db.finish(conn, job["id"], self.owner, error=error):
+            if not job_db.commit_step(
+                conn,
+                job["id"],
+                self.owner,
+                node["id"],
+                values,
+                event,
+                final=True,
+                lease=self.cfg.job_lease,
+                error=error,
+            ):
                 raise LostLease()
-            values: dict[str, Any] = {
-                "power_state": new,
-                "target_power_state": None,
-                "reservation": None,
-            }
-            if error:
-                values["last_error"] = error
-            node_db.update_node(conn, node["id"], values)
-            node_db.record_event(
-                conn, node["id"], error or f"power {target}: {node['power_state']} -> {new}",
-                event_type="power", severity="ERROR" if error else "INFO", conductor=self.host,
-                duration=duration, request_id=job.get("request_id"),
-            )  # fmt: skip

@@ -3,74 +3,60 @@
 Work on nodes is split by the consistent hash ring of live conductors of the node's group, so
 every node's timeouts (here) and power sync (`power_sync.py`) are looked after by exactly one
 conductor at a time.
+
+The tasks see their conductor through `Member`: its database, its settings and its host name,
+nothing of its threads or jobs (the `Conductor` is one; a test may pass anything that has them).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-import sqlalchemy as sa
-
+from ironworks.common.settings import ConductorSettings, Settings
 from ironworks.db import agents as agent_db
+from ironworks.db import conductors as conductor_db
 from ironworks.db import nodes as node_db
-from ironworks.db.engine import as_utc, utcnow
-from ironworks.db.schema import conductors, nodes
+from ironworks.db.engine import Database, as_utc, utcnow
 from ironworks.domain import states
 from ironworks.domain.hashring import HashRing
-
-if TYPE_CHECKING:
-    from ironworks.conductor.conductor import Conductor
 
 log = logging.getLogger(__name__)
 
 
-def live_ring(c: Conductor) -> HashRing:
+class Member(Protocol):
+    """What a periodic task needs of the conductor it runs in."""
+
+    db: Database
+    settings: Settings
+    cfg: ConductorSettings  # settings.conductor
+    host: str
+
+
+def live_ring(c: Member) -> HashRing:
     limit = utcnow() - timedelta(seconds=c.cfg.heartbeat_timeout)
     with c.db.read() as conn:
-        rows = conn.execute(
-            sa.select(conductors.c.hostname, conductors.c.updated_at).where(
-                conductors.c.online.is_(True), conductors.c.conductor_group == c.cfg.group
-            )
-        ).all()
-    return HashRing([h for h, seen in rows if as_utc(seen) >= limit] or [c.host])
+        live = conductor_db.heard_in_group(conn, c.cfg.group, limit)
+    return HashRing(live or [c.host])
 
 
-def take_over_dead_conductors(c: Conductor) -> None:
+def take_over_dead_conductors(c: Member) -> None:
     """Mark silent conductors offline and release the node locks they held."""
     limit = utcnow() - timedelta(seconds=c.cfg.heartbeat_timeout)
     with c.db.write() as conn:
-        dead = [
-            h
-            for h, seen in conn.execute(
-                sa.select(conductors.c.hostname, conductors.c.updated_at).where(
-                    conductors.c.online.is_(True), conductors.c.hostname != c.host
-                )
-            ).all()
-            if as_utc(seen) < limit
-        ]
-        for host in dead:
-            conn.execute(
-                sa.update(conductors).where(conductors.c.hostname == host).values(online=False)
-            )
-            freed = conn.execute(
-                sa.update(nodes).where(nodes.c.reservation == host).values(reservation=None)
-            ).rowcount
+        for host in conductor_db.silent_since(conn, limit, besides=c.host):
+            conductor_db.mark_offline(conn, host, touch=False)
+            freed = node_db.release_all_held_by(conn, host)
             log.warning("conductor %s is silent; took over %d node lock(s)", host, freed)
 
 
-def fail_expired_waits(c: Conductor) -> None:
+def fail_expired_waits(c: Member) -> None:
     """Nodes that sat in a wait state longer than its timeout fail with a sentence saying so."""
     ring = live_ring(c)
     now = utcnow()
     with c.db.read() as conn:
-        rows = [dict(r) for r in conn.execute(
-            sa.select(nodes).where(
-                nodes.c.provision_state.in_(list(states.WAIT_STATES)), nodes.c.reservation.is_(None),
-                nodes.c.conductor_group == c.cfg.group,
-            )
-        ).mappings()]  # fmt: skip
+        rows = node_db.unlocked_waiting(conn, list(states.WAIT_STATES), c.cfg.group)
     for node in rows:
         if ring.owner(node["uuid"]) != c.host:
             continue
@@ -101,7 +87,7 @@ def fail_expired_waits(c: Conductor) -> None:
                 log.warning("node %s: %s", node["uuid"], msg)
 
 
-def _stalled(c: Conductor, node: dict[str, Any]) -> str:
+def _stalled(c: Member, node: dict[str, Any]) -> str:
     """Which phase stalled and what the agent said last, for the timeout's last_error."""
     line = (node["driver_internal_info"] or {}).get("timeline") or []
     open_phases = [p["phase"] for p in line if isinstance(p, dict) and not p.get("finished")]

@@ -23,23 +23,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from ironworks.common.errors import IronworksError
-from ironworks.conductor.periodic import live_ring
+from ironworks.conductor.periodic import Member, live_ring
 from ironworks.db import audit as audit_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
-from ironworks.db.schema import nodes
 from ironworks.domain import states
 from ironworks.drivers import base
+from ironworks.drivers.base import Task
 from ironworks.drivers.registry import interfaces_for
-
-if TYPE_CHECKING:
-    from ironworks.conductor.conductor import Conductor
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +60,14 @@ class SyncReport:
 
 
 class PowerSync:
-    """One conductor's power sync; remembers failures in a row per node between runs."""
+    """One conductor's power sync; remembers failures in a row per node between runs.
 
-    def __init__(self, conductor: Conductor) -> None:
+    `task` gives the driver's view of a node (driver_info opened) for a purpose: the conductor's,
+    so that secrets are opened in one place."""
+
+    def __init__(self, conductor: Member, task: Callable[[dict[str, Any], str], Task]) -> None:
         self.c = conductor
+        self.task = task
         self.failures: dict[str, int] = {}
 
     def candidates(self) -> list[dict[str, Any]]:
@@ -73,17 +75,14 @@ class PowerSync:
         c = self.c
         ring = live_ring(c)
         with c.db.read() as conn:
-            rows = conn.execute(
-                sa.select(nodes).where(
-                    nodes.c.reservation.is_(None),
-                    nodes.c.target_power_state.is_(None),
-                    nodes.c.conductor_group == c.cfg.group,
-                    sa.or_(nodes.c.maintenance.is_(False), nodes.c.fault == POWER_FAILURE),
-                    # an enrolled node's BMC access is not verified yet: nothing to sync
-                    nodes.c.provision_state.not_in([*states.WORKING_STATES, states.ENROLL]),
-                )
-            ).mappings()
-            return [dict(r) for r in rows if ring.owner(r["uuid"]) == c.host]
+            rows = node_db.power_sync_candidates(
+                conn,
+                c.cfg.group,
+                maintenance_fault=POWER_FAILURE,
+                # an enrolled node's BMC access is not verified yet: nothing to sync
+                skip_states=[*states.WORKING_STATES, states.ENROLL],
+            )
+        return [r for r in rows if ring.owner(r["uuid"]) == c.host]
 
     def run(self) -> SyncReport:
         started = time.monotonic()
@@ -105,7 +104,7 @@ class PowerSync:
             try:
                 power = interfaces_for(node)["power"]
                 assert isinstance(power, base.PowerInterface)
-                task = self.c._task(node, "power sync")
+                task = self.task(node, "power sync")
             except IronworksError as e:  # a driver or interface no longer enabled, say
                 out[node["uuid"]] = e
                 continue
@@ -161,12 +160,12 @@ class PowerSync:
         if queued:
             job_db.wake()
 
-    def _audit(self, conn: sa.Connection, node: dict[str, Any], msg: str) -> None:
+    def _audit(self, conn: Connection, node: dict[str, Any], msg: str) -> None:
         audit_db.record(conn, user_name=f"(conductor {self.c.host})", action="node:power_sync",
                         target_type="node", target_id=node["uuid"], target_name=node["name"],
                         outcome="success", detail=msg)  # fmt: skip
 
-    def _drifted(self, conn: sa.Connection, node: dict[str, Any], actual: str) -> None:
+    def _drifted(self, conn: Connection, node: dict[str, Any], actual: str) -> None:
         if node_db.update_node(conn, node["id"], {"power_state": actual}, expect=_unchanged(node)):
             msg = f"power state changed out of band: {node['power_state']} -> {actual}"
             node_db.record_event(conn, node["id"], msg, event_type="power", severity="WARNING",
@@ -174,7 +173,7 @@ class PowerSync:
             self._audit(conn, node, msg)
             log.warning("node %s: %s", node["uuid"], msg)
 
-    def _force(self, conn: sa.Connection, node: dict[str, Any], actual: str) -> bool:
+    def _force(self, conn: Connection, node: dict[str, Any], actual: str) -> bool:
         recorded = node["power_state"]
         if not node_db.update_node(conn, node["id"], {"target_power_state": recorded},
                                    expect=_unchanged(node)):  # fmt: skip
@@ -190,7 +189,7 @@ class PowerSync:
         return True
 
     def _failed(
-        self, conn: sa.Connection, node: dict[str, Any], error: IronworksError, report: SyncReport
+        self, conn: Connection, node: dict[str, Any], error: IronworksError, report: SyncReport
     ) -> None:
         uuid = node["uuid"]
         n = self.failures[uuid] = self.failures.get(uuid, 0) + 1
@@ -213,7 +212,7 @@ class PowerSync:
             )  # fmt: skip
             log.warning("node %s: %s; maintenance on", uuid, reason)
 
-    def _recovered(self, conn: sa.Connection, node: dict[str, Any], actual: str) -> bool:
+    def _recovered(self, conn: Connection, node: dict[str, Any], actual: str) -> bool:
         ok = node_db.update_node(
             conn, node["id"],
             {"maintenance": False, "fault": None, "maintenance_reason": None, "power_state": actual},

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ironworks.common.errors import IronworksError
+from ironworks.db.engine import utcnow
 from ironworks.domain import phases, states
 from ironworks.drivers import base
 from ironworks.drivers.agent import FIRST_BOOT, phase_end, phase_start
@@ -52,8 +53,6 @@ def inspect(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> O
     result, found = insp.inspect_hardware(task)
     if result == "wait":
         return Outcome(states.WAIT)
-    from ironworks.db.engine import utcnow
-
     nics = found.pop(base.NICS_KEY, None) or []
     values = {
         "properties": found,

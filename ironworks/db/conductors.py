@@ -1,16 +1,85 @@
-"""Conductors: one row per conductor process, written by the conductor at start, on every
-heartbeat and at a clean stop; read by the API to list them, and to build the hash ring that
-says which conductor owns a node.
+"""Conductor rows: who runs, in which group, when each was last heard.
+
+A conductor writes its own row: on start (`register`, a new incarnation), on every heartbeat
+(`heartbeat`, which refreshes `updated_at`), and when it stops (`mark_offline`). The others read
+the rows to build the hash ring of the live members of a group (`heard_in_group`) and to find
+silent ones whose node locks they take over (`silent_since`, then `mark_offline`). The API reads
+them to list conductors.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import conductors
+
+# --- the conductor's own row ---------------------------------------------------------------------
+
+
+def register(
+    conn: Connection, hostname: str, *, group: str, incarnation: str, drivers: list[str]
+) -> None:
+    """Mark `hostname` online as `incarnation`; the row is created on the first start."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "conductor_group": group,
+        "online": True,
+        "incarnation": incarnation,
+        "drivers": drivers,
+        "updated_at": now,
+    }
+    n = conn.execute(
+        sa.update(conductors).where(conductors.c.hostname == hostname).values(**values)
+    ).rowcount
+    if n == 0:
+        conn.execute(sa.insert(conductors).values(hostname=hostname, created_at=now, **values))
+
+
+def heartbeat(conn: Connection, hostname: str) -> None:
+    """The conductor is alive: online, heard now."""
+    conn.execute(
+        sa.update(conductors)
+        .where(conductors.c.hostname == hostname)
+        .values(online=True, updated_at=utcnow())
+    )
+
+
+def mark_offline(conn: Connection, hostname: str, *, touch: bool = True) -> None:
+    """The conductor stopped (`touch`: it says so itself) or was found silent by another."""
+    values: dict[str, Any] = {"online": False}
+    if touch:
+        values["updated_at"] = utcnow()
+    conn.execute(sa.update(conductors).where(conductors.c.hostname == hostname).values(**values))
+
+
+# --- what the others see -------------------------------------------------------------------------
+
+
+def heard_in_group(conn: Connection, group: str, since: datetime) -> list[str]:
+    """Host names of the online conductors of `group` heard at or after `since`."""
+    rows = conn.execute(
+        sa.select(conductors.c.hostname, conductors.c.updated_at).where(
+            conductors.c.online.is_(True), conductors.c.conductor_group == group
+        )
+    ).all()
+    return [h for h, seen in rows if as_utc(seen) >= since]
+
+
+def silent_since(conn: Connection, before: datetime, *, besides: str) -> list[str]:
+    """Host names of conductors still marked online but not heard since `before`, other than
+    `besides` (the caller)."""
+    rows = conn.execute(
+        sa.select(conductors.c.hostname, conductors.c.updated_at).where(
+            conductors.c.online.is_(True), conductors.c.hostname != besides
+        )
+    ).all()
+    return [h for h, seen in rows if as_utc(seen) < before]
+
 
 # --- reads for the API ---------------------------------------------------------------------------
 

@@ -5,6 +5,12 @@ writers take an in-process lock first, so "database is locked" never reaches a u
 retry loop sleeps; WAL keeps readers off the writer's back, and `synchronous=NORMAL` keeps every
 commit across a process crash (kill -9). On PostgreSQL, writers rely on row locks and
 `FOR UPDATE SKIP LOCKED`.
+
+Round trips are what PostgreSQL costs (bench/statements.py counts them), so on PostgreSQL:
+* `read()` runs in autocommit: each SELECT sees a fresh snapshot, as it would inside a READ
+  COMMITTED transaction, without the BEGIN and ROLLBACK a transaction adds;
+* `write(durable=False)` takes its connection from a second pool whose sessions have
+  `synchronous_commit = off` (set once per connection, not once per transaction).
 """
 
 from __future__ import annotations
@@ -75,6 +81,16 @@ class Database:
                 hide_parameters=True,  # a failed statement's log never shows hashes or secrets
                 json_deserializer=orjson.loads,
             )
+        # PostgreSQL: reads without BEGIN/ROLLBACK; the pool for durable=False writes, made on
+        # the first one (only a conductor makes them)
+        self._reader = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._pool_size = pool_size
+        self._relaxed: Engine | None = None
+        self._relaxed_lock = threading.Lock()
         self._write_lock = threading.Lock() if self.is_sqlite else None
         # Embedded SQLite answers in microseconds: the API runs its calls inline on the event
         # loop instead of paying a thread hand-off per request. PostgreSQL calls go to threads.
@@ -82,7 +98,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        """A connection for reads; nothing written through it is kept."""
+        with self._reader.connect() as conn:
             yield conn
 
     @contextmanager
@@ -101,21 +118,44 @@ class Database:
                 if hook is not None:
                     hook.before_commit(conn)
         else:
-            with self.engine.begin() as conn:
-                if not durable:
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            with (self.engine if durable else self._relaxed_engine()).begin() as conn:
                 yield conn
                 if hook is not None:
                     hook.before_commit(conn)
         if hook is not None:
             hook.committed()
 
+    def _relaxed_engine(self) -> Engine:
+        """The pool whose sessions commit without waiting for the WAL flush (PostgreSQL)."""
+        with self._relaxed_lock:
+            if self._relaxed is None:
+                self._relaxed = sa.create_engine(
+                    self.url,
+                    pool_size=self._pool_size,
+                    max_overflow=20,
+                    pool_recycle=3600,
+                    json_serializer=_dumps,
+                    json_deserializer=orjson.loads,
+                )
+                sa.event.listen(self._relaxed, "connect", _synchronous_commit_off)
+            return self._relaxed
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._relaxed is not None:
+            self._relaxed.dispose()
 
 
 def _dumps(value: object) -> str:
     return orjson.dumps(value).decode()
+
+
+def _synchronous_commit_off(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # outside a transaction, or a rollback of the first one would undo the SET
+    dbapi_conn.autocommit = True
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+    dbapi_conn.autocommit = False
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.engine import utcnow
 from ironworks.db.lookup import taken
 from ironworks.db.pagination import paginate
-from ironworks.db.schema import chassis, node_history, nodes
+from ironworks.db.schema import chassis, hosts, node_history, nodes
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,15 @@ def update_node(
     conn: Connection, node_id: int, values: dict[str, Any], *, expect: dict[str, Any] | None = None
 ) -> bool:
     """UPDATE one node; with `expect`, only if those columns still hold those values (CAS)."""
+    stmt, params = node_update(node_id, values, expect)
+    return conn.execute(stmt, params).rowcount == 1
+
+
+def node_update(
+    node_id: int, values: dict[str, Any], expect: dict[str, Any] | None = None
+) -> tuple[sa.Update, dict[str, Any]]:
+    """`update_node`'s statement (built once per shape) and its parameters, for callers that
+    run it inside a larger statement (db/jobs.py)."""
     expect = expect or {}
     values = {**values, "updated_at": values.get("updated_at") or utcnow()}
     key = (tuple(sorted(values)), tuple(sorted((k, v is None) for k, v in expect.items())))
@@ -79,7 +88,7 @@ def update_node(
     params = {f"_v_{k}": v for k, v in values.items()}
     params["_id"] = node_id
     params.update({f"_x_{k}": v for k, v in expect.items() if v is not None})
-    return conn.execute(stmt, params).rowcount == 1
+    return stmt, params
 
 
 def reserve(conn: Connection, node: dict[str, Any], host: str, purpose: str) -> None:
@@ -135,13 +144,146 @@ def record_event(
     """One line of the node's history, in the caller's transaction."""
     conn.execute(
         _INSERT_EVENT,
-        {
-            "uuid": new_uuid(), "node_id": node_id, "created_at": utcnow(), "severity": severity,
-            "event_type": event_type, "event": event, "conductor": conductor, "user": user,
-            "from_state": from_state, "to_state": to_state, "target_provision_state": target_state,
-            "duration": duration, "request_id": request_id, "project": project,
-        },
-    )  # fmt: skip
+        event_row(
+            node_id,
+            event,
+            event_type=event_type,
+            severity=severity,
+            conductor=conductor,
+            user=user,
+            from_state=from_state,
+            to_state=to_state,
+            target_state=target_state,
+            duration=duration,
+            request_id=request_id,
+            project=project,
+        ),
+    )
+
+
+def event_row(
+    node_id: int | None,
+    event: str,
+    *,
+    event_type: str,
+    severity: str = "INFO",
+    conductor: str | None = None,
+    user: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    target_state: str | None = None,
+    duration: float | None = None,
+    request_id: str | None = None,
+    project: str | None = None,
+) -> dict[str, Any]:
+    """The row of one history line (`record_event`'s arguments), for inserting it elsewhere."""
+    return {
+        "uuid": new_uuid(),
+        "node_id": node_id,
+        "created_at": utcnow(),
+        "severity": severity,
+        "event_type": event_type,
+        "event": event,
+        "conductor": conductor,
+        "user": user,
+        "from_state": from_state,
+        "to_state": to_state,
+        "target_provision_state": target_state,
+        "duration": duration,
+        "request_id": request_id,
+        "project": project,
+    }
+
+
+# --- the conductor's sweeps and recovery ---------------------------------------------------------
+
+
+def release_all_held_by(conn: Connection, host: str) -> int:
+    """Drop every node lock `host` holds (its earlier incarnation crashed, or it went silent);
+    how many were held."""
+    return conn.execute(
+        sa.update(nodes).where(nodes.c.reservation == host).values(reservation=None)
+    ).rowcount
+
+
+def unlocked_waiting(conn: Connection, wait_states: list[str], group: str) -> list[dict[str, Any]]:
+    """Unlocked nodes of conductor group `group` resting in one of `wait_states`."""
+    rows = conn.execute(
+        sa.select(nodes).where(
+            nodes.c.provision_state.in_(wait_states),
+            nodes.c.reservation.is_(None),
+            nodes.c.conductor_group == group,
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def power_sync_candidates(
+    conn: Connection, group: str, *, maintenance_fault: str, skip_states: list[str]
+) -> list[dict[str, Any]]:
+    """Nodes of `group` whose power state a sync may read: not locked, no power change under
+    way, not in `skip_states`, not in maintenance unless for `maintenance_fault`."""
+    rows = conn.execute(
+        sa.select(nodes).where(
+            nodes.c.reservation.is_(None),
+            nodes.c.target_power_state.is_(None),
+            nodes.c.conductor_group == group,
+            sa.or_(nodes.c.maintenance.is_(False), nodes.c.fault == maintenance_fault),
+            nodes.c.provision_state.not_in(skip_states),
+        )
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def drop_host(conn: Connection, node_id: int) -> None:
+    """The tenant's host on the node is gone with its instance (teardown), same transaction."""
+    conn.execute(sa.delete(hosts).where(hosts.c.node_id == node_id))
+
+
+def one_with_sealed_secret(conn: Connection, marker: str) -> dict[str, Any] | None:
+    """Any one node whose driver_info holds a sealed secret (its text contains `marker`), as
+    uuid and driver_info: enough to check at start that the key opens what is stored."""
+    row = conn.execute(
+        sa.select(nodes.c.uuid, nodes.c.driver_info)
+        .where(sa.cast(nodes.c.driver_info, sa.Text).contains(marker))
+        .limit(1)
+    ).first()
+    return None if row is None else {"uuid": row.uuid, "driver_info": row.driver_info}
+
+
+# --- history -------------------------------------------------------------------------------------
+
+
+def history(
+    conn: Connection, node_id: int, *, limit: int, marker: str | None = None
+) -> list[dict[str, Any]]:
+    """The node's history lines, oldest first, after the line `marker` (a uuid) if given."""
+    q = sa.select(node_history).where(node_history.c.node_id == node_id)
+    if marker:
+        mid = conn.execute(
+            sa.select(node_history.c.id).where(node_history.c.uuid == marker)
+        ).scalar()
+        if mid is None:
+            raise NotFound(f"History event {marker} could not be found.")
+        q = q.where(node_history.c.id > mid)
+    q = q.order_by(node_history.c.id).limit(limit)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def history_event(conn: Connection, node_id: int, event_uuid: str) -> dict[str, Any]:
+    """One line of the node's history by its uuid; NotFound otherwise."""
+    row = (
+        conn.execute(
+            sa.select(node_history).where(
+                node_history.c.node_id == node_id, node_history.c.uuid == event_uuid
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"History event {event_uuid} could not be found.")
+    return dict(row)
 
 
 # --- the node record's statements (services/nodes.py) --------------------------------------------
@@ -249,29 +391,18 @@ def record_events(
     request_id: str | None,
 ) -> None:
     """The same line of history for each of these nodes, in one statement."""
-    now = utcnow()
-    conn.execute(
-        _INSERT_EVENT,
-        [
-            {
-                "uuid": new_uuid(),
-                "node_id": node_id,
-                "created_at": now,
-                "severity": "INFO",
-                "event_type": event_type,
-                "event": event,
-                "conductor": None,
-                "user": user,
-                "from_state": None,
-                "to_state": to_state,
-                "target_provision_state": None,
-                "duration": None,
-                "request_id": request_id,
-                "project": None,
-            }
-            for node_id in node_ids
-        ],
-    )
+    rows = [
+        event_row(
+            node_id,
+            event,
+            event_type=event_type,
+            user=user,
+            to_state=to_state,
+            request_id=request_id,
+        )
+        for node_id in node_ids
+    ]
+    conn.execute(_INSERT_EVENT, rows)
 
 
 def for_export(conn: Connection) -> list[sa.Row[Any]]:

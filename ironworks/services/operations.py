@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import sqlalchemy as sa
+from sqlalchemy import Connection
 
 from ironworks.common.errors import (
     Conflict,
@@ -21,13 +21,11 @@ from ironworks.common.errors import (
     InvalidInput,
     InvalidStateRequested,
     IronworksError,
-    NotFound,
 )
 from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
-from ironworks.db.schema import node_history
 from ironworks.domain import power, states
 from ironworks.domain import versions as v
 from ironworks.drivers.base import Task
@@ -68,7 +66,7 @@ def request_provision(
 
 
 def accept_provision(
-    conn: sa.Connection, node: dict[str, Any], verb: str, body: dict[str, Any], caller: Caller
+    conn: Connection, node: dict[str, Any], verb: str, body: dict[str, Any], caller: Caller
 ) -> str:
     """In the caller's transaction: check `verb` against the node's state, move the node and
     queue its job; the new provision state. The caller commits, then calls job_db.wake()."""
@@ -118,23 +116,23 @@ def accept_provision(
         values["inspection_finished_at"] = None
     if target not in states.WORKING_STATES:
         values["target_provision_state"] = None
-    ok = node_db.update_node(
-        conn, node["id"], values, expect={"provision_state": state, "reservation": None}
-    )
-    if not ok:
+    event = {
+        "event": f"{verb}: {state} -> {target}",
+        "event_type": "provisioning",
+        "from_state": state,
+        "to_state": target,
+        "duration": node_db.seconds_in_state(node),
+        "user": caller.user,
+        "request_id": caller.request_id,
+    }
+    job = None
+    if target in states.WORKING_STATES:
+        job = ("provision", {"verb": canonical, **args}, caller.request_id)
+    expect = {"provision_state": state, "reservation": None}
+    if not job_db.accept(conn, node["id"], values, expect=expect, event=event, job=job):
         raise Conflict(
             f"Node {node['uuid']} changed while the request was handled; retry the request"
         )
-    node_db.record_event(
-        conn, node["id"], f"{verb}: {state} -> {target}", event_type="provisioning",
-        from_state=state, to_state=target, duration=node_db.seconds_in_state(node), user=caller.user,
-        request_id=caller.request_id,
-    )  # fmt: skip
-    if target in states.WORKING_STATES:
-        job_db.enqueue(
-            conn, node["id"], "provision", {"verb": canonical, **args},
-            request_id=caller.request_id,
-        )  # fmt: skip
     return target
 
 
@@ -228,16 +226,15 @@ def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Calle
                 f"the {iface.name} power interface does not support {target}", field="target"
             )
         shown = power.goal_of(target)
-        ok = node_db.update_node(
-            conn, node["id"], {"target_power_state": shown, "last_error": None},
+        ok = job_db.accept(
+            conn,
+            node["id"],
+            {"target_power_state": shown, "last_error": None},
             expect={"reservation": None, "target_power_state": None},
-        )  # fmt: skip
+            job=("power", {"target": target, "timeout": timeout}, caller.request_id),
+        )
         if not ok:
             raise Conflict(f"Node {node['uuid']} changed while the request was handled; retry")
-        job_db.enqueue(
-            conn, node["id"], "power", {"target": target, "timeout": timeout},
-            request_id=caller.request_id,
-        )  # fmt: skip
     job_db.wake()
 
 
@@ -364,30 +361,12 @@ def history(
 ) -> list[dict[str, Any]]:
     with svc.db.read() as conn:
         node = node_db.get_node(conn, ident)
-        q = sa.select(node_history).where(node_history.c.node_id == node["id"])
-        if marker:
-            mid = conn.execute(
-                sa.select(node_history.c.id).where(node_history.c.uuid == marker)
-            ).scalar()
-            if mid is None:
-                raise NotFound(f"History event {marker} could not be found.")
-            q = q.where(node_history.c.id > mid)
-        q = q.order_by(node_history.c.id).limit(limit or svc.settings.api.max_limit)
-        return [dict(r) for r in conn.execute(q).mappings()]
+        return node_db.history(
+            conn, node["id"], limit=limit or svc.settings.api.max_limit, marker=marker
+        )
 
 
 def history_event(svc: Services, ident: str, event_uuid: str) -> dict[str, Any]:
     with svc.db.read() as conn:
         node = node_db.get_node(conn, ident)
-        row = (
-            conn.execute(
-                sa.select(node_history).where(
-                    node_history.c.node_id == node["id"], node_history.c.uuid == event_uuid
-                )
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise NotFound(f"History event {event_uuid} could not be found.")
-    return dict(row)
+        return node_db.history_event(conn, node["id"], event_uuid)
