@@ -204,6 +204,12 @@ class BootSettings(BaseModel):
         description="Boot unknown MACs into the agent ramdisk and enrol them from their "
         "inventory (auto-discovery). Off: unknown MACs get no DHCP answer.",
     )
+    discovery_auto_accept: bool = Field(
+        False,
+        description="Count a discovered machine against the license as soon as it is enrolled. "
+        "Off: it counts only once an operator accepts it (manages it), so made-up MACs on the "
+        "provisioning network cannot use up the licensed node count.",
+    )
     discovery_max_pending: int = Field(
         100,
         ge=1,

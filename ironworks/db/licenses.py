@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ironworks.db.engine import utcnow
-from ironworks.db.schema import licenses, nodes
+from ironworks.db.schema import agent_sessions, licenses, nodes
+from ironworks.domain.states import ENROLL
 
 
 def newest_document(conn: Connection) -> Any:
@@ -30,6 +31,28 @@ def install(conn: Connection, document: Any, installed_by: str | None) -> None:
     )
 
 
-def count_nodes(conn: Connection) -> int:
-    """The nodes a license counts: every enrolled one, whatever its state."""
-    return int(conn.execute(sa.select(sa.func.count()).select_from(nodes)).scalar_one())
+def count_nodes(conn: Connection, *, unaccepted: str | None = None) -> int:
+    """The nodes a license counts: every enrolled one, whatever its state, except (with
+    `unaccepted`, an agent session purpose) the nodes still in enroll whose session has that
+    purpose: discovered machines no operator has accepted yet."""
+    q = sa.select(sa.func.count()).select_from(nodes)
+    if unaccepted is not None:
+        waiting = sa.exists().where(
+            agent_sessions.c.node_id == nodes.c.id, agent_sessions.c.purpose == unaccepted
+        )
+        q = q.where(~sa.and_(nodes.c.provision_state == ENROLL, waiting))
+    return int(conn.execute(q).scalar_one())
+
+
+def unaccepted(conn: Connection, node_id: int, purpose: str) -> bool:
+    """Whether this node is a discovered machine waiting in enroll (see count_nodes)."""
+    q = (
+        sa.select(sa.func.count())
+        .select_from(nodes.join(agent_sessions))
+        .where(
+            nodes.c.id == node_id,
+            nodes.c.provision_state == ENROLL,
+            agent_sessions.c.purpose == purpose,
+        )
+    )
+    return bool(conn.execute(q).scalar_one())

@@ -73,6 +73,9 @@ AGENT_PURPOSE: dict[str, str] = {
     RESCUE_WAIT: "rescue",
 }
 AGENT_STATES = frozenset(AGENT_PURPOSE)
+# The agent session of a machine no node had (boot.discovery): its node waits in enroll for an
+# operator to accept it (manage), and counts against the license only then (#15).
+DISCOVER_PURPOSE = "discover"
 
 # States a node may be deleted in (any state while it is in maintenance).
 DELETABLE_STATES = frozenset(

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 _MAX_RESULT_LOG = 20_000  # characters of agent log kept per result
 FAST_POLL = 0.1  # seconds: the heartbeat interval while the conductor is about to give a command
 FAST_WINDOW = 30.0  # seconds after the node's last state change during which fast polls happen
-DISCOVER = "discover"  # the purpose of an agent session on a machine no node had
+DISCOVER = states.DISCOVER_PURPOSE  # the agent session of a machine no node had
 
 
 def _mac(value: Any, field: str) -> str:
@@ -286,7 +286,7 @@ def _enrol_discovered(svc: Services, macs: list[str], boot: str, address: str | 
         node = node_svc.create_node(svc, {
             "name": "discovered-" + boot.replace(":", ""), "driver": svc.settings.boot.discovery_driver,
             "extra": {"discovered_at": utcnow().isoformat(), "discovered_from": address},
-        }, caller)  # fmt: skip
+        }, caller, licensed=svc.settings.boot.discovery_auto_accept)  # fmt: skip
     except Conflict:  # the same machine's earlier lookup, or a race with another one
         return
     for mac in macs:

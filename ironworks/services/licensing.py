@@ -16,11 +16,29 @@ import sqlalchemy as sa
 from ironworks.common.errors import Forbidden
 from ironworks.db import licenses as license_db
 from ironworks.domain import license as lic
+from ironworks.domain import states
 from ironworks.services.context import Caller, Services
 
 
 class LicenseLimit(Forbidden):
     code = "license-limit"
+
+
+def _used(conn: sa.Connection, svc: Services) -> int:
+    """The nodes the license counts: discovered machines waiting for an operator's acceptance
+    do not, unless boot.discovery_auto_accept says they are accepted as they come (#15)."""
+    if svc.settings.boot.discovery_auto_accept:
+        return license_db.count_nodes(conn)
+    return license_db.count_nodes(conn, unaccepted=states.DISCOVER_PURPOSE)
+
+
+def check_acceptance(conn: sa.Connection, svc: Services, node_id: int) -> None:
+    """An operator accepts a discovered machine by managing it: from then on it counts, so
+    the license must have room for it (LicenseLimit otherwise)."""
+    if svc.settings.boot.discovery_auto_accept:
+        return
+    if license_db.unaccepted(conn, node_id, states.DISCOVER_PURPOSE):
+        check_enrolment(conn, svc, 1)
 
 
 def _trusted(svc: Services) -> tuple[str, ...]:
@@ -44,19 +62,21 @@ def show(svc: Services) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     with svc.db.read() as conn:
         current = _current(conn, svc)
-        used = license_db.count_nodes(conn)
+        used = _used(conn, svc)
+        waiting = license_db.count_nodes(conn) - used
     if current is None:
-        return {"state": "evaluation", "nodes_used": used,
+        return {"state": "evaluation", "nodes_used": used, "nodes_awaiting_acceptance": waiting,
                 "nodes_allowed": svc.settings.license.evaluation_nodes, "license": None}  # fmt: skip
     state = "expired" if current.expired(today) else "valid"
-    return {"state": state, "nodes_used": used, "nodes_allowed": current.max_nodes,
+    return {"state": state, "nodes_used": used, "nodes_awaiting_acceptance": waiting,
+            "nodes_allowed": current.max_nodes,
             "days_left": (current.expires - today).days, "license": current.as_dict()}  # fmt: skip
 
 
 def check_enrolment(conn: sa.Connection, svc: Services, adding: int) -> None:
     """Raise LicenseLimit if `adding` more nodes would break the license (caller's transaction)."""
     current = _current(conn, svc)
-    used = license_db.count_nodes(conn)
+    used = _used(conn, svc)
     if current is None:
         limit = svc.settings.license.evaluation_nodes
         if used + adding > limit:

@@ -117,7 +117,11 @@ def _unique_violation(e: IntegrityError, values: dict[str, Any]) -> Conflict:
     return Conflict(f"A node with UUID {values.get('uuid')} already exists.")
 
 
-def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str, Any]:
+def create_node(
+    svc: Services, body: dict[str, Any], caller: Caller, *, licensed: bool = True
+) -> dict[str, Any]:
+    """A new node in enroll. `licensed=False`: a discovered machine, which counts against the
+    license only when an operator accepts it (services/licensing.check_acceptance)."""
     unknown = set(body) - CREATABLE
     if unknown:
         f = sorted(unknown)[0]
@@ -153,7 +157,8 @@ def create_node(svc: Services, body: dict[str, Any], caller: Caller) -> dict[str
     )
     try:
         with svc.db.write() as conn:
-            licensing.check_enrolment(conn, svc, 1)
+            if licensed:
+                licensing.check_enrolment(conn, svc, 1)
             values["chassis_id"] = _chassis_id(conn, body.get("chassis_uuid"))
             node = node_db.insert_node(conn, values)
             caller.acted_on("node", node["uuid"], node["name"])

@@ -30,6 +30,7 @@ from ironworks.domain import power, states
 from ironworks.domain import versions as v
 from ironworks.drivers.base import Task
 from ironworks.drivers.registry import interfaces_for
+from ironworks.services import licensing
 from ironworks.services.context import Caller, Services
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def request_provision(
         raise InvalidInput("target is required: the provision verb", field="target")
     with svc.db.write() as conn:
         node = node_db.get_node(conn, ident)
+        if node["provision_state"] == states.ENROLL:  # manage accepts a discovered machine
+            licensing.check_acceptance(conn, svc, node["id"])
         target = accept_provision(conn, node, verb, body, caller)
     job_db.wake()
     return {"provision_state": target}

@@ -55,7 +55,7 @@ def enrol(c: httpx.Client, name: str) -> httpx.Response:
 def test_evaluation_then_a_license(licensed: httpx.Client) -> None:
     c = licensed
     assert c.get("/api/v1/license").json() == {"state": "evaluation", "nodes_used": 0,
-                                               "nodes_allowed": 2, "license": None}  # fmt: skip
+                                               "nodes_allowed": 2, "license": None, "nodes_awaiting_acceptance": 0}  # fmt: skip
     assert enrol(c, "a").status_code == 201 and enrol(c, "b").status_code == 201
     r = enrol(c, "c")
     assert r.status_code == 403

@@ -78,14 +78,16 @@ def cloud(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     from ironworks.conductor.conductor import Conductor
 
     port = free_port()
+    param = dict(getattr(request, "param", {}))
+    licensed = param.pop("license_nodes", None)  # an evaluation license of that many nodes
     boot = {"http_address": "127.0.0.1", "http_port": port, "agent_heartbeat": 0.2,
-            "serve_on_api": True,
-            **getattr(request, "param", {})}  # fmt: skip
+            "serve_on_api": True, **param}  # fmt: skip
     settings = make_settings(
         f"sqlite:///{tmp_path / 'ironworks.db'}", tmp_path / "home",
         conductor={"hostname": "c1", "poll_interval": 0.05, "periodic_interval": 0.5},
         boot=boot,
         timeouts={"deploy_callback": 30, "clean_callback": 30, "inspect_wait": 30},
+        **({"license": {"evaluation_nodes": licensed}} if licensed is not None else {}),
     )  # fmt: skip
     db = Database(settings.effective_database_url)
     upgrade(db)
@@ -289,6 +291,31 @@ def test_an_unknown_machine_is_discovered_and_enrolled_from_its_inventory(
     events = [e["event"] for e in http.get(f"/v1/nodes/{node['uuid']}/history").json()["history"]]
     assert any(e.startswith("discovered at 127.0.0.1") for e in events), events
     assert any(e.startswith("discovery: inventory taken") for e in events), events
+
+
+@pytest.mark.parametrize("cloud", [{"discovery": True, "license_nodes": 2}], indirect=True)
+def test_discovered_machines_take_no_license_seat_until_accepted(cloud: str) -> None:
+    """#15 item 8: made-up MACs cannot use up the license and lock the admin out of enrolment;
+    a discovered machine counts once an operator accepts it (manage)."""
+    http = httpx.Client(base_url=cloud, headers={"X-OpenStack-Ironic-API-Version": "latest"})
+    for i in range(2):
+        r = http.post("/v1/nodes", json={"driver": "fake-hardware", "name": f"own{i}"})
+        assert r.status_code == 201, r.text
+    for i in range(3):
+        r = http.post("/api/v1/agent/lookup", json={"macs": [f"52:54:00:bb:00:{i:02x}"]})
+        assert r.status_code == 200, r.text
+    lic = http.get("/api/v1/license").json()
+    assert (lic["nodes_used"], lic["nodes_awaiting_acceptance"]) == (2, 3), lic
+    r = http.post("/v1/nodes", json={"driver": "fake-hardware", "name": "own2"})
+    assert r.status_code == 403 and "evaluation" in r.text  # the license is full of own nodes
+    found = next(n for n in http.get("/v1/nodes").json()["nodes"] if n["name"].startswith("disc"))
+    r = http.put(f"/v1/nodes/{found['uuid']}/states/provision", json={"target": "manage"})
+    assert r.status_code == 403 and "evaluation" in r.text, r.text  # accepting needs a seat
+    assert http.delete("/v1/nodes/own0").status_code == 204
+    r = http.put(f"/v1/nodes/{found['uuid']}/states/provision", json={"target": "manage"})
+    assert r.status_code == 202, r.text
+    lic = http.get("/api/v1/license").json()
+    assert (lic["nodes_used"], lic["nodes_awaiting_acceptance"]) == (2, 2), lic
 
 
 @pytest.mark.parametrize("cloud", [{"discovery": True, "discovery_max_pending": 2}], indirect=True)
