@@ -8,7 +8,13 @@ from pathlib import Path
 
 import typer
 
-from ironworks.cmd.server import ConfigOpt, load_secret_box, open_database, settings_from
+from ironworks.cmd.server import (
+    ConfigOpt,
+    load_secret_box,
+    open_database,
+    prepare_home,
+    settings_from,
+)
 from ironworks.common.errors import NotFound
 
 app = typer.Typer(
@@ -24,6 +30,7 @@ def unlock(name: str, config: ConfigOpt = None, home: Path | None = None) -> Non
     from ironworks.services.context import Services
 
     settings = settings_from(config, home=home)
+    prepare_home(settings)
     db = open_database(settings, upgrade=False)
     try:
         svc = Services(db=db, settings=settings, secret_box=load_secret_box(settings))

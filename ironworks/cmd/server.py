@@ -180,10 +180,27 @@ def serve_http(app: Any, settings: Settings) -> None:
         raise typer.Exit(1)
 
 
+PRIVATE_UMASK = 0o027  # files 0640, directories 0750, whatever the shell's umask was
+
+
+def prepare_home(settings: Settings) -> None:
+    """Make the state directory private before anything is written into it: the database,
+    the key of stored secrets, image files. The process umask becomes 027 and a new home is
+    created 0700; an existing one readable by others is named in a warning."""
+    os.umask(PRIVATE_UMASK)
+    home = settings.home
+    if not home.exists():
+        home.mkdir(mode=0o700, parents=True)
+        home.chmod(0o700)
+    elif home.stat().st_mode & 0o077:
+        log.warning("%s is open to other users; run: chmod 700 %s", home, home)
+
+
 def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: bool) -> None:
     from ironworks.conductor.conductor import Conductor
 
     setup_logging(settings.log_level)
+    prepare_home(settings)
     box = load_secret_box(settings)
     # Threads that wait on the database give up the GIL for every round trip and then wait up
     # to the switch interval to get it back from a busy thread: at Python's default 5 ms, a
