@@ -165,3 +165,20 @@ def test_the_servers_command_line_unlocks_without_a_second_admin(
     assert _try(attacker, "admin", ADMIN_PASSWORD).status_code == 201
     out = CliRunner().invoke(app, ["account", "unlock", "nobody"])
     assert out.exit_code == 1 and "no user named 'nobody'" in out.output
+
+
+def test_me_says_which_operations_the_caller_may_perform(secure: Any) -> None:
+    """The web console's menus follow the permission table without a copy of it."""
+    c, _ = secure
+    setup_org(c)
+    admin = c.get("/api/v1/auth/me", headers=bearer(log_in(c, "admin", ADMIN_PASSWORD))).json()
+    assert set(admin["operations"].values()) == {"allow"}
+    alice = c.get("/api/v1/auth/me", headers=as_(c, "alice")).json()["operations"]
+    bob = c.get("/api/v1/auth/me", headers=as_(c, "bob")).json()["operations"]
+    assert (alice["node:create"], alice["host:create"], alice["user:update"]) == (
+        "deny", "joined", "deny")  # fmt: skip
+    assert (bob["node:create"], bob["host:create"], bob["user:update"]) == (
+        "deny", "joined", "dept")  # fmt: skip
+    from ironworks.domain import policy
+
+    assert set(alice) == {r.operation for r in policy.RULES}

@@ -12,6 +12,8 @@ from starlette.responses import Response
 from ironworks.api.access import AnyUser, Public
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.common.errors import InvalidInput, IronworksError
+from ironworks.domain import policy
+from ironworks.domain.policy import Cell
 from ironworks.services import audit, auth
 
 router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
@@ -77,17 +79,38 @@ async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
     return JSON(out, status_code=201)
 
 
+class Me(BaseModel):
+    id: int
+    name: str
+    is_admin: bool
+    roles: list[str] = Field(description="admin, dept_admin, project_admin, member")
+    projects: dict[str, str] = Field(description="Project id → the caller's role in it.")
+    departments: list[int] = Field(description="Ids of the departments the caller administers.")
+    operations: dict[str, Cell] = Field(
+        description="Every operation of the permission table (docs/permissions.md) and what "
+        "the caller may do: allow (everywhere), joined (in their projects), dept (in their "
+        "departments) or deny. The web console draws its menus and buttons from it."
+    )
+
+
 @router.get(
     "/me",
-    summary="The caller: user, cloud admin flag, projects and roles",
+    response_model=Me,
+    summary="The caller: user, cloud admin flag, projects, roles and allowed operations",
     dependencies=[AnyUser()],
 )
 async def me(ctx: CtxDep) -> JSON:
     p = _principal(ctx)
-    return JSON({"id": p.user_id, "name": p.name, "is_admin": p.is_admin,
-                 "roles": sorted(r.value for r in p.roles),
-                 "projects": {str(k): v for k, v in p.projects.items()},
-                 "departments": sorted(p.departments)})  # fmt: skip
+    out = Me(
+        id=p.user_id,
+        name=p.name,
+        is_admin=p.is_admin,
+        roles=sorted(r.value for r in p.roles),
+        projects={str(k): v for k, v in p.projects.items()},
+        departments=sorted(p.departments),
+        operations={r.operation: policy.decide(r.operation, p.roles) for r in policy.RULES},
+    )
+    return JSON(out.model_dump(mode="json"))
 
 
 @router.delete(
