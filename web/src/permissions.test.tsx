@@ -10,12 +10,14 @@ import { setLanguage } from "./i18n";
 import { visibleMenu } from "./permissions";
 
 const admin: Me = {
-  id: "1", name: "admin", is_admin: true, roles: ["admin"], projects: {}, departments: [],
+  id: 1, name: "admin", is_admin: true, roles: ["admin"], projects: {}, departments: [],
+  operations: { "node:read": "allow", "host:read": "allow" },
 };
 const member: Me = {
-  id: "2", name: "mia", is_admin: false, roles: ["member"], projects: { p1: "member" },
-  departments: [],
+  id: 2, name: "mia", is_admin: false, roles: ["member"], projects: { "1": "member" },
+  departments: [], operations: { "node:read": "deny", "host:read": "joined" },
 };
+const nobody: Me = { ...member, operations: { "node:read": "deny", "host:read": "deny" } };
 
 afterEach(() => tokenStore.clear());
 
@@ -36,7 +38,7 @@ function menuOf(me: Me): string[] {
   return labels;
 }
 
-describe("menus follow the caller's roles", () => {
+describe("menus follow the operations /auth/me allows", () => {
   it("show a cloud admin the node pages", () => {
     expect(visibleMenu(admin).map((m) => m.key)).toEqual(["overview", "nodes", "hosts"]);
   });
@@ -44,6 +46,11 @@ describe("menus follow the caller's roles", () => {
   it("hide every admin menu from a member", () => {
     expect(visibleMenu(member).map((m) => m.key)).toEqual(["overview", "hosts"]);
     expect(visibleMenu(undefined)).toEqual([]);
+  });
+
+  it("follow the operations the server names, not the role", () => {
+    expect(visibleMenu(nobody).map((m) => m.key)).toEqual(["overview"]);
+    expect(visibleMenu({ ...member, operations: {} }).map((m) => m.key)).toEqual(["overview"]);
   });
 
   it("render only the allowed menus, in the chosen language", () => {

@@ -1,10 +1,10 @@
-// Which menus the caller sees. Today /api/v1/auth/me tells whether the caller is a cloud admin
-// and their roles; the node pages are the cloud admin's (domain/policy.py: node:* is admin-only).
-// When /auth/me names the operations the caller may perform (issue 12, item 2), `needs`
-// becomes an operation and `allowed` looks it up there.
+// Which menus the caller sees: /api/v1/auth/me names, for every operation of the permission
+// table (domain/policy.py, docs/permissions.md), what the caller may do there ("allow",
+// "joined", "dept" or "deny"). A menu entry names the operation its page needs, so the menus
+// follow the server's table without a copy of it here.
 import type { Me } from "./api/types";
 
-export type Need = "admin" | "any";
+export type Need = string | "any"; // an operation such as "node:read", or any logged-in user
 
 export interface MenuEntry {
   key: string;
@@ -15,13 +15,15 @@ export interface MenuEntry {
 
 export const MENU: readonly MenuEntry[] = [
   { key: "overview", path: "/", label: "menu.overview", needs: "any" },
-  { key: "nodes", path: "/nodes", label: "menu.nodes", needs: "admin" },
-  { key: "hosts", path: "/hosts", label: "menu.hosts", needs: "any" },
+  { key: "nodes", path: "/nodes", label: "menu.nodes", needs: "node:read" },
+  { key: "hosts", path: "/hosts", label: "menu.hosts", needs: "host:read" },
 ];
 
 export function allowed(me: Me | undefined, need: Need): boolean {
   if (!me) return false;
-  return need === "any" || me.is_admin;
+  if (need === "any") return true;
+  const cell = me.operations[need];
+  return cell !== undefined && cell !== "deny";
 }
 
 export function visibleMenu(me: Me | undefined): MenuEntry[] {

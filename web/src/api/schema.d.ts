@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit events, newest first (filters: user_name, action, target_type, target_id, outcome, request_id) */
+        /** Audit events, newest first unless sorted (filters: user_name, action, target_type, target_id, outcome, request_id; sort_key: created_at, user_name, project_name, action, target_type, target_id, target_name, outcome, status_code) */
         get: operations["list_events_api_v1_audit_events_get"];
         put?: never;
         post?: never;
@@ -97,7 +97,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller: user, cloud admin flag, projects and roles */
+        /** The caller: user, cloud admin flag, projects, roles and allowed operations */
         get: operations["me_api_v1_auth_me_get"];
         put?: never;
         post?: never;
@@ -140,6 +140,23 @@ export interface paths {
         post: operations["log_in_api_v1_auth_tokens_post"];
         /** Log out: revoke the token of this request */
         delete: operations["log_out_api_v1_auth_tokens_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/availability-zones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Availability zones, with their nodes counted by architecture and provision state */
+        get: operations["list_zones_api_v1_availability_zones_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1469,12 +1486,82 @@ export interface components {
             /** Name */
             name: string | null;
         };
+        /** AvailabilityZone */
+        AvailabilityZone: {
+            /**
+             * Architectures
+             * @description Nodes by cpu_arch (`unknown`: the node's properties name none).
+             */
+            architectures: {
+                [key: string]: number;
+            };
+            /**
+             * Name
+             * @description What hosts name in availability_zone.
+             */
+            name: string;
+            /**
+             * Nodes
+             * @description Nodes in the zone, in any state.
+             */
+            nodes: number;
+            /**
+             * Provision States
+             * @description Nodes by provision state.
+             */
+            provision_states: {
+                [key: string]: number;
+            };
+        };
+        /** AvailabilityZoneList */
+        AvailabilityZoneList: {
+            /** Availability Zones */
+            availability_zones: components["schemas"]["AvailabilityZone"][];
+        };
+        /**
+         * Cell
+         * @enum {string}
+         */
+        Cell: "allow" | "joined" | "dept" | "deny";
         /** LogIn */
         LogIn: {
             /** Password */
             password: string;
             /** Username */
             username: string;
+        };
+        /** Me */
+        Me: {
+            /**
+             * Departments
+             * @description Ids of the departments the caller administers.
+             */
+            departments: number[];
+            /** Id */
+            id: number;
+            /** Is Admin */
+            is_admin: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Operations
+             * @description Every operation of the permission table (docs/permissions.md) and what the caller may do: allow (everywhere), joined (in their projects), dept (in their departments) or deny. The web console draws its menus and buttons from it.
+             */
+            operations: {
+                [key: string]: components["schemas"]["Cell"];
+            };
+            /**
+             * Projects
+             * @description Project id → the caller's role in it.
+             */
+            projects: {
+                [key: string]: string;
+            };
+            /**
+             * Roles
+             * @description admin, dept_admin, project_admin, member
+             */
+            roles: string[];
         };
         /** PasswordChange */
         PasswordChange: {
@@ -2278,7 +2365,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Me"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -2680,6 +2767,138 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    list_zones_api_v1_availability_zones_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailabilityZoneList"];
+                };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {

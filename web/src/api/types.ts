@@ -2,17 +2,12 @@
 // objects in openapi.json (the typed /api/v1 is issue 12, item 2). When the document declares
 // them, these aliases become `components["schemas"][...]` of schema.d.ts.
 
+import type { components } from "./schema";
+
 export type Role = "admin" | "dept_admin" | "project_admin" | "member";
 
-/** GET /api/v1/auth/me */
-export interface Me {
-  id: string;
-  name: string;
-  is_admin: boolean;
-  roles: string[];
-  projects: Record<string, string>;
-  departments: string[];
-}
+/** GET /api/v1/auth/me: declared by the API (its operations follow domain/policy.py). */
+export type Me = components["schemas"]["Me"];
 
 /** POST /api/v1/auth/tokens */
 export interface Token {
