@@ -169,10 +169,22 @@ class PgTarget:
         if p.password:
             env["PGPASSWORD"] = urllib.parse.unquote(p.password)
         cmd = [
-            "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-            "-h", p.hostname or "127.0.0.1", "-p", str(p.port or 5432),
-            "-U", urllib.parse.unquote(p.username or "postgres"), "-d", "postgres", "-c", sql,
-        ]  # fmt: skip
+            "psql",
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            p.hostname or "127.0.0.1",
+            "-p",
+            str(p.port or 5432),
+            "-U",
+            urllib.parse.unquote(p.username or "postgres"),
+            "-d",
+            "postgres",
+            "-c",
+            sql,
+        ]
         r = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"psql {sql!r} failed: {r.stderr.strip()}")
@@ -286,10 +298,22 @@ def run_ironworks(
         res.startup_s = round(time.perf_counter() - t0, 2)
         log(f"{tag}: pid {proc.pid} up on {url} in {res.startup_s} s; running the harness")
         harness_cmd = [
-            sys.executable, str(args.harness), "--endpoint", url,
-            "--nodes", str(args.nodes), "--concurrency", str(args.concurrency),
-            "--server-pid", str(proc.pid), "--label", tag, "--json-out", str(json_out), *extra,
-        ]  # fmt: skip
+            sys.executable,
+            str(args.harness),
+            "--endpoint",
+            url,
+            "--nodes",
+            str(args.nodes),
+            "--concurrency",
+            str(args.concurrency),
+            "--server-pid",
+            str(proc.pid),
+            "--label",
+            tag,
+            "--json-out",
+            str(json_out),
+            *extra,
+        ]
         rc = run_tee(
             harness_cmd,
             out / f"ironworks-{backend}.harness.log",

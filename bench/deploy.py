@@ -92,12 +92,16 @@ MARKERS: list[tuple[str, str, str]] = [
     ("ramdisk_dhcp", r"ironworks: \S+ has 10\.99\.", "ramdisk DHCP done"),
     ("agent_up", r"INFO ironworks_agent\.agent: this is node", "agent looked up"),
     ("image_written", r"write_image-\d+ done", "image written"),
-    ("written", r"IRONWORKS-FLOOR written|write_configdrive-\d+ done", "image + config drive on disk"),
+    (
+        "written",
+        r"IRONWORKS-FLOOR written|write_configdrive-\d+ done",
+        "image + config drive on disk",
+    ),
     ("disk_boot", r"Booting from Hard Disk", "firmware boots the disk"),
     ("os_init", r"IRONWORKS-TEST-OS: init", "test OS /init"),
     ("os_config", r"IRONWORKS-TEST-OS: config drive /", "test OS found its config drive"),
     ("done", DONE, "test OS printed its hostname"),
-]  # fmt: skip
+]
 
 
 def log(msg: str) -> None:
@@ -138,8 +142,10 @@ def wait_quiet(ours: str, enabled: bool) -> None:
     said = 0.0
     while pids := other_qemus(ours):
         if time.monotonic() - said > 60:
-            log(f"waiting: other qemu-system processes run ({', '.join(map(str, pids))}); "
-                "figures would be skewed")  # fmt: skip
+            log(
+                f"waiting: other qemu-system processes run ({', '.join(map(str, pids))}); "
+                "figures would be skewed"
+            )
             said = time.monotonic()
         time.sleep(2)
 
@@ -254,8 +260,10 @@ class Watcher:
         deadline = time.monotonic() + timeout
         while key not in self.seen:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no {key!r} line on {self.path} within {timeout:g} s; "
-                                   f"last lines:\n{self.tail()}")  # fmt: skip
+                raise RuntimeError(
+                    f"no {key!r} line on {self.path} within {timeout:g} s; "
+                    f"last lines:\n{self.tail()}"
+                )
             time.sleep(0.02)
         return self.seen[key]
 
@@ -280,23 +288,56 @@ class Lab:
         self.state: dict[str, Any] = {}
 
     def up(self) -> None:
-        r = subprocess.run([*IRONWORKS, "lab", "up", "--nodes", "1", *self.common, "--base-port",
-                            str(self.port), "--memory", "512", "--disk-mb", "256"],
-                           capture_output=True, text=True, timeout=120, cwd=REPO)  # fmt: skip
+        r = subprocess.run(
+            [
+                *IRONWORKS,
+                "lab",
+                "up",
+                "--nodes",
+                "1",
+                *self.common,
+                "--base-port",
+                str(self.port),
+                "--memory",
+                "512",
+                "--disk-mb",
+                "256",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+        )
         if r.returncode != 0:
             raise RuntimeError(f"lab up failed: {r.stderr.strip()}")
         self.state = json.loads((self.dir / "state.json").read_text())
         self.vm = self.state["vms"][0]
 
     def down(self) -> None:
-        r = subprocess.run([*IRONWORKS, "lab", "down", *self.common], capture_output=True,
-                           text=True, timeout=120, cwd=REPO)  # fmt: skip
+        r = subprocess.run(
+            [*IRONWORKS, "lab", "down", *self.common],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+        )
         log(f"lab down: {(r.stdout + r.stderr).strip().replace(chr(10), '; ')}")
 
     def ipmi(self, *args: str) -> str:
-        cmd = ["ipmitool", "-I", "lanplus", "-H", self.vm["bmc_address"], "-p",
-               str(self.vm["bmc_port"]), "-U", self.state["bmc_username"], "-P",
-               self.state["bmc_password"], *args]  # fmt: skip
+        cmd = [
+            "ipmitool",
+            "-I",
+            "lanplus",
+            "-H",
+            self.vm["bmc_address"],
+            "-p",
+            str(self.vm["bmc_port"]),
+            "-U",
+            self.state["bmc_username"],
+            "-P",
+            self.state["bmc_password"],
+            *args,
+        ]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
             raise RuntimeError(f"ipmitool {' '.join(args)}: {r.stderr.strip()}")
@@ -338,14 +379,19 @@ def prepare_floor(root: Path, ramdisk: Path, image: Path, mac: str) -> str:
     for name in ("kernel", "initramfs"):
         shutil.copyfile(ramdisk / "x86_64" / name, boot / "ramdisk" / "x86_64" / name)
     (boot / "boot.ipxe").write_text(ipxe.entry_script(base))
-    script = ipxe.ramdisk_script(ipxe.RamdiskBoot(base, None, "x86_64", "floor, bench/deploy.py",
-                                                  extra_params=f"ironworks.floor={url}"))  # fmt: skip
+    script = ipxe.ramdisk_script(
+        ipxe.RamdiskBoot(
+            base, None, "x86_64", "floor, bench/deploy.py", extra_params=f"ironworks.floor={url}"
+        )
+    )
     (boot / f"{mac.replace(':', '-')}.ipxe").write_text(script)
     served = root / "test-os.raw"
     shutil.copyfile(image, served)
-    drive = configdrive.build({"uuid": FLOOR_HOST, "name": FLOOR_HOST},
-                              {"meta_data": {"hostname": FLOOR_HOST}},
-                              root.parent / "floor-configdrive.img").read_bytes()  # fmt: skip
+    drive = configdrive.build(
+        {"uuid": FLOOR_HOST, "name": FLOOR_HOST},
+        {"meta_data": {"hostname": FLOOR_HOST}},
+        root.parent / "floor-configdrive.img",
+    ).read_bytes()
     start = -(-served.stat().st_size // MIB) * MIB
     with served.open("r+b") as f:
         f.seek(start)
@@ -357,15 +403,37 @@ def prepare_floor(root: Path, ramdisk: Path, image: Path, mac: str) -> str:
 @contextlib.contextmanager
 def floor_servers(lab: Lab, root: Path, state: Path) -> Iterator[None]:
     """The bench's own dnsmasq and static HTTP server inside the lab namespace."""
-    cfg = BootSettings(enabled=True, netns=lab.ns, interface=lab.state["bridge"],
-                       http_address=BOOT_ADDRESS, http_port=FLOOR_PORT, http_address6="fd99::1",
-                       discovery=True)  # fmt: skip
+    cfg = BootSettings(
+        enabled=True,
+        netns=lab.ns,
+        interface=lab.state["bridge"],
+        http_address=BOOT_ADDRESS,
+        http_port=FLOOR_PORT,
+        http_address6="fd99::1",
+        discovery=True,
+    )
     dnsmasq = Dnsmasq(cfg, state / "dnsmasq")
     http_log = (state / "http.log").open("ab")
-    http = subprocess.Popen(["ip", "netns", "exec", lab.ns, "python3", "-u", "-m", "http.server",
-                             "--bind", BOOT_ADDRESS, str(FLOOR_PORT), "--directory", str(root)],
-                            stdin=subprocess.DEVNULL, stdout=http_log,
-                            stderr=subprocess.STDOUT)  # fmt: skip
+    http = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            lab.ns,
+            "python3",
+            "-u",
+            "-m",
+            "http.server",
+            "--bind",
+            BOOT_ADDRESS,
+            str(FLOOR_PORT),
+            "--directory",
+            str(root),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=http_log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         dnsmasq.start()
         deadline = time.monotonic() + 15
@@ -387,8 +455,13 @@ def floor_round(lab: Lab, args: argparse.Namespace, root: Path, state: Path) -> 
         wait_idle(OURS, args.wait)
         lab.ipmi("chassis", "bootdev", "pxe")
         t0 = time.monotonic()
-        w = Watcher(lab.console, t0, str(lab.dir), DONE + FLOOR_HOST,
-                    {"floor_failed": r"IRONWORKS-FLOOR failed"})  # fmt: skip
+        w = Watcher(
+            lab.console,
+            t0,
+            str(lab.dir),
+            DONE + FLOOR_HOST,
+            {"floor_failed": r"IRONWORKS-FLOOR failed"},
+        )
         try:
             lab.ipmi("chassis", "power", "on")
             while lab.is_on():
@@ -404,9 +477,15 @@ def floor_round(lab: Lab, args: argparse.Namespace, root: Path, state: Path) -> 
             total = w.wait("done", TIMEOUT)
         finally:
             marks = w.stop()
-    return {"kind": "floor", "seconds": round(total, 2), "marks": marks,
-            "powered_off": round(off, 2), "disk_power_on": round(on_disk, 2),
-            "contended": w.contended, "other_cores": w.other_cores}  # fmt: skip
+    return {
+        "kind": "floor",
+        "seconds": round(total, 2),
+        "marks": marks,
+        "powered_off": round(off, 2),
+        "disk_power_on": round(on_disk, 2),
+        "contended": w.contended,
+        "other_cores": w.other_cores,
+    }
 
 
 # --- Ironworks ---------------------------------------------------------------------------------
@@ -435,17 +514,26 @@ def image_server(root: Path) -> Iterator[str]:
 @contextlib.contextmanager
 def ironworks_server(lab: Lab, home: Path, ramdisk: Path, heartbeat: float) -> Iterator[str]:
     port = free_port(set())
-    env = {**os.environ, "IRONWORKS_HOME": str(home), "IRONWORKS_AUTH__NOAUTH": "true",
-           "IRONWORKS_LICENSE__EVALUATION_NODES": "1000",
-           "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "0.2",
-           "IRONWORKS_CONDUCTOR__PERIODIC_INTERVAL": "2",
-           "IRONWORKS_BOOT__RAMDISK_DIR": str(ramdisk),
-           "IRONWORKS_BOOT__AGENT_HEARTBEAT": str(heartbeat),
-           "IRONWORKS_BOOT__INTERFACE": lab.state["bridge"]}  # fmt: skip
+    env = {
+        **os.environ,
+        "IRONWORKS_HOME": str(home),
+        "IRONWORKS_AUTH__NOAUTH": "true",
+        "IRONWORKS_LICENSE__EVALUATION_NODES": "1000",
+        "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "0.2",
+        "IRONWORKS_CONDUCTOR__PERIODIC_INTERVAL": "2",
+        "IRONWORKS_BOOT__RAMDISK_DIR": str(ramdisk),
+        "IRONWORKS_BOOT__AGENT_HEARTBEAT": str(heartbeat),
+        "IRONWORKS_BOOT__INTERFACE": lab.state["bridge"],
+    }
     home.mkdir(parents=True, exist_ok=True)
     out = (home / "server.log").open("ab")
-    proc = subprocess.Popen([*IRONWORKS, "serve", "--port", str(port), "--lab", lab.ns], env=env,
-                            stdout=out, stderr=subprocess.STDOUT, cwd=REPO)  # fmt: skip
+    proc = subprocess.Popen(
+        [*IRONWORKS, "serve", "--port", str(port), "--lab", lab.ns],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -473,18 +561,29 @@ class Node:
     @classmethod
     def enrol(cls, http: httpx.Client, lab: Lab) -> Node:
         vm = lab.vm
-        r = http.post("/v1/nodes", json={"name": vm["name"], "driver": "ipmi",
-                                         "properties": {"cpu_arch": "x86_64"}, "driver_info": {
-            "ipmi_address": vm["bmc_address"], "ipmi_port": vm["bmc_port"],
-            "ipmi_username": lab.state["bmc_username"],
-            "ipmi_password": lab.state["bmc_password"]}})  # fmt: skip
+        r = http.post(
+            "/v1/nodes",
+            json={
+                "name": vm["name"],
+                "driver": "ipmi",
+                "properties": {"cpu_arch": "x86_64"},
+                "driver_info": {
+                    "ipmi_address": vm["bmc_address"],
+                    "ipmi_port": vm["bmc_port"],
+                    "ipmi_username": lab.state["bmc_username"],
+                    "ipmi_password": lab.state["bmc_password"],
+                },
+            },
+        )
         r.raise_for_status()
         node = cls(http, r.json()["uuid"])
         http.post(
             "/v1/ports", json={"node_uuid": node.uuid, "address": vm["mac"]}
         ).raise_for_status()
-        http.patch(f"/v1/nodes/{node.uuid}", json=[
-            {"op": "replace", "path": "/automated_clean", "value": False}]).raise_for_status()  # fmt: skip
+        http.patch(
+            f"/v1/nodes/{node.uuid}",
+            json=[{"op": "replace", "path": "/automated_clean", "value": False}],
+        ).raise_for_status()
         node.act("manage")
         node.settle("manageable")
         node.act("provide")
@@ -497,8 +596,9 @@ class Node:
         return r.json()
 
     def act(self, target: str, **body: Any) -> None:
-        r = self.http.put(f"/v1/nodes/{self.uuid}/states/provision",
-                          json={"target": target, **body})  # fmt: skip
+        r = self.http.put(
+            f"/v1/nodes/{self.uuid}/states/provision", json={"target": target, **body}
+        )
         if r.status_code != 202:
             raise RuntimeError(f"provision {target}: {r.status_code} {r.text}")
 
@@ -522,24 +622,39 @@ def timeline(node: dict[str, Any], t0_wall: datetime) -> list[dict[str, Any]]:
         start = datetime.fromisoformat(p["started"])
         row = {"phase": p["phase"], "start": round((start - t0_wall).total_seconds(), 2)}
         if p.get("finished"):
-            row["seconds"] = round((datetime.fromisoformat(p["finished"]) - start).total_seconds(), 2)  # fmt: skip
+            row["seconds"] = round(
+                (datetime.fromisoformat(p["finished"]) - start).total_seconds(), 2
+            )
         out.append(row)
     return out
 
 
-def ironworks_round(lab: Lab, args: argparse.Namespace, node_ref: dict[str, Any], n: int,
-                    work: Path, ramdisk: Path, image_url: str, sha256: str) -> dict[str, Any]:  # fmt: skip
+def ironworks_round(
+    lab: Lab,
+    args: argparse.Namespace,
+    node_ref: dict[str, Any],
+    n: int,
+    work: Path,
+    ramdisk: Path,
+    image_url: str,
+    sha256: str,
+) -> dict[str, Any]:
     lab.power_off()
-    with ironworks_server(lab, work / "server", ramdisk, args.heartbeat) as url, \
-            httpx.Client(base_url=url, headers=HEADERS, timeout=30) as http:  # fmt: skip
+    with (
+        ironworks_server(lab, work / "server", ramdisk, args.heartbeat) as url,
+        httpx.Client(base_url=url, headers=HEADERS, timeout=30) as http,
+    ):
         if "uuid" not in node_ref:
             node_ref["uuid"] = Node.enrol(http, lab).uuid
         node = Node(http, node_ref["uuid"])
         node.settle("available")
-        http.patch(f"/v1/nodes/{node.uuid}", json=[
-            {"op": "add", "path": "/instance_info/image_source", "value": image_url},
-            {"op": "add", "path": "/instance_info/image_checksum", "value": sha256}],
-        ).raise_for_status()  # fmt: skip
+        http.patch(
+            f"/v1/nodes/{node.uuid}",
+            json=[
+                {"op": "add", "path": "/instance_info/image_source", "value": image_url},
+                {"op": "add", "path": "/instance_info/image_checksum", "value": sha256},
+            ],
+        ).raise_for_status()
         time.sleep(1.0)  # let the fresh server's first periodic tasks pass
         wait_quiet(str(lab.dir), args.wait)
         wait_idle(OURS, args.wait)
@@ -556,8 +671,14 @@ def ironworks_round(lab: Lab, args: argparse.Namespace, node_ref: dict[str, Any]
         phases = timeline(info, t0_wall)
         node.act("deleted")
         node.settle("available")
-    return {"kind": "ironworks", "seconds": round(total, 2), "marks": marks, "timeline": phases,
-            "contended": w.contended, "other_cores": w.other_cores}  # fmt: skip
+    return {
+        "kind": "ironworks",
+        "seconds": round(total, 2),
+        "marks": marks,
+        "timeline": phases,
+        "contended": w.contended,
+        "other_cores": w.other_cores,
+    }
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -567,10 +688,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--rounds", type=int, default=3, help="rounds of each kind (alternating)")
     p.add_argument("--heartbeat", type=float, default=2.0, help="boot.agent_heartbeat (s)")
-    p.add_argument("--base-port", type=int, default=15000 + os.getpid() % 1000,
-                   help="the lab BMC's UDP port")  # fmt: skip
-    p.add_argument("--no-wait", dest="wait", action="store_false",
-                   help="measure even while other qemu-system processes run (development)")  # fmt: skip
+    p.add_argument(
+        "--base-port", type=int, default=15000 + os.getpid() % 1000, help="the lab BMC's UDP port"
+    )
+    p.add_argument(
+        "--no-wait",
+        dest="wait",
+        action="store_false",
+        help="measure even while other qemu-system processes run (development)",
+    )
     args = p.parse_args(argv)
     if os.geteuid() != 0:
         print("bench/deploy.py needs root (the lab's network namespace)", file=sys.stderr)
@@ -592,12 +718,18 @@ def main(argv: list[str] | None = None) -> int:
         t = time.monotonic()
         rd = build_ramdisk("x86_64", work / "ramdisk", _agent_source(), cache_dir=cache_dir())
         img = build_test_image(work / "www" / "test-os.raw", cache_dir=cache_dir())
-        log(f"ramdisk {rd.initramfs_size / 2**20:.1f} MiB + kernel {rd.kernel_size / 2**20:.1f} "
+        log(
+            f"ramdisk {rd.initramfs_size / 2**20:.1f} MiB + kernel {rd.kernel_size / 2**20:.1f} "
             f"MiB ({'cached' if rd.cached else 'built'}), test OS {img.size / 2**20:.0f} MiB "
-            f"({'cached' if img.cached else 'built'}) in {time.monotonic() - t:.1f} s")  # fmt: skip
+            f"({'cached' if img.cached else 'built'}) in {time.monotonic() - t:.1f} s"
+        )
         sha256 = hashlib.sha256(img.path.read_bytes()).hexdigest()
-        results["ramdisk"] = {"key": rd.key, "initramfs_bytes": rd.initramfs_size,
-                              "kernel_bytes": rd.kernel_size, "image_bytes": img.size}  # fmt: skip
+        results["ramdisk"] = {
+            "key": rd.key,
+            "initramfs_bytes": rd.initramfs_size,
+            "kernel_bytes": rd.kernel_size,
+            "image_bytes": img.size,
+        }
         lab.up()
         log(f"lab up: {lab.vm['name']} in namespace {ns}, BMC 127.0.0.1:{lab.vm['bmc_port']}")
         floor_root = work / "floor"
@@ -612,8 +744,9 @@ def main(argv: list[str] | None = None) -> int:
                 r["round"] = i
                 results["rounds"].append(r)
                 log(f"floor {i}: {r['seconds']:.2f} s {r['marks']}")
-                r = ironworks_round(lab, args, node_ref, i, work, work / "ramdisk",
-                                    f"{www}/test-os.raw", sha256)  # fmt: skip
+                r = ironworks_round(
+                    lab, args, node_ref, i, work, work / "ramdisk", f"{www}/test-os.raw", sha256
+                )
                 r["round"] = i
                 results["rounds"].append(r)
                 log(f"ironworks {i}: {r['seconds']:.2f} s; timeline {r['timeline']}")
@@ -625,12 +758,14 @@ def main(argv: list[str] | None = None) -> int:
         results["error"] = str(e)
     finally:
         lab.down()
-        for src, name in ((lab.dir / "vms" / "lab-vm-0000" / "serial.log", "serial.log"),
-                          (lab.dir / "bmc.log", "bmc.log"),
-                          (work / "server" / "server.log", "server.log"),
-                          (work / "floor-state" / "http.log", "floor-http.log"),
-                          (work / "floor-state" / "dnsmasq" / "dnsmasq.log", "floor-dnsmasq.log"),
-                          (work / "floor-state" / "dnsmasq" / "dnsmasq.conf", "floor-dnsmasq.conf")):  # fmt: skip
+        for src, name in (
+            (lab.dir / "vms" / "lab-vm-0000" / "serial.log", "serial.log"),
+            (lab.dir / "bmc.log", "bmc.log"),
+            (work / "server" / "server.log", "server.log"),
+            (work / "floor-state" / "http.log", "floor-http.log"),
+            (work / "floor-state" / "dnsmasq" / "dnsmasq.log", "floor-dnsmasq.log"),
+            (work / "floor-state" / "dnsmasq" / "dnsmasq.conf", "floor-dnsmasq.conf"),
+        ):
             if src.exists():
                 shutil.copyfile(src, out / name)
         shutil.rmtree(work, ignore_errors=True)
@@ -651,42 +786,57 @@ def render(results: dict[str, Any]) -> str:
     rounds = results["rounds"]
     floors = [r for r in rounds if r["kind"] == "floor"]
     deploys = [r for r in rounds if r["kind"] == "ironworks"]
-    lines = ["| round | floor s | Ironworks deploy s | deploy − floor s | other load (cores) "
-             "floor / deploy | note |", "|---:|---:|---:|---:|---|---|"]  # fmt: skip
+    lines = [
+        "| round | floor s | Ironworks deploy s | deploy − floor s | other load (cores) "
+        "floor / deploy | note |",
+        "|---:|---:|---:|---:|---|---|",
+    ]
     for i in range(1, max(len(floors), len(deploys)) + 1):
         f = next((r for r in floors if r["round"] == i), None)
         d = next((r for r in deploys if r["round"] == i), None)
         note = []
         if d and i == 1:
-            fetch = next((p.get("seconds") for p in d["timeline"] if p["phase"] == "fetch image"),
-                         None)  # fmt: skip
+            fetch = next(
+                (p.get("seconds") for p in d["timeline"] if p["phase"] == "fetch image"), None
+            )
             note.append(f"deploy with a cold image cache (fetch image {fetch} s)")
         if any(r and r["contended"] for r in (f, d)):
             note.append("another QEMU ran during this round")
         fs, ds = (f["seconds"] if f else None), (d["seconds"] if d else None)
         diff = f"{ds - fs:+.2f}" if fs is not None and ds is not None else ""
         load = " / ".join(str(r.get("other_cores", "-")) if r else "-" for r in (f, d))
-        lines.append(f"| {i} | {fs if fs is not None else '-'} | {ds if ds is not None else '-'} "
-                     f"| {diff} | {load} | {'; '.join(note)} |")  # fmt: skip
+        lines.append(
+            f"| {i} | {fs if fs is not None else '-'} | {ds if ds is not None else '-'} "
+            f"| {diff} | {load} | {'; '.join(note)} |"
+        )
     mf, md = _median([r["seconds"] for r in floors]), _median([r["seconds"] for r in deploys])
     warm = _median([r["seconds"] for r in deploys if r["round"] > 1])
-    lines.append(f"| median | {mf} | {md} | {f'{md - mf:+.2f}' if mf and md else ''} | | "
-                 f"warm-cache deploys (rounds 2+): {warm} |")  # fmt: skip
+    lines.append(
+        f"| median | {mf} | {md} | {f'{md - mf:+.2f}' if mf and md else ''} | | "
+        f"warm-cache deploys (rounds 2+): {warm} |"
+    )
     incomplete = results.get("interrupted") or results.get("error")
     verdict = "no verdict (incomplete run)"
     if mf and md:
         over = (md - mf) / mf
-        lines.append(f"\nOverhead = (median deploy − median floor) / median floor = "
-                     f"({md} − {mf}) / {mf} = {over:+.1%}; goal under {GOAL:.0%}: "
-                     f"{verdict if incomplete else 'PASS' if over < GOAL else 'FAIL'}")  # fmt: skip
+        lines.append(
+            f"\nOverhead = (median deploy − median floor) / median floor = "
+            f"({md} − {mf}) / {mf} = {over:+.1%}; goal under {GOAL:.0%}: "
+            f"{verdict if incomplete else 'PASS' if over < GOAL else 'FAIL'}"
+        )
         if warm:
-            lines.append(f"Warm-cache deploys only: ({warm} − {mf}) / {mf} = "
-                         f"{(warm - mf) / mf:+.1%}")  # fmt: skip
+            lines.append(
+                f"Warm-cache deploys only: ({warm} − {mf}) / {mf} = {(warm - mf) / mf:+.1%}"
+            )
     # phases: median time of each console line after t0, both kinds, and the segments between
-    lines += ["", "Console lines, median seconds after t0 (floor: the power-on request; "
-              "Ironworks: PUT provision active), and the segment since the previous line:", "",
-              "| line | floor at | floor segment | Ironworks at | Ironworks segment |",
-              "|---|---:|---:|---:|---:|"]  # fmt: skip
+    lines += [
+        "",
+        "Console lines, median seconds after t0 (floor: the power-on request; "
+        "Ironworks: PUT provision active), and the segment since the previous line:",
+        "",
+        "| line | floor at | floor segment | Ironworks at | Ironworks segment |",
+        "|---|---:|---:|---:|---:|",
+    ]
     prev = {"floor": 0.0, "ironworks": 0.0}
     for key, _, label in MARKERS:
         cells = []
@@ -700,11 +850,18 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     off = _median([r["powered_off"] for r in floors])
     if off is not None:
-        lines.append(f"\nFloor: VM seen off (ipmitool poll) at {off} s, disk power-on sent at "
-                     f"{_median([r['disk_power_on'] for r in floors])} s.")  # fmt: skip
+        lines.append(
+            f"\nFloor: VM seen off (ipmitool poll) at {off} s, disk power-on sent at "
+            f"{_median([r['disk_power_on'] for r in floors])} s."
+        )
     if deploys:
-        lines += ["", "Ironworks timeline (driver_internal_info), median start after the PUT and "
-                  "duration:", "", "| phase | start s | seconds |", "|---|---:|---:|"]  # fmt: skip
+        lines += [
+            "",
+            "Ironworks timeline (driver_internal_info), median start after the PUT and duration:",
+            "",
+            "| phase | start s | seconds |",
+            "|---|---:|---:|",
+        ]
         names = [p["phase"] for p in deploys[-1]["timeline"]]
         for name in names:
             ps = [p for r in deploys for p in r["timeline"] if p["phase"] == name]

@@ -39,9 +39,22 @@ from api_workload import DEFAULT_PG_URL, PgTarget, free_port, stop_process, wait
 
 REPO = Path(__file__).resolve().parent.parent
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HEADER = ["name", "driver", "bmc_address", "bmc_port", "bmc_username", "bmc_password", "macs",
-          "cpu_arch", "resource_class", "cpus", "memory_mb", "local_gb",
-          "property:rack", "driver_info:fake_power_delay"]  # fmt: skip
+HEADER = [
+    "name",
+    "driver",
+    "bmc_address",
+    "bmc_port",
+    "bmc_username",
+    "bmc_password",
+    "macs",
+    "cpu_arch",
+    "resource_class",
+    "cpus",
+    "memory_mb",
+    "local_gb",
+    "property:rack",
+    "driver_info:fake_power_delay",
+]
 GOAL_S = 5.0
 
 
@@ -55,11 +68,24 @@ def mac(batch: int, i: int, nic: int) -> str:
 
 def node_rows(prefix: str, batch: int, count: int) -> list[list[Any]]:
     return [
-        [f"{prefix}-{i:05d}", "fake-hardware", f"10.{batch}.{i >> 8}.{i & 0xFF}", None, "admin",
-         f"bmc-pw-{i}", f"{mac(batch, i, 0)} {mac(batch, i, 1)}", "x86_64", "baremetal", 32,
-         131072, 480, f"rack-{i // 40:02d}", None]
+        [
+            f"{prefix}-{i:05d}",
+            "fake-hardware",
+            f"10.{batch}.{i >> 8}.{i & 0xFF}",
+            None,
+            "admin",
+            f"bmc-pw-{i}",
+            f"{mac(batch, i, 0)} {mac(batch, i, 1)}",
+            "x86_64",
+            "baremetal",
+            32,
+            131072,
+            480,
+            f"rack-{i // 40:02d}",
+            None,
+        ]
         for i in range(1, count + 1)
-    ]  # fmt: skip
+    ]
 
 
 def break_rows(rows: list[list[Any]]) -> dict[int, str]:
@@ -77,9 +103,11 @@ def break_rows(rows: list[list[Any]]) -> dict[int, str]:
         ("bmc_address", lambda r: r.__setitem__(col["bmc_address"], None)),
         ("bmc_port", lambda r: r.__setitem__(col["bmc_port"], 99999)),
         ("cpu_arch", lambda r: r.__setitem__(col["cpu_arch"], "x86-64")),
-        ("driver_info:fake_power_delay",
-         lambda r: r.__setitem__(col["driver_info:fake_power_delay"], "soon")),
-    ]  # fmt: skip
+        (
+            "driver_info:fake_power_delay",
+            lambda r: r.__setitem__(col["driver_info:fake_power_delay"], "soon"),
+        ),
+    ]
     expected = {}
     for index, (column, spoil) in zip(at, breaks, strict=True):
         spoil(rows[index])
@@ -100,8 +128,9 @@ def xlsx(rows: list[list[Any]]) -> bytes:
 
 def post(client: httpx.Client, data: bytes, **params: str) -> tuple[httpx.Response, float]:
     started = time.perf_counter()
-    r = client.post("/api/v1/nodes/import", content=data, params=params,
-                    headers={"Content-Type": XLSX_MIME})  # fmt: skip
+    r = client.post(
+        "/api/v1/nodes/import", content=data, params=params, headers={"Content-Type": XLSX_MIME}
+    )
     return r, time.perf_counter() - started
 
 
@@ -136,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     good, bad = xlsx(good_rows), xlsx(bad_rows)
     (out / "good.xlsx").write_bytes(good)
     (out / "bad.xlsx").write_bytes(bad)
-    log(f"generated {args.rows}-row files in {time.perf_counter() - t0:.2f} s "
-        f"(good.xlsx {len(good) / 1024:.0f} KiB, bad.xlsx {len(bad) / 1024:.0f} KiB) in {out}")  # fmt: skip
+    log(
+        f"generated {args.rows}-row files in {time.perf_counter() - t0:.2f} s "
+        f"(good.xlsx {len(good) / 1024:.0f} KiB, bad.xlsx {len(bad) / 1024:.0f} KiB) in {out}"
+    )
 
     home = Path(tempfile.mkdtemp(prefix="ironworks-bench-import-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("IRONWORKS_")}
@@ -157,9 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     proc: subprocess.Popen[bytes] | None = None
     try:
         with server_log.open("wb") as lf:
-            proc = subprocess.Popen([args.ironworks, "serve", "--port", str(port)], env=env,
-                                    stdout=lf, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)  # fmt: skip
+            proc = subprocess.Popen(
+                [args.ironworks, "serve", "--port", str(port)],
+                env=env,
+                stdout=lf,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         wait_ready(url, proc, server_log, 60)
         log(f"ironworks serve ({args.backend}) pid {proc.pid} on {url}")
         with httpx.Client(base_url=url, timeout=300) as client:
@@ -183,25 +218,33 @@ def main(argv: list[str] | None = None) -> int:
             r, took = post(client, bad)
             body = r.json()
             errors = body.get("errors") or []
-            lines.append(f"bad.xlsx: HTTP {r.status_code} {r.headers.get('content-type')} in "
-                         f"{took:.3f} s, {len(errors)} errors:")  # fmt: skip
+            lines.append(
+                f"bad.xlsx: HTTP {r.status_code} {r.headers.get('content-type')} in "
+                f"{took:.3f} s, {len(errors)} errors:"
+            )
             for e in errors:
                 lines.append(f"  row {e['row']:>5}  {e['column']:<30} {e['message']}")
             got = {e["row"]: e["column"] for e in errors}
             if r.status_code != 422 or got != expected or len(errors) != 10:
-                failures.append(f"bad file: wanted 422 with {sorted(expected.items())}, "
-                                f"got {r.status_code} with {sorted(got.items())}")  # fmt: skip
+                failures.append(
+                    f"bad file: wanted 422 with {sorted(expected.items())}, "
+                    f"got {r.status_code} with {sorted(got.items())}"
+                )
             after, after_macs, _ = enrolled(client)
             gone = client.get(f"/v1/nodes/{bad_rows[0][0]}").status_code
-            lines.append(f"  after it: {after} nodes, {after_macs} ports; "
-                         f"GET /v1/nodes/{bad_rows[0][0]} -> {gone}")  # fmt: skip
+            lines.append(
+                f"  after it: {after} nodes, {after_macs} ports; "
+                f"GET /v1/nodes/{bad_rows[0][0]} -> {gone}"
+            )
             if (after, after_macs, gone) != (nodes, macs, 404):
                 failures.append("the bad file enrolled something")
 
             r, took = post(client, bad, skip_invalid="true")
             report = r.json()
-            lines.append(f"bad.xlsx with skip_invalid: {len(report.get('created', []))} enrolled,"
-                         f" {report.get('skipped')} skipped in {took:.3f} s")  # fmt: skip
+            lines.append(
+                f"bad.xlsx with skip_invalid: {len(report.get('created', []))} enrolled,"
+                f" {report.get('skipped')} skipped in {took:.3f} s"
+            )
             if report.get("skipped") != 10 or len(report.get("created", [])) != args.rows - 10:
                 failures.append("skip_invalid did not enrol exactly the valid rows")
     except Exception as e:

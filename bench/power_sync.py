@@ -98,9 +98,10 @@ def own_cpu() -> float:
 def run_ironworks(fleet: Fleet, n: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix=f"ironworks-ps-{n}-", dir=out))
     settings = load_settings(
-        home=home, secret_key=new_key(),
+        home=home,
+        secret_key=new_key(),
         conductor={"hostname": "bench", "power_sync_workers": args.workers},
-    )  # fmt: skip
+    )
     db = Database(settings.effective_database_url)
     migrate.upgrade(db)
     svc = Services(db, settings)
@@ -121,10 +122,13 @@ def run_ironworks(fleet: Fleet, n: int, args: argparse.Namespace, out: Path) -> 
             log(f"powered {len(drifted)} BMCs on out of band")
         cpu0, emu0 = own_cpu(), cpu_of(fleet.pids)
         r = conductor.power_sync.run()
-        row = {**r.as_dict(), "cpu_self_s": round(own_cpu() - cpu0, 2),
-               "cpu_emulators_s": round(cpu_of(fleet.pids) - emu0, 2),
-               "kind": "cold (log in)" if i == 0 else "warm (kept sessions)",
-               "drift_expected": len(drifted) if i == args.cycles - 1 else 0}  # fmt: skip
+        row = {
+            **r.as_dict(),
+            "cpu_self_s": round(own_cpu() - cpu0, 2),
+            "cpu_emulators_s": round(cpu_of(fleet.pids) - emu0, 2),
+            "kind": "cold (log in)" if i == 0 else "warm (kept sessions)",
+            "drift_expected": len(drifted) if i == args.cycles - 1 else 0,
+        }
         cycles.append(row)
         log(f"N={n} cycle {i + 1}: {row}")
     db.dispose()
@@ -218,9 +222,14 @@ def ironic_cycles(text: str, after: float) -> list[dict[str, Any]]:
         started = ended - seconds
         if started < after - 1:
             continue
-        out.append({"seconds": seconds, "workers": workers,
-                    "reads": sum(started <= t <= ended for t in calls),
-                    "failures": sum(started <= t <= ended for t in failed)})  # fmt: skip
+        out.append(
+            {
+                "seconds": seconds,
+                "workers": workers,
+                "reads": sum(started <= t <= ended for t in calls),
+                "failures": sum(started <= t <= ended for t in failed),
+            }
+        )
     return out
 
 
@@ -251,11 +260,18 @@ def run_ironic(fleet: Fleet, n: int, args: argparse.Namespace, out: Path) -> dic
     conf.write_text(
         IRONIC_CONF.format(log=log_path, port=port, db=db_path, locks=work / "locks", work=work)
     )
-    subprocess.run([str(venv / "bin" / "ironic-dbsync"), "--config-file", str(conf),
-                    "create_schema"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [str(venv / "bin" / "ironic-dbsync"), "--config-file", str(conf), "create_schema"],
+        check=True,
+        capture_output=True,
+    )
     env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}"}
-    proc = subprocess.Popen([str(venv / "bin" / "ironic"), "--config-file", str(conf)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(venv / "bin" / "ironic"), "--config-file", str(conf)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_ipmi_driver(url, proc, 120)
@@ -264,9 +280,16 @@ def run_ironic(fleet: Fleet, n: int, args: argparse.Namespace, out: Path) -> dic
         t0 = time.monotonic()
 
         def create(spec: Any) -> int:
-            body = {"name": spec.name, "driver": "ipmi", "driver_info": {
-                "ipmi_address": spec.address, "ipmi_port": spec.port,
-                "ipmi_username": spec.username, "ipmi_password": PASSWORD}}  # fmt: skip
+            body = {
+                "name": spec.name,
+                "driver": "ipmi",
+                "driver_info": {
+                    "ipmi_address": spec.address,
+                    "ipmi_port": spec.port,
+                    "ipmi_username": spec.username,
+                    "ipmi_password": PASSWORD,
+                },
+            }
             with httpx.Client(timeout=60) as c:
                 return c.post(f"{url}/v1/nodes", json=body, headers=headers).status_code
 
@@ -294,8 +317,13 @@ def run_ironic(fleet: Fleet, n: int, args: argparse.Namespace, out: Path) -> dic
                 ).fetchall()
             )
             maint = conn.execute("SELECT count(*) FROM nodes WHERE maintenance").fetchone()[0]
-        return {"n": n, "cycles": cycles, "power_states": states, "maintenance": maint,
-                "cpu_s": round(cpu_of([proc.pid]), 1)}  # fmt: skip
+        return {
+            "n": n,
+            "cycles": cycles,
+            "power_states": states,
+            "maintenance": maint,
+            "cpu_s": round(cpu_of([proc.pid]), 1),
+        }
     finally:
         stop_process(proc)
 
@@ -307,8 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--counts", default="1000,10000", help="fleet sizes, comma-separated")
     p.add_argument("--dead", type=float, default=1.0, help="%% of BMCs that never answer")
-    p.add_argument("--drift", type=float, default=1.0,
-                   help="%% of BMCs powered on out of band before the last cycle")  # fmt: skip
+    p.add_argument(
+        "--drift",
+        type=float,
+        default=1.0,
+        help="%% of BMCs powered on out of band before the last cycle",
+    )
     p.add_argument("--cycles", type=int, default=3)
     p.add_argument("--workers", type=int, default=256, help="conductor.power_sync_workers")
     p.add_argument("--no-ironic", action="store_true")
@@ -332,12 +364,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"ironworks": [], "ironic": None}
     for n in counts:
         opts = FleetOptions(count=n, base_port=BASE_PORT, password=PASSWORD, address_each=True)
-        specs = make_specs(opts,
-                           [f"dead={args.dead}%"] if args.dead else [])  # fmt: skip
+        specs = make_specs(opts, [f"dead={args.dead}%"] if args.dead else [])
         t0 = time.monotonic()
         with Fleet(specs).start(timeout=600) as fleet:
-            log(f"{n} emulated BMCs up in {len(fleet.pids)} processes in "
-                f"{time.monotonic() - t0:.1f} s")  # fmt: skip
+            log(
+                f"{n} emulated BMCs up in {len(fleet.pids)} processes in "
+                f"{time.monotonic() - t0:.1f} s"
+            )
             results["ironworks"].append(run_ironworks(fleet, n, args, out))
             if not args.no_ironic and results["ironic"] is None and n >= args.ironic_nodes:
                 results["ironic"] = run_ironic(fleet, args.ironic_nodes, args, out)
@@ -351,8 +384,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(results: dict[str, Any]) -> str:
-    lines = ["| BMCs | dead | cycle | wall s | answered | errors | drift found/made | "
-             "CPU s (sync) | CPU s (emulators) |", "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        "| BMCs | dead | cycle | wall s | answered | errors | drift found/made | "
+        "CPU s (sync) | CPU s (emulators) |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results["ironworks"]:
         for i, c in enumerate(r["cycles"], 1):
             lines.append(
@@ -362,8 +398,10 @@ def render(results: dict[str, Any]) -> str:
             )
     big = [c["seconds"] for r in results["ironworks"] if r["n"] >= 10000 for c in r["cycles"]]
     if big:
-        lines.append(f"\nGoal: a cycle over 10,000 BMCs under {GOAL_S:g} s: slowest cycle "
-                     f"{max(big):.2f} s: {'PASS' if max(big) < GOAL_S else 'FAIL'}")  # fmt: skip
+        lines.append(
+            f"\nGoal: a cycle over 10,000 BMCs under {GOAL_S:g} s: slowest cycle "
+            f"{max(big):.2f} s: {'PASS' if max(big) < GOAL_S else 'FAIL'}"
+        )
     ironic = results.get("ironic")
     if ironic:
         lines.append("")
@@ -378,14 +416,20 @@ def render(results: dict[str, Any]) -> str:
                 else None
             )
             for i, c in enumerate(ironic["cycles"], 1):
-                vs = [f"{c['seconds'] / x:.1f}× Ironworks' {k} cycle ({x:.2f} s)"
-                      for k, x in (("cold", cold), ("warm", warm)) if x]  # fmt: skip
-                lines.append(f"Ironic power sync over the same {ironic['n']:,} BMCs, cycle {i}: "
-                             f"{c['seconds']:.2f} s with {c['workers']} workers, "
-                             f"{c['reads']} power reads, {c['failures']} failures; "
-                             + "; ".join(vs))  # fmt: skip
-            lines.append(f"Ironic afterwards: power states {ironic['power_states']}, "
-                         f"{ironic['maintenance']} in maintenance, {ironic['cpu_s']} CPU s")  # fmt: skip
+                vs = [
+                    f"{c['seconds'] / x:.1f}× Ironworks' {k} cycle ({x:.2f} s)"
+                    for k, x in (("cold", cold), ("warm", warm))
+                    if x
+                ]
+                lines.append(
+                    f"Ironic power sync over the same {ironic['n']:,} BMCs, cycle {i}: "
+                    f"{c['seconds']:.2f} s with {c['workers']} workers, "
+                    f"{c['reads']} power reads, {c['failures']} failures; " + "; ".join(vs)
+                )
+            lines.append(
+                f"Ironic afterwards: power states {ironic['power_states']}, "
+                f"{ironic['maintenance']} in maintenance, {ironic['cpu_s']} CPU s"
+            )
     return "\n".join(lines)
 
 

@@ -87,12 +87,22 @@ class Tally:
 def run(url: str, verbose: bool) -> list[tuple[str, int, int, int, int]]:
     home = Path(tempfile.mkdtemp(prefix="iw-statements-"))
     settings = load_settings(
-        home=home, database_url=url, secret_key=new_key(), auth={"noauth": True},
-        license={"evaluation_nodes": 10**6}, fake={"delay": 0.0},
-        conductor={"hostname": "bench", "poll_interval": 3600, "periodic_interval": 3600,
-                   "heartbeat_interval": 3600, "job_lease": 36000, "power_sync_interval": 0,
-                   "automated_clean": True},
-    )  # fmt: skip
+        home=home,
+        database_url=url,
+        secret_key=new_key(),
+        auth={"noauth": True},
+        license={"evaluation_nodes": 10**6},
+        fake={"delay": 0.0},
+        conductor={
+            "hostname": "bench",
+            "poll_interval": 3600,
+            "periodic_interval": 3600,
+            "heartbeat_interval": 3600,
+            "job_lease": 36000,
+            "power_sync_interval": 0,
+            "automated_clean": True,
+        },
+    )
     db = Database(settings.effective_database_url)
     migrate.upgrade(db)
     svc = Services(db=db, settings=settings)
@@ -125,8 +135,15 @@ def run(url: str, verbose: bool) -> list[tuple[str, int, int, int, int]]:
                 if sum(tally.stmts.values()) == before:
                     break
             with tally.lock:
-                rows.append((label, tally.stmts["request"], tally.txns["request"],
-                             tally.stmts["job"], tally.txns["job"]))  # fmt: skip
+                rows.append(
+                    (
+                        label,
+                        tally.stmts["request"],
+                        tally.txns["request"],
+                        tally.stmts["job"],
+                        tally.txns["job"],
+                    )
+                )
                 if verbose:
                     print(f"--- {label}")
                     for side, text in tally.seen:
@@ -135,20 +152,29 @@ def run(url: str, verbose: bool) -> list[tuple[str, int, int, int, int]]:
 
         # a node to warm every statement cache, then the measured one
         for name in ("warm", "n1"):
-            r = measure("node create", lambda n=name: client.post(
-                "/v1/nodes", json={"driver": "fake-hardware", "name": n}))  # fmt: skip
+            r = measure(
+                "node create",
+                lambda n=name: client.post(
+                    "/v1/nodes", json={"driver": "fake-hardware", "name": n}
+                ),
+            )
         rows.clear()
         u = r.json()["uuid"]
-        measure("node create", lambda: client.post(
-            "/v1/nodes", json={"driver": "fake-hardware", "name": "n2"}))  # fmt: skip
+        measure(
+            "node create",
+            lambda: client.post("/v1/nodes", json={"driver": "fake-hardware", "name": "n2"}),
+        )
 
         def verb(target: str, **body: Any) -> Any:
             return lambda: client.put(
                 f"/v1/nodes/{u}/states/provision", json={"target": target, **body}
             )
 
-        measure("power on + job", lambda: client.put(
-            f"/v1/nodes/{u}/states/power", json={"target": "power on"}), jobs=1)  # fmt: skip
+        measure(
+            "power on + job",
+            lambda: client.put(f"/v1/nodes/{u}/states/power", json={"target": "power on"}),
+            jobs=1,
+        )
         measure("manage + job", verb("manage"), jobs=1)
         measure("provide + job", verb("provide"), jobs=1)
         client.patch(

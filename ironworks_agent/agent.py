@@ -80,9 +80,10 @@ class Agent:
         # Under a test root the agent is not on the machine it describes: it must never power
         # off or reboot the host it runs on.
         self.ctx = ctx or commands.Context(
-            root=root, pxe_mac=boot_mac,
+            root=root,
+            pxe_mac=boot_mac,
             power=commands.power_action if root == Path("/") else commands.pretend_power,
-        )  # fmt: skip
+        )
         self.ctx.progress = self._on_progress
         self.power_delay = power_delay
         self.stopped = threading.Event()
@@ -120,8 +121,12 @@ class Agent:
 
     def _save(self) -> None:
         with self.lock:  # also keeps two threads from writing the file at once
-            state = {"node_uuid": self.node_uuid, "seen": self.seen, "pending": self.pending,
-                     "running": self.running}  # fmt: skip
+            state = {
+                "node_uuid": self.node_uuid,
+                "seen": self.seen,
+                "pending": self.pending,
+                "running": self.running,
+            }
             _write_private(self.state_file, json.dumps(state))
 
     def _token(self) -> str:
@@ -133,9 +138,12 @@ class Agent:
             log.info("reusing the token from %s", self.token_file)
             return token
         request: protocol.LookupRequest = {
-            "macs": inventory.macs(self.root), "boot_mac": self.boot_mac,
-            "node_uuid": self.node_uuid, "boot_id": self.boot_id, "version": protocol.VERSION,
-        }  # fmt: skip
+            "macs": inventory.macs(self.root),
+            "boot_mac": self.boot_mac,
+            "node_uuid": self.node_uuid,
+            "boot_id": self.boot_id,
+            "version": protocol.VERSION,
+        }
         log.info(
             "looking up node %s by MACs %s",
             self.node_uuid or "(unknown)",
@@ -156,8 +164,14 @@ class Agent:
     def _result(
         self, cmd: dict[str, Any], ok: bool, result: dict[str, Any], error: str | None
     ) -> protocol.Result:
-        return {"id": cmd["id"], "name": cmd["name"], "ok": ok, "result": result,
-                "error": error, "log": self.ring.tail()}  # fmt: skip
+        return {
+            "id": cmd["id"],
+            "name": cmd["name"],
+            "ok": ok,
+            "result": result,
+            "error": error,
+            "log": self.ring.tail(),
+        }
 
     def _on_progress(self, done: int, total: int | None) -> None:
         self.progress = {"done": done, "total": total}
@@ -201,8 +215,12 @@ class Agent:
             running: protocol.Running | None = None
             if self.running:
                 running = {**self.running, "progress": self.progress}  # type: ignore[typeddict-item]
-            return {"node_uuid": self.node_uuid or "", "results": list(self.pending),
-                    "running": running, "version": protocol.VERSION}  # fmt: skip
+            return {
+                "node_uuid": self.node_uuid or "",
+                "results": list(self.pending),
+                "running": running,
+                "version": protocol.VERSION,
+            }
 
     def _on_reply(self, sent: protocol.HeartbeatRequest, reply: protocol.HeartbeatResponse) -> None:
         acked = set(reply.get("ack") or [])

@@ -114,9 +114,14 @@ def run_write_image(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     if hints is not None and not isinstance(hints, dict):
         raise CommandError("write_image needs 'root_device' as an object of hints or null")
     result = disks.write_image(
-        ctx.root, inventory.disks(ctx.root), _text(args, "url", name), _text(args, "sha256", name),
-        _size(args, name), hints, ctx.progress,
-    )  # fmt: skip
+        ctx.root,
+        inventory.disks(ctx.root),
+        _text(args, "url", name),
+        _text(args, "sha256", name),
+        _size(args, name),
+        hints,
+        ctx.progress,
+    )
     ctx.root_device = result["device"]
     return dict(result)
 
@@ -132,9 +137,13 @@ def run_write_configdrive(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
         raise CommandError(f"write_configdrive needs 'device' as a string, not {device!r}")
     device = "/dev/" + device.removeprefix("/dev/")
     result = disks.write_configdrive(
-        ctx.root, device, _text(args, "url", name), _text(args, "sha256", name),
-        _size(args, name), ctx.progress,
-    )  # fmt: skip
+        ctx.root,
+        device,
+        _text(args, "url", name),
+        _text(args, "sha256", name),
+        _size(args, name),
+        ctx.progress,
+    )
     return dict(result)
 
 

@@ -69,8 +69,11 @@ def parse(frame: bytes) -> protocol.LLDP | None:
     if ethertype != ETH_P_LLDP:
         return None
     found: protocol.LLDP = {
-        "chassis_id": None, "port_id": None, "system_name": None, "port_description": None
-    }  # fmt: skip
+        "chassis_id": None,
+        "port_id": None,
+        "system_name": None,
+        "port_description": None,
+    }
     while offset + 2 <= len(frame):
         (header,) = struct.unpack_from("!H", frame, offset)
         kind, length = header >> 9, header & 0x1FF

@@ -165,8 +165,10 @@ def start_server(
     full_env.setdefault("IRONWORKS_LICENSE__EVALUATION_NODES", "1000000")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ironworks.cmd.main", "serve", "--port", str(port)],
-        env=full_env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        env=full_env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -130,10 +130,15 @@ def _event(scope: dict[str, Any], state: dict[str, Any], noauth: bool) -> dict[s
     event = {
         "user_id": principal.user_id if principal else None,
         "user_name": principal.name if principal else ("(noauth)" if noauth else None),
-        "action": operation, "target_type": kind, "target_id": ident,
-        "request_id": request_id_var.get(), "source": (scope.get("client") or (None,))[0],
-        "method": scope["method"], "path": scope["path"], "detail": state.get("verb"),
-    }  # fmt: skip
+        "action": operation,
+        "target_type": kind,
+        "target_id": ident,
+        "request_id": request_id_var.get(),
+        "source": (scope.get("client") or (None,))[0],
+        "method": scope["method"],
+        "path": scope["path"],
+        "detail": state.get("verb"),
+    }
     caller = state.get("caller")
     if caller is not None and caller.audit:
         event.update(caller.audit)  # what the services resolved: the uuid, the project
@@ -205,8 +210,10 @@ def _denied(operation: str, principal: auth.Principal) -> str:
         return f"user {principal.name} ({roles}) may not do this: cloud admins only"
     rule = policy.rule(operation)
     who = [c for c in policy.COLUMNS if getattr(rule, c) is not Cell.DENY]
-    return (f"user {principal.name} ({roles}) may not {rule.text} ({rule.area}, operation "
-            f"{operation}); allowed for: {', '.join(who)}")  # fmt: skip
+    return (
+        f"user {principal.name} ({roles}) may not {rule.text} ({rule.area}, operation "
+        f"{operation}); allowed for: {', '.join(who)}"
+    )
 
 
 class AuditMiddleware:

@@ -84,8 +84,10 @@ def ramdisk_file(svc: SvcDep, arch: str, part: str) -> FileResponse:
         raise NotFound(f"a ramdisk has no part {part!r}; ask for kernel or initramfs")
     path = svc.settings.ramdisk_path / name / part
     if not path.is_file():
-        raise NotFound(f"the {name} agent ramdisk is not built: run `ironworks ramdisk build "
-                       f"--arch {name}` (looked for {path})")  # fmt: skip
+        raise NotFound(
+            f"the {name} agent ramdisk is not built: run `ironworks ramdisk build "
+            f"--arch {name}` (looked for {path})"
+        )
     return FileResponse(path, media_type="application/octet-stream")
 
 
@@ -96,8 +98,9 @@ def _client(request: Request) -> str | None:
 @router.post(
     protocol.LOOKUP_PATH, summary="The ramdisk agent finds its node", dependencies=[Public()]
 )
-def agent_lookup(svc: SvcDep, request: Request,
-                 body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:  # fmt: skip
+def agent_lookup(
+    svc: SvcDep, request: Request, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
     return agent.lookup(svc, body, _client(request))
 
 
@@ -106,8 +109,12 @@ def agent_lookup(svc: SvcDep, request: Request,
     summary="The ramdisk agent reports and gets commands",
     dependencies=[Public()],
 )
-def agent_heartbeat(svc: SvcDep, request: Request, body: Annotated[dict[str, Any], Body()],
-                    x_agent_token: Annotated[str | None, Header()] = None) -> dict[str, Any]:  # fmt: skip
+def agent_heartbeat(
+    svc: SvcDep,
+    request: Request,
+    body: Annotated[dict[str, Any], Body()],
+    x_agent_token: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
     return agent.heartbeat(svc, x_agent_token, body, _client(request))
 
 
@@ -147,9 +154,10 @@ class TitleCaseHeaders:
         async def title_case(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [
-                    (_title(k), v) for k, v in message.get("headers", [])
+                    (_title(k), v)
+                    for k, v in message.get("headers", [])
                     if not (close and k.lower() == b"connection")
-                ] + close  # fmt: skip
+                ] + close
             await send(message)
 
         await self.app(scope, receive, title_case)

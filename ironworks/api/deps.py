@@ -79,10 +79,12 @@ async def get_ctx(request: Request) -> Ctx:
     version = state.get("version", v.MAX_VERSION)
     principal = state.get("principal")
     caller = Caller(
-        request_id=request_id_var.get(), version=version, principal=principal,
+        request_id=request_id_var.get(),
+        version=version,
+        principal=principal,
         user=principal.name if principal is not None else None,
         source=(request.scope.get("client") or (None,))[0],
-    )  # fmt: skip
+    )
     request.scope.setdefault("state", {})["caller"] = caller  # the audit event reads what it did
     return Ctx(svc=svc, caller=caller, base=base.rstrip("/"), request=request)
 

@@ -42,9 +42,13 @@ def problem(
     code: str,
     extra: dict[str, Any] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"type": f"https://ironworks.dev/problems/{code}", "title": title,
-                            "status": status, "detail": detail,
-                            "request_id": request_id_var.get()}  # fmt: skip
+    body: dict[str, Any] = {
+        "type": f"https://ironworks.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": request_id_var.get(),
+    }
     if field:
         body["field"] = field
     if extra:

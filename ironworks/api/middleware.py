@@ -80,8 +80,15 @@ class RequestMiddleware:
             level = logging.DEBUG if scope["method"] in _READS and status[0] < 400 else logging.INFO
             if access_log.isEnabledFor(level):
                 client = (scope.get("client") or ("-",))[0]
-                access_log.log(level, "%s %s %s %d %.1f ms", client, scope["method"], scope["path"],
-                               status[0], (time.perf_counter() - started) * 1000)  # fmt: skip
+                access_log.log(
+                    level,
+                    "%s %s %s %d %.1f ms",
+                    client,
+                    scope["method"],
+                    scope["path"],
+                    status[0],
+                    (time.perf_counter() - started) * 1000,
+                )
         finally:
             request_id_var.reset(token)
 

@@ -46,20 +46,26 @@ class DeployArtifacts:
         info = node.get("instance_info") or {}
         source = info.get("image_source")
         if not isinstance(source, str) or not source:
-            raise InvalidInput("instance_info/image_source is missing",
-                               field="instance_info/image_source")  # fmt: skip
-        cached = self.cache.fetch(source, image_checksum(info),
-                                  tenant=bool(info.get(TENANT_SOURCE)))  # fmt: skip
+            raise InvalidInput(
+                "instance_info/image_source is missing", field="instance_info/image_source"
+            )
+        cached = self.cache.fetch(
+            source, image_checksum(info), tenant=bool(info.get(TENANT_SOURCE))
+        )
         root_gb = info.get("root_gb")
         if root_gb not in (None, ""):
             try:
                 need = int(root_gb) * 2**30
             except (TypeError, ValueError):
-                raise InvalidInput(f"instance_info/root_gb must be a whole number of GiB, not "
-                                   f"{root_gb!r}", field="instance_info/root_gb") from None  # fmt: skip
+                raise InvalidInput(
+                    f"instance_info/root_gb must be a whole number of GiB, not {root_gb!r}",
+                    field="instance_info/root_gb",
+                ) from None
             if cached.size > need > 0:
-                raise InvalidInput(f"the image is {cached.size} bytes, more than root_gb "
-                                   f"{root_gb} GiB", field="instance_info/root_gb")  # fmt: skip
+                raise InvalidInput(
+                    f"the image is {cached.size} bytes, more than root_gb {root_gb} GiB",
+                    field="instance_info/root_gb",
+                )
         return {"url": self.url(cached.key), "sha256": cached.sha256, "size": cached.size}
 
     def configdrive(
@@ -75,11 +81,16 @@ class DeployArtifacts:
             tmp.unlink(missing_ok=True)
             raise
         size, digest = tmp.stat().st_size, file_digest(tmp, "sha256")
-        write_meta(path, {"size": size, "sha256": digest, "kind": "configdrive",
-                          "node": node["uuid"]})  # fmt: skip
+        write_meta(
+            path, {"size": size, "sha256": digest, "kind": "configdrive", "node": node["uuid"]}
+        )
         tmp.replace(path)
-        return {"url": self.url(key.hexdigest()), "sha256": digest, "size": size,
-                "key": key.hexdigest()}  # fmt: skip
+        return {
+            "url": self.url(key.hexdigest()),
+            "sha256": digest,
+            "size": size,
+            "key": key.hexdigest(),
+        }
 
     def drop_configdrive(self, key: str) -> None:
         """Delete a config drive once written (it holds the host's keys and user data)."""

@@ -42,8 +42,12 @@ def _run(cmd: list[str], **env: str) -> None:
         ) from e
 
 
-def meta_data(node: dict[str, Any], given: dict[str, Any] | None = None,
-              hostname: str | None = None, ssh_keys: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+def meta_data(
+    node: dict[str, Any],
+    given: dict[str, Any] | None = None,
+    hostname: str | None = None,
+    ssh_keys: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The OpenStack meta_data.json: what was given, completed from the node."""
     info = node.get("instance_info") or {}
     name = hostname or info.get("display_name") or node.get("instance_name") or node.get("name")
@@ -92,22 +96,35 @@ def first_boot_vendor_data(
     boot: as `ironworks.first_boot_url` for any client, and as cloud-init's `phone_home`
     (`phone_home`, and the request brought no cloud-init vendor data of its own)."""
     out = dict(vendor or {})
-    out["ironworks"] = {**(out.get("ironworks") if isinstance(out.get("ironworks"), dict) else {}),
-                        "first_boot_url": url}  # fmt: skip
+    out["ironworks"] = {
+        **(out.get("ironworks") if isinstance(out.get("ironworks"), dict) else {}),
+        "first_boot_url": url,
+    }
     if phone_home:
-        out.setdefault("cloud-init", "#cloud-config\nphone_home:\n  url: " + json.dumps(url)
-                       + "\n  post: [instance_id]\n  tries: 3\n")  # fmt: skip
+        out.setdefault(
+            "cloud-init",
+            "#cloud-config\nphone_home:\n  url: "
+            + json.dumps(url)
+            + "\n  post: [instance_id]\n  tries: 3\n",
+        )
     return out
 
 
-def from_object(node: dict[str, Any], drive: dict[str, Any], out: Path,
-                first_boot_url: str | None = None, phone_home: bool = True) -> Path:  # fmt: skip
+def from_object(
+    node: dict[str, Any],
+    drive: dict[str, Any],
+    out: Path,
+    first_boot_url: str | None = None,
+    phone_home: bool = True,
+) -> Path:
     """Build the image for an Ironic-style config drive object."""
     unknown = set(drive) - {"meta_data", "user_data", "network_data", "vendor_data"}
     if unknown:
-        raise InvalidInput(f"configdrive has unknown key(s) {', '.join(sorted(unknown))}; "
-                           "use meta_data, user_data, network_data, vendor_data",
-                           field="configdrive/" + sorted(unknown)[0])  # fmt: skip
+        raise InvalidInput(
+            f"configdrive has unknown key(s) {', '.join(sorted(unknown))}; "
+            "use meta_data, user_data, network_data, vendor_data",
+            field="configdrive/" + sorted(unknown)[0],
+        )
     for key in ("meta_data", "network_data", "vendor_data"):
         if drive.get(key) is not None and not isinstance(drive[key], dict):
             raise InvalidInput(
@@ -139,8 +156,11 @@ def from_encoded(text: str, out: Path) -> Path:
             while chunk := unpacked.read(1 << 20):  # streamed: a gzip bomb stops at the cap
                 size += len(chunk)
                 if size > MAX_IMAGE:
-                    raise InvalidInput(f"configdrive image is more than {MAX_IMAGE} bytes "
-                                       "unpacked; at most that is accepted", field="configdrive")  # fmt: skip
+                    raise InvalidInput(
+                        f"configdrive image is more than {MAX_IMAGE} bytes "
+                        "unpacked; at most that is accepted",
+                        field="configdrive",
+                    )
                 f.write(chunk)
     except (binascii.Error, OSError, EOFError, ValueError) as e:
         out.unlink(missing_ok=True)
@@ -154,8 +174,13 @@ def from_encoded(text: str, out: Path) -> Path:
     return out
 
 
-def build(node: dict[str, Any], drive: Any, out: Path, first_boot_url: str | None = None,
-          phone_home: bool = True) -> Path:  # fmt: skip
+def build(
+    node: dict[str, Any],
+    drive: Any,
+    out: Path,
+    first_boot_url: str | None = None,
+    phone_home: bool = True,
+) -> Path:
     """The config drive image for a provision request's `configdrive` value; a JSON object's
     gets `first_boot_url` in its vendor_data (an encoded image is written as given)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -163,5 +188,6 @@ def build(node: dict[str, Any], drive: Any, out: Path, first_boot_url: str | Non
         return from_object(node, drive, out, first_boot_url, phone_home)
     if isinstance(drive, str) and not drive.startswith(("http://", "https://")):
         return from_encoded(drive, out)
-    raise InvalidInput("configdrive must be a JSON object or a gzipped, base64-encoded image",
-                       field="configdrive")  # fmt: skip
+    raise InvalidInput(
+        "configdrive must be a JSON object or a gzipped, base64-encoded image", field="configdrive"
+    )

@@ -128,11 +128,16 @@ def render_config(cfg: BootSettings, paths: Paths) -> str:
         f"dhcp-boot=tag:ipxe,{url}/boot/boot.ipxe",
     ]
     if not cfg.discovery:
-        lines += ["# Only enrolled nodes' MACs (the hosts directory) get an answer.",
-                  "dhcp-ignore=tag:!known"]  # fmt: skip
+        lines += [
+            "# Only enrolled nodes' MACs (the hosts directory) get an answer.",
+            "dhcp-ignore=tag:!known",
+        ]
     if cfg.http_address6:
-        lines += ["# IPv6: router advertisements (iPXE stops waiting for an address at once).",
-                  "enable-ra", f"ra-param={cfg.interface},60,0"]  # fmt: skip
+        lines += [
+            "# IPv6: router advertisements (iPXE stops waiting for an address at once).",
+            "enable-ra",
+            f"ra-param={cfg.interface},60,0",
+        ]
         if cfg.dhcp_range6:
             url6 = boot_url6(cfg)
             lines += [
@@ -233,9 +238,7 @@ def populate_tftp(cfg: BootSettings, tftp: Path, ramdisk_dir: Path | None = None
 class Dnsmasq:
     """One dnsmasq process serving the provisioning network, optionally inside a namespace."""
 
-    def __init__(self, cfg: BootSettings, state_dir: Path, ramdisk_dir: Path | None = None) -> (
-        None
-    ):  # fmt: skip
+    def __init__(self, cfg: BootSettings, state_dir: Path, ramdisk_dir: Path | None = None) -> None:
         self.cfg = cfg
         self.paths = Paths(state_dir)
         # where the aarch64 GRUB image is (ARCH/grubnetaa64.efi): boot.ramdisk_dir, else the
@@ -245,8 +248,14 @@ class Dnsmasq:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        cmd = [self.cfg.dnsmasq, "--keep-in-foreground", f"--conf-file={self.paths.config}",
-               f"--pid-file={self.paths.pid}", "--user=root", "--group=root"]  # fmt: skip
+        cmd = [
+            self.cfg.dnsmasq,
+            "--keep-in-foreground",
+            f"--conf-file={self.paths.config}",
+            f"--pid-file={self.paths.pid}",
+            "--user=root",
+            "--group=root",
+        ]
         if self.cfg.netns:
             cmd = ["ip", "netns", "exec", self.cfg.netns, *cmd]
         return cmd
@@ -260,21 +269,32 @@ class Dnsmasq:
         self.paths.hosts.mkdir(exist_ok=True)
         missing = populate_tftp(self.cfg, self.paths.tftp, self.ramdisk_dir)
         if missing:
-            log.warning("network boot programs not found in %s or %s: %s (those firmwares cannot "
-                        "PXE-boot)", self.cfg.ipxe_dir, self.ramdisk_dir / "aarch64",
-                        ", ".join(missing))  # fmt: skip
+            log.warning(
+                "network boot programs not found in %s or %s: %s (those firmwares cannot PXE-boot)",
+                self.cfg.ipxe_dir,
+                self.ramdisk_dir / "aarch64",
+                ", ".join(missing),
+            )
         self.paths.config.write_text(render_config(self.cfg, self.paths))
         self._stop_stale()
         # dnsmasq's own complaints go to a file: a pipe nobody reads would block it one day
         errors = self.paths.root / "dnsmasq.stderr"
         with errors.open("wb") as err_file:
-            self._proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                          stderr=err_file, preexec_fn=_die_with_parent)  # fmt: skip
+            self._proc = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stderr=err_file,
+                preexec_fn=_die_with_parent,
+            )
         try:
             self._proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
-            log.info("dnsmasq serving %s%s (pid %d)", self.cfg.interface,
-                     f" in namespace {self.cfg.netns}" if self.cfg.netns else "", self._proc.pid)  # fmt: skip
+            log.info(
+                "dnsmasq serving %s%s (pid %d)",
+                self.cfg.interface,
+                f" in namespace {self.cfg.netns}" if self.cfg.netns else "",
+                self._proc.pid,
+            )
             return
         raise ConfigError(f"dnsmasq exited at start: {errors.read_text(errors='replace').strip()}")
 

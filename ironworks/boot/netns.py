@@ -31,8 +31,10 @@ def listen_in(netns: str, host: str, port: int, backlog: int = 128) -> socket.so
     """A listening TCP socket bound to host:port inside the named namespace."""
     path = Path("/run/netns") / netns
     if not path.exists():
-        raise ConfigError(f"boot.netns: network namespace {netns!r} does not exist "
-                          f"(no {path}); start the lab first (`ironworks lab up`)")  # fmt: skip
+        raise ConfigError(
+            f"boot.netns: network namespace {netns!r} does not exist "
+            f"(no {path}); start the lab first (`ironworks lab up`)"
+        )
     result: dict[str, object] = {}
 
     def inside() -> None:

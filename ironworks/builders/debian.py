@@ -133,8 +133,11 @@ def fetch(names: Iterable[str], arch: str, cache_dir: Path) -> dict[str, Path]:
     to_get = [c for c in wanted if not (cache_dir / c.filename).is_file()]
     if to_get:
         # apt-get download writes into the current directory, as root without its sandbox
-        run(["apt-get", "download", *[f"{c.name}:{c.arch}={c.version}" for c in to_get]],
-            cwd=cache_dir, timeout=900)  # fmt: skip
+        run(
+            ["apt-get", "download", *[f"{c.name}:{c.arch}={c.version}" for c in to_get]],
+            cwd=cache_dir,
+            timeout=900,
+        )
     paths = {}
     for c in wanted:
         path = cache_dir / c.filename
@@ -318,9 +321,9 @@ def parse_softdeps(text: str) -> dict[str, tuple[list[str], list[str]]]:
     return found
 
 
-def parse_modules_dep(dep: str, softdep: str = "", alias: str = "", builtin: str = "") -> (
-    ModuleIndex
-):  # fmt: skip
+def parse_modules_dep(
+    dep: str, softdep: str = "", alias: str = "", builtin: str = ""
+) -> ModuleIndex:
     """An index from depmod's files: modules.dep, modules.softdep, modules.alias, modules.builtin."""
     modules: dict[str, Module] = {}
     for line in dep.splitlines():
@@ -385,9 +388,11 @@ def module_index(moddir: Path) -> ModuleIndex:
             return p.read_text() if p.is_file() else ""
 
         return parse_modules_dep(
-            read("modules.dep"), read("modules.softdep"), read("modules.alias"),
+            read("modules.dep"),
+            read("modules.softdep"),
+            read("modules.alias"),
             read("modules.builtin"),
-        )  # fmt: skip
+        )
     if any(moddir.rglob("*.ko.*")):
         raise BuildError(f"{moddir} has compressed modules and no modules.dep: run depmod -b")
     return index_from_modinfo(moddir)

@@ -38,9 +38,25 @@ IMAGE_NAME = "grubnetaa64.efi"  # the TFTP name arm64 UEFI clients are given (bo
 PLATFORMS = {"aarch64": ("arm64-efi", "grub-efi-arm64-bin")}
 # What the image needs; grub-mkimage adds their dependencies (moddep.lst).
 MODULES = [
-    "efinet", "net", "tftp", "http", "linux", "normal", "configfile", "echo", "minicmd",
-    "test", "sleep", "reboot", "halt", "gzio", "part_gpt", "part_msdos", "fat", "ext2",
-]  # fmt: skip
+    "efinet",
+    "net",
+    "tftp",
+    "http",
+    "linux",
+    "normal",
+    "configfile",
+    "echo",
+    "minicmd",
+    "test",
+    "sleep",
+    "reboot",
+    "halt",
+    "gzio",
+    "part_gpt",
+    "part_msdos",
+    "fat",
+    "ext2",
+]
 # Runs before normal mode, with GRUB's rescue parser: one plain command per line. `(tftp)` is
 # the server the firmware's DHCP answer named (net_default_server).
 EARLY_CONFIG = """\
@@ -74,8 +90,9 @@ def _digest(parts: list[bytes]) -> str:
 def _platform(arch: str) -> tuple[str, str]:
     if arch not in PLATFORMS:
         debian.deb_arch(arch)  # raises for an unknown one
-        raise BuildError(f"{arch} machines boot iPXE (Debian's ipxe package), not GRUB",
-                         field="arch")  # fmt: skip
+        raise BuildError(
+            f"{arch} machines boot iPXE (Debian's ipxe package), not GRUB", field="arch"
+        )
     return PLATFORMS[arch]
 
 
@@ -88,8 +105,9 @@ def fetch_packages(arch: str, cache_dir: Path) -> dict[str, Path]:
     return found
 
 
-def mkimage(arch: str, debs: dict[str, Path], out: Path, modules: list[str], config: str,
-            prefix: str) -> None:  # fmt: skip
+def mkimage(
+    arch: str, debs: dict[str, Path], out: Path, modules: list[str], config: str, prefix: str
+) -> None:
     """Run grub-mkimage (from the extracted grub-common) for `arch` with an embedded `config`."""
     platform, modules_pkg = _platform(arch)
     moddir = debian.extracted(debs[modules_pkg]) / "usr/lib/grub" / platform
@@ -101,8 +119,9 @@ def mkimage(arch: str, debs: dict[str, Path], out: Path, modules: list[str], con
     with tempfile.TemporaryDirectory(prefix="iwgrub-") as td:
         cfg = Path(td) / "embedded.cfg"
         cfg.write_text(config)
-        debian.run([tool, "-O", platform, "-d", moddir, "-o", out, "-p", prefix, "-c", cfg,
-                    *modules])  # fmt: skip
+        debian.run(
+            [tool, "-O", platform, "-d", moddir, "-o", out, "-p", prefix, "-c", cfg, *modules]
+        )
 
 
 def build_grub(
@@ -121,10 +140,15 @@ def build_grub(
     say(f"fetching {modules_pkg} ({debian.deb_arch(arch)}) and grub-common")
     found = fetch_packages(arch, cache_dir)
     debs = sorted(p.name for p in found.values())
-    key = _digest([
-        BUILDER_VERSION.encode(), arch.encode(), " ".join(MODULES).encode(),
-        EARLY_CONFIG.encode(), *[d.encode() for d in debs],
-    ])[:16]  # fmt: skip
+    key = _digest(
+        [
+            BUILDER_VERSION.encode(),
+            arch.encode(),
+            " ".join(MODULES).encode(),
+            EARLY_CONFIG.encode(),
+            *[d.encode() for d in debs],
+        ]
+    )[:16]
     slot = cache_dir / "grub" / f"{platform}-{key}"
     manifest = slot / "manifest.json"
     cached = manifest.is_file() and not force
@@ -140,7 +164,12 @@ def build_grub(
     shutil.copyfile(slot / IMAGE_NAME, part)
     os.replace(part, image)
     return GrubResult(
-        arch=arch, image=image, size=image.stat().st_size,
-        seconds=round(time.monotonic() - started, 2), build_seconds=info["build_seconds"],
-        cached=cached, key=key, packages=debs,
-    )  # fmt: skip
+        arch=arch,
+        image=image,
+        size=image.stat().st_size,
+        seconds=round(time.monotonic() - started, 2),
+        build_seconds=info["build_seconds"],
+        cached=cached,
+        key=key,
+        packages=debs,
+    )

@@ -51,24 +51,69 @@ BUILDER_VERSION = "1"
 CRC_MODULES = ["crc32c_generic", "crct10dif_generic", "crc64_rocksoft_generic"]
 RAMDISK_MODULES: dict[str, list[str]] = {
     "x86_64": [
-        *CRC_MODULES, "virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi", "e1000",
-        "e1000e", "ata_piix", "ahci", "sd_mod", "nvme", "af_packet", "ext4", "vfat",
-        "nls_cp437", "nls_ascii", "nls_iso8859_1", "nls_utf8",
+        *CRC_MODULES,
+        "virtio_pci",
+        "virtio_net",
+        "virtio_blk",
+        "virtio_scsi",
+        "e1000",
+        "e1000e",
+        "ata_piix",
+        "ahci",
+        "sd_mod",
+        "nvme",
+        "af_packet",
+        "ext4",
+        "vfat",
+        "nls_cp437",
+        "nls_ascii",
+        "nls_iso8859_1",
+        "nls_utf8",
     ],
     "aarch64": [
-        *CRC_MODULES, "virtio_mmio", "virtio_pci", "virtio_net", "virtio_blk", "virtio_scsi",
-        "e1000", "e1000e", "ahci", "sd_mod", "nvme", "af_packet", "ext4", "vfat", "nls_cp437", "nls_ascii",
-        "nls_iso8859_1", "nls_utf8",
+        *CRC_MODULES,
+        "virtio_mmio",
+        "virtio_pci",
+        "virtio_net",
+        "virtio_blk",
+        "virtio_scsi",
+        "e1000",
+        "e1000e",
+        "ahci",
+        "sd_mod",
+        "nvme",
+        "af_packet",
+        "ext4",
+        "vfat",
+        "nls_cp437",
+        "nls_ascii",
+        "nls_iso8859_1",
+        "nls_utf8",
     ],
-}  # fmt: skip
+}
 
 PYTHON_PACKAGES = ["python3.11-minimal", "libpython3.11-minimal", "libpython3.11-stdlib"]
-LIBRARY_PACKAGES = ["libc6", "zlib1g", "libexpat1", "libffi8", "libbz2-1.0", "liblzma5",
-                    "libuuid1"]  # fmt: skip
+LIBRARY_PACKAGES = ["libc6", "zlib1g", "libexpat1", "libffi8", "libbz2-1.0", "liblzma5", "libuuid1"]
 SSL_PACKAGES = ["libssl3"]
-PYTHON_PRUNE_DIRS = {"test", "tests", "idlelib", "tkinter", "turtledemo", "ensurepip",
-                     "pydoc_data", "lib2to3", "distutils", "venv", "sqlite3", "dbm", "curses",
-                     "unittest", "__pycache__", "site-packages", "dist-packages"}  # fmt: skip
+PYTHON_PRUNE_DIRS = {
+    "test",
+    "tests",
+    "idlelib",
+    "tkinter",
+    "turtledemo",
+    "ensurepip",
+    "pydoc_data",
+    "lib2to3",
+    "distutils",
+    "venv",
+    "sqlite3",
+    "dbm",
+    "curses",
+    "unittest",
+    "__pycache__",
+    "site-packages",
+    "dist-packages",
+}
 PYTHON_PRUNE_FILES = re.compile(r"^(turtle|pydoc|doctest|antigravity|this)\.py$")
 # extension modules left out: test helpers, terminals, databases, sound, CJK codecs
 DYNLOAD_PRUNE = re.compile(
@@ -139,9 +184,9 @@ class Layout:
         return sorted(full.items())
 
 
-def _cpio_header(ino: int, mode: int, nlink: int, size: int, rdev: tuple[int, int], name: bytes) -> (
-    bytes
-):  # fmt: skip
+def _cpio_header(
+    ino: int, mode: int, nlink: int, size: int, rdev: tuple[int, int], name: bytes
+) -> bytes:
     fields = [ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev[0], rdev[1], len(name) + 1, 0]
     head = b"070701" + b"".join(b"%08X" % f for f in fields)
     return _pad(head + name + b"\0")
@@ -153,8 +198,10 @@ def _pad(b: bytes) -> bytes:
 
 def write_cpio(entries: Iterable[tuple[str, Entry]], out: Path, level: int = 6) -> int:
     """Write a gzip'd newc cpio (what the kernel unpacks as an initramfs); its size in bytes."""
-    with open(out, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0,
-                                               compresslevel=level) as gz:  # fmt: skip
+    with (
+        open(out, "wb") as raw,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0, compresslevel=level) as gz,
+    ):
         ino = 1
         for path, e in entries:
             data = e.source.read_bytes() if e.source is not None else e.data
@@ -351,8 +398,11 @@ def agent_files(agent_src: Path) -> list[Path]:
             "and __main__.py); no ramdisk is built without it",
             field="agent_src",
         )
-    return sorted(p for p in agent_src.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                  and p.suffix != ".pyc")  # fmt: skip
+    return sorted(
+        p
+        for p in agent_src.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
 
 
 # --- scripts ----------------------------------------------------------------------------------
@@ -522,12 +572,18 @@ def build_ramdisk(
     packages = PYTHON_PACKAGES + LIBRARY_PACKAGES + (SSL_PACKAGES if ssl else [])
     say(f"fetching Debian packages for {arch}")
     mat = gather(arch, packages, cache_dir / "debs")
-    key = _digest([
-        BUILDER_VERSION.encode(), arch.encode(), str(ssl).encode(), " ".join(names).encode(),
-        INIT_TEMPLATE.encode(), UDHCPC_SCRIPT.encode(),
-        *[p.name.encode() for p in sorted(mat.debs.values())],
-        *[str(f.relative_to(agent_src)).encode() + b"\0" + f.read_bytes() for f in files],
-    ])[:16]  # fmt: skip
+    key = _digest(
+        [
+            BUILDER_VERSION.encode(),
+            arch.encode(),
+            str(ssl).encode(),
+            " ".join(names).encode(),
+            INIT_TEMPLATE.encode(),
+            UDHCPC_SCRIPT.encode(),
+            *[p.name.encode() for p in sorted(mat.debs.values())],
+            *[str(f.relative_to(agent_src)).encode() + b"\0" + f.read_bytes() for f in files],
+        ]
+    )[:16]
     slot = cache_dir / "ramdisk" / f"{arch}-{key}"
     manifest = slot / "manifest.json"
     kernel_pkg = next(iter(mat.debs))
@@ -548,16 +604,27 @@ def build_ramdisk(
             layout.symlink("usr/share/udhcpc/default.script", "/etc/udhcpc.script")
             write_cpio(layout.all_entries(), tmp / "initramfs")
             shutil.copyfile(mat.kernel, tmp / "kernel")
-            made.update(arch=arch, key=key, kernel_package=kernel_pkg,
-                        packages=sorted(p.name for p in mat.debs.values()),
-                        modules=[p.rsplit("/", 1)[-1] for p in paths])  # fmt: skip
+            made.update(
+                arch=arch,
+                key=key,
+                kernel_package=kernel_pkg,
+                packages=sorted(p.name for p in mat.debs.values()),
+                modules=[p.rsplit("/", 1)[-1] for p in paths],
+            )
     info = json.loads(manifest.read_text())
     kernel, initramfs = out_dir / arch / "kernel", out_dir / arch / "initramfs"
     _install(slot / "kernel", kernel)
     _install(slot / "initramfs", initramfs)
     return RamdiskResult(
-        arch=arch, kernel=kernel, initramfs=initramfs, kernel_size=kernel.stat().st_size,
-        initramfs_size=initramfs.stat().st_size, seconds=round(time.monotonic() - started, 2),
-        build_seconds=info["build_seconds"], cached=cached, key=key, modules=info["modules"],
+        arch=arch,
+        kernel=kernel,
+        initramfs=initramfs,
+        kernel_size=kernel.stat().st_size,
+        initramfs_size=initramfs.stat().st_size,
+        seconds=round(time.monotonic() - started, 2),
+        build_seconds=info["build_seconds"],
+        cached=cached,
+        key=key,
+        modules=info["modules"],
         kernel_package=kernel_pkg,
-    )  # fmt: skip
+    )

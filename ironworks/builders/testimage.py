@@ -45,13 +45,41 @@ SECTOR = 512
 ROOT_LABEL = "iwtest-root"
 MBR_BIN = [Path("/usr/lib/syslinux/mbr/mbr.bin"), Path("/usr/lib/EXTLINUX/mbr.bin")]
 TEST_MODULES = [
-    *ramdisk.CRC_MODULES, "virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "af_packet",
-    "ata_piix", "ahci", "sd_mod", "nvme", "ext4", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
-]  # fmt: skip
+    *ramdisk.CRC_MODULES,
+    "virtio_pci",
+    "virtio_blk",
+    "virtio_scsi",
+    "virtio_net",
+    "af_packet",
+    "ata_piix",
+    "ahci",
+    "sd_mod",
+    "nvme",
+    "ext4",
+    "vfat",
+    "nls_cp437",
+    "nls_iso8859_1",
+    "nls_utf8",
+    "nls_ascii",
+]
 TEST_MODULES_AARCH64 = [
-    *ramdisk.CRC_MODULES, "virtio_mmio", "virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net",
-    "af_packet", "ahci", "sd_mod", "nvme", "ext4", "vfat", "nls_cp437", "nls_iso8859_1", "nls_utf8", "nls_ascii",
-]  # fmt: skip
+    *ramdisk.CRC_MODULES,
+    "virtio_mmio",
+    "virtio_pci",
+    "virtio_blk",
+    "virtio_scsi",
+    "virtio_net",
+    "af_packet",
+    "ahci",
+    "sd_mod",
+    "nvme",
+    "ext4",
+    "vfat",
+    "nls_cp437",
+    "nls_iso8859_1",
+    "nls_utf8",
+    "nls_ascii",
+]
 ESP_MB = 8  # aarch64: the EFI system partition, from 1 MiB
 # aarch64: GRUB's embedded configuration on the ESP (rescue parser: plain commands only)
 UEFI_GRUB_CONFIG = f"""\
@@ -60,8 +88,19 @@ linux /boot/vmlinuz console=ttyAMA0 quiet
 initrd /boot/initrd.img
 boot
 """
-UEFI_GRUB_MODULES = ["part_msdos", "ext2", "fat", "search", "search_label", "linux", "normal",
-                     "echo", "minicmd", "configfile", "gzio"]  # fmt: skip
+UEFI_GRUB_MODULES = [
+    "part_msdos",
+    "ext2",
+    "fat",
+    "search",
+    "search_label",
+    "linux",
+    "normal",
+    "echo",
+    "minicmd",
+    "configfile",
+    "gzio",
+]
 MARKER = "IRONWORKS-TEST-OS"
 
 TEST_INIT = """\
@@ -215,11 +254,37 @@ def _make_disk(raw: Path, size_mb: int, kernel: Path, initrd: Path) -> None:
         shutil.copyfile(kernel, stage / "boot/vmlinuz")
         shutil.copyfile(initrd, stage / "boot/initrd.img")
         (stage / "boot/extlinux/extlinux.conf").write_text(EXTLINUX_CONF)
-        debian.run(["mkfs.ext4", "-q", "-F", "-b", "4096", "-L", ROOT_LABEL, "-O", "^64bit,^metadata_csum",
-                    "-E", f"offset={start * SECTOR}", "-d", stage, raw,
-                    f"{sectors * SECTOR // 1024}k"])  # fmt: skip
-        loop = debian.run(["losetup", "--find", "--show", "--offset", str(start * SECTOR),
-                           "--sizelimit", str(sectors * SECTOR), raw]).strip()  # fmt: skip
+        debian.run(
+            [
+                "mkfs.ext4",
+                "-q",
+                "-F",
+                "-b",
+                "4096",
+                "-L",
+                ROOT_LABEL,
+                "-O",
+                "^64bit,^metadata_csum",
+                "-E",
+                f"offset={start * SECTOR}",
+                "-d",
+                stage,
+                raw,
+                f"{sectors * SECTOR // 1024}k",
+            ]
+        )
+        loop = debian.run(
+            [
+                "losetup",
+                "--find",
+                "--show",
+                "--offset",
+                str(start * SECTOR),
+                "--sizelimit",
+                str(sectors * SECTOR),
+                raw,
+            ]
+        ).strip()
         try:
             debian.run(["mount", "-t", "ext4", loop, mnt])
             try:
@@ -240,8 +305,17 @@ def _make_uefi_disk(raw: Path, size_mb: int, kernel: Path, initrd: Path, loader:
     sectors = (size_mb * MIB) // SECTOR - start
     with open(raw, "wb") as f:
         f.truncate(size_mb * MIB)
-    debian.run(["mkfs.vfat", "-n", "IWTEST-ESP", "--offset", str(esp_start), raw,
-                str(esp_sectors * SECTOR // 1024)])  # fmt: skip
+    debian.run(
+        [
+            "mkfs.vfat",
+            "-n",
+            "IWTEST-ESP",
+            "--offset",
+            str(esp_start),
+            raw,
+            str(esp_sectors * SECTOR // 1024),
+        ]
+    )
     img = f"{raw}@@{esp_start * SECTOR}"
     debian.run(["mmd", "-i", img, "::EFI", "::EFI/BOOT"])
     debian.run(["mcopy", "-i", img, loader, "::EFI/BOOT/BOOTAA64.EFI"])
@@ -250,9 +324,25 @@ def _make_uefi_disk(raw: Path, size_mb: int, kernel: Path, initrd: Path, loader:
         (stage / "boot").mkdir(parents=True)
         shutil.copyfile(kernel, stage / "boot/vmlinuz")
         shutil.copyfile(initrd, stage / "boot/initrd.img")
-        debian.run(["mkfs.ext4", "-q", "-F", "-b", "4096", "-L", ROOT_LABEL, "-O", "^64bit,^metadata_csum",
-                    "-E", f"offset={start * SECTOR}", "-d", stage, raw,
-                    f"{sectors * SECTOR // 1024}k"])  # fmt: skip
+        debian.run(
+            [
+                "mkfs.ext4",
+                "-q",
+                "-F",
+                "-b",
+                "4096",
+                "-L",
+                ROOT_LABEL,
+                "-O",
+                "^64bit,^metadata_csum",
+                "-E",
+                f"offset={start * SECTOR}",
+                "-d",
+                stage,
+                raw,
+                f"{sectors * SECTOR // 1024}k",
+            ]
+        )
     set_partition(raw, 1, mbr_partition(False, 0xEF, esp_start, esp_sectors))
     set_partition(raw, 2, mbr_partition(True, 0x83, start, sectors))
 
@@ -270,23 +360,39 @@ def build_test_image(
     started = time.monotonic()
     say = log or (lambda _msg: None)
     if arch not in ("x86_64", "aarch64"):
-        raise BuildError("the test image is built for x86_64 (BIOS) and aarch64 (UEFI) only",
-                         field="arch")  # fmt: skip
+        raise BuildError(
+            "the test image is built for x86_64 (BIOS) and aarch64 (UEFI) only", field="arch"
+        )
     uefi = arch == "aarch64"
     if size_mb < (64 if uefi else 32):
-        raise BuildError(f"the {arch} test image needs at least {64 if uefi else 32} MiB",
-                         field="size_mb")  # fmt: skip
+        raise BuildError(
+            f"the {arch} test image needs at least {64 if uefi else 32} MiB", field="size_mb"
+        )
     mat = ramdisk.gather(arch, [], cache_dir / "debs")
     kernel_pkg = next(iter(mat.debs))
     modules = TEST_MODULES_AARCH64 if uefi else TEST_MODULES
     grub_debs = grub.fetch_packages(arch, cache_dir) if uefi else {}
-    key = ramdisk._digest([
-        BUILDER_VERSION.encode(), arch.encode(), str(size_mb).encode(), TEST_INIT.encode(),
-        EXTLINUX_CONF.encode(), " ".join(modules).encode(), ramdisk.UDHCPC_SCRIPT.encode(),
-        *[p.name.encode() for p in sorted(mat.debs.values())],
-        *([UEFI_GRUB_CONFIG.encode(), " ".join(UEFI_GRUB_MODULES).encode(),
-           *[p.name.encode() for p in sorted(grub_debs.values())]] if uefi else []),
-    ])[:16]  # fmt: skip
+    key = ramdisk._digest(
+        [
+            BUILDER_VERSION.encode(),
+            arch.encode(),
+            str(size_mb).encode(),
+            TEST_INIT.encode(),
+            EXTLINUX_CONF.encode(),
+            " ".join(modules).encode(),
+            ramdisk.UDHCPC_SCRIPT.encode(),
+            *[p.name.encode() for p in sorted(mat.debs.values())],
+            *(
+                [
+                    UEFI_GRUB_CONFIG.encode(),
+                    " ".join(UEFI_GRUB_MODULES).encode(),
+                    *[p.name.encode() for p in sorted(grub_debs.values())],
+                ]
+                if uefi
+                else []
+            ),
+        ]
+    )[:16]
     slot = cache_dir / "testimage" / f"{arch}-{key}"
     manifest = slot / "manifest.json"
     cached = manifest.is_file() and not force
@@ -302,8 +408,9 @@ def build_test_image(
             ramdisk.write_cpio(layout.all_entries(), tmp / "initrd.img", level=9)
             if uefi:
                 loader = tmp / "BOOTAA64.EFI"
-                grub.mkimage(arch, grub_debs, loader, UEFI_GRUB_MODULES, UEFI_GRUB_CONFIG,
-                             "/EFI/BOOT")  # fmt: skip
+                grub.mkimage(
+                    arch, grub_debs, loader, UEFI_GRUB_MODULES, UEFI_GRUB_CONFIG, "/EFI/BOOT"
+                )
                 _make_uefi_disk(tmp / "disk.raw", size_mb, mat.kernel, tmp / "initrd.img", loader)
                 loader.unlink()
             else:
@@ -313,15 +420,24 @@ def build_test_image(
             with open(tmp / "disk.raw", "rb") as f:
                 while chunk := f.read(MIB):
                     digest.update(chunk)
-            made.update(arch=arch, key=key, kernel_package=kernel_pkg, size_mb=size_mb,
-                        sha256=digest.hexdigest())  # fmt: skip
+            made.update(
+                arch=arch,
+                key=key,
+                kernel_package=kernel_pkg,
+                size_mb=size_mb,
+                sha256=digest.hexdigest(),
+            )
     info = json.loads(manifest.read_text())
     ramdisk._install(slot / "disk.raw", out_path)
     return TestImageResult(
-        path=out_path, size=out_path.stat().st_size, sha256=info["sha256"],
-        seconds=round(time.monotonic() - started, 2), build_seconds=info["build_seconds"],
-        cached=cached, kernel_package=kernel_pkg,
-    )  # fmt: skip
+        path=out_path,
+        size=out_path.stat().st_size,
+        sha256=info["sha256"],
+        seconds=round(time.monotonic() - started, 2),
+        build_seconds=info["build_seconds"],
+        cached=cached,
+        kernel_package=kernel_pkg,
+    )
 
 
 def attach_config_drive(
@@ -335,8 +451,9 @@ def attach_config_drive(
     sectors = size_mb * MIB // SECTOR
     with open(disk, "r+b") as f:
         f.truncate(max(os.fstat(f.fileno()).st_size, (start + sectors) * SECTOR))
-    debian.run(["mkfs.vfat", "-n", "config-2", "--offset", str(start), disk,
-                str(sectors * SECTOR // 1024)])  # fmt: skip
+    debian.run(
+        ["mkfs.vfat", "-n", "config-2", "--offset", str(start), disk, str(sectors * SECTOR // 1024)]
+    )
     with tempfile.TemporaryDirectory(prefix="iwcfg-") as td:
         meta = Path(td) / "meta_data.json"
         meta.write_text(json.dumps(meta_data))

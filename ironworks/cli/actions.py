@@ -102,9 +102,15 @@ def power(
         return _("Requested {action} for node {node}.").format(action=w.action, node=w.ident)
 
     _request(
-        nodes, issue, accepted, wait=wait, timeout=timeout, url=url, as_json=as_json,
+        nodes,
+        issue,
+        accepted,
+        wait=wait,
+        timeout=timeout,
+        url=url,
+        as_json=as_json,
         cols=progress.POWER,
-    )  # fmt: skip
+    )
 
 
 def _power_command(word: str) -> None:
@@ -168,9 +174,15 @@ def provision(
         )
 
     _request(
-        nodes, issue, accepted, wait=wait, timeout=timeout, url=url, as_json=as_json,
+        nodes,
+        issue,
+        accepted,
+        wait=wait,
+        timeout=timeout,
+        url=url,
+        as_json=as_json,
         cols=progress.PROVISION,
-    )  # fmt: skip
+    )
 
 
 def _request(
@@ -305,9 +317,14 @@ def _rescue_password_command(verb: str, help_text: str) -> None:
         as_json: JsonOpt = False,
     ) -> None:
         provision(
-            verb, nodes, wait=wait, timeout=timeout, url=url, as_json=as_json,
+            verb,
+            nodes,
+            wait=wait,
+            timeout=timeout,
+            url=url,
+            as_json=as_json,
             rescue_password=rescue_password,
-        )  # fmt: skip
+        )
 
 
 # The provision verbs as commands, in the order `ironworks node --help` lists them. Where each

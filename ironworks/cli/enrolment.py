@@ -67,9 +67,10 @@ def import_nodes(
         return
     created, skipped = len(report["created"]), report["skipped"]
     say(
-        ngettext("Enrolled {n} node from {file}.", "Enrolled {n} nodes from {file}.", created)
-        .format(n=created, file=file)
-    )  # fmt: skip
+        ngettext(
+            "Enrolled {n} node from {file}.", "Enrolled {n} nodes from {file}.", created
+        ).format(n=created, file=file)
+    )
     if skipped:
         show_errors(report["errors"])
         say(

@@ -61,10 +61,12 @@ def translate_docstrings(app: typer.Typer) -> None:
 def _is_command(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     """Decorated `@something.command(...)` without `help=`: its docstring is its help."""
     return any(
-        isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute) and d.func.attr == "command"
+        isinstance(d, ast.Call)
+        and isinstance(d.func, ast.Attribute)
+        and d.func.attr == "command"
         and not any(k.arg == "help" for k in d.keywords)
         for d in fn.decorator_list
-    )  # fmt: skip
+    )
 
 
 def extract(

@@ -26,10 +26,20 @@ from ironworks.cli.runtime import EXIT_FAILED, EXIT_TIMEOUT, JsonOpt, UrlOpt, cl
 from ironworks.client import DEFAULT_URL
 from ironworks.client.cloud import CloudClient
 
-IMAGE_FIELDS = ("name", "kind", "cpu_arch", "visibility", "status", "size", "disk_format",
-                "project", "uuid")  # fmt: skip
-PartOpt = Annotated[str | None, typer.Option("--part", help=_("Deploy images: kernel or "
-                                                              "initramfs."))]  # fmt: skip
+IMAGE_FIELDS = (
+    "name",
+    "kind",
+    "cpu_arch",
+    "visibility",
+    "status",
+    "size",
+    "disk_format",
+    "project",
+    "uuid",
+)
+PartOpt = Annotated[
+    str | None, typer.Option("--part", help=_("Deploy images: kernel or initramfs."))
+]
 
 
 @image_app.command("list")
@@ -48,8 +58,14 @@ def image_list(
 ) -> None:
     """The images you may use: public ones, your projects' and those shared with them."""
     with cloud(url) as c:
-        rows = c.list_images(kind=kind, cpu_arch=cpu_arch, visibility=visibility, status=status,
-                             name=name, project=project)  # fmt: skip
+        rows = c.list_images(
+            kind=kind,
+            cpu_arch=cpu_arch,
+            visibility=visibility,
+            status=status,
+            name=name,
+            project=project,
+        )
     show_list(rows, IMAGE_FIELDS, as_json)
 
 
@@ -101,10 +117,19 @@ def image_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create an image; then give it data with `image upload` or `image import`."""
-    body: dict[str, Any] = {"name": name, "kind": kind, "cpu_arch": cpu_arch,
-                            "min_disk_gb": min_disk_gb, "properties": _properties(prop or [])}  # fmt: skip
-    for key, value in (("disk_format", disk_format), ("visibility", visibility),
-                       ("project", project), ("projects", share)):  # fmt: skip
+    body: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "cpu_arch": cpu_arch,
+        "min_disk_gb": min_disk_gb,
+        "properties": _properties(prop or []),
+    }
+    for key, value in (
+        ("disk_format", disk_format),
+        ("visibility", visibility),
+        ("project", project),
+        ("projects", share),
+    ):
         if value:
             body[key] = value
     with cloud(url) as c:
@@ -133,23 +158,42 @@ def image_upload(
     raw on the server."""
     size = file.stat().st_size
     err = console(stderr=True)
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                   TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True)  # fmt: skip
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
     started = time.monotonic()
     with cloud(url) as c, bar if (err.is_terminal and not as_json) else contextlib.nullcontext():
         task = bar.add_task(_("uploading {file}").format(file=file.name), total=size)
-        done, sent = c.upload_image(image, file, part=part, sha256=sha256,
-                                    progress=lambda n: bar.advance(task, n))  # fmt: skip
+        done, sent = c.upload_image(
+            image, file, part=part, sha256=sha256, progress=lambda n: bar.advance(task, n)
+        )
     if done.get("uploaded_sha256") not in (None, sent) and part is None:
-        report(_("the server received other bytes than were sent (sha256 {got}, sent {sent}); "
-                 "upload again").format(got=done["uploaded_sha256"], sent=sent))  # fmt: skip
+        report(
+            _(
+                "the server received other bytes than were sent (sha256 {got}, sent {sent}); "
+                "upload again"
+            ).format(got=done["uploaded_sha256"], sent=sent)
+        )
         raise typer.Exit(EXIT_FAILED)
     if as_json:
         show(done, as_json)
         return
-    say(_("uploaded {file} ({size} bytes, sha256 {sha}) in {t}: image {name} is {status}").format(
-        file=file, size=size, sha=sent, t=elapsed_text(time.monotonic() - started),
-        name=done["name"], status=done["status"]))  # fmt: skip
+    say(
+        _("uploaded {file} ({size} bytes, sha256 {sha}) in {t}: image {name} is {status}").format(
+            file=file,
+            size=size,
+            sha=sent,
+            t=elapsed_text(time.monotonic() - started),
+            name=done["name"],
+            status=done["status"],
+        )
+    )
 
 
 def _wait_import(c: CloudClient, ident: str, timeout: float) -> dict[str, Any]:

@@ -47,8 +47,9 @@ def license_install(file: Path, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = Fa
     try:
         document = json.loads(file.read_text())
     except ValueError as e:
-        raise UsageProblem(_("{file} is not a license file (JSON): {error}").format(
-            file=file, error=e)) from None  # fmt: skip
+        raise UsageProblem(
+            _("{file} is not a license file (JSON): {error}").format(file=file, error=e)
+        ) from None
     s = _session(url)
     try:
         out = s.request("PUT", "/api/v1/license", body=document).json()
@@ -75,8 +76,11 @@ def license_keygen(
     )
     out.touch(mode=0o600)
     out.write_bytes(pem)
-    typer.echo(_("wrote {out}; its public key, to trust (VENDOR_KEYS or license.trusted_keys):")
-               .format(out=out))  # fmt: skip
+    typer.echo(
+        _("wrote {out}; its public key, to trust (VENDOR_KEYS or license.trusted_keys):").format(
+            out=out
+        )
+    )
     typer.echo(public_key_of(pem))
 
 
@@ -93,8 +97,14 @@ def license_issue(
     """Vendor side: sign a license file for a customer (offline; no server involved)."""
     from ironworks.domain.license import sign
 
-    fields = {"id": str(uuid.uuid4()), "customer": customer, "edition": edition,
-              "max_nodes": max_nodes, "issued": date.today().isoformat(), "expires": expires}  # fmt: skip
+    fields = {
+        "id": str(uuid.uuid4()),
+        "customer": customer,
+        "edition": edition,
+        "max_nodes": max_nodes,
+        "issued": date.today().isoformat(),
+        "expires": expires,
+    }
     try:
         signed = sign(fields, key.read_bytes())
     except InvalidInput as e:

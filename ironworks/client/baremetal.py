@@ -142,8 +142,9 @@ class BaremetalClient:
 
     def log_in(self, username: str, password: str) -> dict[str, Any]:
         """A token for these credentials: {"token", "expires_at", "user": {...}}."""
-        r = self.session.request("POST", "/api/v1/auth/tokens",
-                                 body={"username": username, "password": password})  # fmt: skip
+        r = self.session.request(
+            "POST", "/api/v1/auth/tokens", body={"username": username, "password": password}
+        )
         return dict(r.json())
 
     def log_out(self) -> None:
@@ -307,9 +308,13 @@ class BaremetalClient:
             headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quoted}"
         try:
             response = self.session.request(
-                "POST", "/api/v1/nodes/import", params={"skip_invalid": skip_invalid},
-                content=data, headers=headers, timeout=FILE_TIMEOUT,
-            )  # fmt: skip
+                "POST",
+                "/api/v1/nodes/import",
+                params={"skip_invalid": skip_invalid},
+                content=data,
+                headers=headers,
+                timeout=FILE_TIMEOUT,
+            )
         except APIError as e:
             errors = e.body.get("errors") if isinstance(e.body, dict) else None
             if e.status == 422 and isinstance(errors, list):

@@ -11,8 +11,9 @@ from ironworks.client.http import DEFAULT_URL, Session
 
 
 class CloudClient:
-    def __init__(self, url: str = DEFAULT_URL, *, token: str | None = None,
-                 timeout: float = 30.0) -> None:  # fmt: skip
+    def __init__(
+        self, url: str = DEFAULT_URL, *, token: str | None = None, timeout: float = 30.0
+    ) -> None:
         self.session = Session(url, timeout=timeout, token=token)
 
     @property
@@ -110,16 +111,21 @@ class CloudClient:
 
         params = {k: v for k, v in (("part", part), ("sha256", sha256)) if v is not None}
         r = self.session.request(
-            "PUT", f"/api/v1/images/{ident}/file", params=params or None,
+            "PUT",
+            f"/api/v1/images/{ident}/file",
+            params=params or None,
             content=cast(bytes, body()),  # httpx streams an iterator of bytes
-            headers={"Content-Type": "application/octet-stream",
-                     "Content-Length": str(path.stat().st_size)},
+            headers={
+                "Content-Type": "application/octet-stream",
+                "Content-Length": str(path.stat().st_size),
+            },
             timeout=3600.0,  # the server converts and hashes before it answers
-        )  # fmt: skip
+        )
         return dict(r.json()), digest.hexdigest()
 
-    def import_image(self, ident: str, url: str, checksum: str | None = None,
-                     part: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def import_image(
+        self, ident: str, url: str, checksum: str | None = None, part: str | None = None
+    ) -> dict[str, Any]:
         body = {k: v for k, v in (("url", url), ("checksum", checksum), ("part", part)) if v}
         return dict(self._json("POST", f"/api/v1/images/{ident}/import", body))
 
@@ -133,8 +139,9 @@ class CloudClient:
 
     def export_audit(self, fmt: str, **filters: str | None) -> bytes:
         params = {k: v for k, v in filters.items() if v is not None}
-        r = self.session.request("GET", "/api/v1/audit-events/export",
-                                 params={"format": fmt, **params})  # fmt: skip
+        r = self.session.request(
+            "GET", "/api/v1/audit-events/export", params={"format": fmt, **params}
+        )
         return r.content
 
     # --- identity -------------------------------------------------------------------------------

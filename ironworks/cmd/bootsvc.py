@@ -47,12 +47,21 @@ class BootServices:
             sock = netns.listen_here(self.cfg.http_address, self.cfg.http_port)
         self.dnsmasq.start()
         app = boot_app(self.svc, (boot_router,))
-        self._server = uvicorn.Server(uvicorn.Config(
-            app, loop="asyncio", http="h11", access_log=False, log_config=None,
-            timeout_graceful_shutdown=2,
-        ))  # fmt: skip
-        serve = threading.Thread(target=lambda: asyncio.run(self._server.serve(sockets=[sock])),
-                                 name="boot-http", daemon=True)  # fmt: skip
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                loop="asyncio",
+                http="h11",
+                access_log=False,
+                log_config=None,
+                timeout_graceful_shutdown=2,
+            )
+        )
+        serve = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[sock])),
+            name="boot-http",
+            daemon=True,
+        )
         sync = threading.Thread(target=self._sync_loop, name="boot-hosts", daemon=True)
         for t in (serve, sync):
             t.start()

@@ -65,10 +65,18 @@ def bmc(
     from ironworks.lab.fleet import Fleet, FleetOptions, enrol_csv, faults_of, make_specs
 
     opts = FleetOptions(
-        count=count, base_port=base_port, address=address, username=user, password=password,
-        power_delay=power_delay, shutdown_delay=shutdown_delay, slow_delay=slow_delay,
-        flap_interval=flap_interval, seed=seed, address_each=address_each,
-    )  # fmt: skip
+        count=count,
+        base_port=base_port,
+        address=address,
+        username=user,
+        password=password,
+        power_delay=power_delay,
+        shutdown_delay=shutdown_delay,
+        slow_delay=slow_delay,
+        flap_interval=flap_interval,
+        seed=seed,
+        address_each=address_each,
+    )
     try:
         specs = make_specs(opts, fault or [])
         fleet = Fleet(specs, shard_size=shard_size).start()
@@ -80,8 +88,11 @@ def bmc(
     faulty = [(s.name, faults_of(s, password)) for s in specs if faults_of(s, password)]
     for name, kinds in faulty:
         typer.echo(f"# fault {name}: {', '.join(kinds)}", err=True)
-    where = (f"{specs[0].address}-{specs[-1].address} port {base_port}" if address_each
-             else f"{address}:{base_port}-{base_port + len(specs) - 1}")  # fmt: skip
+    where = (
+        f"{specs[0].address}-{specs[-1].address} port {base_port}"
+        if address_each
+        else f"{address}:{base_port}-{base_port + len(specs) - 1}"
+    )
     typer.echo(
         f"# serving {len(specs)} BMCs on {where} in {len(fleet.pids)} process(es); Ctrl-C "
         "stops them",
@@ -105,9 +116,10 @@ def _default_dir() -> Path:
 
 DirOpt = Annotated[
     Path | None,
-    typer.Option("--dir", help="Lab directory (state.json, disks, logs). Default: "
-                 "$IRONWORKS_HOME/lab."),
-]  # fmt: skip
+    typer.Option(
+        "--dir", help="Lab directory (state.json, disks, logs). Default: $IRONWORKS_HOME/lab."
+    ),
+]
 NamespaceOpt = Annotated[str, typer.Option(help="Network namespace of the lab.")]
 
 
@@ -156,12 +168,24 @@ def up(
     from ironworks.lab.vmlab import up as lab_up
 
     opts = LabOptions(
-        nodes=nodes, directory=directory or _default_dir(), arch=arch,
-        aarch64_nodes=aarch64_nodes, memory_mb=memory,
-        cpus=cpus, disk_mb=disk_mb, uefi=uefi, namespace=namespace, bridge=bridge,
-        bridge_address=bridge_address, address=address, base_port=base_port, username=user,
-        password=password, name_prefix=name_prefix, no_pxe=frozenset(no_pxe or ()),
-    )  # fmt: skip
+        nodes=nodes,
+        directory=directory or _default_dir(),
+        arch=arch,
+        aarch64_nodes=aarch64_nodes,
+        memory_mb=memory,
+        cpus=cpus,
+        disk_mb=disk_mb,
+        uefi=uefi,
+        namespace=namespace,
+        bridge=bridge,
+        bridge_address=bridge_address,
+        address=address,
+        base_port=base_port,
+        username=user,
+        password=password,
+        name_prefix=name_prefix,
+        no_pxe=frozenset(no_pxe or ()),
+    )
     command = [sys.executable, "-m", "ironworks.cmd.main", "lab", "vm-bmc"]
     try:
         state = lab_up(opts, command)
@@ -212,8 +236,10 @@ def status(
         return
     bmc = "running" if st["bmc_alive"] else "NOT RUNNING"
     ns = "" if st["namespace_exists"] else " (MISSING)"
-    typer.echo(f"namespace {st['namespace']}{ns}, bridge {st['bridge']} {st['bridge_address']}, "
-               f"BMC process {st['bmc_pid']} {bmc}; state {st['state_file']}")  # fmt: skip
+    typer.echo(
+        f"namespace {st['namespace']}{ns}, bridge {st['bridge']} {st['bridge_address']}, "
+        f"BMC process {st['bmc_pid']} {bmc}; state {st['state_file']}"
+    )
     rows = [("NAME", "BMC", "MAC", "POWER", "BOOT", "SERIAL LOG")]
     for vm in st["vms"]:
         boot = vm["boot_device"] or "default"
@@ -224,8 +250,16 @@ def status(
         if not vm["pxe"]:
             boot += ", no PXE"
         power = vm["power"] + (f" pid {vm['pid']}" if vm["pid"] else "")
-        rows.append((vm["name"], f"{vm['bmc_address']}:{vm['bmc_port']}", vm["mac"], power, boot,
-                     vm["serial_log"]))  # fmt: skip
+        rows.append(
+            (
+                vm["name"],
+                f"{vm['bmc_address']}:{vm['bmc_port']}",
+                vm["mac"],
+                power,
+                boot,
+                vm["serial_log"],
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])

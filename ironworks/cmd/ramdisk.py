@@ -20,8 +20,9 @@ app = typer.Typer(
     help="Build the agent ramdisk (kernel + initramfs) and the lab's test OS image.",
     no_args_is_help=True,
 )
-test_image = typer.Typer(help="The lab's tiny test OS (a raw whole-disk image).",
-                         no_args_is_help=True)  # fmt: skip
+test_image = typer.Typer(
+    help="The lab's tiny test OS (a raw whole-disk image).", no_args_is_help=True
+)
 app.add_typer(test_image, name="test-image")
 
 
@@ -66,14 +67,23 @@ def build(
 
     try:
         r = build_ramdisk(
-            arch, out or _home() / "ramdisk", agent_src or _agent_source(),
-            cache_dir=cache_dir(), force=force, ssl=ssl,
+            arch,
+            out or _home() / "ramdisk",
+            agent_src or _agent_source(),
+            cache_dir=cache_dir(),
+            force=force,
+            ssl=ssl,
             log=lambda m: typer.echo(f"ramdisk: {m}", err=True),
-        )  # fmt: skip
+        )
         g = None
         if arch in grub.PLATFORMS:
-            g = grub.build_grub(arch, out or _home() / "ramdisk", cache_dir=cache_dir(),
-                                force=force, log=lambda m: typer.echo(f"grub: {m}", err=True))  # fmt: skip
+            g = grub.build_grub(
+                arch,
+                out or _home() / "ramdisk",
+                cache_dir=cache_dir(),
+                force=force,
+                log=lambda m: typer.echo(f"grub: {m}", err=True),
+            )
     except BuildError as e:
         typer.echo(f"ironworks: {e.message}", err=True)
         raise typer.Exit(1) from None
@@ -102,9 +112,13 @@ def build_test_image(
 
     try:
         r = testimage.build_test_image(
-            out, arch, size_mb, cache_dir=cache_dir(), force=force,
+            out,
+            arch,
+            size_mb,
+            cache_dir=cache_dir(),
+            force=force,
             log=lambda m: typer.echo(f"test-image: {m}", err=True),
-        )  # fmt: skip
+        )
     except BuildError as e:
         typer.echo(f"ironworks: {e.message}", err=True)
         raise typer.Exit(1) from None

@@ -90,10 +90,12 @@ def load_secret_box(settings: Settings) -> SecretBox:
                     os.fsync(f.fileno())
                 log.warning(
                     "generated the key for stored secrets in %s; keep a copy: without it the "
-                    "BMC passwords stored in the database cannot be read%s", path,
-                    "" if settings.effective_database_url.startswith("sqlite") else
-                    ", and give the same key (secret_key) to every api and conductor process",
-                )  # fmt: skip
+                    "BMC passwords stored in the database cannot be read%s",
+                    path,
+                    ""
+                    if settings.effective_database_url.startswith("sqlite")
+                    else ", and give the same key (secret_key) to every api and conductor process",
+                )
         if path.stat().st_mode & 0o077:
             log.warning("%s is readable by other users; run: chmod 600 %s", path, path)
         return SecretBox(path.read_text(encoding="ascii", errors="replace"), source=source)
@@ -139,9 +141,12 @@ def first_admin(svc: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(password + "\n")
-    typer.echo(f"\nironworks: created the cloud admin {settings.auth.admin_user!r} with password "
-               f"{password}\n  (also in {path}; log in with `ironworks login`, then delete the "
-               "file)\n", err=True)  # fmt: skip
+    typer.echo(
+        f"\nironworks: created the cloud admin {settings.auth.admin_user!r} with password "
+        f"{password}\n  (also in {path}; log in with `ironworks login`, then delete the "
+        "file)\n",
+        err=True,
+    )
 
 
 def serve_http(app: Any, settings: Settings) -> None:
@@ -229,8 +234,12 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
                     typer.echo(f"ironworks: boot services: {e.message}", err=True)
                     raise typer.Exit(2) from None
             app = create_app(svc)
-            log.info("API on http://%s:%d (database %s)", settings.api.host, settings.api.port,
-                     db.engine.url.render_as_string(hide_password=True))  # fmt: skip
+            log.info(
+                "API on http://%s:%d (database %s)",
+                settings.api.host,
+                settings.api.port,
+                db.engine.url.render_as_string(hide_password=True),
+            )
             serve_http(app, settings)
         else:
             done = threading.Event()
@@ -242,8 +251,9 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             boot_services.stop()
         if conductor:
             conductor.stop(wait=False)
-            log.info("conductor %s stopped; running jobs finish before the process exits",
-                     conductor.host)  # fmt: skip
+            log.info(
+                "conductor %s stopped; running jobs finish before the process exits", conductor.host
+            )
         db.dispose()
 
 

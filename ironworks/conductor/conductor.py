@@ -118,8 +118,9 @@ class Conductor:
         if freed or requeued:
             log.warning(
                 "recovered after an unclean stop: %d node lock(s) released, %d job(s) requeued",
-                freed, requeued,
-            )  # fmt: skip
+                freed,
+                requeued,
+            )
 
     # --- loops -----------------------------------------------------------------------------------
 
@@ -168,8 +169,10 @@ class Conductor:
 
     def _periodic_loop(self) -> None:
         while not self._stop.wait(self.cfg.periodic_interval):
-            for name, fn in (("takeover", periodic.take_over_dead_conductors),
-                             ("timeouts", periodic.fail_expired_waits)):  # fmt: skip
+            for name, fn in (
+                ("takeover", periodic.take_over_dead_conductors),
+                ("timeouts", periodic.fail_expired_waits),
+            ):
                 try:
                     fn(self)
                 except Exception:
@@ -218,8 +221,9 @@ class Conductor:
             except NotFound:
                 log.info("job %s: its node was deleted meanwhile; nothing to do", job["id"])
             except SecretUndecryptable as e:  # an operator must fix the key: no traceback
-                log.error("job %s on node %s: %s; retrying in 60 s", job["id"], node["uuid"],
-                          e.message)  # fmt: skip
+                log.error(
+                    "job %s on node %s: %s; retrying in 60 s", job["id"], node["uuid"], e.message
+                )
                 with self.db.write() as conn:
                     node_db.release(conn, job["node_id"], self.host)
                     job_db.postpone(conn, job["id"], self.owner, 60.0)
@@ -256,8 +260,15 @@ class Conductor:
                 values["provision_state"] = states.next_state(node["provision_state"], states.FAIL)
                 values["target_provision_state"] = None
             node_db.update_node(conn, node["id"], values)
-            node_db.record_event(conn, node["id"], msg, event_type=job["kind"], severity="ERROR",
-                                 conductor=self.host, request_id=job.get("request_id"))  # fmt: skip
+            node_db.record_event(
+                conn,
+                node["id"],
+                msg,
+                event_type=job["kind"],
+                severity="ERROR",
+                conductor=self.host,
+                request_id=job.get("request_id"),
+            )
             job_db.finish(conn, job["id"], self.owner, error=msg)
 
     def _task(self, node: dict[str, Any], purpose: str) -> Task:
@@ -265,15 +276,20 @@ class Conductor:
         so nothing the conductor writes back can carry a plain password."""
         info = self.secret_box.open(node.get("driver_info") or {})
         return Task(
-            node={**node, "driver_info": info}, purpose=purpose, conductor=self.host,
-            options={"fake_delay": self.settings.fake.delay, "automated_clean": self.cfg.automated_clean,
-                     "resolve_image": self.artifacts.resolve_image,
-                     "build_configdrive": self.artifacts.configdrive,
-                     "first_boot_url": self.artifacts.first_boot_url,
-                     "drop_configdrive": self.artifacts.drop_configdrive,
-                     "erase_mode": self.settings.boot.erase_mode,
-                     "lldp_wait": self.settings.boot.lldp_wait},
-        )  # fmt: skip
+            node={**node, "driver_info": info},
+            purpose=purpose,
+            conductor=self.host,
+            options={
+                "fake_delay": self.settings.fake.delay,
+                "automated_clean": self.cfg.automated_clean,
+                "resolve_image": self.artifacts.resolve_image,
+                "build_configdrive": self.artifacts.configdrive,
+                "first_boot_url": self.artifacts.first_boot_url,
+                "drop_configdrive": self.artifacts.drop_configdrive,
+                "erase_mode": self.settings.boot.erase_mode,
+                "lldp_wait": self.settings.boot.lldp_wait,
+            },
+        )
 
     def _agent_session(self, node: dict[str, Any]) -> AgentSession | None:
         """The node's agent session, for nodes whose deploy or inspection uses the agent."""

@@ -74,16 +74,29 @@ def fail_expired_waits(c: Member) -> None:
         msg = f"timed out after {limit:.0f} s in '{state}'" + stalled
         with c.db.write() as conn:
             ok = node_db.update_node(
-                conn, node["id"],
-                {"provision_state": new, "target_provision_state": None, "last_error": msg,
-                 "provision_updated_at": now},
+                conn,
+                node["id"],
+                {
+                    "provision_state": new,
+                    "target_provision_state": None,
+                    "last_error": msg,
+                    "provision_updated_at": now,
+                },
                 expect={"provision_state": state, "reservation": None},
-            )  # fmt: skip
+            )
             if ok:
                 agent_db.void(conn, node["id"])
-                node_db.record_event(conn, node["id"], msg, event_type="provisioning", severity="ERROR",
-                                     conductor=c.host, from_state=state, to_state=new,
-                                     duration=(now - since).total_seconds())  # fmt: skip
+                node_db.record_event(
+                    conn,
+                    node["id"],
+                    msg,
+                    event_type="provisioning",
+                    severity="ERROR",
+                    conductor=c.host,
+                    from_state=state,
+                    to_state=new,
+                    duration=(now - since).total_seconds(),
+                )
                 log.warning("node %s: %s", node["uuid"], msg)
 
 

@@ -145,8 +145,9 @@ class PowerSync:
                 if answer == recorded:
                     continue
                 if recorded is None:  # never read before: nothing drifted
-                    node_db.update_node(conn, node["id"], {"power_state": answer},
-                                        expect=_unchanged(node))  # fmt: skip
+                    node_db.update_node(
+                        conn, node["id"], {"power_state": answer}, expect=_unchanged(node)
+                    )
                     continue
                 report.drift += 1
                 force = cfg.power_sync_policy == "force" and not (
@@ -161,29 +162,46 @@ class PowerSync:
             job_db.wake()
 
     def _audit(self, conn: Connection, node: dict[str, Any], msg: str) -> None:
-        audit_db.record(conn, user_name=f"(conductor {self.c.host})", action="node:power_sync",
-                        target_type="node", target_id=node["uuid"], target_name=node["name"],
-                        outcome="success", detail=msg)  # fmt: skip
+        audit_db.record(
+            conn,
+            user_name=f"(conductor {self.c.host})",
+            action="node:power_sync",
+            target_type="node",
+            target_id=node["uuid"],
+            target_name=node["name"],
+            outcome="success",
+            detail=msg,
+        )
 
     def _drifted(self, conn: Connection, node: dict[str, Any], actual: str) -> None:
         if node_db.update_node(conn, node["id"], {"power_state": actual}, expect=_unchanged(node)):
             msg = f"power state changed out of band: {node['power_state']} -> {actual}"
-            node_db.record_event(conn, node["id"], msg, event_type="power", severity="WARNING",
-                                 conductor=self.c.host)  # fmt: skip
+            node_db.record_event(
+                conn, node["id"], msg, event_type="power", severity="WARNING", conductor=self.c.host
+            )
             self._audit(conn, node, msg)
             log.warning("node %s: %s", node["uuid"], msg)
 
     def _force(self, conn: Connection, node: dict[str, Any], actual: str) -> bool:
         recorded = node["power_state"]
-        if not node_db.update_node(conn, node["id"], {"target_power_state": recorded},
-                                   expect=_unchanged(node)):  # fmt: skip
+        if not node_db.update_node(
+            conn, node["id"], {"target_power_state": recorded}, expect=_unchanged(node)
+        ):
             return False
-        job_db.enqueue(conn, node["id"], "power", {"target": recorded, "timeout": None},
-                       request_id="power-sync")  # fmt: skip
-        msg = (f"power state changed out of band: {recorded} -> {actual}; forcing it back to "
-               f"{recorded} (power_sync_policy = force)")  # fmt: skip
-        node_db.record_event(conn, node["id"], msg, event_type="power", severity="WARNING",
-                             conductor=self.c.host)  # fmt: skip
+        job_db.enqueue(
+            conn,
+            node["id"],
+            "power",
+            {"target": recorded, "timeout": None},
+            request_id="power-sync",
+        )
+        msg = (
+            f"power state changed out of band: {recorded} -> {actual}; forcing it back to "
+            f"{recorded} (power_sync_policy = force)"
+        )
+        node_db.record_event(
+            conn, node["id"], msg, event_type="power", severity="WARNING", conductor=self.c.host
+        )
         self._audit(conn, node, msg)
         log.warning("node %s: %s", node["uuid"], msg)
         return True
@@ -199,25 +217,40 @@ class PowerSync:
             return
         reason = f"power sync failed {n} times in a row: {error.message}"
         ok = node_db.update_node(
-            conn, node["id"],
-            {"maintenance": True, "fault": POWER_FAILURE, "maintenance_reason": reason,
-             "power_state": None},
+            conn,
+            node["id"],
+            {
+                "maintenance": True,
+                "fault": POWER_FAILURE,
+                "maintenance_reason": reason,
+                "power_state": None,
+            },
             expect=_unchanged(node),
-        )  # fmt: skip
+        )
         if ok:
             report.to_maintenance += 1
             node_db.record_event(
-                conn, node["id"], f"{reason}; maintenance on, fault '{POWER_FAILURE}'",
-                event_type="power", severity="ERROR", conductor=self.c.host,
-            )  # fmt: skip
+                conn,
+                node["id"],
+                f"{reason}; maintenance on, fault '{POWER_FAILURE}'",
+                event_type="power",
+                severity="ERROR",
+                conductor=self.c.host,
+            )
             log.warning("node %s: %s; maintenance on", uuid, reason)
 
     def _recovered(self, conn: Connection, node: dict[str, Any], actual: str) -> bool:
         ok = node_db.update_node(
-            conn, node["id"],
-            {"maintenance": False, "fault": None, "maintenance_reason": None, "power_state": actual},
+            conn,
+            node["id"],
+            {
+                "maintenance": False,
+                "fault": None,
+                "maintenance_reason": None,
+                "power_state": actual,
+            },
             expect={**_unchanged(node), "maintenance": True, "fault": POWER_FAILURE},
-        )  # fmt: skip
+        )
         if ok:
             msg = f"the BMC answers again ({actual}); maintenance for '{POWER_FAILURE}' cleared"
             node_db.record_event(conn, node["id"], msg, event_type="power", conductor=self.c.host)

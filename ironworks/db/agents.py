@@ -34,10 +34,21 @@ def get(conn: Connection, node_id: int) -> dict[str, Any] | None:
 def reset(conn: Connection, node_id: int, purpose: str) -> dict[str, Any]:
     """A fresh session for the ramdisk about to boot: no token, no commands, no results."""
     now = utcnow()
-    row = {"node_id": node_id, "purpose": purpose, "boot_id": new_uuid(), "token_sha256": None,
-           "commands": [], "results": {}, "running": None, "looked_up_at": None,
-           "last_heartbeat": None, "agent_address": None, "agent_version": None,
-           "created_at": now, "updated_at": now}  # fmt: skip
+    row = {
+        "node_id": node_id,
+        "purpose": purpose,
+        "boot_id": new_uuid(),
+        "token_sha256": None,
+        "commands": [],
+        "results": {},
+        "running": None,
+        "looked_up_at": None,
+        "last_heartbeat": None,
+        "agent_address": None,
+        "agent_version": None,
+        "created_at": now,
+        "updated_at": now,
+    }
     conn.execute(sa.delete(t).where(t.c.node_id == node_id))
     conn.execute(sa.insert(t).values(**row))
     return row
@@ -49,42 +60,79 @@ VOID = "void"  # a token_sha256 no token hashes to: lookup refused, heartbeats r
 def void(conn: Connection, node_id: int) -> None:
     """End the session of a phase that failed or was aborted: its agent gets 401 on its next
     heartbeat, 409 on lookup, and no command ever again (the node may still be running it)."""
-    conn.execute(sa.update(t).where(t.c.node_id == node_id)
-                 .values(token_sha256=VOID, commands=[], updated_at=utcnow()))  # fmt: skip
+    conn.execute(
+        sa.update(t)
+        .where(t.c.node_id == node_id)
+        .values(token_sha256=VOID, commands=[], updated_at=utcnow())
+    )
 
 
-def save_commands(conn: Connection, node_id: int, boot_id: str, commands: list[dict[str, Any]]) -> bool:  # fmt: skip
-    return bool(conn.execute(
-        sa.update(t).where(t.c.node_id == node_id, t.c.boot_id == boot_id)
-        .values(commands=commands, updated_at=utcnow())
-    ).rowcount)  # fmt: skip
+def save_commands(
+    conn: Connection, node_id: int, boot_id: str, commands: list[dict[str, Any]]
+) -> bool:
+    return bool(
+        conn.execute(
+            sa.update(t)
+            .where(t.c.node_id == node_id, t.c.boot_id == boot_id)
+            .values(commands=commands, updated_at=utcnow())
+        ).rowcount
+    )
 
 
-def issue_token(conn: Connection, node_id: int, boot_id: str, token_sha256: str,
-                address: str | None, version: str | None,
-                silent_since: datetime | None = None) -> bool:  # fmt: skip
+def issue_token(
+    conn: Connection,
+    node_id: int,
+    boot_id: str,
+    token_sha256: str,
+    address: str | None,
+    version: str | None,
+    silent_since: datetime | None = None,
+) -> bool:
     """Record the one token of this boot; False when one was handed out already — unless its
     agent has been silent since `silent_since` (it rebooted, or died with its token file)."""
     now = utcnow()
     free = t.c.token_sha256.is_(None)
     if silent_since is not None:
         free = sa.or_(free, sa.and_(t.c.token_sha256 != VOID, t.c.last_heartbeat < silent_since))
-    return bool(conn.execute(
-        sa.update(t).where(t.c.node_id == node_id, t.c.boot_id == boot_id, free)
-        .values(token_sha256=token_sha256, looked_up_at=now, last_heartbeat=now,
-                agent_address=address, agent_version=version, updated_at=now)
-    ).rowcount)  # fmt: skip
+    return bool(
+        conn.execute(
+            sa.update(t)
+            .where(t.c.node_id == node_id, t.c.boot_id == boot_id, free)
+            .values(
+                token_sha256=token_sha256,
+                looked_up_at=now,
+                last_heartbeat=now,
+                agent_address=address,
+                agent_version=version,
+                updated_at=now,
+            )
+        ).rowcount
+    )
 
 
-def record_heartbeat(conn: Connection, node_id: int, boot_id: str, results: dict[str, Any],
-                     running: dict[str, Any] | None, address: str | None,
-                     now: datetime | None = None) -> bool:  # fmt: skip
+def record_heartbeat(
+    conn: Connection,
+    node_id: int,
+    boot_id: str,
+    results: dict[str, Any],
+    running: dict[str, Any] | None,
+    address: str | None,
+    now: datetime | None = None,
+) -> bool:
     now = now or utcnow()
-    return bool(conn.execute(
-        sa.update(t).where(t.c.node_id == node_id, t.c.boot_id == boot_id)
-        .values(results=results, running=running, last_heartbeat=now, agent_address=address,
-                updated_at=now)
-    ).rowcount)  # fmt: skip
+    return bool(
+        conn.execute(
+            sa.update(t)
+            .where(t.c.node_id == node_id, t.c.boot_id == boot_id)
+            .values(
+                results=results,
+                running=running,
+                last_heartbeat=now,
+                agent_address=address,
+                updated_at=now,
+            )
+        ).rowcount
+    )
 
 
 def count_nodes(conn: Connection, purpose: str, provision_state: str) -> int:

@@ -50,10 +50,15 @@ def enqueue(
     job_id = conn.execute(
         _INSERT_JOB,
         {
-            "node_id": node_id, "kind": kind, "args": args or {}, "state": "queued",
-            "attempts": 0, "request_id": request_id, "created_at": utcnow(),
+            "node_id": node_id,
+            "kind": kind,
+            "args": args or {},
+            "state": "queued",
+            "attempts": 0,
+            "request_id": request_id,
+            "created_at": utcnow(),
         },
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text(f"NOTIFY {CHANNEL}"))
     return job_id
@@ -229,9 +234,10 @@ def claim(
             attempts=jobs.c.attempts + 1,
             started_at=sa.func.coalesce(jobs.c.started_at, now),
         )
-        .returning(jobs.c.id, jobs.c.node_id, jobs.c.kind, jobs.c.args, jobs.c.request_id,
-                   jobs.c.attempts)
-    )  # fmt: skip
+        .returning(
+            jobs.c.id, jobs.c.node_id, jobs.c.kind, jobs.c.args, jobs.c.request_id, jobs.c.attempts
+        )
+    )
     with db.write(durable=False) as conn:  # a lost claim is reclaimed when its lease expires
         claimed = sorted((dict(r) for r in conn.execute(stmt).mappings()), key=lambda r: r["id"])
         if not claimed:
@@ -258,11 +264,13 @@ def claim(
                 sa.update(jobs)
                 .where(jobs.c.id.in_(later))
                 .values(
-                    state="queued", owner=None, lease_until=None,
+                    state="queued",
+                    owner=None,
+                    lease_until=None,
                     not_before=now + timedelta(seconds=0.1 + random.random() * 0.4),
                     attempts=jobs.c.attempts - 1,
                 )
-            )  # fmt: skip
+            )
     if later and len(claimed) == limit:  # a full batch, partly put back: more may be queued
         wake()
     return out

@@ -34,8 +34,15 @@ def paginate(
     if sort_dir not in ("asc", "desc"):
         raise InvalidInput("sort_dir must be 'asc' or 'desc'", field="sort_dir")
     marked = None if marker is None else (marker[sort_key], marker["id"])
-    return keyset(query, table.c[sort_key], table.c.id, sort_dir=sort_dir, marker=marked,
-                  limit=limit, by_id=sort_key == "id")  # fmt: skip
+    return keyset(
+        query,
+        table.c[sort_key],
+        table.c.id,
+        sort_dir=sort_dir,
+        marker=marked,
+        limit=limit,
+        by_id=sort_key == "id",
+    )
 
 
 def keyset(

@@ -56,11 +56,16 @@ def add_found_nics(conn: Connection, node_id: int, nics: list[dict[str, Any]]) -
     if not wanted:
         return out
     rows = conn.execute(
-        sa.select(ports.c.id, ports.c.address, ports.c.node_id, ports.c.local_link_connection,
-                  nodes.c.uuid)
+        sa.select(
+            ports.c.id,
+            ports.c.address,
+            ports.c.node_id,
+            ports.c.local_link_connection,
+            nodes.c.uuid,
+        )
         .join(nodes, nodes.c.id == ports.c.node_id)
         .where(ports.c.address.in_(list(wanted)))
-    ).all()  # fmt: skip
+    ).all()
     now = utcnow()
     for port_id, mac, owner, llc, owner_uuid in rows:
         if owner != node_id:
@@ -69,16 +74,28 @@ def add_found_nics(conn: Connection, node_id: int, nics: list[dict[str, Any]]) -
         out.known.append(mac)
         found_llc = wanted[mac].get("local_link_connection")
         if found_llc and not llc:
-            conn.execute(sa.update(ports).where(ports.c.id == port_id)
-                         .values(local_link_connection=found_llc, updated_at=now))  # fmt: skip
+            conn.execute(
+                sa.update(ports)
+                .where(ports.c.id == port_id)
+                .values(local_link_connection=found_llc, updated_at=now)
+            )
     taken = {r[1] for r in rows}
     new = [
-        {"uuid": new_uuid(), "address": mac, "node_id": node_id, "created_at": now,
-         "local_link_connection": nic.get("local_link_connection") or {}, "pxe_enabled": True,
-         "is_smartnic": False, "available_for_dynamic_portgroup": True, "extra": {},
-         "internal_info": {"created_by": "inspection"}}
-        for mac, nic in wanted.items() if mac not in taken
-    ]  # fmt: skip
+        {
+            "uuid": new_uuid(),
+            "address": mac,
+            "node_id": node_id,
+            "created_at": now,
+            "local_link_connection": nic.get("local_link_connection") or {},
+            "pxe_enabled": True,
+            "is_smartnic": False,
+            "available_for_dynamic_portgroup": True,
+            "extra": {},
+            "internal_info": {"created_by": "inspection"},
+        }
+        for mac, nic in wanted.items()
+        if mac not in taken
+    ]
     if new:
         conn.execute(sa.insert(ports), new)
         out.created = [p["address"] for p in new]

@@ -62,30 +62,40 @@ def _date(fields: dict[str, Any], key: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise InvalidInput(f"license {key} {value!r} is not a date (YYYY-MM-DD)",
-                           field=f"license.{key}") from None  # fmt: skip
+        raise InvalidInput(
+            f"license {key} {value!r} is not a date (YYYY-MM-DD)", field=f"license.{key}"
+        ) from None
 
 
 def parse(fields: dict[str, Any]) -> License:
     max_nodes = _field(fields, "max_nodes")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise InvalidInput("license max_nodes must be a whole number, at least 1",
-                           field="license.max_nodes")  # fmt: skip
+        raise InvalidInput(
+            "license max_nodes must be a whole number, at least 1", field="license.max_nodes"
+        )
     edition = _field(fields, "edition")
     if edition not in EDITIONS:
-        raise InvalidInput(f"license edition must be one of {', '.join(EDITIONS)}",
-                           field="license.edition")  # fmt: skip
-    return License(id=str(_field(fields, "id")), customer=str(_field(fields, "customer")),
-                   edition=edition, max_nodes=max_nodes, issued=_date(fields, "issued"),
-                   expires=_date(fields, "expires"))  # fmt: skip
+        raise InvalidInput(
+            f"license edition must be one of {', '.join(EDITIONS)}", field="license.edition"
+        )
+    return License(
+        id=str(_field(fields, "id")),
+        customer=str(_field(fields, "customer")),
+        edition=edition,
+        max_nodes=max_nodes,
+        issued=_date(fields, "issued"),
+        expires=_date(fields, "expires"),
+    )
 
 
 def verify(document: Any, trusted: tuple[str, ...] | list[str]) -> License:
     """The license in `document` (the parsed file) if a trusted key signed it; else InvalidInput
     saying what is wrong."""
     if not isinstance(document, dict) or not isinstance(document.get("license"), dict):
-        raise InvalidInput('this is not a license file: it needs {"license": {...}, '
-                           '"signature": "..."}', field="license")  # fmt: skip
+        raise InvalidInput(
+            'this is not a license file: it needs {"license": {...}, "signature": "..."}',
+            field="license",
+        )
     try:
         signature = base64.b64decode(str(document.get("signature", "")), validate=True)
     except (binascii.Error, ValueError):
@@ -98,8 +108,11 @@ def verify(document: Any, trusted: tuple[str, ...] | list[str]) -> License:
         except (InvalidSignature, ValueError, binascii.Error):
             continue
         return parse(fields)
-    raise InvalidInput("the license signature does not match any trusted vendor key: the file "
-                       "was changed, or it was issued for another product", field="signature")  # fmt: skip
+    raise InvalidInput(
+        "the license signature does not match any trusted vendor key: the file "
+        "was changed, or it was issued for another product",
+        field="signature",
+    )
 
 
 def sign(fields: dict[str, Any], private_key_pem: bytes) -> dict[str, Any]:

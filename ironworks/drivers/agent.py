@@ -62,16 +62,21 @@ class AgentSession:
     dirty: bool = False
 
     @classmethod
-    def from_row(cls, row: dict[str, Any] | None,
-                 reset: Callable[[str], dict[str, Any]] | None = None) -> AgentSession:  # fmt: skip
+    def from_row(
+        cls, row: dict[str, Any] | None, reset: Callable[[str], dict[str, Any]] | None = None
+    ) -> AgentSession:
         if row is None:
             return cls(reset=reset)
         return cls(
-            purpose=row["purpose"], boot_id=row["boot_id"], commands=list(row["commands"] or []),
-            results=dict(row["results"] or {}), running=row["running"],
-            last_heartbeat=row["last_heartbeat"], looked_up=row["token_sha256"] is not None,
+            purpose=row["purpose"],
+            boot_id=row["boot_id"],
+            commands=list(row["commands"] or []),
+            results=dict(row["results"] or {}),
+            running=row["running"],
+            last_heartbeat=row["last_heartbeat"],
+            looked_up=row["token_sha256"] is not None,
             reset=reset,
-        )  # fmt: skip
+        )
 
     def start(self, purpose: str) -> None:
         if self.reset is None:
@@ -110,8 +115,9 @@ def finished(cmd: dict[str, Any] | None) -> dict[str, Any] | None:
         return out.get("result") or {}
     lines = [ln for ln in str(out.get("log") or "").splitlines() if ln.strip()][-_LOG_LINES:]
     tail = ("; agent log: " + " | ".join(lines)) if lines else ""
-    raise DriverError(f"the agent's {cmd['name']} failed: {out.get('error') or 'no reason given'}"
-                      f"{tail}")  # fmt: skip
+    raise DriverError(
+        f"the agent's {cmd['name']} failed: {out.get('error') or 'no reason given'}{tail}"
+    )
 
 
 # --- the timeline ----------------------------------------------------------------------------
@@ -154,8 +160,9 @@ def boot_ramdisk(task: Task, purpose: str) -> None:
 
 def _agent_up(task: Task) -> None:
     if not task.agent.looked_up:
-        raise DriverError("resumed without an agent: no agent has looked up since the ramdisk "
-                          "was booted")  # fmt: skip
+        raise DriverError(
+            "resumed without an agent: no agent has looked up since the ramdisk was booted"
+        )
     phase_end(task, phases.BOOT_RAMDISK)
 
 
@@ -204,8 +211,15 @@ class AgentDeploy(base.DeployInterface):
             _agent_up(task)
             spec = task.internal.get("deploy_image") or task.options["resolve_image"](task.node)
             hints = (task.node.get("properties") or {}).get("root_device")
-            s.queue(WRITE_IMAGE, {"url": spec["url"], "sha256": spec["sha256"],
-                                  "size": spec["size"], "root_device": hints})  # fmt: skip
+            s.queue(
+                WRITE_IMAGE,
+                {
+                    "url": spec["url"],
+                    "sha256": spec["sha256"],
+                    "size": spec["size"],
+                    "root_device": hints,
+                },
+            )
             phase_start(task, phases.WRITE_IMAGE)
             if drive is not None:
                 url = None
@@ -305,22 +319,28 @@ def properties_from_inventory(inv: dict[str, Any], current: dict[str, Any]) -> d
     try:
         cpu, mem = inv.get("cpu") or {}, inv.get("memory") or {}
         disks = [d for d in inv.get("disks") or [] if not d.get("removable")]
-        root = min((d for d in disks if int(d.get("size") or 0) >= 4 * 2**30),
-                   key=lambda d: int(d["size"]), default=None) or (
-            min(disks, key=lambda d: int(d.get("size") or 0)) if disks else None)  # fmt: skip
+        root = min(
+            (d for d in disks if int(d.get("size") or 0) >= 4 * 2**30),
+            key=lambda d: int(d["size"]),
+            default=None,
+        ) or (min(disks, key=lambda d: int(d.get("size") or 0)) if disks else None)
         props = {**current}
         props.update(
-            cpus=int(cpu["count"]), cpu_arch=str(cpu["architecture"]),
-            cpu_model=str(cpu.get("model") or ""), memory_mb=int(mem["total_mb"]),
+            cpus=int(cpu["count"]),
+            cpu_arch=str(cpu["architecture"]),
+            cpu_model=str(cpu.get("model") or ""),
+            memory_mb=int(mem["total_mb"]),
             local_gb=int(int(root["size"]) // 2**30) if root else 0,
-        )  # fmt: skip
+        )
         system = inv.get("system") or {}
         props["vendor"] = system.get("vendor") or props.get("vendor")
         boot_mode = (inv.get("boot") or {}).get("mode")
         if boot_mode:
             props = with_capability(props, "boot_mode", str(boot_mode))
-        props["disks"] = [{k: d.get(k) for k in ("name", "size", "serial", "model", "rotational",
-                                                  "wwn")} for d in disks]  # fmt: skip
+        props["disks"] = [
+            {k: d.get(k) for k in ("name", "size", "serial", "model", "rotational", "wwn")}
+            for d in disks
+        ]
         nics = []
         for nic in inv.get("interfaces") or []:
             if not nic.get("mac"):
@@ -329,12 +349,15 @@ def properties_from_inventory(inv: dict[str, Any], current: dict[str, Any]) -> d
             lldp = nic.get("lldp") or {}
             if lldp.get("chassis_id") and lldp.get("port_id"):
                 found["local_link_connection"] = {
-                    "switch_id": lldp["chassis_id"], "port_id": lldp["port_id"],
+                    "switch_id": lldp["chassis_id"],
+                    "port_id": lldp["port_id"],
                     **({"switch_info": lldp["system_name"]} if lldp.get("system_name") else {}),
-                }  # fmt: skip
+                }
             nics.append(found)
         props[base.NICS_KEY] = nics
         return props
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise DriverError(f"the agent's inventory is malformed ({e!r}); it needs cpu.count, "
-                          "cpu.architecture and memory.total_mb") from e  # fmt: skip
+        raise DriverError(
+            f"the agent's inventory is malformed ({e!r}); it needs cpu.count, "
+            "cpu.architecture and memory.total_mb"
+        ) from e

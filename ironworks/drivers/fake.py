@@ -69,9 +69,17 @@ class FakePower(base.PowerInterface):
 
     def check_formats(self, task: Task) -> None:
         for p in (
-            "power", "management", "boot", "deploy", "inspect", "console", "raid", "bios",
-            "vendor", "rescue",
-        ):  # fmt: skip
+            "power",
+            "management",
+            "boot",
+            "deploy",
+            "inspect",
+            "console",
+            "raid",
+            "bios",
+            "vendor",
+            "rescue",
+        ):
             key = f"fake_{p}_delay"
             if key in task.driver_info:
                 parse_delay(task.driver_info[key], f"driver_info/{key}")

@@ -46,7 +46,13 @@ from ironworks.drivers.ipmitool import IPMIToolManagement, IPMIToolPower
 T = TypeVar("T")
 
 # Our boot device names and pyghmi's.
-TO_PYGHMI_DEVICE = {"pxe": "network", "disk": "hd", "cdrom": "optical", "bios": "setup", "safe": "safe"}  # fmt: skip
+TO_PYGHMI_DEVICE = {
+    "pxe": "network",
+    "disk": "hd",
+    "cdrom": "optical",
+    "bios": "setup",
+    "safe": "safe",
+}
 FROM_PYGHMI_DEVICE = {v: k for k, v in TO_PYGHMI_DEVICE.items()}
 SUPPORTED_BOOT_DEVICES = ["pxe", "disk", "cdrom", "bios", "safe"]
 
@@ -54,7 +60,13 @@ SUPPORTED_BOOT_DEVICES = ["pxe", "disk", "cdrom", "bios", "safe"]
 _AUTH_WORDS = ("incorrect password", "unauthorized name", "invalid username", "hmac")
 _PRIV_WORDS = ("unauthorized role", "invalid role", "insufficient privilege")
 # pyghmi's words for "no (usable) answer": worth another try.
-_NO_ANSWER_WORDS = ("timeout", "no longer connected", "failed to initialize", "insufficient resources", "node busy")  # fmt: skip
+_NO_ANSWER_WORDS = (
+    "timeout",
+    "no longer connected",
+    "failed to initialize",
+    "insufficient resources",
+    "node busy",
+)
 
 # Chassis control (IPMI 2.0, 28.3) directives.
 _CHASSIS_CONTROL = {"off": 0, "on": 1, "cycle": 2, "reset": 3, "diag": 4, "soft": 5}
@@ -120,9 +132,12 @@ class IPMIClient:
         # them with what it is given: str credentials never match, and the second Command for
         # a BMC then waits forever for a log-in that is not happening. Always pass bytes.
         cmd = _pyghmi().Command(
-            bmc=info.address, userid=info.username.encode(), password=info.password.encode(),
-            port=info.port, privlevel=info.priv_number,
-        )  # fmt: skip
+            bmc=info.address,
+            userid=info.username.encode(),
+            password=info.password.encode(),
+            port=info.port,
+            privlevel=info.priv_number,
+        )
         with _COMMANDS_LOCK:
             _COMMANDS[self.key] = cmd
         return cmd
@@ -264,10 +279,21 @@ class IPMIPower(base.PowerInterface):
                 direct.append(i)
                 continue
             suite = info.cipher_suite if info.cipher_suite in ipmi_poll.SUITES else None
-            polled.append((i, ipmi_poll.Target(
-                info.address, info.port, info.username, info.password, info.priv_number or 4,
-                suite, info.timeout, info.retries + 1,
-            )))  # fmt: skip
+            polled.append(
+                (
+                    i,
+                    ipmi_poll.Target(
+                        info.address,
+                        info.port,
+                        info.username,
+                        info.password,
+                        info.priv_number or 4,
+                        suite,
+                        info.timeout,
+                        info.retries + 1,
+                    ),
+                )
+            )
         if polled:
             answers = ipmi_poll.poller().power_states([t for _, t in polled], concurrency)
             for (i, _), answer in zip(polled, answers, strict=True):
@@ -329,7 +355,10 @@ class IPMIManagement(base.ManagementInterface):
     def get_boot_device(self, task: Task) -> dict[str, Any]:
         got = IPMIClient(task).call("a boot device request", lambda cmd: cmd.get_bootdev())
         device = FROM_PYGHMI_DEVICE.get(got.get("bootdev"))
-        return {"boot_device": device, "persistent": bool(got.get("persistent")) if device else None}  # fmt: skip
+        return {
+            "boot_device": device,
+            "persistent": bool(got.get("persistent")) if device else None,
+        }
 
     def set_boot_device(
         self, task: Task, device: str, persistent: bool = False
@@ -383,8 +412,17 @@ class IPMIManagement(base.ManagementInterface):
             return list(cmd.get_event_log())
 
         events = IPMIClient(task).call("reading the event log", read)
-        keep = ("record_id", "timestamp", "timecode", "component", "component_type", "event",
-                "event_data", "deassertion", "severity")  # fmt: skip
+        keep = (
+            "record_id",
+            "timestamp",
+            "timecode",
+            "component",
+            "component_type",
+            "event",
+            "event_data",
+            "deassertion",
+            "severity",
+        )
         return [{k: e[k] for k in keep if k in e} for e in events]
 
 

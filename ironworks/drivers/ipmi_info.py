@@ -209,12 +209,17 @@ class IPMIInfo:
             retries=_int(info, "ipmi_retries", 0, 10, DEFAULT_RETRIES) or 0,
             power_timeout=_seconds(info, "ipmi_power_timeout", DEFAULT_POWER_TIMEOUT),
             boot_mode=_choice(
-                info, "ipmi_boot_mode", BOOT_MODES, _choice(
-                    {"boot_mode": capability(task.node, "boot_mode")}, "boot_mode", BOOT_MODES,
+                info,
+                "ipmi_boot_mode",
+                BOOT_MODES,
+                _choice(
+                    {"boot_mode": capability(task.node, "boot_mode")},
+                    "boot_mode",
+                    BOOT_MODES,
                     "uefi",
                 ),
             ),
-        )  # fmt: skip
+        )
         if bridging != "no":
             needed = ["ipmi_target_channel", "ipmi_target_address"]
             if bridging == "dual":

@@ -269,21 +269,31 @@ class Poller:
         def tagged(payload: bytes) -> bool:  # an answer to this attempt, not a late one
             return len(payload) >= 2 and payload[0] == tag
 
-        algs = (bytes([0, 0, 0, 8, suite.auth_alg, 0, 0, 0])
-                + bytes([1, 0, 0, 8, suite.integrity_alg, 0, 0, 0])
-                + bytes([2, 0, 0, 8, 1, 0, 0, 0]))  # fmt: skip
+        algs = (
+            bytes([0, 0, 0, 8, suite.auth_alg, 0, 0, 0])
+            + bytes([1, 0, 0, 8, suite.integrity_alg, 0, 0, 0])
+            + bytes([2, 0, 0, 8, 1, 0, 0, 0])
+        )
         # Open session: tag, requested max privilege, reserved, our session id, algorithms.
         rsp = await self._exchange(
-            s, _RMCP + self._plain(_OPEN_REQ, bytes([tag, t.priv, 0, 0])
-                                   + struct.pack("<I", s.our_sid) + algs),
-            _OPEN_RSP, wait, deadline, accept=tagged,
-        )  # fmt: skip
+            s,
+            _RMCP
+            + self._plain(
+                _OPEN_REQ, bytes([tag, t.priv, 0, 0]) + struct.pack("<I", s.our_sid) + algs
+            ),
+            _OPEN_RSP,
+            wait,
+            deadline,
+            accept=tagged,
+        )
         if rsp[1]:
             raise _Refused(
-                DriverError(f"BMC {t.bmc} refused an RMCP+ session with cipher suite "
-                            f"{suite.number}: {STATUS.get(rsp[1], hex(rsp[1]))}"),
+                DriverError(
+                    f"BMC {t.bmc} refused an RMCP+ session with cipher suite "
+                    f"{suite.number}: {STATUS.get(rsp[1], hex(rsp[1]))}"
+                ),
                 try_other_suite=rsp[1] in _NO_CIPHER_MATCH,
-            )  # fmt: skip
+            )
         if len(rsp) < 12:
             raise _Refused(self._malformed(t, "open session response"))
         s.bmc_sid = struct.unpack("<I", rsp[8:12])[0]
@@ -291,15 +301,29 @@ class Poller:
         rm = os.urandom(16)
         role = (t.priv & 0x0F) | _NAME_ONLY_LOOKUP
         rsp = await self._exchange(
-            s, _RMCP + self._plain(_RAKP1, bytes([tag, 0, 0, 0]) + struct.pack("<I", s.bmc_sid)
-                                   + rm + bytes([role, 0, 0, len(user)]) + user),
-            _RAKP2, wait, deadline, accept=tagged,
-        )  # fmt: skip
+            s,
+            _RMCP
+            + self._plain(
+                _RAKP1,
+                bytes([tag, 0, 0, 0])
+                + struct.pack("<I", s.bmc_sid)
+                + rm
+                + bytes([role, 0, 0, len(user)])
+                + user,
+            ),
+            _RAKP2,
+            wait,
+            deadline,
+            accept=tagged,
+        )
         if rsp[1]:
             if rsp[1] == 0x0D:
                 raise _Refused(self._bad_credentials(t))
-            raise _Refused(DriverError(f"BMC {t.bmc} refused the log-in (RAKP 2): "
-                                       f"{STATUS.get(rsp[1], hex(rsp[1]))}"))  # fmt: skip
+            raise _Refused(
+                DriverError(
+                    f"BMC {t.bmc} refused the log-in (RAKP 2): {STATUS.get(rsp[1], hex(rsp[1]))}"
+                )
+            )
         if len(rsp) < 40 + suite.hash().digest_size:
             raise _Refused(self._malformed(t, "RAKP 2"))
         rc, guid, code = rsp[8:24], rsp[24:40], rsp[40:]
@@ -315,24 +339,36 @@ class Poller:
         # RAKP 3: prove we hold the key too; RAKP 4 proves the BMC derived the same session key.
         proof = suite.mac(kuid, rc + struct.pack("<I", s.our_sid) + who)
         rsp = await self._exchange(
-            s, _RMCP + self._plain(_RAKP3, bytes([tag, 0, 0, 0]) + struct.pack("<I", s.bmc_sid)
-                                   + proof),
-            _RAKP4, wait, deadline, accept=tagged,
-        )  # fmt: skip
+            s,
+            _RMCP
+            + self._plain(_RAKP3, bytes([tag, 0, 0, 0]) + struct.pack("<I", s.bmc_sid) + proof),
+            _RAKP4,
+            wait,
+            deadline,
+            accept=tagged,
+        )
         if rsp[1]:
-            raise _Refused(DriverError(f"BMC {t.bmc} refused the log-in (RAKP 4): "
-                                       f"{STATUS.get(rsp[1], hex(rsp[1]))}"))  # fmt: skip
+            raise _Refused(
+                DriverError(
+                    f"BMC {t.bmc} refused the log-in (RAKP 4): {STATUS.get(rsp[1], hex(rsp[1]))}"
+                )
+            )
         check = suite.mac(sik, rm + struct.pack("<I", s.bmc_sid) + guid)[: suite.icv_len]
         if not hmac.compare_digest(rsp[8 : 8 + suite.icv_len], check):
-            raise _Refused(DriverError(f"BMC {t.bmc} sent a session check that does not match; "
-                                       "the BMC may require a BMC key (Kg)"))  # fmt: skip
+            raise _Refused(
+                DriverError(
+                    f"BMC {t.bmc} sent a session check that does not match; "
+                    "the BMC may require a BMC key (Kg)"
+                )
+            )
         s.used = time.monotonic()
         return s
 
     @staticmethod
     def _malformed(t: Target, what: str) -> DriverError:
-        return DriverError(f"BMC {t.bmc} sent a malformed {what}; it may not speak RMCP+ "
-                           "(IPMI 2.0)")  # fmt: skip
+        return DriverError(
+            f"BMC {t.bmc} sent a malformed {what}; it may not speak RMCP+ (IPMI 2.0)"
+        )
 
     @staticmethod
     def _bad_credentials(t: Target) -> BMCAuthFailed:
@@ -354,12 +390,17 @@ class Poller:
             return len(data) >= 8 and data[5] == 0x01 and data[4] >> 2 == seq
 
         loop = asyncio.get_running_loop()
-        data = await self._exchange(s, self._sealed(s, msg), 0x00, until - loop.time(), until,
-                                    accept=ours)  # fmt: skip
+        data = await self._exchange(
+            s, self._sealed(s, msg), 0x00, until - loop.time(), until, accept=ours
+        )
         s.used = time.monotonic()
         if data[6]:
-            raise _Refused(DriverError(f"BMC {s.target.bmc} failed a power status request "
-                                       f"(completion code 0x{data[6]:02x})"))  # fmt: skip
+            raise _Refused(
+                DriverError(
+                    f"BMC {s.target.bmc} failed a power status request "
+                    f"(completion code 0x{data[6]:02x})"
+                )
+            )
         return POWER_ON if data[7] & 0x01 else POWER_OFF
 
     # --- packets ---------------------------------------------------------------------------------

@@ -30,8 +30,13 @@ _SELECTOR = {
     "force boot from cd/dvd": "cdrom",
     "force boot into bios setup": "bios",
 }
-_UNIT_TYPES = {"degrees c": "Temperature", "rpm": "Fan", "volts": "Voltage", "watts": "Power",
-               "amps": "Current"}  # fmt: skip
+_UNIT_TYPES = {
+    "degrees c": "Temperature",
+    "rpm": "Fan",
+    "volts": "Voltage",
+    "watts": "Power",
+    "amps": "Current",
+}
 _AUTH_WORDS = ("hmac is invalid", "unauthorized name", "invalid user", "password")
 
 
@@ -50,8 +55,22 @@ class IPMITool:
     def argv(self, seconds: float) -> list[str]:
         i = self.info
         assert self.program is not None
-        args = [self.program, "-I", "lanplus", "-H", i.address, "-p", str(i.port),
-                "-U", i.username, "-E", "-N", str(max(1, int(seconds / 2))), "-R", "1"]  # fmt: skip
+        args = [
+            self.program,
+            "-I",
+            "lanplus",
+            "-H",
+            i.address,
+            "-p",
+            str(i.port),
+            "-U",
+            i.username,
+            "-E",
+            "-N",
+            str(max(1, int(seconds / 2))),
+            "-R",
+            "1",
+        ]
         if i.cipher_suite is not None:
             args += ["-C", str(i.cipher_suite)]
         if i.priv_level:
@@ -68,9 +87,13 @@ class IPMITool:
         env = {**os.environ, "IPMI_PASSWORD": self.info.password}
         try:
             done = subprocess.run(
-                self.argv(seconds) + cmd, env=env, capture_output=True, text=True,
-                timeout=seconds, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
+                self.argv(seconds) + cmd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=seconds,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             raise BMCUnreachable(
                 f"no answer from BMC {self.info.bmc} to {what} within {seconds:.1f} s"
@@ -84,9 +107,13 @@ class IPMITool:
             # of the commands we parse, so ask again verbosely only now, for the cause.
             try:
                 again = subprocess.run(
-                    [*self.argv(seconds), "-v", "power", "status"], env=env, capture_output=True,
-                    text=True, timeout=seconds, stdin=subprocess.DEVNULL,
-                )  # fmt: skip
+                    [*self.argv(seconds), "-v", "power", "status"],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=seconds,
+                    stdin=subprocess.DEVNULL,
+                )
             except subprocess.TimeoutExpired:
                 raise BMCUnreachable(f"no answer from BMC {self.info.bmc} to {what}") from None
             said = f"{said}\n{again.stderr.strip()}"
@@ -185,8 +212,11 @@ class IPMIToolManagement(base.ManagementInterface):
                 field="boot_device",
             )
         tool = IPMITool(task)
-        options = [o for o, on in (("persistent", persistent),
-                                   ("efiboot", tool.info.boot_mode == "uefi")) if on]  # fmt: skip
+        options = [
+            o
+            for o, on in (("persistent", persistent), ("efiboot", tool.info.boot_mode == "uefi"))
+            if on
+        ]
         cmd = ["chassis", "bootdev", device] + ([f"options={','.join(options)}"] if options else [])
         tool.run(f"setting boot device {device}", *cmd)
         return None
@@ -205,8 +235,10 @@ class IPMIToolManagement(base.ManagementInterface):
             kind = _UNIT_TYPES.get(unit.lower(), "Other")
             reading = f"{value} {unit}".strip() if value not in ("na", "") else "no reading"
             data.setdefault(kind, {})[name] = {
-                "Sensor ID": name, "Sensor Reading": reading, "Status": status,
-            }  # fmt: skip
+                "Sensor ID": name,
+                "Sensor Reading": reading,
+                "Status": status,
+            }
         return data
 
 

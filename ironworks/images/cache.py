@@ -98,8 +98,11 @@ class ImageCache:
         url = check_url(source, field="source")
         hosts = self.settings.tenant_url_hosts if tenant else None
         if hosts is not None and not url_allowed(url, hosts):
-            raise InvalidInput(f"{url} is not on one of images.tenant_url_hosts; a project's "
-                               "users give images by id", field="source")  # fmt: skip
+            raise InvalidInput(
+                f"{url} is not on one of images.tenant_url_hosts; a project's "
+                "users give images by id",
+                field="source",
+            )
         key = self.key_of(url, expected)
         path = self.store.cache_file(key)
         hit = self._hit(key, path)
@@ -130,15 +133,19 @@ class ImageCache:
         path = self.store.image_file(image_uuid)
         meta = read_meta(path)
         if meta is None:
-            raise ImageUnavailable(f"image {image_uuid} has no disk to serve: it is not an OS "
-                                   "image, its data was never uploaded, or it was deleted",
-                                   field="image")  # fmt: skip
+            raise ImageUnavailable(
+                f"image {image_uuid} has no disk to serve: it is not an OS "
+                "image, its data was never uploaded, or it was deleted",
+                field="image",
+            )
         if expected is not None:
             known = {meta.get("sha256"), meta.get("uploaded_sha256")}
             if not (expected.algorithm == "sha256" and expected.hexdigest in known):
                 got = file_digest(path, expected.algorithm)
                 if got != expected.hexdigest:
-                    raise ChecksumMismatch(f"checksum mismatch for image {image_uuid}: expected "
-                                           f"{expected}, got {expected.algorithm}:{got}",
-                                           field="checksum")  # fmt: skip
+                    raise ChecksumMismatch(
+                        f"checksum mismatch for image {image_uuid}: expected "
+                        f"{expected}, got {expected.algorithm}:{got}",
+                        field="checksum",
+                    )
         return CachedImage(image_uuid, path, int(meta["size"]), str(meta["sha256"]))

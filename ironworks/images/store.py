@@ -81,8 +81,11 @@ class Checksum:
     def parse(cls, text: str, field: str = "checksum") -> Checksum:
         """`algo:hex` (md5, sha256, sha512) or bare hex whose length says the algorithm."""
         if not isinstance(text, str) or not text.strip():
-            raise InvalidInput(f"{field} must be a hex digest, optionally prefixed with "
-                               "'sha256:', 'sha512:' or 'md5:'", field=field)  # fmt: skip
+            raise InvalidInput(
+                f"{field} must be a hex digest, optionally prefixed with "
+                "'sha256:', 'sha512:' or 'md5:'",
+                field=field,
+            )
         algo, sep, digest = text.strip().partition(":")
         if not sep:
             algo, digest = "", algo
@@ -93,15 +96,22 @@ class Checksum:
         if not algo:
             by_length = {n: a for a, n in ALGORITHMS.items()}
             if len(digest) not in by_length:
-                raise InvalidInput(f"{field} {text!r} has {len(digest)} hex digits; an md5 has "
-                                   "32, a sha256 64, a sha512 128", field=field)  # fmt: skip
+                raise InvalidInput(
+                    f"{field} {text!r} has {len(digest)} hex digits; an md5 has "
+                    "32, a sha256 64, a sha512 128",
+                    field=field,
+                )
             algo = by_length[len(digest)]
         if algo not in ALGORITHMS:
-            raise InvalidInput(f"{field} algorithm {algo!r} is not supported; use sha256, "
-                               "sha512 or md5", field=field)  # fmt: skip
+            raise InvalidInput(
+                f"{field} algorithm {algo!r} is not supported; use sha256, sha512 or md5",
+                field=field,
+            )
         if len(digest) != ALGORITHMS[algo]:
-            raise InvalidInput(f"{field}: a {algo} digest has {ALGORITHMS[algo]} hex digits, "
-                               f"not {len(digest)}", field=field)  # fmt: skip
+            raise InvalidInput(
+                f"{field}: a {algo} digest has {ALGORITHMS[algo]} hex digits, not {len(digest)}",
+                field=field,
+            )
         return cls(algo, digest)
 
     def __str__(self) -> str:
@@ -128,8 +138,13 @@ class Prepared:
     disk_format: str | None  # as received: raw or qcow2 (None: a deploy image's part)
 
     def meta(self, **extra: Any) -> dict[str, Any]:
-        return {"size": self.size, "sha256": self.sha256, "uploaded_sha256": self.uploaded_sha256,
-                "disk_format": self.disk_format, **extra}  # fmt: skip
+        return {
+            "size": self.size,
+            "sha256": self.sha256,
+            "uploaded_sha256": self.uploaded_sha256,
+            "disk_format": self.disk_format,
+            **extra,
+        }
 
 
 class Sink:
@@ -229,18 +244,27 @@ def download(url: str, sink: Sink, timeout: float, hosts: Collection[str] | None
 
     def on_allowed_host(request: httpx.Request) -> None:
         if hosts is not None and not url_allowed(request.url, hosts):
-            raise ImageFetchFailed(f"cannot fetch {url}: it leads to {request.url.host}:"
-                                   f"{request.url.port or request.url.scheme}, which is not one "
-                                   "of images.tenant_url_hosts")  # fmt: skip
+            raise ImageFetchFailed(
+                f"cannot fetch {url}: it leads to {request.url.host}:"
+                f"{request.url.port or request.url.scheme}, which is not one "
+                "of images.tenant_url_hosts"
+            )
 
     try:
-        with httpx.Client(follow_redirects=True, timeout=httpx.Timeout(timeout),
-                          headers={"User-Agent": "ironworks-images"},
-                          event_hooks={"request": [on_allowed_host]}) as client, \
-                client.stream("GET", url) as r:  # fmt: skip
+        with (
+            httpx.Client(
+                follow_redirects=True,
+                timeout=httpx.Timeout(timeout),
+                headers={"User-Agent": "ironworks-images"},
+                event_hooks={"request": [on_allowed_host]},
+            ) as client,
+            client.stream("GET", url) as r,
+        ):
             if r.status_code != 200:
-                raise ImageFetchFailed(f"cannot fetch {url}: the server answered "
-                                       f"{r.status_code} {r.reason_phrase}".rstrip())  # fmt: skip
+                raise ImageFetchFailed(
+                    f"cannot fetch {url}: the server answered "
+                    f"{r.status_code} {r.reason_phrase}".rstrip()
+                )
             for chunk in r.iter_bytes(CHUNK):
                 sink.write(chunk)
     except httpx.TimeoutException:
@@ -263,15 +287,19 @@ def _run(cmd: list[str], timeout: float, what: str) -> str:
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except FileNotFoundError:
-        raise ImageInvalid(f"cannot {what}: {cmd[0]} is not installed (Debian: apt-get install "
-                           "qemu-utils)", field="file") from None  # fmt: skip
+        raise ImageInvalid(
+            f"cannot {what}: {cmd[0]} is not installed (Debian: apt-get install qemu-utils)",
+            field="file",
+        ) from None
     except subprocess.TimeoutExpired:
-        raise ImageInvalid(f"cannot {what}: qemu-img took longer than {timeout:g} s",
-                           field="file") from None  # fmt: skip
+        raise ImageInvalid(
+            f"cannot {what}: qemu-img took longer than {timeout:g} s", field="file"
+        ) from None
     if done.returncode != 0:
         why = (done.stderr or done.stdout).strip().splitlines()
-        raise ImageInvalid(f"cannot {what}: {why[-1] if why else f'exit {done.returncode}'}",
-                           field="file")  # fmt: skip
+        raise ImageInvalid(
+            f"cannot {what}: {why[-1] if why else f'exit {done.returncode}'}", field="file"
+        )
     return done.stdout
 
 
@@ -297,20 +325,41 @@ def prepare(received: Received, settings: ImageSettings, *, convert: bool = True
         if fmt == "raw":
             return Prepared(received.path, received.size, received.sha256, received.sha256, "raw")
         if fmt != "qcow2":
-            raise ImageInvalid(f"the image is in {fmt or 'an unknown'} format; upload or import "
-                               f"one of: {', '.join(DISK_FORMATS)}", field="disk_format")  # fmt: skip
+            raise ImageInvalid(
+                f"the image is in {fmt or 'an unknown'} format; upload or import "
+                f"one of: {', '.join(DISK_FORMATS)}",
+                field="disk_format",
+            )
         data_file = ((info.get("format-specific") or {}).get("data") or {}).get("data-file")
         if info.get("backing-filename") or info.get("full-backing-filename") or data_file:
-            raise ImageInvalid("the qcow2 image refers to another file (a backing or external "
-                               "data file); flatten it first: qemu-img convert -O qcow2 IN OUT",
-                               field="file")  # fmt: skip
+            raise ImageInvalid(
+                "the qcow2 image refers to another file (a backing or external "
+                "data file); flatten it first: qemu-img convert -O qcow2 IN OUT",
+                field="file",
+            )
         virtual = int(info.get("virtual-size") or 0)
         if virtual > settings.max_virtual_size_gb * 1024**3:
-            raise ImageInvalid(f"the qcow2 image describes a {virtual / 1024**3:.0f} GiB disk; at "
-                               f"most {settings.max_virtual_size_gb} GiB are accepted "
-                               "(images.max_virtual_size_gb)", field="file")  # fmt: skip
-        _run([settings.qemu_img, "convert", "-q", "-f", "qcow2", "-O", "raw",
-              str(received.path), str(out)], settings.convert_timeout, "convert the image to raw")  # fmt: skip
+            raise ImageInvalid(
+                f"the qcow2 image describes a {virtual / 1024**3:.0f} GiB disk; at "
+                f"most {settings.max_virtual_size_gb} GiB are accepted "
+                "(images.max_virtual_size_gb)",
+                field="file",
+            )
+        _run(
+            [
+                settings.qemu_img,
+                "convert",
+                "-q",
+                "-f",
+                "qcow2",
+                "-O",
+                "raw",
+                str(received.path),
+                str(out),
+            ],
+            settings.convert_timeout,
+            "convert the image to raw",
+        )
         prepared = Prepared(out, out.stat().st_size, file_digest(out), received.sha256, "qcow2")
     except BaseException:
         out.unlink(missing_ok=True)

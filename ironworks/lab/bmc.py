@@ -180,8 +180,9 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         raw = bytearray(data)
         if len(raw) >= 22 and raw[0] == 6 and raw[2:4] == b"\xff\x07" and raw[4:6] == b"\x06\x10":
             # an RMCP+ open session request: our session class instead of pyghmi's
-            self.sessions[sockaddr] = _Session(self.authdata, self.kg, sockaddr,
-                                               self.serversocket, raw[16:], self.uuid, bmc=self)  # fmt: skip
+            self.sessions[sockaddr] = _Session(
+                self.authdata, self.kg, sockaddr, self.serversocket, raw[16:], self.uuid, bmc=self
+            )
             return
         super().sessionless_data(data, sockaddr)
 
@@ -287,8 +288,9 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
             stamps = list(struct.pack("<II", last, 0))  # last addition, last erase
             return reply(data=[0x51, n & 0xFF, n >> 8, 0x00, 0x04, *stamps, 0x02])
         if command == 0x43:  # Get SEL Entry
-            return self._get_record([_sel_record(i + 1, e) for i, e in enumerate(events)], data,
-                                    reply)  # fmt: skip
+            return self._get_record(
+                [_sel_record(i + 1, e) for i, e in enumerate(events)], data, reply
+            )
         if command == 0x47:  # Clear SEL
             if len(data) >= 6 and data[5] == 0xAA:
                 self.machine.clear_events()
@@ -317,13 +319,29 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
 def _sel_record(record_id: int, e: Any) -> bytes:
     """A system event record (type 02h, IPMI 2.0 table 32-1) from the BMC itself."""
     kind = (0x80 if e.deassertion else 0) | 0x6F  # sensor-specific offsets
-    return struct.pack("<HBIBBBBBBBBB", record_id, 0x02, e.timestamp, 0x20, 0x00, 0x04,
-                       e.sensor_type, e.sensor_number, kind, e.offset, 0xFF, 0xFF)  # fmt: skip
+    return struct.pack(
+        "<HBIBBBBBBBBB",
+        record_id,
+        0x02,
+        e.timestamp,
+        0x20,
+        0x00,
+        0x04,
+        e.sensor_type,
+        e.sensor_number,
+        kind,
+        e.offset,
+        0xFF,
+        0xFF,
+    )
 
 
 def machine_for(spec: BmcSpec) -> MemoryMachine:
-    return MemoryMachine(power_delay=spec.power_delay, shutdown_delay=spec.shutdown_delay,
-                         flap_interval=spec.flap_interval)  # fmt: skip
+    return MemoryMachine(
+        power_delay=spec.power_delay,
+        shutdown_delay=spec.shutdown_delay,
+        flap_interval=spec.flap_interval,
+    )
 
 
 def serve_shard(specs: list[BmcSpec], conn: Connection) -> None:
@@ -341,8 +359,13 @@ def serve_shard(specs: list[BmcSpec], conn: Connection) -> None:
         try:
             bmcs[spec.name] = EmulatedBmc(spec, machine_for(spec), scheduler)
         except OSError as e:
-            conn.send(("error", f"cannot listen on {spec.address}:{spec.port} for {spec.name}: "
-                                f"{e.strerror or e}"))  # fmt: skip
+            conn.send(
+                (
+                    "error",
+                    f"cannot listen on {spec.address}:{spec.port} for {spec.name}: "
+                    f"{e.strerror or e}",
+                )
+            )
             return
     conn.send(("ready", len(bmcs)))
     threading.Thread(target=_control, args=(conn, bmcs), daemon=True, name="control").start()
@@ -362,8 +385,9 @@ def open_bmcs(pairs: list[tuple[BmcSpec, Machine]]) -> tuple[list[EmulatedBmc], 
         try:
             bmcs.append(EmulatedBmc(spec, machine, scheduler))
         except OSError as e:
-            raise LabError(f"cannot listen on {spec.address}:{spec.port} for {spec.name}: "
-                           f"{e.strerror or e}") from None  # fmt: skip
+            raise LabError(
+                f"cannot listen on {spec.address}:{spec.port} for {spec.name}: {e.strerror or e}"
+            ) from None
     return bmcs, scheduler
 
 
@@ -403,8 +427,9 @@ def _serve(bmcs: list[EmulatedBmc], scheduler: Scheduler) -> None:
                     session = bmc.sessions.get(addr)
                     if session is not None:
                         if data[0] == 6 and data[2:4] == b"\xff\x07":  # RMCP, class IPMI
-                            session._handle_ipmi_packet(bytearray(data), sockaddr=addr,
-                                                        qent=(data, addr, sock, True))  # fmt: skip
+                            session._handle_ipmi_packet(
+                                bytearray(data), sockaddr=addr, qent=(data, addr, sock, True)
+                            )
                     else:
                         bmc.sessionless_data(data, addr)
                 except Exception:  # one bad packet must not take the other BMCs down

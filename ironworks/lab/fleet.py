@@ -64,8 +64,10 @@ def check_address(address: str) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise LabError(f"--address {address} is not a loopback address; the lab binds to "
-                       "127.0.0.0/8 or ::1 only")  # fmt: skip
+        raise LabError(
+            f"--address {address} is not a loopback address; the lab binds to "
+            "127.0.0.0/8 or ::1 only"
+        )
 
 
 def make_specs(opts: FleetOptions, faults: Sequence[str] = ()) -> list[BmcSpec]:
@@ -75,11 +77,14 @@ def make_specs(opts: FleetOptions, faults: Sequence[str] = ()) -> list[BmcSpec]:
     if opts.address_each:
         last = ipaddress.ip_address(opts.address) + (opts.count - 1)
         if not last.is_loopback:
-            raise LabError(f"{opts.count} addresses from {opts.address} leave the loopback "
-                           f"range (the last would be {last})")  # fmt: skip
+            raise LabError(
+                f"{opts.count} addresses from {opts.address} leave the loopback "
+                f"range (the last would be {last})"
+            )
     elif opts.base_port < 1 or opts.base_port + opts.count - 1 > 65535:
-        raise LabError(f"ports {opts.base_port}..{opts.base_port + opts.count - 1} do not fit "
-                       "in 1..65535")  # fmt: skip
+        raise LabError(
+            f"ports {opts.base_port}..{opts.base_port + opts.count - 1} do not fit in 1..65535"
+        )
     width = max(4, len(str(opts.count)))
     specs = [
         BmcSpec(
@@ -161,13 +166,15 @@ class Fleet:
         from ironworks.lab.bmc import serve_shard
 
         ctx = multiprocessing.get_context("spawn")
-        chunks = [self.specs[i : i + self.shard_size]
-                  for i in range(0, len(self.specs), self.shard_size)]  # fmt: skip
+        chunks = [
+            self.specs[i : i + self.shard_size] for i in range(0, len(self.specs), self.shard_size)
+        ]
         try:
             for n, chunk in enumerate(chunks):
                 parent, child = ctx.Pipe()
-                proc = ctx.Process(target=serve_shard, args=(chunk, child), daemon=True,
-                                   name=f"lab-bmc-shard-{n}")  # fmt: skip
+                proc = ctx.Process(
+                    target=serve_shard, args=(chunk, child), daemon=True, name=f"lab-bmc-shard-{n}"
+                )
                 proc.start()
                 child.close()
                 self._procs.append(proc)

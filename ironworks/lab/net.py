@@ -65,8 +65,9 @@ def links(ns: str) -> dict[str, dict[str, str | None]]:
     return result
 
 
-def ensure_namespace(ns: str = NAMESPACE, bridge: str = BRIDGE,
-                     address: str = BRIDGE_ADDRESS) -> None:  # fmt: skip
+def ensure_namespace(
+    ns: str = NAMESPACE, bridge: str = BRIDGE, address: str = BRIDGE_ADDRESS
+) -> None:
     """The namespace with lo up and the bridge holding `address`, up."""
     check_name("namespace", ns, limit=64)
     check_name("bridge", bridge)

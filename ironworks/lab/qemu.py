@@ -111,20 +111,45 @@ def qemu_command(vm: VmSpec, boot: BootDevice) -> list[str]:
         nic += ",romfile="
     cmd = [f"qemu-system-{vm.arch}"]
     if vm.arch == "aarch64":
-        cmd += ["-M", "virt", "-cpu", "cortex-a57",
-                "-drive", f"if=pflash,format=raw,readonly=on,file={vm.flash_code}",
-                "-drive", f"if=pflash,format=raw,file={vm.flash_vars}"]  # fmt: skip
+        cmd += [
+            "-M",
+            "virt",
+            "-cpu",
+            "cortex-a57",
+            "-drive",
+            f"if=pflash,format=raw,readonly=on,file={vm.flash_code}",
+            "-drive",
+            f"if=pflash,format=raw,file={vm.flash_vars}",
+        ]
     cmd += [
-        "-accel", "tcg", "-m", str(vm.memory_mb), "-smp", str(vm.cpus),
-        "-display", "none", "-vga", "none", "-monitor", "none", "-nodefaults",
-        "-chardev", f"file,id=serial0,path={vm.serial_log},append=on",
-        "-serial", "chardev:serial0",
-        "-qmp", f"unix:{vm.qmp_socket},server=on,wait=off",
-        "-netdev", f"tap,id=n0,ifname={vm.tap},script=no,downscript=no",
-        "-device", nic,
-        "-drive", f"file={vm.disk},format=raw,if=none,id=d0,cache=unsafe",
-        "-device", f"virtio-blk-pci,drive=d0{disk_index}",
-    ]  # fmt: skip
+        "-accel",
+        "tcg",
+        "-m",
+        str(vm.memory_mb),
+        "-smp",
+        str(vm.cpus),
+        "-display",
+        "none",
+        "-vga",
+        "none",
+        "-monitor",
+        "none",
+        "-nodefaults",
+        "-chardev",
+        f"file,id=serial0,path={vm.serial_log},append=on",
+        "-serial",
+        "chardev:serial0",
+        "-qmp",
+        f"unix:{vm.qmp_socket},server=on,wait=off",
+        "-netdev",
+        f"tap,id=n0,ifname={vm.tap},script=no,downscript=no",
+        "-device",
+        nic,
+        "-drive",
+        f"file={vm.disk},format=raw,if=none,id=d0,cache=unsafe",
+        "-device",
+        f"virtio-blk-pci,drive=d0{disk_index}",
+    ]
     if vm.arch == "x86_64":
         cmd += ["-fw_cfg", f"name=etc/sercon-port,file={vm.sercon}"]
         if vm.uefi:
@@ -238,8 +263,13 @@ class QemuMachine:
         with open(self.vm.qemu_log, "ab") as out:
             out.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())
             out.flush()
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                          stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.boots.append(boot.device)
         del self.boots[:-32]
         if boot.device is not None and not boot.persistent:

@@ -135,10 +135,17 @@ class LabState:
             entry = dict(entry)
             address, port = entry.pop("bmc_address"), entry.pop("bmc_port")
             vms.append(LabVm(VmSpec.from_json(entry), address, port))
-        return cls(directory=data["directory"], namespace=data["namespace"],
-                   bridge=data["bridge"], bridge_address=data["bridge_address"],
-                   username=data["bmc_username"], password=data["bmc_password"], vms=vms,
-                   bmc_pid=data.get("bmc_pid"), bmc_log=data.get("bmc_log", ""))  # fmt: skip
+        return cls(
+            directory=data["directory"],
+            namespace=data["namespace"],
+            bridge=data["bridge"],
+            bridge_address=data["bridge_address"],
+            username=data["bmc_username"],
+            password=data["bmc_password"],
+            vms=vms,
+            bmc_pid=data.get("bmc_pid"),
+            bmc_log=data.get("bmc_log", ""),
+        )
 
 
 # --- layout (pure) -------------------------------------------------------------------------------
@@ -186,21 +193,37 @@ def plan(opts: LabOptions) -> LabState:
     for i, (name, arch) in enumerate(zip(names, arches, strict=True)):
         d = directory / "vms" / name
         vm = VmSpec(
-            name=name, arch=arch, memory_mb=opts.memory_mb, cpus=opts.cpus, mac=mac_for(i),
-            namespace=opts.namespace, tap=tap_for(i), disk=str(d / "disk.img"),
-            serial_log=str(d / "serial.log"), qemu_log=str(d / "qemu.log"),
-            qmp_socket=str(d / "qmp.sock"), status_file=str(d / "status.json"),
-            sercon=str(directory / "sercon.bin"), uefi=opts.uefi or arch == "aarch64",
+            name=name,
+            arch=arch,
+            memory_mb=opts.memory_mb,
+            cpus=opts.cpus,
+            mac=mac_for(i),
+            namespace=opts.namespace,
+            tap=tap_for(i),
+            disk=str(d / "disk.img"),
+            serial_log=str(d / "serial.log"),
+            qemu_log=str(d / "qemu.log"),
+            qmp_socket=str(d / "qmp.sock"),
+            status_file=str(d / "status.json"),
+            sercon=str(directory / "sercon.bin"),
+            uefi=opts.uefi or arch == "aarch64",
             pxe=name not in opts.no_pxe,
             flash_code=str(directory / "aarch64-code.fd") if arch == "aarch64" else "",
             flash_vars=str(d / "vars.fd") if arch == "aarch64" else "",
-        )  # fmt: skip
+        )
         if len(vm.qmp_socket.encode()) > 107:
             raise LabError(f"lab directory {directory} is too deep for a unix socket path")
         vms.append(LabVm(vm, opts.address, opts.base_port + i))
-    return LabState(directory=str(directory), namespace=opts.namespace, bridge=opts.bridge,
-                    bridge_address=opts.bridge_address, username=opts.username,
-                    password=opts.password, vms=vms, bmc_log=str(directory / "bmc.log"))  # fmt: skip
+    return LabState(
+        directory=str(directory),
+        namespace=opts.namespace,
+        bridge=opts.bridge,
+        bridge_address=opts.bridge_address,
+        username=opts.username,
+        password=opts.password,
+        vms=vms,
+        bmc_log=str(directory / "bmc.log"),
+    )
 
 
 def enrol_csv(state: LabState) -> str:
@@ -209,8 +232,9 @@ def enrol_csv(state: LabState) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for v in state.vms:
-        w.writerow([v.name, "ipmi", v.bmc_address, v.bmc_port, state.username, state.password,
-                    v.vm.mac])  # fmt: skip
+        w.writerow(
+            [v.name, "ipmi", v.bmc_address, v.bmc_port, state.username, state.password, v.vm.mac]
+        )
     return buf.getvalue()
 
 
@@ -239,8 +263,10 @@ def check_host(state: LabState) -> None:
     needed = {"ip"} | {f"qemu-system-{v.vm.arch}" for v in state.vms}
     missing = sorted(p for p in needed if shutil.which(p) is None)
     if missing:
-        raise LabError(f"not installed: {', '.join(missing)} (apt-get install iproute2 "
-                       "qemu-system-x86 qemu-system-arm ipxe-qemu ovmf qemu-efi-aarch64)")  # fmt: skip
+        raise LabError(
+            f"not installed: {', '.join(missing)} (apt-get install iproute2 "
+            "qemu-system-x86 qemu-system-arm ipxe-qemu ovmf qemu-efi-aarch64)"
+        )
     for v in state.vms:
         firmware = AAVMF if v.vm.arch == "aarch64" else OVMF if v.vm.uefi else None
         if firmware and not Path(firmware).is_file():
@@ -277,8 +303,10 @@ def up(opts: LabOptions, bmc_command: list[str], timeout: float = 60.0) -> LabSt
     old = load_state(path)
     if old is not None:
         if bmc_alive(old, path):
-            raise LabError(f"a lab is already up in {state.directory} (BMC process "
-                           f"{old.bmc_pid}); run `ironworks lab down` first")  # fmt: skip
+            raise LabError(
+                f"a lab is already up in {state.directory} (BMC process "
+                f"{old.bmc_pid}); run `ironworks lab down` first"
+            )
         down(Path(state.directory))
     check_host(state)
     try:
@@ -300,8 +328,13 @@ def _start_bmc(state: LabState, path: Path, command: list[str], timeout: float) 
     ready = Path(state.directory) / READY
     ready.unlink(missing_ok=True)
     with open(state.bmc_log, "ab") as out:
-        proc = subprocess.Popen([*command, str(path)], stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [*command, str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     state.bmc_pid = proc.pid
     deadline = time.monotonic() + timeout
     while not ready.exists():
@@ -309,8 +342,9 @@ def _start_bmc(state: LabState, path: Path, command: list[str], timeout: float) 
             tail = Path(state.bmc_log).read_text(errors="replace").strip().splitlines()[-5:]
             raise LabError("the BMC process exited: " + (" / ".join(tail) or "no output"))
         if time.monotonic() > deadline:
-            raise LabError(f"the BMC process did not listen within {timeout:g} s; see "
-                           f"{state.bmc_log}")  # fmt: skip
+            raise LabError(
+                f"the BMC process did not listen within {timeout:g} s; see {state.bmc_log}"
+            )
         time.sleep(0.05)
     return proc.pid
 
@@ -326,9 +360,17 @@ def serve(path: Path) -> None:
     if state is None:
         raise LabError(f"no lab state at {path}")
     machines = [QemuMachine(v.vm) for v in state.vms]
-    specs = [BmcSpec(name=v.name, address=v.bmc_address, port=v.bmc_port,
-                     username=state.username, password=state.password, mac=v.vm.mac)
-             for v in state.vms]  # fmt: skip
+    specs = [
+        BmcSpec(
+            name=v.name,
+            address=v.bmc_address,
+            port=v.bmc_port,
+            username=state.username,
+            password=state.password,
+            mac=v.vm.mac,
+        )
+        for v in state.vms
+    ]
     bmcs, scheduler = bmc.open_bmcs(list(zip(specs, machines, strict=True)))
     for m in machines:
         m.set_boot_device(m.boot_device())  # writes the first status file
@@ -341,8 +383,13 @@ def serve(path: Path) -> None:
     # Notice QEMUs that exit by themselves (guest poweroff): reap them, update status files.
     threading.Thread(target=_watch, args=(machines,), daemon=True, name="watch").start()
     (Path(state.directory) / READY).write_text(f"{os.getpid()}\n")
-    log.warning("serving %d BMCs on %s:%d-%d", len(bmcs), state.vms[0].bmc_address,
-                state.vms[0].bmc_port, state.vms[-1].bmc_port)  # fmt: skip
+    log.warning(
+        "serving %d BMCs on %s:%d-%d",
+        len(bmcs),
+        state.vms[0].bmc_address,
+        state.vms[0].bmc_port,
+        state.vms[-1].bmc_port,
+    )
     try:
         bmc.serve_forever(bmcs, scheduler)
     finally:
@@ -425,8 +472,11 @@ def down(directory: Path, namespace: str | None = None) -> list[str]:
     if state is not None and bmc_alive(state, path):
         kill([state.bmc_pid or 0], grace=15.0)  # it powers its VMs off first
         done.append(f"stopped the BMC process {state.bmc_pid}")
-    disks = [v.vm.disk for v in state.vms] if state else [
-        str(p) for p in directory.glob("vms/*/disk.img")]  # fmt: skip
+    disks = (
+        [v.vm.disk for v in state.vms]
+        if state
+        else [str(p) for p in directory.glob("vms/*/disk.img")]
+    )
     pids = set(qemu_pids(disks))
     for v in state.vms if state else []:
         with contextlib.suppress(OSError, ValueError):
@@ -440,8 +490,10 @@ def down(directory: Path, namespace: str | None = None) -> list[str]:
     if ns and net.exists(ns):
         others = net.pids(ns)
         if others:
-            done.append(f"warning: processes {', '.join(map(str, others))} are still in "
-                        f"namespace {ns}; it goes when they exit")  # fmt: skip
+            done.append(
+                f"warning: processes {', '.join(map(str, others))} are still in "
+                f"namespace {ns}; it goes when they exit"
+            )
         links = [v.vm.tap for v in state.vms] + [state.bridge] if state else []
         done += [f"removed {x}" for x in net.destroy(ns, links)]
     if state is not None:

@@ -58,8 +58,10 @@ def _mac(value: Any, field: str) -> str:
 def node_for_macs(conn: sa.Connection, macs: list[str]) -> dict[str, Any] | None:
     ids = port_db.node_ids(conn, macs)
     if len(ids) > 1:
-        raise Conflict(f"the MACs {', '.join(macs)} belong to {len(ids)} different nodes; "
-                       "fix the ports so that one machine's NICs belong to one node")  # fmt: skip
+        raise Conflict(
+            f"the MACs {', '.join(macs)} belong to {len(ids)} different nodes; "
+            "fix the ports so that one machine's NICs belong to one node"
+        )
     return node_db.get_node(conn, ids[0]) if ids else None
 
 
@@ -78,8 +80,10 @@ def lookup(svc: Services, body: dict[str, Any], address: str | None) -> dict[str
         known = node_for_macs(conn, macs)
     if known is None:
         if not svc.settings.boot.discovery:
-            raise NotFound(f"no node has any of the MACs {', '.join(macs)}; enrol the machine "
-                           "with one of them as a port (or enable boot.discovery)")  # fmt: skip
+            raise NotFound(
+                f"no node has any of the MACs {', '.join(macs)}; enrol the machine "
+                "with one of them as a port (or enable boot.discovery)"
+            )
         _discover(svc, macs, body.get("boot_mac"), address)
     with svc.db.write() as conn:
         node = node_for_macs(conn, macs)
@@ -90,29 +94,53 @@ def lookup(svc: Services, body: dict[str, Any], address: str | None) -> dict[str
         discovering = session is not None and session["purpose"] == DISCOVER
         shown = body.get("boot_id")
         if session is not None and shown and shown != session["boot_id"]:
-            raise Conflict(f"this ramdisk was booted for an earlier session of node "
-                           f"{node['uuid']}; the node is being booted again")  # fmt: skip
+            raise Conflict(
+                f"this ramdisk was booted for an earlier session of node "
+                f"{node['uuid']}; the node is being booted again"
+            )
         if session is None or (state not in states.AGENT_STATES and not discovering):
-            raise Conflict(f"node {node['uuid']} is {state!r} and waits for no agent; power the "
-                           "machine off or let the conductor boot it when it needs the agent")  # fmt: skip
+            raise Conflict(
+                f"node {node['uuid']} is {state!r} and waits for no agent; power the "
+                "machine off or let the conductor boot it when it needs the agent"
+            )
         token = protocol.TOKEN_PREFIX + secrets.token_urlsafe(32)
         silent = utcnow() - timedelta(seconds=max(30.0, 3 * svc.settings.boot.agent_heartbeat))
-        if not agent_db.issue_token(conn, node["id"], session["boot_id"], token_digest(token), address,
-                                    version, silent_since=silent):  # fmt: skip
-            raise Conflict(f"the token of this ramdisk boot of node {node['uuid']} was handed "
-                           "out already and its agent is alive; a lost agent may look up again "
-                           "once its old session has been silent for 30 s")  # fmt: skip
-        node_db.record_event(conn, node["id"], f"agent {version or '?'} is up at {address} "
-                             f"({session['purpose']})", event_type="agent")  # fmt: skip
+        if not agent_db.issue_token(
+            conn,
+            node["id"],
+            session["boot_id"],
+            token_digest(token),
+            address,
+            version,
+            silent_since=silent,
+        ):
+            raise Conflict(
+                f"the token of this ramdisk boot of node {node['uuid']} was handed "
+                "out already and its agent is alive; a lost agent may look up again "
+                "once its old session has been silent for 30 s"
+            )
+        node_db.record_event(
+            conn,
+            node["id"],
+            f"agent {version or '?'} is up at {address} ({session['purpose']})",
+            event_type="agent",
+        )
         # The conductor can choose the first command now: it is queued by the time the agent's
         # first heartbeat (which follows at once) or the next one asks.
-        resumed = (state in states.WAIT_STATES and node["reservation"] is None
-                   and not session["commands"] and _resume(conn, node))  # fmt: skip
+        resumed = (
+            state in states.WAIT_STATES
+            and node["reservation"] is None
+            and not session["commands"]
+            and _resume(conn, node)
+        )
     if resumed:
         job_db.wake()
     log.info("node %s: agent looked up from %s", node["uuid"], address)
-    return {"node_uuid": node["uuid"], "token": token,
-            "heartbeat_interval": svc.settings.boot.agent_heartbeat}  # fmt: skip
+    return {
+        "node_uuid": node["uuid"],
+        "token": token,
+        "heartbeat_interval": svc.settings.boot.agent_heartbeat,
+    }
 
 
 def _results(body: dict[str, Any], known: set[str]) -> dict[str, dict[str, Any]]:
@@ -129,15 +157,18 @@ def _results(body: dict[str, Any], known: set[str]) -> dict[str, dict[str, Any]]
         if result is not None and not isinstance(result, dict):
             raise InvalidInput(f"results/{i}/result must be an object", field=f"results/{i}/result")
         out[r["id"]] = {
-            "ok": bool(r.get("ok")), "result": result or {},
+            "ok": bool(r.get("ok")),
+            "result": result or {},
             "error": None if r.get("error") is None else str(r["error"])[:2000],
-            "log": str(r.get("log") or "")[-_MAX_RESULT_LOG:], "finished": utcnow().isoformat(),
-        }  # fmt: skip
+            "log": str(r.get("log") or "")[-_MAX_RESULT_LOG:],
+            "finished": utcnow().isoformat(),
+        }
     return out
 
 
-def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
-              address: str | None) -> dict[str, Any]:  # fmt: skip
+def heartbeat(
+    svc: Services, token: str | None, body: dict[str, Any], address: str | None
+) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidInput("the heartbeat body must be a JSON object", field="body")
     if not token:
@@ -154,10 +185,14 @@ def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
             isinstance(progress, dict)
             and all(isinstance(progress.get(k), int | None) for k in ("done", "total"))
         ):
-            raise InvalidInput("running/progress must be null or {done, total} in bytes",
-                               field="running/progress")  # fmt: skip
-        running = {"id": running["id"][:64], "name": str(running.get("name") or "")[:32],
-                   "progress": progress}  # fmt: skip
+            raise InvalidInput(
+                "running/progress must be null or {done, total} in bytes", field="running/progress"
+            )
+        running = {
+            "id": running["id"][:64],
+            "name": str(running.get("name") or "")[:32],
+            "progress": progress,
+        }
     resumed = False
     with svc.db.write() as conn:
         try:
@@ -182,10 +217,18 @@ def heartbeat(svc: Services, token: str | None, body: dict[str, Any],
         pending = [] if failed else [c for c in commands if c["id"] not in results]
         state = node["provision_state"]
         working = state in states.AGENT_STATES or session["purpose"] == DISCOVER
-        give = [{"id": c["id"], "name": c["name"], "args": c["args"]}
-                for c in pending if c["id"] != running_id and working]  # fmt: skip
-        if (state in states.WAIT_STATES and node["reservation"] is None and not pending
-                and running is None and (unconsumed or not commands)):  # fmt: skip
+        give = [
+            {"id": c["id"], "name": c["name"], "args": c["args"]}
+            for c in pending
+            if c["id"] != running_id and working
+        ]
+        if (
+            state in states.WAIT_STATES
+            and node["reservation"] is None
+            and not pending
+            and running is None
+            and (unconsumed or not commands)
+        ):
             resumed = _resume(conn, node)
     if resumed:
         job_db.wake()
@@ -205,9 +248,11 @@ def _resume(conn: sa.Connection, node: dict[str, Any]) -> bool:
     if target is None:
         return False
     ok = node_db.update_node(
-        conn, node["id"], {"provision_state": target, "provision_updated_at": utcnow()},
+        conn,
+        node["id"],
+        {"provision_state": target, "provision_updated_at": utcnow()},
         expect={"provision_state": state, "reservation": None},
-    )  # fmt: skip
+    )
     if ok:
         job_db.enqueue(conn, node["id"], "provision", {"resume": True})
     return ok
@@ -234,11 +279,17 @@ def boot_script(svc: Services, mac: str, loader: str = "ipxe") -> str:
     props = node["properties"] or {}
     if state in states.AGENT_STATES:
         info = node["driver_info"] or {}
-        return ramdisk(ipxe.RamdiskBoot(
-            base, node["uuid"], props.get("cpu_arch"), states.AGENT_PURPOSE[state], cfg.kernel_params,
-            debug=str(info.get("agent_debug", "")).lower() in ("1", "true", "yes"),
-            boot_id=session["boot_id"] if session else None,
-        ))  # fmt: skip
+        return ramdisk(
+            ipxe.RamdiskBoot(
+                base,
+                node["uuid"],
+                props.get("cpu_arch"),
+                states.AGENT_PURPOSE[state],
+                cfg.kernel_params,
+                debug=str(info.get("agent_debug", "")).lower() in ("1", "true", "yes"),
+                boot_id=session["boot_id"] if session else None,
+            )
+        )
     if loader == "grub":
         return grub.local_boot_config(node["uuid"], state)
     uefi = capability(node, "boot_mode") == "uefi"
@@ -277,16 +328,28 @@ def _enrol_discovered(svc: Services, macs: list[str], boot: str, address: str | 
     with svc.db.read() as conn:
         pending = agent_db.count_nodes(conn, DISCOVER, states.ENROLL)
     if pending >= cap:
-        log.warning("discovery refused %s from %s: %d discovered nodes wait for an operator",
-                    macs, address, pending)  # fmt: skip
-        raise Conflict(f"{pending} discovered machines already wait in enroll for an operator "
-                       f"(boot.discovery_max_pending = {cap}); manage or delete some of them")  # fmt: skip
+        log.warning(
+            "discovery refused %s from %s: %d discovered nodes wait for an operator",
+            macs,
+            address,
+            pending,
+        )
+        raise Conflict(
+            f"{pending} discovered machines already wait in enroll for an operator "
+            f"(boot.discovery_max_pending = {cap}); manage or delete some of them"
+        )
     caller = Caller(user="discovery", source=address)
     try:
-        node = node_svc.create_node(svc, {
-            "name": "discovered-" + boot.replace(":", ""), "driver": svc.settings.boot.discovery_driver,
-            "extra": {"discovered_at": utcnow().isoformat(), "discovered_from": address},
-        }, caller, licensed=svc.settings.boot.discovery_auto_accept)  # fmt: skip
+        node = node_svc.create_node(
+            svc,
+            {
+                "name": "discovered-" + boot.replace(":", ""),
+                "driver": svc.settings.boot.discovery_driver,
+                "extra": {"discovered_at": utcnow().isoformat(), "discovered_from": address},
+            },
+            caller,
+            licensed=svc.settings.boot.discovery_auto_accept,
+        )
     except Conflict:  # the same machine's earlier lookup, or a race with another one
         return
     for mac in macs:
@@ -297,15 +360,28 @@ def _enrol_discovered(svc: Services, macs: list[str], boot: str, address: str | 
     with svc.db.write() as conn:
         row = node_db.get_node(conn, node["uuid"])
         session = agent_db.reset(conn, row["id"], DISCOVER)
-        agent_db.save_commands(conn, row["id"], session["boot_id"], [
-            {"id": "inventory-1", "name": protocol.INVENTORY, "args": {"lldp_wait": 0.0}}])  # fmt: skip
-        node_db.record_event(conn, row["id"], f"discovered at {address}: MACs {', '.join(macs)}",
-                             event_type="discovery")  # fmt: skip
+        agent_db.save_commands(
+            conn,
+            row["id"],
+            session["boot_id"],
+            [{"id": "inventory-1", "name": protocol.INVENTORY, "args": {"lldp_wait": 0.0}}],
+        )
+        node_db.record_event(
+            conn,
+            row["id"],
+            f"discovered at {address}: MACs {', '.join(macs)}",
+            event_type="discovery",
+        )
     log.info("discovered a machine at %s with MACs %s: node %s", address, macs, node["uuid"])
 
 
-def _discovered(conn: sa.Connection, node: dict[str, Any], session: dict[str, Any],
-                commands: list[dict[str, Any]], results: dict[str, Any]) -> list[dict[str, Any]]:  # fmt: skip
+def _discovered(
+    conn: sa.Connection,
+    node: dict[str, Any],
+    session: dict[str, Any],
+    commands: list[dict[str, Any]],
+    results: dict[str, Any],
+) -> list[dict[str, Any]]:
     """Take the inventory into the node; then power the machine off. The new command list."""
     from ironworks.drivers.agent import properties_from_inventory
     from ironworks.drivers.base import NICS_KEY
@@ -315,15 +391,18 @@ def _discovered(conn: sa.Connection, node: dict[str, Any], session: dict[str, An
         return commands
     if inv.get("ok"):
         try:
-            props = properties_from_inventory(inv["result"].get("inventory") or {},
-                                              node["properties"] or {})  # fmt: skip
+            props = properties_from_inventory(
+                inv["result"].get("inventory") or {}, node["properties"] or {}
+            )
         except IronworksError as e:
             message = f"discovery: {e.message}"
         else:
             nics = props.pop(NICS_KEY, [])
             node_db.update_node(conn, node["id"], {"properties": props})
-            message = "discovery: inventory taken; " + port_db.add_found_nics(
-                conn, node["id"], nics).sentence()  # fmt: skip
+            message = (
+                "discovery: inventory taken; "
+                + port_db.add_found_nics(conn, node["id"], nics).sentence()
+            )
     else:
         message = f"discovery: the agent's inventory failed: {inv.get('error')}"
     node_db.record_event(conn, node["id"], message, event_type="discovery")
@@ -346,18 +425,27 @@ def first_boot(svc: Services, node_uuid: str, token: str, address: str | None) -
         info = dict((node or {}).get("driver_internal_info") or {})
         expected = (info.get(FIRST_BOOT) or {}).get("sha256")
         if node is None or not expected or not hmac.compare_digest(expected, digest):
-            raise NotFound("no deploy waits for this first-boot report (the URL was used, or "
-                           "belongs to an earlier deploy)")  # fmt: skip
+            raise NotFound(
+                "no deploy waits for this first-boot report (the URL was used, or "
+                "belongs to an earlier deploy)"
+            )
         if node["reservation"] is not None:
-            raise Conflict(f"node {node['uuid']} is busy ({node['reservation']}); report again "
-                           "in a moment")  # fmt: skip
+            raise Conflict(
+                f"node {node['uuid']} is busy ({node['reservation']}); report again in a moment"
+            )
         timeline = [dict(p) for p in info.get("timeline") or []]
         phases.end(timeline, phases.FIRST_BOOT, phases.stamp(utcnow()))
-        info.update(timeline=timeline, **{FIRST_BOOT: {"reported_at": utcnow().isoformat(),
-                                                       "from": address}})  # fmt: skip
+        info.update(
+            timeline=timeline,
+            **{FIRST_BOOT: {"reported_at": utcnow().isoformat(), "from": address}},
+        )
         if not agent_db.save_first_boot(conn, node["id"], info):
             # a conductor took the node between the read and the write
             raise Conflict(f"node {node['uuid']} is busy; report again in a moment")
-        node_db.record_event(conn, node["id"], f"first boot reported by the deployed OS from "
-                             f"{address or 'an unknown address'}", event_type="deploy")  # fmt: skip
+        node_db.record_event(
+            conn,
+            node["id"],
+            f"first boot reported by the deployed OS from {address or 'an unknown address'}",
+            event_type="deploy",
+        )
     log.info("node %s: first boot reported from %s", node_uuid, address)

@@ -34,8 +34,9 @@ class Caller:
         """The projects whose rows the caller sees; None for the cloud admin: all of them."""
         return None if self.is_admin else sorted(self.principal.projects)
 
-    def acted_on(self, kind: str, uuid: str, name: str | None = None,
-                 project: tuple[int, str] | None = None) -> None:  # fmt: skip
+    def acted_on(
+        self, kind: str, uuid: str, name: str | None = None, project: tuple[int, str] | None = None
+    ) -> None:
         self.audit.update(target_type=kind, target_id=uuid, target_name=name)
         if project is not None:
             self.audit.update(project_id=project[0], project_name=project[1])

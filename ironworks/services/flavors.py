@@ -16,10 +16,31 @@ from ironworks.services.context import Caller, Services
 from ironworks.services.tenancy import project_row
 
 ARCHES = ("x86_64", "aarch64")
-FIELDS = ("uuid", "name", "description", "cpus", "memory_mb", "local_gb", "cpu_arch",
-          "resource_class", "capabilities", "is_public", "created_at", "updated_at")  # fmt: skip
-WRITABLE = {"name", "description", "cpus", "memory_mb", "local_gb", "cpu_arch", "resource_class",
-            "capabilities", "is_public"}  # fmt: skip
+FIELDS = (
+    "uuid",
+    "name",
+    "description",
+    "cpus",
+    "memory_mb",
+    "local_gb",
+    "cpu_arch",
+    "resource_class",
+    "capabilities",
+    "is_public",
+    "created_at",
+    "updated_at",
+)
+WRITABLE = {
+    "name",
+    "description",
+    "cpus",
+    "memory_mb",
+    "local_gb",
+    "cpu_arch",
+    "resource_class",
+    "capabilities",
+    "is_public",
+}
 
 
 def _whole(body: dict[str, Any], key: str, lo: int) -> int:
@@ -32,34 +53,41 @@ def _whole(body: dict[str, Any], key: str, lo: int) -> int:
 def _check(body: dict[str, Any], partial: bool) -> dict[str, Any]:
     extra = sorted(set(body) - WRITABLE - ({"projects"} if not partial else set()))
     if extra:
-        raise InvalidInput(f"unknown field {extra[0]!r}; allowed: {', '.join(sorted(WRITABLE))}",
-                           field=extra[0])  # fmt: skip
+        raise InvalidInput(
+            f"unknown field {extra[0]!r}; allowed: {', '.join(sorted(WRITABLE))}", field=extra[0]
+        )
     out: dict[str, Any] = {}
     if not partial or "name" in body:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 255:
-            raise InvalidInput("name must be a non-empty string of at most 255 characters",
-                               field="name")  # fmt: skip
+            raise InvalidInput(
+                "name must be a non-empty string of at most 255 characters", field="name"
+            )
         out["name"] = name.strip()
     for key, lo in (("cpus", 1), ("memory_mb", 1), ("local_gb", 0)):
         if not partial or key in body:
             out[key] = _whole(body, key, lo)
     if "cpu_arch" in body:
         if body["cpu_arch"] not in (*ARCHES, None):
-            raise InvalidInput(f"cpu_arch must be one of {', '.join(ARCHES)} or null (any)",
-                               field="cpu_arch")  # fmt: skip
+            raise InvalidInput(
+                f"cpu_arch must be one of {', '.join(ARCHES)} or null (any)", field="cpu_arch"
+            )
         out["cpu_arch"] = body["cpu_arch"]
     if "resource_class" in body:
         rc = body["resource_class"]
         if rc is not None and (not isinstance(rc, str) or not rc or len(rc) > 80):
-            raise InvalidInput("resource_class must be a string of at most 80 characters or null",
-                               field="resource_class")  # fmt: skip
+            raise InvalidInput(
+                "resource_class must be a string of at most 80 characters or null",
+                field="resource_class",
+            )
         out["resource_class"] = rc
     if "capabilities" in body:
         caps = body["capabilities"]
         if not isinstance(caps, dict) or not all(isinstance(v, str) for v in caps.values()):
-            raise InvalidInput('capabilities must be an object of strings, e.g. {"boot_mode": '
-                               '"uefi"}', field="capabilities")  # fmt: skip
+            raise InvalidInput(
+                'capabilities must be an object of strings, e.g. {"boot_mode": "uefi"}',
+                field="capabilities",
+            )
         out["capabilities"] = caps
     if "is_public" in body:
         if not isinstance(body["is_public"], bool):

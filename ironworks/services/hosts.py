@@ -69,9 +69,11 @@ def _fits(node: dict[str, Any], flavor: dict[str, Any], az: str, default_az: str
 def _names(body: dict[str, Any], count: int) -> list[str]:
     name = body.get("name")
     if not isinstance(name, str) or not _NAME.match(name.replace("{n}", "1")):
-        raise InvalidInput("name must be 1-63 letters, digits, '.', '_' or '-' (start with a letter "
-                           "or digit); with count > 1, '{n}' in it is the host's number",
-                           field="name")  # fmt: skip
+        raise InvalidInput(
+            "name must be 1-63 letters, digits, '.', '_' or '-' (start with a letter "
+            "or digit); with count > 1, '{n}' in it is the host's number",
+            field="name",
+        )
     if count == 1:
         return [name.replace("{n}", "1")]
     return [
@@ -94,8 +96,12 @@ def _check_quota(
 ) -> None:
     """Every quota of the project and of its department, for the whole batch at once."""
     dept = project_db.get_department(conn, project["department_id"])
-    asked = {"hosts": count, "nodes": count, "cores": count * flavor["cpus"],
-             "ram_mb": count * flavor["memory_mb"]}  # fmt: skip
+    asked = {
+        "hosts": count,
+        "nodes": count,
+        "cores": count * flavor["cpus"],
+        "ram_mb": count * flavor["memory_mb"],
+    }
     for owner, row, used in (
         ("project", project, host_db.usage(conn, project_id=project["id"])),
         ("department", dept, host_db.usage(conn, department_id=dept["id"])),
@@ -104,13 +110,23 @@ def _check_quota(
             limit = row[f"quota_{kind}"]
             if limit is not None and used[kind] + asked[kind] > limit:
                 what = {"ram_mb": "MiB of memory"}.get(kind, kind)
-                raise Forbidden(f"quota exceeded: {owner} {row['name']} may have {limit} {what}, "
-                                f"has {used[kind]}, and {asked[kind]} more were asked for")  # fmt: skip
+                raise Forbidden(
+                    f"quota exceeded: {owner} {row['name']} may have {limit} {what}, "
+                    f"has {used[kind]}, and {asked[kind]} more were asked for"
+                )
 
 
 def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str, Any]]:
-    allowed = {"name", "count", "flavor", "image", "project", "availability_zone", "ssh_key",
-               "user_data"}  # fmt: skip
+    allowed = {
+        "name",
+        "count",
+        "flavor",
+        "image",
+        "project",
+        "availability_zone",
+        "ssh_key",
+        "user_data",
+    }
     extra = sorted(set(body) - allowed)
     if extra:
         raise InvalidInput(f"unknown field {extra[0]!r}", field=extra[0])
@@ -137,16 +153,23 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
         candidates = host_db.schedulable_nodes(conn)
         fitting = [n for n in candidates if _fits(n, flavor, az, default_az)]
         # best fit: the smallest matching nodes first, big ones stay free for big flavors
-        fitting.sort(key=lambda n: (int((n["properties"] or {}).get("memory_mb") or 0),
-                                    int((n["properties"] or {}).get("cpus") or 0), n["id"]))  # fmt: skip
+        fitting.sort(
+            key=lambda n: (
+                int((n["properties"] or {}).get("memory_mb") or 0),
+                int((n["properties"] or {}).get("cpus") or 0),
+                n["id"],
+            )
+        )
         now = utcnow()
         for name in names:
             host_uuid = new_uuid()
             node = _claim(conn, fitting, host_uuid, image, flavor, tenant=not caller.is_admin)
             if node is None:
-                raise Conflict(f"no available node matches flavor {flavor['name']} in availability "
-                               f"zone {az} (asked for {count}, {len(created)} could be claimed); "
-                               "nothing was created")  # fmt: skip
+                raise Conflict(
+                    f"no available node matches flavor {flavor['name']} in availability "
+                    f"zone {az} (asked for {count}, {len(created)} could be claimed); "
+                    "nothing was created"
+                )
             host_db.add(
                 conn,
                 {
@@ -165,12 +188,19 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
                 },
             )
             operations.accept_provision(
-                conn, {**node, "instance_uuid": host_uuid}, "active",
-                first_boot(name, body.get("ssh_key"), body.get("user_data")), caller,
-            )  # fmt: skip
+                conn,
+                {**node, "instance_uuid": host_uuid},
+                "active",
+                first_boot(name, body.get("ssh_key"), body.get("user_data")),
+                caller,
+            )
             created.append({"uuid": host_uuid, "name": name, "node_uuid": node["uuid"]})
-        caller.acted_on("host", created[0]["uuid"] if count == 1 else f"{count} hosts",
-                        ", ".join(names), (project["id"], project["name"]))  # fmt: skip
+        caller.acted_on(
+            "host",
+            created[0]["uuid"] if count == 1 else f"{count} hosts",
+            ", ".join(names),
+            (project["id"], project["name"]),
+        )
     job_db.wake()
     return created
 
@@ -207,13 +237,24 @@ def _as_project(caller: Caller, project_id: int) -> Caller:
     return replace(caller, principal=replace(p, projects={project_id: p.projects[project_id]}))
 
 
-def _claim(conn: sa.Connection, fitting: list[dict[str, Any]], host_uuid: str, image: str,
-           flavor: dict[str, Any], tenant: bool) -> dict[str, Any] | None:  # fmt: skip
+def _claim(
+    conn: sa.Connection,
+    fitting: list[dict[str, Any]],
+    host_uuid: str,
+    image: str,
+    flavor: dict[str, Any],
+    tenant: bool,
+) -> dict[str, Any] | None:
     """Take the first node still free (compare-and-set), removing those tried from `fitting`."""
     while fitting:
         node = fitting.pop(0)
-        info = {**(node["instance_info"] or {}), "image_source": image,
-                "root_gb": flavor["local_gb"], "flavor": flavor["name"], TENANT_SOURCE: tenant}  # fmt: skip
+        info = {
+            **(node["instance_info"] or {}),
+            "image_source": image,
+            "root_gb": flavor["local_gb"],
+            "flavor": flavor["name"],
+            TENANT_SOURCE: tenant,
+        }
         if host_db.claim_node(conn, node["id"], host_uuid, info):
             return {**node, "instance_info": info}
     return None
@@ -236,15 +277,27 @@ def _reason(row: dict[str, Any]) -> str | None:
 def _out(row: dict[str, Any]) -> dict[str, Any]:
     props = row["properties"] or {}
     return {
-        "uuid": row["uuid"], "name": row["name"], "status": row["status"],
+        "uuid": row["uuid"],
+        "name": row["name"],
+        "status": row["status"],
         "status_reason": _reason(row),
-        "project": row["project"], "availability_zone": row["availability_zone"],
-        "flavor": {"name": row["flavor"], "cpus": row["cpus"], "memory_mb": row["memory_mb"],
-                   "local_gb": row["local_gb"]},
-        "cpu_arch": props.get("cpu_arch"), "cpu_model": props.get("cpu_model"),
-        "image": row["image"], "node_uuid": row["node_uuid"], "power_state": row["power_state"],
-        "ip_addresses": [], "created_at": row["created_at"], "updated_at": row["updated_at"],
-    }  # fmt: skip
+        "project": row["project"],
+        "availability_zone": row["availability_zone"],
+        "flavor": {
+            "name": row["flavor"],
+            "cpus": row["cpus"],
+            "memory_mb": row["memory_mb"],
+            "local_gb": row["local_gb"],
+        },
+        "cpu_arch": props.get("cpu_arch"),
+        "cpu_model": props.get("cpu_model"),
+        "image": row["image"],
+        "node_uuid": row["node_uuid"],
+        "power_state": row["power_state"],
+        "ip_addresses": [],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def list_hosts(
@@ -312,8 +365,9 @@ def show(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
     out["disks"] = props.get("disks") or (
         [{"size_gb": props["local_gb"]}] if props.get("local_gb") else []
     )
-    out["audit"] = audit.list_events(svc, filters={"target_type": "host", "target_id": row["uuid"]},
-                                     limit=100)  # fmt: skip
+    out["audit"] = audit.list_events(
+        svc, filters={"target_type": "host", "target_id": row["uuid"]}, limit=100
+    )
     return out
 
 
@@ -323,8 +377,9 @@ def show(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
 def rename(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> dict[str, Any]:
     extra = sorted(set(body) - {"name"})
     if extra:
-        raise InvalidInput(f"unknown field {extra[0]!r}; a host's name is what can be edited",
-                           field=extra[0])  # fmt: skip
+        raise InvalidInput(
+            f"unknown field {extra[0]!r}; a host's name is what can be edited", field=extra[0]
+        )
     name = body.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidInput("name must be 1-63 letters, digits, '.', '_' or '-'", field="name")
@@ -335,21 +390,28 @@ def rename(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> d
 
 
 def power(svc: Services, caller: Caller, ident: str, action: str) -> None:
-    target = {"start": base.POWER_ON, "stop": base.POWER_OFF, "reboot": base.REBOOT,
-              "soft-reboot": base.SOFT_REBOOT}[action]  # fmt: skip
+    target = {
+        "start": base.POWER_ON,
+        "stop": base.POWER_OFF,
+        "reboot": base.REBOOT,
+        "soft-reboot": base.SOFT_REBOOT,
+    }[action]
     with svc.db.read() as conn:
         row = _one(conn, caller, ident)
     if row["node_uuid"] is None or row["provision_state"] != states.ACTIVE:
-        raise Conflict(f"host {row['name']} is {row['status']}; it can be started, "
-                       "stopped or rebooted when active or stopped")  # fmt: skip
+        raise Conflict(
+            f"host {row['name']} is {row['status']}; it can be started, "
+            "stopped or rebooted when active or stopped"
+        )
     operations.request_power(svc, row["node_uuid"], {"target": target}, caller)
 
 
 def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> None:
     image = body.get("image")
     if image is not None and (not isinstance(image, str) or not image.strip()):
-        raise InvalidInput("image must be an image URL or id (or left out: the same image)",
-                           field="image")  # fmt: skip
+        raise InvalidInput(
+            "image must be an image URL or id (or left out: the same image)", field="image"
+        )
     with svc.db.write() as conn:
         row = _one(conn, caller, ident)
         if row["node_uuid"] is None:
@@ -365,9 +427,13 @@ def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> 
             TENANT_SOURCE: not caller.is_admin,
         }
         node_db.update_node(conn, node["id"], {"instance_info": info})
-        operations.accept_provision(conn, {**node, "instance_info": info}, "rebuild",
-                                    first_boot(row["name"], row["ssh_key"], row["user_data"]),
-                                    caller)  # fmt: skip
+        operations.accept_provision(
+            conn,
+            {**node, "instance_info": info},
+            "rebuild",
+            first_boot(row["name"], row["ssh_key"], row["user_data"]),
+            caller,
+        )
         host_db.set_task(conn, row["id"], "rebuilding", image=new_image)
     job_db.wake()
 

@@ -46,12 +46,37 @@ log = logging.getLogger(__name__)
 KINDS = ("os", "deploy")
 VISIBILITIES = ("public", "private", "shared")
 STATUSES = ("queued", "importing", "active", "error")
-FIELDS = ("uuid", "name", "kind", "cpu_arch", "disk_format", "visibility", "status", "error",
-          "source_url", "size", "sha256", "uploaded_sha256", "min_disk_gb", "properties", "parts",
-          "created_at", "updated_at")  # fmt: skip
+FIELDS = (
+    "uuid",
+    "name",
+    "kind",
+    "cpu_arch",
+    "disk_format",
+    "visibility",
+    "status",
+    "error",
+    "source_url",
+    "size",
+    "sha256",
+    "uploaded_sha256",
+    "min_disk_gb",
+    "properties",
+    "parts",
+    "created_at",
+    "updated_at",
+)
 FILTERS = ("name", "kind", "cpu_arch", "visibility", "status", "project")
-CREATABLE = {"name", "kind", "cpu_arch", "disk_format", "visibility", "project", "projects",
-             "min_disk_gb", "properties"}  # fmt: skip
+CREATABLE = {
+    "name",
+    "kind",
+    "cpu_arch",
+    "disk_format",
+    "visibility",
+    "project",
+    "projects",
+    "min_disk_gb",
+    "properties",
+}
 EDITABLE = {"name", "visibility", "min_disk_gb", "properties"}
 
 
@@ -65,8 +90,9 @@ def image_store(svc: Services) -> ImageStore:
 def _unknown(body: dict[str, Any], allowed: set[str]) -> None:
     extra = sorted(set(body) - allowed)
     if extra:
-        raise InvalidInput(f"unknown field {extra[0]!r}; allowed: {', '.join(sorted(allowed))}",
-                           field=extra[0])  # fmt: skip
+        raise InvalidInput(
+            f"unknown field {extra[0]!r}; allowed: {', '.join(sorted(allowed))}", field=extra[0]
+        )
 
 
 def _choice(body: dict[str, Any], key: str, choices: tuple[str, ...]) -> str:
@@ -82,8 +108,9 @@ def _edits(body: dict[str, Any]) -> dict[str, Any]:
     if "name" in body:
         name = body["name"]
         if not isinstance(name, str) or not name.strip() or len(name) > 255:
-            raise InvalidInput("name must be a non-empty string of at most 255 characters",
-                               field="name")  # fmt: skip
+            raise InvalidInput(
+                "name must be a non-empty string of at most 255 characters", field="name"
+            )
         out["name"] = name.strip()
     if "visibility" in body:
         out["visibility"] = _choice(body, "visibility", VISIBILITIES)
@@ -94,8 +121,9 @@ def _edits(body: dict[str, Any]) -> dict[str, Any]:
         out["min_disk_gb"] = v
     if "properties" in body:
         if not isinstance(body["properties"], dict):
-            raise InvalidInput('properties must be an object, e.g. {"os_distro": "debian"}',
-                               field="properties")  # fmt: skip
+            raise InvalidInput(
+                'properties must be an object, e.g. {"os_distro": "debian"}', field="properties"
+            )
         out["properties"] = body["properties"]
     return out
 
@@ -130,8 +158,10 @@ def _may_change(caller: Caller, row: dict[str, Any]) -> None:
     if caller.is_admin:
         return
     if row["visibility"] == "public" or row["project_id"] not in caller.principal.projects:
-        raise Forbidden(f"image {row['name']} is not one of your projects' images; only its "
-                        "project's users or a cloud admin may change it")  # fmt: skip
+        raise Forbidden(
+            f"image {row['name']} is not one of your projects' images; only its "
+            "project's users or a cloud admin may change it"
+        )
 
 
 def _project_name(conn: sa.Connection, project_id: int | None) -> str | None:
@@ -163,8 +193,9 @@ def _owner(conn: sa.Connection, caller: Caller, ident: Any) -> dict[str, Any] | 
         return None
     mine = list(caller.principal.projects)
     if len(mine) != 1:
-        raise InvalidInput("project is required (its name or id): the image's owner",
-                           field="project")  # fmt: skip
+        raise InvalidInput(
+            "project is required (its name or id): the image's owner", field="project"
+        )
     return project_db.get_project(conn, mine[0])
 
 
@@ -178,8 +209,9 @@ def _grant(conn: sa.Connection, caller: Caller, image_id: int, project: str, all
     if len(rows) != 1:
         if not rows:
             raise NotFound(f"project {project} could not be found")
-        raise InvalidInput(f"{len(rows)} projects are named {project!r}; use its id",
-                           field="project")  # fmt: skip
+        raise InvalidInput(
+            f"{len(rows)} projects are named {project!r}; use its id", field="project"
+        )
     image_db.unshare(conn, image_id, rows[0])
     if allowed:
         image_db.share(conn, image_id, rows[0])
@@ -197,27 +229,35 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any
     values["cpu_arch"] = _choice(body, "cpu_arch", ARCHES) if "cpu_arch" in body else "x86_64"
     if body.get("disk_format") is not None:
         if values["kind"] == "deploy":
-            raise InvalidInput("a deploy image has no disk_format (it is a kernel and an "
-                               "initramfs)", field="disk_format")  # fmt: skip
+            raise InvalidInput(
+                "a deploy image has no disk_format (it is a kernel and an initramfs)",
+                field="disk_format",
+            )
         values["disk_format"] = _choice(body, "disk_format", files.DISK_FORMATS)
     shares = body.get("projects") or []
     if not isinstance(shares, list) or not all(isinstance(p, str) for p in shares):
-        raise InvalidInput("projects must be a list of project names or ids (a shared image's "
-                           "audience)", field="projects")  # fmt: skip
+        raise InvalidInput(
+            "projects must be a list of project names or ids (a shared image's audience)",
+            field="projects",
+        )
     with svc.db.write() as conn:
         owner = _owner(conn, caller, body.get("project"))
         visibility = values.setdefault(
             "visibility", "public" if caller.is_admin and owner is None else "private"
         )
         if visibility == "public" and not caller.is_admin:
-            raise Forbidden("only a cloud admin may create a public image; make it private or "
-                            "shared", field="visibility")  # fmt: skip
+            raise Forbidden(
+                "only a cloud admin may create a public image; make it private or shared",
+                field="visibility",
+            )
         if visibility != "public" and owner is None:
-            raise InvalidInput(f"project is required for a {visibility} image (its owner)",
-                               field="project")  # fmt: skip
+            raise InvalidInput(
+                f"project is required for a {visibility} image (its owner)", field="project"
+            )
         if shares and visibility != "shared":
-            raise InvalidInput("projects is only for a shared image (visibility shared)",
-                               field="projects")  # fmt: skip
+            raise InvalidInput(
+                "projects is only for a shared image (visibility shared)", field="projects"
+            )
         uuid = new_uuid()
         image_db.add(
             conn,
@@ -240,8 +280,10 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any
 def list_images(svc: Services, caller: Caller, filters: dict[str, str]) -> list[dict[str, Any]]:
     unknown = sorted(set(filters) - set(FILTERS))
     if unknown:
-        raise InvalidInput(f"unknown parameter {unknown[0]}; images are filtered by "
-                           f"{', '.join(FILTERS)}", field=unknown[0])  # fmt: skip
+        raise InvalidInput(
+            f"unknown parameter {unknown[0]}; images are filtered by {', '.join(FILTERS)}",
+            field=unknown[0],
+        )
     columns = {k: v for k, v in filters.items() if k != "project"}
     with svc.db.read() as conn:
         owner = None
@@ -267,8 +309,10 @@ def update(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> d
         if visibility == "public" and not caller.is_admin:
             raise Forbidden("only a cloud admin may make an image public", field="visibility")
         if visibility != "public" and row["project_id"] is None:
-            raise InvalidInput(f"image {row['name']} has no owning project, so it cannot be "
-                               f"{visibility}", field="visibility")  # fmt: skip
+            raise InvalidInput(
+                f"image {row['name']} has no owning project, so it cannot be {visibility}",
+                field="visibility",
+            )
         image_db.update(conn, row["id"], values)
         return _out(conn, get_row(conn, caller, row["uuid"]), caller)
 
@@ -292,8 +336,10 @@ def set_access(
         _may_change(caller, row)
         _audit(conn, caller, row)
         if row["visibility"] != "shared":
-            raise Conflict(f"image {row['name']} is {row['visibility']}; make it shared first "
-                           '(PATCH {"visibility": "shared"})')  # fmt: skip
+            raise Conflict(
+                f"image {row['name']} is {row['visibility']}; make it shared first "
+                '(PATCH {"visibility": "shared"})'
+            )
         _grant(conn, caller, row["id"], project, allowed)
         return _out(conn, row, caller)
 
@@ -306,12 +352,16 @@ def _part(row: dict[str, Any], part: str | None) -> str:
     deploy image."""
     if row["kind"] == "os":
         if part not in (None, "raw"):
-            raise InvalidInput(f"image {row['name']} is an OS image: one disk, no part {part!r}",
-                               field="part")  # fmt: skip
+            raise InvalidInput(
+                f"image {row['name']} is an OS image: one disk, no part {part!r}", field="part"
+            )
         return "raw"
     if part not in PARTS:
-        raise InvalidInput(f"image {row['name']} is a deploy image: say which part, "
-                           f"part={' or part='.join(PARTS)}", field="part")  # fmt: skip
+        raise InvalidInput(
+            f"image {row['name']} is a deploy image: say which part, "
+            f"part={' or part='.join(PARTS)}",
+            field="part",
+        )
     return part
 
 
@@ -328,8 +378,9 @@ def begin_upload(
     _may_change(caller, row)
     which = _part(row, part)
     if row["status"] == "importing":
-        raise Conflict(f"image {row['name']} is being imported from {row['source_url']}; wait "
-                       "for it to finish")  # fmt: skip
+        raise Conflict(
+            f"image {row['name']} is being imported from {row['source_url']}; wait for it to finish"
+        )
     store = image_store(svc)
     store.ensure()
     return row["uuid"], which, Sink(store.tmp, expected, field="sha256")
@@ -344,8 +395,14 @@ def finish_upload(
     return _install(svc, caller, image_uuid, part, prepared, source_url=None)
 
 
-def _install(svc: Services, caller: Caller | None, image_uuid: str, part: str,
-             prepared: Prepared, source_url: str | None) -> dict[str, Any]:  # fmt: skip
+def _install(
+    svc: Services,
+    caller: Caller | None,
+    image_uuid: str,
+    part: str,
+    prepared: Prepared,
+    source_url: str | None,
+) -> dict[str, Any]:
     """Rename the prepared file into place and record it, in one transaction."""
     store = image_store(svc)
     try:
@@ -355,24 +412,37 @@ def _install(svc: Services, caller: Caller | None, image_uuid: str, part: str,
                 raise NotFound(f"image {image_uuid} was deleted meanwhile")
             if caller is not None:
                 _audit(conn, caller, row)
-            values: dict[str, Any] = {"error": None, "updated_at": utcnow(),
-                                      "source_url": source_url}  # fmt: skip
+            values: dict[str, Any] = {
+                "error": None,
+                "updated_at": utcnow(),
+                "source_url": source_url,
+            }
             if part == "raw":
                 declared = row["disk_format"]
                 if row["status"] == "queued" and declared and declared != prepared.disk_format:
-                    raise files.ImageInvalid(f"image {row['name']} was declared {declared} but "
-                                             f"the data is {prepared.disk_format}",
-                                             field="disk_format")  # fmt: skip
-                values.update(status="active", disk_format=prepared.disk_format,
-                              size=prepared.size, sha256=prepared.sha256,
-                              uploaded_sha256=prepared.uploaded_sha256)  # fmt: skip
+                    raise files.ImageInvalid(
+                        f"image {row['name']} was declared {declared} but "
+                        f"the data is {prepared.disk_format}",
+                        field="disk_format",
+                    )
+                values.update(
+                    status="active",
+                    disk_format=prepared.disk_format,
+                    size=prepared.size,
+                    sha256=prepared.sha256,
+                    uploaded_sha256=prepared.uploaded_sha256,
+                )
             else:
-                parts = {**(row["parts"] or {}),
-                         part: {"size": prepared.size, "sha256": prepared.sha256}}  # fmt: skip
-                values.update(parts=parts, size=sum(p["size"] for p in parts.values()),
-                              status="active" if set(PARTS) <= set(parts) else "queued")  # fmt: skip
-            files.install(prepared, store.image_file(image_uuid, part), image=image_uuid,
-                          part=part)  # fmt: skip
+                parts = {
+                    **(row["parts"] or {}),
+                    part: {"size": prepared.size, "sha256": prepared.sha256},
+                }
+                values.update(
+                    parts=parts,
+                    size=sum(p["size"] for p in parts.values()),
+                    status="active" if set(PARTS) <= set(parts) else "queued",
+                )
+            files.install(prepared, store.image_file(image_uuid, part), image=image_uuid, part=part)
             image_db.update(conn, row["id"], values)
             row.update(values)
             if caller is None:
@@ -396,8 +466,11 @@ def check_source_url(svc: Services, caller: Caller, url: Any, field: str) -> str
         parsed = httpx.URL(url)
         where = f"only from {', '.join(sorted(allowed))}" if allowed else "by image id only"
         shown = parsed.host + (f":{parsed.port}" if parsed.port else "")
-        raise Forbidden(f"{field}: a project's users give images {where}, not from {shown}; "
-                        "upload the image, or ask a cloud admin to import it", field=field)  # fmt: skip
+        raise Forbidden(
+            f"{field}: a project's users give images {where}, not from {shown}; "
+            "upload the image, or ask a cloud admin to import it",
+            field=field,
+        )
     return url
 
 
@@ -414,21 +487,31 @@ def start_import(svc: Services, caller: Caller, ident: str, body: dict[str, Any]
         _audit(conn, caller, row)
         part = _part(row, body.get("part"))
         if row["status"] == "importing":
-            raise Conflict(f"image {row['name']} is already being imported from "
-                           f"{row['source_url']}")  # fmt: skip
+            raise Conflict(
+                f"image {row['name']} is already being imported from {row['source_url']}"
+            )
         values = {"status": "importing", "error": None, "source_url": url, "updated_at": utcnow()}
         image_db.update(conn, row["id"], values)
         out = _out(conn, {**row, **values}, caller)
     # a fresh context: the request's audit hook must not ride along on the thread's writes
-    thread = threading.Thread(target=contextvars.Context().run,
-                              args=(_import, svc, row["uuid"], part, url, expected, hosts),
-                              name=f"image-import-{row['uuid'][:8]}", daemon=True)  # fmt: skip
+    thread = threading.Thread(
+        target=contextvars.Context().run,
+        args=(_import, svc, row["uuid"], part, url, expected, hosts),
+        name=f"image-import-{row['uuid'][:8]}",
+        daemon=True,
+    )
     thread.start()
     return out
 
 
-def _import(svc: Services, image_uuid: str, part: str, url: str, expected: Checksum | None,
-            hosts: list[str] | None) -> None:  # fmt: skip
+def _import(
+    svc: Services,
+    image_uuid: str,
+    part: str,
+    url: str,
+    expected: Checksum | None,
+    hosts: list[str] | None,
+) -> None:
     store = image_store(svc)
     try:
         store.ensure()
@@ -460,6 +543,8 @@ def file_for(svc: Services, caller: Caller, ident: str, part: str | None) -> tup
     which = _part(row, part)
     path = image_store(svc).image_file(row["uuid"], which)
     if files.read_meta(path) is None:
-        raise Conflict(f"image {row['name']} has no {which} data yet (status {row['status']}); "
-                       "upload or import it first")  # fmt: skip
+        raise Conflict(
+            f"image {row['name']} has no {which} data yet (status {row['status']}); "
+            "upload or import it first"
+        )
     return path, f"{row['uuid']}.{which}"

@@ -52,9 +52,16 @@ REQUIRED = ("name", "driver", "bmc_address")
 BMC_COLUMNS = ("bmc_address", "bmc_port", "bmc_username", "bmc_password")
 PROPERTY_COLUMNS = ("cpu_arch", "cpus", "memory_mb", "local_gb")
 COLUMNS = (
-    "name", "driver", *BMC_COLUMNS, "macs", "cpu_arch", "resource_class", "cpus", "memory_mb",
+    "name",
+    "driver",
+    *BMC_COLUMNS,
+    "macs",
+    "cpu_arch",
+    "resource_class",
+    "cpus",
+    "memory_mb",
     "local_gb",
-)  # fmt: skip
+)
 PROPERTY_PREFIX = "property:"
 DRIVER_INFO_PREFIX = "driver_info:"
 
@@ -173,10 +180,16 @@ def _check_header(sheet: sheets.Sheet) -> tuple[dict[str, int], list[RowError]]:
         elif low in COLUMNS:
             name = low
         else:
-            errors.append(RowError(row, raw, (
-                f"unknown column {raw!r}; the columns are {', '.join(COLUMNS)}, "
-                "property:<key> and driver_info:<key>"
-            )))  # fmt: skip
+            errors.append(
+                RowError(
+                    row,
+                    raw,
+                    (
+                        f"unknown column {raw!r}; the columns are {', '.join(COLUMNS)}, "
+                        "property:<key> and driver_info:<key>"
+                    ),
+                )
+            )
             continue
         if name in at:
             errors.append(RowError(row, raw, f"column {raw!r} appears twice"))
@@ -187,9 +200,11 @@ def _check_header(sheet: sheets.Sheet) -> tuple[dict[str, int], list[RowError]]:
             errors.append(RowError(row, col, f"the required column {col!r} is missing"))
     for col in PROPERTY_COLUMNS:
         if col in at and f"{PROPERTY_PREFIX}{col}" in at:
-            errors.append(RowError(
-                row, f"{PROPERTY_PREFIX}{col}", f"both {col!r} and 'property:{col}' are columns"
-            ))  # fmt: skip
+            errors.append(
+                RowError(
+                    row, f"{PROPERTY_PREFIX}{col}", f"both {col!r} and 'property:{col}' are columns"
+                )
+            )
     return at, errors
 
 
@@ -514,23 +529,46 @@ def _insert(
     views = {r.driver: _DriverView(hardware_type(r.driver)) for r in rows}
     values = []
     for r in rows:
-        values.append({
-            "uuid": new_uuid(), "name": r.name, "driver": r.driver, **views[r.driver].defaults,
-            "driver_info": seal_driver_info(svc, r.driver, r.driver_info),
-            "properties": r.properties, "resource_class": r.resource_class,
-            "driver_internal_info": {}, "instance_info": {}, "extra": {}, "network_data": {},
-            "provision_state": states.ENROLL, "conductor_group": "", "maintenance": False,
-            "protected": False, "retired": False, "disable_power_off": False,
-            "console_enabled": False, "created_at": now,
-        })  # fmt: skip
+        values.append(
+            {
+                "uuid": new_uuid(),
+                "name": r.name,
+                "driver": r.driver,
+                **views[r.driver].defaults,
+                "driver_info": seal_driver_info(svc, r.driver, r.driver_info),
+                "properties": r.properties,
+                "resource_class": r.resource_class,
+                "driver_internal_info": {},
+                "instance_info": {},
+                "extra": {},
+                "network_data": {},
+                "provision_state": states.ENROLL,
+                "conductor_group": "",
+                "maintenance": False,
+                "protected": False,
+                "retired": False,
+                "disable_power_off": False,
+                "console_enabled": False,
+                "created_at": now,
+            }
+        )
     ids = node_db.add_many(conn, values)
     port_values = [
-        {"uuid": new_uuid(), "address": mac, "node_id": node_id, "pxe_enabled": True,
-         "local_link_connection": {}, "extra": {}, "internal_info": {}, "is_smartnic": False,
-         "available_for_dynamic_portgroup": True, "created_at": now}
+        {
+            "uuid": new_uuid(),
+            "address": mac,
+            "node_id": node_id,
+            "pxe_enabled": True,
+            "local_link_connection": {},
+            "extra": {},
+            "internal_info": {},
+            "is_smartnic": False,
+            "available_for_dynamic_portgroup": True,
+            "created_at": now,
+        }
         for r, (node_id, _) in zip(rows, ids, strict=True)
         for mac in r.macs
-    ]  # fmt: skip
+    ]
     if port_values:
         port_db.add_many(conn, port_values)
     node_db.record_events(
@@ -568,16 +606,22 @@ def export_rows(svc: Services) -> tuple[list[str], list[list[Any]]]:
         bmc = bmc_of.setdefault(n.driver, {v: k for k, v in BMC_KEYS.get(n.driver, {}).items()})
         prop_keys.update(k for k in (n.properties or {}) if k not in PROPERTY_COLUMNS)
         info_keys.update(k for k in (n.driver_info or {}) if k not in bmc)
-    header = [*COLUMNS, *(PROPERTY_PREFIX + k for k in sorted(prop_keys)),
-              *(DRIVER_INFO_PREFIX + k for k in sorted(info_keys))]  # fmt: skip
+    header = [
+        *COLUMNS,
+        *(PROPERTY_PREFIX + k for k in sorted(prop_keys)),
+        *(DRIVER_INFO_PREFIX + k for k in sorted(info_keys)),
+    ]
     rows = []
     for n in found:
         info = n.driver_info or {}
         props = n.properties or {}
         secret = secret_test(n.driver)
-        row: dict[str, Any] = {"name": n.name, "driver": n.driver,
-                               "resource_class": n.resource_class,
-                               "macs": " ".join(nics.get(n.id, []))}  # fmt: skip
+        row: dict[str, Any] = {
+            "name": n.name,
+            "driver": n.driver,
+            "resource_class": n.resource_class,
+            "macs": " ".join(nics.get(n.id, [])),
+        }
         for key, value in info.items():
             col = bmc_of[n.driver].get(key) or DRIVER_INFO_PREFIX + key
             row[col] = "" if secret(key) or is_sealed(value) else _cell(value)

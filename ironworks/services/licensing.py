@@ -65,12 +65,22 @@ def show(svc: Services) -> dict[str, Any]:
         used = _used(conn, svc)
         waiting = license_db.count_nodes(conn) - used
     if current is None:
-        return {"state": "evaluation", "nodes_used": used, "nodes_awaiting_acceptance": waiting,
-                "nodes_allowed": svc.settings.license.evaluation_nodes, "license": None}  # fmt: skip
+        return {
+            "state": "evaluation",
+            "nodes_used": used,
+            "nodes_awaiting_acceptance": waiting,
+            "nodes_allowed": svc.settings.license.evaluation_nodes,
+            "license": None,
+        }
     state = "expired" if current.expired(today) else "valid"
-    return {"state": state, "nodes_used": used, "nodes_awaiting_acceptance": waiting,
-            "nodes_allowed": current.max_nodes,
-            "days_left": (current.expires - today).days, "license": current.as_dict()}  # fmt: skip
+    return {
+        "state": state,
+        "nodes_used": used,
+        "nodes_awaiting_acceptance": waiting,
+        "nodes_allowed": current.max_nodes,
+        "days_left": (current.expires - today).days,
+        "license": current.as_dict(),
+    }
 
 
 def check_enrolment(conn: sa.Connection, svc: Services, adding: int) -> None:
@@ -80,15 +90,21 @@ def check_enrolment(conn: sa.Connection, svc: Services, adding: int) -> None:
     if current is None:
         limit = svc.settings.license.evaluation_nodes
         if used + adding > limit:
-            raise LicenseLimit(f"without a license Ironworks enrols up to {limit} nodes "
-                               f"(evaluation); {used} are enrolled and {adding} more were asked "
-                               "for: install a license (ironworks license install FILE)")  # fmt: skip
+            raise LicenseLimit(
+                f"without a license Ironworks enrols up to {limit} nodes "
+                f"(evaluation); {used} are enrolled and {adding} more were asked "
+                "for: install a license (ironworks license install FILE)"
+            )
         return
     today = datetime.now(UTC).date()
     if current.expired(today):
-        raise LicenseLimit(f"the license of {current.customer} expired on {current.expires}: "
-                           "no more nodes can be enrolled until a renewed license is installed "
-                           "(existing nodes keep working)")  # fmt: skip
+        raise LicenseLimit(
+            f"the license of {current.customer} expired on {current.expires}: "
+            "no more nodes can be enrolled until a renewed license is installed "
+            "(existing nodes keep working)"
+        )
     if used + adding > current.max_nodes:
-        raise LicenseLimit(f"the license of {current.customer} allows {current.max_nodes} nodes; "
-                           f"{used} are enrolled and {adding} more were asked for")  # fmt: skip
+        raise LicenseLimit(
+            f"the license of {current.customer} allows {current.max_nodes} nodes; "
+            f"{used} are enrolled and {adding} more were asked for"
+        )

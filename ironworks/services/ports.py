@@ -53,26 +53,51 @@ class _Kind:
 
 
 PORT = _Kind(
-    "ports", "Port",
-    frozenset({
-        "uuid", "address", "node_uuid", "portgroup_uuid", "local_link_connection",
-        "pxe_enabled", "physical_network", "extra", "is_smartnic", "name", "description",
-        "vendor", "category", "available_for_dynamic_portgroup",
-    }),
+    "ports",
+    "Port",
+    frozenset(
+        {
+            "uuid",
+            "address",
+            "node_uuid",
+            "portgroup_uuid",
+            "local_link_connection",
+            "pxe_enabled",
+            "physical_network",
+            "extra",
+            "is_smartnic",
+            "name",
+            "description",
+            "vendor",
+            "category",
+            "available_for_dynamic_portgroup",
+        }
+    ),
     frozenset({"local_link_connection", "extra"}),
     frozenset({"pxe_enabled", "is_smartnic", "available_for_dynamic_portgroup"}),
     frozenset({"id", "uuid", "address", "created_at", "updated_at", "name"}),
-)  # fmt: skip
+)
 PORTGROUP = _Kind(
-    "portgroups", "Portgroup",
-    frozenset({
-        "uuid", "address", "node_uuid", "name", "mode", "properties",
-        "standalone_ports_supported", "extra", "physical_network", "category",
-    }),
+    "portgroups",
+    "Portgroup",
+    frozenset(
+        {
+            "uuid",
+            "address",
+            "node_uuid",
+            "name",
+            "mode",
+            "properties",
+            "standalone_ports_supported",
+            "extra",
+            "physical_network",
+            "category",
+        }
+    ),
     frozenset({"properties", "extra"}),
     frozenset({"standalone_ports_supported"}),
     frozenset({"id", "uuid", "address", "created_at", "updated_at", "name"}),
-)  # fmt: skip
+)
 
 
 def _get(conn: sa.Connection, kind: _Kind, ident: str) -> dict[str, Any]:
@@ -308,8 +333,14 @@ def attach_vif(svc: Services, node_ident: str, body: dict[str, Any], caller: Cal
             )
         t, r = free[0]
         port_db.set_internal_info(conn, t, r["id"], {**r["internal_info"], VIF_KEY: vif})
-        node_db.record_event(conn, node["id"], f"VIF {vif} attached to {r['uuid']}", event_type="network",
-                             user=caller.user, request_id=caller.request_id)  # fmt: skip
+        node_db.record_event(
+            conn,
+            node["id"],
+            f"VIF {vif} attached to {r['uuid']}",
+            event_type="network",
+            user=caller.user,
+            request_id=caller.request_id,
+        )
 
 
 def detach_vif(svc: Services, node_ident: str, vif: str, caller: Caller) -> None:

@@ -27,15 +27,24 @@ def test_the_audit_log_sorts_like_every_list(secure: Any) -> None:
         r = c.post("/v1/nodes", json={"name": name, "driver": "fake-hardware"}, headers=admin)
         assert r.status_code == 201, r.text
     created = {"action": "node:create"}
-    assert [e["target_name"] for e in _events(c, admin, **created)] == [
-        "charlie", "alpha", "bravo"]  # fmt: skip
+    assert [e["target_name"] for e in _events(c, admin, **created)] == ["charlie", "alpha", "bravo"]
     by_name = _events(c, admin, sort_key="target_name", sort_dir="asc", **created)
     assert [e["target_name"] for e in by_name] == ["alpha", "bravo", "charlie"]
-    first = c.get("/api/v1/audit-events", params={"sort_key": "target_name", "sort_dir": "desc",
-                                                  "limit": 2, **created}, headers=admin).json()  # fmt: skip
+    first = c.get(
+        "/api/v1/audit-events",
+        params={"sort_key": "target_name", "sort_dir": "desc", "limit": 2, **created},
+        headers=admin,
+    ).json()
     assert [e["target_name"] for e in first["audit_events"]] == ["charlie", "bravo"]
-    rest = _events(c, admin, sort_key="target_name", sort_dir="desc", limit=2,
-                   marker=first["next_marker"], **created)  # fmt: skip
+    rest = _events(
+        c,
+        admin,
+        sort_key="target_name",
+        sort_dir="desc",
+        limit=2,
+        marker=first["next_marker"],
+        **created,
+    )
     assert [e["target_name"] for e in rest] == ["alpha"]
     oldest = _events(c, admin, sort_key="created_at", sort_dir="asc", limit=1)
     assert oldest[0]["action"] == "auth:login"
@@ -48,16 +57,17 @@ def test_the_audit_log_sorts_like_every_list(secure: Any) -> None:
 def test_node_events_carry_the_uuid_and_the_verb(secure: Any) -> None:
     c, svc = secure
     admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
-    uuid = c.post("/v1/nodes", json={"name": "n1", "driver": "fake-hardware"},
-                  headers=admin).json()["uuid"]  # fmt: skip
-    other = c.post("/v1/nodes", json={"name": "n2", "driver": "fake-hardware"},
-                   headers=admin).json()["uuid"]  # fmt: skip
+    uuid = c.post(
+        "/v1/nodes", json={"name": "n1", "driver": "fake-hardware"}, headers=admin
+    ).json()["uuid"]
+    other = c.post(
+        "/v1/nodes", json={"name": "n2", "driver": "fake-hardware"}, headers=admin
+    ).json()["uuid"]
     r = c.put("/v1/nodes/n1/states/power", json={"target": "power off"}, headers=admin)
     assert r.status_code == 202, r.text
     r = c.put("/v1/nodes/n1/states/provision", json={"target": "manage"}, headers=admin)
     assert r.status_code == 202, r.text
-    r = c.patch("/v1/nodes/n1", json=[{"op": "add", "path": "/extra/a", "value": 1}],
-                headers=admin)  # fmt: skip
+    r = c.patch("/v1/nodes/n1", json=[{"op": "add", "path": "/extra/a", "value": 1}], headers=admin)
     assert r.status_code == 200, r.text
     add_user(svc, "mallory", Role.MEMBER)
     member = bearer(log_in(c, "mallory", PASSWORD))

@@ -13,18 +13,29 @@ from ironworks.db.schema import node_history, nodes, ports
 from ironworks.services import imports, sheets
 from ironworks.services.sheets import XLSX_MIME
 
-HEADER = ("name,driver,bmc_address,bmc_port,bmc_username,bmc_password,macs,cpu_arch,"
-          "resource_class,cpus,memory_mb,local_gb,property:rack,driver_info:fake_power_delay")  # fmt: skip
+HEADER = (
+    "name,driver,bmc_address,bmc_port,bmc_username,bmc_password,macs,cpu_arch,"
+    "resource_class,cpus,memory_mb,local_gb,property:rack,driver_info:fake_power_delay"
+)
 
 
 def row(i: int, **over: str) -> str:
     cells = {
-        "name": f"n{i}", "driver": "fake-hardware", "bmc_address": f"10.0.0.{i}", "bmc_port": "",
-        "bmc_username": "admin", "bmc_password": f"pw-{i}-s3cret",
-        "macs": f"52:54:00:00:00:{i:02x};52:54:00:00:01:{i:02x}", "cpu_arch": "x86_64",
-        "resource_class": "baremetal", "cpus": "8", "memory_mb": "16384", "local_gb": "100",
-        "property:rack": "r1", "driver_info:fake_power_delay": "",
-    }  # fmt: skip
+        "name": f"n{i}",
+        "driver": "fake-hardware",
+        "bmc_address": f"10.0.0.{i}",
+        "bmc_port": "",
+        "bmc_username": "admin",
+        "bmc_password": f"pw-{i}-s3cret",
+        "macs": f"52:54:00:00:00:{i:02x};52:54:00:00:01:{i:02x}",
+        "cpu_arch": "x86_64",
+        "resource_class": "baremetal",
+        "cpus": "8",
+        "memory_mb": "16384",
+        "local_gb": "100",
+        "property:rack": "r1",
+        "driver_info:fake_power_delay": "",
+    }
     cells.update(over)
     return ",".join(cells.values())
 
@@ -58,10 +69,18 @@ def test_csv_enrols_nodes_ports_history_and_seals_passwords(client, services, ca
 
     node = client.get("/v1/nodes/n2").json()
     assert node["provision_state"] == "enroll" and node["resource_class"] == "baremetal"
-    assert node["driver_info"] == {"fake_bmc_address": "10.0.0.2", "fake_username": "admin",
-                                   "fake_password": "******"}  # fmt: skip
-    assert node["properties"] == {"cpu_arch": "x86_64", "cpus": 8, "memory_mb": 16384,
-                                  "local_gb": 100, "rack": "r1"}  # fmt: skip
+    assert node["driver_info"] == {
+        "fake_bmc_address": "10.0.0.2",
+        "fake_username": "admin",
+        "fake_password": "******",
+    }
+    assert node["properties"] == {
+        "cpu_arch": "x86_64",
+        "cpus": 8,
+        "memory_mb": 16384,
+        "local_gb": 100,
+        "rack": "r1",
+    }
     assert node["power_interface"] == "fake"
     macs = {p["address"] for p in client.get("/v1/ports", params={"node": "n2"}).json()["ports"]}
     assert macs == {"52:54:00:00:00:02", "52:54:00:00:01:02"}
@@ -78,12 +97,29 @@ def test_xlsx_as_multipart_upload(client, services):
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(HEADER.split(","))
-    sheet.append(["x1", "fake-hardware", "10.0.0.1", None, "admin", 1234, "52:54:00:aa:00:01",
-                  "aarch64", "baremetal", 64, 262144, 960, "r9", "0.1"])  # fmt: skip
+    sheet.append(
+        [
+            "x1",
+            "fake-hardware",
+            "10.0.0.1",
+            None,
+            "admin",
+            1234,
+            "52:54:00:aa:00:01",
+            "aarch64",
+            "baremetal",
+            64,
+            262144,
+            960,
+            "r9",
+            "0.1",
+        ]
+    )
     buf = io.BytesIO()
     book.save(buf)
-    r = client.post("/api/v1/nodes/import",
-                    files={"file": ("fleet.xlsx", buf.getvalue(), XLSX_MIME)})  # fmt: skip
+    r = client.post(
+        "/api/v1/nodes/import", files={"file": ("fleet.xlsx", buf.getvalue(), XLSX_MIME)}
+    )
     assert r.status_code == 200, r.text
     assert [c["name"] for c in r.json()["created"]] == ["x1"]
     node = client.get("/v1/nodes/x1").json()
@@ -92,17 +128,23 @@ def test_xlsx_as_multipart_upload(client, services):
     events = client.get("/v1/nodes/x1/history").json()["history"]
     assert "fleet.xlsx" in events[0]["event"]
     # raw XLSX body too
-    r = client.post("/api/v1/nodes/import", content=buf.getvalue(),
-                    headers={"Content-Type": XLSX_MIME})  # fmt: skip
+    r = client.post(
+        "/api/v1/nodes/import", content=buf.getvalue(), headers={"Content-Type": XLSX_MIME}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["column"] == "name"
     # a raw body may name its file
     sheet["A2"] = "x2"
     sheet["G2"] = "52:54:00:aa:00:02"
     buf = io.BytesIO()
     book.save(buf)
-    r = client.post("/api/v1/nodes/import", content=buf.getvalue(), headers={
-        "Content-Type": XLSX_MIME,
-        "Content-Disposition": "attachment; filename*=UTF-8''%E6%9C%BA%E6%88%BF.xlsx"})  # fmt: skip
+    r = client.post(
+        "/api/v1/nodes/import",
+        content=buf.getvalue(),
+        headers={
+            "Content-Type": XLSX_MIME,
+            "Content-Disposition": "attachment; filename*=UTF-8''%E6%9C%BA%E6%88%BF.xlsx",
+        },
+    )
     assert r.status_code == 200, r.text
     assert "机房.xlsx" in client.get("/v1/nodes/x2/history").json()["history"][0]["event"]
 
@@ -123,9 +165,12 @@ def test_an_invalid_file_enrols_nothing_and_lists_every_error(client, services):
     body = r.json()
     assert "nothing was enrolled" in body["detail"]
     assert [(e["row"], e["column"]) for e in body["errors"]] == [
-        (3, "macs"), (4, "cpus"), (5, "name"), (6, "driver"),
+        (3, "macs"),
+        (4, "cpus"),
+        (5, "name"),
+        (6, "driver"),
         (7, "driver_info:fake_power_delay"),
-    ]  # fmt: skip
+    ]
     assert counts(services) == (0, 0, 0)
     assert "s3cret" not in r.text
 
@@ -162,15 +207,18 @@ def test_file_level_errors_are_problems(client, services, monkeypatch):
     assert r.status_code == 422
     cols = {(e["row"], e["column"]) for e in r.json()["errors"]}
     assert cols == {(1, "colour"), (1, "bmc_address")}
-    r = client.post("/api/v1/nodes/import", content=b"{}",
-                    headers={"Content-Type": "application/json"})  # fmt: skip
+    r = client.post(
+        "/api/v1/nodes/import", content=b"{}", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 415 and r.headers["content-type"] == "application/problem+json"
-    r = client.post("/api/v1/nodes/import", content=b"",
-                    headers={"Content-Type": "text/csv"})  # fmt: skip
+    r = client.post("/api/v1/nodes/import", content=b"", headers={"Content-Type": "text/csv"})
     assert r.status_code == 422 and "empty" in r.json()["detail"]
     form = b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n--b--\r\n'
-    r = client.post("/api/v1/nodes/import", content=form,
-                    headers={"Content-Type": "multipart/form-data; boundary=b"})  # fmt: skip
+    r = client.post(
+        "/api/v1/nodes/import",
+        content=form,
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
     assert r.status_code == 400 and r.json()["field"] == "file"
     r = post_csv(client, csv_file(row(1)), skip_invalid="perhaps")
     assert r.status_code == 400 and "skip_invalid" in r.json()["detail"]
@@ -182,9 +230,15 @@ def test_file_level_errors_are_problems(client, services, monkeypatch):
 
 def test_export_round_trips_without_passwords(client, services):
     post_csv(client, csv_file(row(1), row(2)))
-    client.post("/v1/nodes", json={"driver": "fake-hardware", "name": "api-made",
-                                   "driver_info": {"fake_password": "x", "fake_deploy_delay": 1},
-                                   "properties": {"capabilities": {"boot_mode": "uefi"}}})  # fmt: skip
+    client.post(
+        "/v1/nodes",
+        json={
+            "driver": "fake-hardware",
+            "name": "api-made",
+            "driver_info": {"fake_password": "x", "fake_deploy_delay": 1},
+            "properties": {"capabilities": {"boot_mode": "uefi"}},
+        },
+    )
     r = client.get("/api/v1/nodes/export")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert r.headers["x-node-count"] == "3"
@@ -203,8 +257,10 @@ def test_export_round_trips_without_passwords(client, services):
         # the node made through the API has no BMC address: the one required value missing
         assert [(e.row, e.column) for e in checked.errors] == [(4, "bmc_address")]
         assert [n.name for n in checked.nodes] == ["n1", "n2"]
-        assert checked.nodes[0].driver_info == {"fake_bmc_address": "10.0.0.1",
-                                                "fake_username": "admin"}  # fmt: skip
+        assert checked.nodes[0].driver_info == {
+            "fake_bmc_address": "10.0.0.1",
+            "fake_username": "admin",
+        }
         assert checked.nodes[0].properties["rack"] == "r1"
     assert r.headers["content-type"] == XLSX_MIME
     r = client.get("/api/v1/nodes/export", params={"format": "pdf"})

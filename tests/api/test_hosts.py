@@ -34,16 +34,35 @@ def cloud(secure: Any) -> Iterator[tuple[Any, Any, dict[str, dict[str, str]]]]:
     c, svc = secure
     admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
     for path, body in (
-        ("/api/v1/departments", {"name": "d1"}), ("/api/v1/departments", {"name": "d2"}),
+        ("/api/v1/departments", {"name": "d1"}),
+        ("/api/v1/departments", {"name": "d2"}),
         ("/api/v1/projects", {"name": "p1", "department": "d1"}),
         ("/api/v1/projects", {"name": "p2", "department": "d2"}),
         ("/api/v1/users", {"name": "alice", "password": PASSWORD}),
         ("/api/v1/users", {"name": "carol", "password": PASSWORD}),
-        ("/api/v1/flavors", {"name": "bm.x86", "cpus": 16, "memory_mb": 65536, "local_gb": 200,
-                             "cpu_arch": "x86_64"}),
-        ("/api/v1/flavors", {"name": "bm.arm", "cpus": 64, "memory_mb": 131072, "local_gb": 400,
-                             "cpu_arch": "aarch64", "is_public": False, "projects": ["p2"]}),
-    ):  # fmt: skip
+        (
+            "/api/v1/flavors",
+            {
+                "name": "bm.x86",
+                "cpus": 16,
+                "memory_mb": 65536,
+                "local_gb": 200,
+                "cpu_arch": "x86_64",
+            },
+        ),
+        (
+            "/api/v1/flavors",
+            {
+                "name": "bm.arm",
+                "cpus": 64,
+                "memory_mb": 131072,
+                "local_gb": 400,
+                "cpu_arch": "aarch64",
+                "is_public": False,
+                "projects": ["p2"],
+            },
+        ),
+    ):
         r = c.post(path, json=body, headers=admin)
         assert r.status_code == 201, r.text
     assert c.put("/api/v1/projects/p1/members/alice", json={}, headers=admin).status_code == 200
@@ -51,23 +70,37 @@ def cloud(secure: Any) -> Iterator[tuple[Any, Any, dict[str, dict[str, str]]]]:
     conductor = Conductor(svc.db, svc.settings)
     conductor.start()
     try:
-        yield c, svc, {"admin": admin, "alice": bearer(log_in(c, "alice", PASSWORD)),
-                       "carol": bearer(log_in(c, "carol", PASSWORD))}  # fmt: skip
+        yield (
+            c,
+            svc,
+            {
+                "admin": admin,
+                "alice": bearer(log_in(c, "alice", PASSWORD)),
+                "carol": bearer(log_in(c, "carol", PASSWORD)),
+            },
+        )
     finally:
         conductor.stop(wait=True)
 
 
-def add_nodes(c: Any, svc: Any, headers: dict[str, str], count: int, props: dict[str, Any],
-              prefix: str = "n") -> list[str]:  # fmt: skip
+def add_nodes(
+    c: Any, svc: Any, headers: dict[str, str], count: int, props: dict[str, Any], prefix: str = "n"
+) -> list[str]:
     made = []
     for i in range(count):
-        r = c.post("/v1/nodes", json={"name": f"{prefix}{i}", "driver": "fake-hardware",
-                                      "properties": props}, headers=headers)  # fmt: skip
+        r = c.post(
+            "/v1/nodes",
+            json={"name": f"{prefix}{i}", "driver": "fake-hardware", "properties": props},
+            headers=headers,
+        )
         assert r.status_code == 201, r.text
         made.append(r.json()["uuid"])
     with svc.db.write() as conn:
-        conn.execute(sa.update(nodes).where(nodes.c.uuid.in_(made))
-                     .values(provision_state="available", power_state="power off"))  # fmt: skip
+        conn.execute(
+            sa.update(nodes)
+            .where(nodes.c.uuid.in_(made))
+            .values(provision_state="available", power_state="power off")
+        )
     return made
 
 
@@ -90,8 +123,11 @@ def test_a_member_creates_uses_and_deletes_hosts(cloud: Any) -> None:
     assert [f["name"] for f in c.get("/api/v1/flavors", headers=alice).json()["flavors"]] == [
         "bm.x86"
     ]
-    r = c.post("/api/v1/hosts", json={"name": "web", "count": 2, "flavor": "bm.x86",
-                                      "image": "http://images/debian.qcow2"}, headers=alice)  # fmt: skip
+    r = c.post(
+        "/api/v1/hosts",
+        json={"name": "web", "count": 2, "flavor": "bm.x86", "image": "http://images/debian.qcow2"},
+        headers=alice,
+    )
     assert r.status_code == 202, r.text
     assert [h["name"] for h in r.json()["hosts"]] == ["web-1", "web-2"]
     web1 = wait_status(c, alice, "web-1", "active")
@@ -107,8 +143,9 @@ def test_a_member_creates_uses_and_deletes_hosts(cloud: Any) -> None:
     wait_status(c, alice, "web-1", "stopped")
     assert c.post("/api/v1/hosts/web-1/start", headers=alice).status_code == 202
     wait_status(c, alice, "web-1", "active")
-    r = c.post("/api/v1/hosts/web-1/rebuild", json={"image": "http://images/ubuntu.qcow2"},
-               headers=alice)  # fmt: skip
+    r = c.post(
+        "/api/v1/hosts/web-1/rebuild", json={"image": "http://images/ubuntu.qcow2"}, headers=alice
+    )
     assert r.status_code == 202, r.text
     rebuilt = wait_status(c, alice, "web-1", "active")
     assert rebuilt["image"] == "http://images/ubuntu.qcow2"
@@ -138,27 +175,41 @@ def test_a_tenant_cannot_point_the_cloud_at_its_own_network(cloud: Any) -> None:
     c, svc, who = cloud
     alice, admin = who["alice"], who["admin"]
     add_nodes(c, svc, admin, 1, X86)
-    for url in ("http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:5432/",
-                "http://images.evil.example/x.qcow2", "https://10.0.0.1/bmc.raw"):  # fmt: skip
-        r = c.post("/api/v1/hosts", json={"name": "x", "flavor": "bm.x86", "image": url},
-                   headers=alice)  # fmt: skip
+    for url in (
+        "http://169.254.169.254/latest/meta-data/",
+        "http://127.0.0.1:5432/",
+        "http://images.evil.example/x.qcow2",
+        "https://10.0.0.1/bmc.raw",
+    ):
+        r = c.post(
+            "/api/v1/hosts", json={"name": "x", "flavor": "bm.x86", "image": url}, headers=alice
+        )
         assert r.status_code == 403 and r.json()["field"] == "image", (url, r.text)
         assert "by image id" not in r.json()["detail"] and "only from images" in r.json()["detail"]
     r = c.post("/api/v1/images", json={"name": "mine", "disk_format": "raw"}, headers=alice)
     assert r.status_code == 201, r.text
-    r = c.post(f"/api/v1/images/{r.json()['uuid']}/import", json={"url": "http://127.0.0.1:22/"},
-               headers=alice)  # fmt: skip
+    r = c.post(
+        f"/api/v1/images/{r.json()['uuid']}/import",
+        json={"url": "http://127.0.0.1:22/"},
+        headers=alice,
+    )
     assert r.status_code == 403 and r.json()["field"] == "url", r.text
     assert c.get("/api/v1/hosts", headers=alice).json()["hosts"] == []  # nothing half-made
     # a cloud admin is trusted with any URL (they run the conductor)
-    r = c.post("/api/v1/hosts", json={"name": "y", "flavor": "bm.x86", "project": "p1",
-                                      "image": "http://10.0.0.1/os.raw"}, headers=admin)  # fmt: skip
+    r = c.post(
+        "/api/v1/hosts",
+        json={"name": "y", "flavor": "bm.x86", "project": "p1", "image": "http://10.0.0.1/os.raw"},
+        headers=admin,
+    )
     assert r.status_code == 202, r.text
     node = c.get(f"/v1/nodes/{host(c, admin, 'y')['node_uuid']}", headers=admin).json()
     assert node["instance_info"]["image_source_tenant"] is False  # the conductor may follow it
     add_nodes(c, svc, admin, 1, X86, prefix="m")
-    r = c.post("/api/v1/hosts", json={"name": "z", "flavor": "bm.x86",
-                                      "image": "http://images/os.raw"}, headers=alice)  # fmt: skip
+    r = c.post(
+        "/api/v1/hosts",
+        json={"name": "z", "flavor": "bm.x86", "image": "http://images/os.raw"},
+        headers=alice,
+    )
     assert r.status_code == 202, r.text
     node = c.get(f"/v1/nodes/{host(c, alice, 'z')['node_uuid']}", headers=admin).json()
     assert node["instance_info"]["image_source_tenant"] is True  # its redirects stay on "images"
@@ -169,8 +220,16 @@ def test_host_lists_filter_sort_and_page_in_sql(cloud: Any) -> None:
     alice, carol, admin = who["alice"], who["carol"], who["admin"]
     add_nodes(c, svc, admin, 6, X86)
     for headers, name, count in ((alice, "a", 4), (carol, "b", 2)):
-        r = c.post("/api/v1/hosts", json={"name": name, "count": count, "flavor": "bm.x86",
-                                          "image": "http://images/debian.qcow2"}, headers=headers)  # fmt: skip
+        r = c.post(
+            "/api/v1/hosts",
+            json={
+                "name": name,
+                "count": count,
+                "flavor": "bm.x86",
+                "image": "http://images/debian.qcow2",
+            },
+            headers=headers,
+        )
         assert r.status_code == 202, r.text
     for name in ("a-1", "a-2", "a-3", "a-4"):
         wait_status(c, alice, name, "active")
@@ -180,14 +239,20 @@ def test_host_lists_filter_sort_and_page_in_sql(cloud: Any) -> None:
     wait_status(c, alice, "a-2", "stopped")
     failed = host(c, alice, "a-3")["node_uuid"]
     with svc.db.write() as conn:  # as a failed rebuild leaves it
-        conn.execute(sa.update(nodes).where(nodes.c.uuid == failed)
-                     .values(provision_state="deploy failed", last_error="disk on fire"))  # fmt: skip
+        conn.execute(
+            sa.update(nodes)
+            .where(nodes.c.uuid == failed)
+            .values(provision_state="deploy failed", last_error="disk on fire")
+        )
 
     def walk(headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
         got, marker = [], None
         while True:
-            page = c.get("/api/v1/hosts", params={**params, **({"marker": marker} if marker else {})},
-                         headers=headers).json()  # fmt: skip
+            page = c.get(
+                "/api/v1/hosts",
+                params={**params, **({"marker": marker} if marker else {})},
+                headers=headers,
+            ).json()
             got += page["hosts"]
             assert len(page["hosts"]) <= params.get("limit", 1000)
             marker = page.get("next_marker")
@@ -208,7 +273,9 @@ def test_host_lists_filter_sort_and_page_in_sql(cloud: Any) -> None:
     (broken,) = walk(admin, status="error")
     assert (broken["name"], broken["status_reason"]) == ("a-3", "disk on fire")
     assert [h["name"] for h in walk(admin, status="active", project="p1", sort_key="name")] == [
-        "a-1", "a-4"]  # fmt: skip
+        "a-1",
+        "a-4",
+    ]
     b1 = host(c, carol, "b-1")["uuid"]
     r = c.get("/api/v1/hosts", params={"marker": b1}, headers=alice)  # not in alice's list
     assert r.status_code == 400 and r.json()["field"] == "marker"
@@ -223,12 +290,20 @@ def test_no_match_quota_and_private_flavors(cloud: Any) -> None:
     body = {"name": "big", "count": 3, "flavor": "bm.x86", "image": "http://images/os.raw"}
     r = c.post("/api/v1/hosts", json=body, headers=alice)
     assert r.status_code == 409
-    assert r.json()["detail"] == ("no available node matches flavor bm.x86 in availability zone "
-                                  "default (asked for 3, 2 could be claimed); nothing was created")  # fmt: skip
+    assert r.json()["detail"] == (
+        "no available node matches flavor bm.x86 in availability zone "
+        "default (asked for 3, 2 could be claimed); nothing was created"
+    )
     with svc.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(hosts)).scalar_one() == 0
-        assert conn.execute(sa.select(sa.func.count()).select_from(nodes)
-                            .where(nodes.c.instance_uuid.is_not(None))).scalar_one() == 0  # fmt: skip
+        assert (
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(nodes)
+                .where(nodes.c.instance_uuid.is_not(None))
+            ).scalar_one()
+            == 0
+        )
     r = c.post("/api/v1/hosts", json={**body, "flavor": "bm.arm"}, headers=alice)
     assert r.status_code == 404 and "flavor bm.arm could not be found" in r.json()["detail"]
     r = c.post("/api/v1/hosts", json={**body, "flavor": "bm.arm", "count": 1}, headers=carol)
@@ -237,15 +312,19 @@ def test_no_match_quota_and_private_flavors(cloud: Any) -> None:
     assert r.status_code == 200 and r.json()["quota_cores"] == 20
     r = c.post("/api/v1/hosts", json={**body, "count": 2}, headers=alice)
     assert r.status_code == 403
-    assert r.json()["detail"] == ("quota exceeded: department d1 may have 20 cores, has 0, and "
-                                  "32 more were asked for")  # fmt: skip
-    assert c.patch("/api/v1/departments/d1", json={"quota_cores": None},
-                   headers=admin).status_code == 200  # fmt: skip
+    assert r.json()["detail"] == (
+        "quota exceeded: department d1 may have 20 cores, has 0, and 32 more were asked for"
+    )
+    assert (
+        c.patch("/api/v1/departments/d1", json={"quota_cores": None}, headers=admin).status_code
+        == 200
+    )
     assert c.patch("/api/v1/projects/p1", json={"quota_hosts": 1}, headers=admin).status_code == 200
     r = c.post("/api/v1/hosts", json={**body, "count": 2}, headers=alice)
     assert r.status_code == 403
-    assert r.json()["detail"] == ("quota exceeded: project p1 may have 1 hosts, has 0, and 2 more "
-                                  "were asked for")  # fmt: skip
+    assert r.json()["detail"] == (
+        "quota exceeded: project p1 may have 1 hosts, has 0, and 2 more were asked for"
+    )
     r = c.post("/api/v1/hosts", json={**body, "count": 1, "colour": "red"}, headers=alice)
     assert r.status_code == 400 and r.json()["field"] == "colour"
     r = c.post("/api/v1/hosts", json={**body, "count": 0}, headers=alice)
@@ -256,9 +335,11 @@ def test_concurrent_creates_never_share_a_node(secure: Any) -> None:
     """50 creates at once against 20 matching nodes: exactly 20 hosts, 30 clear refusals."""
     c, svc = secure
     admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
-    for path, body in (("/api/v1/departments", {"name": "d"}),
-                       ("/api/v1/projects", {"name": "p", "department": "d"}),
-                       ("/api/v1/flavors", {"name": "f", "cpus": 1, "memory_mb": 1, "local_gb": 1})):  # fmt: skip
+    for path, body in (
+        ("/api/v1/departments", {"name": "d"}),
+        ("/api/v1/projects", {"name": "p", "department": "d"}),
+        ("/api/v1/flavors", {"name": "f", "cpus": 1, "memory_mb": 1, "local_gb": 1}),
+    ):
         assert c.post(path, json=body, headers=admin).status_code == 201
     add_nodes(c, svc, admin, 20, X86)
     caller = Caller(request_id="race")  # the cloud admin (principal None acts as admin)
@@ -268,8 +349,18 @@ def test_concurrent_creates_never_share_a_node(secure: Any) -> None:
     def one(i: int) -> None:
         start.wait()
         try:
-            results.append(host_svc.create(svc, caller, {"name": f"h{i}", "flavor": "f",
-                                                         "image": "http://images/os.raw", "project": "p"}))  # fmt: skip
+            results.append(
+                host_svc.create(
+                    svc,
+                    caller,
+                    {
+                        "name": f"h{i}",
+                        "flavor": "f",
+                        "image": "http://images/os.raw",
+                        "project": "p",
+                    },
+                )
+            )
         except IronworksError as e:
             results.append(e)
 
@@ -281,24 +372,33 @@ def test_concurrent_creates_never_share_a_node(secure: Any) -> None:
     made = [r for r in results if isinstance(r, list)]
     refused = [r for r in results if isinstance(r, IronworksError)]
     assert (len(made), len(refused)) == (20, 30)
-    assert all(e.message.startswith("no available node matches flavor f in availability zone "
-                                    "default") for e in refused), {e.message for e in refused}  # fmt: skip
+    assert all(
+        e.message.startswith("no available node matches flavor f in availability zone default")
+        for e in refused
+    ), {e.message for e in refused}
     with svc.db.read() as conn:
         pairs = conn.execute(sa.select(hosts.c.uuid, hosts.c.node_id)).all()
-        claimed = conn.execute(sa.select(nodes.c.id, nodes.c.instance_uuid)
-                               .where(nodes.c.instance_uuid.is_not(None))).all()  # fmt: skip
+        claimed = conn.execute(
+            sa.select(nodes.c.id, nodes.c.instance_uuid).where(nodes.c.instance_uuid.is_not(None))
+        ).all()
     assert len(pairs) == 20 and len({n for _, n in pairs}) == 20
     assert {(n, u) for u, n in pairs} == set(claimed)
 
 
 def test_another_projects_private_image_is_never_deployed(cloud: Any) -> None:
     c, _, h = cloud
-    r = c.post("/api/v1/images", json={"name": "p1-only", "kind": "os", "disk_format": "raw",
-                                       "project": "p1"}, headers=h["alice"])  # fmt: skip
+    r = c.post(
+        "/api/v1/images",
+        json={"name": "p1-only", "kind": "os", "disk_format": "raw", "project": "p1"},
+        headers=h["alice"],
+    )
     assert r.status_code == 201, r.text
     private = r.json()["uuid"]
-    r = c.post("/api/v1/hosts", json={"name": "steal", "flavor": "bm.arm", "image": private,
-                                      "project": "p2"}, headers=h["carol"])  # fmt: skip
+    r = c.post(
+        "/api/v1/hosts",
+        json={"name": "steal", "flavor": "bm.arm", "image": private, "project": "p2"},
+        headers=h["carol"],
+    )
     assert r.status_code == 404 and private in r.json()["detail"]
 
 
@@ -330,12 +430,17 @@ def test_a_node_carrying_a_host_keeps_its_instance_uuid(cloud: Any) -> None:
     c, svc, who = cloud
     alice, admin = who["alice"], who["admin"]
     add_nodes(c, svc, admin, 1, X86)
-    r = c.post("/api/v1/hosts", json={"name": "db", "flavor": "bm.x86",
-                                      "image": "http://images/debian.qcow2"}, headers=alice)  # fmt: skip
+    r = c.post(
+        "/api/v1/hosts",
+        json={"name": "db", "flavor": "bm.x86", "image": "http://images/debian.qcow2"},
+        headers=alice,
+    )
     assert r.status_code == 202, r.text
     node = wait_status(c, alice, "db", "active")["node_uuid"]
-    for op in ({"op": "remove", "path": "/instance_uuid"},
-               {"op": "replace", "path": "/instance_uuid", "value": None}):  # fmt: skip
+    for op in (
+        {"op": "remove", "path": "/instance_uuid"},
+        {"op": "replace", "path": "/instance_uuid", "value": None},
+    ):
         r = c.patch(f"/v1/nodes/{node}", json=[op], headers=admin)
         assert r.status_code == 409, r.text
         assert "host db" in r.json()["error_message"]

@@ -36,8 +36,9 @@ def make_qcow2(tmp: Path, raw: bytes) -> bytes:
     src = tmp / "src.raw"
     src.write_bytes(raw)
     out = tmp / "img.qcow2"
-    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(src), str(out)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(src), str(out)], check=True
+    )
     return out.read_bytes()
 
 
@@ -87,8 +88,10 @@ def leftovers(svc: Any) -> list[str]:
 
 
 def test_create_upload_raw_and_download_with_ranges(client: Any, services: Any) -> None:
-    r = client.post("/api/v1/images", json={"name": "debian", "min_disk_gb": 2,
-                                            "properties": {"os_distro": "debian"}})  # fmt: skip
+    r = client.post(
+        "/api/v1/images",
+        json={"name": "debian", "min_disk_gb": 2, "properties": {"os_distro": "debian"}},
+    )
     assert r.status_code == 201, r.text
     img = r.json()
     assert (img["status"], img["kind"], img["cpu_arch"], img["visibility"]) == (
@@ -98,8 +101,7 @@ def test_create_upload_raw_and_download_with_ranges(client: Any, services: Any) 
         "public",
     )
     data = disk_bytes()
-    r = client.put(f"/api/v1/images/{img['uuid']}/file", content=data,
-                   params={"sha256": sha(data)})  # fmt: skip
+    r = client.put(f"/api/v1/images/{img['uuid']}/file", content=data, params={"sha256": sha(data)})
     assert r.status_code == 200, r.text
     up = r.json()
     assert up["status"] == "active" and up["disk_format"] == "raw"
@@ -152,8 +154,9 @@ def test_checksum_mismatch_leaves_nothing_behind(client: Any, services: Any) -> 
     img = client.post("/api/v1/images", json={"name": "x"}).json()
     data = disk_bytes(MiB + 3)
     wrong = sha(b"something else")
-    r = client.put(f"/api/v1/images/{img['uuid']}/file", content=data,
-                   headers={"X-Image-Sha256": wrong})  # fmt: skip
+    r = client.put(
+        f"/api/v1/images/{img['uuid']}/file", content=data, headers={"X-Image-Sha256": wrong}
+    )
     assert r.status_code == 400, r.text
     assert r.headers["content-type"] == "application/problem+json"
     problem = r.json()
@@ -197,8 +200,10 @@ def test_unknown_formats_and_backing_files_are_refused(
     base = tmp_path / "base.qcow2"
     top = tmp_path / "top.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(base), "1M"], check=True)
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base),
-                    str(top)], check=True)  # fmt: skip
+    subprocess.run(
+        ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base), str(top)],
+        check=True,
+    )
     r = client.put(f"/api/v1/images/{img['uuid']}/file", content=top.read_bytes())
     assert r.status_code == 400 and "backing" in r.json()["detail"]
     declared = client.post("/api/v1/images", json={"name": "d", "disk_format": "qcow2"}).json()
@@ -215,38 +220,52 @@ def test_import_from_url(client: Any, services: Any, files_served: Any, tmp_path
     (root / "disk.qcow2").write_bytes(make_qcow2(tmp_path, raw))
     uploaded = sha((root / "disk.qcow2").read_bytes())
     img = client.post("/api/v1/images", json={"name": "imp"}).json()
-    r = client.post(f"/api/v1/images/{img['uuid']}/import",
-                    json={"url": f"{base}/disk.qcow2", "checksum": f"sha256:{uploaded}"})  # fmt: skip
+    r = client.post(
+        f"/api/v1/images/{img['uuid']}/import",
+        json={"url": f"{base}/disk.qcow2", "checksum": f"sha256:{uploaded}"},
+    )
     assert r.status_code == 202, r.text
     assert r.json()["status"] == "importing"
-    done = wait_for(lambda: (i := client.get(f"/api/v1/images/{img['uuid']}").json())["status"]
-                    != "importing" and i)  # fmt: skip
+    done = wait_for(
+        lambda: (
+            (i := client.get(f"/api/v1/images/{img['uuid']}").json())["status"] != "importing" and i
+        )
+    )
     assert done["status"] == "active", done
     assert done["sha256"] == sha(raw) and done["uploaded_sha256"] == uploaded
     assert done["source_url"] == f"{base}/disk.qcow2" and seen == ["/disk.qcow2"]
     assert client.get(f"/api/v1/images/{img['uuid']}/file").content == raw
 
     # a wrong checksum, a missing file: status error with the reason; nothing kept
-    for body, words in (({"url": f"{base}/disk.qcow2", "checksum": "0" * 32}, "checksum mismatch"),
-                        ({"url": f"{base}/missing.raw"}, "404")):  # fmt: skip
+    for body, words in (
+        ({"url": f"{base}/disk.qcow2", "checksum": "0" * 32}, "checksum mismatch"),
+        ({"url": f"{base}/missing.raw"}, "404"),
+    ):
         bad = client.post("/api/v1/images", json={"name": "bad"}).json()
         r = client.post(f"/api/v1/images/{bad['uuid']}/import", json=body)
         assert r.status_code == 202, r.text
-        failed = wait_for(lambda b=bad: (i := client.get(f"/api/v1/images/{b['uuid']}").json())
-                          ["status"] != "importing" and i)  # fmt: skip
+        failed = wait_for(
+            lambda b=bad: (
+                (i := client.get(f"/api/v1/images/{b['uuid']}").json())["status"] != "importing"
+                and i
+            )
+        )
         assert failed["status"] == "error" and words in failed["error"], failed
         client.delete(f"/api/v1/images/{bad['uuid']}")
     assert leftovers(services) == []
     r = client.post(f"/api/v1/images/{img['uuid']}/import", json={"url": "ftp://x/y"})
     assert r.status_code == 400 and r.json()["field"] == "url"
-    r = client.post(f"/api/v1/images/{img['uuid']}/import",
-                    json={"url": f"{base}/disk.qcow2", "checksum": "sha1:abcd"})  # fmt: skip
+    r = client.post(
+        f"/api/v1/images/{img['uuid']}/import",
+        json={"url": f"{base}/disk.qcow2", "checksum": "sha1:abcd"},
+    )
     assert r.status_code == 400 and r.json()["field"] == "checksum"
 
 
 def test_deploy_image_parts(client: Any, services: Any) -> None:
-    img = client.post("/api/v1/images", json={"name": "ramdisk", "kind": "deploy",
-                                              "cpu_arch": "aarch64"}).json()  # fmt: skip
+    img = client.post(
+        "/api/v1/images", json={"name": "ramdisk", "kind": "deploy", "cpu_arch": "aarch64"}
+    ).json()
     url = f"/api/v1/images/{img['uuid']}/file"
     r = client.put(url, content=b"kernel")
     assert r.status_code == 400 and r.json()["field"] == "part"
@@ -322,8 +341,12 @@ def test_sharing_needs_a_role_in_the_target_and_names_prefer_ones_own(secure: An
     r = c.put(f"/api/v1/images/{mine['uuid']}/access/p2", headers=alice)
     assert r.status_code == 404 and r.json()["detail"] == "project p2 could not be found"
     assert c.get(f"/api/v1/images/{mine['uuid']}", headers=bob).status_code == 404
-    assert c.post("/api/v1/projects", json={"name": "p3", "department": "d1"},
-                  headers=admin).status_code == 201  # fmt: skip
+    assert (
+        c.post(
+            "/api/v1/projects", json={"name": "p3", "department": "d1"}, headers=admin
+        ).status_code
+        == 201
+    )
     assert c.put("/api/v1/projects/p3/members/alice", json={}, headers=admin).status_code == 200
     alice = bearer(log_in(c, "alice", PASSWORD))  # her new role comes with a new token
     r = c.put(f"/api/v1/images/{mine['uuid']}/access/p3", headers=alice)
@@ -332,8 +355,9 @@ def test_sharing_needs_a_role_in_the_target_and_names_prefer_ones_own(secure: An
     # three images named debian that alice sees: public, hers (p1), bob's shared into p1
     assert c.post("/api/v1/images", json={"name": "debian"}, headers=admin).status_code == 201
     own = c.post("/api/v1/images", json={"name": "debian", "project": "p1"}, headers=alice).json()
-    theirs = c.post("/api/v1/images", json={"name": "debian", "visibility": "shared"},
-                    headers=bob).json()  # fmt: skip
+    theirs = c.post(
+        "/api/v1/images", json={"name": "debian", "visibility": "shared"}, headers=bob
+    ).json()
     r = c.put(f"/api/v1/images/{theirs['uuid']}/access/p1", headers=admin)
     assert r.status_code == 200
     r = c.get("/api/v1/images/debian", headers=alice)

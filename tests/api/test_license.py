@@ -21,16 +21,19 @@ from ironworks.services.context import Services
 from tests.conftest import make_settings
 
 KEY = Ed25519PrivateKey.generate()  # the tests' own vendor key
-PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                        serialization.NoEncryption())  # fmt: skip
-PUB = base64.b64encode(KEY.public_key().public_bytes(serialization.Encoding.Raw,
-                                                     serialization.PublicFormat.Raw)).decode()  # fmt: skip
+PEM = KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+)
+PUB = base64.b64encode(
+    KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+).decode()
 
 
 @pytest.fixture
 def licensed(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
-    settings = make_settings(database_url, tmp_path,
-                             license={"evaluation_nodes": 2, "trusted_keys": [PUB]})  # fmt: skip
+    settings = make_settings(
+        database_url, tmp_path, license={"evaluation_nodes": 2, "trusted_keys": [PUB]}
+    )
     db = Database(settings.effective_database_url)
     migrate.upgrade(db)
     from starlette.testclient import TestClient
@@ -42,9 +45,15 @@ def licensed(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
 
 
 def document(max_nodes: int = 3, expires: date | None = None, **extra: Any) -> dict[str, Any]:
-    fields = {"id": "lic-1", "customer": "Rail Research Institute", "edition": "enterprise",
-              "max_nodes": max_nodes, "issued": date.today().isoformat(),
-              "expires": (expires or date.today() + timedelta(days=365)).isoformat(), **extra}  # fmt: skip
+    fields = {
+        "id": "lic-1",
+        "customer": "Rail Research Institute",
+        "edition": "enterprise",
+        "max_nodes": max_nodes,
+        "issued": date.today().isoformat(),
+        "expires": (expires or date.today() + timedelta(days=365)).isoformat(),
+        **extra,
+    }
     return sign(fields, PEM)
 
 
@@ -54,14 +63,22 @@ def enrol(c: httpx.Client, name: str) -> httpx.Response:
 
 def test_evaluation_then_a_license(licensed: httpx.Client) -> None:
     c = licensed
-    assert c.get("/api/v1/license").json() == {"state": "evaluation", "nodes_used": 0,
-                                               "nodes_allowed": 2, "license": None, "nodes_awaiting_acceptance": 0}  # fmt: skip
+    assert c.get("/api/v1/license").json() == {
+        "state": "evaluation",
+        "nodes_used": 0,
+        "nodes_allowed": 2,
+        "license": None,
+        "nodes_awaiting_acceptance": 0,
+    }
     assert enrol(c, "a").status_code == 201 and enrol(c, "b").status_code == 201
     r = enrol(c, "c")
     assert r.status_code == 403
     assert "without a license Ironworks enrols up to 2 nodes" in r.json()["error_message"]
-    r = c.post("/api/v1/nodes/import", content=b"name,driver,bmc_address\nx,fake-hardware,1.2.3.4\n",
-               headers={"Content-Type": "text/csv"})  # fmt: skip
+    r = c.post(
+        "/api/v1/nodes/import",
+        content=b"name,driver,bmc_address\nx,fake-hardware,1.2.3.4\n",
+        headers={"Content-Type": "text/csv"},
+    )
     assert r.status_code == 403 and r.json()["detail"].endswith("(ironworks license install FILE)")
     r = c.put("/api/v1/license", json=document(max_nodes=3))
     assert r.status_code == 200, r.text
@@ -71,8 +88,10 @@ def test_evaluation_then_a_license(licensed: httpx.Client) -> None:
     assert enrol(c, "c").status_code == 201
     r = enrol(c, "d")
     assert r.status_code == 403
-    assert ("the license of Rail Research Institute allows 3 nodes; 3 are enrolled and 1 more "
-            "were asked for") in r.json()["error_message"]  # fmt: skip
+    assert (
+        "the license of Rail Research Institute allows 3 nodes; 3 are enrolled and 1 more "
+        "were asked for"
+    ) in r.json()["error_message"]
 
 
 def test_expired_license_stops_enrolment_only(licensed: httpx.Client) -> None:

@@ -31,8 +31,11 @@ def test_a_chunked_body_is_cut_at_the_limit(secure: Any) -> None:
             yield b"x" * MIB
         yield b'"}'
 
-    r = c.post("/api/v1/departments", content=chunks(),
-               headers={**admin, "Content-Type": "application/json"})  # fmt: skip
+    r = c.post(
+        "/api/v1/departments",
+        content=chunks(),
+        headers={**admin, "Content-Type": "application/json"},
+    )
     assert r.status_code == 413, r.text
     assert c.get("/api/v1/departments", headers=admin).json()["departments"] == []
 
@@ -79,8 +82,9 @@ def test_nul_characters_are_refused_everywhere_even_before_log_in(secure: Any) -
     assert r.status_code == 400 and "NUL" in r.json()["error_message"]
     r = c.get("/api/v1/users/ab%00c", headers=admin)
     assert r.status_code == 400 and "NUL" in r.json()["detail"]
-    r = c.patch("/v1/nodes/x", json=[{"op": "add", "path": "/extra/k\x00", "value": 1}],
-                headers=admin)  # fmt: skip
+    r = c.patch(
+        "/v1/nodes/x", json=[{"op": "add", "path": "/extra/k\x00", "value": 1}], headers=admin
+    )
     assert r.status_code == 400
 
 
@@ -88,8 +92,9 @@ def test_deep_json_and_huge_integers_are_refused_naming_the_field(secure: Any) -
     c, _ = secure
     admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
     deep = b'{"name": "d", "description": ' + b"[" * 2000 + b"]" * 2000 + b"}"
-    r = c.post("/api/v1/departments", content=deep,
-               headers={**admin, "Content-Type": "application/json"})  # fmt: skip
+    r = c.post(
+        "/api/v1/departments", content=deep, headers={**admin, "Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and "nested more than" in r.json()["detail"]
     r = c.post("/api/v1/departments", json={"name": "d", "quota_hosts": 2**70}, headers=admin)
     assert r.status_code == 400 and r.json()["field"] == "quota_hosts"

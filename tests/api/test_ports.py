@@ -9,8 +9,14 @@ from tests.api.test_nodes import error_of, make_node
 
 def test_port_crud(client):
     n = make_node(client)
-    r = client.post("/v1/ports", json={"node_uuid": n["uuid"], "address": "52:54:00:AB:CD:EF",
-                                       "local_link_connection": {"switch_id": "aa:bb:cc:dd:ee:ff", "port_id": "Eth1/1"}})  # fmt: skip
+    r = client.post(
+        "/v1/ports",
+        json={
+            "node_uuid": n["uuid"],
+            "address": "52:54:00:AB:CD:EF",
+            "local_link_connection": {"switch_id": "aa:bb:cc:dd:ee:ff", "port_id": "Eth1/1"},
+        },
+    )
     assert r.status_code == 201, r.text
     p = r.json()
     assert (
@@ -58,8 +64,15 @@ def test_ports_go_with_their_node(client):
 
 def test_portgroup_and_bond_membership(client):
     n = make_node(client)
-    r = client.post("/v1/portgroups", json={"node_uuid": n["uuid"], "name": "bond0", "mode": "802.3ad",
-                                            "address": "52:54:00:00:01:00"})  # fmt: skip
+    r = client.post(
+        "/v1/portgroups",
+        json={
+            "node_uuid": n["uuid"],
+            "name": "bond0",
+            "mode": "802.3ad",
+            "address": "52:54:00:00:01:00",
+        },
+    )
     assert r.status_code == 201, r.text
     pg = r.json()
     assert pg["mode"] == "802.3ad"
@@ -122,12 +135,36 @@ def test_drivers_conductors_chassis(client, conductor):
 
 def test_volume_connectors_and_targets(client):
     n = make_node(client)
-    r = client.post("/v1/volume/connectors", json={"node_uuid": n["uuid"], "type": "iqn",
-                                                   "connector_id": "iqn.2026-11.dev.ironworks:n1"})  # fmt: skip
+    r = client.post(
+        "/v1/volume/connectors",
+        json={
+            "node_uuid": n["uuid"],
+            "type": "iqn",
+            "connector_id": "iqn.2026-11.dev.ironworks:n1",
+        },
+    )
     assert r.status_code == 201, r.text
-    r = client.post("/v1/volume/targets", json={"node_uuid": n["uuid"], "volume_type": "iscsi", "boot_index": 0,
-                                                "volume_id": "v-1", "properties": {}})  # fmt: skip
+    r = client.post(
+        "/v1/volume/targets",
+        json={
+            "node_uuid": n["uuid"],
+            "volume_type": "iscsi",
+            "boot_index": 0,
+            "volume_id": "v-1",
+            "properties": {},
+        },
+    )
     assert r.status_code == 201, r.text
     assert len(client.get(f"/v1/nodes/{n['uuid']}/volume/targets").json()["targets"]) == 1
-    assert client.post("/v1/volume/targets", json={"node_uuid": n["uuid"], "volume_type": "iscsi",
-                                                   "boot_index": 0, "volume_id": "v-2"}).status_code == 409  # fmt: skip
+    assert (
+        client.post(
+            "/v1/volume/targets",
+            json={
+                "node_uuid": n["uuid"],
+                "volume_type": "iscsi",
+                "boot_index": 0,
+                "volume_id": "v-2",
+            },
+        ).status_code
+        == 409
+    )

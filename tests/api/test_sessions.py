@@ -40,8 +40,9 @@ def test_changing_ones_own_password_ends_the_other_sessions(secure: Any) -> None
     c, _ = secure
     setup_org(c)
     here, there = as_(c, "alice"), as_(c, "alice")
-    r = c.post("/api/v1/auth/password", json={"current_password": "nope", "password": "X"},
-               headers=here)  # fmt: skip
+    r = c.post(
+        "/api/v1/auth/password", json={"current_password": "nope", "password": "X"}, headers=here
+    )
     assert r.status_code == 400 and r.json()["field"] == "current_password"
     body = {"current_password": PASSWORD, "password": "An0ther-Passw0rd"}
     assert c.post("/api/v1/auth/password", json=body, headers=here).status_code == 204
@@ -111,8 +112,10 @@ def test_unknown_disabled_and_known_users_answer_alike(secure: Any) -> None:
     answers = {}
     for user, password in (("alice", "guess"), ("nobody", "guess"), ("carol", PASSWORD)):
         probe = _other_source(c, f"198.51.100.{len(answers) + 1}")
-        seen = [(r.status_code, r.json()["detail"]) for r in
-                (_try(probe, user, password) for _ in range(4))]  # fmt: skip
+        seen = [
+            (r.status_code, r.json()["detail"])
+            for r in (_try(probe, user, password) for _ in range(4))
+        ]
         answers[user] = [(code, detail.split(" in ")[0]) for code, detail in seen]
     assert answers["alice"] == answers["nobody"] == answers["carol"]
     assert answers["nobody"][0] == (401, WRONG) and answers["nobody"][3][0] == 429
@@ -176,9 +179,15 @@ def test_me_says_which_operations_the_caller_may_perform(secure: Any) -> None:
     alice = c.get("/api/v1/auth/me", headers=as_(c, "alice")).json()["operations"]
     bob = c.get("/api/v1/auth/me", headers=as_(c, "bob")).json()["operations"]
     assert (alice["node:create"], alice["host:create"], alice["user:update"]) == (
-        "deny", "joined", "deny")  # fmt: skip
+        "deny",
+        "joined",
+        "deny",
+    )
     assert (bob["node:create"], bob["host:create"], bob["user:update"]) == (
-        "deny", "joined", "dept")  # fmt: skip
+        "deny",
+        "joined",
+        "dept",
+    )
     from ironworks.domain import policy
 
     assert set(alice) == {r.operation for r in policy.RULES}

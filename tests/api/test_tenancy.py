@@ -30,8 +30,12 @@ def setup_org(c: Any) -> dict[str, str]:
     for u in ("alice", "bob", "carol"):
         post(c, "/api/v1/users", {"name": u, "password": PASSWORD}, admin)
     assert c.put("/api/v1/projects/p1/members/alice", json={}, headers=admin).status_code == 200
-    assert c.put("/api/v1/projects/p2/members/carol", json={"role": "project_admin"},
-                 headers=admin).status_code == 200  # fmt: skip
+    assert (
+        c.put(
+            "/api/v1/projects/p2/members/carol", json={"role": "project_admin"}, headers=admin
+        ).status_code
+        == 200
+    )
     assert c.put("/api/v1/departments/d1/admins/bob", headers=admin).status_code == 200
     return {"admin": admin["Authorization"]}
 
@@ -65,8 +69,9 @@ def test_department_admin_manages_their_department_only(secure: Any) -> None:
     r = c.post("/api/v1/projects", json={"name": "p4", "department": "d2"}, headers=bob)
     assert r.status_code == 404 and "department d2 could not be found" in r.text
     post(c, "/api/v1/users", {"name": "dave", "password": PASSWORD}, bob)
-    r = c.post("/api/v1/users", json={"name": "eve", "password": PASSWORD, "is_admin": True},
-               headers=bob)  # fmt: skip
+    r = c.post(
+        "/api/v1/users", json={"name": "eve", "password": PASSWORD, "is_admin": True}, headers=bob
+    )
     assert r.status_code == 403 and "only the cloud admin may create cloud admins" in r.text
     assert c.put("/api/v1/projects/p3/members/dave", json={}, headers=bob).status_code == 200
     users = [u["name"] for u in c.get("/api/v1/users", headers=bob).json()["users"]]
@@ -75,7 +80,9 @@ def test_department_admin_manages_their_department_only(secure: Any) -> None:
     assert c.get("/api/v1/projects/p2", headers=bob).status_code == 404
     # a department admin has joined every project of their department
     assert {p["name"] for p in c.get("/api/v1/projects", headers=bob).json()["projects"]} == {
-        "p1", "p3"}  # fmt: skip
+        "p1",
+        "p3",
+    }
 
 
 def test_bad_input_names_the_field(secure: Any) -> None:
@@ -115,8 +122,9 @@ def test_unlock_and_reset_password(secure: Any) -> None:
     r = c.post("/api/v1/auth/tokens", json={"username": "alice", "password": PASSWORD})
     assert r.status_code == 429 and "try again in" in r.json()["detail"]  # from this address
     bob = as_(c, "bob")  # alice's department admin
-    r = c.patch("/api/v1/users/alice", json={"unlock": True, "password": "N3w-Passw0rd!"},
-                headers=bob)  # fmt: skip
+    r = c.patch(
+        "/api/v1/users/alice", json={"unlock": True, "password": "N3w-Passw0rd!"}, headers=bob
+    )
     assert r.status_code == 200, r.text
     assert r.json()["failed_logins"] == 0 and r.json()["locked_until"] is None
     assert log_in(c, "alice", "N3w-Passw0rd!")
@@ -126,20 +134,27 @@ def test_audit_log_lists_filters_and_exports(secure: Any) -> None:
     c, _ = secure
     setup_org(c)
     admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
-    events = c.get("/api/v1/audit-events", params={"action": "project:create"},
-                   headers=admin).json()["audit_events"]  # fmt: skip
+    events = c.get(
+        "/api/v1/audit-events", params={"action": "project:create"}, headers=admin
+    ).json()["audit_events"]
     assert [(e["target_id"], e["user_name"], e["outcome"]) for e in events] == [
-        (None, "admin", "success"), (None, "admin", "success")]  # fmt: skip
+        (None, "admin", "success"),
+        (None, "admin", "success"),
+    ]
     page = c.get("/api/v1/audit-events", params={"limit": 2}, headers=admin).json()
-    older = c.get("/api/v1/audit-events", params={"limit": 2, "marker": page["next_marker"]},
-                  headers=admin).json()  # fmt: skip
+    older = c.get(
+        "/api/v1/audit-events", params={"limit": 2, "marker": page["next_marker"]}, headers=admin
+    ).json()
     assert not {e["uuid"] for e in page["audit_events"]} & {
         e["uuid"] for e in older["audit_events"]
     }
     r = c.get("/api/v1/audit-events", params={"colour": "red"}, headers=admin)
     assert r.status_code == 400 and r.json()["field"] == "colour"
-    r = c.get("/api/v1/audit-events/export", params={"format": "xlsx", "outcome": "success"},
-              headers=admin)  # fmt: skip
+    r = c.get(
+        "/api/v1/audit-events/export",
+        params={"format": "xlsx", "outcome": "success"},
+        headers=admin,
+    )
     assert r.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
     rows = list(sheet.iter_rows(values_only=True))
@@ -168,9 +183,12 @@ def test_lists_page_and_sort_the_same_way(secure: Any) -> None:
     assert names == ["admin", "alice", "bob", "carol"]
     desc = c.get("/api/v1/projects", params={"sort_dir": "desc"}, headers=admin).json()
     assert [p["name"] for p in desc["projects"]] == ["p2", "p1"] and "next_marker" not in desc
-    for path, bad in (("/api/v1/users", {"sort_key": "password_hash"}),
-                      ("/api/v1/flavors", {"limit": 0}), ("/api/v1/hosts", {"colour": "red"}),
-                      ("/api/v1/departments", {"marker": "nope"})):  # fmt: skip
+    for path, bad in (
+        ("/api/v1/users", {"sort_key": "password_hash"}),
+        ("/api/v1/flavors", {"limit": 0}),
+        ("/api/v1/hosts", {"colour": "red"}),
+        ("/api/v1/departments", {"marker": "nope"}),
+    ):
         r = c.get(path, params=bad, headers=admin)
         assert r.status_code == 400 and r.json()["field"] == next(iter(bad)), (path, r.text)
 

@@ -302,8 +302,10 @@ def test_lists_follow_next_links_and_keep_filters(small_pages: LiveServer) -> No
 def test_login_whoami_logout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("IRONWORKS_TOKEN", raising=False)
-    server = start_server(tmp_path / "server", env={
-        "IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": "Adm1n-Passw0rd"})  # fmt: skip
+    server = start_server(
+        tmp_path / "server",
+        env={"IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": "Adm1n-Passw0rd"},
+    )
     try:
         url = server.url
         refused = cli(url, "node", "list", code=1)

@@ -23,9 +23,16 @@ def write(path: Path, *rows: str) -> Path:
 
 
 def row(i: int, **over: str) -> str:
-    cells = {"name": f"n{i}", "driver": "fake-hardware", "bmc_address": f"10.0.0.{i}",
-             "bmc_username": "admin", "bmc_password": SECRET,
-             "macs": f"52:54:00:00:00:{i:02x}", "cpus": "8", "memory_mb": "4096"}  # fmt: skip
+    cells = {
+        "name": f"n{i}",
+        "driver": "fake-hardware",
+        "bmc_address": f"10.0.0.{i}",
+        "bmc_username": "admin",
+        "bmc_password": SECRET,
+        "macs": f"52:54:00:00:00:{i:02x}",
+        "cpus": "8",
+        "memory_mb": "4096",
+    }
     cells.update(over)
     return ",".join(cells.values())
 
@@ -57,13 +64,24 @@ def test_import_xlsx_then_export_both_formats(live_server: LiveServer, tmp_path:
     sheet = book.active
     sheet.append(HEADER.split(","))
     for i in range(1, 4):
-        sheet.append([f"x{i}", "fake-hardware", f"10.0.1.{i}", "admin", SECRET,
-                      f"52:54:00:01:00:{i:02x} 52:54:00:02:00:{i:02x}", 16, 8192])  # fmt: skip
+        sheet.append(
+            [
+                f"x{i}",
+                "fake-hardware",
+                f"10.0.1.{i}",
+                "admin",
+                SECRET,
+                f"52:54:00:01:00:{i:02x} 52:54:00:02:00:{i:02x}",
+                16,
+                8192,
+            ]
+        )
     book.save(tmp_path / "fleet.xlsx")
     r = cli(url, "node", "import", str(tmp_path / "fleet.xlsx"))
     assert "Enrolled 3 nodes" in r.stdout
-    report = json.loads(cli(url, "node", "import", str(tmp_path / "fleet.xlsx"), "--json",
-                            "--skip-invalid").stdout)  # fmt: skip
+    report = json.loads(
+        cli(url, "node", "import", str(tmp_path / "fleet.xlsx"), "--json", "--skip-invalid").stdout
+    )
     assert report["created"] == [] and report["skipped"] == 3
 
     out = cli(url, "node", "export").stdout

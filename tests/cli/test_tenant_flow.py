@@ -38,23 +38,42 @@ def admin_setup(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert "the password must mix three of" in weak.output
     assert [u["name"] for u in cli_json(url, "user", "list")] == ["admin", "alice", "carol"]
     assert cli_json(url, "project", "list")[0]["members"] == [{"role": "member", "user": "alice"}]
-    cli(url, "flavor", "create", "bm.small", "--cpus", "8", "--memory-mb", "16384",
-        "--local-gb", "100")  # fmt: skip
-    token = httpx.post(f"{url}/api/v1/auth/tokens",
-                       json={"username": "admin", "password": ADMIN_PASSWORD}).json()["token"]  # fmt: skip
+    cli(
+        url,
+        "flavor",
+        "create",
+        "bm.small",
+        "--cpus",
+        "8",
+        "--memory-mb",
+        "16384",
+        "--local-gb",
+        "100",
+    )
+    token = httpx.post(
+        f"{url}/api/v1/auth/tokens", json={"username": "admin", "password": ADMIN_PASSWORD}
+    ).json()["token"]
     h = {"Authorization": f"Bearer {token}", "X-OpenStack-Ironic-API-Version": "latest"}
     with httpx.Client(base_url=url, headers=h, timeout=30) as c:
         props = {"cpus": 16, "memory_mb": 32768, "local_gb": 200, "cpu_arch": "x86_64"}
         for i in range(4):
-            r = c.post("/v1/nodes", json={"name": f"rack-{i}", "driver": "fake-hardware",
-                                          "properties": props})  # fmt: skip
+            r = c.post(
+                "/v1/nodes",
+                json={"name": f"rack-{i}", "driver": "fake-hardware", "properties": props},
+            )
             assert r.status_code == 201
             for verb in ("manage", "provide"):
-                assert c.put(f"/v1/nodes/rack-{i}/states/provision",
-                             json={"target": verb}).status_code == 202  # fmt: skip
+                assert (
+                    c.put(f"/v1/nodes/rack-{i}/states/provision", json={"target": verb}).status_code
+                    == 202
+                )
                 goal = {"manage": "manageable", "provide": "available"}[verb]
-                wait_for(lambda i=i, goal=goal: c.get(f"/v1/nodes/rack-{i}").json()
-                         ["provision_state"] == goal, timeout=20)  # fmt: skip
+                wait_for(
+                    lambda i=i, goal=goal: (
+                        c.get(f"/v1/nodes/rack-{i}").json()["provision_state"] == goal
+                    ),
+                    timeout=20,
+                )
 
 
 def as_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, user: str) -> None:
@@ -64,17 +83,33 @@ def as_user(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, user: str
 
 def test_a_tenant_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("IRONWORKS_TOKEN", raising=False)
-    server = start_server(tmp_path / "server", env={
-        "IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "IRONWORKS_IMAGES__TENANT_URL_HOSTS": '["images"]'})  # tenants' URLs on host "images" only  # fmt: skip
+    server = start_server(
+        tmp_path / "server",
+        env={
+            "IRONWORKS_AUTH__NOAUTH": "false",
+            "IRONWORKS_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "IRONWORKS_IMAGES__TENANT_URL_HOSTS": '["images"]',
+        },
+    )  # tenants' URLs on host "images" only
     try:
         url = server.url
         admin_setup(url, monkeypatch, tmp_path)
         as_user(monkeypatch, tmp_path, url, "alice")
         assert [f["name"] for f in cli_json(url, "flavor", "list")] == ["bm.small"]
         started = time.monotonic()
-        made = cli_json(url, "host", "create", "app", "--count", "3", "--flavor", "bm.small",
-                        "--image", "http://images/redflag-7.6.qcow2", "--wait")  # fmt: skip
+        made = cli_json(
+            url,
+            "host",
+            "create",
+            "app",
+            "--count",
+            "3",
+            "--flavor",
+            "bm.small",
+            "--image",
+            "http://images/redflag-7.6.qcow2",
+            "--wait",
+        )
         took = time.monotonic() - started
         assert sorted(h["name"] for h in made) == ["app-1", "app-2", "app-3"], made
         assert {h["status"] for h in made} == {"active"} and took < 60

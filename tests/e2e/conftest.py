@@ -68,11 +68,29 @@ def qemu(tmp_path: Path) -> Iterator[object]:
 
     def start(*args: str) -> Console:
         log = tmp_path / f"serial-{len(procs)}.log"
-        cmd = [QEMU, "-accel", "tcg", "-m", "256", "-display", "none", "-vga", "none",
-               "-monitor", "none", "-nic", "none", "-serial", f"file:{log}",
-               "-fw_cfg", f"name=etc/sercon-port,file={sercon}", *args]  # fmt: skip
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)  # fmt: skip
+        cmd = [
+            QEMU,
+            "-accel",
+            "tcg",
+            "-m",
+            "256",
+            "-display",
+            "none",
+            "-vga",
+            "none",
+            "-monitor",
+            "none",
+            "-nic",
+            "none",
+            "-serial",
+            f"file:{log}",
+            "-fw_cfg",
+            f"name=etc/sercon-port,file={sercon}",
+            *args,
+        ]
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         procs.append(proc)
         return Console(log, proc)
 

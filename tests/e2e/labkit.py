@@ -33,16 +33,18 @@ def lab_up(directory: Path, namespace: str, *args: str) -> Iterator[dict[str, An
     which must leave the root namespace with exactly the interfaces it had."""
     common = ["--dir", str(directory), "--namespace", namespace]
     before = _links()
-    up = subprocess.run([*IRONWORKS, "lab", "up", *common, *args], capture_output=True,
-                        text=True, timeout=120)  # fmt: skip
+    up = subprocess.run(
+        [*IRONWORKS, "lab", "up", *common, *args], capture_output=True, text=True, timeout=120
+    )
     assert up.returncode == 0, up.stderr
     state = json.loads((directory / "state.json").read_text())
     state["dir"], state["csv"] = directory, up.stdout
     try:
         yield state
     finally:
-        down = subprocess.run([*IRONWORKS, "lab", "down", *common], capture_output=True,
-                              text=True, timeout=120)  # fmt: skip
+        down = subprocess.run(
+            [*IRONWORKS, "lab", "down", *common], capture_output=True, text=True, timeout=120
+        )
         assert down.returncode == 0, down.stderr
         assert _links() == before, "the lab left an interface in the root namespace"
 
@@ -75,17 +77,37 @@ def lldp_switch(lab: dict[str, Any]) -> Iterator[None]:
     taps = ",".join(vm["tap"] for vm in lab["vms"])  # exact names: lldpd skips taps otherwise
     # the settings go in at start (-O): set later, the first frames would carry the host's name
     conf = sockets / "lldpd.conf"
-    conf.write_text(f"configure system hostname {SWITCH}\n"
-                    "configure lldp portidsubtype ifname\nconfigure lldp tx-interval 1\n")  # fmt: skip
+    conf.write_text(
+        f"configure system hostname {SWITCH}\n"
+        "configure lldp portidsubtype ifname\nconfigure lldp tx-interval 1\n"
+    )
     conf.chmod(0o644)
-    proc = subprocess.Popen([*ns, "lldpd", "-d", "-u", str(ctl), "-O", str(conf), "-I", taps,
-                             "-S", "Ironworks lab switch"],
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            *ns,
+            "lldpd",
+            "-d",
+            "-u",
+            str(ctl),
+            "-O",
+            str(conf),
+            "-I",
+            taps,
+            "-S",
+            "Ironworks lab switch",
+        ],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 15
         while True:  # until lldpd answers with its configured name
-            shown = subprocess.run([*ns, "lldpcli", "-u", str(ctl), "show", "chassis"],
-                                   capture_output=True, text=True, timeout=10)  # fmt: skip
+            shown = subprocess.run(
+                [*ns, "lldpcli", "-u", str(ctl), "show", "chassis"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
             if shown.returncode == 0 and SWITCH in shown.stdout:
                 break
             assert proc.poll() is None and time.monotonic() < deadline, (shown, log.read_text())
@@ -97,23 +119,32 @@ def lldp_switch(lab: dict[str, Any]) -> Iterator[None]:
 
 
 @contextmanager
-def serve_lab(home: Path, lab: dict[str, Any], ramdisk_dir: Path,
-              timeouts: dict[str, float], **settings: str) -> Iterator[str]:  # fmt: skip
+def serve_lab(
+    home: Path, lab: dict[str, Any], ramdisk_dir: Path, timeouts: dict[str, float], **settings: str
+) -> Iterator[str]:
     """`ironworks serve --lab NS` (identity off) with its state under `home`; its API URL.
     `settings`: more IRONWORKS_ variables (`BOOT__LLDP_WAIT="3"`)."""
     port = free_port()
-    env = {**os.environ, "IRONWORKS_HOME": str(home), "IRONWORKS_AUTH__NOAUTH": "true",
-           "IRONWORKS_LICENSE__EVALUATION_NODES": "1000",
-           "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "0.2",
-           "IRONWORKS_CONDUCTOR__PERIODIC_INTERVAL": "2",
-           "IRONWORKS_BOOT__RAMDISK_DIR": str(ramdisk_dir),
-           "IRONWORKS_BOOT__AGENT_HEARTBEAT": "2",
-           "IRONWORKS_BOOT__INTERFACE": lab["bridge"],
-           **{f"IRONWORKS_TIMEOUTS__{k.upper()}": str(v) for k, v in timeouts.items()},
-           **{f"IRONWORKS_{k}": v for k, v in settings.items()}}  # fmt: skip
+    env = {
+        **os.environ,
+        "IRONWORKS_HOME": str(home),
+        "IRONWORKS_AUTH__NOAUTH": "true",
+        "IRONWORKS_LICENSE__EVALUATION_NODES": "1000",
+        "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "0.2",
+        "IRONWORKS_CONDUCTOR__PERIODIC_INTERVAL": "2",
+        "IRONWORKS_BOOT__RAMDISK_DIR": str(ramdisk_dir),
+        "IRONWORKS_BOOT__AGENT_HEARTBEAT": "2",
+        "IRONWORKS_BOOT__INTERFACE": lab["bridge"],
+        **{f"IRONWORKS_TIMEOUTS__{k.upper()}": str(v) for k, v in timeouts.items()},
+        **{f"IRONWORKS_{k}": v for k, v in settings.items()},
+    }
     log = home / "server.log"
-    proc = subprocess.Popen([*IRONWORKS, "serve", "--port", str(port), "--lab", lab["namespace"]],
-                            env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [*IRONWORKS, "serve", "--port", str(port), "--lab", lab["namespace"]],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

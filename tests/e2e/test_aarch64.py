@@ -74,12 +74,16 @@ def ramdisks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for arch in ("x86_64", "aarch64"):
         started = time.monotonic()
         r = build_ramdisk(arch, out, _agent_source(), cache_dir=cache_dir())
-        print(f"\n{arch} ramdisk: kernel {r.kernel_size / 2**20:.1f} MiB, initramfs "
-              f"{r.initramfs_size / 2**20:.1f} MiB, {'cached' if r.cached else 'built'} in "
-              f"{time.monotonic() - started:.1f} s (the build took {r.build_seconds:.1f} s)")  # fmt: skip
+        print(
+            f"\n{arch} ramdisk: kernel {r.kernel_size / 2**20:.1f} MiB, initramfs "
+            f"{r.initramfs_size / 2**20:.1f} MiB, {'cached' if r.cached else 'built'} in "
+            f"{time.monotonic() - started:.1f} s (the build took {r.build_seconds:.1f} s)"
+        )
     g = build_grub("aarch64", out, cache_dir=cache_dir())
-    print(f"arm64 GRUB netboot image: {g.size / 2**10:.0f} KiB, "
-          f"{'cached' if g.cached else 'built'} in {g.seconds:.1f} s")  # fmt: skip
+    print(
+        f"arm64 GRUB netboot image: {g.size / 2**10:.0f} KiB, "
+        f"{'cached' if g.cached else 'built'} in {g.seconds:.1f} s"
+    )
     return out
 
 
@@ -88,18 +92,37 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if subprocess.run(["which", QEMU], capture_output=True).returncode != 0:
         pytest.skip(f"{QEMU} is not installed (apt-get install qemu-system-arm qemu-efi-aarch64)")
     port = 19000 + (os.getpid() % 1000) * 3
-    with lab_up(tmp_path_factory.mktemp("lab-a64"), f"iwa64{uuidlib.uuid4().hex[:6]}", "--nodes",
-                "1", "--aarch64-nodes", "1", "--base-port", str(port), "--memory", str(MEMORY_MB),
-                "--cpus", str(CPUS), "--disk-mb", str(DISK_MB), "--name-prefix", "mix-vm-") as state:  # fmt: skip
+    with lab_up(
+        tmp_path_factory.mktemp("lab-a64"),
+        f"iwa64{uuidlib.uuid4().hex[:6]}",
+        "--nodes",
+        "1",
+        "--aarch64-nodes",
+        "1",
+        "--base-port",
+        str(port),
+        "--memory",
+        str(MEMORY_MB),
+        "--cpus",
+        str(CPUS),
+        "--disk-mb",
+        str(DISK_MB),
+        "--name-prefix",
+        "mix-vm-",
+    ) as state:
         yield state
 
 
 @pytest.fixture(scope="module")
-def cloud(lab: dict[str, Any], ramdisks: Path,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:  # fmt: skip
+def cloud(
+    lab: dict[str, Any], ramdisks: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
     home = tmp_path_factory.mktemp("server-a64")
-    waits = {"inspect_wait": INSPECT_TIMEOUT, "deploy_callback": WAIT_TIMEOUT,
-             "clean_callback": WAIT_TIMEOUT}  # fmt: skip
+    waits = {
+        "inspect_wait": INSPECT_TIMEOUT,
+        "deploy_callback": WAIT_TIMEOUT,
+        "clean_callback": WAIT_TIMEOUT,
+    }
     with serve_lab(home, lab, ramdisks, waits) as url:
         yield url, home
 
@@ -109,9 +132,19 @@ class LabNode:
 
     def __init__(self, http: httpx.Client, vm: dict[str, Any]) -> None:
         self.http, self.vm, self.console = http, vm, Path(vm["serial_log"])
-        r = http.post("/v1/nodes", json={"name": vm["name"], "driver": "ipmi", "driver_info": {
-            "ipmi_address": vm["bmc_address"], "ipmi_port": vm["bmc_port"],
-            "ipmi_username": "admin", "ipmi_password": "password"}})  # fmt: skip
+        r = http.post(
+            "/v1/nodes",
+            json={
+                "name": vm["name"],
+                "driver": "ipmi",
+                "driver_info": {
+                    "ipmi_address": vm["bmc_address"],
+                    "ipmi_port": vm["bmc_port"],
+                    "ipmi_username": "admin",
+                    "ipmi_password": "password",
+                },
+            },
+        )
         assert r.status_code == 201, r.text
         self.uuid = r.json()["uuid"]
         r = http.post("/v1/ports", json={"node_uuid": self.uuid, "address": vm["mac"]})
@@ -124,12 +157,14 @@ class LabNode:
         return "\n".join(self.text().splitlines()[-30:])
 
     def act(self, target: str, **body: Any) -> None:
-        r = self.http.put(f"/v1/nodes/{self.uuid}/states/provision",
-                          json={"target": target, **body})  # fmt: skip
+        r = self.http.put(
+            f"/v1/nodes/{self.uuid}/states/provision", json={"target": target, **body}
+        )
         assert r.status_code == 202, r.text
 
-    def expect(self, state: str, timeout: float = WAIT_TIMEOUT + 60,
-               seen: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
+    def expect(
+        self, state: str, timeout: float = WAIT_TIMEOUT + 60, seen: dict[str, float] | None = None
+    ) -> dict[str, Any]:
         """Wait for `state` (or a failure); `seen` gets the seconds to each console milestone."""
         started, mark = time.monotonic(), len(self.text())
         stop = {state, "deploy failed", "clean failed", "inspect failed", "error"}
@@ -185,13 +220,17 @@ def test_aarch64_vm_pxe_boots_the_ramdisk_and_is_inspected(
     seen: dict[str, float] = {}
     got = node.expect("manageable", INSPECT_TIMEOUT + 60, seen)
     other = x86.expect("manageable", INSPECT_TIMEOUT)
-    print(f"\n{x86.vm['name']} (x86_64, TCG): inspected at the same time (done "
-          f"{other['_seconds']:.1f} s after the aarch64 VM)")  # fmt: skip
+    print(
+        f"\n{x86.vm['name']} (x86_64, TCG): inspected at the same time (done "
+        f"{other['_seconds']:.1f} s after the aarch64 VM)"
+    )
     assert other["properties"]["cpu_arch"] == "x86_64", other["properties"]
     assert other["properties"]["memory_mb"] == MEMORY_MB
     assert not other["properties"].get("availability_zone")  # one AZ for both
-    print(f"\n{node.vm['name']} (aarch64, TCG): inspection {got['_seconds']:.1f} s; console, s "
-          "after the inspect request: " + ", ".join(f"{k} {v:.1f}" for k, v in seen.items()))  # fmt: skip
+    print(
+        f"\n{node.vm['name']} (aarch64, TCG): inspection {got['_seconds']:.1f} s; console, s "
+        "after the inspect request: " + ", ".join(f"{k} {v:.1f}" for k, v in seen.items())
+    )
     props = got["properties"]
     assert props["cpu_arch"] == "aarch64", props
     assert props["cpus"] == CPUS and props["memory_mb"] == MEMORY_MB, props
@@ -213,8 +252,10 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]
     root = tmp_path_factory.mktemp("www-a64")
     started = time.monotonic()
     built = build_test_image(root / "test-os-a64.raw", "aarch64", cache_dir=cache_dir())
-    print(f"\naarch64 test OS image: {built.size / 2**20:.0f} MiB, "
-          f"{'cached' if built.cached else 'built'} in {time.monotonic() - started:.1f} s")  # fmt: skip
+    print(
+        f"\naarch64 test OS image: {built.size / 2**20:.0f} MiB, "
+        f"{'cached' if built.cached else 'built'} in {time.monotonic() - started:.1f} s"
+    )
 
     with serve_directory(root) as url:
         yield f"{url}/{built.path.name}", built.sha256
@@ -231,9 +272,13 @@ def test_aarch64_vm_cleans_deploys_and_boots_the_test_os_from_disk(
         node.expect("manageable", 60)
     node.act("provide")
     cleaned = node.expect("available")
-    r = node.http.patch(f"/v1/nodes/{node.uuid}", json=[
-        {"op": "add", "path": "/instance_info/image_source", "value": image[0]},
-        {"op": "add", "path": "/instance_info/image_checksum", "value": image[1]}])  # fmt: skip
+    r = node.http.patch(
+        f"/v1/nodes/{node.uuid}",
+        json=[
+            {"op": "add", "path": "/instance_info/image_source", "value": image[0]},
+            {"op": "add", "path": "/instance_info/image_checksum", "value": image[1]},
+        ],
+    )
     assert r.status_code == 200, r.text
     mark = len(node.text())
     node.act("active", configdrive={"meta_data": {"hostname": "e2e-arm64"}})
@@ -249,9 +294,11 @@ def test_aarch64_vm_cleans_deploys_and_boots_the_test_os_from_disk(
     last = node.http.get(f"/v1/nodes/{node.uuid}").json()["driver_internal_info"]["timeline"][-1]
     assert last["phase"] == "first boot" and last["finished"], last
     booted = node.text()[mark:]
-    print(f"\n{node.vm['name']} (aarch64, TCG): clean {cleaned['_seconds']:.1f} s, deploy "
-          f"{deployed['_seconds']:.1f} s, first boot to the hostname line {to_hostname:.1f} s, "
-          f"reported {time.monotonic() - first:.1f} s; total {time.monotonic() - started:.1f} s")  # fmt: skip
+    print(
+        f"\n{node.vm['name']} (aarch64, TCG): clean {cleaned['_seconds']:.1f} s, deploy "
+        f"{deployed['_seconds']:.1f} s, first boot to the hostname line {to_hostname:.1f} s, "
+        f"reported {time.monotonic() - first:.1f} s; total {time.monotonic() - started:.1f} s"
+    )
     after = booted[booted.rindex(f"Ironworks: node {node.uuid}: booting the agent ramdisk") :]
     assert "marker written on /dev/vda2" in after, node.tail()
     status = json.loads(Path(node.vm["status_file"]).read_text())

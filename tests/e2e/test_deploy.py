@@ -53,18 +53,31 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     started = time.monotonic()
     rd = build_ramdisk("x86_64", out / "ramdisk", _agent_source(), cache_dir=cache_dir())
     image = build_test_image(out / "www" / "test-os.raw", cache_dir=cache_dir())
-    print(f"\nramdisk: initramfs {rd.initramfs_size / 2**20:.1f} MiB, kernel "
-          f"{rd.kernel_size / 2**20:.1f} MiB ({'cached' if rd.cached else 'built'}); test OS "
-          f"image {image.size / 2**20:.0f} MiB; {time.monotonic() - started:.1f} s")  # fmt: skip
+    print(
+        f"\nramdisk: initramfs {rd.initramfs_size / 2**20:.1f} MiB, kernel "
+        f"{rd.kernel_size / 2**20:.1f} MiB ({'cached' if rd.cached else 'built'}); test OS "
+        f"image {image.size / 2**20:.0f} MiB; {time.monotonic() - started:.1f} s"
+    )
     return {"ramdisk": out / "ramdisk", "www": out / "www", "image": image.path}
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     port = 17000 + (os.getpid() % 1000) * 7
-    with lab_up(tmp_path_factory.mktemp("lab"), f"iwe2e{uuidlib.uuid4().hex[:6]}", "--nodes", "6",
-                "--base-port", str(port), "--memory", "512", "--disk-mb", str(VM_DISK_MB),
-                "--no-pxe", "lab-vm-0003") as state:  # fmt: skip
+    with lab_up(
+        tmp_path_factory.mktemp("lab"),
+        f"iwe2e{uuidlib.uuid4().hex[:6]}",
+        "--nodes",
+        "6",
+        "--base-port",
+        str(port),
+        "--memory",
+        "512",
+        "--disk-mb",
+        str(VM_DISK_MB),
+        "--no-pxe",
+        "lab-vm-0003",
+    ) as state:
         yield state
 
 
@@ -76,12 +89,21 @@ def www(artefacts: dict[str, Path]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def cloud(lab: dict[str, Any], artefacts: dict[str, Path],
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # fmt: skip
+def cloud(
+    lab: dict[str, Any], artefacts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     waits = ("deploy_callback", "clean_callback", "inspect_wait")
     # inspection listens 3 s for the lab switch's LLDP (it sends every second)
-    with lldp_switch(lab), serve_lab(tmp_path_factory.mktemp("server"), lab, artefacts["ramdisk"],
-                                     dict.fromkeys(waits, WAIT_TIMEOUT), BOOT__LLDP_WAIT="3") as url:  # fmt: skip
+    with (
+        lldp_switch(lab),
+        serve_lab(
+            tmp_path_factory.mktemp("server"),
+            lab,
+            artefacts["ramdisk"],
+            dict.fromkeys(waits, WAIT_TIMEOUT),
+            BOOT__LLDP_WAIT="3",
+        ) as url,
+    ):
         yield url
 
 
@@ -94,9 +116,19 @@ class Node:
     def __init__(self, http: httpx.Client, vm: dict[str, Any]) -> None:
         self.http, self.vm = http, vm
         self.console = Path(vm["serial_log"])
-        r = http.post("/v1/nodes", json={"name": vm["name"], "driver": "ipmi", "driver_info": {
-            "ipmi_address": vm["bmc_address"], "ipmi_port": vm["bmc_port"],
-            "ipmi_username": "admin", "ipmi_password": "password"}})  # fmt: skip
+        r = http.post(
+            "/v1/nodes",
+            json={
+                "name": vm["name"],
+                "driver": "ipmi",
+                "driver_info": {
+                    "ipmi_address": vm["bmc_address"],
+                    "ipmi_port": vm["bmc_port"],
+                    "ipmi_username": "admin",
+                    "ipmi_password": "password",
+                },
+            },
+        )
         assert r.status_code == 201, r.text
         self.uuid = r.json()["uuid"]
         r = http.post("/v1/ports", json={"node_uuid": self.uuid, "address": vm["mac"]})
@@ -106,8 +138,9 @@ class Node:
         return self.http.get(f"/v1/nodes/{self.uuid}").json()
 
     def act(self, target: str, **body: Any) -> None:
-        r = self.http.put(f"/v1/nodes/{self.uuid}/states/provision",
-                          json={"target": target, **body})  # fmt: skip
+        r = self.http.put(
+            f"/v1/nodes/{self.uuid}/states/provision", json={"target": target, **body}
+        )
         assert r.status_code == 202, r.text
 
     def settle(self, *states: str, timeout: float = WAIT_TIMEOUT + 60) -> dict[str, Any]:
@@ -132,8 +165,10 @@ class Node:
     def make_available(self) -> None:
         """enroll -> manageable -> available, without cleaning (the test of cleaning is the
         lifecycle test's): every test but that one owns VMs that need only to be deployable."""
-        r = self.http.patch(f"/v1/nodes/{self.uuid}", json=[
-            {"op": "replace", "path": "/automated_clean", "value": False}])  # fmt: skip
+        r = self.http.patch(
+            f"/v1/nodes/{self.uuid}",
+            json=[{"op": "replace", "path": "/automated_clean", "value": False}],
+        )
         assert r.status_code == 200, r.text
         self.act("manage")
         self.expect("manageable", "manage")
@@ -159,15 +194,20 @@ class Node:
         parts = []
         for p in self.get()["driver_internal_info"].get("timeline", []):
             if p.get("finished"):
-                took = (datetime.fromisoformat(p["finished"]) -
-                        datetime.fromisoformat(p["started"])).total_seconds()  # fmt: skip
+                took = (
+                    datetime.fromisoformat(p["finished"]) - datetime.fromisoformat(p["started"])
+                ).total_seconds()
                 parts.append(f"{p['phase']} {took:.1f} s")
         return ", ".join(parts)
 
     def set_image(self, url: str, checksum: str) -> None:
-        r = self.http.patch(f"/v1/nodes/{self.uuid}", json=[
-            {"op": "add", "path": "/instance_info/image_source", "value": url},
-            {"op": "add", "path": "/instance_info/image_checksum", "value": checksum}])  # fmt: skip
+        r = self.http.patch(
+            f"/v1/nodes/{self.uuid}",
+            json=[
+                {"op": "add", "path": "/instance_info/image_source", "value": url},
+                {"op": "add", "path": "/instance_info/image_checksum", "value": checksum},
+            ],
+        )
         assert r.status_code == 200, r.text
 
 
@@ -200,8 +240,9 @@ def image(www: str, artefacts: dict[str, Path]) -> tuple[str, str]:
 # --- the tests ----------------------------------------------------------------------------------------
 
 
-def test_one_vm_inspect_clean_deploy_undeploy_redeploy(nodes: dict[str, Node],
-                                                        image: tuple[str, str]) -> None:  # fmt: skip
+def test_one_vm_inspect_clean_deploy_undeploy_redeploy(
+    nodes: dict[str, Node], image: tuple[str, str]
+) -> None:
     n = nodes["lab-vm-0000"]
     n.act("manage")
     n.expect("manageable", "manage (BMC verified)")
@@ -230,8 +271,10 @@ def test_one_vm_inspect_clean_deploy_undeploy_redeploy(nodes: dict[str, Node],
     n.wait_console("IRONWORKS-TEST-OS: first boot reported", mark, timeout=60)
     last = n.get()["driver_internal_info"]["timeline"][-1]
     assert last["phase"] == "first boot" and last["finished"], last
-    print(f"lab-vm-0000: deploy phases: {n.timeline()}; first boot to the hostname line "
-          f"{first_boot:.1f} s")  # fmt: skip
+    print(
+        f"lab-vm-0000: deploy phases: {n.timeline()}; first boot to the hostname line "
+        f"{first_boot:.1f} s"
+    )
     booted = n.console_text()[mark:]
     after_deploy = booted[booted.index("booting the agent ramdisk") :]
     assert "booting the agent ramdisk" not in after_deploy[30:], "it PXE-booted the ramdisk again"
@@ -297,8 +340,7 @@ def test_failures_end_in_deploy_failed_naming_the_cause(
     node = small.settle("active")
     assert node["provision_state"] == "deploy failed"
     assert "write_image failed" in node["last_error"] and "bytes" in node["last_error"]
-    print(f"disk too small: deploy failed in {node['_seconds']:.1f} s: "
-          f"{node['last_error'][:160]}")  # fmt: skip
+    print(f"disk too small: deploy failed in {node['_seconds']:.1f} s: {node['last_error'][:160]}")
 
     node = dead.settle("active")
     assert node["provision_state"] == "deploy failed"
@@ -307,8 +349,9 @@ def test_failures_end_in_deploy_failed_naming_the_cause(
     print(f"never boots: deploy failed after {node['_seconds']:.1f} s: {node['last_error']}")
 
 
-def test_deploy_driven_by_the_baremetal_cli(nodes: dict[str, Node], image: tuple[str, str],
-                                            cloud: str) -> None:  # fmt: skip
+def test_deploy_driven_by_the_baremetal_cli(
+    nodes: dict[str, Node], image: tuple[str, str], cloud: str
+) -> None:
     if not BAREMETAL.exists():
         pytest.skip(f"{BAREMETAL} is not installed")
     n = nodes["lab-vm-0005"]
@@ -322,8 +365,15 @@ def test_deploy_driven_by_the_baremetal_cli(nodes: dict[str, Node], image: tuple
         return done.stdout
 
     url, checksum = image
-    baremetal("node", "set", n.uuid, "--instance-info", f"image_source={url}",
-              "--instance-info", f"image_checksum={checksum}")  # fmt: skip
+    baremetal(
+        "node",
+        "set",
+        n.uuid,
+        "--instance-info",
+        f"image_source={url}",
+        "--instance-info",
+        f"image_checksum={checksum}",
+    )
     drive = json.dumps({"meta_data": {"hostname": "via-baremetal"}})
     mark = len(n.console_text())
     started = time.monotonic()

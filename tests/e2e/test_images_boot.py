@@ -38,8 +38,10 @@ def test_test_image_boots_and_reads_its_config_drive(
     console.proc.wait(10)
     marker = subprocess.run(
         ["debugfs", "-R", "cat /ironworks-marker", f"{disk}?offset=1048576"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if marker.returncode == 0 and "debugfs" not in marker.stdout:
         assert "hostname=e2e-node-1" in marker.stdout
 
@@ -50,8 +52,10 @@ def test_ramdisk_runs_init_and_starts_the_agent(
     r = build_ramdisk("x86_64", tmp_path / "ramdisk", AGENT_SRC, cache_dir=build_cache)
     assert r.initramfs == tmp_path / "ramdisk/x86_64/initramfs" and r.initramfs_size > 1_000_000
     assert "virtio_net.ko" in r.modules and "ext4.ko" in r.modules
-    cmdline = ("console=ttyS0 ironworks.api=http://127.0.0.1:9 ironworks.node=e2e "
-               "BOOTIF=01-52-54-00-12-34-56")  # fmt: skip
+    cmdline = (
+        "console=ttyS0 ironworks.api=http://127.0.0.1:9 ironworks.node=e2e "
+        "BOOTIF=01-52-54-00-12-34-56"
+    )
     console = qemu("-kernel", str(r.kernel), "-initrd", str(r.initramfs), "-append", cmdline)
     console.wait_for("ironworks: ramdisk for x86_64", timeout=90)
     started = console.wait_for("starting the agent: python3 -m ironworks_agent", timeout=90)

@@ -80,8 +80,20 @@ class Lab:
         return run(sys.executable, "-m", "ironworks.cmd.main", "lab", *args, *opts, check=check)
 
     def ipmi(self, *args: str) -> str:
-        return run("ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", str(self.port),
-                   "-U", "admin", "-P", "password", *args).stdout.strip()  # fmt: skip
+        return run(
+            "ipmitool",
+            "-I",
+            "lanplus",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "admin",
+            "-P",
+            "password",
+            *args,
+        ).stdout.strip()
 
     def status(self) -> dict[str, Any]:
         return json.loads(self.cli("status", "--json").stdout)
@@ -138,8 +150,10 @@ def test_one_vm_powered_by_ipmi_boots_pxe_in_its_namespace(lab: Lab) -> None:
     assert vm["power"] == "on" and vm["last_boot"] == "pxe" and vm["boot_device"] is None
     pid = vm["pid"]
     assert str(pid) in run("ip", "netns", "pids", lab.namespace).stdout.split()
-    assert any(a.startswith("file=" + vm["disk"]) for a in
-               Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0"))  # fmt: skip
+    assert any(
+        a.startswith("file=" + vm["disk"])
+        for a in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    )
 
     # no DHCP server: the firmware and iPXE print on the serial log, which keeps growing
     log = Path(vm["serial_log"])

@@ -37,10 +37,12 @@ class FakeSystem:
 
     def config(self) -> dict[str, Any]:
         return {
-            "uuid": self.uuid, "name": self.name, "power_state": self.power_state,
+            "uuid": self.uuid,
+            "name": self.name,
+            "power_state": self.power_state,
             "external_notifier": False,
             "nics": [{"mac": m, "ip": f"10.99.0.{i + 10}"} for i, m in enumerate(self.macs)],
-        }  # fmt: skip
+        }
 
 
 class RedfishEmulator:
@@ -67,9 +69,13 @@ class RedfishEmulator:
             volumes[(s.uuid, "1")] = []
             if s.disk_bytes is not None:
                 drives[(s.uuid, "1")] = [
-                    {"Id": "disk0", "Name": "Disk 0", "CapacityBytes": s.disk_bytes,
-                     "Protocol": "SATA"}
-                ]  # fmt: skip
+                    {
+                        "Id": "disk0",
+                        "Name": "Disk 0",
+                        "CapacityBytes": s.disk_bytes,
+                        "Protocol": "SATA",
+                    }
+                ]
         lines = [
             "SUSHY_EMULATOR_LISTEN_IP = '127.0.0.1'",
             f"SUSHY_EMULATOR_LISTEN_PORT = {self.port}",
@@ -97,10 +103,18 @@ class RedfishEmulator:
         config = self._write_config()
         exe = Path(sys.executable).with_name("sushy-emulator")
         self.proc = subprocess.Popen(
-            [str(exe), "--config", str(config), "--interface", "127.0.0.1",
-             "--port", str(self.port)],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                str(exe),
+                "--config",
+                str(config),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -222,11 +236,27 @@ def self_signed_certificate(workdir: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key, made with the openssl command."""
     cert, key = workdir / "bmc.crt", workdir / "bmc.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -238,58 +268,119 @@ def server_mockup() -> dict[str, dict[str, Any]]:
     """One x86_64 server: 2 CPUs of 16 threads, 64 GiB, a 480 GB and a 1.92 TB disk, 2 NICs."""
     r, s, c = "/redfish/v1", "/redfish/v1/Systems/1", "/redfish/v1/Chassis/1U"
     on = {"State": "Enabled", "Health": "OK"}
-    cpu = {"ProcessorType": "CPU", "InstructionSet": "x86-64", "ProcessorArchitecture": "x86",
-           "TotalCores": 8, "TotalThreads": 16}  # fmt: skip
+    cpu = {
+        "ProcessorType": "CPU",
+        "InstructionSet": "x86-64",
+        "ProcessorArchitecture": "x86",
+        "TotalCores": 8,
+        "TotalThreads": 16,
+    }
     return {
-        r: {"@odata.id": r, "Id": "RootService", "RedfishVersion": "1.6.0",
-            "Systems": _ref(f"{r}/Systems"), "Chassis": _ref(f"{r}/Chassis")},
-        f"{r}/Systems": {"@odata.id": f"{r}/Systems", "Members": [_ref(s)],
-                         "Members@odata.count": 1},
+        r: {
+            "@odata.id": r,
+            "Id": "RootService",
+            "RedfishVersion": "1.6.0",
+            "Systems": _ref(f"{r}/Systems"),
+            "Chassis": _ref(f"{r}/Chassis"),
+        },
+        f"{r}/Systems": {
+            "@odata.id": f"{r}/Systems",
+            "Members": [_ref(s)],
+            "Members@odata.count": 1,
+        },
         s: {
-            "@odata.id": s, "Id": "1", "Name": "server", "PowerState": "On",
+            "@odata.id": s,
+            "Id": "1",
+            "Name": "server",
+            "PowerState": "On",
             "Boot": {"BootSourceOverrideEnabled": "Disabled", "BootSourceOverrideTarget": "None"},
             "ProcessorSummary": {"Count": 2, "LogicalProcessorCount": 32},
             "MemorySummary": {"TotalSystemMemoryGiB": 64},
-            "Processors": _ref(f"{s}/Processors"), "SimpleStorage": _ref(f"{s}/SimpleStorage"),
+            "Processors": _ref(f"{s}/Processors"),
+            "SimpleStorage": _ref(f"{s}/SimpleStorage"),
             "EthernetInterfaces": _ref(f"{s}/EthernetInterfaces"),
             "Links": {"Chassis": [_ref(c)]},
-            "Actions": {"#ComputerSystem.Reset": {
-                "target": f"{s}/Actions/ComputerSystem.Reset",
-                "ResetType@Redfish.AllowableValues": ["On", "ForceOff", "GracefulShutdown",
-                                                      "ForceRestart", "Nmi"]}},
+            "Actions": {
+                "#ComputerSystem.Reset": {
+                    "target": f"{s}/Actions/ComputerSystem.Reset",
+                    "ResetType@Redfish.AllowableValues": [
+                        "On",
+                        "ForceOff",
+                        "GracefulShutdown",
+                        "ForceRestart",
+                        "Nmi",
+                    ],
+                }
+            },
         },
-        f"{s}/Processors": {"@odata.id": f"{s}/Processors",
-                            "Members": [_ref(f"{s}/Processors/0"), _ref(f"{s}/Processors/1")]},
+        f"{s}/Processors": {
+            "@odata.id": f"{s}/Processors",
+            "Members": [_ref(f"{s}/Processors/0"), _ref(f"{s}/Processors/1")],
+        },
         f"{s}/Processors/0": {"@odata.id": f"{s}/Processors/0", "Id": "0", **cpu},
         f"{s}/Processors/1": {"@odata.id": f"{s}/Processors/1", "Id": "1", **cpu},
-        f"{s}/SimpleStorage": {"@odata.id": f"{s}/SimpleStorage",
-                               "Members": [_ref(f"{s}/SimpleStorage/0")]},
-        f"{s}/SimpleStorage/0": {
-            "@odata.id": f"{s}/SimpleStorage/0", "Id": "0",
-            "Devices": [{"Name": "ssd0", "CapacityBytes": 480_103_981_056, "Status": on},
-                        {"Name": "ssd1", "CapacityBytes": 1_920_383_410_176, "Status": on},
-                        {"Name": "empty bay", "Status": {"State": "Absent"}}],
+        f"{s}/SimpleStorage": {
+            "@odata.id": f"{s}/SimpleStorage",
+            "Members": [_ref(f"{s}/SimpleStorage/0")],
         },
-        f"{s}/EthernetInterfaces": {"@odata.id": f"{s}/EthernetInterfaces",
-                                    "Members": [_ref(f"{s}/EthernetInterfaces/0"),
-                                                _ref(f"{s}/EthernetInterfaces/1")]},
-        f"{s}/EthernetInterfaces/0": {"@odata.id": f"{s}/EthernetInterfaces/0", "Id": "0",
-                                      "MACAddress": "B8:CE:F6:00:00:01"},
-        f"{s}/EthernetInterfaces/1": {"@odata.id": f"{s}/EthernetInterfaces/1", "Id": "1",
-                                      "MACAddress": "B8:CE:F6:00:00:02"},
-        c: {"@odata.id": c, "Id": "1U", "Name": "1U", "ChassisType": "RackMount",
+        f"{s}/SimpleStorage/0": {
+            "@odata.id": f"{s}/SimpleStorage/0",
+            "Id": "0",
+            "Devices": [
+                {"Name": "ssd0", "CapacityBytes": 480_103_981_056, "Status": on},
+                {"Name": "ssd1", "CapacityBytes": 1_920_383_410_176, "Status": on},
+                {"Name": "empty bay", "Status": {"State": "Absent"}},
+            ],
+        },
+        f"{s}/EthernetInterfaces": {
+            "@odata.id": f"{s}/EthernetInterfaces",
+            "Members": [_ref(f"{s}/EthernetInterfaces/0"), _ref(f"{s}/EthernetInterfaces/1")],
+        },
+        f"{s}/EthernetInterfaces/0": {
+            "@odata.id": f"{s}/EthernetInterfaces/0",
+            "Id": "0",
+            "MACAddress": "B8:CE:F6:00:00:01",
+        },
+        f"{s}/EthernetInterfaces/1": {
+            "@odata.id": f"{s}/EthernetInterfaces/1",
+            "Id": "1",
+            "MACAddress": "B8:CE:F6:00:00:02",
+        },
+        c: {
+            "@odata.id": c,
+            "Id": "1U",
+            "Name": "1U",
+            "ChassisType": "RackMount",
             "Thermal": _ref(f"{c}/Thermal"),
-            "Power": _ref(f"{c}/Power")},
+            "Power": _ref(f"{c}/Power"),
+        },
         f"{c}/Thermal": {
-            "@odata.id": f"{c}/Thermal", "Id": "Thermal", "Name": "Thermal",
-            "Temperatures": [{"MemberId": "0", "Name": "CPU1 Temp", "ReadingCelsius": 52,
-                              "Status": {"State": "Enabled", "Health": "OK"}}],
-            "Fans": [{"MemberId": "0", "Name": "Fan1", "Reading": 7200, "ReadingUnits": "RPM",
-                      "Status": {"State": "Enabled", "Health": "OK"}}],
+            "@odata.id": f"{c}/Thermal",
+            "Id": "Thermal",
+            "Name": "Thermal",
+            "Temperatures": [
+                {
+                    "MemberId": "0",
+                    "Name": "CPU1 Temp",
+                    "ReadingCelsius": 52,
+                    "Status": {"State": "Enabled", "Health": "OK"},
+                }
+            ],
+            "Fans": [
+                {
+                    "MemberId": "0",
+                    "Name": "Fan1",
+                    "Reading": 7200,
+                    "ReadingUnits": "RPM",
+                    "Status": {"State": "Enabled", "Health": "OK"},
+                }
+            ],
         },
         f"{c}/Power": {
-            "@odata.id": f"{c}/Power", "Id": "Power", "Name": "Power",
+            "@odata.id": f"{c}/Power",
+            "Id": "Power",
+            "Name": "Power",
             "PowerSupplies": [{"MemberId": "0", "Name": "PSU1", "LastPowerOutputWatts": 231}],
             "Voltages": [{"MemberId": "0", "Name": "12V", "ReadingVolts": 12.1}],
         },
-    }  # fmt: skip
+    }

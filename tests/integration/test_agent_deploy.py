@@ -54,8 +54,15 @@ def fleet() -> Iterator[Fleet]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    spec = BmcSpec(name="vm", address="127.0.0.1", port=port, username=USER, password=PASSWORD,
-                   power_delay=0.1, shutdown_delay=0.2)  # fmt: skip
+    spec = BmcSpec(
+        name="vm",
+        address="127.0.0.1",
+        port=port,
+        username=USER,
+        password=PASSWORD,
+        power_delay=0.1,
+        shutdown_delay=0.2,
+    )
     with Fleet([spec], shard_size=1) as f:
         yield f
 
@@ -80,21 +87,33 @@ def cloud(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     port = free_port()
     param = dict(getattr(request, "param", {}))
     licensed = param.pop("license_nodes", None)  # an evaluation license of that many nodes
-    boot = {"http_address": "127.0.0.1", "http_port": port, "agent_heartbeat": 0.2,
-            "serve_on_api": True, **param}  # fmt: skip
+    boot = {
+        "http_address": "127.0.0.1",
+        "http_port": port,
+        "agent_heartbeat": 0.2,
+        "serve_on_api": True,
+        **param,
+    }
     settings = make_settings(
-        f"sqlite:///{tmp_path / 'ironworks.db'}", tmp_path / "home",
+        f"sqlite:///{tmp_path / 'ironworks.db'}",
+        tmp_path / "home",
         conductor={"hostname": "c1", "poll_interval": 0.05, "periodic_interval": 0.5},
         boot=boot,
         timeouts={"deploy_callback": 30, "clean_callback": 30, "inspect_wait": 30},
         **({"license": {"evaluation_nodes": licensed}} if licensed is not None else {}),
-    )  # fmt: skip
+    )
     db = Database(settings.effective_database_url)
     upgrade(db)
     conductor = Conductor(db, settings)
     conductor.start()
-    server = uvicorn.Server(uvicorn.Config(create_app(Services(db=db, settings=settings)),
-                                           host="127.0.0.1", port=port, log_config=None))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Services(db=db, settings=settings)),
+            host="127.0.0.1",
+            port=port,
+            log_config=None,
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for(lambda: server.started, timeout=10)
@@ -107,8 +126,10 @@ def cloud(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
 
 def machine(root: Path) -> Path:
     """The node as its ramdisk sees it: 2 CPUs, 1 GiB, one NIC, one 256 MiB disk."""
-    write(root / "proc/cpuinfo", "processor\t: 0\nmodel name\t: Test CPU\n\n"
-          "processor\t: 1\nmodel name\t: Test CPU\n")  # fmt: skip
+    write(
+        root / "proc/cpuinfo",
+        "processor\t: 0\nmodel name\t: Test CPU\n\nprocessor\t: 1\nmodel name\t: Test CPU\n",
+    )
     write(root / "proc/meminfo", "MemTotal:        1010000 kB")
     write(root / "proc/cmdline", f"console=ttyS0 BOOTIF=01-{MAC.replace(':', '-')}")
     add_nic(root, "eth0", MAC, speed="1000", carrier="1")
@@ -121,8 +142,9 @@ def whole_disk_image(size: int) -> bytes:
     """Random data behind an MBR with one Linux partition from 1 MiB to the end."""
     data = bytearray(os.urandom(size))
     data[446:512] = b"\0" * 66
-    struct.pack_into("<B3sB3sII", data, 446, 0x80, b"\0\0\0", 0x83, b"\0\0\0", 2048,
-                     size // 512 - 2048)  # fmt: skip
+    struct.pack_into(
+        "<B3sB3sII", data, 446, 0x80, b"\0\0\0", 0x83, b"\0\0\0", 2048, size // 512 - 2048
+    )
     data[510:512] = b"\x55\xaa"
     return bytes(data)
 
@@ -147,8 +169,14 @@ def ramdisk(api: str, root: Path, powered: list[str] | None = None) -> Iterator[
 
 
 def settle(http: httpx.Client, uuid: str, until: set[str], timeout: float = 40) -> dict[str, Any]:
-    return wait_for(lambda: (n := http.get(f"/v1/nodes/{uuid}").json())["provision_state"] in until
-                    and n["reservation"] is None and n, timeout=timeout)  # fmt: skip
+    return wait_for(
+        lambda: (
+            (n := http.get(f"/v1/nodes/{uuid}").json())["provision_state"] in until
+            and n["reservation"] is None
+            and n
+        ),
+        timeout=timeout,
+    )
 
 
 def act(http: httpx.Client, uuid: str, target: str, **body: Any) -> None:
@@ -163,14 +191,29 @@ def test_inspect_clean_deploy_and_undeploy_through_the_agent(
     root = tmp_path / "node"
     disk = machine(root)
     port = next(s.port for s in fleet.specs if s.name == "vm")
-    r = http.post("/v1/nodes", json={"name": "vm", "driver": "ipmi", "driver_info": {
-        "ipmi_address": "127.0.0.1", "ipmi_port": port, "ipmi_username": USER,
-        "ipmi_password": PASSWORD, "ipmi_timeout": 3, "ipmi_retries": 1}})  # fmt: skip
+    r = http.post(
+        "/v1/nodes",
+        json={
+            "name": "vm",
+            "driver": "ipmi",
+            "driver_info": {
+                "ipmi_address": "127.0.0.1",
+                "ipmi_port": port,
+                "ipmi_username": USER,
+                "ipmi_password": PASSWORD,
+                "ipmi_timeout": 3,
+                "ipmi_retries": 1,
+            },
+        },
+    )
     assert r.status_code == 201, r.text
     node = r.json()
     uuid = node["uuid"]
     assert (node["boot_interface"], node["deploy_interface"], node["inspect_interface"]) == (
-        "ipxe", "agent", "agent")  # fmt: skip
+        "ipxe",
+        "agent",
+        "agent",
+    )
     assert http.post("/v1/ports", json={"node_uuid": uuid, "address": MAC}).status_code == 201
     act(http, uuid, "manage")
     settle(http, uuid, {"manageable"})
@@ -211,9 +254,13 @@ def test_inspect_clean_deploy_and_undeploy_through_the_agent(
     image = whole_disk_image(3 * MIB)
     (www / "os.img").write_bytes(image)
     digest = hashlib.sha256(image).hexdigest()
-    r = http.patch(f"/v1/nodes/{uuid}", json=[
-        {"op": "add", "path": "/instance_info/image_source", "value": f"{base}/os.img"},
-        {"op": "add", "path": "/instance_info/image_checksum", "value": digest}])  # fmt: skip
+    r = http.patch(
+        f"/v1/nodes/{uuid}",
+        json=[
+            {"op": "add", "path": "/instance_info/image_source", "value": f"{base}/os.img"},
+            {"op": "add", "path": "/instance_info/image_checksum", "value": digest},
+        ],
+    )
     assert r.status_code == 200, r.text
     act(http, uuid, "active", configdrive={"meta_data": {"hostname": "web-1"}})
     settle(http, uuid, {"wait call-back"})
@@ -234,15 +281,26 @@ def test_inspect_clean_deploy_and_undeploy_through_the_agent(
     assert snap["power"] == "on" and snap["boot_device"] == "disk" and snap["persistent"]
     timeline = node["driver_internal_info"]["timeline"]
     assert [(p["phase"], bool(p["finished"])) for p in timeline] == [
-        ("fetch image", True), ("boot ramdisk", True), ("write image", True),
-        ("config drive", True), ("reboot to disk", True), ("first boot", False)]  # fmt: skip
+        ("fetch image", True),
+        ("boot ramdisk", True),
+        ("write image", True),
+        ("config drive", True),
+        ("reboot to disk", True),
+        ("first boot", False),
+    ]
     # The deployed OS reports its first boot to the URL in its config drive's vendor_data.
     fat = tmp_path / "configdrive.img"
     size = next(e[9] for e in entries if e[8] == start)
     fat.write_bytes(data[start * 512 : (start + size) * 512])
-    vendor = json.loads(subprocess.run(
-        ["mtype", "-i", str(fat), "::openstack/latest/vendor_data.json"], check=True,
-        capture_output=True, text=True, env={**os.environ, "MTOOLS_SKIP_CHECK": "1"}).stdout)  # fmt: skip
+    vendor = json.loads(
+        subprocess.run(
+            ["mtype", "-i", str(fat), "::openstack/latest/vendor_data.json"],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "MTOOLS_SKIP_CHECK": "1"},
+        ).stdout
+    )
     url = vendor["ironworks"]["first_boot_url"]
     assert url.startswith(f"{cloud}/api/v1/agent/first-boot/{uuid}/")
     assert "phone_home:" in vendor["cloud-init"] and url in vendor["cloud-init"]
@@ -261,8 +319,10 @@ def test_inspect_clean_deploy_and_undeploy_through_the_agent(
     assert kept and not [k for k in kept if "configdrive" in k], "a written config drive stayed"
 
     # A broken checksum fails the deploy and says so (rebuild on the same node).
-    r = http.patch(f"/v1/nodes/{uuid}", json=[
-        {"op": "replace", "path": "/instance_info/image_checksum", "value": "0" * 64}])  # fmt: skip
+    r = http.patch(
+        f"/v1/nodes/{uuid}",
+        json=[{"op": "replace", "path": "/instance_info/image_checksum", "value": "0" * 64}],
+    )
     act(http, uuid, "rebuild")
     node = settle(http, uuid, {"deploy failed", "wait call-back", "active"})
     assert node["provision_state"] == "deploy failed"
@@ -331,7 +391,8 @@ def test_discovery_stops_at_its_cap_of_machines_waiting_for_an_operator(cloud: s
     assert r.status_code == 409 and "boot.discovery_max_pending = 2" in r.json()["detail"], r.text
     nodes = http.get("/v1/nodes").json()["nodes"]
     assert sorted(n["name"] for n in nodes) == sorted(
-        "discovered-" + m.replace(":", "") for m in made_up[:2])  # fmt: skip
+        "discovered-" + m.replace(":", "") for m in made_up[:2]
+    )
     assert http.delete(f"/v1/nodes/{nodes[0]['uuid']}").status_code == 204
     r = http.post("/api/v1/agent/lookup", json={"macs": [made_up[3]]})
     assert r.status_code == 200, r.text
@@ -355,9 +416,21 @@ def test_an_earlier_boots_agent_cannot_take_the_token_and_abort_ends_the_session
 
     http = httpx.Client(base_url=cloud, headers={"X-OpenStack-Ironic-API-Version": "latest"})
     port = next(s.port for s in fleet.specs if s.name == "vm")
-    r = http.post("/v1/nodes", json={"name": "vm2", "driver": "ipmi", "driver_info": {
-        "ipmi_address": "127.0.0.1", "ipmi_port": port, "ipmi_username": USER,
-        "ipmi_password": PASSWORD, "ipmi_timeout": 3, "ipmi_retries": 1}})  # fmt: skip
+    r = http.post(
+        "/v1/nodes",
+        json={
+            "name": "vm2",
+            "driver": "ipmi",
+            "driver_info": {
+                "ipmi_address": "127.0.0.1",
+                "ipmi_port": port,
+                "ipmi_username": USER,
+                "ipmi_password": PASSWORD,
+                "ipmi_timeout": 3,
+                "ipmi_retries": 1,
+            },
+        },
+    )
     uuid = r.json()["uuid"]
     http.post("/v1/ports", json={"node_uuid": uuid, "address": MAC})
     act(http, uuid, "manage")
@@ -375,19 +448,28 @@ def test_an_earlier_boots_agent_cannot_take_the_token_and_abort_ends_the_session
     assert http.post(protocol.LOOKUP_PATH, json={**lookup, "boot_id": boot_id}).status_code == 409
 
     def heartbeat() -> list[dict[str, Any]]:
-        r = http.post(protocol.HEARTBEAT_PATH, headers={protocol.TOKEN_HEADER: token},
-                      json={"node_uuid": uuid, "results": [], "running": None})  # fmt: skip
+        r = http.post(
+            protocol.HEARTBEAT_PATH,
+            headers={protocol.TOKEN_HEADER: token},
+            json={"node_uuid": uuid, "results": [], "running": None},
+        )
         assert r.status_code == 200, r.text
         return r.json()["commands"]
 
     assert wait_for(heartbeat, timeout=10)[0]["name"] == "inventory"
-    bad = http.post(protocol.HEARTBEAT_PATH, headers={protocol.TOKEN_HEADER: token},
-                    json={"node_uuid": uuid, "running": {"id": "x", "progress": [1]}})  # fmt: skip
+    bad = http.post(
+        protocol.HEARTBEAT_PATH,
+        headers={protocol.TOKEN_HEADER: token},
+        json={"node_uuid": uuid, "running": {"id": "x", "progress": [1]}},
+    )
     assert bad.status_code == 400 and bad.json()["field"] == "running/progress"
 
     act(http, uuid, "abort")
     assert http.get(f"/v1/nodes/{uuid}").json()["provision_state"] == "inspect failed"
-    gone = http.post(protocol.HEARTBEAT_PATH, headers={protocol.TOKEN_HEADER: token},
-                     json={"node_uuid": uuid, "results": [], "running": None})  # fmt: skip
+    gone = http.post(
+        protocol.HEARTBEAT_PATH,
+        headers={protocol.TOKEN_HEADER: token},
+        json={"node_uuid": uuid, "results": [], "running": None},
+    )
     assert gone.status_code == 401
     assert http.post(protocol.LOOKUP_PATH, json={**lookup, "boot_id": boot_id}).status_code == 409

@@ -22,8 +22,11 @@ H = {"X-OpenStack-Ironic-API-Version": "latest"}
 
 
 def _states(url: str) -> collections.Counter:
-    nodes = httpx.get(f"{url}/v1/nodes?fields=uuid,provision_state,target_provision_state,reservation",
-                      headers=H, timeout=30).json()["nodes"]  # fmt: skip
+    nodes = httpx.get(
+        f"{url}/v1/nodes?fields=uuid,provision_state,target_provision_state,reservation",
+        headers=H,
+        timeout=30,
+    ).json()["nodes"]
     return collections.Counter(n["provision_state"] for n in nodes)
 
 
@@ -36,8 +39,14 @@ def test_kill_dash_nine_mid_deploy(tmp_path):
         with httpx.Client(base_url=srv.url, headers=H, timeout=30) as c:
             uuids = []
             for i in range(N):
-                r = c.post("/v1/nodes", json={"driver": "fake-hardware", "name": f"crash-{i}",
-                                              "driver_info": {"fake_deploy_delay": "0.5:1.5"}})  # fmt: skip
+                r = c.post(
+                    "/v1/nodes",
+                    json={
+                        "driver": "fake-hardware",
+                        "name": f"crash-{i}",
+                        "driver_info": {"fake_deploy_delay": "0.5:1.5"},
+                    },
+                )
                 assert r.status_code == 201, r.text
                 uuids.append(r.json()["uuid"])
             for verb, target in (("manage", "manageable"), ("provide", "available")):
@@ -73,9 +82,11 @@ def test_kill_dash_nine_mid_deploy(tmp_path):
     eng = sa.create_engine(f"sqlite:///{home / 'ironworks.db'}")
     with eng.connect() as conn:
         jobs = conn.execute(sa.text("SELECT kind, state, args FROM jobs")).all()
-        hist = conn.execute(sa.text(
-            "SELECT node_id, from_state, to_state FROM node_history WHERE to_state IS NOT NULL"
-        )).all()  # fmt: skip
+        hist = conn.execute(
+            sa.text(
+                "SELECT node_id, from_state, to_state FROM node_history WHERE to_state IS NOT NULL"
+            )
+        ).all()
     eng.dispose()
     assert len(jobs) == 3 * N, "one job per accepted verb, none lost, none duplicated"
     assert {j.state for j in jobs} == {"done"}, collections.Counter(j.state for j in jobs)
@@ -83,10 +94,14 @@ def test_kill_dash_nine_mid_deploy(tmp_path):
     for h in hist:
         per_node[h.node_id].append((h.from_state, h.to_state))
     expected = [
-        (None, "enroll"), ("enroll", "verifying"), ("verifying", "manageable"),
-        ("manageable", "cleaning"), ("cleaning", "available"),
-        ("available", "deploying"), ("deploying", "active"),
-    ]  # fmt: skip
+        (None, "enroll"),
+        ("enroll", "verifying"),
+        ("verifying", "manageable"),
+        ("manageable", "cleaning"),
+        ("cleaning", "available"),
+        ("available", "deploying"),
+        ("deploying", "active"),
+    ]
     wrong = {n: seq for n, seq in per_node.items() if seq != expected}
     assert not wrong, (
         f"{len(wrong)} node(s) with a lost or repeated transition, e.g. {next(iter(wrong.values()))}"

@@ -21,8 +21,11 @@ def test_the_home_and_its_files_are_private_under_an_open_umask(tmp_path: Path) 
     with (tmp_path / "server.log").open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ironworks.cmd.main", "serve", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: os.umask(0),
-        )  # fmt: skip
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: os.umask(0),
+        )
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:

@@ -37,8 +37,20 @@ if TYPE_CHECKING:
 pytest.importorskip("pyghmi", reason="the ipmi hardware type and the lab need pyghmi")
 
 USER, PASSWORD = "admin", "s3cret"
-NAMES = ["verify", "power", "soft", "boot", "sensors", "badpass", "dead", "slow", "ipmitool",
-         "ipmitool-driver", "cli", "retry"]  # fmt: skip
+NAMES = [
+    "verify",
+    "power",
+    "soft",
+    "boot",
+    "sensors",
+    "badpass",
+    "dead",
+    "slow",
+    "ipmitool",
+    "ipmitool-driver",
+    "cli",
+    "retry",
+]
 BAREMETAL = Path(sys.executable).with_name("baremetal")
 IPMITOOL = shutil.which("ipmitool")
 
@@ -63,8 +75,15 @@ def fleet() -> Iterator[Fleet]:
 
     specs = []
     for name, port in zip(NAMES, free_udp_ports(len(NAMES)), strict=True):
-        spec = BmcSpec(name=name, address="127.0.0.1", port=port, username=USER,
-                       password=PASSWORD, power_delay=0.3, shutdown_delay=0.5)  # fmt: skip
+        spec = BmcSpec(
+            name=name,
+            address="127.0.0.1",
+            port=port,
+            username=USER,
+            password=PASSWORD,
+            power_delay=0.3,
+            shutdown_delay=0.5,
+        )
         if name == "badpass":
             spec = replace(spec, password="not-" + PASSWORD)
         if name == "dead":
@@ -87,16 +106,21 @@ def database_url(tmp_path: Path) -> str:
 
 def info(fleet: Fleet, name: str, **extra: Any) -> dict[str, Any]:
     return {
-        "ipmi_address": "127.0.0.1", "ipmi_port": port_of(fleet, name),
-        "ipmi_username": USER, "ipmi_password": PASSWORD, "ipmi_timeout": 2, "ipmi_retries": 1,
+        "ipmi_address": "127.0.0.1",
+        "ipmi_port": port_of(fleet, name),
+        "ipmi_username": USER,
+        "ipmi_password": PASSWORD,
+        "ipmi_timeout": 2,
+        "ipmi_retries": 1,
         **extra,
-    }  # fmt: skip
+    }
 
 
 def enrol(client: Any, fleet: Fleet, name: str, **fields: Any) -> dict[str, Any]:
     driver_info = fields.pop("driver_info", None) or info(fleet, name)
-    r = client.post("/v1/nodes", json={"name": name, "driver": "ipmi", "driver_info": driver_info,
-                                       **fields})  # fmt: skip
+    r = client.post(
+        "/v1/nodes", json={"name": name, "driver": "ipmi", "driver_info": driver_info, **fields}
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -232,10 +256,16 @@ def test_malformed_driver_info_is_refused_at_enrolment(client: Any, fleet: Fleet
     props = client.get("/v1/drivers/ipmi/properties").json()
     assert props["ipmi_address"].endswith("Required.") and "ipmi_password" in props
     assert "Default 623" in props["ipmi_port"] and "ipmi_bridging" in props
-    for key, value in (("ipmi_port", "http"), ("ipmi_priv_level", "ROOT"),
-                       ("ipmi_cipher_suite", 42), ("ipmi_timeout", -1)):  # fmt: skip
-        r = client.post("/v1/nodes", json={"driver": "ipmi",
-                                           "driver_info": info(fleet, "verify", **{key: value})})  # fmt: skip
+    for key, value in (
+        ("ipmi_port", "http"),
+        ("ipmi_priv_level", "ROOT"),
+        ("ipmi_cipher_suite", 42),
+        ("ipmi_timeout", -1),
+    ):
+        r = client.post(
+            "/v1/nodes",
+            json={"driver": "ipmi", "driver_info": info(fleet, "verify", **{key: value})},
+        )
         assert r.status_code == 400, (key, r.text)
         assert key in r.text
 
@@ -259,10 +289,28 @@ def test_power_change_to_the_current_state_sends_nothing(fleet: Fleet) -> None:
 def ipmitool(fleet: Fleet, name: str, *args: str) -> subprocess.CompletedProcess[str]:
     port = port_of(fleet, name)
     return subprocess.run(
-        [IPMITOOL or "ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", str(port), "-U", USER,
-         "-E", "-N", "1", "-R", "2", *args],
-        env={**os.environ, "IPMI_PASSWORD": PASSWORD}, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        [
+            IPMITOOL or "ipmitool",
+            "-I",
+            "lanplus",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            USER,
+            "-E",
+            "-N",
+            "1",
+            "-R",
+            "2",
+            *args,
+        ],
+        env={**os.environ, "IPMI_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 @pytest.mark.skipif(IPMITOOL is None, reason="ipmitool is not installed (apt-get install ipmitool)")
@@ -281,10 +329,29 @@ def test_ipmitool_interop(fleet: Fleet) -> None:
     out = ipmitool(fleet, "ipmitool", "sensor")
     assert out.returncode == 0 and "CPU1 Temp" in out.stdout, out.stdout + out.stderr
     bad = subprocess.run(
-        [IPMITOOL or "ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p",
-         str(port_of(fleet, "ipmitool")), "-U", USER, "-E", "-N", "1", "-R", "1", "power", "status"],
-        env={**os.environ, "IPMI_PASSWORD": "wrong"}, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        [
+            IPMITOOL or "ipmitool",
+            "-I",
+            "lanplus",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port_of(fleet, "ipmitool")),
+            "-U",
+            USER,
+            "-E",
+            "-N",
+            "1",
+            "-R",
+            "1",
+            "power",
+            "status",
+        ],
+        env={**os.environ, "IPMI_PASSWORD": "wrong"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert bad.returncode != 0
 
 
@@ -320,20 +387,41 @@ def test_baremetal_cli_powers_an_emulated_bmc(tmp_path: Path, fleet: Fleet) -> N
     def bm(*args: str) -> str:
         done = subprocess.run(
             [str(BAREMETAL), "--os-endpoint", server.url, "--os-auth-type", "none", *args],
-            env=env, capture_output=True, text=True, timeout=90,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
         assert done.returncode == 0, f"{args}: {done.stderr}\n{server.logs()[-2000:]}"
         return done.stdout
 
     try:
         port = port_of(fleet, "cli")
         fleet.force_power("cli", "off")
-        created = json.loads(bm(
-            "node", "create", "--driver", "ipmi", "--name", "cli",
-            "--driver-info", "ipmi_address=127.0.0.1", "--driver-info", f"ipmi_port={port}",
-            "--driver-info", f"ipmi_username={USER}", "--driver-info", f"ipmi_password={PASSWORD}",
-            "--driver-info", "ipmi_timeout=2", "--driver-info", "ipmi_retries=1", "-f", "json",
-        ))  # fmt: skip
+        created = json.loads(
+            bm(
+                "node",
+                "create",
+                "--driver",
+                "ipmi",
+                "--name",
+                "cli",
+                "--driver-info",
+                "ipmi_address=127.0.0.1",
+                "--driver-info",
+                f"ipmi_port={port}",
+                "--driver-info",
+                f"ipmi_username={USER}",
+                "--driver-info",
+                f"ipmi_password={PASSWORD}",
+                "--driver-info",
+                "ipmi_timeout=2",
+                "--driver-info",
+                "ipmi_retries=1",
+                "-f",
+                "json",
+            )
+        )
         assert created["driver"] == "ipmi"
         assert created["driver_info"]["ipmi_password"] == "******"
         bm("node", "manage", "cli", "--wait", "30")
@@ -376,15 +464,31 @@ def test_dead_bmcs_do_not_stall_the_others() -> None:
     from ironworks.lab.fleet import Fleet, FleetOptions, make_specs
 
     ports = free_udp_ports(40)
-    specs = [replace(s, port=p) for s, p in zip(
-        make_specs(FleetOptions(count=40, base_port=20000, password=PASSWORD), ["dead=3"]),
-        ports, strict=True)]  # fmt: skip
+    specs = [
+        replace(s, port=p)
+        for s, p in zip(
+            make_specs(FleetOptions(count=40, base_port=20000, password=PASSWORD), ["dead=3"]),
+            ports,
+            strict=True,
+        )
+    ]
 
     def read(spec: Any) -> str:
-        t = Task(node={"uuid": spec.name, "driver_info": {
-            "ipmi_address": "127.0.0.1", "ipmi_port": spec.port, "ipmi_username": spec.username,
-            # generous for live BMCs on a loaded CI machine; a deadlock would hang for good anyway
-            "ipmi_password": PASSWORD, "ipmi_timeout": 6, "ipmi_retries": 0}}, purpose="sync")  # fmt: skip
+        t = Task(
+            node={
+                "uuid": spec.name,
+                "driver_info": {
+                    "ipmi_address": "127.0.0.1",
+                    "ipmi_port": spec.port,
+                    "ipmi_username": spec.username,
+                    # generous for live BMCs on a loaded CI machine; a deadlock would hang for good anyway
+                    "ipmi_password": PASSWORD,
+                    "ipmi_timeout": 6,
+                    "ipmi_retries": 0,
+                },
+            },
+            purpose="sync",
+        )
         try:
             return IPMIPower().get_power_state(t)
         except BMCUnreachable:

@@ -28,18 +28,42 @@ SKIP = r"(.*/(start|stop|reboot|soft-reboot|rebuild)$)|(/api/v1/auth/tokens$)"
 def test_openapi_fuzz(tmp_path: Path) -> None:
     if not ST.exists() and not shutil.which("schemathesis"):
         pytest.skip("schemathesis is not installed")
-    server = start_server(tmp_path / "server", env={
-        "IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "IRONWORKS_AUTH__MAX_FAILED_LOGINS": "1000000"})  # fmt: skip
+    server = start_server(
+        tmp_path / "server",
+        env={
+            "IRONWORKS_AUTH__NOAUTH": "false",
+            "IRONWORKS_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "IRONWORKS_AUTH__MAX_FAILED_LOGINS": "1000000",
+        },
+    )
     try:
-        token = httpx.post(f"{server.url}/api/v1/auth/tokens",
-                           json={"username": "admin", "password": ADMIN_PASSWORD}).json()["token"]  # fmt: skip
+        token = httpx.post(
+            f"{server.url}/api/v1/auth/tokens",
+            json={"username": "admin", "password": ADMIN_PASSWORD},
+        ).json()["token"]
         done = subprocess.run(
-            [str(ST), "run", f"{server.url}/openapi.json", "-H", f"Authorization: Bearer {token}",
-             "-c", CHECKS, "-n", "10", "--request-timeout", "10", "--seed", "1",
-             "--exclude-path-regex", SKIP],
-            capture_output=True, text=True, timeout=600, cwd=tmp_path,
-        )  # fmt: skip
+            [
+                str(ST),
+                "run",
+                f"{server.url}/openapi.json",
+                "-H",
+                f"Authorization: Bearer {token}",
+                "-c",
+                CHECKS,
+                "-n",
+                "10",
+                "--request-timeout",
+                "10",
+                "--seed",
+                "1",
+                "--exclude-path-regex",
+                SKIP,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
+        )
         tail = done.stdout[-6000:]
         assert done.returncode == 0, f"schemathesis found problems:\n{tail}\n{done.stderr[-2000:]}"
         assert " passed" in tail and "generated" in tail

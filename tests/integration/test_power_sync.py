@@ -32,8 +32,19 @@ if TYPE_CHECKING:
 pytest.importorskip("pyghmi", reason="the emulated BMCs need pyghmi")
 
 USER, PASSWORD = "admin", "s3cret"
-NAMES = ["on", "off", "badpass", "dead", "suite", "forgot", "drift", "force", "keepoff", "silent",
-         "locked"]  # fmt: skip
+NAMES = [
+    "on",
+    "off",
+    "badpass",
+    "dead",
+    "suite",
+    "forgot",
+    "drift",
+    "force",
+    "keepoff",
+    "silent",
+    "locked",
+]
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +54,15 @@ def fleet() -> Iterator[Fleet]:
 
     specs = []
     for name, port in zip(NAMES, free_udp_ports(len(NAMES)), strict=True):
-        spec = BmcSpec(name=name, address="127.0.0.1", port=port, username=USER,
-                       password=PASSWORD, power_delay=0.2, shutdown_delay=0.3)  # fmt: skip
+        spec = BmcSpec(
+            name=name,
+            address="127.0.0.1",
+            port=port,
+            username=USER,
+            password=PASSWORD,
+            power_delay=0.2,
+            shutdown_delay=0.3,
+        )
         if name == "badpass":
             spec = replace(spec, password="not-" + PASSWORD)
         if name == "dead":
@@ -134,24 +152,45 @@ def database_url(tmp_path: Path) -> str:
 
 
 def sync_settings(database_url: str, tmp_path: Path, **conductor: Any) -> Any:
-    return make_settings(database_url, tmp_path, conductor={
-        "hostname": "test-conductor", "poll_interval": 0.05, "periodic_interval": 3600,
-        "power_sync_interval": 0, **conductor,
-    })  # fmt: skip
+    return make_settings(
+        database_url,
+        tmp_path,
+        conductor={
+            "hostname": "test-conductor",
+            "poll_interval": 0.05,
+            "periodic_interval": 3600,
+            "power_sync_interval": 0,
+            **conductor,
+        },
+    )
 
 
 def enrol(client: Any, db: Any, fleet: Fleet, name: str, recorded: str, **fields: Any) -> str:
     """A manageable node whose recorded power state is `recorded`, without a manage cycle."""
     driver_info = fields.pop("driver_info", None) or {
-        "ipmi_address": "127.0.0.1", "ipmi_port": port_of(fleet, name), "ipmi_username": USER,
-        "ipmi_password": PASSWORD, "ipmi_timeout": 2, "ipmi_retries": 1,
-    }  # fmt: skip
-    r = client.post("/v1/nodes", json={"name": name, "driver": fields.pop("driver", "ipmi"),
-                                       "driver_info": driver_info, **fields})  # fmt: skip
+        "ipmi_address": "127.0.0.1",
+        "ipmi_port": port_of(fleet, name),
+        "ipmi_username": USER,
+        "ipmi_password": PASSWORD,
+        "ipmi_timeout": 2,
+        "ipmi_retries": 1,
+    }
+    r = client.post(
+        "/v1/nodes",
+        json={
+            "name": name,
+            "driver": fields.pop("driver", "ipmi"),
+            "driver_info": driver_info,
+            **fields,
+        },
+    )
     assert r.status_code == 201, r.text
     with db.write() as conn:
-        conn.execute(sa.update(nodes).where(nodes.c.name == name)
-                     .values(provision_state="manageable", power_state=recorded))  # fmt: skip
+        conn.execute(
+            sa.update(nodes)
+            .where(nodes.c.name == name)
+            .values(provision_state="manageable", power_state=recorded)
+        )
     return r.json()["uuid"]
 
 
@@ -179,8 +218,9 @@ def make_conductor(db: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
             c.stop(wait=True)
 
 
-def test_records_an_out_of_band_change(client: Any, db: Any, settings: Any, fleet: Fleet,
-                                       make_conductor: Any) -> None:  # fmt: skip
+def test_records_an_out_of_band_change(
+    client: Any, db: Any, settings: Any, fleet: Fleet, make_conductor: Any
+) -> None:
     fleet.force_power("drift", "off")
     enrol(client, db, fleet, "drift", "power off")
     c = make_conductor(settings)
@@ -194,8 +234,11 @@ def test_records_an_out_of_band_change(client: Any, db: Any, settings: Any, flee
     assert event["severity"] == "WARNING" and event["event_type"] == "power"
     assert event["event"] == "power state changed out of band: power off -> power on"
     with db.read() as conn:
-        audited = conn.execute(sa.select(audit_events).where(
-            audit_events.c.action == "node:power_sync")).mappings().all()  # fmt: skip
+        audited = (
+            conn.execute(sa.select(audit_events).where(audit_events.c.action == "node:power_sync"))
+            .mappings()
+            .all()
+        )
     assert [(a["action"], a["target_name"], a["detail"]) for a in audited] == [
         ("node:power_sync", "drift", "power state changed out of band: power off -> power on")
     ]
@@ -212,8 +255,10 @@ def test_force_policy_powers_the_node_back(
     report = c.power_sync.run()
     assert (report.drift, report.forced) == (2, 1), report
     wait_for(lambda: fleet.snapshot("force")["power"] == "off", timeout=15)
-    node = wait_for(lambda: (n := client.get("/v1/nodes/force").json())["target_power_state"]
-                    is None and n, timeout=15)  # fmt: skip
+    node = wait_for(
+        lambda: (n := client.get("/v1/nodes/force").json())["target_power_state"] is None and n,
+        timeout=15,
+    )
     assert node["power_state"] == "power off" and not node["last_error"], node
     events = [e["event"] for e in history(client, "force")][-2:]
     assert events == [
@@ -229,8 +274,15 @@ def test_force_policy_powers_the_node_back(
 def test_silent_bmc_goes_to_maintenance_and_back(
     client: Any, db: Any, database_url: str, tmp_path: Path, fleet: Fleet, make_conductor: Any
 ) -> None:
-    enrol(client, db, fleet, "silent", "power off", driver="fake-hardware",
-          driver_info={"fake_power_fail": "the BMC is out to lunch"})  # fmt: skip
+    enrol(
+        client,
+        db,
+        fleet,
+        "silent",
+        "power off",
+        driver="fake-hardware",
+        driver_info={"fake_power_fail": "the BMC is out to lunch"},
+    )
     enrol(client, db, fleet, "dead", "power off")
     c = make_conductor(sync_settings(database_url, tmp_path, power_sync_max_failures=2))
     first = c.power_sync.run()
@@ -247,7 +299,9 @@ def test_silent_bmc_goes_to_maintenance_and_back(
     assert dead["maintenance_reason"].startswith(
         f"power sync failed 2 times in a row: no answer from BMC 127.0.0.1:{port_of(fleet, 'dead')}"
     )
-    r = client.patch("/v1/nodes/silent", json=[{"op": "remove", "path": "/driver_info/fake_power_fail"}])  # fmt: skip
+    r = client.patch(
+        "/v1/nodes/silent", json=[{"op": "remove", "path": "/driver_info/fake_power_fail"}]
+    )
     assert r.status_code == 200, r.text
     third = c.power_sync.run()
     assert (third.recovered, third.errors) == (1, 1), third

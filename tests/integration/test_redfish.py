@@ -85,9 +85,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 def info(emu: RedfishEmulator, system: str | None, **kw: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "redfish_address": emu.url, "redfish_username": USER, "redfish_password": PASSWORD,
+        "redfish_address": emu.url,
+        "redfish_username": USER,
+        "redfish_password": PASSWORD,
         "redfish_timeout": 10,
-    }  # fmt: skip
+    }
     if system is not None:
         out["redfish_system_id"] = emu.systems[system].uuid
     out.update(kw)
@@ -110,10 +112,13 @@ def provision(client: httpx.Client, uuid: str, verb: str, until: str, timeout: f
     r = client.put(f"/v1/nodes/{uuid}/states/provision", json={"target": verb})
     assert r.status_code == 202, r.text
     wait_for(
-        lambda: node(client, uuid)["provision_state"] == until
-        and node(client, uuid)["target_provision_state"] is None,
-        timeout=timeout, interval=0.1,
-    )  # fmt: skip
+        lambda: (
+            node(client, uuid)["provision_state"] == until
+            and node(client, uuid)["target_provision_state"] is None
+        ),
+        timeout=timeout,
+        interval=0.1,
+    )
     return node(client, uuid)
 
 
@@ -281,8 +286,14 @@ def test_malformed_driver_info_is_refused_on_create(client, key, value):
 def test_properties_are_declared(client):
     props = client.get("/v1/drivers/redfish/properties").json()
     assert "Required." in props["redfish_address"]
-    for key in ("redfish_system_id", "redfish_username", "redfish_password",
-                "redfish_verify_ca", "redfish_auth_type", "redfish_timeout"):  # fmt: skip
+    for key in (
+        "redfish_system_id",
+        "redfish_username",
+        "redfish_password",
+        "redfish_verify_ca",
+        "redfish_auth_type",
+        "redfish_timeout",
+    ):
         assert key in props
     assert RedfishHardware.secret_keys() == {"redfish_password"}
 
@@ -322,8 +333,13 @@ def test_auth_types(emulator):
 
 
 def _static_task(svc: StaticRedfish, **kw: Any) -> Task:
-    driver_info = {"redfish_address": svc.url, "redfish_username": USER,
-                   "redfish_password": PASSWORD, "redfish_auth_type": "basic", **kw}  # fmt: skip
+    driver_info = {
+        "redfish_address": svc.url,
+        "redfish_username": USER,
+        "redfish_password": PASSWORD,
+        "redfish_auth_type": "basic",
+        **kw,
+    }
     return Task(node={"uuid": "direct", "driver_info": driver_info, "properties": {}}, purpose="t")
 
 
@@ -333,10 +349,12 @@ def test_inspection_reads_processors_memory_disks_and_nics():
         result, props = RedfishInspect().inspect_hardware(task)
         assert result == "done"
         assert props == {
-            "cpus": 32, "cpu_arch": "x86_64", "memory_mb": 65536,
+            "cpus": 32,
+            "cpu_arch": "x86_64",
+            "memory_mb": 65536,
             "local_gb": 1_920_383_410_176 // 2**30,
             NICS_KEY: [{"address": "b8:ce:f6:00:00:01"}, {"address": "b8:ce:f6:00:00:02"}],
-        }  # fmt: skip
+        }
         # what the operator set is kept; the NICs are always the ones found
         task.node["properties"] = {"cpus": 8, NICS_KEY: [{"address": "00:00:00:00:00:01"}]}
         _, props = RedfishInspect().inspect_hardware(task)

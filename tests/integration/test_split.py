@@ -38,16 +38,25 @@ def pg_database():
 
 
 def _spawn(args, env, log):
-    return subprocess.Popen([sys.executable, "-m", "ironworks.cmd.main", *args], env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "ironworks.cmd.main", *args],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 @pytest.mark.slow
 def test_api_and_two_conductors_share_work(pg_database, tmp_path):
-    env = {**os.environ, "IRONWORKS_DATABASE_URL": pg_database, "IRONWORKS_HOME": str(tmp_path),
-           "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "30", "IRONWORKS_AUTH__NOAUTH": "true",
-           # fewer workers than nodes, so that one conductor cannot take the whole batch
-           "IRONWORKS_CONDUCTOR__WORKERS": "4"}  # fmt: skip
+    env = {
+        **os.environ,
+        "IRONWORKS_DATABASE_URL": pg_database,
+        "IRONWORKS_HOME": str(tmp_path),
+        "IRONWORKS_CONDUCTOR__POLL_INTERVAL": "30",
+        "IRONWORKS_AUTH__NOAUTH": "true",
+        # fewer workers than nodes, so that one conductor cannot take the whole batch
+        "IRONWORKS_CONDUCTOR__WORKERS": "4",
+    }
     log = tmp_path / "split.log"
     # the api refuses to start on an old schema
     r = subprocess.run(
@@ -78,16 +87,26 @@ def test_api_and_two_conductors_share_work(pg_database, tmp_path):
             timeout=30,
         )
         with httpx.Client(base_url=url, headers=H) as c:
-            uuids = [c.post("/v1/nodes", json={"driver": "fake-hardware", "driver_info": {"fake_power_delay": "0.2"}}).json()["uuid"]
-                     for _ in range(20)]  # fmt: skip
+            uuids = [
+                c.post(
+                    "/v1/nodes",
+                    json={"driver": "fake-hardware", "driver_info": {"fake_power_delay": "0.2"}},
+                ).json()["uuid"]
+                for _ in range(20)
+            ]
             t0 = time.monotonic()
             for u in uuids:
                 assert (
                     c.put(f"/v1/nodes/{u}/states/provision", json={"target": "manage"}).status_code
                     == 202
                 )
-            wait_for(lambda: all(n["provision_state"] == "manageable" for n in
-                                 c.get("/v1/nodes?fields=uuid,provision_state").json()["nodes"]), timeout=25)  # fmt: skip
+            wait_for(
+                lambda: all(
+                    n["provision_state"] == "manageable"
+                    for n in c.get("/v1/nodes?fields=uuid,provision_state").json()["nodes"]
+                ),
+                timeout=25,
+            )
             elapsed = time.monotonic() - t0
             hist = [
                 c.get(f"/v1/nodes/{u}/history?detail=True").json()["history"][-1]["conductor"]

@@ -17,10 +17,19 @@ from tests.conftest import make_settings, wait_for
 
 @pytest.fixture
 def fast_settings(database_url, tmp_path):
-    return make_settings(database_url, tmp_path, conductor={
-        "hostname": "survivor", "poll_interval": 0.05, "periodic_interval": 0.2,
-        "heartbeat_timeout": 5, "job_lease": 30, "power_sync_interval": 0,
-    }, timeouts={"deploy_callback": 2})  # fmt: skip
+    return make_settings(
+        database_url,
+        tmp_path,
+        conductor={
+            "hostname": "survivor",
+            "poll_interval": 0.05,
+            "periodic_interval": 0.2,
+            "heartbeat_timeout": 5,
+            "job_lease": 30,
+            "power_sync_interval": 0,
+        },
+        timeouts={"deploy_callback": 2},
+    )
 
 
 @pytest.fixture
@@ -38,14 +47,28 @@ def test_dead_conductors_lock_and_job_are_taken_over(client, db, survivor):
     )
     long_ago = utcnow() - timedelta(minutes=10)
     with db.write() as conn:  # a conductor that claimed the job and died with it
-        conn.execute(sa.insert(conductors).values(hostname="ghost", conductor_group="", online=True,
-                                                  drivers=["fake-hardware"], incarnation="x",
-                                                  created_at=long_ago, updated_at=long_ago))  # fmt: skip
+        conn.execute(
+            sa.insert(conductors).values(
+                hostname="ghost",
+                conductor_group="",
+                online=True,
+                drivers=["fake-hardware"],
+                incarnation="x",
+                created_at=long_ago,
+                updated_at=long_ago,
+            )
+        )
         conn.execute(sa.update(nodes).where(nodes.c.uuid == uuid).values(reservation="ghost"))
         conn.execute(sa.update(jobs).values(state="running", owner="ghost/x", lease_until=long_ago))
     survivor.start()
-    node = wait_for(lambda: (n := client.get(f"/v1/nodes/{uuid}").json())["provision_state"] == "manageable"
-                    and n["reservation"] is None and n, timeout=20)  # fmt: skip
+    node = wait_for(
+        lambda: (
+            (n := client.get(f"/v1/nodes/{uuid}").json())["provision_state"] == "manageable"
+            and n["reservation"] is None
+            and n
+        ),
+        timeout=20,
+    )
     assert node["last_error"] is None
     ghost = next(
         c for c in client.get("/v1/conductors").json()["conductors"] if c["hostname"] == "ghost"
@@ -59,22 +82,43 @@ def test_dead_conductors_lock_and_job_are_taken_over(client, db, survivor):
 def test_wait_state_times_out_with_a_sentence(client, db, survivor):
     uuid = make_node(client)["uuid"]
     with db.write() as conn:
-        conn.execute(sa.update(nodes).where(nodes.c.uuid == uuid).values(
-            provision_state="wait call-back", target_provision_state="active",
-            provision_updated_at=utcnow() - timedelta(seconds=10),
-            driver_internal_info={"timeline": [
-                {"phase": "boot ramdisk", "started": "t0", "finished": "t1"},
-                {"phase": "write image", "started": "t1", "finished": None}]}))  # fmt: skip
+        conn.execute(
+            sa.update(nodes)
+            .where(nodes.c.uuid == uuid)
+            .values(
+                provision_state="wait call-back",
+                target_provision_state="active",
+                provision_updated_at=utcnow() - timedelta(seconds=10),
+                driver_internal_info={
+                    "timeline": [
+                        {"phase": "boot ramdisk", "started": "t0", "finished": "t1"},
+                        {"phase": "write image", "started": "t1", "finished": None},
+                    ]
+                },
+            )
+        )
         node_id = conn.execute(sa.select(nodes.c.id).where(nodes.c.uuid == uuid)).scalar_one()
         agent_db.reset(conn, node_id, "deploy")
-        conn.execute(sa.update(agent_sessions).values(
-            token_sha256="0" * 64, agent_address="10.99.1.7",
-            last_heartbeat=utcnow() - timedelta(seconds=90),
-            running={"id": "write_image-1", "name": "write_image",
-                     "progress": {"done": 1048576, "total": 67108864}}))  # fmt: skip
+        conn.execute(
+            sa.update(agent_sessions).values(
+                token_sha256="0" * 64,
+                agent_address="10.99.1.7",
+                last_heartbeat=utcnow() - timedelta(seconds=90),
+                running={
+                    "id": "write_image-1",
+                    "name": "write_image",
+                    "progress": {"done": 1048576, "total": 67108864},
+                },
+            )
+        )
     survivor.start()
-    node = wait_for(lambda: (n := client.get(f"/v1/nodes/{uuid}").json())["provision_state"] == "deploy failed"
-                    and n, timeout=10)  # fmt: skip
+    node = wait_for(
+        lambda: (
+            (n := client.get(f"/v1/nodes/{uuid}").json())["provision_state"] == "deploy failed"
+            and n
+        ),
+        timeout=10,
+    )
     assert "timed out after 2 s in 'wait call-back' during 'write image'" in node["last_error"]
     assert "the agent at 10.99.1.7 was last heard 9" in node["last_error"]
     assert "running write_image (1048576 of 67108864 bytes)" in node["last_error"]
@@ -85,8 +129,11 @@ def test_wait_state_times_out_with_a_sentence(client, db, survivor):
 def test_abort_a_wait_state(client, db):
     uuid = make_node(client)["uuid"]
     with db.write() as conn:
-        conn.execute(sa.update(nodes).where(nodes.c.uuid == uuid).values(
-            provision_state="clean wait", target_provision_state="available"))  # fmt: skip
+        conn.execute(
+            sa.update(nodes)
+            .where(nodes.c.uuid == uuid)
+            .values(provision_state="clean wait", target_provision_state="available")
+        )
     assert (
         client.put(f"/v1/nodes/{uuid}/states/provision", json={"target": "abort"}).status_code
         == 202
@@ -102,8 +149,13 @@ def test_restart_requeues_own_jobs_at_once(db, settings, client):
     # a previous incarnation of the same host held the job and the lock when it was killed
     with db.write() as conn:
         conn.execute(sa.update(nodes).values(reservation=settings.conductor.hostname))
-        conn.execute(sa.update(jobs).values(state="running", owner=f"{settings.conductor.hostname}/old",
-                                            lease_until=utcnow() + timedelta(hours=1)))  # fmt: skip
+        conn.execute(
+            sa.update(jobs).values(
+                state="running",
+                owner=f"{settings.conductor.hostname}/old",
+                lease_until=utcnow() + timedelta(hours=1),
+            )
+        )
     first.start()
     try:
         wait_for(
@@ -121,8 +173,17 @@ def test_a_job_that_keeps_failing_is_given_up_with_a_reason(client, db, survivor
     with db.write() as conn:
         node_id = conn.execute(sa.select(nodes.c.id).where(nodes.c.uuid == uuid)).scalar_one()
         # a malformed job (no power target) that already failed four times
-        conn.execute(sa.insert(jobs).values(node_id=node_id, kind="power", args={}, state="queued",
-                                            attempts=4, request_id="req-broken", created_at=utcnow()))  # fmt: skip
+        conn.execute(
+            sa.insert(jobs).values(
+                node_id=node_id,
+                kind="power",
+                args={},
+                state="queued",
+                attempts=4,
+                request_id="req-broken",
+                created_at=utcnow(),
+            )
+        )
         conn.execute(sa.update(nodes).values(target_power_state="power on"))
     survivor.start()
     node = wait_for(

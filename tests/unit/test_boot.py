@@ -114,20 +114,42 @@ needs_mtools = pytest.mark.skipif(
 
 @needs_mtools
 def test_configdrive_object_becomes_a_config2_vfat(tmp_path: Path) -> None:
-    node = {"uuid": "n-1", "name": "node-a", "instance_uuid": "i-1",
-            "properties": {"availability_zone": "az1"}, "instance_info": {}}  # fmt: skip
-    drive = {"meta_data": {"hostname": "web-1", "public_keys": {"k": "ssh-ed25519 AAAA"}},
-             "user_data": "#!/bin/sh\necho hi\n", "network_data": {"links": []}}  # fmt: skip
+    node = {
+        "uuid": "n-1",
+        "name": "node-a",
+        "instance_uuid": "i-1",
+        "properties": {"availability_zone": "az1"},
+        "instance_info": {},
+    }
+    drive = {
+        "meta_data": {"hostname": "web-1", "public_keys": {"k": "ssh-ed25519 AAAA"}},
+        "user_data": "#!/bin/sh\necho hi\n",
+        "network_data": {"links": []},
+    }
     out = configdrive.build(node, drive, tmp_path / "cd.img")
-    label = subprocess.run(["mlabel", "-s", "-i", str(out), "::"], capture_output=True, text=True,
-                           env={"MTOOLS_SKIP_CHECK": "1"}, check=True).stdout  # fmt: skip
+    label = subprocess.run(
+        ["mlabel", "-s", "-i", str(out), "::"],
+        capture_output=True,
+        text=True,
+        env={"MTOOLS_SKIP_CHECK": "1"},
+        check=True,
+    ).stdout
     assert "CONFIG-2" in label
-    md = json.loads(subprocess.run(
-        ["mtype", "-i", str(out), "::openstack/latest/meta_data.json"], capture_output=True,
-        env={"MTOOLS_SKIP_CHECK": "1"}, check=True).stdout)  # fmt: skip
+    md = json.loads(
+        subprocess.run(
+            ["mtype", "-i", str(out), "::openstack/latest/meta_data.json"],
+            capture_output=True,
+            env={"MTOOLS_SKIP_CHECK": "1"},
+            check=True,
+        ).stdout
+    )
     assert md["hostname"] == "web-1" and md["uuid"] == "i-1" and md["availability_zone"] == "az1"
-    user = subprocess.run(["mtype", "-i", str(out), "::openstack/latest/user_data"],
-                          capture_output=True, env={"MTOOLS_SKIP_CHECK": "1"}, check=True).stdout  # fmt: skip
+    user = subprocess.run(
+        ["mtype", "-i", str(out), "::openstack/latest/user_data"],
+        capture_output=True,
+        env={"MTOOLS_SKIP_CHECK": "1"},
+        check=True,
+    ).stdout
     assert user == b"#!/bin/sh\necho hi\n"
 
 
@@ -140,8 +162,11 @@ def test_first_boot_url_joins_the_requests_vendor_data() -> None:
     )
     given = {"ironworks": {"site": "b3"}, "cloud-init": "#cloud-config\nruncmd: [true]\n", "x": 1}
     merged = configdrive.first_boot_vendor_data(given, url)
-    assert merged == {"ironworks": {"site": "b3", "first_boot_url": url}, "x": 1,
-                      "cloud-init": "#cloud-config\nruncmd: [true]\n"}  # the tenant's stays  # fmt: skip
+    assert merged == {
+        "ironworks": {"site": "b3", "first_boot_url": url},
+        "x": 1,
+        "cloud-init": "#cloud-config\nruncmd: [true]\n",
+    }  # the tenant's stays
     assert given["ironworks"] == {"site": "b3"}  # the request itself is not changed
     assert "cloud-init" not in configdrive.first_boot_vendor_data(None, url, phone_home=False)
 
@@ -192,23 +217,29 @@ def test_grub_tftp_config_loads_the_node_config_from_the_boot_listener() -> None
 def test_grub_node_config_boots_the_ramdisk_or_exits() -> None:
     from ironworks.boot import grub
 
-    boot = ipxe.RamdiskBoot("http://10.99.0.1:8080", "uuid-1", "aarch64", "inspect",
-                            "ipv6.disable=1 x=$y", debug=True)  # fmt: skip
+    boot = ipxe.RamdiskBoot(
+        "http://10.99.0.1:8080", "uuid-1", "aarch64", "inspect", "ipv6.disable=1 x=$y", debug=True
+    )
     text = grub.ramdisk_config(boot, "52:54:00:99:00:0A")
-    assert ("linux '(http,10.99.0.1:8080)/boot/ramdisk/aarch64/kernel' 'console=ttyAMA0' "
-            "'ironworks.api=http://10.99.0.1:8080' 'ironworks.node=uuid-1' "
-            "'BOOTIF=01-52-54-00-99-00-0a' 'ironworks.debug=1' 'ipv6.disable=1' 'x=$y'") in text  # fmt: skip
+    assert (
+        "linux '(http,10.99.0.1:8080)/boot/ramdisk/aarch64/kernel' 'console=ttyAMA0' "
+        "'ironworks.api=http://10.99.0.1:8080' 'ironworks.node=uuid-1' "
+        "'BOOTIF=01-52-54-00-99-00-0a' 'ironworks.debug=1' 'ipv6.disable=1' 'x=$y'"
+    ) in text
     assert "initrd '(http,10.99.0.1:8080)/boot/ramdisk/aarch64/initramfs'" in text
     assert "for try in 1 2 3 4 5; do" in text and text.rstrip().endswith("reboot")
     assert "booting the agent ramdisk (inspect)" in text
     # a machine that says nothing of its architecture is arm64: only those boot GRUB
-    unknown = grub.ramdisk_config(ipxe.RamdiskBoot("http://h:1", None, None, "discover"),
-                                  "52:54:00:00:00:01")  # fmt: skip
+    unknown = grub.ramdisk_config(
+        ipxe.RamdiskBoot("http://h:1", None, None, "discover"), "52:54:00:00:00:01"
+    )
     assert "(http,h:1)/boot/ramdisk/aarch64/kernel" in unknown and "ironworks.node" not in unknown
     assert "an unknown machine (52:54:00:00:00:01)" in unknown
     local = grub.local_boot_config("uuid-1", "active")
     assert local.splitlines() == [
-        "echo 'Ironworks: node uuid-1 is active: booting from the local disk'", "exit"]  # fmt: skip
+        "echo 'Ironworks: node uuid-1 is active: booting from the local disk'",
+        "exit",
+    ]
     assert grub.quote("it's") == "'it'\\''s'"
 
 
@@ -274,8 +305,15 @@ def test_the_agent_reads_back_what_both_boot_loaders_put_on_its_command_line() -
     from ironworks_agent import protocol
     from ironworks_agent.__main__ import bootif_mac, parse_cmdline
 
-    boot = ipxe.RamdiskBoot("http://10.99.0.1:8080", "uuid-1", "x86_64", "deploy",
-                            "ipv6.disable=1", debug=True, boot_id="b-1")  # fmt: skip
+    boot = ipxe.RamdiskBoot(
+        "http://10.99.0.1:8080",
+        "uuid-1",
+        "x86_64",
+        "deploy",
+        "ipv6.disable=1",
+        debug=True,
+        boot_id="b-1",
+    )
     mac = "52:54:00:99:00:0a"
     ipxe_line = next(x for x in ipxe.ramdisk_script(boot).splitlines() if x.startswith("kernel "))
     ipxe_words = ipxe_line.replace("${netX/mac:hexhyp}", mac.replace(":", "-")).split()[2:-3]

@@ -63,8 +63,10 @@ def test_softdep_parsing_of_modinfo_values() -> None:
 
 
 def test_candidates_and_file_names() -> None:
-    shown = ("Package: busybox-static\nVersion: 1:1.35.0-4+b1\nArchitecture: amd64\n\n"
-             "Package: libc6\nVersion: 2.36-9\nArchitecture: amd64\nDepends: x\n")  # fmt: skip
+    shown = (
+        "Package: busybox-static\nVersion: 1:1.35.0-4+b1\nArchitecture: amd64\n\n"
+        "Package: libc6\nVersion: 2.36-9\nArchitecture: amd64\nDepends: x\n"
+    )
     found = debian.parse_candidates(shown)
     assert found["busybox-static"].filename == "busybox-static_1%3a1.35.0-4+b1_amd64.deb"
     assert found["libc6"].filename == "libc6_2.36-9_amd64.deb"
@@ -83,14 +85,23 @@ def test_cpio_round_trip(tmp_path: Path) -> None:
     out = tmp_path / "initramfs"
     ramdisk.write_cpio(layout.all_entries(), out)
     found = ramdisk.read_cpio(gzip.decompress(out.read_bytes()))
-    assert list(found) == ["bin", "bin/sh", "dev", "dev/console", "init", "usr", "usr/bin",
-                           "usr/bin/hello"]  # fmt: skip
+    assert list(found) == [
+        "bin",
+        "bin/sh",
+        "dev",
+        "dev/console",
+        "init",
+        "usr",
+        "usr/bin",
+        "usr/bin/hello",
+    ]
     assert found["usr/bin/hello"] == (stat.S_IFREG | 0o755, b"hi there")
     assert found["bin/sh"] == (stat.S_IFLNK | 0o777, b"busybox")
     assert stat.S_ISCHR(found["dev/console"][0]) and stat.S_ISDIR(found["usr"][0])
     if shutil.which("cpio"):  # GNU cpio reads it too
-        listing = subprocess.run(["cpio", "-t"], input=gzip.decompress(out.read_bytes()),
-                                 capture_output=True, check=True).stdout.decode()  # fmt: skip
+        listing = subprocess.run(
+            ["cpio", "-t"], input=gzip.decompress(out.read_bytes()), capture_output=True, check=True
+        ).stdout.decode()
         assert "usr/bin/hello" in listing.split()
     again = tmp_path / "again"
     ramdisk.write_cpio(layout.all_entries(), again)
@@ -128,8 +139,14 @@ def test_foreign_busybox_installs_its_links_at_boot(tmp_path: Path) -> None:
 def test_init_script_loads_modules_in_order_and_loops_the_agent() -> None:
     text = ramdisk.render_init("x86_64", ["/lib/modules/v/a.ko", "/lib/modules/v/b.ko"])
     assert text.index("/lib/modules/v/a.ko") < text.index("/lib/modules/v/b.ko")
-    for needle in ("mount -t devtmpfs", "udhcpc -i", "/etc/udhcpc.script",
-                   "python3 -m ironworks_agent", "sleep 5", "BOOTIF=01-"):  # fmt: skip
+    for needle in (
+        "mount -t devtmpfs",
+        "udhcpc -i",
+        "/etc/udhcpc.script",
+        "python3 -m ironworks_agent",
+        "sleep 5",
+        "BOOTIF=01-",
+    ):
         assert needle in text
     # floor mode (bench/deploy.py): write the image by hand and power off, before the agent
     floor = text.index("ironworks\\.floor=")
@@ -185,8 +202,9 @@ def test_read_elf_of_a_host_program() -> None:
     assert "libc.so.6" in elf.needed and elf.interpreter and elf.interpreter.startswith("/lib")
 
 
-def test_grub_netboot_image_is_built_once_and_cached(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_grub_netboot_image_is_built_once_and_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """build_grub runs grub-mkimage from the extracted grub-common on the arm64 modules."""
     from ironworks.builders import grub
 
@@ -198,9 +216,11 @@ def test_grub_netboot_image_is_built_once_and_cached(tmp_path: Path,
     tool = tmp_path / "common" / "usr/bin/grub-mkimage"
     tool.parent.mkdir(parents=True)
     # a stand-in: writes its arguments and the embedded config to the -o file
-    tool.write_text('#!/bin/sh\nout=""; cfg=""; all="$*"\n'
-                    'while [ $# -gt 0 ]; do case "$1" in -o) out=$2;; -c) cfg=$2;; esac; shift; done\n'
-                    '{ echo "$all"; cat "$cfg"; } > "$out"\n')  # fmt: skip
+    tool.write_text(
+        '#!/bin/sh\nout=""; cfg=""; all="$*"\n'
+        'while [ $# -gt 0 ]; do case "$1" in -o) out=$2;; -c) cfg=$2;; esac; shift; done\n'
+        '{ echo "$all"; cat "$cfg"; } > "$out"\n'
+    )
     tool.chmod(0o755)
     fetched: list[tuple[list[str], str]] = []
 
@@ -209,8 +229,11 @@ def test_grub_netboot_image_is_built_once_and_cached(tmp_path: Path,
         return {n: tmp_path / f"{n}_2.06-13_{arch}.deb" for n in names}
 
     monkeypatch.setattr(debian, "fetch", fetch)
-    monkeypatch.setattr(debian, "extracted", lambda deb: tmp_path / (
-        "mods" if deb.name.startswith("grub-efi-arm64-bin") else "common"))  # fmt: skip
+    monkeypatch.setattr(
+        debian,
+        "extracted",
+        lambda deb: tmp_path / ("mods" if deb.name.startswith("grub-efi-arm64-bin") else "common"),
+    )
     r = grub.build_grub("aarch64", tmp_path / "out", cache_dir=tmp_path / "cache")
     assert not r.cached and r.image == tmp_path / "out" / "aarch64" / "grubnetaa64.efi"
     text = r.image.read_text()

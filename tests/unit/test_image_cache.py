@@ -157,8 +157,10 @@ def test_qcow2_is_converted(settings: Settings, server: Any, tmp_path: Path) -> 
     base, root, _ = server
     src = tmp_path / "src.raw"
     src.write_bytes(DATA)
-    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(src),
-                    str(root / "disk.qcow2")], check=True)  # fmt: skip
+    subprocess.run(
+        ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(src), str(root / "disk.qcow2")],
+        check=True,
+    )
     uploaded = hashlib.sha256((root / "disk.qcow2").read_bytes()).hexdigest()
     hit = ImageCache(settings).fetch(f"{base}/disk.qcow2", uploaded)
     assert hit.path.read_bytes() == DATA and hit.sha256 == hashlib.sha256(DATA).hexdigest()
@@ -193,8 +195,10 @@ def redirector() -> Iterator[str]:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             port = self.server.server_address[1]
-            where = {"/same": f"http://127.0.0.1:{port}/data",
-                     "/away": f"http://127.0.0.2:{other[0]}/data"}.get(self.path)  # fmt: skip
+            where = {
+                "/same": f"http://127.0.0.1:{port}/data",
+                "/away": f"http://127.0.0.2:{other[0]}/data",
+            }.get(self.path)
             if where:
                 self.send_response(302)
                 self.send_header("Location", where)
@@ -222,8 +226,9 @@ def redirector() -> Iterator[str]:
 def test_a_tenants_url_and_its_redirects_stay_on_the_allowed_hosts(
     tmp_path: Path, redirector: str
 ) -> None:
-    settings = load_settings(home=tmp_path / "home",
-                             images={"import_timeout": 5, "tenant_url_hosts": [redirector]})  # fmt: skip
+    settings = load_settings(
+        home=tmp_path / "home", images={"import_timeout": 5, "tenant_url_hosts": [redirector]}
+    )
     cache = ImageCache(settings)
     got = cache.fetch(f"http://{redirector}/same", tenant=True)  # a redirect on the same host
     assert got.size == len(DATA)

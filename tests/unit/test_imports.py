@@ -13,17 +13,37 @@ from ironworks.drivers.registry import HARDWARE_TYPES
 from ironworks.services import imports, sheets
 
 ENABLED = ["fake-hardware", "ipmi", "redfish"]
-HEADER = ["name", "driver", "bmc_address", "bmc_port", "bmc_username", "bmc_password", "macs",
-          "cpu_arch", "resource_class", "cpus", "memory_mb", "local_gb"]  # fmt: skip
+HEADER = [
+    "name",
+    "driver",
+    "bmc_address",
+    "bmc_port",
+    "bmc_username",
+    "bmc_password",
+    "macs",
+    "cpu_arch",
+    "resource_class",
+    "cpus",
+    "memory_mb",
+    "local_gb",
+]
 
 
 def good_row(i: int = 1, **over: Any) -> dict[str, Any]:
     row = {
-        "name": f"node-{i}", "driver": "fake-hardware", "bmc_address": f"10.0.0.{i}",
-        "bmc_port": "", "bmc_username": "admin", "bmc_password": "pw", "macs":
-        f"52:54:00:00:00:{i:02x} 52:54:00:00:01:{i:02x}", "cpu_arch": "x86_64",
-        "resource_class": "baremetal", "cpus": "8", "memory_mb": "16384", "local_gb": "100",
-    }  # fmt: skip
+        "name": f"node-{i}",
+        "driver": "fake-hardware",
+        "bmc_address": f"10.0.0.{i}",
+        "bmc_port": "",
+        "bmc_username": "admin",
+        "bmc_password": "pw",
+        "macs": f"52:54:00:00:00:{i:02x} 52:54:00:00:01:{i:02x}",
+        "cpu_arch": "x86_64",
+        "resource_class": "baremetal",
+        "cpus": "8",
+        "memory_mb": "16384",
+        "local_gb": "100",
+    }
     row.update(over)
     return row
 
@@ -32,8 +52,12 @@ def to_csv(rows: list[dict[str, Any]], header: list[str] | None = None, sep: str
     header = header or list(rows[0]) if rows else HEADER
     lines = [sep.join(header)]
     for r in rows:
-        lines.append(sep.join(f'"{r.get(c, "")}"' if sep in str(r.get(c, "")) else
-                              str(r.get(c, "")) for c in header))  # fmt: skip
+        lines.append(
+            sep.join(
+                f'"{r.get(c, "")}"' if sep in str(r.get(c, "")) else str(r.get(c, ""))
+                for c in header
+            )
+        )
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
@@ -61,11 +85,17 @@ def test_valid_csv_maps_bmc_columns_and_properties() -> None:
     first, second = out.nodes
     assert (first.row, first.name, first.driver) == (2, "node-1", "fake-hardware")
     assert first.driver_info == {
-        "fake_bmc_address": "10.0.0.1", "fake_username": "admin", "fake_password": "pw",
-    }  # fmt: skip
+        "fake_bmc_address": "10.0.0.1",
+        "fake_username": "admin",
+        "fake_password": "pw",
+    }
     assert first.macs == ["52:54:00:00:00:01", "52:54:00:00:01:01"]
-    assert first.properties == {"cpu_arch": "x86_64", "cpus": 8, "memory_mb": 16384,
-                                "local_gb": 100}  # fmt: skip
+    assert first.properties == {
+        "cpu_arch": "x86_64",
+        "cpus": 8,
+        "memory_mb": 16384,
+        "local_gb": 100,
+    }
     assert first.resource_class == "baremetal"
     assert second.properties == {"cpu_arch": "x86_64"}
 
@@ -74,9 +104,11 @@ def test_ipmi_takes_the_port() -> None:
     out = check(to_csv([good_row(1, driver="ipmi", bmc_port="6230")]))
     assert out.errors == []
     assert out.nodes[0].driver_info == {
-        "ipmi_address": "10.0.0.1", "ipmi_port": 6230, "ipmi_username": "admin",
+        "ipmi_address": "10.0.0.1",
+        "ipmi_port": 6230,
+        "ipmi_username": "admin",
         "ipmi_password": "pw",
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.skipif("redfish" not in HARDWARE_TYPES, reason="no redfish hardware type yet")
@@ -90,9 +122,15 @@ def test_redfish_mapping() -> None:
 
 def test_extra_columns_and_macs_separators() -> None:
     header = [*HEADER, "property:capabilities", "driver_info:fake_power_delay", "Property:rack"]
-    row = good_row(1, macs="52:54:00:00:00:01;52-54-00-00-00-02 ; ",
-                   **{"property:capabilities": "boot_mode:uefi",
-                      "driver_info:fake_power_delay": "0.5", "Property:rack": ""})  # fmt: skip
+    row = good_row(
+        1,
+        macs="52:54:00:00:00:01;52-54-00-00-00-02 ; ",
+        **{
+            "property:capabilities": "boot_mode:uefi",
+            "driver_info:fake_power_delay": "0.5",
+            "Property:rack": "",
+        },
+    )
     out = check(to_csv([row], header))
     assert out.errors == []
     node = out.nodes[0]
@@ -146,11 +184,13 @@ def test_ipmi_check_formats_runs_on_the_mapped_values() -> None:
 
 
 def test_duplicates_inside_the_file_point_at_the_first_row() -> None:
-    data = to_csv([
-        good_row(1),
-        good_row(2, name="node-1"),
-        good_row(3, macs="52:54:00:00:00:01"),
-    ])  # fmt: skip
+    data = to_csv(
+        [
+            good_row(1),
+            good_row(2, name="node-1"),
+            good_row(3, macs="52:54:00:00:00:01"),
+        ]
+    )
     assert errors_of(data) == [
         (3, "name", "name 'node-1' is also on row 2"),
         (4, "macs", "MAC 52:54:00:00:00:01 is also on row 2"),
@@ -188,8 +228,10 @@ def test_values_in_unnamed_columns_are_errors() -> None:
 def test_header_errors_reject_the_file(header: str, column: str, needle: str) -> None:
     with pytest.raises(FileRejected) as e:
         check((header + "\r\nn1,fake-hardware,10.0.0.1\r\n").encode())
-    assert any(err["row"] == 1 and err["column"] == column and needle in err["message"]
-               for err in e.value.errors), e.value.errors  # fmt: skip
+    assert any(
+        err["row"] == 1 and err["column"] == column and needle in err["message"]
+        for err in e.value.errors
+    ), e.value.errors
 
 
 @pytest.mark.parametrize(
@@ -228,17 +270,48 @@ def test_semicolon_csv_with_bom_and_chinese_excel_encoding() -> None:
 def test_xlsx_keeps_types_and_row_numbers() -> None:
     rows: list[list[Any]] = [
         [*HEADER, "property:weight"],
-        ["n1", "fake-hardware", "10.0.0.1", None, "admin", 1234, "52:54:00:00:00:01",
-         "x86_64", "baremetal", 8, 16384.0, 100, 2.5],
+        [
+            "n1",
+            "fake-hardware",
+            "10.0.0.1",
+            None,
+            "admin",
+            1234,
+            "52:54:00:00:00:01",
+            "x86_64",
+            "baremetal",
+            8,
+            16384.0,
+            100,
+            2.5,
+        ],
         [None] * 13,
-        ["n2", "fake-hardware", "10.0.0.2", None, None, None, "bad-mac", None, None, "x",
-         None, None, None],
-    ]  # fmt: skip
+        [
+            "n2",
+            "fake-hardware",
+            "10.0.0.2",
+            None,
+            None,
+            None,
+            "bad-mac",
+            None,
+            None,
+            "x",
+            None,
+            None,
+            None,
+        ],
+    ]
     out = check(to_xlsx(rows))
     first = out.nodes[0]
     assert first.driver_info["fake_password"] == "1234"
-    assert first.properties == {"cpu_arch": "x86_64", "cpus": 8, "memory_mb": 16384,
-                                "local_gb": 100, "weight": 2.5}  # fmt: skip
+    assert first.properties == {
+        "cpu_arch": "x86_64",
+        "cpus": 8,
+        "memory_mb": 16384,
+        "local_gb": 100,
+        "weight": 2.5,
+    }
     assert [(e.row, e.column) for e in out.errors] == [(4, "cpus"), (4, "macs")]
 
 

@@ -42,7 +42,10 @@ def test_files_live_under_the_lab_directory(tmp_path: Path) -> None:
     vm = plan(opts(tmp_path)).vms[1].vm
     base = tmp_path.resolve() / "vms" / "lab-vm-0001"
     assert (vm.disk, vm.serial_log, vm.qmp_socket) == (
-        str(base / "disk.img"), str(base / "serial.log"), str(base / "qmp.sock"))  # fmt: skip
+        str(base / "disk.img"),
+        str(base / "serial.log"),
+        str(base / "qmp.sock"),
+    )
     assert vm.namespace == "iwlab" and not vm.uefi and vm.pxe
 
 
@@ -67,8 +70,10 @@ def test_bad_options_are_refused(tmp_path: Path, kw: dict[str, object], match: s
 def test_one_lab_holds_both_architectures(tmp_path: Path) -> None:
     state = plan(opts(tmp_path, nodes=2, aarch64_nodes=1))
     assert [(v.name, v.vm.arch, v.vm.uefi) for v in state.vms] == [
-        ("lab-vm-0000", "x86_64", False), ("lab-vm-0001", "x86_64", False),
-        ("lab-vm-0002", "aarch64", True)]  # fmt: skip
+        ("lab-vm-0000", "x86_64", False),
+        ("lab-vm-0001", "x86_64", False),
+        ("lab-vm-0002", "aarch64", True),
+    ]
     assert [bool(v.vm.flash_code) for v in state.vms] == [False, False, True]
     assert len({v.vm.mac for v in state.vms}) == len({v.bmc_port for v in state.vms}) == 3
     (arm,) = plan(opts(tmp_path, nodes=0, aarch64_nodes=1)).vms

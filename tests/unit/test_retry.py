@@ -21,8 +21,14 @@ class Clock:
 
 
 def run(fn, policy: RetryPolicy, clock: Clock, **kw):  # type: ignore[no-untyped-def]
-    return retry.call(fn, policy, clock=clock, sleep=clock.sleep,
-                      exhausted=lambda n: BMCUnreachable(f"gave up after {n} tries"), **kw)  # fmt: skip
+    return retry.call(
+        fn,
+        policy,
+        clock=clock,
+        sleep=clock.sleep,
+        exhausted=lambda n: BMCUnreachable(f"gave up after {n} tries"),
+        **kw,
+    )
 
 
 def test_retries_unreachable_then_gives_up_with_the_count() -> None:

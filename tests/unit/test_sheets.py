@@ -61,8 +61,10 @@ def test_an_xlsx_row_with_millions_of_cells_is_refused_before_it_is_read() -> No
 
 
 def test_an_xlsx_with_too_many_rows_or_too_much_xml_is_refused() -> None:
-    rows = b"".join(b'<row r="%d"><c t="inlineStr"><is><t>x</t></is></c></row>' % i
-                    for i in range(1, sheets.MAX_ROWS + 50))  # fmt: skip
+    rows = b"".join(
+        b'<row r="%d"><c t="inlineStr"><is><t>x</t></is></c></row>' % i
+        for i in range(1, sheets.MAX_ROWS + 50)
+    )
     with pytest.raises(FileRejected, match="more than 10000 rows"):
         sheets.read(_xlsx(_sheet(rows)))
     huge = _sheet(

@@ -55,6 +55,10 @@ def test_console_in_chromium() -> None:
     env.setdefault("PYTHONPATH", str(ROOT))  # the server imports this checkout
     done = subprocess.run(
         ["npm", "run", "--silent", "test:e2e"],
-        cwd=WEB, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=WEB,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, f"the browser test failed:\n{done.stdout}\n{done.stderr[-6000:]}"

@@ -30,8 +30,10 @@ def _filters(ctx: Any) -> dict[str, str]:
     params = dict(ctx.request.query_params)
     unknown = sorted(set(params) - known)
     if unknown:
-        raise InvalidInput(f"cannot filter audit events by {unknown[0]}; use one of "
-                           f"{', '.join(audit.FILTERS)}", field=unknown[0])  # fmt: skip
+        raise InvalidInput(
+            f"cannot filter audit events by {unknown[0]}; use one of {', '.join(audit.FILTERS)}",
+            field=unknown[0],
+        )
     return {k: v for k, v in params.items() if k in audit.FILTERS}
 
 
@@ -92,13 +94,20 @@ async def export_events(
     )
 
     def render() -> bytes:
-        rows = [[e[f] if not hasattr(e[f], "isoformat") else e[f].isoformat() for f in audit.FIELDS]
-                for e in events]  # fmt: skip
+        rows = [
+            [e[f] if not hasattr(e[f], "isoformat") else e[f].isoformat() for f in audit.FIELDS]
+            for e in events
+        ]
         if fmt == "xlsx":
             return sheets.write_xlsx(audit.FIELDS, rows, "audit")
         return sheets.write_csv(audit.FIELDS, rows)
 
     data = await run_in_threadpool(render)
-    return Response(data, media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="audit-events.{fmt}"',
-                             "X-Event-Count": str(len(events))})  # fmt: skip
+    return Response(
+        data,
+        media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-events.{fmt}"',
+            "X-Event-Count": str(len(events)),
+        },
+    )

@@ -66,14 +66,22 @@ def _principal(ctx: Any) -> auth.Principal:
 )
 async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
     svc = ctx.svc
-    event = {"action": "auth:login", "target_type": "user", "target_id": body.username,
-             "user_name": body.username, "request_id": ctx.caller.request_id,
-             "source": ctx.caller.source, "method": "POST", "path": "/api/v1/auth/tokens"}  # fmt: skip
+    event = {
+        "action": "auth:login",
+        "target_type": "user",
+        "target_id": body.username,
+        "user_name": body.username,
+        "request_id": ctx.caller.request_id,
+        "source": ctx.caller.source,
+        "method": "POST",
+        "path": "/api/v1/auth/tokens",
+    }
     try:
         out = await ctx.run(auth.login, svc, body.username, body.password, ctx.caller.source)
     except IronworksError as e:
-        await ctx.run(audit.record_now, svc, outcome="denied", status_code=e.status,
-                      detail=e.message, **event)  # fmt: skip
+        await ctx.run(
+            audit.record_now, svc, outcome="denied", status_code=e.status, detail=e.message, **event
+        )
         raise
     await ctx.run(audit.record_now, svc, outcome="success", status_code=201, **event)
     return JSON(out, status_code=201)

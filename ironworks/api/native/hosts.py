@@ -15,9 +15,22 @@ from ironworks.services import flavors, hosts, sheets
 from ironworks.services.sheets import CSV_MIME, XLSX_MIME
 
 router = APIRouter(prefix="/api/v1")
-EXPORT_COLUMNS = ("name", "uuid", "status", "status_reason", "project", "flavor", "cpus",
-                  "memory_mb", "local_gb", "cpu_arch", "image", "availability_zone", "node_uuid",
-                  "created_at")  # fmt: skip
+EXPORT_COLUMNS = (
+    "name",
+    "uuid",
+    "status",
+    "status_reason",
+    "project",
+    "flavor",
+    "cpus",
+    "memory_mb",
+    "local_gb",
+    "cpu_arch",
+    "image",
+    "availability_zone",
+    "node_uuid",
+    "created_at",
+)
 BodyDep = Annotated[dict[str, Any], Body()]
 
 
@@ -33,8 +46,9 @@ BodyDep = Annotated[dict[str, Any], Body()]
 async def list_flavors(ctx: CtxDep) -> JSON:
     params = paging_only(dict(ctx.request.query_params))
     items = await ctx.run(flavors.list_flavors, ctx.svc, ctx.caller)
-    return JSON(page(items, params, ("name", "cpus", "memory_mb", "local_gb", "created_at"),
-                     "flavors"))  # fmt: skip
+    return JSON(
+        page(items, params, ("name", "cpus", "memory_mb", "local_gb", "created_at"), "flavors")
+    )
 
 
 @router.post(
@@ -144,19 +158,38 @@ async def export_hosts(
     listed = (await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters))["hosts"]
 
     def render() -> bytes:
-        rows = [[h["name"], h["uuid"], h["status"], h["status_reason"], h["project"],
-                 h["flavor"]["name"], h["flavor"]["cpus"], h["flavor"]["memory_mb"],
-                 h["flavor"]["local_gb"], h["cpu_arch"], h["image"], h["availability_zone"],
-                 h["node_uuid"], h["created_at"].isoformat() if h["created_at"] else None]
-                for h in listed]  # fmt: skip
+        rows = [
+            [
+                h["name"],
+                h["uuid"],
+                h["status"],
+                h["status_reason"],
+                h["project"],
+                h["flavor"]["name"],
+                h["flavor"]["cpus"],
+                h["flavor"]["memory_mb"],
+                h["flavor"]["local_gb"],
+                h["cpu_arch"],
+                h["image"],
+                h["availability_zone"],
+                h["node_uuid"],
+                h["created_at"].isoformat() if h["created_at"] else None,
+            ]
+            for h in listed
+        ]
         if fmt == "xlsx":
             return sheets.write_xlsx(EXPORT_COLUMNS, rows, "hosts")
         return sheets.write_csv(EXPORT_COLUMNS, rows)
 
     data = await run_in_threadpool(render)
-    return Response(data, media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="hosts.{fmt}"',
-                             "X-Host-Count": str(len(listed))})  # fmt: skip
+    return Response(
+        data,
+        media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="hosts.{fmt}"',
+            "X-Host-Count": str(len(listed)),
+        },
+    )
 
 
 @router.get(

@@ -115,8 +115,11 @@ async def upload_image(
     except BaseException:  # a client gone mid-way included: nothing stays behind
         sink.discard()
         raise
-    return JSON(await ctx.run(images.finish_upload, ctx.svc, ctx.caller, image_uuid, which,
-                              received, hardware=True))  # fmt: skip
+    return JSON(
+        await ctx.run(
+            images.finish_upload, ctx.svc, ctx.caller, image_uuid, which, received, hardware=True
+        )
+    )
 
 
 @api_router.post(
@@ -128,8 +131,9 @@ async def upload_image(
     dependencies=[Allow("image:update")],
 )
 async def import_image(ctx: CtxDep, ident: str, body: BodyDep) -> JSON:
-    return JSON(await ctx.run(images.start_import, ctx.svc, ctx.caller, ident, body),
-                status_code=202)  # fmt: skip
+    return JSON(
+        await ctx.run(images.start_import, ctx.svc, ctx.caller, ident, body), status_code=202
+    )
 
 
 @api_router.get(

@@ -20,8 +20,10 @@ def paging_only(params: dict[str, str]) -> dict[str, str]:
     """The query's parameters, refusing any that is not a paging one (naming it)."""
     unknown = sorted(set(params) - PAGING)
     if unknown:
-        raise InvalidInput(f"unknown parameter {unknown[0]}; lists take "
-                           f"{', '.join(sorted(PAGING))}", field=unknown[0])  # fmt: skip
+        raise InvalidInput(
+            f"unknown parameter {unknown[0]}; lists take {', '.join(sorted(PAGING))}",
+            field=unknown[0],
+        )
     return params
 
 
@@ -38,8 +40,9 @@ def paging(params: dict[str, str], sort_keys: tuple[str, ...]) -> PageRequest:
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError
     except ValueError:
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_LIMIT}",
-                           field="limit") from None  # fmt: skip
+        raise InvalidInput(
+            f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit"
+        ) from None
     return PageRequest(sort_key, sort_dir, limit, params.get("marker") or None)
 
 
@@ -52,7 +55,11 @@ def page(
 
     def order(item: dict[str, Any]) -> tuple[Any, ...]:
         value = item.get(sort_key)
-        return (value is None, "" if value is None else str(value) if not isinstance(value, int | float) else value, item["uuid"])  # fmt: skip
+        return (
+            value is None,
+            "" if value is None else str(value) if not isinstance(value, int | float) else value,
+            item["uuid"],
+        )
 
     ordered = sorted(items, key=order, reverse=req.sort_dir == "desc")
     if req.marker:

@@ -48,25 +48,41 @@ _ERRORS = {
 _REPORT: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "What was enrolled, and with skip_invalid what was left out and why.",
-        "content": {"application/json": {"schema": {
-            "type": "object",
-            "properties": {
-                "created": {"type": "array", "items": {"type": "object", "properties": {
-                    "row": {"type": "integer"}, "name": {"type": "string"},
-                    "uuid": {"type": "string"},
-                }}},
-                "errors": _ERRORS,
-                "skipped": {"type": "integer"},
-            },
-        }}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "created": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "row": {"type": "integer"},
+                                    "name": {"type": "string"},
+                                    "uuid": {"type": "string"},
+                                },
+                            },
+                        },
+                        "errors": _ERRORS,
+                        "skipped": {"type": "integer"},
+                    },
+                }
+            }
+        },
     },
     422: {
         "description": "The file has errors; nothing was enrolled. Every error is listed.",
-        "content": {"application/problem+json": {"schema": {
-            "type": "object", "properties": {"detail": {"type": "string"}, "errors": _ERRORS},
-        }}},
+        "content": {
+            "application/problem+json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"detail": {"type": "string"}, "errors": _ERRORS},
+                }
+            }
+        },
     },
-}  # fmt: skip
+}
 
 
 @router.post(

@@ -18,10 +18,17 @@ from ironworks.services.sheets import CSV_MIME, XLSX_MIME
 
 MAX_UPLOAD = 20 * 1024 * 1024
 # What browsers and tools send for CSV and XLSX files (Windows labels .csv as ms-excel).
-ACCEPTED = frozenset({
-    CSV_MIME, XLSX_MIME, "application/csv", "text/plain", "text/comma-separated-values",
-    "application/vnd.ms-excel", "application/octet-stream",
-})  # fmt: skip
+ACCEPTED = frozenset(
+    {
+        CSV_MIME,
+        XLSX_MIME,
+        "application/csv",
+        "text/plain",
+        "text/comma-separated-values",
+        "application/vnd.ms-excel",
+        "application/octet-stream",
+    }
+)
 
 
 async def read_file(request: Request) -> tuple[bytes, str]:

@@ -46,8 +46,22 @@ def _list(
     if which == "portgroups":
         v.require("portgroups", ctx.version)
     kind, draw, all_fields, table = _KINDS[which]
-    q = ctx.query({"node", "node_uuid", "portgroup", "address", "fields", "detail", "limit", "marker",
-                   "sort_key", "sort_dir", "shard", "conductor_groups"})  # fmt: skip
+    q = ctx.query(
+        {
+            "node",
+            "node_uuid",
+            "portgroup",
+            "address",
+            "fields",
+            "detail",
+            "limit",
+            "marker",
+            "sort_key",
+            "sort_dir",
+            "shard",
+            "conductor_groups",
+        }
+    )
     detail = detail_path or bool(parse_bool(q.get("detail"), "detail"))
     visible = tuple(f for f in all_fields if v.visible(f, table, ctx.version))
     fields = render.parse_fields(q.get("fields"), visible, table, ctx.version)
@@ -55,10 +69,16 @@ def _list(
         fields = ("uuid", "address") if which == "ports" else ("uuid", "address", "name")
     limit = parse_limit(q.get("limit"), ctx.svc.settings.api.max_limit)
     rows = port_svc.list_(
-        ctx.svc, kind, node=node or q.get("node") or q.get("node_uuid"), portgroup=portgroup or q.get("portgroup"),
-        address=q.get("address"), sort_key=q.get("sort_key", "id"), sort_dir=q.get("sort_dir", "asc"),
-        marker=q.get("marker"), limit=limit,
-    )  # fmt: skip
+        ctx.svc,
+        kind,
+        node=node or q.get("node") or q.get("node_uuid"),
+        portgroup=portgroup or q.get("portgroup"),
+        address=q.get("address"),
+        sort_key=q.get("sort_key", "id"),
+        sort_dir=q.get("sort_dir", "asc"),
+        marker=q.get("marker"),
+        limit=limit,
+    )
     body: dict[str, Any] = {which: [draw(r, ctx.base, ctx.version, fields) for r in rows]}
     params = {"sort_key": q.get("sort_key", "id"), "sort_dir": q.get("sort_dir", "asc")}
     params.update({k: q[k] for k in ("node", "node_uuid", "portgroup", "address") if k in q})
@@ -111,8 +131,11 @@ def _register(which: str) -> None:
             }
         _check_body(ctx.version, table, set(body))
         row = port_svc.create(ctx.svc, kind, body, ctx.caller)
-        return JSON(draw(row, ctx.base, ctx.version), status_code=201,
-                    headers={"Location": f"{ctx.base}/v1/{which}/{row['uuid']}"})  # fmt: skip
+        return JSON(
+            draw(row, ctx.base, ctx.version),
+            status_code=201,
+            headers={"Location": f"{ctx.base}/v1/{which}/{row['uuid']}"},
+        )
 
     @router.get(
         f"/v1/{which}/{{ident}}",

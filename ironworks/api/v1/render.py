@@ -21,23 +21,61 @@ MASK = "******"
 NODE_FIELDS = nodes.NAMES
 NODE_LINK_FIELDS = ("links", "ports", "portgroups", "states", "volume")
 NODE_DEFAULT_LIST_FIELDS = (
-    "instance_uuid", "maintenance", "power_state", "provision_state", "uuid", "name",
-)  # fmt: skip
+    "instance_uuid",
+    "maintenance",
+    "power_state",
+    "provision_state",
+    "uuid",
+    "name",
+)
 NODE_STATES_FIELDS = (
-    "console_enabled", "last_error", "power_state", "provision_state", "provision_updated_at",
-    "target_power_state", "target_provision_state", "raid_config", "target_raid_config",
-    "boot_mode", "secure_boot",
-)  # fmt: skip
+    "console_enabled",
+    "last_error",
+    "power_state",
+    "provision_state",
+    "provision_updated_at",
+    "target_power_state",
+    "target_provision_state",
+    "raid_config",
+    "target_raid_config",
+    "boot_mode",
+    "secure_boot",
+)
 PORT_FIELDS = (
-    "address", "available_for_dynamic_portgroup", "category", "created_at", "description",
-    "extra", "internal_info", "is_smartnic", "local_link_connection", "name", "node_uuid",
-    "physical_network", "portgroup_uuid", "pxe_enabled", "updated_at", "uuid", "vendor",
-)  # fmt: skip
+    "address",
+    "available_for_dynamic_portgroup",
+    "category",
+    "created_at",
+    "description",
+    "extra",
+    "internal_info",
+    "is_smartnic",
+    "local_link_connection",
+    "name",
+    "node_uuid",
+    "physical_network",
+    "portgroup_uuid",
+    "pxe_enabled",
+    "updated_at",
+    "uuid",
+    "vendor",
+)
 PORTGROUP_FIELDS = (
-    "address", "category", "created_at", "dynamic_portgroup", "extra", "internal_info", "mode",
-    "name", "node_uuid", "physical_network", "properties", "standalone_ports_supported",
-    "updated_at", "uuid",
-)  # fmt: skip
+    "address",
+    "category",
+    "created_at",
+    "dynamic_portgroup",
+    "extra",
+    "internal_info",
+    "mode",
+    "name",
+    "node_uuid",
+    "physical_network",
+    "properties",
+    "standalone_ports_supported",
+    "updated_at",
+    "uuid",
+)
 
 
 def ts(value: datetime | None) -> str | None:

@@ -68,9 +68,12 @@ def _open(target: Target, seconds: float) -> tuple[sushy.Sushy, _Connector]:
     # One attempt per request (server_side_retries=1 turns off sushy's loop over connection
     # errors): tries and backoff belong to drivers/retry.py, which keeps them inside one budget.
     conn = _Connector(
-        target.url, verify=target.verify, server_side_retries=1,
-        server_side_retries_delay=0.5, default_request_timeout=seconds,
-    )  # fmt: skip
+        target.url,
+        verify=target.verify,
+        server_side_retries=1,
+        server_side_retries_delay=0.5,
+        default_request_timeout=seconds,
+    )
     root = sushy.Sushy(target.url, verify=target.verify, auth=_auth(target), connector=conn)
     return root, conn
 

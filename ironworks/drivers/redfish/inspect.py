@@ -57,8 +57,9 @@ def inventory_of(system: Any) -> dict[str, Any]:
     processors = _optional(lambda: system.processors.get_members(), "processors") or []
     cpus = [p for p in processors if (p.json.get("ProcessorType") or "CPU") == "CPU"]
     if cpus:
-        found["cpus"] = sum(p.json.get("TotalThreads") or p.json.get("TotalCores") or 1
-                            for p in cpus)  # fmt: skip
+        found["cpus"] = sum(
+            p.json.get("TotalThreads") or p.json.get("TotalCores") or 1 for p in cpus
+        )
         arch = {_ARCH.get(p.json.get("InstructionSet") or "") for p in cpus} - {None}
         if len(arch) == 1:
             found["cpu_arch"] = arch.pop()
@@ -93,5 +94,8 @@ class RedfishInspect(SystemAccess, base.InspectInterface):
         found = self._run(task, "inspecting the hardware", inventory_of)
         # inspection fills what is unknown and never overwrites what the operator set; the
         # NICs are not the operator's: they are always the ones just found
-        return "done", {**found, **(task.node.get("properties") or {}),
-                        base.NICS_KEY: found[base.NICS_KEY]}  # fmt: skip
+        return "done", {
+            **found,
+            **(task.node.get("properties") or {}),
+            base.NICS_KEY: found[base.NICS_KEY],
+        }

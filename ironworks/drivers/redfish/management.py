@@ -91,8 +91,11 @@ class RedfishManagement(SystemAccess, base.ManagementInterface):
                 f"boot mode {mode!r} is not supported; use one of {', '.join(BOOT_MODES)}",
                 field="boot_mode",
             )
-        self._run(task, f"setting the boot mode to {mode}",
-                  lambda s: s.set_system_boot_options(mode=value))  # fmt: skip
+        self._run(
+            task,
+            f"setting the boot mode to {mode}",
+            lambda s: s.set_system_boot_options(mode=value),
+        )
 
     def inject_nmi(self, task: Task) -> None:
         def act(system: Any) -> None:

@@ -94,9 +94,11 @@ class RedfishPower(SystemAccess, base.PowerInterface):
         if done == "shutdown":  # no GracefulRestart on this BMC: shut down, then power on
             self._wait_for(task, POWER_OFF, deadline, limit)
             self._run(
-                task, "requesting power on", lambda s: s.reset_system(sushy.ResetType.ON),
+                task,
+                "requesting power on",
+                lambda s: s.reset_system(sushy.ResetType.ON),
                 landed=lambda s: True if power_state_of(s) == POWER_ON else None,
-            )  # fmt: skip
+            )
         return self._wait_for(task, POWER_ON, deadline, limit)
 
     def _wait_for(self, task: Task, want: str, deadline: float, limit: float) -> str:
@@ -107,9 +109,11 @@ class RedfishPower(SystemAccess, base.PowerInterface):
             left = deadline - time.monotonic()
             try:
                 last = self._run(
-                    task, "reading the power state", power_state_of,
+                    task,
+                    "reading the power state",
+                    power_state_of,
                     budget=max(1.0, min(target.timeout, left)),
-                )  # fmt: skip
+                )
                 if last == want:
                     return last
             except BMCUnreachable as e:  # BMCs often drop requests while they reset

@@ -141,8 +141,9 @@ def translated(target: Target, what: str, seconds: float) -> Iterator[None]:
         raise DriverError(f"Redfish service {target.url}: {what} failed: {e.message}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         # firmware that bends the schema: say where, keep the traceback in the log
-        log.warning("Redfish service %s: unexpected answer while %s", target.url, what,
-                    exc_info=True)  # fmt: skip
+        log.warning(
+            "Redfish service %s: unexpected answer while %s", target.url, what, exc_info=True
+        )
         raise DriverError(
             f"Redfish service {target.url} gave an answer Ironworks cannot read while {what}: {e!r}"
         ) from None

@@ -48,8 +48,11 @@ def add_nic(root: Path, name: str, mac: str, **attrs: str) -> None:
 def machine(tmp_path: Path) -> Path:
     """A small x86 VM: 2 CPUs, 512 MiB, one NIC with link, no disks yet."""
     root = tmp_path / "machine"
-    write(root / "proc/cpuinfo", "processor\t: 0\nmodel name\t: QEMU Virtual CPU version 2.5+\n\n"
-          "processor\t: 1\nmodel name\t: QEMU Virtual CPU version 2.5+\n")  # fmt: skip
+    write(
+        root / "proc/cpuinfo",
+        "processor\t: 0\nmodel name\t: QEMU Virtual CPU version 2.5+\n\n"
+        "processor\t: 1\nmodel name\t: QEMU Virtual CPU version 2.5+\n",
+    )
     write(root / "proc/meminfo", "MemTotal:         482000 kB\nMemFree:          300000 kB")
     write(root / "proc/cmdline", "console=ttyS0 ironworks.node=n1 BOOTIF=01-52-54-00-12-34-56")
     add_nic(root, "lo", "00:00:00:00:00:00", type="772")

@@ -140,9 +140,18 @@ def test_lookup_inventory_then_write_image_results_resent_until_acked(
         elif (
             "c1" in acked and "c2" not in seen_results and (body["running"] or {}).get("id") != "c2"
         ):
-            reply["commands"].append({"id": "c2", "name": "write_image", "args": {
-                "url": server.url + "/img.raw", "sha256": IMAGE_SHA, "size": len(IMAGE),
-                "root_device": {"serial": "VD-1"}}})  # fmt: skip
+            reply["commands"].append(
+                {
+                    "id": "c2",
+                    "name": "write_image",
+                    "args": {
+                        "url": server.url + "/img.raw",
+                        "sha256": IMAGE_SHA,
+                        "size": len(IMAGE),
+                        "root_device": {"serial": "VD-1"},
+                    },
+                }
+            )
         return reply
 
     server.decide = decide
@@ -152,8 +161,15 @@ def test_lookup_inventory_then_write_image_results_resent_until_acked(
     wait_for(lambda: "c2" in acked)
     finish(agent, thread)
 
-    assert server.lookups == [{"macs": ["52:54:00:12:34:56"], "boot_mac": "52:54:00:12:34:56",
-                               "node_uuid": "n1", "boot_id": None, "version": "1"}]  # fmt: skip
+    assert server.lookups == [
+        {
+            "macs": ["52:54:00:12:34:56"],
+            "boot_mac": "52:54:00:12:34:56",
+            "node_uuid": "n1",
+            "boot_id": None,
+            "version": "1",
+        }
+    ]
     assert (machine / "run/ironworks-agent.token").read_text() == "iwa_first"
     bodies = [b for _, b in server.heartbeats]
     assert all(
@@ -233,9 +249,21 @@ def test_failed_command_reports_one_sentence_and_the_log(machine: Path, server: 
         got.extend(body["results"])
         if body["results"]:
             return {"ack": [r["id"] for r in body["results"]]}
-        return {"commands": [{"id": "w1", "name": "write_image", "args": {
-            "url": server.url + "/img.raw", "sha256": IMAGE_SHA, "size": len(IMAGE), "root_device": None}},
-            {"id": "x1", "name": "format_c", "args": {}}]}  # fmt: skip
+        return {
+            "commands": [
+                {
+                    "id": "w1",
+                    "name": "write_image",
+                    "args": {
+                        "url": server.url + "/img.raw",
+                        "sha256": IMAGE_SHA,
+                        "size": len(IMAGE),
+                        "root_device": None,
+                    },
+                },
+                {"id": "x1", "name": "format_c", "args": {}},
+            ]
+        }
 
     server.decide = decide
     agent = Agent(
@@ -282,9 +310,16 @@ def test_restart_reports_the_command_in_flight_as_failed_and_never_reruns_it(
 ) -> None:
     (machine / "run").mkdir()
     (machine / "run/ironworks-agent.token").write_text("iwa_first")
-    (machine / "run/ironworks-agent.state").write_text(json.dumps({
-        "node_uuid": "n1", "seen": ["e1"], "pending": [],
-        "running": {"id": "e1", "name": "erase_disks"}}))  # fmt: skip
+    (machine / "run/ironworks-agent.state").write_text(
+        json.dumps(
+            {
+                "node_uuid": "n1",
+                "seen": ["e1"],
+                "pending": [],
+                "running": {"id": "e1", "name": "erase_disks"},
+            }
+        )
+    )
     server.decide = lambda body: {"commands": [{"id": "e1", "name": "erase_disks", "args": {}}]}
     agent = Agent(server.url, root=machine, ctx=commands.Context(root=machine, ipv4={}))
     thread = start(agent)

@@ -18,8 +18,16 @@ GIB = 1024 * MIB
 
 
 def disk(name: str, size: int, **kw: object) -> protocol.Disk:
-    d: dict[str, object] = {"name": name, "size": size, "serial": None, "model": None,
-                            "vendor": None, "wwn": None, "rotational": False, "removable": False}  # fmt: skip
+    d: dict[str, object] = {
+        "name": name,
+        "size": size,
+        "serial": None,
+        "model": None,
+        "vendor": None,
+        "wwn": None,
+        "rotational": False,
+        "removable": False,
+    }
     d.update(kw)
     return d  # type: ignore[return-value]
 
@@ -34,12 +42,19 @@ DISKS = [
 
 @pytest.mark.parametrize(
     ("hints", "need", "chosen"),
-    [(None, 0, "/dev/vda"), (None, 30 * GIB, "/dev/sdb"), ({}, 0, "/dev/vda"),
-     ({"size": 500}, 0, "/dev/sda"), ({"serial": "s2"}, 0, "/dev/sdb"),
-     ({"name": "sdc"}, 0, "/dev/sdc"), ({"name": "/dev/sdc"}, 0, "/dev/sdc"),
-     ({"wwn": "0x5000AA"}, 0, "/dev/sda"), ({"model": "samsung ssd", "size": 100}, 0, "/dev/sdb"),
-     ({"vendor": "ATA"}, 0, "/dev/sda")],
-)  # fmt: skip
+    [
+        (None, 0, "/dev/vda"),
+        (None, 30 * GIB, "/dev/sdb"),
+        ({}, 0, "/dev/vda"),
+        ({"size": 500}, 0, "/dev/sda"),
+        ({"serial": "s2"}, 0, "/dev/sdb"),
+        ({"name": "sdc"}, 0, "/dev/sdc"),
+        ({"name": "/dev/sdc"}, 0, "/dev/sdc"),
+        ({"wwn": "0x5000AA"}, 0, "/dev/sda"),
+        ({"model": "samsung ssd", "size": 100}, 0, "/dev/sdb"),
+        ({"vendor": "ATA"}, 0, "/dev/sda"),
+    ],
+)
 def test_root_disk_by_hints_or_smallest_fixed_that_fits(
     hints: dict | None, need: int, chosen: str
 ) -> None:
@@ -78,8 +93,16 @@ def test_write_image_streams_into_the_disk_and_reports(machine: Path, files: Fil
     seen: list[tuple[int, int | None]] = []
     ctx = commands.Context(root=machine, progress=lambda d, t: seen.append((d, t)))
 
-    out = commands.execute(ctx, "write_image", {"url": files.url + "/img.raw", "sha256": sha(image),
-                                                "size": len(image), "root_device": None})  # fmt: skip
+    out = commands.execute(
+        ctx,
+        "write_image",
+        {
+            "url": files.url + "/img.raw",
+            "sha256": sha(image),
+            "size": len(image),
+            "root_device": None,
+        },
+    )
 
     assert (out["device"], out["bytes"], out["sha256"]) == ("/dev/vda", len(image), sha(image))
     assert out["seconds"] >= 0 and ctx.root_device == "/dev/vda"
@@ -180,8 +203,9 @@ def test_configdrive_goes_into_a_new_partition_at_the_end(machine: Path, files: 
     assert data[478:510] == bytes(32)  # slots 3 and 4 stay free
     assert read_at(dev, start, len(drive) + 1) == drive + b"\x00"
     assert [(p.slot, p.start, p.sectors) for p in disks.mbr_partitions(data)] == [
-        (0, 2048, 204800), (1, start // 512, 131072),
-    ]  # fmt: skip
+        (0, 2048, 204800),
+        (1, start // 512, 131072),
+    ]
     # Run again (a retried deploy): the same partition, not a third one.
     again = commands.execute(commands.Context(root=machine), "write_configdrive", args)
     assert again == out and read_at(dev, 0, 512) == data
@@ -233,11 +257,18 @@ def test_erase_metadata_zeroes_start_end_and_each_partition_start(machine: Path)
     write(machine / "sys/block/vdc/ro", "1")
     progress: list[tuple[int, int | None]] = []
 
-    out = commands.execute(commands.Context(root=machine, progress=lambda d, t: progress.append((d, t))),
-                           "erase_disks", {"mode": "metadata"})  # fmt: skip
+    out = commands.execute(
+        commands.Context(root=machine, progress=lambda d, t: progress.append((d, t))),
+        "erase_disks",
+        {"mode": "metadata"},
+    )
 
-    assert out == {"disks": [{"device": "/dev/vda", "mode": "metadata", "bytes": 4 * MIB},
-                             {"device": "/dev/vdb", "mode": "metadata", "bytes": 3 * MIB // 2}]}  # fmt: skip
+    assert out == {
+        "disks": [
+            {"device": "/dev/vda", "mode": "metadata", "bytes": 4 * MIB},
+            {"device": "/dev/vdb", "mode": "metadata", "bytes": 3 * MIB // 2},
+        ]
+    }
     data = vda.read_bytes()
     zeroed = {0, 4, 9, 15}
     for mib in range(16):

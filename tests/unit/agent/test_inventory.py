@@ -12,8 +12,16 @@ from .conftest import MIB, add_disk, add_nic, write
 
 def test_inventory_reads_cpu_memory_disks_nics_system_and_boot(machine: Path) -> None:
     add_disk(machine, "vda", 1024 * MIB, serial="disk-serial-1")  # virtio: serial on the disk
-    add_disk(machine, "sda", 2048 * MIB, rotational="1", device__model="QEMU HARDDISK ",
-             device__vendor="ATA     ", device__serial="QM0001", wwid="naa.5000C500ABCDEF01")  # fmt: skip
+    add_disk(
+        machine,
+        "sda",
+        2048 * MIB,
+        rotational="1",
+        device__model="QEMU HARDDISK ",
+        device__vendor="ATA     ",
+        device__serial="QM0001",
+        wwid="naa.5000C500ABCDEF01",
+    )
     add_disk(machine, "sdb", 8 * MIB, removable="1", device__wwid="t10.ATA USBSTICK")
     for skipped in ("loop0", "ram0", "sr0", "zram0", "dm-0"):
         add_disk(machine, skipped, 16 * MIB)
@@ -22,8 +30,9 @@ def test_inventory_reads_cpu_memory_disks_nics_system_and_boot(machine: Path) ->
     add_nic(machine, "sit0", "00:00:00:00", type="776")
     (machine / "sys/firmware/efi").mkdir(parents=True)
 
-    inv = inventory.collect(machine, pxe_mac="52:54:00:12:34:56", ipv4={"eth0": "10.99.1.20"},
-                            machine="x86_64")  # fmt: skip
+    inv = inventory.collect(
+        machine, pxe_mac="52:54:00:12:34:56", ipv4={"eth0": "10.99.1.20"}, machine="x86_64"
+    )
 
     assert inv["cpu"] == {
         "count": 2,
@@ -32,19 +41,55 @@ def test_inventory_reads_cpu_memory_disks_nics_system_and_boot(machine: Path) ->
     }
     assert inv["memory"] == {"total_mb": 512}  # 482000 kB = 470.7 MiB, up to the next 64 MiB
     assert inv["disks"] == [
-        {"name": "/dev/sda", "size": 2048 * MIB, "serial": "QM0001", "model": "QEMU HARDDISK",
-         "vendor": "ATA", "wwn": "0x5000c500abcdef01", "rotational": True, "removable": False},
-        {"name": "/dev/sdb", "size": 8 * MIB, "serial": "t10.ATA USBSTICK", "model": None,
-         "vendor": None, "wwn": "t10.ATA USBSTICK", "rotational": False, "removable": True},
-        {"name": "/dev/vda", "size": 1024 * MIB, "serial": "disk-serial-1", "model": None,
-         "vendor": None, "wwn": None, "rotational": False, "removable": False},
-    ]  # fmt: skip
+        {
+            "name": "/dev/sda",
+            "size": 2048 * MIB,
+            "serial": "QM0001",
+            "model": "QEMU HARDDISK",
+            "vendor": "ATA",
+            "wwn": "0x5000c500abcdef01",
+            "rotational": True,
+            "removable": False,
+        },
+        {
+            "name": "/dev/sdb",
+            "size": 8 * MIB,
+            "serial": "t10.ATA USBSTICK",
+            "model": None,
+            "vendor": None,
+            "wwn": "t10.ATA USBSTICK",
+            "rotational": False,
+            "removable": True,
+        },
+        {
+            "name": "/dev/vda",
+            "size": 1024 * MIB,
+            "serial": "disk-serial-1",
+            "model": None,
+            "vendor": None,
+            "wwn": None,
+            "rotational": False,
+            "removable": False,
+        },
+    ]
     assert inv["interfaces"] == [
-        {"name": "eth0", "mac": "52:54:00:12:34:56", "speed_mbps": 1000, "link": True,
-         "ipv4": "10.99.1.20", "lldp": None},
-        {"name": "eth1", "mac": "52:54:00:ab:cd:ef", "speed_mbps": None, "link": False,
-         "ipv4": None, "lldp": None},
-    ]  # fmt: skip
+        {
+            "name": "eth0",
+            "mac": "52:54:00:12:34:56",
+            "speed_mbps": 1000,
+            "link": True,
+            "ipv4": "10.99.1.20",
+            "lldp": None,
+        },
+        {
+            "name": "eth1",
+            "mac": "52:54:00:ab:cd:ef",
+            "speed_mbps": None,
+            "link": False,
+            "ipv4": None,
+            "lldp": None,
+        },
+    ]
     assert inv["system"] == {
         "vendor": "QEMU",
         "product": "Standard PC (i440FX + PIIX, 1996)",
@@ -70,13 +115,17 @@ def test_ipv4_from_ip_addr_output_iproute2_and_busybox() -> None:
         "5: veth1@if4    inet 192.168.7.2/24 scope global veth1\n"
     )
     assert inventory.parse_ip_addr(text) == {
-        "lo": "127.0.0.1", "eth0": "10.99.1.20", "veth1": "192.168.7.2",
-    }  # fmt: skip
+        "lo": "127.0.0.1",
+        "eth0": "10.99.1.20",
+        "veth1": "192.168.7.2",
+    }
 
 
 def test_kernel_command_line_and_bootif() -> None:
-    words = parse_cmdline("console=ttyS0 ironworks.api=http://10.99.0.1:8080 ironworks.node=u-1 "
-                          "BOOTIF=01-52-54-00-12-34-56 ironworks.debug=1 quiet")  # fmt: skip
+    words = parse_cmdline(
+        "console=ttyS0 ironworks.api=http://10.99.0.1:8080 ironworks.node=u-1 "
+        "BOOTIF=01-52-54-00-12-34-56 ironworks.debug=1 quiet"
+    )
     assert words["ironworks.api"] == "http://10.99.0.1:8080"
     assert words["ironworks.node"] == "u-1" and words["quiet"] == ""
     assert bootif_mac(words["BOOTIF"]) == "52:54:00:12:34:56"

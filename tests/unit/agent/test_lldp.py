@@ -21,23 +21,34 @@ def frame(*tlvs: bytes, vlan: int | None = None) -> bytes:
 
 
 def test_chassis_mac_port_name_system_name_and_description() -> None:
-    got = lldp.parse(frame(
-        tlv(1, b"\x04" + SWITCH_MAC),          # chassis id, subtype MAC address
-        tlv(2, b"\x05Ethernet1/7"),            # port id, subtype interface name
-        tlv(3, b"\x00\x78"),                   # TTL (ignored)
-        tlv(4, b"server rack 4 slot 7"),
-        tlv(5, b"leaf-04.dc1"),
-        tlv(127, b"\x00\x80\xc2\x01\x00\x0a"), # organisation-specific (ignored)
-    ))  # fmt: skip
-    assert got == {"chassis_id": "00:11:22:33:44:aa", "port_id": "Ethernet1/7",
-                   "system_name": "leaf-04.dc1", "port_description": "server rack 4 slot 7"}  # fmt: skip
+    got = lldp.parse(
+        frame(
+            tlv(1, b"\x04" + SWITCH_MAC),  # chassis id, subtype MAC address
+            tlv(2, b"\x05Ethernet1/7"),  # port id, subtype interface name
+            tlv(3, b"\x00\x78"),  # TTL (ignored)
+            tlv(4, b"server rack 4 slot 7"),
+            tlv(5, b"leaf-04.dc1"),
+            tlv(127, b"\x00\x80\xc2\x01\x00\x0a"),  # organisation-specific (ignored)
+        )
+    )
+    assert got == {
+        "chassis_id": "00:11:22:33:44:aa",
+        "port_id": "Ethernet1/7",
+        "system_name": "leaf-04.dc1",
+        "port_description": "server rack 4 slot 7",
+    }
 
 
 def test_vlan_tag_port_mac_and_network_address_chassis() -> None:
-    got = lldp.parse(frame(tlv(1, b"\x05\x01" + bytes([10, 99, 0, 1])), tlv(2, b"\x03" + SWITCH_MAC),
-                           vlan=100))  # fmt: skip
-    assert got == {"chassis_id": "10.99.0.1", "port_id": "00:11:22:33:44:aa",
-                   "system_name": None, "port_description": None}  # fmt: skip
+    got = lldp.parse(
+        frame(tlv(1, b"\x05\x01" + bytes([10, 99, 0, 1])), tlv(2, b"\x03" + SWITCH_MAC), vlan=100)
+    )
+    assert got == {
+        "chassis_id": "10.99.0.1",
+        "port_id": "00:11:22:33:44:aa",
+        "system_name": None,
+        "port_description": None,
+    }
 
 
 def test_not_lldp_truncated_or_missing_mandatory_tlvs_is_none() -> None:
