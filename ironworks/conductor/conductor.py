@@ -38,6 +38,7 @@ from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
 from ironworks.db.engine import Database, utcnow
+from ironworks.domain import power as power_words
 from ironworks.domain import states
 from ironworks.drivers import base
 from ironworks.drivers.agent import AgentDeploy, AgentInspect, AgentSession
@@ -398,8 +399,8 @@ class Conductor:
         timeout = args.get("timeout") or self.settings.timeouts.power_state_change
         try:
             power.validate(task)
-            if target in (base.REBOOT, base.SOFT_REBOOT):
-                new = power.reboot(task, timeout, soft=target == base.SOFT_REBOOT)
+            if target in (power_words.REBOOT, power_words.SOFT_REBOOT):
+                new = power.reboot(task, timeout, soft=target == power_words.SOFT_REBOOT)
             else:
                 new = power.set_power_state(task, target, timeout)
         except Exception as e:

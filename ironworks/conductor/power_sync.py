@@ -34,7 +34,7 @@ from ironworks.conductor.periodic import Member, live_ring
 from ironworks.db import audit as audit_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
-from ironworks.domain import states
+from ironworks.domain import power, states
 from ironworks.drivers import base
 from ironworks.drivers.base import Task
 from ironworks.drivers.registry import interfaces_for
@@ -151,7 +151,7 @@ class PowerSync:
                     continue
                 report.drift += 1
                 force = cfg.power_sync_policy == "force" and not (
-                    recorded == base.POWER_OFF and node["disable_power_off"]
+                    recorded == power.POWER_OFF and node["disable_power_off"]
                 )
                 if force and self._force(conn, node, answer):
                     report.forced += 1

@@ -25,8 +25,8 @@ from ironworks.db.engine import utcnow
 from ironworks.db.lookup import by_ident
 from ironworks.db.pagination import keyset
 from ironworks.db.schema import flavors, hosts, nodes, projects
-from ironworks.domain import states
-from ironworks.drivers import base
+from ironworks.domain import hosts as hs
+from ironworks.domain import power, states
 
 # --- scheduling ----------------------------------------------------------------------------------
 
@@ -116,22 +116,19 @@ def delete(conn: Connection, host_id: int) -> None:
 # --- reading -------------------------------------------------------------------------------------
 
 _PS, _POWER = nodes.c.provision_state, nodes.c.power_state
-# A host's status from its node's state and its own last task.
+# A host's status (domain/hosts.py declares it as ordered sets; status_of is the same in Python).
 host_status = sa.case(
-    (nodes.c.id.is_(None), "error"),  # its node was deleted
+    (nodes.c.id.is_(None), hs.ERROR),  # its node was deleted
     (
-        sa.or_(
-            hosts.c.task == "deleting",
-            _PS.in_((states.DELETING, states.CLEANING, states.CLEAN_WAIT, states.AVAILABLE)),
-        ),
-        "deleting",
+        sa.or_(hosts.c.task == hs.TASK_DELETING, _PS.in_(sorted(hs.TEARDOWN_STATES))),
+        hs.DELETING,
     ),
     (
-        _PS.in_((states.DEPLOYING, states.DEPLOY_WAIT)),
-        sa.case((hosts.c.task == "rebuilding", "rebuilding"), else_="building"),
+        _PS.in_(sorted(hs.DEPLOY_STATES)),
+        sa.case((hosts.c.task == hs.TASK_REBUILDING, hs.REBUILDING), else_=hs.BUILDING),
     ),
-    (_PS == states.ACTIVE, sa.case((_POWER == base.POWER_OFF, "stopped"), else_="active")),
-    (_PS.in_((states.DEPLOY_FAILED, states.ERROR)), "error"),
+    (_PS == hs.RUNNING_STATE, sa.case((_POWER == power.POWER_OFF, hs.STOPPED), else_=hs.ACTIVE)),
+    (_PS.in_(sorted(hs.FAILED_STATES)), hs.ERROR),
     else_=_PS,
 )
 _SORT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {

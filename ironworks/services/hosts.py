@@ -31,9 +31,9 @@ from ironworks.db import ports as port_db
 from ironworks.db import tenancy as project_db
 from ironworks.db.engine import utcnow
 from ironworks.db.pagination import PageRequest
+from ironworks.domain import power as power_words
 from ironworks.domain import states
 from ironworks.domain.capabilities import capability
-from ironworks.drivers import base
 from ironworks.images.store import TENANT_SOURCE
 from ironworks.services import flavors as flavor_svc
 from ironworks.services import operations
@@ -391,10 +391,10 @@ def rename(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> d
 
 def power(svc: Services, caller: Caller, ident: str, action: str) -> None:
     target = {
-        "start": base.POWER_ON,
-        "stop": base.POWER_OFF,
-        "reboot": base.REBOOT,
-        "soft-reboot": base.SOFT_REBOOT,
+        "start": power_words.POWER_ON,
+        "stop": power_words.POWER_OFF,
+        "reboot": power_words.REBOOT,
+        "soft-reboot": power_words.SOFT_REBOOT,
     }[action]
     with svc.db.read() as conn:
         row = _one(conn, caller, ident)

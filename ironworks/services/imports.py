@@ -40,7 +40,8 @@ from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
 from ironworks.db.engine import utcnow
 from ironworks.domain import states
-from ironworks.drivers.base import INTERFACE_KINDS, HardwareType, Interface, Task
+from ironworks.domain.nodes import INTERFACE_KINDS
+from ironworks.drivers.base import HardwareType, Interface, Task
 from ironworks.drivers.registry import hardware_type
 from ironworks.services import licensing, sheets
 from ironworks.services.context import Caller, Services

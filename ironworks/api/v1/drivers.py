@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool
-from ironworks.drivers.base import INTERFACE_KINDS
+from ironworks.domain.nodes import INTERFACE_KINDS
 from ironworks.services import drivers as driver_svc
 
 router = APIRouter(tags=["discovery and inventory"])
