@@ -146,7 +146,7 @@ class _Handshake:
     rm: bytes = b""  # our random number (RAKP 1)
     rc: bytes = b""  # the BMC's random number (RAKP 2)
     guid: bytes = b""  # the BMC's GUID (RAKP 2)
-    who: bytes = b""  # role, name length, user name: covered by every RAKP HMAC
+    who: bytes = b""  # role, name length, user name: in the RAKP 2/3 HMACs and the session key
     kuid: bytes = b""  # the user's key (the password)
     sik: bytes = b""  # the session integrity key
 
