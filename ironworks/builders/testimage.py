@@ -359,6 +359,41 @@ def build_test_image(
     """Build (or take from the cache) the test OS image and copy it to `out_path`."""
     started = time.monotonic()
     say = log or (lambda _msg: None)
+    _check_arch_and_size(arch, size_mb)
+    uefi = arch == "aarch64"
+    mat = ramdisk.gather(arch, [], cache_dir / "debs")
+    kernel_pkg = next(iter(mat.debs))
+    modules = TEST_MODULES_AARCH64 if uefi else TEST_MODULES
+    grub_debs = grub.fetch_packages(arch, cache_dir) if uefi else {}
+    key = _cache_key(arch, size_mb, mat, modules, grub_debs)
+    slot = cache_dir / "testimage" / f"{arch}-{key}"
+    manifest = slot / "manifest.json"
+    cached = manifest.is_file() and not force
+    if not cached:
+        say(f"building {slot}")
+        with debian.filling(slot, arch) as (tmp, made):
+            _build_disk(tmp, arch, size_mb, mat, modules, grub_debs)
+            made.update(
+                arch=arch,
+                key=key,
+                kernel_package=kernel_pkg,
+                size_mb=size_mb,
+                sha256=_sha256_of(tmp / "disk.raw"),
+            )
+    info = json.loads(manifest.read_text())
+    ramdisk._install(slot / "disk.raw", out_path)
+    return TestImageResult(
+        path=out_path,
+        size=out_path.stat().st_size,
+        sha256=info["sha256"],
+        seconds=round(time.monotonic() - started, 2),
+        build_seconds=info["build_seconds"],
+        cached=cached,
+        kernel_package=kernel_pkg,
+    )
+
+
+def _check_arch_and_size(arch: str, size_mb: int) -> None:
     if arch not in ("x86_64", "aarch64"):
         raise BuildError(
             "the test image is built for x86_64 (BIOS) and aarch64 (UEFI) only", field="arch"
@@ -368,11 +403,18 @@ def build_test_image(
         raise BuildError(
             f"the {arch} test image needs at least {64 if uefi else 32} MiB", field="size_mb"
         )
-    mat = ramdisk.gather(arch, [], cache_dir / "debs")
-    kernel_pkg = next(iter(mat.debs))
-    modules = TEST_MODULES_AARCH64 if uefi else TEST_MODULES
-    grub_debs = grub.fetch_packages(arch, cache_dir) if uefi else {}
-    key = ramdisk._digest(
+
+
+def _cache_key(
+    arch: str,
+    size_mb: int,
+    mat: ramdisk.Material,
+    modules: list[str],
+    grub_debs: dict[str, Path],
+) -> str:
+    """The cache slot's key: a digest of everything that goes into the image."""
+    uefi = arch == "aarch64"
+    return ramdisk._digest(
         [
             BUILDER_VERSION.encode(),
             arch.encode(),
@@ -393,51 +435,41 @@ def build_test_image(
             ),
         ]
     )[:16]
-    slot = cache_dir / "testimage" / f"{arch}-{key}"
-    manifest = slot / "manifest.json"
-    cached = manifest.is_file() and not force
-    if not cached:
-        say(f"building {slot}")
-        with debian.filling(slot, arch) as (tmp, made):
-            layout = ramdisk.Layout()
-            ramdisk.add_skeleton(layout)
-            ramdisk.add_busybox(layout, mat)
-            paths = ramdisk.add_modules(layout, mat, modules)
-            layout.file("init", render_test_init(paths).encode(), 0o755)
-            layout.file("etc/udhcpc.script", ramdisk.UDHCPC_SCRIPT.encode(), 0o755)
-            ramdisk.write_cpio(layout.all_entries(), tmp / "initrd.img", level=9)
-            if uefi:
-                loader = tmp / "BOOTAA64.EFI"
-                grub.mkimage(
-                    arch, grub_debs, loader, UEFI_GRUB_MODULES, UEFI_GRUB_CONFIG, "/EFI/BOOT"
-                )
-                _make_uefi_disk(tmp / "disk.raw", size_mb, mat.kernel, tmp / "initrd.img", loader)
-                loader.unlink()
-            else:
-                _make_disk(tmp / "disk.raw", size_mb, mat.kernel, tmp / "initrd.img")
-            (tmp / "initrd.img").unlink()
-            digest = hashlib.sha256()
-            with open(tmp / "disk.raw", "rb") as f:
-                while chunk := f.read(MIB):
-                    digest.update(chunk)
-            made.update(
-                arch=arch,
-                key=key,
-                kernel_package=kernel_pkg,
-                size_mb=size_mb,
-                sha256=digest.hexdigest(),
-            )
-    info = json.loads(manifest.read_text())
-    ramdisk._install(slot / "disk.raw", out_path)
-    return TestImageResult(
-        path=out_path,
-        size=out_path.stat().st_size,
-        sha256=info["sha256"],
-        seconds=round(time.monotonic() - started, 2),
-        build_seconds=info["build_seconds"],
-        cached=cached,
-        kernel_package=kernel_pkg,
-    )
+
+
+def _build_disk(
+    tmp: Path,
+    arch: str,
+    size_mb: int,
+    mat: ramdisk.Material,
+    modules: list[str],
+    grub_debs: dict[str, Path],
+) -> None:
+    """Write `tmp/disk.raw`: the busybox initramfs with the test /init, the kernel, and the
+    boot loader of the architecture (extlinux for BIOS, GRUB for UEFI)."""
+    layout = ramdisk.Layout()
+    ramdisk.add_skeleton(layout)
+    ramdisk.add_busybox(layout, mat)
+    paths = ramdisk.add_modules(layout, mat, modules)
+    layout.file("init", render_test_init(paths).encode(), 0o755)
+    layout.file("etc/udhcpc.script", ramdisk.UDHCPC_SCRIPT.encode(), 0o755)
+    ramdisk.write_cpio(layout.all_entries(), tmp / "initrd.img", level=9)
+    if arch == "aarch64":
+        loader = tmp / "BOOTAA64.EFI"
+        grub.mkimage(arch, grub_debs, loader, UEFI_GRUB_MODULES, UEFI_GRUB_CONFIG, "/EFI/BOOT")
+        _make_uefi_disk(tmp / "disk.raw", size_mb, mat.kernel, tmp / "initrd.img", loader)
+        loader.unlink()
+    else:
+        _make_disk(tmp / "disk.raw", size_mb, mat.kernel, tmp / "initrd.img")
+    (tmp / "initrd.img").unlink()
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(MIB):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def attach_config_drive(

@@ -13,9 +13,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ironworks.lab.fleet import BmcSpec, Fleet, FleetOptions
 
 app = typer.Typer(
     help="A virtual datacenter for trying Ironworks without hardware: emulated BMCs, and QEMU "
@@ -61,8 +64,7 @@ def bmc(
     ] = False,
 ) -> None:
     """Serve N emulated IPMI BMCs in the foreground; print the CSV to enrol them on stdout."""
-    from ironworks.lab.errors import LabError
-    from ironworks.lab.fleet import Fleet, FleetOptions, enrol_csv, faults_of, make_specs
+    from ironworks.lab.fleet import FleetOptions
 
     opts = FleetOptions(
         count=count,
@@ -77,27 +79,49 @@ def bmc(
         seed=seed,
         address_each=address_each,
     )
+    specs, fleet = _start_fleet(opts, fault or [], shard_size)
+    _print_fleet(opts, specs, fleet)
+    _serve_until_stopped(fleet)
+
+
+def _start_fleet(
+    opts: FleetOptions, faults: list[str], shard_size: int
+) -> tuple[list[BmcSpec], Fleet]:
+    """The BMCs' specs and their running shard processes; exit 2 on a bad option."""
+    from ironworks.lab.errors import LabError
+    from ironworks.lab.fleet import Fleet, make_specs
+
     try:
-        specs = make_specs(opts, fault or [])
-        fleet = Fleet(specs, shard_size=shard_size).start()
+        specs = make_specs(opts, faults)
+        return specs, Fleet(specs, shard_size=shard_size).start()
     except LabError as e:
         typer.echo(f"ironworks lab: {e}", err=True)
         raise typer.Exit(2) from None
-    sys.stdout.write(enrol_csv(specs, password))
+
+
+def _print_fleet(opts: FleetOptions, specs: list[BmcSpec], fleet: Fleet) -> None:
+    """The CSV to enrol the BMCs on stdout; their faults and where they listen on stderr."""
+    from ironworks.lab.fleet import enrol_csv, faults_of
+
+    sys.stdout.write(enrol_csv(specs, opts.password))
     sys.stdout.flush()
-    faulty = [(s.name, faults_of(s, password)) for s in specs if faults_of(s, password)]
+    faulty = [(s.name, faults_of(s, opts.password)) for s in specs if faults_of(s, opts.password)]
     for name, kinds in faulty:
         typer.echo(f"# fault {name}: {', '.join(kinds)}", err=True)
     where = (
-        f"{specs[0].address}-{specs[-1].address} port {base_port}"
-        if address_each
-        else f"{address}:{base_port}-{base_port + len(specs) - 1}"
+        f"{specs[0].address}-{specs[-1].address} port {opts.base_port}"
+        if opts.address_each
+        else f"{opts.address}:{opts.base_port}-{opts.base_port + len(specs) - 1}"
     )
     typer.echo(
         f"# serving {len(specs)} BMCs on {where} in {len(fleet.pids)} process(es); Ctrl-C "
         "stops them",
         err=True,
     )
+
+
+def _serve_until_stopped(fleet: Fleet) -> None:
+    """Wait for SIGTERM or Ctrl-C, then stop the shards; exit 1 if a shard process dies."""
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

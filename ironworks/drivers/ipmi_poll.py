@@ -134,6 +134,26 @@ class _Session:
     inbox: asyncio.Future[bytes] | None = field(default=None, repr=False)
 
 
+@dataclass
+class _Handshake:
+    """One log-in attempt: the session it fills in, the tag that marks its answers, its time,
+    and what the RAKP messages learn on the way."""
+
+    session: _Session
+    tag: int
+    wait: float
+    deadline: float
+    rm: bytes = b""  # our random number (RAKP 1)
+    rc: bytes = b""  # the BMC's random number (RAKP 2)
+    guid: bytes = b""  # the BMC's GUID (RAKP 2)
+    who: bytes = b""  # role, name length, user name: in the RAKP 2/3 HMACs and the session key
+    kuid: bytes = b""  # the user's key (the password)
+    sik: bytes = b""  # the session integrity key
+
+    def tagged(self, payload: bytes) -> bool:  # an answer to this attempt, not a late one
+        return len(payload) >= 2 and payload[0] == self.tag
+
+
 def _checksum(data: bytes) -> int:
     return -sum(data) & 0xFF
 
@@ -254,6 +274,17 @@ class Poller:
         )
 
     async def _login(self, t: Target, suite: Suite, wait: float, deadline: float) -> _Session:
+        """Open an RMCP+ session with the BMC: open session, then RAKP 1-4 (IPMI 2.0 sec. 13)."""
+        s = await self._claim_session(t, suite)
+        h = _Handshake(s, tag=os.urandom(1)[0], wait=wait, deadline=deadline)
+        await self._open_session(h)
+        await self._rakp_1_2(h)
+        await self._rakp_3_4(h)
+        s.used = time.monotonic()
+        return s
+
+    async def _claim_session(self, t: Target, suite: Suite) -> _Session:
+        """A new session for the BMC's address, which from now on receives its packets."""
         loop = asyncio.get_running_loop()
         infos = await loop.getaddrinfo(t.address, t.port, type=socket.SOCK_DGRAM)
         family, _, _, _, sockaddr = infos[0]
@@ -263,28 +294,30 @@ class Poller:
         if old is not None and old.inbox is not None and not old.inbox.done():
             old.inbox.set_exception(_NoAnswer())
         self._by_addr[s.sockaddr] = s
-        user = t.username.encode()
-        tag = os.urandom(1)[0]
+        return s
 
-        def tagged(payload: bytes) -> bool:  # an answer to this attempt, not a late one
-            return len(payload) >= 2 and payload[0] == tag
+    async def _ask(self, h: _Handshake, ptype: int, body: bytes, want: int) -> bytes:
+        """Send one set-up message (the attempt's tag, then `body`); return its answer."""
+        return await self._exchange(
+            h.session,
+            _RMCP + self._plain(ptype, bytes([h.tag]) + body),
+            want,
+            h.wait,
+            h.deadline,
+            accept=h.tagged,
+        )
 
+    async def _open_session(self, h: _Handshake) -> None:
+        """Open session: ask for the suite's algorithms; learn the BMC's session id."""
+        s, t, suite = h.session, h.session.target, h.session.suite
         algs = (
             bytes([0, 0, 0, 8, suite.auth_alg, 0, 0, 0])
             + bytes([1, 0, 0, 8, suite.integrity_alg, 0, 0, 0])
             + bytes([2, 0, 0, 8, 1, 0, 0, 0])
         )
         # Open session: tag, requested max privilege, reserved, our session id, algorithms.
-        rsp = await self._exchange(
-            s,
-            _RMCP
-            + self._plain(
-                _OPEN_REQ, bytes([tag, t.priv, 0, 0]) + struct.pack("<I", s.our_sid) + algs
-            ),
-            _OPEN_RSP,
-            wait,
-            deadline,
-            accept=tagged,
+        rsp = await self._ask(
+            h, _OPEN_REQ, bytes([t.priv, 0, 0]) + struct.pack("<I", s.our_sid) + algs, _OPEN_RSP
         )
         if rsp[1]:
             raise _Refused(
@@ -297,24 +330,24 @@ class Poller:
         if len(rsp) < 12:
             raise _Refused(self._malformed(t, "open session response"))
         s.bmc_sid = struct.unpack("<I", rsp[8:12])[0]
+
+    async def _rakp_1_2(self, h: _Handshake) -> None:
+        """RAKP 1 and 2: exchange random numbers, check the BMC knows the user's key, derive
+        the session keys."""
+        s, t, suite = h.session, h.session.target, h.session.suite
         # RAKP 1: our random number, the role we ask for (name-only lookup) and the user name.
-        rm = os.urandom(16)
+        h.rm = os.urandom(16)
+        user = t.username.encode()
         role = (t.priv & 0x0F) | _NAME_ONLY_LOOKUP
-        rsp = await self._exchange(
-            s,
-            _RMCP
-            + self._plain(
-                _RAKP1,
-                bytes([tag, 0, 0, 0])
-                + struct.pack("<I", s.bmc_sid)
-                + rm
-                + bytes([role, 0, 0, len(user)])
-                + user,
-            ),
+        rsp = await self._ask(
+            h,
+            _RAKP1,
+            bytes([0, 0, 0])
+            + struct.pack("<I", s.bmc_sid)
+            + h.rm
+            + bytes([role, 0, 0, len(user)])
+            + user,
             _RAKP2,
-            wait,
-            deadline,
-            accept=tagged,
         )
         if rsp[1]:
             if rsp[1] == 0x0D:
@@ -326,26 +359,23 @@ class Poller:
             )
         if len(rsp) < 40 + suite.hash().digest_size:
             raise _Refused(self._malformed(t, "RAKP 2"))
-        rc, guid, code = rsp[8:24], rsp[24:40], rsp[40:]
+        h.rc, h.guid, code = rsp[8:24], rsp[24:40], rsp[40:]
         sids = struct.pack("<II", s.our_sid, s.bmc_sid)
-        who = bytes([role, len(user)]) + user
-        kuid = t.password.encode()
-        if not hmac.compare_digest(code, suite.mac(kuid, sids + rm + rc + guid + who)):
+        h.who = bytes([role, len(user)]) + user
+        h.kuid = t.password.encode()
+        if not hmac.compare_digest(code, suite.mac(h.kuid, sids + h.rm + h.rc + h.guid + h.who)):
             raise _Refused(self._bad_credentials(t))
-        sik = suite.mac(kuid, rm + rc + who)  # no BMC key (Kg): the user's key stands in
+        h.sik = suite.mac(h.kuid, h.rm + h.rc + h.who)  # no BMC key (Kg): the user's key stands in
         size = suite.hash().digest_size
-        s.k1 = suite.mac(sik, b"\x01" * size)
-        s.aes = suite.mac(sik, b"\x02" * size)[:16]
-        # RAKP 3: prove we hold the key too; RAKP 4 proves the BMC derived the same session key.
-        proof = suite.mac(kuid, rc + struct.pack("<I", s.our_sid) + who)
-        rsp = await self._exchange(
-            s,
-            _RMCP
-            + self._plain(_RAKP3, bytes([tag, 0, 0, 0]) + struct.pack("<I", s.bmc_sid) + proof),
-            _RAKP4,
-            wait,
-            deadline,
-            accept=tagged,
+        s.k1 = suite.mac(h.sik, b"\x01" * size)
+        s.aes = suite.mac(h.sik, b"\x02" * size)[:16]
+
+    async def _rakp_3_4(self, h: _Handshake) -> None:
+        """RAKP 3: prove we hold the key too; RAKP 4 proves the BMC derived the same session key."""
+        s, t, suite = h.session, h.session.target, h.session.suite
+        proof = suite.mac(h.kuid, h.rc + struct.pack("<I", s.our_sid) + h.who)
+        rsp = await self._ask(
+            h, _RAKP3, bytes([0, 0, 0]) + struct.pack("<I", s.bmc_sid) + proof, _RAKP4
         )
         if rsp[1]:
             raise _Refused(
@@ -353,7 +383,7 @@ class Poller:
                     f"BMC {t.bmc} refused the log-in (RAKP 4): {STATUS.get(rsp[1], hex(rsp[1]))}"
                 )
             )
-        check = suite.mac(sik, rm + struct.pack("<I", s.bmc_sid) + guid)[: suite.icv_len]
+        check = suite.mac(h.sik, h.rm + struct.pack("<I", s.bmc_sid) + h.guid)[: suite.icv_len]
         if not hmac.compare_digest(rsp[8 : 8 + suite.icv_len], check):
             raise _Refused(
                 DriverError(
@@ -361,8 +391,6 @@ class Poller:
                     "the BMC may require a BMC key (Kg)"
                 )
             )
-        s.used = time.monotonic()
-        return s
 
     @staticmethod
     def _malformed(t: Target, what: str) -> DriverError:

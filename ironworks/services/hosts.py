@@ -116,18 +116,22 @@ def _check_quota(
                 )
 
 
-def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str, Any]]:
-    allowed = {
-        "name",
-        "count",
-        "flavor",
-        "image",
-        "project",
-        "availability_zone",
-        "ssh_key",
-        "user_data",
-    }
-    extra = sorted(set(body) - allowed)
+_CREATE_FIELDS = {
+    "name",
+    "count",
+    "flavor",
+    "image",
+    "project",
+    "availability_zone",
+    "ssh_key",
+    "user_data",
+}
+
+
+def _check_create_body(body: dict[str, Any]) -> tuple[int, list[str], str]:
+    """The batch size, the hosts' names and the image a create body asks for (400 if it is
+    not a valid request)."""
+    extra = sorted(set(body) - _CREATE_FIELDS)
     if extra:
         raise InvalidInput(f"unknown field {extra[0]!r}", field=extra[0])
     count = body.get("count", 1)
@@ -139,6 +143,27 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
         raise InvalidInput("image is required: an image id or name, or a URL", field="image")
     if not body.get("flavor"):
         raise InvalidInput("flavor is required (its name or id)", field="flavor")
+    return count, names, image
+
+
+def _fitting_nodes(
+    conn: sa.Connection, flavor: dict[str, Any], az: str, default_az: str
+) -> list[dict[str, Any]]:
+    """The schedulable nodes that fit the flavor in the zone, best fit first: the smallest
+    matching nodes first, big ones stay free for big flavors."""
+    fitting = [n for n in host_db.schedulable_nodes(conn) if _fits(n, flavor, az, default_az)]
+    fitting.sort(
+        key=lambda n: (
+            int((n["properties"] or {}).get("memory_mb") or 0),
+            int((n["properties"] or {}).get("cpus") or 0),
+            n["id"],
+        )
+    )
+    return fitting
+
+
+def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str, Any]]:
+    count, names, image = _check_create_body(body)
     default_az = svc.settings.default_availability_zone
     az = body.get("availability_zone") or default_az
     created: list[dict[str, Any]] = []
@@ -150,16 +175,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
         flavor = flavor_svc.get_row(conn, scoped, str(body["flavor"]))
         image = _image_ref(svc, conn, scoped, image)
         _check_quota(conn, project, flavor, count)
-        candidates = host_db.schedulable_nodes(conn)
-        fitting = [n for n in candidates if _fits(n, flavor, az, default_az)]
-        # best fit: the smallest matching nodes first, big ones stay free for big flavors
-        fitting.sort(
-            key=lambda n: (
-                int((n["properties"] or {}).get("memory_mb") or 0),
-                int((n["properties"] or {}).get("cpus") or 0),
-                n["id"],
-            )
-        )
+        fitting = _fitting_nodes(conn, flavor, az, default_az)
         now = utcnow()
         for name in names:
             host_uuid = new_uuid()
@@ -170,30 +186,21 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
                     f"zone {az} (asked for {count}, {len(created)} could be claimed); "
                     "nothing was created"
                 )
-            host_db.add(
-                conn,
-                {
-                    "uuid": host_uuid,
-                    "name": name,
-                    "project_id": project["id"],
-                    "flavor_id": flavor["id"],
-                    "node_id": node["id"],
-                    "image": image,
-                    "availability_zone": az,
-                    "ssh_key": body.get("ssh_key"),
-                    "user_data": body.get("user_data"),
-                    "task": "building",
-                    "created_at": now,
-                    "user_id": caller.principal.user_id if caller.principal else None,
-                },
-            )
-            operations.accept_provision(
-                conn,
-                {**node, "instance_uuid": host_uuid},
-                "active",
-                first_boot(name, body.get("ssh_key"), body.get("user_data")),
-                caller,
-            )
+            host = {
+                "uuid": host_uuid,
+                "name": name,
+                "project_id": project["id"],
+                "flavor_id": flavor["id"],
+                "node_id": node["id"],
+                "image": image,
+                "availability_zone": az,
+                "ssh_key": body.get("ssh_key"),
+                "user_data": body.get("user_data"),
+                "task": "building",
+                "created_at": now,
+                "user_id": caller.principal.user_id if caller.principal else None,
+            }
+            _add_and_deploy(conn, caller, host, node)
             created.append({"uuid": host_uuid, "name": name, "node_uuid": node["uuid"]})
         caller.acted_on(
             "host",
@@ -203,6 +210,21 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
         )
     job_db.wake()
     return created
+
+
+def _add_and_deploy(
+    conn: sa.Connection, caller: Caller, host: dict[str, Any], node: dict[str, Any]
+) -> None:
+    """Record the host and start the deploy of its claimed node, with the host's name, key and
+    user data on a config drive."""
+    host_db.add(conn, host)
+    operations.accept_provision(
+        conn,
+        {**node, "instance_uuid": host["uuid"]},
+        "active",
+        first_boot(host["name"], host["ssh_key"], host["user_data"]),
+        caller,
+    )
 
 
 def _image_ref(svc: Services, conn: sa.Connection, scoped: Caller, image: str) -> str:

@@ -93,7 +93,16 @@ def _list(
 
 
 def _register(which: str) -> None:
-    kind, draw, all_fields, table = _KINDS[which]
+    """Register the routes of `which` (ports or portgroups), in this order: the collection,
+    one item, a node's lists."""
+    _register_collection(which)
+    _register_item(which)
+    _register_node_lists(which)
+
+
+def _register_collection(which: str) -> None:
+    """GET /v1/{which} and /v1/{which}/detail, POST /v1/{which}."""
+    kind, draw, _, table = _KINDS[which]
 
     @router.get(
         f"/v1/{which}",
@@ -137,6 +146,11 @@ def _register(which: str) -> None:
             headers={"Location": f"{ctx.base}/v1/{which}/{row['uuid']}"},
         )
 
+
+def _register_item(which: str) -> None:
+    """GET, PATCH and DELETE /v1/{which}/{ident}."""
+    kind, draw, all_fields, table = _KINDS[which]
+
     @router.get(
         f"/v1/{which}/{{ident}}",
         summary=f"Show a {kind.word.lower()}",
@@ -175,6 +189,10 @@ def _register(which: str) -> None:
     def delete(ctx: CtxDep, ident: str) -> Response:
         port_svc.delete(ctx.svc, kind, ident, ctx.caller)
         return Response(status_code=204)
+
+
+def _register_node_lists(which: str) -> None:
+    """GET /v1/nodes/{node}/{which} and its /detail."""
 
     @router.get(
         f"/v1/nodes/{{node}}/{which}",
