@@ -160,3 +160,19 @@ def test_metrics_match_the_database_and_time_the_requests(cloud: Any) -> None:
     assert not any("web-1" in s.labels.get("route", "") for s in
                    samples["ironworks_api_request_duration_seconds"])  # fmt: skip
     assert count(samples, "/metrics") == count(before, "/metrics") + 1 >= 2
+
+
+def test_metrics_may_be_public(secure: Any) -> None:
+    """With api.metrics_public a scraper needs no token; nothing else opens up."""
+    from starlette.testclient import TestClient
+
+    from ironworks.api.app import create_app
+    from ironworks.services.context import Services
+
+    _, svc = secure
+    api = svc.settings.api.model_copy(update={"metrics_public": True})
+    opened = Services(db=svc.db, settings=svc.settings.model_copy(update={"api": api}))
+    with TestClient(create_app(opened)) as c:
+        r = c.get("/metrics")
+        assert r.status_code == 200 and "ironworks_nodes" in r.text
+        assert c.get("/api/v1/statistics").status_code == 401
