@@ -16,6 +16,8 @@ from ironworks import __version__
 from ironworks.api import boot, console, errors
 from ironworks.api.access import AuditMiddleware, Public, check_access
 from ironworks.api.limits import BodyLimitMiddleware
+from ironworks.api.metrics import Metrics, MetricsMiddleware
+from ironworks.api.metrics import router as metrics_router
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
@@ -23,6 +25,7 @@ from ironworks.api.native import hosts as native_hosts
 from ironworks.api.native import images as native_images
 from ironworks.api.native import license as native_license
 from ironworks.api.native import nodes as native_nodes
+from ironworks.api.native import statistics as native_statistics
 from ironworks.api.native import tenancy as native_tenancy
 from ironworks.api.native import zones as native_zones
 from ironworks.api.v1 import chassis, conductors, drivers, nodes, ports, root, volumes
@@ -85,6 +88,9 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_license.router)
     app.include_router(native_images.router)
     app.include_router(native_zones.router)
+    app.include_router(native_statistics.router)
+    app.state.metrics = Metrics(svc)
+    app.include_router(metrics_router(public=svc.settings.api.metrics_public))
     if svc.settings.boot.serve_on_api:  # else only the boot listener serves them (cmd/bootsvc.py)
         app.include_router(boot.router)
         app.include_router(native_images.boot_router)
@@ -93,6 +99,7 @@ def create_app(svc: Services) -> FastAPI:
     _document_routes(app)
     app.add_middleware(AuditMiddleware, svc=svc)  # inside RequestMiddleware: the request id is set
     app.add_middleware(RequestMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost but the limit
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=svc.settings.api.max_body_bytes)
     return app
 

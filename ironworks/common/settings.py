@@ -36,6 +36,11 @@ class APISettings(BaseModel):
         "authentication (413 beyond it). Image uploads, node import files and config drives "
         "have limits of their own (api/limits.py).",
     )
+    metrics_public: bool = Field(
+        False,
+        description="Serve /metrics to anyone who reaches the API's address (a Prometheus "
+        "without a token); off: a cloud admin's token is needed.",
+    )
 
 
 class ConductorSettings(BaseModel):

@@ -142,6 +142,8 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "license:read": ("GET", "/api/v1/license", None),
     "license:update": ("PUT", "/api/v1/license", {"not": "a license"}),
     "availability_zone:read": ("GET", "/api/v1/availability-zones", None),
+    "monitoring:read": ("GET", "/api/v1/statistics", None),
+    "metrics:read": ("GET", "/metrics", None),
 }  # fmt: skip
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]
