@@ -158,6 +158,7 @@ def test_switch_credentials_are_never_answered(secure: Any) -> None:
     answers = [c.post("/api/v1/switches", json=body, headers=admin)]
     made = _ok(answers[0], 201)
     assert made["password"] == "******" and made["secret"] == "******" and made["port"] == 22
+    assert made["created_at"].endswith(("Z", "+00:00")), made  # RFC 3339: with its zone
     answers += [
         c.get("/api/v1/switches", headers=admin),
         c.get("/api/v1/switches?physical_network=fabric-a", headers=admin),

@@ -12,11 +12,11 @@ Lists page and sort like every `/api/v1` list (`listing.py`) and take the filter
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from ironworks.api.access import Allow
@@ -28,6 +28,13 @@ from ironworks.services import networks
 
 router = APIRouter(prefix="/api/v1", tags=["networks"])
 
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+# the database hands back naive UTC times (SQLite): answered with their zone, as RFC 3339 asks
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Ident = Annotated[str, Field(min_length=1, max_length=255, description="A name or an id.")]
 Description = Annotated[str, Field(max_length=4096)]
@@ -101,8 +108,8 @@ class PhysicalNetwork(BaseModel):
     scheme: NetworkScheme
     segmentation_ranges: str
     description: str | None
-    created_at: datetime
-    updated_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp | None
 
 
 class PhysicalNetworkList(BaseModel):
@@ -219,8 +226,8 @@ class Network(BaseModel):
     role: Role
     description: str | None
     subnets: list[str] = Field(description="The ids of its subnets.")
-    created_at: datetime
-    updated_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp | None
 
 
 class NetworkList(BaseModel):
@@ -335,8 +342,8 @@ class Subnet(BaseModel):
     gateway_ip: str | None
     allocation_pools: list[AllocationPool]
     dns_nameservers: list[str]
-    created_at: datetime
-    updated_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp | None
 
 
 class SubnetList(BaseModel):

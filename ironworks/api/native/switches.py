@@ -7,7 +7,6 @@ none is stored). An update that sends `******` back keeps the stored value; null
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body
@@ -17,7 +16,14 @@ from starlette.responses import Response
 from ironworks.api.access import Allow
 from ironworks.api.deps import CtxDep
 from ironworks.api.native.listing import page
-from ironworks.api.native.networks import Description, Ident, StrictBody, body_of, query
+from ironworks.api.native.networks import (
+    Description,
+    Ident,
+    StrictBody,
+    Timestamp,
+    body_of,
+    query,
+)
 from ironworks.drivers.switches import DRIVERS
 from ironworks.services import switches
 
@@ -69,8 +75,8 @@ class Switch(BaseModel):
     secret: str | None = Field(description="`******` when set: never the value.")
     physical_network: str
     description: str | None
-    created_at: datetime
-    updated_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp | None
 
 
 class SwitchList(BaseModel):
