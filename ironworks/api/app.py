@@ -24,8 +24,10 @@ from ironworks.api.native import auth as native_auth
 from ironworks.api.native import hosts as native_hosts
 from ironworks.api.native import images as native_images
 from ironworks.api.native import license as native_license
+from ironworks.api.native import networks as native_networks
 from ironworks.api.native import nodes as native_nodes
 from ironworks.api.native import statistics as native_statistics
+from ironworks.api.native import switches as native_switches
 from ironworks.api.native import tenancy as native_tenancy
 from ironworks.api.native import zones as native_zones
 from ironworks.api.v1 import chassis, conductors, drivers, nodes, ports, root, volumes
@@ -91,6 +93,8 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_statistics.router)
     app.state.metrics = Metrics(svc)
     app.include_router(metrics_router(public=svc.settings.api.metrics_public))
+    app.include_router(native_networks.router)
+    app.include_router(native_switches.router)
     if svc.settings.boot.serve_on_api:  # else only the boot listener serves them (cmd/bootsvc.py)
         app.include_router(boot.router)
         app.include_router(native_images.boot_router)

@@ -51,6 +51,14 @@ COMMANDS = (
     Lazy("license", _help(groups.license_app), "ironworks.cli.license:license_app"),
     Lazy("node", _help(groups.node_app), "ironworks.cli:register_node"),
     Lazy("port", _help(groups.port_app), "ironworks.cli.ports:port_app"),
+    Lazy(
+        "physical-network",
+        _help(groups.physical_network_app),
+        "ironworks.cli.networks:physical_network_app",
+    ),
+    Lazy("network", _help(groups.network_app), "ironworks.cli.networks:network_app"),
+    Lazy("subnet", _help(groups.subnet_app), "ironworks.cli.networks:subnet_app"),
+    Lazy("switch", _help(groups.switch_app), "ironworks.cli.switches:switch_app"),
 )
 
 __all__ = ["COMMANDS"]

@@ -37,6 +37,17 @@ image_app = typer.Typer(
 license_app = typer.Typer(
     help=_("The license: install and show it; issue one (vendor)."), no_args_is_help=True
 )
+physical_network_app = typer.Typer(
+    help=_("Physical networks: the fabrics, their network scheme and VLAN ranges."),
+    no_args_is_help=True,
+)
+network_app = typer.Typer(
+    help=_("Networks: a project's VLANs and the cloud's own networks."), no_args_is_help=True
+)
+subnet_app = typer.Typer(help=_("Subnets: the address ranges of a network."), no_args_is_help=True)
+switch_app = typer.Typer(
+    help=_("Switches: the devices that move node ports between VLANs."), no_args_is_help=True
+)
 
 node_app.add_typer(power_app, name="power")
 node_app.add_typer(maintenance_app, name="maintenance")

@@ -146,9 +146,16 @@ class CloudClient:
 
     # --- identity -------------------------------------------------------------------------------
 
-    def list_of(self, collection: str) -> list[dict[str, Any]]:
-        """departments, projects or users."""
-        return list(self._json("GET", f"/api/v1/{collection}")[collection])
+    def list_of(self, collection: str, **filters: str | None) -> list[dict[str, Any]]:
+        """departments, projects, users, networks, subnets, switches, ... (the key of the
+        answer is the collection's name with `_` for `-`)."""
+        params = {k: v for k, v in filters.items() if v is not None}
+        return list(
+            self._json("GET", f"/api/v1/{collection}", **params)[collection.replace("-", "_")]
+        )
+
+    def get(self, collection: str, ident: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/api/v1/{collection}/{ident}"))
 
     def create(self, collection: str, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self._json("POST", f"/api/v1/{collection}", body))

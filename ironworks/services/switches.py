@@ -1,7 +1,7 @@
 """Switches: the devices Ironworks drives (dynamic scheme) or writes commands for
 (post-configured), one physical network each. Cloud admin only, reads included.
 
-`vendor` is a key of `drivers/switches.DRIVERS` (cisco_ios, huawei_vrp, ..., linux-bridge).
+`vendor` is a key of `drivers/switches.DRIVERS` (cisco_ios, huawei, ..., linux-bridge).
 The login password and the enable `secret` are sealed with the services' SecretBox before they
 reach the database, as BMC passwords are (common/crypto.py), and every output shows `******` in
 their place. An update that sends `******` back (a client that edits what it listed) keeps the

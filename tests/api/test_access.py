@@ -144,6 +144,22 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "availability_zone:read": ("GET", "/api/v1/availability-zones", None),
     "monitoring:read": ("GET", "/api/v1/statistics", None),
     "metrics:read": ("GET", "/metrics", None),
+    # {fabric}, network n1 of p1, its subnet s1 and switch sw1: made by the admin first
+    "network_scheme:read": ("GET", "/api/v1/physical-networks/fabric", None),
+    "network_scheme:update": ("PATCH", "/api/v1/physical-networks/fabric", {"scheme": "dynamic"}),
+    "network:read": ("GET", "/api/v1/networks/n1", None),
+    "network:create": ("POST", "/api/v1/networks", {"name": "nnew", "project": "p1"}),
+    "network:update": ("PATCH", "/api/v1/networks/n1", {"description": "x"}),
+    "network:delete": ("DELETE", "/api/v1/networks/nspare", None),
+    "subnet:read": ("GET", "/api/v1/subnets/s1", None),
+    "subnet:create": ("POST", "/api/v1/subnets", {"network": "n1", "cidr": "10.21.0.0/24"}),
+    "subnet:update": ("PATCH", "/api/v1/subnets/s1", {"dns_nameservers": ["10.0.0.2"]}),
+    "subnet:delete": ("DELETE", "/api/v1/subnets/s1", None),
+    "switch:read": ("GET", "/api/v1/switches/sw1", None),
+    "switch:create": ("POST", "/api/v1/switches", {"name": "swnew", "vendor": "cisco_ios",
+                      "address": "10.99.0.3", "username": "u", "physical_network": "fabric"}),
+    "switch:update": ("PATCH", "/api/v1/switches/sw1", {"port": 2222}),
+    "switch:delete": ("DELETE", "/api/v1/switches/sw1", None),
 }  # fmt: skip
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]
@@ -198,6 +214,8 @@ def test_permission_cell(secure: Any, operation: str, role: Role) -> None:
     for body in ({"name": "ipub"}, {"name": "ip1", "project": "p1"}):
         r = c.post("/api/v1/images", json=body, headers=admin)
         assert r.status_code == 201, r.text
+    if operation.startswith(("network", "subnet:", "switch:")):
+        _networks(c, admin)
     method, path, body = CALLS[operation]
     ids = {"node": node, "port": port, "portgroup": group}
     kw: dict[str, Any] = {"headers": headers}
@@ -213,6 +231,29 @@ def test_permission_cell(secure: Any, operation: str, role: Role) -> None:
         assert f"operation {operation}" in r.text and name in r.text
     else:
         assert r.status_code not in (401, 403), r.text
+
+
+def _networks(c: httpx.Client, admin: dict[str, str]) -> None:
+    """What the network calls act on: physical network `fabric`, networks n1 (with subnet s1)
+    and nspare of p1, switch sw1."""
+    for path, body in (
+        ("/api/v1/physical-networks", {"name": "fabric", "segmentation_ranges": "100-199"}),
+        ("/api/v1/networks", {"name": "n1", "project": "p1"}),
+        ("/api/v1/networks", {"name": "nspare", "project": "p1"}),
+        ("/api/v1/subnets", {"name": "s1", "network": "n1", "cidr": "10.20.0.0/24"}),
+        (
+            "/api/v1/switches",
+            {
+                "name": "sw1",
+                "vendor": "cisco_ios",
+                "address": "10.99.0.2",
+                "username": "u",
+                "physical_network": "fabric",
+            },
+        ),
+    ):
+        r = c.post(path, json=body, headers=admin)
+        assert r.status_code == 201, r.text
 
 
 def test_every_table_row_is_served_or_listed(secure: Any) -> None:
