@@ -236,6 +236,9 @@ def patch_node(
                 changes[f] = val = {}
             if kind == "boolean" and val is None and f != "automated_clean":
                 changes[f] = val = False
+            if kind == "boolean" and isinstance(val, str) and val.lower() in ("true", "false"):
+                # `baremetal node set --retired` sends "True": Ironic reads it as a boolean
+                changes[f] = val = val.lower() == "true"
             _check_value(f, val)
         if "driver" in changes and not changes["driver"]:
             raise InvalidInput("driver cannot be removed", field="driver")

@@ -158,3 +158,14 @@ def test_chassis_fields(client):
     assert client.get("/v1/chassis?fields=uuid&detail=true").status_code == 400
     old = {"X-OpenStack-Ironic-API-Version": "1.7"}
     assert client.get(f"/v1/chassis/{c}?fields=uuid", headers=old).status_code == 406
+
+
+def test_patch_reads_true_and_false_strings_as_booleans(client):
+    """python-ironicclient's `node set --retired` sends the string "True", as Ironic accepts."""
+    u = make_node(client)["uuid"]
+    r = client.patch(f"/v1/nodes/{u}", json=[{"op": "add", "path": "/retired", "value": "True"}])
+    assert r.status_code == 200 and r.json()["retired"] is True, r.text
+    r = client.patch(f"/v1/nodes/{u}", json=[{"op": "add", "path": "/retired", "value": "false"}])
+    assert r.status_code == 200 and r.json()["retired"] is False, r.text
+    r = client.patch(f"/v1/nodes/{u}", json=[{"op": "add", "path": "/retired", "value": "yes"}])
+    assert r.status_code == 400
