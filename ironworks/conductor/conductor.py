@@ -327,7 +327,7 @@ class Conductor:
             out = run_step(task, args)
             goal = node["target_provision_state"]
             if out.event == states.DONE:
-                new = states.done_state(state, goal)
+                new = states.done_state(state, goal, retired=bool(node.get("retired")))
             else:
                 new = states.next_state(state, out.event) or states.ERROR
             values = dict(out.values)
@@ -342,7 +342,9 @@ class Conductor:
                 values["reservation"] = None
             # A node that becomes available carries no instance: a tenant's host on it is gone
             # (teardown), in the same commit (the scheduler claims only available nodes).
-            torn_down = new == states.AVAILABLE
+            torn_down = new == states.AVAILABLE or (
+                state == states.CLEANING and new == states.MANAGEABLE and goal == states.AVAILABLE
+            )  # a retired node's tear-down ends in manageable
             if torn_down and node.get("instance_uuid") is not None:
                 values.update(instance_uuid=None, instance_info={})
             with self.db.write(durable=False) as conn:

@@ -239,9 +239,11 @@ def goal_of(verb: str, state: str) -> str | None:
     return VERB_GOAL.get(verb)
 
 
-def done_state(state: str, goal: str | None) -> str:
-    """Where a working state's `done` leads. Manual cleaning returns to manageable."""
-    if state == CLEANING and goal == MANAGEABLE:
+def done_state(state: str, goal: str | None, *, retired: bool = False) -> str:
+    """Where a working state's `done` leads. Manual cleaning returns to manageable, and so does
+    any cleaning of a retired node (after `provide` or a tear-down: Ironic's rule, a retired
+    node never becomes available again)."""
+    if state == CLEANING and (goal == MANAGEABLE or retired):
         return MANAGEABLE
     target = next_state(state, DONE)
     if target is None:

@@ -120,6 +120,7 @@ ENDPOINT_VERSIONS: dict[str, Version] = {
     "conductors": (1, 49),
     "history": (1, 78),
     "raid": (1, 12),
+    "traits": (1, 37),
 }
 
 # Behaviour switches.

@@ -241,6 +241,9 @@ def patch_node(
                 changes[f] = val = {}
             if kind == "boolean" and val is None and f != "automated_clean":
                 changes[f] = val = False
+            if kind == "boolean" and isinstance(val, str) and val.lower() in ("true", "false"):
+                # `baremetal node set --retired` sends "True": Ironic reads it as a boolean
+                changes[f] = val = val.lower() == "true"
             _check_value(f, val)
         if "driver" in changes and not changes["driver"]:
             raise InvalidInput("driver cannot be removed", field="driver")
@@ -267,6 +270,16 @@ def patch_node(
             raise Conflict("only an active node can be protected", field="protected")
         if "protected" in changes and not changes["protected"]:
             changes["protected_reason"] = None
+        # Ironic's rules: an available node may be claimed at any moment, so it is moved to
+        # manageable before it is retired; un-retiring forgets the reason.
+        if changes.get("retired") and node["provision_state"] == states.AVAILABLE:
+            raise Conflict(
+                f"Node {node['uuid']} can not be retired while it is available; move it to "
+                "manageable first (baremetal node manage), then retire it",
+                field="retired",
+            )
+        if "retired" in changes and not changes["retired"]:
+            changes["retired_reason"] = None
         if "chassis_uuid" in changes:
             changes["chassis_id"] = _chassis_id(conn, changes.pop("chassis_uuid"))
         if "maintenance" in changes and not changes["maintenance"]:

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from ironworks.api.access import Allow
-from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_limit
+from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool, parse_limit
 from ironworks.api.v1 import render
+from ironworks.common.errors import InvalidInput
 from ironworks.services import chassis as chassis_svc
 
 router = APIRouter(tags=["discovery and inventory"])
@@ -17,8 +18,19 @@ JsonObject = Annotated[dict[str, Any], Body()]
 JsonPatch = Annotated[list[dict[str, Any]], Body()]
 
 
-def _chassis(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
-    return {
+# The fields `?fields=` may name (Ironic's chassis; none is newer than 1.8).
+FIELDS = ("uuid", "description", "extra", "created_at", "updated_at", "nodes")
+
+
+def _fields(ctx: Ctx, raw: str | None) -> tuple[str, ...] | None:
+    return render.parse_fields(raw, (*FIELDS, "links"), {}, ctx.version)
+
+
+def _chassis(
+    ctx: Ctx, row: dict[str, Any], fields: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """A chassis as Ironic shows it; with `fields`, only those and the links (as Ironic)."""
+    out = {
         "uuid": row["uuid"],
         "description": row["description"],
         "extra": row["extra"],
@@ -33,6 +45,9 @@ def _chassis(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
             {"href": f"{ctx.base}/chassis/{row['uuid']}/nodes", "rel": "bookmark"},
         ],
     }
+    if fields is None:
+        return out
+    return {k: out[k] for k in (*fields, "links") if k in out}
 
 
 @router.get("/v1/chassis", summary="List chassis", dependencies=[Allow("node:read")])
@@ -41,9 +56,14 @@ def _chassis(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
 def list_chassis(ctx: CtxDep) -> JSON:
     q = ctx.query({"limit", "marker", "fields", "detail", "sort_key", "sort_dir"})
     limit = parse_limit(q.get("limit"), ctx.svc.settings.api.max_limit)
+    fields = _fields(ctx, q.get("fields"))
+    if fields is not None and parse_bool(q.get("detail"), "detail"):
+        raise InvalidInput(
+            "Can not specify ?detail=True and fields in the same request.", field="fields"
+        )
     rows = chassis_svc.list_chassis(ctx.svc, limit, q.get("marker"))
-    body: dict[str, Any] = {"chassis": [_chassis(ctx, r) for r in rows]}
-    nxt = ctx.next_link("chassis", rows, limit, {})
+    body: dict[str, Any] = {"chassis": [_chassis(ctx, r, fields) for r in rows]}
+    nxt = ctx.next_link("chassis", rows, limit, {"fields": q["fields"]} if "fields" in q else {})
     if nxt:
         body["next"] = nxt
     return JSON(body)
@@ -66,7 +86,8 @@ def create_chassis(ctx: CtxDep, body: JsonObject) -> JSON:
 @router.get("/v1/chassis/{ident}", summary="Show a chassis", dependencies=[Allow("node:read")])
 @offload
 def get_chassis(ctx: CtxDep, ident: str) -> JSON:
-    return JSON(_chassis(ctx, chassis_svc.get_chassis(ctx.svc, ident)))
+    fields = _fields(ctx, ctx.query({"fields"}).get("fields"))
+    return JSON(_chassis(ctx, chassis_svc.get_chassis(ctx.svc, ident), fields))
 
 
 @router.patch(

@@ -16,6 +16,7 @@ from ironworks.domain import versions as v
 from ironworks.services import conductors, operations
 from ironworks.services import nodes as node_svc
 from ironworks.services import ports as port_svc
+from ironworks.services import traits as trait_svc
 
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
 
@@ -411,4 +412,57 @@ def history_event(ctx: CtxDep, ident: str, event: str) -> JSON:
 @router.get("/{ident}/traits", summary="Traits of the node", dependencies=[Allow("node:read")])
 @offload
 def traits(ctx: CtxDep, ident: str) -> JSON:
-    return JSON({"traits": node_svc.get_node(ctx.svc, ident)["traits"]})
+    v.require("traits", ctx.version)
+    return JSON({"traits": trait_svc.list_traits(ctx.svc, ident)})
+
+
+@router.put(
+    "/{ident}/traits",
+    status_code=204,
+    summary="Replace the traits of the node",
+    dependencies=[Allow("node:update")],
+)
+@offload
+def set_traits(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
+    v.require("traits", ctx.version)
+    trait_svc.set_traits(ctx.svc, ident, body)
+    return _status(204)
+
+
+@router.put(
+    "/{ident}/traits/{trait}",
+    status_code=204,
+    summary="Add one trait to the node",
+    dependencies=[Allow("node:update")],
+)
+@offload
+def add_trait(ctx: CtxDep, ident: str, trait: str) -> Response:
+    v.require("traits", ctx.version)
+    trait_svc.add_trait(ctx.svc, ident, trait)
+    return _status(204, f"{ctx.base}/v1/nodes/{ident}/traits/{trait}")
+
+
+@router.delete(
+    "/{ident}/traits",
+    status_code=204,
+    summary="Remove every trait of the node",
+    dependencies=[Allow("node:update")],
+)
+@offload
+def remove_traits(ctx: CtxDep, ident: str) -> Response:
+    v.require("traits", ctx.version)
+    trait_svc.remove_trait(ctx.svc, ident, None)
+    return _status(204)
+
+
+@router.delete(
+    "/{ident}/traits/{trait}",
+    status_code=204,
+    summary="Remove one trait of the node",
+    dependencies=[Allow("node:update")],
+)
+@offload
+def remove_trait(ctx: CtxDep, ident: str, trait: str) -> Response:
+    v.require("traits", ctx.version)
+    trait_svc.remove_trait(ctx.svc, ident, trait)
+    return _status(204)
