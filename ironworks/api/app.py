@@ -128,12 +128,23 @@ def _document_routes(app: FastAPI) -> None:
         return get_swagger_ui_oauth2_redirect_html()
 
 
-_PROBLEM = {"type": "object", "properties": {
-    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-    "detail": {"type": "string"}, "field": {"type": "string"}, "request_id": {"type": "string"},
-}, "required": ["title", "status", "detail"]}  # fmt: skip
-_IRONIC = {"type": "object", "properties": {"error_message": {"type": "string"}},
-           "required": ["error_message"]}  # fmt: skip
+_PROBLEM = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string"},
+        "request_id": {"type": "string"},
+    },
+    "required": ["title", "status", "detail"],
+}
+_IRONIC = {
+    "type": "object",
+    "properties": {"error_message": {"type": "string"}},
+    "required": ["error_message"],
+}
 _ERRORS = {
     "400": "Bad input; the body says what is wrong and names the field (/api/v1: `field`).",
     "401": "No valid token: log in with POST /api/v1/auth/tokens.",
@@ -154,11 +165,15 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         return app.openapi_schema
     from fastapi.openapi.utils import get_openapi
 
-    doc = get_openapi(title=app.title, version=app.version, description=app.description,
-                      routes=app.routes)  # fmt: skip
+    doc = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
     for path, item in doc.get("paths", {}).items():
-        body = {"application/json": {"schema": _IRONIC}} if path == "/" or path.startswith("/v1") \
-            else {"application/problem+json": {"schema": _PROBLEM}}  # fmt: skip
+        body = (
+            {"application/json": {"schema": _IRONIC}}
+            if path == "/" or path.startswith("/v1")
+            else {"application/problem+json": {"schema": _PROBLEM}}
+        )
         for op in item.values():
             responses = op.setdefault("responses", {})
             if "HTTPValidationError" in str(responses.get("422")):  # FastAPI's, not ours

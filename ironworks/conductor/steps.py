@@ -19,6 +19,7 @@ from typing import Any
 from ironworks.common.errors import IronworksError
 from ironworks.db.engine import utcnow
 from ironworks.domain import phases, states
+from ironworks.domain import power as power_words
 from ironworks.drivers import base
 from ironworks.drivers.agent import FIRST_BOOT, phase_end, phase_start
 from ironworks.drivers.base import Interface, Task
@@ -92,8 +93,8 @@ def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Ou
     boot.prepare_instance(task)
     state = (
         power.reboot(task)
-        if task.node.get("power_state") == base.POWER_ON
-        else power.set_power_state(task, base.POWER_ON)
+        if task.node.get("power_state") == power_words.POWER_ON
+        else power.set_power_state(task, power_words.POWER_ON)
     )
     phase_end(task, phases.REBOOT_TO_DISK)
     if (task.internal.get(FIRST_BOOT) or {}).get("sha256"):  # ends when the OS reports

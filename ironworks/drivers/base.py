@@ -21,14 +21,6 @@ from ironworks.common.errors import DriverError, InvalidInput, IronworksError, N
 from ironworks.domain.nodes import INTERFACE_KINDS
 from ironworks.domain.power import HARD_TARGETS, POWER_OFF
 
-# The power states (domain/power.py) are still reachable as base.POWER_ON and so on for the
-# modules above drivers that have not moved to the domain yet.
-from ironworks.domain.power import POWER_ERROR as POWER_ERROR
-from ironworks.domain.power import POWER_ON as POWER_ON
-from ironworks.domain.power import REBOOT as REBOOT
-from ironworks.domain.power import SOFT_POWER_OFF as SOFT_POWER_OFF
-from ironworks.domain.power import SOFT_REBOOT as SOFT_REBOOT
-
 BOOT_DEVICES = ("pxe", "disk", "cdrom", "bios", "safe", "wanboot", "uefi http")
 
 StepResult = Literal["done", "wait"]

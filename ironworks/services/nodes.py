@@ -36,11 +36,22 @@ _OBJECTS = frozenset(f.name for f in fields.FIELDS if f.writable and f.type == "
 COLUMNS = node_db.COLUMNS
 SORT_KEYS = frozenset(
     {
-        "id", "uuid", "name", "created_at", "updated_at", "provision_state", "power_state",
-        "driver", "resource_class", "conductor_group", "owner", "provision_updated_at",
-        "maintenance", "instance_uuid",
+        "id",
+        "uuid",
+        "name",
+        "created_at",
+        "updated_at",
+        "provision_state",
+        "power_state",
+        "driver",
+        "resource_class",
+        "conductor_group",
+        "owner",
+        "provision_updated_at",
+        "maintenance",
+        "instance_uuid",
     }
-)  # fmt: skip
+)
 
 
 def _check_value(field: str, value: Any) -> None:
@@ -163,9 +174,14 @@ def create_node(
             node = node_db.insert_node(conn, values)
             caller.acted_on("node", node["uuid"], node["name"])
             node_db.record_event(
-                conn, node["id"], f"Node created in state {initial}", event_type="provisioning",
-                to_state=initial, request_id=caller.request_id, user=caller.user,
-            )  # fmt: skip
+                conn,
+                node["id"],
+                f"Node created in state {initial}",
+                event_type="provisioning",
+                to_state=initial,
+                request_id=caller.request_id,
+                user=caller.user,
+            )
             return node
     except IntegrityError as e:
         raise _unique_violation(e, values) from None
@@ -191,9 +207,15 @@ def list_nodes(
     limit = min(limit or svc.settings.api.max_limit, svc.settings.api.max_limit)
     with svc.db.read() as conn:
         return node_db.list_nodes(
-            conn, filters=filters, sort_key=sort_key, sort_dir=sort_dir,
-            allowed_sort_keys=SORT_KEYS, marker=marker, limit=limit, columns=columns,
-        )  # fmt: skip
+            conn,
+            filters=filters,
+            sort_key=sort_key,
+            sort_dir=sort_dir,
+            allowed_sort_keys=SORT_KEYS,
+            marker=marker,
+            limit=limit,
+            columns=columns,
+        )
 
 
 def _public_doc(node: dict[str, Any], conn: sa.Connection) -> dict[str, Any]:
@@ -374,9 +396,13 @@ def set_maintenance(
         node_db.update_node(conn, node["id"], values)
         text = f"Maintenance set: {reason or 'no reason given'}" if on else "Maintenance cleared"
         node_db.record_event(
-            conn, node["id"], text, event_type="maintenance", user=caller.user,
+            conn,
+            node["id"],
+            text,
+            event_type="maintenance",
+            user=caller.user,
             request_id=caller.request_id,
-        )  # fmt: skip
+        )
 
 
 def node_ref(conn: sa.Connection, ident: str) -> dict[str, Any]:

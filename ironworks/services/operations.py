@@ -335,9 +335,13 @@ def set_console(svc: Services, ident: str, enabled: Any, caller: Caller) -> None
         with svc.db.write() as conn:
             node_db.update_node(conn, node["id"], {"console_enabled": enabled})
             node_db.record_event(
-                conn, node["id"], f"Console {'enabled' if enabled else 'disabled'}",
-                event_type="console", user=caller.user, request_id=caller.request_id,
-            )  # fmt: skip
+                conn,
+                node["id"],
+                f"Console {'enabled' if enabled else 'disabled'}",
+                event_type="console",
+                user=caller.user,
+                request_id=caller.request_id,
+            )
 
 
 def set_raid_config(svc: Services, ident: str, config: dict[str, Any]) -> None:

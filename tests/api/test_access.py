@@ -80,8 +80,9 @@ def test_wrong_passwords_slow_that_address_down(secure: Any) -> None:
 def test_application_credential(secure: Any) -> None:
     c, _ = secure
     token = log_in(c, "admin", ADMIN_PASSWORD)
-    r = c.post("/api/v1/auth/application-credentials", json={"name": "terraform"},
-               headers=bearer(token))  # fmt: skip
+    r = c.post(
+        "/api/v1/auth/application-credentials", json={"name": "terraform"}, headers=bearer(token)
+    )
     assert r.status_code == 201, r.text
     app_token = r.json()["token"]
     assert r.json()["expires_at"] is not None and r.json()["kind"] == "application"
@@ -104,8 +105,11 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "port:update": ("PATCH", "/v1/ports/{port}", [{"op": "add", "path": "/extra/a", "value": 1}]),
     "port:delete": ("DELETE", "/v1/ports/{port}", None),
     "portgroup:create": ("POST", "/v1/portgroups", {"node_uuid": "{node}"}),
-    "portgroup:update": ("PATCH", "/v1/portgroups/{portgroup}",
-                         [{"op": "add", "path": "/extra/a", "value": 1}]),
+    "portgroup:update": (
+        "PATCH",
+        "/v1/portgroups/{portgroup}",
+        [{"op": "add", "path": "/extra/a", "value": 1}],
+    ),
     "portgroup:delete": ("DELETE", "/v1/portgroups/{portgroup}", None),
     "department:read": ("GET", "/api/v1/departments/d1", None),
     "department:create": ("POST", "/api/v1/departments", {"name": "dnew"}),
@@ -123,13 +127,19 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "audit:read": ("GET", "/api/v1/audit-events", None),
     "audit:export": ("GET", "/api/v1/audit-events/export", None),
     "flavor:choose": ("GET", "/api/v1/flavors/fpub", None),
-    "flavor:create": ("POST", "/api/v1/flavors", {"name": "fnew", "cpus": 1, "memory_mb": 1,
-                                                  "local_gb": 1}),
+    "flavor:create": (
+        "POST",
+        "/api/v1/flavors",
+        {"name": "fnew", "cpus": 1, "memory_mb": 1, "local_gb": 1},
+    ),
     "flavor:update": ("PATCH", "/api/v1/flavors/fpub", {"description": "x"}),
     "flavor:delete": ("DELETE", "/api/v1/flavors/fspare", None),
     "host:read": ("GET", "/api/v1/hosts/h1", None),
-    "host:create": ("POST", "/api/v1/hosts", {"name": "hnew", "flavor": "fpub", "image": "http://images/i.raw",
-                                              "project": "p1"}),
+    "host:create": (
+        "POST",
+        "/api/v1/hosts",
+        {"name": "hnew", "flavor": "fpub", "image": "http://images/i.raw", "project": "p1"},
+    ),
     "host:update": ("PATCH", "/api/v1/hosts/h1", {"name": "h1b"}),
     "host:power": ("POST", "/api/v1/hosts/h1/stop", None),
     "host:rebuild": ("POST", "/api/v1/hosts/h1/rebuild", {"image": "i2"}),
@@ -156,11 +166,20 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "subnet:update": ("PATCH", "/api/v1/subnets/s1", {"dns_nameservers": ["10.0.0.2"]}),
     "subnet:delete": ("DELETE", "/api/v1/subnets/s1", None),
     "switch:read": ("GET", "/api/v1/switches/sw1", None),
-    "switch:create": ("POST", "/api/v1/switches", {"name": "swnew", "vendor": "cisco_ios",
-                      "address": "10.99.0.3", "username": "u", "physical_network": "fabric"}),
+    "switch:create": (
+        "POST",
+        "/api/v1/switches",
+        {
+            "name": "swnew",
+            "vendor": "cisco_ios",
+            "address": "10.99.0.3",
+            "username": "u",
+            "physical_network": "fabric",
+        },
+    ),
     "switch:update": ("PATCH", "/api/v1/switches/sw1", {"port": 2222}),
     "switch:delete": ("DELETE", "/api/v1/switches/sw1", None),
-}  # fmt: skip
+}
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]
 
@@ -181,8 +200,9 @@ def test_permission_cell(secure: Any, operation: str, role: Role) -> None:
     c, svc = secure
     admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
     node = c.post("/v1/nodes", json={"driver": "fake-hardware"}, headers=admin).json()["uuid"]
-    port = c.post("/v1/ports", json={"node_uuid": node, "address": "52:54:00:00:00:01"},
-                  headers=admin).json()["uuid"]  # fmt: skip
+    port = c.post(
+        "/v1/ports", json={"node_uuid": node, "address": "52:54:00:00:00:01"}, headers=admin
+    ).json()["uuid"]
     group = c.post("/v1/portgroups", json={"node_uuid": node}, headers=admin).json()["uuid"]
     name = f"u-{role.value}"
     if role is Role.ADMIN:
@@ -191,24 +211,41 @@ def test_permission_cell(secure: Any, operation: str, role: Role) -> None:
         add_user(svc, name, role)
     headers = bearer(log_in(c, name, PASSWORD))
     # what the identity calls act on: an empty department, an empty project of d1, a member
-    for path, body in (("/api/v1/departments", {"name": "dempty"}),
-                       ("/api/v1/projects", {"name": "pempty", "department": "d1"}),
-                       ("/api/v1/users", {"name": "target", "password": PASSWORD})):  # fmt: skip
+    for path, body in (
+        ("/api/v1/departments", {"name": "dempty"}),
+        ("/api/v1/projects", {"name": "pempty", "department": "d1"}),
+        ("/api/v1/users", {"name": "target", "password": PASSWORD}),
+    ):
         assert c.post(path, json=body, headers=admin).status_code == 201
     assert c.put("/api/v1/projects/p1/members/target", json={}, headers=admin).status_code == 200
     # flavors, two available nodes, and a host h1 in p1
     for f in ("fpub", "fspare"):
-        r = c.post("/api/v1/flavors", json={"name": f, "cpus": 1, "memory_mb": 1, "local_gb": 1},
-                   headers=admin)  # fmt: skip
+        r = c.post(
+            "/api/v1/flavors",
+            json={"name": f, "cpus": 1, "memory_mb": 1, "local_gb": 1},
+            headers=admin,
+        )
         assert r.status_code == 201, r.text
-    free = [c.post("/v1/nodes", json={"driver": "fake-hardware", "properties": {
-        "cpus": 1, "memory_mb": 1, "local_gb": 1}}, headers=admin).json()["uuid"] for _ in range(2)]  # fmt: skip
+    free = [
+        c.post(
+            "/v1/nodes",
+            json={
+                "driver": "fake-hardware",
+                "properties": {"cpus": 1, "memory_mb": 1, "local_gb": 1},
+            },
+            headers=admin,
+        ).json()["uuid"]
+        for _ in range(2)
+    ]
     with svc.db.write() as conn:
         conn.execute(
             sa.update(nodes).where(nodes.c.uuid.in_(free)).values(provision_state="available")
         )
-    r = c.post("/api/v1/hosts", json={"name": "h1", "flavor": "fpub", "image": "http://images/i.raw", "project": "p1"},
-               headers=admin)  # fmt: skip
+    r = c.post(
+        "/api/v1/hosts",
+        json={"name": "h1", "flavor": "fpub", "image": "http://images/i.raw", "project": "p1"},
+        headers=admin,
+    )
     assert r.status_code == 202, r.text
     # a public image and a private one of p1
     for body in ({"name": "ipub"}, {"name": "ip1", "project": "p1"}):
@@ -282,9 +319,15 @@ def test_every_route_declares_its_operation(secure: Any) -> None:
     # is served by the boot listener, not by the API tenants reach (boot.serve_on_api is off)
     assert not [(m, p) for m, p, _ in served if p.startswith(("/boot/", "/api/v1/agent/"))]
     public = {(m, p) for m, p, route in served if declared(route) == PUBLIC}
-    assert public == {("GET", "/"), ("GET", "/v1"), ("GET", "/v1/"), ("GET", "/openapi.json"),
-                      ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"),
-                      ("POST", "/api/v1/auth/tokens")}  # fmt: skip
+    assert public == {
+        ("GET", "/"),
+        ("GET", "/v1"),
+        ("GET", "/v1/"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("POST", "/api/v1/auth/tokens"),
+    }
 
 
 def test_a_route_without_an_operation_is_for_cloud_admins_only(secure: Any) -> None:
@@ -317,8 +360,10 @@ def test_changes_and_refusals_are_audited(secure: Any) -> None:
     assert c.delete("/v1/nodes/audited", headers=member).status_code == 403
     assert c.post("/v1/nodes", json={"driver": "warp"}, headers=admin).status_code == 400
     with svc.db.read() as conn:
-        rows = [dict(r) for r in conn.execute(
-            sa.select(audit_events).order_by(audit_events.c.id)).mappings()]  # fmt: skip
+        rows = [
+            dict(r)
+            for r in conn.execute(sa.select(audit_events).order_by(audit_events.c.id)).mappings()
+        ]
     by_action = [(r["action"], r["user_name"], r["outcome"], r["status_code"]) for r in rows]
     assert by_action == [
         ("auth:login", "admin", "success", 201),
@@ -343,8 +388,11 @@ def test_the_audit_line_commits_with_the_change(secure: Any) -> None:
     r = c.post("/v1/nodes", json={"name": "kept", "driver": "fake-hardware"}, headers=admin)
     assert r.status_code == 201
     with svc.db.read() as conn:
-        (event,) = conn.execute(sa.select(audit_events).where(
-            audit_events.c.action == "node:create")).mappings().all()  # fmt: skip
+        (event,) = (
+            conn.execute(sa.select(audit_events).where(audit_events.c.action == "node:create"))
+            .mappings()
+            .all()
+        )
     assert (event["target_type"], event["status_code"], event["outcome"]) == (
         "node",
         201,

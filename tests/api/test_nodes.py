@@ -21,8 +21,12 @@ def error_of(r) -> str:
 
 
 def test_create_shows_every_field_and_masks_passwords(client):
-    n = make_node(client, name="alpha", driver_info={"fake_password": "s3cret", "fake_username": "admin"},
-                  properties={"cpus": 8})  # fmt: skip
+    n = make_node(
+        client,
+        name="alpha",
+        driver_info={"fake_password": "s3cret", "fake_username": "admin"},
+        properties={"cpus": 8},
+    )
     assert n["provision_state"] == "enroll"
     assert n["driver_info"] == {"fake_password": "******", "fake_username": "admin"}
     assert n["properties"] == {"cpus": 8}
@@ -97,8 +101,11 @@ def test_unsupported_version_is_406(client):
 
 
 def test_field_newer_than_version_is_406(client):
-    r = client.post("/v1/nodes", json={"driver": "fake-hardware", "owner": "x"},
-                    headers={"X-OpenStack-Ironic-API-Version": "1.40"})  # fmt: skip
+    r = client.post(
+        "/v1/nodes",
+        json={"driver": "fake-hardware", "owner": "x"},
+        headers={"X-OpenStack-Ironic-API-Version": "1.40"},
+    )
     assert r.status_code == 406
 
 
@@ -107,8 +114,15 @@ def test_list_filters_fields_and_pagination(client):
         make_node(client, name=f"n{i}", resource_class="gold" if i % 2 else "silver")
     body = client.get("/v1/nodes?limit=3").json()
     assert len(body["nodes"]) == 3
-    assert set(body["nodes"][0]) == {"uuid", "name", "instance_uuid", "maintenance", "power_state",
-                                     "provision_state", "links"}  # fmt: skip
+    assert set(body["nodes"][0]) == {
+        "uuid",
+        "name",
+        "instance_uuid",
+        "maintenance",
+        "power_state",
+        "provision_state",
+        "links",
+    }
     seen = [n["name"] for n in body["nodes"]]
     while "next" in body:
         body = client.get(body["next"].replace("http://testserver", "")).json()
@@ -285,8 +299,13 @@ def test_failures_land_in_the_documented_states_with_reasons(client, conductor):
 def test_power(client, conductor):
     n = make_node(client)
     u = n["uuid"]
-    for target, expect in [("power on", "power on"), ("rebooting", "power on"), ("power off", "power off"),
-                           ("soft rebooting", "power on"), ("soft power off", "power off")]:  # fmt: skip
+    for target, expect in [
+        ("power on", "power on"),
+        ("rebooting", "power on"),
+        ("power off", "power off"),
+        ("soft rebooting", "power on"),
+        ("soft power off", "power off"),
+    ]:
         r = client.put(f"/v1/nodes/{u}/states/power", json={"target": target, "timeout": 30})
         assert r.status_code == 202, r.text
         wait_for(
@@ -393,8 +412,13 @@ def test_protected_node_refuses_undeploy_and_delete(client, conductor):
     u = make_node(client)["uuid"]
     for verb, target in (("manage", "manageable"), ("provide", "available"), ("active", "active")):
         provision(client, u, verb, target)
-    r = client.patch(f"/v1/nodes/{u}", json=[{"op": "replace", "path": "/protected", "value": True},
-                                             {"op": "add", "path": "/protected_reason", "value": "prod db"}])  # fmt: skip
+    r = client.patch(
+        f"/v1/nodes/{u}",
+        json=[
+            {"op": "replace", "path": "/protected", "value": True},
+            {"op": "add", "path": "/protected_reason", "value": "prod db"},
+        ],
+    )
     assert r.status_code == 200 and r.json()["protected"] is True
     r = client.put(f"/v1/nodes/{u}/states/provision", json={"target": "deleted"})
     assert r.status_code == 403 and "protected" in error_of(r)

@@ -26,16 +26,31 @@ def _workload(c: Any, svc: Any, who: dict[str, dict[str, str]]) -> None:
     add_nodes(c, svc, admin, 3, X86)
     add_nodes(c, svc, admin, 2, ARM, prefix="arm")
     add_nodes(c, svc, admin, 1, {**X86, "availability_zone": "rack2", "cpus": "24"}, prefix="z")
-    r = c.post("/v1/nodes", json={"name": "raw", "driver": "fake-hardware",
-                                  "resource_class": "gpu", "properties": {"cpus": "lots"}},
-               headers=admin)  # fmt: skip
+    r = c.post(
+        "/v1/nodes",
+        json={
+            "name": "raw",
+            "driver": "fake-hardware",
+            "resource_class": "gpu",
+            "properties": {"cpus": "lots"},
+        },
+        headers=admin,
+    )
     assert r.status_code == 201, r.text  # enrolled, no figures: counts as 0
     with svc.db.write() as conn:  # one free node in maintenance, one powered on
         conn.execute(sa.update(nodes).where(nodes.c.name == "n2").values(maintenance=True))
         conn.execute(sa.update(nodes).where(nodes.c.name == "arm1").values(power_state="power on"))
     for headers, name, flavor, count in ((alice, "web", "bm.x86", 2), (carol, "arm", "bm.arm", 1)):
-        r = c.post("/api/v1/hosts", json={"name": name, "count": count, "flavor": flavor,
-                                          "image": "http://images/debian.qcow2"}, headers=headers)  # fmt: skip
+        r = c.post(
+            "/api/v1/hosts",
+            json={
+                "name": name,
+                "count": count,
+                "flavor": flavor,
+                "image": "http://images/debian.qcow2",
+            },
+            headers=headers,
+        )
         assert r.status_code == 202, r.text
     for headers, name in ((alice, "web-1"), (alice, "web-2"), (carol, "arm")):
         wait_status(c, headers, name, "active")
@@ -58,10 +73,17 @@ def _expected_pool(rows: list[Any], default_zone: str) -> dict[str, Any]:
 
             total = sum(amount(n) for n in selected)
             allocated = sum(amount(n) for n in selected if n.instance_uuid)
-            available = sum(amount(n) for n in selected if not n.instance_uuid
-                            and n.provision_state == "available" and not n.maintenance)  # fmt: skip
-            out[key] = {"total": total, "allocated": allocated, "free": total - allocated,
-                        "available": available}  # fmt: skip
+            available = sum(
+                amount(n)
+                for n in selected
+                if not n.instance_uuid and n.provision_state == "available" and not n.maintenance
+            )
+            out[key] = {
+                "total": total,
+                "allocated": allocated,
+                "free": total - allocated,
+                "available": available,
+            }
         return out
 
     def grouped(key: Any) -> list[dict[str, Any]]:
@@ -98,16 +120,20 @@ def test_statistics_equal_the_database_and_are_scoped(cloud: Any) -> None:
         "maintenance": sum(1 for n in rows if n.maintenance),
     }
     assert got["hosts"]["total"] == sum(host_projects.values()) == 3
-    per = {(d["name"], p["name"]): p["hosts"] for d in got["hosts"]["departments"]
-           for p in d["projects"]}  # fmt: skip
+    per = {
+        (d["name"], p["name"]): p["hosts"]
+        for d in got["hosts"]["departments"]
+        for p in d["projects"]
+    }
     assert per == {("d1", "p1"): 2, ("d2", "p2"): 1}
     assert [d["hosts"] for d in got["hosts"]["departments"]] == [2, 1]
     # a member sees the host counts of their own projects only; nothing of the pool
     mine = c.get("/api/v1/statistics", headers=who["alice"]).json()
     assert mine["pool"] is None and mine["nodes"] is None
     assert mine["hosts"]["total"] == 2
-    assert [(d["name"], [p["name"] for p in d["projects"]]) for d in mine["hosts"]["departments"]] \
-        == [("d1", ["p1"])]  # fmt: skip
+    assert [
+        (d["name"], [p["name"] for p in d["projects"]]) for d in mine["hosts"]["departments"]
+    ] == [("d1", ["p1"])]
     # a department admin of d1 sees d1's projects
     add_user(svc, "dora", None)
     add_user(svc, "dave", Role.DEPT_ADMIN)
@@ -145,20 +171,27 @@ def test_metrics_match_the_database_and_time_the_requests(cloud: Any) -> None:
         ).all()
         job_rows = conn.execute(sa.select(jobs.c.kind, jobs.c.state)).all()
     want_nodes = Counter((p, w or "none", "true" if m else "false") for p, w, m in node_rows)
-    got_nodes = {(s.labels["provision_state"], s.labels["power_state"], s.labels["maintenance"]):
-                 s.value for s in samples["ironworks_nodes"]}  # fmt: skip
+    got_nodes = {
+        (s.labels["provision_state"], s.labels["power_state"], s.labels["maintenance"]): s.value
+        for s in samples["ironworks_nodes"]
+    }
     assert got_nodes == want_nodes and sum(got_nodes.values()) == 7
     got_jobs = {(s.labels["kind"], s.labels["state"]): s.value for s in samples["ironworks_jobs"]}
     assert got_jobs == Counter(job_rows) and job_rows  # the deploys went through the queue
 
     def count(found: dict[str, list[Any]], route: str) -> float:
-        return sum(s.value for s in found.get("ironworks_api_request_duration_seconds", [])
-                   if s.name.endswith("_count") and s.labels == {"route": route, "method": "GET"})  # fmt: skip
+        return sum(
+            s.value
+            for s in found.get("ironworks_api_request_duration_seconds", [])
+            if s.name.endswith("_count") and s.labels == {"route": route, "method": "GET"}
+        )
 
     route = "/api/v1/hosts/{ident}"
     assert count(samples, route) - count(before, route) == 4  # the template, not the raw paths
-    assert not any("web-1" in s.labels.get("route", "") for s in
-                   samples["ironworks_api_request_duration_seconds"])  # fmt: skip
+    assert not any(
+        "web-1" in s.labels.get("route", "")
+        for s in samples["ironworks_api_request_duration_seconds"]
+    )
     assert count(samples, "/metrics") == count(before, "/metrics") + 1 >= 2
 
 

@@ -40,13 +40,15 @@ class Baremetal:
         self.server = server
         home.mkdir(parents=True, exist_ok=True)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-        self.env.update(HOME=str(home), XDG_CACHE_HOME=str(home / "cache"),
-                        XDG_CONFIG_HOME=str(home / "config"))  # fmt: skip
+        self.env.update(
+            HOME=str(home), XDG_CACHE_HOME=str(home / "cache"), XDG_CONFIG_HOME=str(home / "config")
+        )
 
     def start(self, *args: str) -> subprocess.Popen[str]:
         cmd = [str(BAREMETAL), "--os-endpoint", self.server.url, "--os-auth-type", "none", *args]
-        return subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        return subprocess.Popen(
+            cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     @staticmethod
     def collect(proc: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
@@ -111,15 +113,24 @@ def bm(live_server: LiveServer, tmp_path: Path) -> Baremetal:
 
 def create_node(bm: Baremetal, name: str) -> dict[str, Any]:
     return bm.json(
-        "node", "create", "--driver", "fake-hardware", "--name", name,
-        "--driver-info", "fake_username=admin", "--driver-info", "fake_password=s3cret",
-    )  # fmt: skip
+        "node",
+        "create",
+        "--driver",
+        "fake-hardware",
+        "--name",
+        name,
+        "--driver-info",
+        "fake_username=admin",
+        "--driver-info",
+        "fake_password=s3cret",
+    )
 
 
 def prepare(server: LiveServer, name: str, *verbs: str, **fields: Any) -> None:
     """Set-up only, not under test: enrol a node and move it along with plain API calls."""
-    with httpx.Client(base_url=f"{server.url}/v1", timeout=10,
-                      headers={"X-OpenStack-Ironic-API-Version": "1.115"}) as http:  # fmt: skip
+    with httpx.Client(
+        base_url=f"{server.url}/v1", timeout=10, headers={"X-OpenStack-Ironic-API-Version": "1.115"}
+    ) as http:
         r = http.post("/nodes", json={"driver": "fake-hardware", "name": name, **fields})
         assert r.status_code == 201, r.text
 
@@ -136,10 +147,21 @@ def prepare(server: LiveServer, name: str, *verbs: str, **fields: Any) -> None:
 
 def test_enrol_edit_and_delete_node_ports_and_portgroup(bm: Baremetal) -> None:
     created = bm.run(
-        "node", "create", "--driver", "fake-hardware", "--name", "cli-1",
-        "--driver-info", "fake_username=admin", "--driver-info", "fake_password=s3cret",
-        "--property", "cpus=2", "-f", "json",
-    ).stdout  # fmt: skip
+        "node",
+        "create",
+        "--driver",
+        "fake-hardware",
+        "--name",
+        "cli-1",
+        "--driver-info",
+        "fake_username=admin",
+        "--driver-info",
+        "fake_password=s3cret",
+        "--property",
+        "cpus=2",
+        "-f",
+        "json",
+    ).stdout
     assert "s3cret" not in created
     node = json.loads(created)
     assert node["name"] == "cli-1" and node["driver"] == "fake-hardware"
@@ -150,35 +172,75 @@ def test_enrol_edit_and_delete_node_ports_and_portgroup(bm: Baremetal) -> None:
     uuid = node["uuid"]
 
     bond = bm.json(
-        "port", "group", "create", "--node", "cli-1", "--name", "cli-1-bond",
-        "--address", "52:54:00:00:10:00", "--mode", "802.3ad",
-    )  # fmt: skip
+        "port",
+        "group",
+        "create",
+        "--node",
+        "cli-1",
+        "--name",
+        "cli-1-bond",
+        "--address",
+        "52:54:00:00:10:00",
+        "--mode",
+        "802.3ad",
+    )
     assert bond["node_uuid"] == uuid and bond["name"] == "cli-1-bond"
     assert bond["address"] == "52:54:00:00:10:00" and bond["mode"] == "802.3ad"
     port = bm.json(
-        "port", "create", "52:54:00:00:10:01", "--node", uuid, "--port-group", bond["uuid"],
-        "--physical-network", "physnet1", "--local-link-connection", "switch_id=00:11:22:33:44:55",
-        "--local-link-connection", "port_id=Ethernet1/1",
-    )  # fmt: skip
+        "port",
+        "create",
+        "52:54:00:00:10:01",
+        "--node",
+        uuid,
+        "--port-group",
+        bond["uuid"],
+        "--physical-network",
+        "physnet1",
+        "--local-link-connection",
+        "switch_id=00:11:22:33:44:55",
+        "--local-link-connection",
+        "port_id=Ethernet1/1",
+    )
     assert port["node_uuid"] == uuid and port["address"] == "52:54:00:00:10:01"
     assert port["portgroup_uuid"] == bond["uuid"]
     assert port["physical_network"] == "physnet1" and port["pxe_enabled"] is True
-    assert port["local_link_connection"] == {"switch_id": "00:11:22:33:44:55",
-                                             "port_id": "Ethernet1/1"}  # fmt: skip
+    assert port["local_link_connection"] == {
+        "switch_id": "00:11:22:33:44:55",
+        "port_id": "Ethernet1/1",
+    }
 
     listed = bm.json("node", "list", "--provision-state", "enroll")
     assert [(n["uuid"], n["name"], n["provision_state"]) for n in listed] == [
         (uuid, "cli-1", "enroll")
     ]
-    assert set(listed[0]) == {"uuid", "name", "instance_uuid", "power_state",
-                              "provision_state", "maintenance"}  # fmt: skip
+    assert set(listed[0]) == {
+        "uuid",
+        "name",
+        "instance_uuid",
+        "power_state",
+        "provision_state",
+        "maintenance",
+    }
 
     bm.run(
-        "node", "set", "cli-1", "--name", "cli-1b", "--property", "cpus=4",
-        "--property", "memory_mb=8192", "--extra", "rack=r7",
-        "--driver-info", "fake_password=n3w", "--driver-info", "fake_bmc_address=10.0.0.9",
-        "--instance-info", "image_source=http://img.example/os.qcow2",
-    )  # fmt: skip
+        "node",
+        "set",
+        "cli-1",
+        "--name",
+        "cli-1b",
+        "--property",
+        "cpus=4",
+        "--property",
+        "memory_mb=8192",
+        "--extra",
+        "rack=r7",
+        "--driver-info",
+        "fake_password=n3w",
+        "--driver-info",
+        "fake_bmc_address=10.0.0.9",
+        "--instance-info",
+        "image_source=http://img.example/os.qcow2",
+    )
     out = bm.run("node", "show", "cli-1b", "-f", "json").stdout
     assert "n3w" not in out
     shown = json.loads(out)
@@ -186,15 +248,31 @@ def test_enrol_edit_and_delete_node_ports_and_portgroup(bm: Baremetal) -> None:
     assert shown["properties"] == {"cpus": 4, "memory_mb": 8192}
     assert shown["extra"] == {"rack": "r7"}
     assert shown["instance_info"] == {"image_source": "http://img.example/os.qcow2"}
-    assert shown["driver_info"] == {"fake_username": "admin", "fake_password": "******",
-                                    "fake_bmc_address": "10.0.0.9"}  # fmt: skip
-    bm.run("node", "unset", "cli-1b", "--property", "memory_mb", "--extra", "rack",
-           "--driver-info", "fake_bmc_address", "--instance-info", "image_source")  # fmt: skip
+    assert shown["driver_info"] == {
+        "fake_username": "admin",
+        "fake_password": "******",
+        "fake_bmc_address": "10.0.0.9",
+    }
+    bm.run(
+        "node",
+        "unset",
+        "cli-1b",
+        "--property",
+        "memory_mb",
+        "--extra",
+        "rack",
+        "--driver-info",
+        "fake_bmc_address",
+        "--instance-info",
+        "image_source",
+    )
     shown = bm.show("cli-1b", "properties", "extra", "driver_info", "instance_info")
     assert shown == {
-        "properties": {"cpus": 4}, "extra": {}, "instance_info": {},
+        "properties": {"cpus": 4},
+        "extra": {},
+        "instance_info": {},
         "driver_info": {"fake_username": "admin", "fake_password": "******"},
-    }  # fmt: skip
+    }
 
     # A pinned old microversion hides newer fields; one past our maximum names the range.
     old = bm.json("--os-baremetal-api-version", "1.40", "node", "show", "cli-1b")
@@ -218,8 +296,14 @@ def test_provision_verbs_with_wait(bm: Baremetal, live_server: LiveServer) -> No
     out = bm.run("node", "manage", "cli-life", "--wait", "30")
     assert "Waiting for provision state manageable" in out.stdout
     bm.run("node", "inspect", "cli-life", "--wait", "30")
-    shown = bm.show("cli-life", "provision_state", "target_provision_state", "power_state",
-                    "properties", "inspection_finished_at")  # fmt: skip
+    shown = bm.show(
+        "cli-life",
+        "provision_state",
+        "target_provision_state",
+        "power_state",
+        "properties",
+        "inspection_finished_at",
+    )
     assert shown["provision_state"] == "manageable" and shown["target_provision_state"] is None
     assert shown["power_state"] == "power off"
     assert shown["properties"]["cpu_arch"] == "x86_64" and shown["properties"]["cpus"] > 0
@@ -245,12 +329,22 @@ def test_provision_verbs_with_wait(bm: Baremetal, live_server: LiveServer) -> No
     assert "Waiting for provision state active" in rebuild.stdout
     assert "Waiting for provision state available" in undeploy.stdout
 
-    listed = bm.json("node", "list", "--fields", "uuid", "name", "provision_state", "power_state",
-                     "last_error", "instance_info")  # fmt: skip
+    listed = bm.json(
+        "node",
+        "list",
+        "--fields",
+        "uuid",
+        "name",
+        "provision_state",
+        "power_state",
+        "last_error",
+        "instance_info",
+    )
     by_name = {n["name"]: n for n in listed}
     assert by_name["cli-life"]["uuid"] == life
-    states = {k: (n["provision_state"], n["power_state"], n["last_error"])
-              for k, n in by_name.items()}  # fmt: skip
+    states = {
+        k: (n["provision_state"], n["power_state"], n["last_error"]) for k, n in by_name.items()
+    }
     assert states == {
         "cli-life": ("available", "power off", None),
         "cli-deploy": ("active", "power on", None),
@@ -274,8 +368,9 @@ def test_power_maintenance_boot_device_vifs_validate_and_history(bm: Baremetal) 
     bm.wait_power("cli-ops", "power on")
 
     bm.run("node", "maintenance", "set", "cli-ops", "--reason", "x")
-    listed = bm.json("node", "list", "--maintenance",
-                     "--fields", "uuid", "maintenance", "maintenance_reason")  # fmt: skip
+    listed = bm.json(
+        "node", "list", "--maintenance", "--fields", "uuid", "maintenance", "maintenance_reason"
+    )
     assert listed == [{"uuid": uuid, "maintenance": True, "maintenance_reason": "x"}]
     # Refused at once with a 400, as Ironic does; the CLI would retry a 409 for 10 s first.
     started = time.monotonic()
@@ -284,14 +379,27 @@ def test_power_maintenance_boot_device_vifs_validate_and_history(bm: Baremetal) 
     assert time.monotonic() - started < 8
     bm.run("node", "maintenance", "unset", "cli-ops")
     assert bm.show("cli-ops", "maintenance", "maintenance_reason") == {
-        "maintenance": False, "maintenance_reason": None}  # fmt: skip
+        "maintenance": False,
+        "maintenance_reason": None,
+    }
 
     bm.run("node", "boot", "device", "set", "cli-ops", "pxe", "--persistent")
     assert bm.json("node", "boot", "device", "show", "cli-ops") == {
-        "boot_device": "pxe", "persistent": True}  # fmt: skip
+        "boot_device": "pxe",
+        "persistent": True,
+    }
 
-    bm.run("node", "vif", "attach", "cli-ops", "vif-a", "--port-uuid", port["uuid"],
-           "--vif-info", "note=compat")  # fmt: skip
+    bm.run(
+        "node",
+        "vif",
+        "attach",
+        "cli-ops",
+        "vif-a",
+        "--port-uuid",
+        port["uuid"],
+        "--vif-info",
+        "note=compat",
+    )
     assert bm.json("node", "vif", "list", "cli-ops") == [{"id": "vif-a"}]
     shown = bm.json("port", "show", port["uuid"], "-c", "internal_info")
     assert shown["internal_info"]["tenant_vif_port_id"] == "vif-a"
@@ -314,11 +422,14 @@ def test_with_identity_on_a_token_is_needed_and_enough(tmp_path: Path) -> None:
     if not BAREMETAL.exists():
         pytest.skip(f"{BAREMETAL} is not installed")
     password = "Adm1n-Passw0rd"
-    server = start_server(tmp_path / "server", env={
-        "IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": password})  # fmt: skip
+    server = start_server(
+        tmp_path / "server",
+        env={"IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": password},
+    )
     try:
-        token = httpx.post(f"{server.url}/api/v1/auth/tokens",
-                           json={"username": "admin", "password": password}).json()["token"]  # fmt: skip
+        token = httpx.post(
+            f"{server.url}/api/v1/auth/tokens", json={"username": "admin", "password": password}
+        ).json()["token"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
         env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"))
 

@@ -55,21 +55,26 @@ def test_discovery_finds_v1_and_its_microversions(live_server: LiveServer) -> No
 
 def test_inventory_nodes_ports_portgroups(bm: Any) -> None:
     node = bm.create_node(
-        driver="fake-hardware", name="sdk-1", properties={"cpus": 2},
+        driver="fake-hardware",
+        name="sdk-1",
+        properties={"cpus": 2},
         driver_info={"fake_username": "admin", "fake_password": "s3cret"},
-    )  # fmt: skip
+    )
     assert node.name == "sdk-1" and node.driver == "fake-hardware"
     assert node.provision_state == "enroll" and node.power_interface == "fake"
     assert node.driver_info == {"fake_username": "admin", "fake_password": "******"}
 
-    group = bm.create_port_group(node_id=node.id, name="sdk-1-bond",
-                                 address="52:54:00:00:30:00", mode="802.3ad")  # fmt: skip
+    group = bm.create_port_group(
+        node_id=node.id, name="sdk-1-bond", address="52:54:00:00:30:00", mode="802.3ad"
+    )
     assert group.node_id == node.id and group.name == "sdk-1-bond" and group.mode == "802.3ad"
     port = bm.create_port(
-        node_id=node.id, address="52:54:00:00:30:01", port_group_id=group.id,
+        node_id=node.id,
+        address="52:54:00:00:30:01",
+        port_group_id=group.id,
         physical_network="physnet1",
         local_link_connection={"switch_id": "00:11:22:33:44:55", "port_id": "Ethernet1/1"},
-    )  # fmt: skip
+    )
     assert port.node_id == node.id and port.port_group_id == group.id
     assert port.physical_network == "physnet1" and port.is_pxe_enabled is True
     assert port.local_link_connection["port_id"] == "Ethernet1/1"
@@ -85,20 +90,31 @@ def test_inventory_nodes_ports_portgroups(bm: Any) -> None:
     assert bm.get_node("sdk-1").id == node.id
     assert bm.get_node(node.id, fields=["uuid", "name"]).name == "sdk-1"
 
-    node = bm.patch_node(node, [{"op": "add", "path": "/extra/rack", "value": "r7"},
-                                {"op": "add", "path": "/driver_info/fake_bmc_address",
-                                 "value": "10.0.0.9"}])  # fmt: skip
+    node = bm.patch_node(
+        node,
+        [
+            {"op": "add", "path": "/extra/rack", "value": "r7"},
+            {"op": "add", "path": "/driver_info/fake_bmc_address", "value": "10.0.0.9"},
+        ],
+    )
     assert node.extra == {"rack": "r7"} and node.driver_info["fake_bmc_address"] == "10.0.0.9"
     assert node.driver_info["fake_password"] == "******"
     node = bm.update_node(node, name="sdk-1b", properties={"cpus": 4, "memory_mb": 8192})
     assert node.name == "sdk-1b" and node.properties == {"cpus": 4, "memory_mb": 8192}
-    node = bm.patch_node(node, [{"op": "remove", "path": "/extra/rack"},
-                                {"op": "remove", "path": "/properties/memory_mb"}])  # fmt: skip
+    node = bm.patch_node(
+        node,
+        [
+            {"op": "remove", "path": "/extra/rack"},
+            {"op": "remove", "path": "/properties/memory_mb"},
+        ],
+    )
     again = bm.get_node("sdk-1b")
     assert again.extra == {} and again.properties == {"cpus": 4}
 
     assert {p.address for p in bm.ports(node=node.id, details=True)} == {
-        "52:54:00:00:30:01", "52:54:00:00:30:02"}  # fmt: skip
+        "52:54:00:00:30:01",
+        "52:54:00:00:30:02",
+    }
     assert [p.id for p in bm.ports(portgroup=group.id)] == [port.id]
     assert [g.id for g in bm.port_groups(node=node.id, details=True)] == [group.id]
     assert bm.update_port(port, extra={"cable": "c1"}).extra == {"cable": "c1"}
@@ -138,8 +154,10 @@ def test_power_and_provision_lifecycle(bm: Any) -> None:
     got = bm.set_node_provision_state(node, "active", config_drive=drive, wait=True, timeout=WAIT)
     assert got.provision_state == "active" and got.last_error is None
     assert got.power_state == "power on"
-    assert got.instance_info == {"image_source": "http://img.example/os.qcow2",
-                                 "configdrive": "******"}  # fmt: skip
+    assert got.instance_info == {
+        "image_source": "http://img.example/os.qcow2",
+        "configdrive": "******",
+    }
 
     # OpenStack Ironic answers a rebuild with a 500 in a standalone setup; Ironworks rebuilds.
     got = bm.set_node_provision_state(node, "rebuild", config_drive=drive, wait=True, timeout=WAIT)

@@ -85,8 +85,15 @@ def _list(ctx: Ctx, detail_path: bool) -> dict[str, Any]:
     if sort_key in v.NODE_FIELD_VERSIONS and ctx.version < v.NODE_FIELD_VERSIONS[sort_key]:
         raise NotAcceptable("Request not acceptable.")
     columns = None if fields is None else {f for f in fields if f in node_svc.COLUMNS}
-    rows = node_svc.list_nodes(ctx.svc, filters=filters, sort_key=sort_key, sort_dir=sort_dir,
-                               marker=q.get("marker"), limit=limit, columns=columns)  # fmt: skip
+    rows = node_svc.list_nodes(
+        ctx.svc,
+        filters=filters,
+        sort_key=sort_key,
+        sort_dir=sort_dir,
+        marker=q.get("marker"),
+        limit=limit,
+        columns=columns,
+    )
     r = renderer(ctx)
     if conductor is not None:
         rows = [n for n in rows if r.conductor_of(n) == conductor]
@@ -174,8 +181,16 @@ def get_states(ctx: CtxDep, ident: str) -> JSON:
 )
 @offload
 def set_provision(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
-    known = {"target", "configdrive", "clean_steps", "deploy_steps", "rescue_password",
-             "disable_ramdisk", "service_steps", "runbook"}  # fmt: skip
+    known = {
+        "target",
+        "configdrive",
+        "clean_steps",
+        "deploy_steps",
+        "rescue_password",
+        "disable_ramdisk",
+        "service_steps",
+        "runbook",
+    }
     unknown = sorted(set(body) - known)
     if unknown:
         raise InvalidInput(f"Unexpected arguments: {', '.join(unknown)}", field=unknown[0])
