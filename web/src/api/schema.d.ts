@@ -519,6 +519,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/networks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Networks: the caller's projects' and the shared and external ones (filters: project, physical_network, role, shared, external) */
+        get: operations["list_networks"];
+        put?: never;
+        /** Create a network (a VLAN id is allocated from its physical network's ranges) */
+        post: operations["create_network"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/networks/{ident}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show a network */
+        get: operations["show_network"];
+        put?: never;
+        post?: never;
+        /** Delete a network and its subnets (none of its addresses handed out) */
+        delete: operations["delete_network"];
+        options?: never;
+        head?: never;
+        /** Rename a network, change its description (cloud admin: shared, external, role) */
+        patch: operations["update_network"];
+        trace?: never;
+    };
     "/api/v1/nodes/export": {
         parameters: {
             query?: never;
@@ -554,6 +591,43 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/physical-networks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Physical networks (fabrics), their schemes and VLAN ranges */
+        get: operations["list_physical_networks"];
+        put?: never;
+        /** Add a physical network and choose its scheme */
+        post: operations["create_physical_network"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/physical-networks/{ident}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show a physical network */
+        get: operations["show_physical_network"];
+        put?: never;
+        post?: never;
+        /** Delete a physical network no network or switch uses */
+        delete: operations["delete_physical_network"];
+        options?: never;
+        head?: never;
+        /** Change a physical network's scheme, VLAN ranges or description */
+        patch: operations["update_physical_network"];
         trace?: never;
     };
     "/api/v1/projects": {
@@ -609,6 +683,97 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/statistics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Resource-pool figures, nodes by state, hosts per department and project */
+        get: operations["get_statistics_api_v1_statistics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Subnets of the networks the caller sees (filter: network) */
+        get: operations["list_subnets"];
+        put?: never;
+        /** Add a subnet (IPv4 or IPv6) to a network */
+        post: operations["create_subnet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/subnets/{ident}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show a subnet */
+        get: operations["show_subnet"];
+        put?: never;
+        post?: never;
+        /** Delete a subnet none of whose addresses is handed out */
+        delete: operations["delete_subnet"];
+        options?: never;
+        head?: never;
+        /** Change a subnet's name, gateway, allocation pools or DNS servers */
+        patch: operations["update_subnet"];
+        trace?: never;
+    };
+    "/api/v1/switches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Switches (filter: physical_network) */
+        get: operations["list_switches"];
+        put?: never;
+        /** Add a switch: vendor, management address, credentials, physical network */
+        post: operations["create_switch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/switches/{ident}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show a switch (its credentials masked) */
+        get: operations["show_switch"];
+        put?: never;
+        post?: never;
+        /** Delete a switch */
+        delete: operations["delete_switch"];
+        options?: never;
+        head?: never;
+        /** Edit a switch */
+        patch: operations["update_switch"];
         trace?: never;
     };
     "/api/v1/users": {
@@ -1057,9 +1222,29 @@ export interface paths {
         };
         /** Traits of the node */
         get: operations["traits_v1_nodes__ident__traits_get"];
-        put?: never;
+        /** Replace the traits of the node */
+        put: operations["set_traits_v1_nodes__ident__traits_put"];
         post?: never;
-        delete?: never;
+        /** Remove every trait of the node */
+        delete: operations["remove_traits_v1_nodes__ident__traits_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nodes/{ident}/traits/{trait}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Add one trait to the node */
+        put: operations["add_trait_v1_nodes__ident__traits__trait__put"];
+        post?: never;
+        /** Remove one trait of the node */
+        delete: operations["remove_trait_v1_nodes__ident__traits__trait__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1454,6 +1639,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AllocationPool */
+        AllocationPool: {
+            /** End */
+            end: string;
+            /** Start */
+            start: string;
+        };
         /** AppCredential */
         AppCredential: {
             /**
@@ -1523,6 +1715,47 @@ export interface components {
          * @enum {string}
          */
         Cell: "allow" | "joined" | "dept" | "deny";
+        /** DepartmentHosts */
+        DepartmentHosts: {
+            /** Hosts */
+            hosts: number;
+            /** Name */
+            name: string;
+            /** Projects */
+            projects: components["schemas"]["ProjectHosts"][];
+            /** Uuid */
+            uuid: string;
+        };
+        /** Figure */
+        Figure: {
+            /**
+             * Allocated
+             * @description Of nodes with a host (an instance) on them.
+             */
+            allocated: number;
+            /**
+             * Available
+             * @description Of the free nodes a new host could land on now (provision state `available`, not in maintenance).
+             */
+            available: number;
+            /**
+             * Free
+             * @description Of nodes without one: total - allocated.
+             */
+            free: number;
+            /**
+             * Total
+             * @description Of every node.
+             */
+            total: number;
+        };
+        /** HostCounts */
+        HostCounts: {
+            /** Departments */
+            departments: components["schemas"]["DepartmentHosts"][];
+            /** Total */
+            total: number;
+        };
         /** LogIn */
         LogIn: {
             /** Password */
@@ -1563,6 +1796,153 @@ export interface components {
              */
             roles: string[];
         };
+        /** NamedResources */
+        NamedResources: {
+            /** @description CPU cores (the nodes' `properties/cpus`). */
+            cpus: components["schemas"]["Figure"];
+            /** @description Local disk in GiB (`properties/local_gb`). */
+            local_gb: components["schemas"]["Figure"];
+            /** @description Memory in MiB (`properties/memory_mb`). */
+            memory_mb: components["schemas"]["Figure"];
+            /**
+             * Name
+             * @description The zone, architecture or resource class (`unknown`: none).
+             */
+            name: string;
+            /** @description Nodes. */
+            nodes: components["schemas"]["Figure"];
+        };
+        /** Network */
+        Network: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** External */
+            external: boolean;
+            /** Name */
+            name: string;
+            network_type: components["schemas"]["NetworkType"];
+            /** Physical Network */
+            physical_network: string;
+            /**
+             * Project
+             * @description The owning project's name; null: the cloud's.
+             */
+            project: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "tenant" | "provisioning" | "cleaning" | "external";
+            /** Segmentation Id */
+            segmentation_id: number | null;
+            /** Shared */
+            shared: boolean;
+            /**
+             * Subnets
+             * @description The ids of its subnets.
+             */
+            subnets: string[];
+            /** Updated At */
+            updated_at: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** NetworkCreate */
+        NetworkCreate: {
+            /** Description */
+            description?: string | null;
+            /**
+             * External
+             * @description Floating IPs come from it (cloud admin).
+             */
+            external?: boolean | null;
+            /** Name */
+            name: string;
+            /** @description `vlan` (the default) or `flat` (cloud admin). */
+            network_type?: components["schemas"]["NetworkType"] | null;
+            /**
+             * Physical Network
+             * @description Left out: the only physical network there is.
+             */
+            physical_network?: string | null;
+            /**
+             * Project
+             * @description The owner; left out: the caller's only project (the cloud's for a cloud admin).
+             */
+            project?: string | null;
+            /**
+             * Role
+             * @description One of the cloud's own networks (cloud admin).
+             */
+            role?: ("tenant" | "provisioning" | "cleaning" | "external") | null;
+            /**
+             * Segmentation Id
+             * @description The VLAN id (cloud admin); left out: the next free one.
+             */
+            segmentation_id?: number | null;
+            /**
+             * Shared
+             * @description Every project may attach to it (cloud admin).
+             */
+            shared?: boolean | null;
+        };
+        /** NetworkList */
+        NetworkList: {
+            /** Networks */
+            networks: components["schemas"]["Network"][];
+            /** Next Marker */
+            next_marker?: string | null;
+        };
+        /**
+         * NetworkScheme
+         * @description Who configures the switch ports of a physical network (see the module docstring).
+         * @enum {string}
+         */
+        NetworkScheme: "dynamic" | "preconfigured" | "postconfigured";
+        /**
+         * NetworkType
+         * @enum {string}
+         */
+        NetworkType: "vlan" | "flat";
+        /** NetworkUpdate */
+        NetworkUpdate: {
+            /** Description */
+            description?: string | null;
+            /** External */
+            external?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /** Role */
+            role?: ("tenant" | "provisioning" | "cleaning" | "external") | null;
+            /** Shared */
+            shared?: boolean | null;
+        };
+        /** NodeStates */
+        NodeStates: {
+            /**
+             * Maintenance
+             * @description Nodes in maintenance.
+             */
+            maintenance: number;
+            /**
+             * Power States
+             * @description `none`: the power state is not known.
+             */
+            power_states: {
+                [key: string]: number;
+            };
+            /** Provision States */
+            provision_states: {
+                [key: string]: number;
+            };
+            /** Total */
+            total: number;
+        };
         /** PasswordChange */
         PasswordChange: {
             /** Current Password */
@@ -1572,6 +1952,283 @@ export interface components {
              * @description The new password.
              */
             password: string;
+        };
+        /** PhysicalNetwork */
+        PhysicalNetwork: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Name */
+            name: string;
+            scheme: components["schemas"]["NetworkScheme"];
+            /** Segmentation Ranges */
+            segmentation_ranges: string;
+            /** Updated At */
+            updated_at: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** PhysicalNetworkCreate */
+        PhysicalNetworkCreate: {
+            /** Description */
+            description?: string | null;
+            /**
+             * Name
+             * @description The fabric's name, as node ports name it in `physical_network`; fixed.
+             */
+            name: string;
+            /**
+             * @description Who configures the switch ports.
+             * @default dynamic
+             */
+            scheme: components["schemas"]["NetworkScheme"];
+            /** Segmentation Ranges */
+            segmentation_ranges?: string | null;
+        };
+        /** PhysicalNetworkList */
+        PhysicalNetworkList: {
+            /** Next Marker */
+            next_marker?: string | null;
+            /** Physical Networks */
+            physical_networks: components["schemas"]["PhysicalNetwork"][];
+        };
+        /** PhysicalNetworkUpdate */
+        PhysicalNetworkUpdate: {
+            /** Description */
+            description?: string | null;
+            scheme?: components["schemas"]["NetworkScheme"] | null;
+            /** Segmentation Ranges */
+            segmentation_ranges?: string | null;
+        };
+        /** Pool */
+        Pool: {
+            /** Architectures */
+            architectures: components["schemas"]["NamedResources"][];
+            /** Availability Zones */
+            availability_zones: components["schemas"]["NamedResources"][];
+            /** Resource Classes */
+            resource_classes: components["schemas"]["NamedResources"][];
+            total: components["schemas"]["Resources"];
+        };
+        /** ProjectHosts */
+        ProjectHosts: {
+            /** Hosts */
+            hosts: number;
+            /** Name */
+            name: string;
+            /** Uuid */
+            uuid: string;
+        };
+        /** Resources */
+        Resources: {
+            /** @description CPU cores (the nodes' `properties/cpus`). */
+            cpus: components["schemas"]["Figure"];
+            /** @description Local disk in GiB (`properties/local_gb`). */
+            local_gb: components["schemas"]["Figure"];
+            /** @description Memory in MiB (`properties/memory_mb`). */
+            memory_mb: components["schemas"]["Figure"];
+            /** @description Nodes. */
+            nodes: components["schemas"]["Figure"];
+        };
+        /** Statistics */
+        Statistics: {
+            /** @description Hosts per department and project: every project for a cloud admin, the caller's own projects for anyone else. */
+            hosts: components["schemas"]["HostCounts"];
+            /** @description Nodes by state; cloud admins only (else null). */
+            nodes: components["schemas"]["NodeStates"] | null;
+            /** @description The resource pool; cloud admins only (else null). */
+            pool: components["schemas"]["Pool"] | null;
+        };
+        /** Subnet */
+        Subnet: {
+            /** Allocation Pools */
+            allocation_pools: components["schemas"]["AllocationPool"][];
+            /** Cidr */
+            cidr: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dns Nameservers */
+            dns_nameservers: string[];
+            /** Gateway Ip */
+            gateway_ip: string | null;
+            /** Ip Version */
+            ip_version: number;
+            /** Name */
+            name: string | null;
+            /**
+             * Network
+             * @description The network's id.
+             */
+            network: string;
+            /** Updated At */
+            updated_at: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** SubnetCreate */
+        SubnetCreate: {
+            /**
+             * Allocation Pools
+             * @description Left out: the whole subnet but the gateway.
+             */
+            allocation_pools?: components["schemas"]["AllocationPool"][] | null;
+            /**
+             * Cidr
+             * @description e.g. 10.20.0.0/24, 2001:db8::/64
+             */
+            cidr: string;
+            /** Dns Nameservers */
+            dns_nameservers?: string[] | null;
+            /**
+             * Gateway Ip
+             * @description Left out: the first usable address; null: no gateway.
+             */
+            gateway_ip?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Network
+             * @description A name or an id.
+             */
+            network: string;
+        };
+        /** SubnetList */
+        SubnetList: {
+            /** Next Marker */
+            next_marker?: string | null;
+            /** Subnets */
+            subnets: components["schemas"]["Subnet"][];
+        };
+        /** SubnetUpdate */
+        SubnetUpdate: {
+            /** Allocation Pools */
+            allocation_pools?: components["schemas"]["AllocationPool"][] | null;
+            /** Dns Nameservers */
+            dns_nameservers?: string[] | null;
+            /**
+             * Gateway Ip
+             * @description null: no gateway.
+             */
+            gateway_ip?: string | null;
+            /** Name */
+            name?: string | null;
+        };
+        /** Switch */
+        Switch: {
+            /** Address */
+            address: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Password
+             * @description `******` when set: never the value.
+             */
+            password: string | null;
+            /** Physical Network */
+            physical_network: string;
+            /** Port */
+            port: number;
+            /**
+             * Secret
+             * @description `******` when set: never the value.
+             */
+            secret: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Username */
+            username: string;
+            /** Uuid */
+            uuid: string;
+            /** Vendor */
+            vendor: string;
+        };
+        /** SwitchCreate */
+        SwitchCreate: {
+            /**
+             * Address
+             * @description The management address (host name or IP).
+             */
+            address: string;
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Password
+             * @description Sealed at rest, never shown.
+             */
+            password?: string | null;
+            /**
+             * Physical Network
+             * @description A name or an id.
+             */
+            physical_network: string;
+            /**
+             * Port
+             * @description The management TCP port (SSH: 22).
+             * @default 22
+             */
+            port: number;
+            /**
+             * Secret
+             * @description The enable secret, if the vendor has one.
+             */
+            secret?: string | null;
+            /** Username */
+            username: string;
+            /**
+             * Vendor
+             * @description One of arista_eos, cisco_ios, dell_os10, hp_comware, huawei, juniper_junos, linux-bridge.
+             */
+            vendor: string;
+        };
+        /** SwitchList */
+        SwitchList: {
+            /** Next Marker */
+            next_marker?: string | null;
+            /** Switches */
+            switches: components["schemas"]["Switch"][];
+        };
+        /** SwitchUpdate */
+        SwitchUpdate: {
+            /** Address */
+            address?: string | null;
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Password
+             * @description `******`: keep; null or empty: clear.
+             */
+            password?: string | null;
+            /** Physical Network */
+            physical_network?: string | null;
+            /** Port */
+            port?: number | null;
+            /**
+             * Secret
+             * @description `******`: keep; null or empty: clear.
+             */
+            secret?: string | null;
+            /** Username */
+            username?: string | null;
+            /** Vendor */
+            vendor?: string | null;
         };
     };
     responses: never;
@@ -8036,6 +8693,678 @@ export interface operations {
             };
         };
     };
+    list_networks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NetworkList"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    create_network: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NetworkCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Network"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    show_network: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Network"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_network: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    update_network: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NetworkUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Network"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
     export_nodes_api_v1_nodes_export_get: {
         parameters: {
             query?: {
@@ -8323,6 +9652,678 @@ export interface operations {
                             message?: string;
                             row?: number | null;
                         }[];
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    list_physical_networks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhysicalNetworkList"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    create_physical_network: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhysicalNetworkCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhysicalNetwork"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    show_physical_network: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhysicalNetwork"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_physical_network: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    update_physical_network: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PhysicalNetworkUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PhysicalNetwork"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
                     };
                 };
             };
@@ -9180,6 +11181,1482 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    get_statistics_api_v1_statistics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Statistics"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    list_subnets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SubnetList"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    create_subnet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubnetCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subnet"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    show_subnet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subnet"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_subnet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    update_subnet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubnetUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Subnet"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    list_switches: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SwitchList"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    create_switch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SwitchCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Switch"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    show_switch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Switch"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_switch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    update_switch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SwitchUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Switch"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -13200,6 +16677,402 @@ export interface operations {
                 content: {
                     "application/json": unknown;
                 };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    set_traits_v1_nodes__ident__traits_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    remove_traits_v1_nodes__ident__traits_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    add_trait_v1_nodes__ident__traits__trait__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+                trait: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    remove_trait_v1_nodes__ident__traits__trait__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+                trait: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {
