@@ -74,7 +74,7 @@ export default function App() {
                   <Route
                     path="nodes"
                     element={
-                      <Gate need="admin">
+                      <Gate need="node:read">
                         <Nodes />
                       </Gate>
                     }

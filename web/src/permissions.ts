@@ -4,7 +4,8 @@
 // follow the server's table without a copy of it here.
 import type { Me } from "./api/types";
 
-export type Need = string | "any"; // an operation such as "node:read", or any logged-in user
+// an operation of the permission table such as "node:read", or "any" logged-in user
+export type Need = string;
 
 export interface MenuEntry {
   key: string;

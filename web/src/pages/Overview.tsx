@@ -34,7 +34,7 @@ function Counts({ title, rows }: { title: string; rows: [string, number][] }) {
 export default function Overview() {
   const { t } = useTranslation();
   const me = useMe();
-  const admin = allowed(me.data, "admin");
+  const admin = allowed(me.data, "node:read");
   const nodes = useQuery({
     queryKey: ["overview", "nodes"],
     enabled: admin,
