@@ -157,6 +157,12 @@ def extracted(deb: Path) -> Path:
     try:
         run(["dpkg-deb", "-x", deb, tmp])
         os.rename(tmp, dest)  # atomic: a half-extracted tree is never seen
+    except OSError:
+        # another builder (a test worker, a second `ironworks ramdisk build`) extracted the same
+        # package at the same time and renamed its tree first: theirs is as good as ours
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not dest.is_dir():
+            raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
