@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ironworks.common.errors import Conflict, InvalidInput, NotFound
 from ironworks.common.ids import is_uuid_like, new_uuid
+from ironworks.common.inputs import LINE, text
 from ironworks.db import chassis as chassis_db
 from ironworks.services.context import Services
 
@@ -68,7 +69,8 @@ def patch_chassis(svc: Services, ident: str, ops: list[dict[str, Any]]) -> dict[
             raise InvalidInput("only description and extra can be changed", field="patch")
         if not isinstance(new.get("extra") or {}, dict):
             raise InvalidInput("extra must be a JSON object", field="extra")
-        chassis_db.update(conn, row["id"], new.get("description"), new.get("extra") or {})
+        description = text(new.get("description"), "description", max_len=LINE)
+        chassis_db.update(conn, row["id"], description, new.get("extra") or {})
         return _chassis(conn, ident)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ironworks.common.errors import Conflict, InvalidInput, NotFound
 from ironworks.common.ids import new_uuid
+from ironworks.common.inputs import text
 from ironworks.db import flavors as flavor_db
 from ironworks.services.context import Caller, Services
 from ironworks.services.tenancy import project_row
@@ -94,7 +95,7 @@ def _check(body: dict[str, Any], partial: bool) -> dict[str, Any]:
             raise InvalidInput("is_public must be true or false", field="is_public")
         out["is_public"] = body["is_public"]
     if "description" in body:
-        out["description"] = body["description"]
+        out["description"] = text(body["description"], "description")
     return out
 
 

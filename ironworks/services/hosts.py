@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ironworks.common.ids import new_uuid
+from ironworks.common.inputs import text
 from ironworks.db import hosts as host_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
@@ -143,6 +144,8 @@ def _check_create_body(body: dict[str, Any]) -> tuple[int, list[str], str]:
         raise InvalidInput("image is required: an image id or name, or a URL", field="image")
     if not body.get("flavor"):
         raise InvalidInput("flavor is required (its name or id)", field="flavor")
+    for field in ("ssh_key", "user_data"):
+        text(body.get(field), field)
     return count, names, image
 
 
@@ -194,8 +197,8 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
                 "node_id": node["id"],
                 "image": image,
                 "availability_zone": az,
-                "ssh_key": body.get("ssh_key"),
-                "user_data": body.get("user_data"),
+                "ssh_key": text(body.get("ssh_key"), "ssh_key"),
+                "user_data": text(body.get("user_data"), "user_data"),
                 "task": "building",
                 "created_at": now,
                 "user_id": caller.principal.user_id if caller.principal else None,

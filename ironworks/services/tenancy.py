@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ironworks.common.ids import new_uuid
+from ironworks.common.inputs import LINE, text
 from ironworks.db import tenancy
 from ironworks.db.engine import utcnow
 from ironworks.domain import policy
@@ -85,7 +86,7 @@ def _edits(body: dict[str, Any]) -> dict[str, Any]:
     if "name" in body:
         values["name"] = _name(body["name"])
     if "description" in body:
-        values["description"] = body["description"]
+        values["description"] = text(body["description"], "description")
     for q in QUOTAS:
         if q in body:
             values[q] = _quota(body[q], q)
@@ -114,7 +115,7 @@ def create_department(svc: Services, caller: Caller, body: dict[str, Any]) -> di
     values = {
         "uuid": new_uuid(),
         "name": _name(body.get("name")),
-        "description": body.get("description"),
+        "description": text(body.get("description"), "description"),
         "created_at": utcnow(),
         **{q: _quota(body.get(q), q) for q in QUOTAS},
     }
@@ -216,7 +217,7 @@ def create_project(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[
                 "uuid": new_uuid(),
                 "name": _name(body.get("name")),
                 "department_id": dept["id"],
-                "description": body.get("description"),
+                "description": text(body.get("description"), "description"),
                 **{q: _quota(body.get(q), q) for q in QUOTAS},
                 "created_at": utcnow(),
             }
@@ -344,8 +345,8 @@ def create_user(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str
     values = {
         "uuid": new_uuid(),
         "name": name,
-        "display_name": body.get("display_name"),
-        "email": body.get("email"),
+        "display_name": text(body.get("display_name"), "display_name", max_len=LINE),
+        "email": text(body.get("email"), "email", max_len=LINE),
         "password_hash": auth.hash_password(password),
         "is_admin": is_admin,
         "enabled": enabled,
@@ -379,7 +380,7 @@ def update_user(svc: Services, caller: Caller, ident: str, body: dict[str, Any])
     values: dict[str, Any] = {"updated_at": utcnow()}
     for key in ("display_name", "email"):
         if key in body:
-            values[key] = body[key]
+            values[key] = text(body[key], key, max_len=LINE)
     if "enabled" in body:
         values["enabled"] = _flag(body, "enabled", True)
     unlock = _flag(body, "unlock", False)
