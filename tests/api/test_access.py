@@ -16,7 +16,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from ironworks.api import boot
 from ironworks.api.access import PUBLIC, SELF, Allow, declared, served_routes
+from ironworks.api.native import images
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import (
     audit_events,
@@ -328,6 +330,12 @@ def test_every_route_declares_its_operation(secure: Any) -> None:
         ("GET", "/docs/oauth2-redirect"),
         ("POST", "/api/v1/auth/tokens"),
     }
+
+
+def test_the_boot_routes_are_declared_public() -> None:
+    """What the boot listener serves (and the API with boot.serve_on_api): no user token."""
+    listed = [r for router in (boot.router, images.boot_router) for r in router.routes]
+    assert len(listed) >= 8 and {declared(r) for r in listed} == {PUBLIC}
 
 
 def test_a_route_without_an_operation_is_for_cloud_admins_only(secure: Any) -> None:
