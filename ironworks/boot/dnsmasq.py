@@ -227,12 +227,21 @@ def populate_tftp(cfg: BootSettings, tftp: Path, ramdisk_dir: Path | None = None
     for name, src in sources.items():
         if src is not None and src.exists():
             shutil.copyfile(src, tftp / name)
+            _world_readable(tftp / name)
         elif not (tftp / name).exists():  # one put there by hand serves as well
             missing.append(name)
     config = tftp / grub.TFTP_CONFIG_PATH
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(grub.tftp_config(boot_url(cfg)))
+    _world_readable(config)
     return missing
+
+
+def _world_readable(path: Path) -> None:
+    """dnsmasq running as root serves only world-readable files over TFTP (its man page,
+    --tftp-secure), and the server's umask (027, cmd/server.py) makes new files 0640. Boot
+    programs and GRUB's configuration hold no secret: 0644."""
+    path.chmod(0o644)
 
 
 class Dnsmasq:

@@ -259,6 +259,26 @@ def test_tftp_root_gets_the_grub_image_and_its_config(tmp_path: Path) -> None:
     assert populate_tftp(cfg, tftp) == ["snponly.efi"]  # the copy in the TFTP root serves
 
 
+def test_tftp_files_are_world_readable_under_the_servers_umask(tmp_path: Path) -> None:
+    """dnsmasq as root serves only world-readable files; the server runs with umask 027."""
+    import os
+
+    from ironworks.boot.dnsmasq import populate_tftp
+
+    ipxe_dir, ramdisks, tftp = tmp_path / "ipxe", tmp_path / "ramdisk", tmp_path / "tftp"
+    ipxe_dir.mkdir()
+    (ipxe_dir / "undionly.kpxe").write_bytes(b"pxe")
+    (ramdisks / "aarch64").mkdir(parents=True)
+    (ramdisks / "aarch64" / "grubnetaa64.efi").write_bytes(b"MZ grub")
+    old = os.umask(0o027)
+    try:
+        populate_tftp(BootSettings(ipxe_dir=ipxe_dir), tftp, ramdisks)
+    finally:
+        os.umask(old)
+    for name in ("undionly.kpxe", "grubnetaa64.efi", "grub/grub.cfg"):
+        assert (tftp / name).stat().st_mode & 0o004, name
+
+
 def test_boot_listener_sends_title_case_header_names() -> None:
     """GRUB 2.06 reads `Content-Length: ` byte for byte (Starlette writes lower case)."""
     from fastapi import FastAPI
