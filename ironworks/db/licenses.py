@@ -44,7 +44,7 @@ def count_nodes(conn: Connection, *, unaccepted: str | None = None) -> int:
     return int(conn.execute(q).scalar_one())
 
 
-def unaccepted(conn: Connection, node_id: int, purpose: str) -> bool:
+def is_unaccepted(conn: Connection, node_id: int, purpose: str) -> bool:
     """Whether this node is a discovered machine waiting in enroll (see count_nodes)."""
     q = (
         sa.select(sa.func.count())

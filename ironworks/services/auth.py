@@ -195,8 +195,8 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(
-    svc: Services, conn: sa.Connection, user_id: int, kind: str, name: str | None, ttl: float | None
+def _issue_token(
+    conn: sa.Connection, user_id: int, kind: str, name: str | None, ttl: float | None
 ) -> dict[str, Any]:
     # a prefix that secret scanners can match, and that no command line reads as an option
     token = "iwt_" + secrets.token_urlsafe(32)
@@ -278,7 +278,7 @@ def login(svc: Services, username: str, password: str, source: str | None = None
         if user is not None and right and user["enabled"]:
             queries.forget_failures(conn, key=keys[0])
             queries.update_user(conn, user["id"], {"failed_logins": 0, "locked_until": None})
-            out = issue_token(svc, conn, user["id"], "session", None, svc.settings.auth.token_ttl)
+            out = _issue_token(conn, user["id"], "session", None, svc.settings.auth.token_ttl)
             return {**out, "user": {"id": user["uuid"], "name": user["name"]}}
         now = utcnow()
         for key in keys:
@@ -346,7 +346,7 @@ def create_application_credential(
         )
     lifetime = ttl or svc.settings.auth.application_credential_ttl
     with svc.db.write() as conn:
-        return issue_token(svc, conn, principal.user_id, "application", name, lifetime)
+        return _issue_token(conn, principal.user_id, "application", name, lifetime)
 
 
 def list_application_credentials(svc: Services, principal: Principal) -> list[dict[str, Any]]:

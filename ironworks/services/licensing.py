@@ -37,7 +37,7 @@ def check_acceptance(conn: sa.Connection, svc: Services, node_id: int) -> None:
     the license must have room for it (LicenseLimit otherwise)."""
     if svc.settings.boot.discovery_auto_accept:
         return
-    if license_db.unaccepted(conn, node_id, states.DISCOVER_PURPOSE):
+    if license_db.is_unaccepted(conn, node_id, states.DISCOVER_PURPOSE):
         check_enrolment(conn, svc, 1)
 
 
