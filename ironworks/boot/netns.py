@@ -13,6 +13,7 @@ import ctypes
 import os
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from ironworks.common.errors import ConfigError
@@ -27,8 +28,8 @@ def _setns(fd: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
-def listen_in(netns: str, host: str, port: int, backlog: int = 128) -> socket.socket:
-    """A listening TCP socket bound to host:port inside the named namespace."""
+def _inside(netns: str, make: Callable[[], socket.socket]) -> socket.socket:
+    """`make()` run by a short-lived thread that entered the named namespace: its socket."""
     path = Path("/run/netns") / netns
     if not path.exists():
         raise ConfigError(
@@ -41,7 +42,7 @@ def listen_in(netns: str, host: str, port: int, backlog: int = 128) -> socket.so
         try:
             with open(path) as f:
                 _setns(f.fileno())
-            result["sock"] = _listener(host, port, backlog)
+            result["sock"] = make()
         except OSError as e:
             result["error"] = e
 
@@ -50,10 +51,25 @@ def listen_in(netns: str, host: str, port: int, backlog: int = 128) -> socket.so
     t.join()
     if "error" in result:
         e = result["error"]
-        raise ConfigError(f"cannot listen on {host}:{port} in namespace {netns}: {e}")
+        assert isinstance(e, OSError)
+        raise e
     sock = result["sock"]
     assert isinstance(sock, socket.socket)
     return sock
+
+
+def listen_in(netns: str, host: str, port: int, backlog: int = 128) -> socket.socket:
+    """A listening TCP socket bound to host:port inside the named namespace."""
+    try:
+        return _inside(netns, lambda: _listener(host, port, backlog))
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}:{port} in namespace {netns}: {e}") from e
+
+
+def connect_in(netns: str, host: str, port: int, timeout: float = 10.0) -> socket.socket:
+    """A TCP socket connected to host:port from inside the named namespace (the lab switch's
+    relay); OSError when nothing answers there."""
+    return _inside(netns, lambda: socket.create_connection((host, port), timeout=timeout))
 
 
 def listen_here(host: str, port: int, backlog: int = 128) -> socket.socket:

@@ -3,7 +3,7 @@
 Everything is made inside the lab's own network namespace (`ip netns add NS`, then only
 `ip -n NS ...`): the root namespace gets no lab interface, no lab address and no route, and
 nothing links the two (no veth, no forwarding, no NAT; docs/lab.md, "Network safety").
-Every `ip` call that creates or changes a link goes through `_ip`, which always names the
+Every `ip` call that creates or changes a link goes through `ip`, which always names the
 namespace. `ensure_*` may run any number of times; `destroy` too.
 """
 
@@ -40,7 +40,7 @@ def _run(args: list[str], check: bool = True) -> subprocess.CompletedProcess[str
     return proc
 
 
-def _ip(ns: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def ip(ns: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """`ip -n NS ...`: never without a namespace, so nothing lands in the root namespace."""
     check_name("namespace", ns, limit=64)
     return _run(["ip", "-n", ns, *args], check=check)
@@ -57,7 +57,7 @@ def exists(ns: str) -> bool:
 
 def links(ns: str) -> dict[str, dict[str, str | None]]:
     """The links of the namespace: name → {"master": bridge or None, "kind": ...}."""
-    out = _ip(ns, "-j", "-d", "link", "show").stdout.strip()
+    out = ip(ns, "-j", "-d", "link", "show").stdout.strip()
     result: dict[str, dict[str, str | None]] = {}
     for link in json.loads(out or "[]"):
         kind = (link.get("linkinfo") or {}).get("info_kind")
@@ -73,24 +73,24 @@ def ensure_namespace(
     check_name("bridge", bridge)
     if not exists(ns):
         _run(["ip", "netns", "add", ns])
-    _ip(ns, "link", "set", "lo", "up")
+    ip(ns, "link", "set", "lo", "up")
     if bridge not in links(ns):
-        _ip(ns, "link", "add", bridge, "type", "bridge")
-    _ip(ns, "addr", "replace", address, "dev", bridge)
-    _ip(ns, "-6", "addr", "replace", BRIDGE_ADDRESS6, "dev", bridge, "nodad")
-    _ip(ns, "link", "set", bridge, "up")
+        ip(ns, "link", "add", bridge, "type", "bridge")
+    ip(ns, "addr", "replace", address, "dev", bridge)
+    ip(ns, "-6", "addr", "replace", BRIDGE_ADDRESS6, "dev", bridge, "nodad")
+    ip(ns, "link", "set", bridge, "up")
 
 
 def ensure_tap(ns: str, tap: str, bridge: str | None = BRIDGE) -> None:
     """A persistent tap for QEMU to open; on the bridge unless `bridge` is None (unplugged)."""
     check_name("tap", tap)
     if tap not in links(ns):
-        _ip(ns, "tuntap", "add", "dev", tap, "mode", "tap")
+        ip(ns, "tuntap", "add", "dev", tap, "mode", "tap")
     if bridge is None:
-        _ip(ns, "link", "set", tap, "nomaster")
+        ip(ns, "link", "set", tap, "nomaster")
     else:
-        _ip(ns, "link", "set", tap, "master", bridge)
-    _ip(ns, "link", "set", tap, "up")
+        ip(ns, "link", "set", tap, "master", bridge)
+    ip(ns, "link", "set", tap, "up")
 
 
 def pids(ns: str) -> list[int]:
@@ -107,7 +107,7 @@ def destroy(ns: str, names: list[str]) -> list[str]:
     present = links(ns)
     for name in names:
         if name in present:
-            _ip(ns, "link", "del", name, check=False)
+            ip(ns, "link", "del", name, check=False)
             removed.append(name)
     _run(["ip", "netns", "del", ns])
     removed.append(f"namespace {ns}")
