@@ -185,10 +185,25 @@ def up(
     user: Annotated[str, typer.Option(help="BMC user name.")] = "admin",
     password: Annotated[str, typer.Option(help="BMC password.")] = "password",
     name_prefix: Annotated[str, typer.Option(help="VM names: PREFIX0000, ...")] = "lab-vm-",
+    switch: Annotated[
+        bool,
+        typer.Option(
+            help="Make the namespace a switch Ironworks drives over SSH (linux-bridge): "
+            "sshd inside it, the taps its ports, the bridge the provisioning VLAN."
+        ),
+    ] = True,
+    provisioning_vlan: Annotated[
+        int, typer.Option(help="The VLAN id of the provisioning bridge on the lab switch.")
+    ] = 1,
+    switch_address: Annotated[
+        str, typer.Option(help="The switch's management address inside the namespace.")
+    ] = "10.99.0.2",
+    switch_user: Annotated[str, typer.Option(help="The switch's SSH user.")] = "iwswitch",
+    switch_password: Annotated[str, typer.Option(help="The switch's SSH password.")] = "password",
 ) -> None:
     """Create N QEMU VMs behind emulated IPMI BMCs; print the CSV to enrol them on stdout."""
     from ironworks.lab.errors import LabError
-    from ironworks.lab.vmlab import LabOptions, enrol_csv, state_path
+    from ironworks.lab.vmlab import LabOptions, enrol_csv, register_command, state_path
     from ironworks.lab.vmlab import up as lab_up
 
     opts = LabOptions(
@@ -209,6 +224,11 @@ def up(
         password=password,
         name_prefix=name_prefix,
         no_pxe=frozenset(no_pxe or ()),
+        switch=switch,
+        provisioning_vlan=provisioning_vlan,
+        switch_address=switch_address,
+        switch_user=switch_user,
+        switch_password=switch_password,
     )
     command = [sys.executable, "-m", "ironworks.cmd.main", "lab", "vm-bmc"]
     try:
@@ -224,6 +244,15 @@ def up(
         f"(process {state.bmc_pid}); state {state_path(Path(state.directory))}",
         err=True,
     )
+    if state.switch is not None:
+        sw = state.switch
+        typer.echo(
+            f"# switch {sw.name} (linux-bridge): ssh {sw.username}@{sw.relay_address} -p "
+            f"{sw.relay_port}; provisioning VLAN {sw.provisioning_vlan} = bridge {state.bridge}; "
+            f"ports {state.vms[0].vm.tap}..{state.vms[-1].vm.tap}. Register it with:\n"
+            f"#   echo PASSWORD | {register_command(state)}",
+            err=True,
+        )
 
 
 @app.command("down")
@@ -264,6 +293,14 @@ def status(
         f"namespace {st['namespace']}{ns}, bridge {st['bridge']} {st['bridge_address']}, "
         f"BMC process {st['bmc_pid']} {bmc}; state {st['state_file']}"
     )
+    sw = st["switch"]
+    if sw:
+        sshd = "running" if sw["sshd_alive"] else "NOT RUNNING"
+        typer.echo(
+            f"switch {sw['name']} (linux-bridge) at {sw['address']}:{sw['port']} user "
+            f"{sw['username']}, sshd {sw['sshd_pid']} {sshd}; provisioning VLAN "
+            f"{sw['provisioning_vlan']} = bridge {sw['provisioning_bridge']}"
+        )
     rows = [("NAME", "BMC", "MAC", "POWER", "BOOT", "SERIAL LOG")]
     for vm in st["vms"]:
         boot = vm["boot_device"] or "default"

@@ -301,23 +301,52 @@ def is_sshd_of(pid: int, spec: SwitchSpec) -> bool:
     return str(spec.config).encode() in b" ".join(args) and b"sshd" in args[0]
 
 
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def stop_sshd(pid: int | None, spec: SwitchSpec) -> bool:
     """Stop this switch's sshd (by PID, checked) and the sessions it serves; whether it ran."""
     if not pid or not is_sshd_of(pid, spec):
         return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)  # its own session: the listener and its sessions
-    deadline = time.monotonic() + 5
-    while is_sshd_of(pid, spec) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)
-    if is_sshd_of(pid, spec):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+    sessions = _descendants(pid)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in [pid, *sessions]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, sig)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            if not is_sshd_of(pid, spec) and not any(_exists(p) for p in sessions):
+                return True
+            time.sleep(0.05)
     return True
+
+
+def _exists(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"
+
+
+def stop_all(spec: SwitchSpec) -> list[int]:
+    """Stop every sshd of this switch still running in its namespace (a lost state file)."""
+    return [pid for pid in net.pids(spec.namespace) if stop_sshd(pid, spec)]
 
 
 # --- the management relay ------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ironworks.lab import net
+from ironworks.lab import switch as labswitch
 from ironworks.lab.errors import LabError
 from ironworks.lab.fleet import CSV_COLUMNS, SHARD_SIZE, check_address
 from ironworks.lab.qemu import (
@@ -62,6 +63,7 @@ BASE_PORT = 16300
 MAC_PREFIX = "52:54:00:99"
 MAX_NODES = SHARD_SIZE  # one BMC process serves them all; QEMU under TCG runs out far sooner
 READY = "bmc.ready"
+SWITCH_PORT = "switch.port"  # the relay's port, written by the BMC process before READY
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,41 @@ class LabOptions:
     password: str = "password"
     name_prefix: str = "lab-vm-"
     no_pxe: frozenset[str] = frozenset()  # VM names that cannot network-boot
+    # The lab switch (lab/switch.py): the namespace is the switch, the taps its ports, the
+    # bridge VLAN `provisioning_vlan`; sshd on `switch_address`, relayed to `address`:<port>.
+    switch: bool = True
+    switch_name: str = "lab-switch"
+    switch_address: str = "10.99.0.2"  # below the DHCP range (10.99.1.0-): no VM gets it
+    switch_user: str = labswitch.ACCOUNT
+    switch_password: str = "password"
+    provisioning_vlan: int = 1
+
+
+@dataclass
+class LabSwitch:
+    """The lab switch as the state file keeps it."""
+
+    name: str
+    address: str  # management address inside the namespace
+    username: str
+    password: str
+    provisioning_vlan: int
+    directory: str
+    relay_address: str  # where the conductor reaches it: relay_address:relay_port
+    relay_port: int = 0  # chosen by the BMC process, which runs the relay
+    sshd_pid: int | None = None
+
+    def spec(self, namespace: str) -> labswitch.SwitchSpec:
+        return labswitch.SwitchSpec(
+            namespace=namespace,
+            directory=Path(self.directory),
+            address=self.address,
+            username=self.username,
+            password=self.password,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -107,6 +144,7 @@ class LabState:
     vms: list[LabVm] = field(default_factory=list)
     bmc_pid: int | None = None
     bmc_log: str = ""
+    switch: LabSwitch | None = None
     version: int = STATE_VERSION
 
     def to_json(self) -> dict[str, Any]:
@@ -124,6 +162,7 @@ class LabState:
                 {**v.vm.to_json(), "bmc_address": v.bmc_address, "bmc_port": v.bmc_port}
                 for v in self.vms
             ],
+            "switch": self.switch.to_json() if self.switch else None,
         }
 
     @classmethod
@@ -145,6 +184,7 @@ class LabState:
             vms=vms,
             bmc_pid=data.get("bmc_pid"),
             bmc_log=data.get("bmc_log", ""),
+            switch=LabSwitch(**data["switch"]) if data.get("switch") else None,
         )
 
 
@@ -214,6 +254,23 @@ def plan(opts: LabOptions) -> LabState:
         if len(vm.qmp_socket.encode()) > 107:
             raise LabError(f"lab directory {directory} is too deep for a unix socket path")
         vms.append(LabVm(vm, opts.address, opts.base_port + i))
+    switch = None
+    if opts.switch:
+        try:
+            ipaddress.IPv4Address(opts.switch_address)
+        except ValueError:
+            raise LabError(f"--switch-address {opts.switch_address!r} is not an IPv4 address")
+        if not 1 <= opts.provisioning_vlan <= 4094:
+            raise LabError(f"--provisioning-vlan {opts.provisioning_vlan} is not in 1..4094")
+        switch = LabSwitch(
+            name=opts.switch_name,
+            address=opts.switch_address,
+            username=opts.switch_user,
+            password=opts.switch_password,
+            provisioning_vlan=opts.provisioning_vlan,
+            directory=str(directory / "switch"),
+            relay_address=opts.address,
+        )
     return LabState(
         directory=str(directory),
         namespace=opts.namespace,
@@ -223,6 +280,7 @@ def plan(opts: LabOptions) -> LabState:
         password=opts.password,
         vms=vms,
         bmc_log=str(directory / "bmc.log"),
+        switch=switch,
     )
 
 
@@ -314,14 +372,29 @@ def up(opts: LabOptions, bmc_command: list[str], timeout: float = 60.0) -> LabSt
         net.ensure_namespace(state.namespace, state.bridge, state.bridge_address)
         for v in state.vms:
             net.ensure_tap(state.namespace, v.vm.tap, state.bridge if v.vm.pxe else None)
+        if state.switch is not None:
+            _make_switch(state)
         save_state(state, path)
         state.bmc_pid = _start_bmc(state, path, bmc_command, timeout)
+        if state.switch is not None:
+            state.switch.relay_port = int((Path(state.directory) / SWITCH_PORT).read_text())
         save_state(state, path)
     except BaseException:
         save_state(state, path)
         down(Path(state.directory))
         raise
     return state
+
+
+def _make_switch(state: LabState) -> None:
+    """The lab namespace becomes a switch: its bridge is the provisioning VLAN, sshd runs."""
+    sw = state.switch
+    assert sw is not None
+    spec = sw.spec(state.namespace)
+    labswitch.ensure_account(sw.username, sw.password)
+    labswitch.ensure_switch(spec)
+    labswitch.ensure_vlan(state.namespace, sw.provisioning_vlan, existing=state.bridge)
+    sw.sshd_pid = labswitch.start_sshd(spec)
 
 
 def _start_bmc(state: LabState, path: Path, command: list[str], timeout: float) -> int:
@@ -380,6 +453,10 @@ def serve(path: Path) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if state.switch is not None:  # the conductor's way to the switch's sshd
+        relay = labswitch.Relay(state.switch.spec(state.namespace), state.switch.relay_address)
+        relay.start()
+        (Path(state.directory) / SWITCH_PORT).write_text(f"{relay.port}\n")
     # Notice QEMUs that exit by themselves (guest poweroff): reap them, update status files.
     threading.Thread(target=_watch, args=(machines,), daemon=True, name="watch").start()
     (Path(state.directory) / READY).write_text(f"{os.getpid()}\n")
@@ -456,7 +533,40 @@ def status(directory: Path) -> dict[str, Any] | None:
         "bmc_alive": bmc_alive(state, path),
         "bmc_log": state.bmc_log,
         "vms": [_vm_status(v) for v in state.vms],
+        "switch": _switch_status(state),
     }
+
+
+def _switch_status(state: LabState) -> dict[str, Any] | None:
+    sw = state.switch
+    if sw is None:
+        return None
+    alive = bool(sw.sshd_pid) and labswitch.is_sshd_of(sw.sshd_pid or 0, sw.spec(state.namespace))
+    return {
+        "name": sw.name,
+        "vendor": "linux-bridge",
+        "address": sw.relay_address,
+        "port": sw.relay_port,
+        "username": sw.username,
+        "management_address": sw.address,
+        "provisioning_vlan": sw.provisioning_vlan,
+        "provisioning_bridge": state.bridge,
+        "sshd_pid": sw.sshd_pid,
+        "sshd_alive": alive,
+        "sshd_log": str(sw.spec(state.namespace).log),
+    }
+
+
+def register_command(state: LabState, physical_network: str = "PHYSNET") -> str | None:
+    """How to register the lab switch with Ironworks (the password comes on stdin)."""
+    sw = state.switch
+    if sw is None:
+        return None
+    return (
+        f"ironworks switch create {sw.name} --vendor linux-bridge --address "
+        f"{sw.relay_address} --port {sw.relay_port} --username {sw.username} "
+        f"--physical-network {physical_network} --password-stdin"
+    )
 
 
 def down(directory: Path, namespace: str | None = None) -> list[str]:
@@ -488,6 +598,9 @@ def down(directory: Path, namespace: str | None = None) -> list[str]:
         done.append(f"killed QEMU {', '.join(str(p) for p in sorted(pids))}")
     ns = state.namespace if state else namespace
     if ns and net.exists(ns):
+        spec = labswitch.SwitchSpec(namespace=ns, directory=directory / "switch")
+        for pid in labswitch.stop_all(spec):  # by PID: the sshd whose argv names our config
+            done.append(f"stopped the switch's sshd {pid}")
         others = net.pids(ns)
         if others:
             done.append(
@@ -501,6 +614,7 @@ def down(directory: Path, namespace: str | None = None) -> list[str]:
             for p in (v.vm.qmp_socket, v.vm.status_file):
                 Path(p).unlink(missing_ok=True)
         (directory / READY).unlink(missing_ok=True)
+        (directory / SWITCH_PORT).unlink(missing_ok=True)
         path.unlink(missing_ok=True)
         done.append(f"removed {path} (disks and logs stay in {directory})")
     return done
