@@ -260,8 +260,18 @@ def start_sshd(spec: SwitchSpec) -> int:
     _run([SSHD, "-t", "-f", str(spec.config)])
     spec.log.write_bytes(b"")
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", spec.namespace, SSHD, "-D", "-f", str(spec.config), "-E",
-         str(spec.log)],
+        [
+            "ip",
+            "netns",
+            "exec",
+            spec.namespace,
+            SSHD,
+            "-D",
+            "-f",
+            str(spec.config),
+            "-E",
+            str(spec.log),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -396,6 +406,8 @@ class Relay:
         except (OSError, ConfigError):
             client.close()  # the switch does not answer: neither does its management address
             return
+        for sock in (client, upstream):  # SSH is many small writes: no Nagle wait on each
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with client, upstream, selectors.DefaultSelector() as sel:
             sel.register(client, selectors.EVENT_READ, upstream)
             sel.register(upstream, selectors.EVENT_READ, client)

@@ -259,7 +259,9 @@ def plan(opts: LabOptions) -> LabState:
         try:
             ipaddress.IPv4Address(opts.switch_address)
         except ValueError:
-            raise LabError(f"--switch-address {opts.switch_address!r} is not an IPv4 address")
+            raise LabError(
+                f"--switch-address {opts.switch_address!r} is not an IPv4 address"
+            ) from None
         if not 1 <= opts.provisioning_vlan <= 4094:
             raise LabError(f"--provisioning-vlan {opts.provisioning_vlan} is not in 1..4094")
         switch = LabSwitch(

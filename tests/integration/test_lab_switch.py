@@ -40,9 +40,7 @@ from tests.conftest import free_port
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root"),
-    pytest.mark.skipif(
-        not Path(labswitch.SSHD).is_file(), reason="apt-get install openssh-server"
-    ),
+    pytest.mark.skipif(not Path(labswitch.SSHD).is_file(), reason="apt-get install openssh-server"),
     pytest.mark.skipif(shutil.which("busybox") is None, reason="apt-get install busybox-static"),
 ]
 

@@ -15,6 +15,7 @@ from ironworks.lab.vmlab import (
     load_state,
     mac_for,
     plan,
+    register_command,
     save_state,
     state_path,
 )
@@ -60,6 +61,8 @@ def test_files_live_under_the_lab_directory(tmp_path: Path) -> None:
         ({"arch": "riscv64"}, "--arch"),
         ({"namespace": "bad name"}, "namespace name"),
         ({"no_pxe": frozenset({"lab-vm-0009"})}, "no such VM"),
+        ({"switch_address": "10.99.0"}, "--switch-address"),
+        ({"provisioning_vlan": 4095}, "--provisioning-vlan"),
     ],
 )
 def test_bad_options_are_refused(tmp_path: Path, kw: dict[str, object], match: str) -> None:
@@ -90,6 +93,32 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
     path.write_text("{")
     with pytest.raises(LabError, match="cannot read"):
         load_state(path)
+
+
+def test_the_lab_is_a_switch_ironworks_can_register(tmp_path: Path) -> None:
+    state = plan(opts(tmp_path, provisioning_vlan=10))
+    sw = state.switch
+    assert sw is not None
+    assert (sw.name, sw.address, sw.username, sw.provisioning_vlan) == (
+        "lab-switch",
+        "10.99.0.2",
+        "iwswitch",
+        10,
+    )
+    assert sw.relay_address == "127.0.0.1" and Path(sw.directory) == tmp_path.resolve() / "switch"
+    sw.relay_port = 40022
+    assert register_command(state, "fabric-lab") == (
+        "ironworks switch create lab-switch --vendor linux-bridge --address 127.0.0.1 "
+        "--port 40022 --username iwswitch --physical-network fabric-lab --password-stdin"
+    )
+    without = plan(opts(tmp_path, switch=False))
+    assert without.switch is None and register_command(without) is None
+    # a state file written before the lab had a switch still loads
+    path = state_path(tmp_path)
+    save_state(without, path)
+    data = path.read_text().replace('"switch": null', '"x": null')
+    path.write_text(data)
+    assert load_state(path) == without
 
 
 def test_csv_enrols_every_vm(tmp_path: Path) -> None:

@@ -99,7 +99,11 @@ class LinuxBridge(SwitchDriver):
     ) -> None:
         for command in commands:
             try:
-                output = str(conn.send_command(f"{command}; echo {_STATUS}$?"))
+                # the prompt found at login: netmiko otherwise looks for it again before
+                # every command, which costs more than the command (bench/switch.py)
+                output = str(
+                    conn.send_command(f"{command}; echo {_STATUS}$?", auto_find_prompt=False)
+                )
             except (NetmikoTimeoutException, ReadTimeout, SSHException, OSError, EOFError) as exc:
                 raise self._lost(exc, change, command, done) from exc
             m = _STATUS_LINE.search(output)
