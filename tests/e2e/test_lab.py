@@ -140,6 +140,13 @@ def test_one_vm_powered_by_ipmi_boots_pxe_in_its_namespace(lab: Lab) -> None:
     addrs = run("ip", "-n", lab.namespace, "-o", "addr", "show", "dev", "iwbr0").stdout
     assert "10.99.0.1/16" in addrs
     assert root_links() == links_before and not root_has_lab_address()
+    # the namespace is the lab switch: the bridge is its provisioning VLAN, sshd runs inside
+    switch = st["switch"]
+    assert switch["sshd_alive"] and switch["provisioning_vlan"] == 1
+    on_vlan = json_of("ip", "-n", lab.namespace, "-j", "link", "show", "master", "br-vlan1")
+    assert [x["ifname"] for x in on_vlan] == ["iwtap0"]
+    sshd = switch["sshd_pid"]
+    assert str(sshd) in run("ip", "netns", "pids", lab.namespace).stdout.split()
 
     # ipmitool drives the VM: off → bootdev pxe → on starts QEMU in the namespace
     assert lab.ipmi("chassis", "power", "status") == "Chassis Power is off"
@@ -167,7 +174,7 @@ def test_one_vm_powered_by_ipmi_boots_pxe_in_its_namespace(lab: Lab) -> None:
     lab.ipmi("chassis", "power", "off")
     assert lab.ipmi("chassis", "power", "status") == "Chassis Power is off"
     assert not alive(pid) and lab.vm()["power"] == "off"
-    assert run("ip", "netns", "pids", lab.namespace).stdout.split() == []
+    assert run("ip", "netns", "pids", lab.namespace).stdout.split() == [str(sshd)]  # no QEMU
     lab.ipmi("chassis", "bootdev", "disk", "options=persistent")
     lab.ipmi("chassis", "power", "on")
     wait_for("a second boot in the same log", lambda: log.read_bytes().count(b"SeaBIOS") >= 2, 30)
@@ -180,7 +187,7 @@ def test_one_vm_powered_by_ipmi_boots_pxe_in_its_namespace(lab: Lab) -> None:
     down = lab.cli("down")
     assert "removed namespace" in down.stdout
     assert lab.namespace not in run("ip", "netns", "list").stdout
-    assert not alive(qemu_pid) and not alive(bmc_pid)
+    assert not alive(qemu_pid) and not alive(bmc_pid) and not alive(sshd)
     assert "nothing to do" in lab.cli("down").stdout
     assert lab.cli("status", check=False).returncode != 0
     assert root_links() == links_before and not root_has_lab_address()
