@@ -30,11 +30,18 @@ def check_name(kind: str, name: str, limit: int = 15) -> None:
         raise LabError(f"{kind} name {name!r} must be 1-{limit} letters, digits, '.', '_' or '-'")
 
 
-def _run(args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A command of the lab's plumbing; LabError naming it when it fails (with `check`)."""
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=30)
     except FileNotFoundError:
-        raise LabError(f"{args[0]} is not installed (apt-get install iproute2)") from None
+        package = {"ip": "iproute2", "setcap": "libcap2-bin", "getcap": "libcap2-bin"}
+        raise LabError(
+            f"{args[0]} is not installed (apt-get install {package.get(args[0], args[0])}; "
+            "scripts/system-packages.txt lists what the lab needs)"
+        ) from None
     if check and proc.returncode != 0:
         raise LabError(f"{' '.join(args)} failed: {proc.stderr.strip() or proc.returncode}")
     return proc
@@ -43,11 +50,11 @@ def _run(args: list[str], check: bool = True) -> subprocess.CompletedProcess[str
 def ip(ns: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """`ip -n NS ...`: never without a namespace, so nothing lands in the root namespace."""
     check_name("namespace", ns, limit=64)
-    return _run(["ip", "-n", ns, *args], check=check)
+    return run(["ip", "-n", ns, *args], check=check)
 
 
 def namespaces() -> list[str]:
-    out = _run(["ip", "-j", "netns", "list"], check=False).stdout.strip()
+    out = run(["ip", "-j", "netns", "list"], check=False).stdout.strip()
     return [n["name"] for n in json.loads(out or "[]")]
 
 
@@ -72,7 +79,7 @@ def ensure_namespace(
     check_name("namespace", ns, limit=64)
     check_name("bridge", bridge)
     if not exists(ns):
-        _run(["ip", "netns", "add", ns])
+        run(["ip", "netns", "add", ns])
     ip(ns, "link", "set", "lo", "up")
     if bridge not in links(ns):
         ip(ns, "link", "add", bridge, "type", "bridge")
@@ -95,7 +102,7 @@ def ensure_tap(ns: str, tap: str, bridge: str | None = BRIDGE) -> None:
 
 def pids(ns: str) -> list[int]:
     """Processes whose network namespace is `ns`."""
-    out = _run(["ip", "netns", "pids", ns], check=False).stdout.split()
+    out = run(["ip", "netns", "pids", ns], check=False).stdout.split()
     return sorted(int(p) for p in out if p.isdigit())
 
 
@@ -109,6 +116,6 @@ def destroy(ns: str, names: list[str]) -> list[str]:
         if name in present:
             ip(ns, "link", "del", name, check=False)
             removed.append(name)
-    _run(["ip", "netns", "del", ns])
+    run(["ip", "netns", "del", ns])
     removed.append(f"namespace {ns}")
     return removed

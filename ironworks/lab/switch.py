@@ -36,7 +36,6 @@ import os
 import pwd
 import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import threading
@@ -48,6 +47,7 @@ from ironworks.boot.netns import connect_in
 from ironworks.common.errors import ConfigError
 from ironworks.lab import net
 from ironworks.lab.errors import LabError
+from ironworks.lab.qemu import kill, process_args
 
 ACCOUNT = "iwswitch"
 # The account's files: its login shell, its `ip` (CAP_NET_ADMIN) and its shell's rc file.
@@ -109,16 +109,6 @@ PS1='{PROMPT}'
 """
 
 
-def _run(args: list[str], stdin: str | None = None) -> str:
-    try:
-        proc = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=30)
-    except FileNotFoundError:
-        raise LabError(f"{args[0]} is not installed") from None
-    if proc.returncode != 0:
-        raise LabError(f"{' '.join(args)} failed: {proc.stderr.strip() or proc.returncode}")
-    return proc.stdout
-
-
 def _write(path: Path, text: str, mode: int) -> None:
     if not path.exists() or path.read_text() != text:
         tmp = path.with_name(path.name + ".tmp")
@@ -148,10 +138,10 @@ def ensure_account(username: str, password: str) -> None:
         account = pwd.getpwnam(username)
     except KeyError:
         shell = str(home / "shell")
-        _run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", str(home),
+        net.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", str(home),
               "--shell", shell, username])  # fmt: skip
         account = pwd.getpwnam(username)
-    _run(["chpasswd"], stdin=f"{username}:{password}\n")
+    net.run(["chpasswd"], stdin=f"{username}:{password}\n")
     # iproute2's `ip` drops file capabilities unless CAP_NET_ADMIN is inheritable: the shell
     # gets it as an ambient capability from a copy of setpriv that only this account may run.
     own = home / "bin" / "setpriv"
@@ -160,15 +150,15 @@ def ensure_account(username: str, password: str) -> None:
         own.with_name("setpriv.tmp").replace(own)
     os.chown(own, 0, account.pw_gid)
     own.chmod(0o750)
-    if "cap_net_admin" not in _run(["getcap", str(own)]):
-        _run(["setcap", "cap_net_admin+ep", str(own)])
+    if "cap_net_admin" not in net.run(["getcap", str(own)]).stdout:
+        net.run(["setcap", "cap_net_admin+ep", str(own)])
 
 
 # --- the switch ----------------------------------------------------------------------------------
 
 
 def _sysctl(ns: str, *settings: str) -> None:
-    _run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", *settings])
+    net.run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", *settings])
 
 
 def ensure_switch(spec: SwitchSpec) -> None:
@@ -176,7 +166,7 @@ def ensure_switch(spec: SwitchSpec) -> None:
     net.check_name("namespace", spec.namespace, limit=64)
     ipaddress.IPv4Address(spec.address)
     if not net.exists(spec.namespace):
-        _run(["ip", "netns", "add", spec.namespace])
+        net.run(["ip", "netns", "add", spec.namespace])
     net.ip(spec.namespace, "link", "set", "lo", "up")
     net.ip(spec.namespace, "addr", "replace", f"{spec.address}/32", "dev", "lo")
     _sysctl(
@@ -255,9 +245,9 @@ def start_sshd(spec: SwitchSpec) -> int:
     PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
     key = spec.directory / "ssh_host_ed25519_key"
     if not key.exists():
-        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lab-switch", "-f", str(key)])
+        net.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "lab-switch", "-f", str(key)])
     _write(spec.config, _sshd_config(spec), 0o600)
-    _run([SSHD, "-t", "-f", str(spec.config)])
+    net.run([SSHD, "-t", "-f", str(spec.config)])
     spec.log.write_bytes(b"")
     proc = subprocess.Popen(
         [
@@ -303,12 +293,9 @@ def _tail(path: Path) -> str:
 
 def is_sshd_of(pid: int, spec: SwitchSpec) -> bool:
     """Whether `pid` is this switch's sshd (its argv names this switch's config)."""
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
+    args = process_args(pid)
     # sshd rewrites its title ("sshd: /usr/sbin/sshd -D -f CONFIG [listener] ...")
-    return str(spec.config).encode() in b" ".join(args) and b"sshd" in args[0]
+    return bool(args) and "sshd" in args[0] and str(spec.config) in " ".join(args)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -331,27 +318,8 @@ def stop_sshd(pid: int | None, spec: SwitchSpec) -> bool:
     """Stop this switch's sshd (by PID, checked) and the sessions it serves; whether it ran."""
     if not pid or not is_sshd_of(pid, spec):
         return False
-    sessions = _descendants(pid)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for p in [pid, *sessions]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(p, sig)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            if not is_sshd_of(pid, spec) and not any(_exists(p) for p in sessions):
-                return True
-            time.sleep(0.05)
+    kill([pid, *_descendants(pid)], grace=5.0)
     return True
-
-
-def _exists(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return state[state.rindex(")") + 2] != "Z"
 
 
 def stop_all(spec: SwitchSpec) -> list[int]:
