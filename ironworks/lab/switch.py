@@ -134,13 +134,21 @@ def ensure_account(username: str, password: str) -> None:
     (home / "bin").chmod(0o755)
     _write(home / "shell", _SHELL.format(home=home), 0o755)
     _write(home / "switchrc", _RC, 0o644)
+    shell = str(home / "shell")
     try:
         account = pwd.getpwnam(username)
     except KeyError:
-        shell = str(home / "shell")
-        net.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", str(home),
-              "--shell", shell, username])  # fmt: skip
-        account = pwd.getpwnam(username)
+        made = net.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
+                        str(home), "--shell", shell, username], check=False)  # fmt: skip
+        try:  # another lab may have made it meanwhile
+            account = pwd.getpwnam(username)
+        except KeyError:
+            raise LabError(f"useradd {username} failed: {made.stderr.strip()}") from None
+    if account.pw_shell != shell:  # never set the password of anybody else's account
+        raise LabError(
+            f"user {username!r} exists and is not a lab switch account (its shell is "
+            f"{account.pw_shell}, not {shell}): choose another --switch-user"
+        )
     net.run(["chpasswd"], stdin=f"{username}:{password}\n")
     # iproute2's `ip` drops file capabilities unless CAP_NET_ADMIN is inheritable: the shell
     # gets it as an ambient capability from a copy of setpriv that only this account may run.

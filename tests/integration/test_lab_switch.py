@@ -36,6 +36,7 @@ from ironworks.drivers.switches.errors import (
 )
 from ironworks.lab import net
 from ironworks.lab import switch as labswitch
+from ironworks.lab.errors import LabError
 from tests.conftest import free_port
 
 pytestmark = [
@@ -299,3 +300,38 @@ def test_the_account_refuses_the_root_namespace(lab: Lab) -> None:
     )  # fmt: skip
     assert inside.returncode == 0, inside.stderr
     assert int(inside.stdout.split()[1], 16) == 1 << 12  # CAP_NET_ADMIN and nothing else
+
+
+def test_registered_through_the_api_it_is_driven_from_the_database(
+    lab: Lab, client: Any, services: Any
+) -> None:
+    """What `lab up` prints to register the switch works: the API stores it (password sealed),
+    the service hands the conductor its decrypted access, and that access moves a port."""
+    from ironworks.services import switches as switch_service
+
+    fabric = {"name": "fabric-lab", "scheme": "dynamic", "segmentation_ranges": "170-179"}
+    assert client.post("/api/v1/physical-networks", json=fabric).status_code == 201
+    body = {
+        "name": "lab-switch-71",
+        "vendor": "linux-bridge",
+        "address": "127.0.0.1",
+        "port": lab.relay_port,
+        "username": lab.spec.username,
+        "password": lab.spec.password,
+        "physical_network": "fabric-lab",
+    }
+    made = client.post("/api/v1/switches", json=body)
+    assert made.status_code == 201, made.text
+    assert made.json()["password"] == "******"
+    vendor, access = switch_service.access(services, "lab-switch-71")
+    driver = driver_for(vendor, access)
+    driver.apply([CreateVlan(177), SetAccessVlan("swp1", 177)])
+    try:
+        assert labswitch.ports_of(SWITCH_NS, 177) == ["swp1"]
+    finally:
+        driver.apply([RestoreDefaultVlan("swp1"), DeleteVlan(177)])
+
+
+def test_another_account_is_never_taken_over() -> None:
+    with pytest.raises(LabError, match="not a lab switch account"):
+        labswitch.ensure_account("root", "password")
