@@ -202,7 +202,7 @@ def test_rejected_command_names_port_and_command(lab: Lab) -> None:
     with pytest.raises(SwitchCommandRejected) as err:
         d.apply(batch)
     assert err.value.port == "swp2"
-    assert err.value.command == "ip link set swp2 master br-vlan179"
+    assert err.value.command == "ip link set swp2 master br-vlan179 up"
     assert "swp2" in err.value.message and "br-vlan179" in err.value.message
     assert err.value.applied == (SetAccessVlan("swp1", PROVISIONING),)  # live, reported
     assert lab.master("swp1") == "br-vlan1" and lab.master("swp2") is None

@@ -336,7 +336,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         ],
     },
     "linux-bridge": {
-        "access": ["ip link set tap-vm10 master br-vlan120", "ip link set tap-vm10 up"],
+        "access": ["ip link set tap-vm10 master br-vlan120 up"],
         "restore": ["ip link set tap-vm10 nomaster"],
         "create": [
             "ip link show br-vlan120 >/dev/null 2>&1 || ip link add br-vlan120 type bridge",
@@ -635,7 +635,7 @@ def test_linux_bridge_maps_a_failed_shell_command():
     with pytest.raises(SwitchCommandRejected) as err:
         d.apply([SetAccessVlan("tap-vm1", 100), SetAccessVlan("tap-vm2", 300)])
     e = err.value
-    assert (e.port, e.command) == ("tap-vm2", "ip link set tap-vm2 master br-vlan300")
+    assert (e.port, e.command) == ("tap-vm2", "ip link set tap-vm2 master br-vlan300 up")
     assert "Device does not exist" in e.message
     assert e.applied == (SetAccessVlan("tap-vm1", 100),)
     assert len(factory.logins) == 1 and fake.events == ["close"]
