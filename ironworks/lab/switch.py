@@ -50,7 +50,7 @@ from ironworks.lab.errors import LabError
 from ironworks.lab.qemu import kill, process_args
 
 ACCOUNT = "iwswitch"
-# The account's files: its login shell, its `ip` (CAP_NET_ADMIN) and its shell's rc file.
+# The account's files: its login shell, its setpriv (CAP_NET_ADMIN) and its shell's rc file.
 # Root-owned and not writable by the account.
 ACCOUNT_HOME = Path("/var/lib/ironworks-lab-switch")
 SSHD = "/usr/sbin/sshd"  # sshd re-executes itself: it must be started by its absolute path
@@ -59,7 +59,8 @@ PROMPT = "lab-switch$ "
 
 
 def bridge(vlan: int) -> str:
-    """The bridge of VLAN `vlan` (the `linux-bridge` driver's naming)."""
+    """The bridge of VLAN `vlan`: the naming of the `linux-bridge` driver (its `bridge`), not
+    imported from it so that the lab's processes do not load netmiko."""
     return f"br-vlan{vlan}"
 
 
