@@ -25,7 +25,7 @@ from ironworks.domain.policy import Role
 from ironworks.services import auth
 from ironworks.services.context import Caller, Services
 
-QUOTAS = ("quota_hosts", "quota_nodes", "quota_cores", "quota_ram_mb")
+QUOTAS = ("quota_hosts", "quota_nodes", "quota_cores", "quota_ram_mb", "quota_floating_ips")
 DEPARTMENT_FIELDS = ("uuid", "name", "description", *QUOTAS, "created_at", "updated_at")
 PROJECT_FIELDS = ("uuid", "name", "description", *QUOTAS, "created_at", "updated_at")
 USER_FIELDS = (
