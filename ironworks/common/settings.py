@@ -307,6 +307,13 @@ class GatewaySettings(BaseModel):
         description="Network namespace holding the networks' bridges the routers plug into "
         "(a lab's switch namespace). Unset: this node's own.",
     )
+    namespace_prefix: str = Field(
+        "iwr-",
+        min_length=1,
+        max_length=16,
+        description="Router namespaces are named this plus the router's id; namespaces with "
+        "the prefix that the database no longer has are deleted.",
+    )
     bridge_template: str = Field(
         "br-vlan{segmentation_id}",
         description="The bridge of a vlan network on the network node; {segmentation_id} and "

@@ -75,7 +75,8 @@ def plan(svc: Services) -> list[Router]:
 
 
 def driver(svc: Services) -> NetnsGateway:
-    return NetnsGateway(bridge_netns=svc.settings.gateway.bridge_netns)
+    conf = svc.settings.gateway
+    return NetnsGateway(bridge_netns=conf.bridge_netns, prefix=conf.namespace_prefix)
 
 
 def apply(svc: Services) -> list[Router]:

@@ -9,7 +9,7 @@
   the default route points at the external subnet's gateway;
 * the namespace's nftables ruleset is replaced as a whole by `nft -f` (one transaction: no
   moment without rules), so applying twice leaves the same ruleset;
-* legs and router namespaces (`iwr-*`) the plan no longer has are deleted.
+* legs and router namespaces (`gateway.namespace_prefix`, `iwr-`) the plan no longer has are deleted.
 
 Only namespaces and links named by `ruleset.py` are changed; a missing bridge is an error naming
 it, never created here (bridges are the network node's or the lab switch's).
@@ -58,8 +58,16 @@ def _run(args: Sequence[str], *, stdin: str | None = None, check: bool = True) -
 
 
 class NetnsGateway:
-    def __init__(self, bridge_netns: str | None = None, ip: str = "ip", nft: str = "nft") -> None:
+    def __init__(
+        self,
+        bridge_netns: str | None = None,
+        *,
+        prefix: str = PREFIX,
+        ip: str = "ip",
+        nft: str = "nft",
+    ) -> None:
         self.bridge_netns = bridge_netns
+        self.prefix = prefix
         self.ip = ip
         self.nft = nft
 
@@ -70,9 +78,9 @@ class NetnsGateway:
         return _run([self.ip, *where, *args], check=check)
 
     def namespaces(self) -> list[str]:
-        """The router namespaces that exist (`iwr-*`)."""
+        """The router namespaces that exist (`<prefix>*`)."""
         out = _run([self.ip, "-j", "netns", "list"]) or "[]"
-        return sorted(n["name"] for n in json.loads(out) if n["name"].startswith(PREFIX))
+        return sorted(n["name"] for n in json.loads(out) if n["name"].startswith(self.prefix))
 
     def _links(self, netns: str | None) -> dict[str, dict[str, Any]]:
         out = self._ip(netns, "-j", "link", "show") or "[]"
@@ -89,12 +97,22 @@ class NetnsGateway:
 
     def ruleset(self, router_uuid: str) -> str:
         """The namespace's ruleset as nft lists it (for tests and operators)."""
-        return _run([self.ip, "netns", "exec", namespace(router_uuid), self.nft, "list", "ruleset"])
+        return _run(
+            [
+                self.ip,
+                "netns",
+                "exec",
+                namespace(router_uuid, self.prefix),
+                self.nft,
+                "list",
+                "ruleset",
+            ]
+        )
 
     # --- applying -------------------------------------------------------------------------------
 
     def apply(self, routers: Sequence[Router]) -> None:
-        wanted = {namespace(r.uuid) for r in routers}
+        wanted = {namespace(r.uuid, self.prefix) for r in routers}
         for router in routers:
             self._apply(router)
         for stale in sorted(set(self.namespaces()) - wanted):
@@ -102,11 +120,11 @@ class NetnsGateway:
             self._ip(None, "netns", "del", stale)
 
     def remove(self, router_uuid: str) -> None:
-        if namespace(router_uuid) in self.namespaces():
-            self._ip(None, "netns", "del", namespace(router_uuid))
+        if namespace(router_uuid, self.prefix) in self.namespaces():
+            self._ip(None, "netns", "del", namespace(router_uuid, self.prefix))
 
     def _apply(self, router: Router) -> None:
-        ns = namespace(router.uuid)
+        ns = namespace(router.uuid, self.prefix)
         if ns not in self.namespaces():
             self._ip(None, "netns", "add", ns)
         self._ip(ns, "link", "set", "lo", "up")

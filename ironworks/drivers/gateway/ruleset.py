@@ -11,7 +11,8 @@ unassociated floating IP is not on the leg and nothing answers for it). The rule
 * `forward` (filter, policy drop): replies, the project's subnets going out or between
   themselves, and from outside only connections a DNAT rule let in. Nothing else is routed.
 
-Names are deterministic from ids: the namespace `iwr-<router uuid>`; inside it `ext0` and
+Names are deterministic from ids: the namespace `iwr-<router uuid>` (the prefix is a
+setting); inside it `ext0` and
 `int-<8 hex of the network uuid>`; their peers, on the network node's bridges,
 `iwx<8 hex of the router>` and `iwi<6 hex of the router><6 hex of the network>` (15
 characters at most, the kernel's limit).
@@ -52,8 +53,8 @@ def _hex(uuid: str) -> str:
     return uuid.replace("-", "").lower()
 
 
-def namespace(router_uuid: str) -> str:
-    return f"{PREFIX}{router_uuid}"
+def namespace(router_uuid: str, prefix: str = PREFIX) -> str:
+    return f"{prefix}{router_uuid}"
 
 
 def link_names(router_uuid: str, network_uuid: str | None = None) -> tuple[str, str]:
