@@ -51,10 +51,6 @@ FIELDS = (
 )
 
 
-def _scope(caller: Caller) -> frozenset[int] | None:
-    return None if caller.is_admin else frozenset(caller.principal.projects)
-
-
 def _out(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: row[k] for k in FIELDS}
     if row["host_nic_id"] is None:
@@ -64,7 +60,7 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _row(conn: Connection, caller: Caller, ident: str) -> dict[str, Any]:
-    rows = fip_db.find(conn, ident, _scope(caller))
+    rows = fip_db.find(conn, ident, caller.project_ids)
     if not rows:
         raise NotFound(f"floating IP {ident} could not be found")
     return rows[0]
@@ -197,7 +193,7 @@ def list_floating_ips(
 ) -> list[dict[str, Any]]:
     with svc.db.read() as conn:
         pid = None if project is None else project_row(conn, caller, project)["id"]
-        return [_out(r) for r in fip_db.list_(conn, _scope(caller), pid)]
+        return [_out(r) for r in fip_db.list_(conn, caller.project_ids, pid)]
 
 
 def show(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
@@ -240,7 +236,7 @@ def _associate(
     conn: Connection, caller: Caller, row: dict[str, Any], nic_ident: str, wanted: Any
 ) -> dict[str, Any]:
     """The columns that associate `row` with the NIC (checked)."""
-    nics = fip_db.find_nics(conn, nic_ident, _scope(caller))
+    nics = fip_db.find_nics(conn, nic_ident, caller.project_ids)
     if not nics:
         raise NotFound(f"host NIC {nic_ident} could not be found", field="host_nic")
     nic = nics[0]
@@ -300,6 +296,8 @@ def release(svc: Services, caller: Caller, ident: str) -> None:
     with svc.db.write() as conn:
         row = _row(conn, caller, ident)
         _audit(caller, row)
+        if not svc.db.is_sqlite:  # against an allocation that counts on the router
+            project_db.lock_project(conn, row["project_id"])
         if row["host_nic_id"] is not None:
             raise Conflict(
                 f"floating IP {row['address']} is associated with {row['fixed_ip']} of host "
