@@ -9,18 +9,20 @@ host NIC API exists."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+from ironworks.common.errors import Forbidden
 from ironworks.db import ipam as ipam_db
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import flavors, host_nics, hosts, ip_allocations, projects, subnets
 from ironworks.domain.policy import Role
-from ironworks.services import gateway
-from ironworks.services.context import Services
+from ironworks.services import floating_ips, gateway
+from ironworks.services.context import Caller, Services
 from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, add_user, bearer, log_in
 
 Client = httpx.Client
@@ -310,3 +312,36 @@ def test_every_route_for_every_role(secure: Any, role: Role) -> None:
         assert [r.status_code for r in calls] == [404, 404, 404]
         r = c.post("/api/v1/floating-ips", json={"project": "px"}, headers=headers)
         assert r.status_code == 404 and "project px" in r.json()["detail"], r.text
+
+
+def test_parallel_allocations_keep_the_quota_and_one_router(secure: Any) -> None:
+    """Twelve allocations of one project at once against a quota of four: four addresses, each
+    once, one router, eight clear refusals (the project's row lock on PostgreSQL)."""
+    c, svc = secure
+    admin = _admin(c)
+    add_user(svc, "alice", Role.MEMBER, "p1")
+    add_user(svc, "carol", Role.MEMBER, "p2")
+    _cloud(c, admin)
+    _ok(c.patch("/api/v1/projects/p1", json={"quota_floating_ips": 4}, headers=admin))
+    got: list[str] = []
+    refused: list[str] = []
+    start = threading.Barrier(12)
+
+    def one() -> None:
+        start.wait()
+        try:
+            got.append(floating_ips.allocate(svc, Caller(), {"project": "p1"})["address"])
+        except Forbidden as e:
+            refused.append(e.message)
+
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(got) == len(set(got)) == 4 and len(refused) == 8, (got, refused)
+    assert all(r.startswith("quota exceeded: project p1 may have 4") for r in refused)
+    assert len(gateway.plan(svc)) == 1
+    assert sorted(_held(svc, "ext-sub")) == sorted(
+        [*got, gateway.plan(svc)[0].external.address.split("/")[0]]
+    )
