@@ -324,6 +324,21 @@ class GatewaySettings(BaseModel):
         description="The bridge of a flat network (no VLAN id); {network} is its uuid.",
     )
 
+    @field_validator("bridge_template", "flat_bridge_template")
+    @classmethod
+    def _fills_in(cls, value: str) -> str:
+        try:
+            name = value.format(
+                segmentation_id=4094, network="0" * 8 + "-0000-4000-8000-" + "0" * 12
+            )
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(
+                f"{value!r} may use only {{segmentation_id}} and {{network}}: {e}"
+            ) from None
+        if not 1 <= len(name) <= 15:
+            raise ValueError(f"{value!r} makes {name!r}: a bridge name has 1 to 15 characters")
+        return value
+
 
 class FakeSettings(BaseModel):
     delay: float = Field(

@@ -97,3 +97,5 @@ def apply_after_change(svc: Services) -> None:
         apply(svc)
     except IronworksError as e:
         log.error("gateway: could not apply the routers: %s", e.message)
+    except Exception:  # the change is committed: answer it, the next apply converges
+        log.exception("gateway: could not apply the routers")

@@ -3,6 +3,9 @@ bridges the settings name (drivers/gateway/ruleset.py, services/gateway.py)."""
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from ironworks.common.settings import GatewaySettings
 from ironworks.drivers.gateway import Leg, Router, link_names, namespace, render
 from ironworks.drivers.gateway.ruleset import addresses
@@ -82,3 +85,10 @@ def test_bridges_come_from_the_settings() -> None:
     assert bridge(conf, N1, "flat", None) == "br-12345678"
     custom = GatewaySettings(bridge_template="vlan{segmentation_id}-{network:.4}")
     assert bridge(custom, N1, "vlan", 7) == "vlan7-1234"
+
+
+def test_a_bridge_template_that_cannot_fill_in_is_refused() -> None:
+    for bad in ("br-{vlan}", "br-{0}", "{network}"):  # unknown name, position, 36 characters
+        with pytest.raises(ValidationError) as err:
+            GatewaySettings(bridge_template=bad)
+        assert "bridge_template" in str(err.value)
