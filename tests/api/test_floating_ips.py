@@ -166,6 +166,8 @@ def test_allocate_associate_disassociate_release(secure: Any) -> None:
     assert _ok(undone)["status"] == "unassociated" and undone.json()["fixed_ip"] is None
     assert gateway.plan(svc)[0].floating == ()
 
+    r = c.delete("/api/v1/projects/p1", headers=admin)  # it holds a floating IP: refused
+    assert r.status_code == 409 and "floating IPs" in r.json()["detail"], r.text
     assert c.delete("/api/v1/floating-ips/10.99.72.3", headers=alice).status_code == 204
     assert c.get(f"/api/v1/floating-ips/{fip['uuid']}", headers=alice).status_code == 404
     # the last floating IP took the router with it: the external subnet hands out nothing
