@@ -59,6 +59,9 @@ COMMANDS = (
     Lazy("network", _help(groups.network_app), "ironworks.cli.networks:network_app"),
     Lazy("subnet", _help(groups.subnet_app), "ironworks.cli.networks:subnet_app"),
     Lazy("switch", _help(groups.switch_app), "ironworks.cli.switches:switch_app"),
+    Lazy(
+        "floating-ip", _help(groups.floating_ip_app), "ironworks.cli.floating_ips:floating_ip_app"
+    ),
 )
 
 __all__ = ["COMMANDS"]

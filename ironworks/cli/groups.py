@@ -48,6 +48,9 @@ subnet_app = typer.Typer(help=_("Subnets: the address ranges of a network."), no
 switch_app = typer.Typer(
     help=_("Switches: the devices that move node ports between VLANs."), no_args_is_help=True
 )
+floating_ip_app = typer.Typer(
+    help=_("Floating IPs: external addresses mapped 1:1 to a host's NIC."), no_args_is_help=True
+)
 
 node_app.add_typer(power_app, name="power")
 node_app.add_typer(maintenance_app, name="maintenance")

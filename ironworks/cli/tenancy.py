@@ -16,16 +16,24 @@ QuotaHosts = Annotated[int | None, typer.Option("--quota-hosts", help=_("Hosts a
 QuotaNodes = Annotated[int | None, typer.Option("--quota-nodes", help=_("Nodes at most."))]
 QuotaCores = Annotated[int | None, typer.Option("--quota-cores", help=_("CPU cores at most."))]
 QuotaRam = Annotated[int | None, typer.Option("--quota-ram-mb", help=_("Memory (MiB) at most."))]
+QuotaFloatingIps = Annotated[
+    int | None, typer.Option("--quota-floating-ips", help=_("Floating IPs at most."))
+]
 
 
 def _quotas(
-    hosts: int | None, nodes: int | None, cores: int | None = None, ram_mb: int | None = None
+    hosts: int | None,
+    nodes: int | None,
+    cores: int | None = None,
+    ram_mb: int | None = None,
+    floating_ips: int | None = None,
 ) -> dict[str, Any]:
     pairs = (
         ("quota_hosts", hosts),
         ("quota_nodes", nodes),
         ("quota_cores", cores),
         ("quota_ram_mb", ram_mb),
+        ("quota_floating_ips", floating_ips),
     )
     return {k: v for k, v in pairs if v is not None}
 
@@ -64,11 +72,12 @@ def department_set(
     quota_nodes: QuotaNodes = None,
     quota_cores: QuotaCores = None,
     quota_ram_mb: QuotaRam = None,
+    quota_floating_ips: QuotaFloatingIps = None,
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
     """Set a department's quotas."""
-    body = _quotas(quota_hosts, quota_nodes, quota_cores, quota_ram_mb)
+    body = _quotas(quota_hosts, quota_nodes, quota_cores, quota_ram_mb, quota_floating_ips)
     with cloud(url) as c:
         show(c.update("departments", name, body), as_json)
 
@@ -135,11 +144,12 @@ def project_set(
     quota_nodes: QuotaNodes = None,
     quota_cores: QuotaCores = None,
     quota_ram_mb: QuotaRam = None,
+    quota_floating_ips: QuotaFloatingIps = None,
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
     """Set a project's quotas."""
-    body = _quotas(quota_hosts, quota_nodes, quota_cores, quota_ram_mb)
+    body = _quotas(quota_hosts, quota_nodes, quota_cores, quota_ram_mb, quota_floating_ips)
     with cloud(url) as c:
         show(c.update("projects", name, body), as_json)
 

@@ -224,6 +224,14 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
 
             svc = Services(db=db, settings=settings, secret_box=box)
             first_admin(svc)
+            if settings.gateway.enabled:  # the network node: its routers from the database
+                from ironworks.services import gateway
+
+                try:
+                    gateway.apply(svc)
+                except IronworksError as e:
+                    typer.echo(f"ironworks: gateway: {e.message}", err=True)
+                    raise typer.Exit(2) from None
             if settings.boot.enabled:
                 from ironworks.cmd.bootsvc import BootServices
 

@@ -293,6 +293,53 @@ class ImageSettings(BaseModel):
     )
 
 
+class GatewaySettings(BaseModel):
+    """The floating IP gateway on the network node: a namespace per project router with nftables
+    1:1 NAT and SNAT (docs/networking.md, "Floating IPs")."""
+
+    enabled: bool = Field(
+        False,
+        description="This process is the network node's: it applies the routers at start and "
+        "after every floating IP change (`ip` and `nft`, as root).",
+    )
+    bridge_netns: str | None = Field(
+        None,
+        description="Network namespace holding the networks' bridges the routers plug into "
+        "(a lab's switch namespace). Unset: this node's own.",
+    )
+    namespace_prefix: str = Field(
+        "iwr-",
+        min_length=1,
+        max_length=16,
+        description="Router namespaces are named this plus the router's id; namespaces with "
+        "the prefix that the database no longer has are deleted.",
+    )
+    bridge_template: str = Field(
+        "br-vlan{segmentation_id}",
+        description="The bridge of a vlan network on the network node; {segmentation_id} and "
+        "{network} (the network's uuid) are filled in.",
+    )
+    flat_bridge_template: str = Field(
+        "br-{network:.8}",
+        description="The bridge of a flat network (no VLAN id); {network} is its uuid.",
+    )
+
+    @field_validator("bridge_template", "flat_bridge_template")
+    @classmethod
+    def _fills_in(cls, value: str) -> str:
+        try:
+            name = value.format(
+                segmentation_id=4094, network="0" * 8 + "-0000-4000-8000-" + "0" * 12
+            )
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(
+                f"{value!r} may use only {{segmentation_id}} and {{network}}: {e}"
+            ) from None
+        if not 1 <= len(name) <= 15:
+            raise ValueError(f"{value!r} makes {name!r}: a bridge name has 1 to 15 characters")
+        return value
+
+
 class FakeSettings(BaseModel):
     delay: float = Field(
         0.0,
@@ -328,6 +375,7 @@ class Settings(BaseSettings):
     license: LicenseSettings = Field(default_factory=LicenseSettings)
     boot: BootSettings = Field(default_factory=BootSettings)
     images: ImageSettings = Field(default_factory=ImageSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     default_availability_zone: str = Field(
         "default",
         min_length=1,

@@ -241,6 +241,7 @@ departments = sa.Table(
     sa.Column("quota_nodes", sa.Integer),
     sa.Column("quota_cores", sa.Integer),
     sa.Column("quota_ram_mb", sa.Integer),
+    sa.Column("quota_floating_ips", sa.Integer),
     *_ts(),
 )
 
@@ -261,6 +262,7 @@ projects = sa.Table(
     sa.Column("quota_nodes", sa.Integer),
     sa.Column("quota_cores", sa.Integer),
     sa.Column("quota_ram_mb", sa.Integer),
+    sa.Column("quota_floating_ips", sa.Integer),
     *_ts(),
     sa.UniqueConstraint("department_id", "name"),
 )
@@ -637,4 +639,60 @@ ip_allocations = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.UniqueConstraint("subnet_id", "address"),
     sa.Index("ix_ip_allocations_host_nic_id", "host_nic_id"),
+)
+
+# A project's router on the network node (docs/networking.md, "Floating IPs"): made with the
+# project's first floating IP, gone with its last. Its own address on the external network
+# (`subnet_id`, `address`: an IPAM allocation, the same row type every address is) is the
+# source of the project's outbound SNAT.
+routers = sa.Table(
+    "routers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column(
+        "project_id",
+        sa.Integer,
+        sa.ForeignKey("projects.id", ondelete="RESTRICT"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("subnet_id", sa.Integer, nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    *_ts(),
+    sa.ForeignKeyConstraint(
+        ["subnet_id", "address"],
+        ["ip_allocations.subnet_id", "ip_allocations.address"],
+        name="fk_routers_address_ip_allocations",
+        ondelete="RESTRICT",
+    ),
+)
+
+# An address of the external network held by a project, optionally 1:1-NATed to one fixed
+# address of a host NIC. The address itself is an IPAM allocation (the foreign key to
+# ip_allocations: one truth for addresses, so no NIC can get it and the subnet cannot go while
+# it is held). `fixed_ip` means something only while `host_nic_id` is set; a fixed address has
+# at most one floating IP (unique).
+floating_ips = sa.Table(
+    "floating_ips",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column(
+        "project_id", sa.Integer, sa.ForeignKey("projects.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("subnet_id", sa.Integer, nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("host_nic_id", sa.Integer, sa.ForeignKey("host_nics.id", ondelete="SET NULL")),
+    sa.Column("fixed_ip", sa.String(64)),
+    sa.Column("description", sa.Text),
+    *_ts(),
+    sa.ForeignKeyConstraint(
+        ["subnet_id", "address"],
+        ["ip_allocations.subnet_id", "ip_allocations.address"],
+        name="fk_floating_ips_address_ip_allocations",
+        ondelete="RESTRICT",
+    ),
+    sa.UniqueConstraint("host_nic_id", "fixed_ip"),
+    sa.Index("ix_floating_ips_project_id", "project_id"),
 )

@@ -25,7 +25,7 @@ from ironworks.domain.policy import Role
 from ironworks.services import auth
 from ironworks.services.context import Caller, Services
 
-QUOTAS = ("quota_hosts", "quota_nodes", "quota_cores", "quota_ram_mb")
+QUOTAS = ("quota_hosts", "quota_nodes", "quota_cores", "quota_ram_mb", "quota_floating_ips")
 DEPARTMENT_FIELDS = ("uuid", "name", "description", *QUOTAS, "created_at", "updated_at")
 PROJECT_FIELDS = ("uuid", "name", "description", *QUOTAS, "created_at", "updated_at")
 USER_FIELDS = (
@@ -260,14 +260,20 @@ def update_project(
 
 
 def delete_project(svc: Services, caller: Caller, ident: str) -> None:
-    with svc.db.write() as conn:
-        row = project_row(conn, caller, ident)
-        if not _manages(caller, row):
-            raise Forbidden(
-                "only the cloud admin or an admin of its department may delete "
-                f"project {row['name']}"
-            )
-        tenancy.delete_project(conn, row["id"])
+    try:
+        with svc.db.write() as conn:
+            row = project_row(conn, caller, ident)
+            if not _manages(caller, row):
+                raise Forbidden(
+                    "only the cloud admin or an admin of its department may delete "
+                    f"project {row['name']}"
+                )
+            tenancy.delete_project(conn, row["id"])
+    except IntegrityError:  # its rows refer to it (foreign keys, RESTRICT)
+        raise Conflict(
+            f"project {ident} still has hosts, networks or floating IPs: delete or release "
+            "them first"
+        ) from None
 
 
 def set_member(
