@@ -109,7 +109,7 @@ class TimeoutSettings(BaseModel):
         3600.0,
         gt=0,
         description="Seconds a node waits for the operator to apply and confirm the switch "
-        "commands of a post-configured physical network ('inspect/clean/deploy network wait').",
+        "commands of a post-configured physical network ('inspect/clean/deploy confirm').",
     )
     power_state_change: float = Field(
         60.0, gt=0, description="Default seconds a power change may take before it failed."

@@ -21,7 +21,7 @@ runs again (a resume, a crash) sends nothing for ports already in place.
   again).
 * post-configured: the same changes are rendered (`SwitchDriver.script`) and kept as
   `driver_internal_info["network"]["pending"]`; the step returns "wait" and the node waits in
-  its network wait state until an operator confirms (services/switches.py) or the
+  its confirm state (inspect/clean/deploy confirm) until an operator confirms (services/switches.py) or the
   `timeouts.network_confirm` fails it. After the confirmation the step runs again, takes the
   pending changes as done and goes on.
 * pre-configured: nothing is sent; the mapping is recorded in the history.

@@ -7,7 +7,7 @@ Names are OpenStack Ironic's so that its clients understand us. Three kinds of s
 * wait: the node is away doing something (the ramdisk agent is booting, cleaning disks) and we
   wait for it to call back or for the state's timeout (inspect wait, clean wait, wait call-back);
   in the post-configured network scheme an operator applies the switch commands Ironworks
-  rendered and confirms (inspect/clean/deploy network wait).
+  rendered and confirms (inspect/clean/deploy confirm).
 
 A *verb* is what a user asks for (`PUT /v1/nodes/{id}/states/provision {"target": verb}`); an
 *event* is what the conductor reports (`done`, `wait`, `fail`, `resume`). Both are transitions in
@@ -46,9 +46,10 @@ UNRESCUING = "unrescuing"
 UNRESCUE_FAILED = "unrescue failed"
 # Post-configured network scheme: the node waits for the operator to apply the switch commands
 # Ironworks rendered for this step and to confirm (POST /api/v1/nodes/{id}/network/confirm).
-INSPECT_NETWORK_WAIT = "inspect network wait"
-CLEAN_NETWORK_WAIT = "clean network wait"
-DEPLOY_NETWORK_WAIT = "deploy network wait"
+# (At most 15 characters, as every state: the width of nodes.provision_state.)
+INSPECT_NETWORK_WAIT = "inspect confirm"
+CLEAN_NETWORK_WAIT = "clean confirm"
+DEPLOY_NETWORK_WAIT = "deploy confirm"
 
 STABLE_STATES = frozenset({ENROLL, MANAGEABLE, AVAILABLE, ACTIVE, ERROR, RESCUE})
 FAILED_STATES = frozenset(

@@ -8,7 +8,7 @@ their place. An update that sends `******` back (a client that edits what it lis
 stored value; `null` or "" clears it. `access` opens them for a driver, and only it.
 
 `node_network` shows where a node's switch ports are (what the conductor's switch step,
-conductor/switching.py, left in its driver_internal_info) and, in a network wait state, the
+conductor/switching.py, left in its driver_internal_info) and, in a confirm state (inspect/clean/deploy confirm), the
 commands a post-configured switch needs; `confirm_network` lets the node go on once an operator
 applied them.
 """
@@ -209,7 +209,7 @@ def access(svc: Services, ident: str) -> tuple[str, SwitchAccess]:
 
 def node_network(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
     """A node's switch ports as the conductor left them (driver_internal_info["network"]) and,
-    while it waits in a network wait state, the commands the operator must apply."""
+    while it waits in a confirm state (inspect/clean/deploy confirm), the commands the operator must apply."""
     require_admin(caller, "see a node's switch configuration")
     with svc.db.read() as conn:
         node = node_db.get_node(conn, ident)
@@ -271,8 +271,8 @@ def confirm_network(
         if state not in states.NETWORK_WAIT_STATES or not pending:
             raise Conflict(
                 f"Node {node['uuid']} is in state '{state}' and waits for no switch "
-                "configuration: a confirmation is taken only in 'inspect network wait', "
-                "'clean network wait' or 'deploy network wait'."
+                "configuration: a confirmation is taken only in 'inspect confirm', "
+                "'clean confirm' or 'deploy confirm'."
             )
         if step is not None and step != pending["step"]:
             raise Conflict(

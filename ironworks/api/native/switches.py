@@ -213,7 +213,7 @@ async def show_node_network(ctx: CtxDep, ident: str) -> NodeNetwork:
     "/{ident}/network/confirm",
     operation_id="confirm_node_network",
     summary="Confirm that the shown switch commands were applied (post-configured scheme)",
-    description="Only in 'inspect network wait', 'clean network wait' or 'deploy network "
+    description="Only in 'inspect confirm', 'clean confirm' or 'deploy network "
     "wait' (409 otherwise); the node goes on with its step.",
     status_code=202,
     dependencies=[Allow("network_scheme:update")],
