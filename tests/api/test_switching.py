@@ -10,6 +10,8 @@ switch at a closed port of 127.0.0.1 that netmiko really fails to reach.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
@@ -600,3 +602,33 @@ def test_network_data_of_a_host_with_a_bond_and_static_addresses(client, db):
         link for link in data["links"] if link["ethernet_mac_address"] == "52:54:00:74:0a:09"
     )
     assert plain["type"] == "phy" and json.dumps(data)
+
+
+def test_the_config_drive_carries_the_hosts_network_data(client, db, settings):
+    setup_fabric(client, "dynamic")
+    tenant_network(client)
+    u = make_node(client, {"52:54:00:74:0b:01": "Gi1/0/11"})
+    add_host(db, u, [{"network": "blue", "port": "52:54:00:74:0b:01"}])
+    with db.read() as conn:
+        node = dict(
+            conn.execute(sa.select(schema.nodes).where(schema.nodes.c.uuid == u)).mappings().one()
+        )
+    c = Conductor(db, settings)  # not started: only its config drive builder is used
+    given = {
+        "meta_data": {"hostname": "h1"},
+        "network_data": {"links": [], "networks": [], "services": []},
+    }
+    for drive, want_links in (({"meta_data": {"hostname": "h1"}}, 1), (given, 0)):
+        spec = c._configdrive(node, drive)
+        image = c.artifacts.cache.store.cache_file(spec["key"])
+        out = subprocess.run(
+            ["mcopy", "-n", "-i", str(image), "::openstack/latest/network_data.json", "-"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "MTOOLS_SKIP_CHECK": "1"},
+        ).stdout
+        data = json.loads(out)
+        assert len(data["links"]) == want_links  # what the request brought wins
+        if want_links:
+            assert data["links"][0]["ethernet_mac_address"] == "52:54:00:74:0b:01"
+        c.artifacts.drop_configdrive(spec["key"])
