@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from netmiko.exceptions import NetmikoAuthenticationException
 
 from ironworks.common.ids import new_uuid
 from ironworks.common.settings import Settings
@@ -39,9 +40,13 @@ class Fabric:
     def __init__(self) -> None:
         self.switches: dict[str, FakeSwitch] = defaultdict(FakeSwitch)
         self.sessions: dict[str, list[list[str]]] = defaultdict(list)
+        self.passwords: dict[str, str] = {}  # a switch that checks its login's password
 
     def driver(self, vendor: str, access: SwitchAccess) -> SwitchDriver:
         def connect(**params: Any) -> FakeSwitch:
+            wanted = self.passwords.get(access.name)
+            if wanted is not None and params["password"] != wanted:
+                raise NetmikoAuthenticationException("Authentication to device failed.")
             fake = self.switches[access.name]
             fake.running = []  # what this session sent
             fake.events = []
@@ -399,6 +404,27 @@ def test_an_unreachable_switch_fails_the_step_naming_it(client, db, settings):
     assert f"Switch 'tor-1' (127.0.0.1, Cisco IOS) did not answer on SSH port {closed}" in err
     assert "Gi1/0/4" in err and "Nothing was changed" in err
     assert n["power_state"] != "power on"  # the node was not booted onto an unknown VLAN
+
+
+def test_wrong_switch_credentials_fail_the_step(client, run, fabric):
+    setup_fabric(client, "dynamic")  # the stored password is "s3cret"
+    fabric.passwords["tor-1"] = "other"
+    u = make_node(client, {"52:54:00:74:0c:01": "Gi1/0/12"})
+    provision(client, u, "manage", "manageable")
+    client.put(f"/v1/nodes/{u}/states/provision", json={"target": "inspect"})
+    n = settle(client, u, "inspect failed")
+    assert (
+        "Switch 'tor-1' (10.99.74.2, Cisco IOS) refused the login of user 'ironworks'"
+        in (n["last_error"])
+    )
+    assert "Gi1/0/12" in n["last_error"] and "s3cret" not in n["last_error"]
+    fabric.passwords["tor-1"] = "s3cret"  # the decrypted stored password is what logs in
+    provision(client, u, "inspect", "manageable")
+    assert fabric.sessions["tor-1"][-1][:3] == [
+        "interface Gi1/0/12",
+        "switchport mode access",
+        "switchport access vlan 10",
+    ]
 
 
 def test_a_port_without_its_switch_port_name_fails_clearly(client, run, fabric):
