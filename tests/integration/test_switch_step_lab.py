@@ -4,7 +4,7 @@ The lab switch (ironworks/lab/switch.py: a namespace with one bridge per VLAN, s
 relay on 127.0.0.1) is driven by the real `linux-bridge` driver through the conductor's switch
 step, nothing faked between the conductor and the switch's kernel. The node is fake-hardware;
 its two ports are `swp1` (a veth whose other end is a "host" namespace on 10.99.74.0/24) and
-`swp2` (a dummy). What the test reads is the switch's side (`ip link show master br-vlan<N>`),
+`swp2` (a veth whose peer stays in the switch, unbridged). What the test reads is the switch's side (`ip link show master br-vlan<N>`),
 the logins sshd accepted, and whether the host reaches the boot server's address on the
 provisioning VLAN: yes while the node is provisioned, no once it is active on its tenant VLAN.
 """
@@ -90,7 +90,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             "netns",
             HOST_NS,
         )
-        ip(SWITCH_NS, "link", "add", "swp2", "type", "dummy")
+        ip(SWITCH_NS, "link", "add", "swp2", "type", "veth", "peer", "name", "swp2-peer")
         for port in ("swp1", "swp2"):
             ip(SWITCH_NS, "link", "set", port, "up")
         ip(HOST_NS, "link", "set", "lo", "up")
