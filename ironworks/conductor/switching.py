@@ -305,7 +305,13 @@ class Switching:
             return self._tenant_targets(ctx, wires)
         if segment is Segment.DEFAULT:
             return {w.port["uuid"]: Target(None, network="released") for w in wires}
-        target = self._role_target(ctx, segment, node)
+        try:
+            target = self._role_target(ctx, segment, node)
+        except InvalidInput:
+            if any(w.scheme is not NetworkScheme.PRECONFIGURED for w in wires):
+                raise
+            # pre-configured only: nothing to move, so nothing is missing; say so in the record
+            target = Target(None, network=f"{segment.value}: no network has this role")
         return {w.port["uuid"]: target for w in wires}
 
     def _batches(
