@@ -97,6 +97,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_networks.router)
     app.include_router(native_switches.router)
     app.include_router(native_floating_ips.router)
+    app.include_router(native_switches.node_router)
     if svc.settings.boot.serve_on_api:  # else only the boot listener serves them (cmd/bootsvc.py)
         app.include_router(boot.router)
         app.include_router(native_images.boot_router)

@@ -13,14 +13,17 @@ import base64
 import binascii
 import gzip
 import io
+import ipaddress
 import json
 import os
 import subprocess
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ironworks.common.errors import InvalidInput
+from ironworks.domain.network import BondMode, bond_link
 
 LABEL = "config-2"
 SIZE_MB = 16  # plenty for metadata, keys and user data; the agent rounds the partition up
@@ -64,6 +67,114 @@ def meta_data(
         md["public_keys"] = dict(ssh_keys)
     md.update(given or {})
     return md
+
+
+@dataclass(frozen=True)
+class NicAddress:
+    """One address a host NIC holds, with its subnet."""
+
+    address: str
+    cidr: str
+    gateway: str | None = None
+    dns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostNic:
+    """A host NIC as the deployed OS must configure it (from `host_nics` and its node's ports).
+
+    `members`: the MACs of the physical ports it uses, one for a plain port, two or more for a
+    port group (then `bond_mode` says how they are bonded). `vlan_id`: the 802.1Q tag the host
+    itself must put on its frames, for a NIC on a trunk port; None on an access port, where the
+    switch tags and the host sends untagged frames (the dynamic scheme's case)."""
+
+    uuid: str
+    network: str  # the network's uuid
+    mac: str
+    members: tuple[str, ...]
+    bond_mode: BondMode | None = None
+    mtu: int | None = None
+    vlan_id: int | None = None
+    addresses: tuple[NicAddress, ...] = field(default_factory=tuple)
+
+
+def _route(net: ipaddress.IPv4Network | ipaddress.IPv6Network, gateway: str) -> dict[str, Any]:
+    default = "0.0.0.0" if net.version == 4 else "::"
+    return {"network": default, "netmask": default, "gateway": gateway}
+
+
+def network_data(nics: list[HostNic]) -> dict[str, Any]:
+    """The OpenStack `network_data.json` for these NICs: a `phy` link per physical port, a
+    `bond` link over the members of a port group, a `vlan` link for a tagged NIC, then one
+    static `ipv4`/`ipv6` network per address (netmask, the default route through the first
+    subnet of each family that has a gateway, DNS servers as services). cloud-init and Glean
+    turn it into the host's configuration."""
+    links: list[dict[str, Any]] = []
+    networks: list[dict[str, Any]] = []
+    dns: list[str] = []
+    routed: set[int] = set()  # IP versions that have their default route already
+    phy = bonds = vlans = 0
+    for nic in nics:
+        member_ids = []
+        for mac in nic.members:
+            member_ids.append(f"phy{phy}")
+            links.append(
+                {
+                    "id": f"phy{phy}",
+                    "type": "phy",
+                    "ethernet_mac_address": mac,
+                    "mtu": nic.mtu,
+                    **({} if nic.bond_mode else {"vif_id": nic.uuid}),
+                }
+            )
+            phy += 1
+        link = member_ids[0]
+        if nic.bond_mode is not None:
+            link = f"bond{bonds}"
+            bonds += 1
+            links.append(
+                {
+                    **bond_link(link, nic.bond_mode, member_ids, mac=nic.mac, mtu=nic.mtu),
+                    "vif_id": nic.uuid,
+                }
+            )
+        if nic.vlan_id is not None:
+            base, link = link, f"vlan{vlans}"
+            vlans += 1
+            links.append(
+                {
+                    "id": link,
+                    "type": "vlan",
+                    "vlan_link": base,
+                    "vlan_id": nic.vlan_id,
+                    "vlan_mac_address": nic.mac,
+                    "mtu": nic.mtu,
+                    "vif_id": nic.uuid,
+                }
+            )
+        for addr in nic.addresses:
+            net = ipaddress.ip_network(addr.cidr)
+            entry: dict[str, Any] = {
+                "id": f"network{len(networks)}",
+                "type": f"ipv{net.version}",
+                "link": link,
+                "ip_address": addr.address,
+                "netmask": str(net.netmask),
+                "routes": [],
+                "network_id": nic.network,
+            }
+            if addr.gateway and net.version not in routed:
+                entry["routes"].append(_route(net, addr.gateway))
+                routed.add(net.version)
+            if addr.dns:
+                entry["services"] = [{"type": "dns", "address": a} for a in addr.dns]
+            networks.append(entry)
+            dns += [a for a in addr.dns if a not in dns]
+    return {
+        "links": links,
+        "networks": networks,
+        "services": [{"type": "dns", "address": a} for a in dns],
+    }
 
 
 def build_vfat(files: dict[str, bytes], out: Path, size_mb: int = SIZE_MB) -> Path:

@@ -19,8 +19,8 @@ def _help(app: typer.Typer) -> str:
 
 
 def register_node(app: typer.Typer) -> None:
-    """`ironworks node ...`: its commands come from four modules, each adding to `node_app`."""
-    from ironworks.cli import actions, enrolment, management, nodes  # noqa: F401
+    """`ironworks node ...`: its commands come from five modules, each adding to `node_app`."""
+    from ironworks.cli import actions, enrolment, management, nodes, switches  # noqa: F401
 
     app.add_typer(groups.node_app, name="node")
 

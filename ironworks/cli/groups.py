@@ -56,3 +56,8 @@ node_app.add_typer(power_app, name="power")
 node_app.add_typer(maintenance_app, name="maintenance")
 node_app.add_typer(boot_device_app, name="boot-device")
 node_app.add_typer(vif_app, name="vif")
+node_network_app = typer.Typer(
+    help=_("A node's switch ports, and the switch commands it waits for (post-configured)."),
+    no_args_is_help=True,
+)
+node_app.add_typer(node_network_app, name="network")

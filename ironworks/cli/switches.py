@@ -8,11 +8,11 @@ the next one; without them `create` asks for the password. The server shows them
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from ironworks.cli.groups import switch_app
+from ironworks.cli.groups import node_network_app, switch_app
 from ironworks.cli.i18n import _
 from ironworks.cli.networks import Description, PhysNet, given
 from ironworks.cli.output import say, show, show_list
@@ -137,3 +137,54 @@ def switch_delete(name: str, url: UrlOpt = DEFAULT_URL) -> None:
     with cloud(url) as c:
         c.delete("switches", name)
     say(_("deleted switch {name}").format(name=name))
+
+
+# `ironworks node network show|confirm` ---------------------------------------------------------
+
+PORT_COLUMNS = ("address", "physical_network", "switch", "switch_port", "vlan", "lag", "network")
+
+
+def _show_network(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        show(view, True)
+        return
+    say(_("node {node}: {state}").format(node=view["node"], state=view["provision_state"]))
+    show_list(view["ports"], PORT_COLUMNS, False)
+    pending = view.get("pending")
+    if not pending:
+        return
+    if view["waiting"]:
+        say(
+            _(
+                "Waiting since {since} for the switch configuration of step '{step}': apply "
+                "these commands, then run `ironworks node network confirm {node} --step {step}`."
+            ).format(since=pending["since"], step=pending["step"], node=view["node"])
+        )
+    for entry in pending["switches"]:
+        say(f"# {entry['switch']} ({entry['address']}, {entry['vendor']})")
+        for line in entry["commands"]:
+            say(line)
+
+
+@node_network_app.command("show")
+@guard
+def node_network_show(node: str, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
+    """Where the node's switch ports are, and the commands it waits for."""
+    with cloud(url) as c:
+        _show_network(c.node_network(node), as_json)
+
+
+@node_network_app.command("confirm")
+@guard
+def node_network_confirm(
+    node: str,
+    step: Annotated[
+        str | None,
+        typer.Option("--step", help=_("The step whose commands you applied (as shown).")),
+    ] = None,
+    url: UrlOpt = DEFAULT_URL,
+    as_json: JsonOpt = False,
+) -> None:
+    """Confirm that the shown switch commands were applied: the node goes on."""
+    with cloud(url) as c:
+        _show_network(c.confirm_node_network(node, step), as_json)

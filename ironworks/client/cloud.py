@@ -166,6 +166,13 @@ class CloudClient:
     def delete(self, collection: str, ident: str) -> None:
         self._json("DELETE", f"/api/v1/{collection}/{ident}")
 
+    def node_network(self, node: str) -> dict[str, Any]:
+        return dict(self._json("GET", f"/api/v1/nodes/{node}/network"))
+
+    def confirm_node_network(self, node: str, step: str | None = None) -> dict[str, Any]:
+        body = {"step": step} if step else {}
+        return dict(self._json("POST", f"/api/v1/nodes/{node}/network/confirm", body))
+
     def set_member(self, project: str, user: str, role: str | None) -> dict[str, Any]:
         if role is None:
             return dict(self._json("DELETE", f"/api/v1/projects/{project}/members/{user}"))

@@ -105,6 +105,12 @@ class TimeoutSettings(BaseModel):
     inspect_wait: float = Field(1800.0, gt=0, description="Seconds in 'inspect wait'.")
     clean_callback: float = Field(1800.0, gt=0, description="Seconds in 'clean wait'.")
     rescue_callback: float = Field(1800.0, gt=0, description="Seconds in 'rescue wait'.")
+    network_confirm: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds a node waits for the operator to apply and confirm the switch "
+        "commands of a post-configured physical network ('inspect/clean/deploy confirm').",
+    )
     power_state_change: float = Field(
         60.0, gt=0, description="Default seconds a power change may take before it failed."
     )

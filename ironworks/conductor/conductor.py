@@ -32,6 +32,7 @@ from ironworks.common.settings import Settings
 from ironworks.conductor import periodic
 from ironworks.conductor.power_sync import PowerSync
 from ironworks.conductor.steps import run_step
+from ironworks.conductor.switching import DriverFor, Switching, host_network_data
 from ironworks.db import agents as agent_db
 from ironworks.db import conductors as conductor_db
 from ironworks.db import jobs as job_db
@@ -58,12 +59,18 @@ class LostLease(Exception):
 
 class Conductor:
     def __init__(
-        self, db: Database, settings: Settings, secret_box: SecretBox | None = None
+        self,
+        db: Database,
+        settings: Settings,
+        secret_box: SecretBox | None = None,
+        switch_driver: DriverFor | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         # opens driver_info secrets for the drivers; cmd/ hands down the one it loaded
         self.secret_box = secret_box or box_from_settings(settings)
+        # the switch step of each provision step (`switch_driver`: the seam tests use)
+        self.switching = Switching(db, self.secret_box, switch_driver)
         self.cfg = settings.conductor
         self.host = self.cfg.hostname
         self.incarnation = new_uuid()
@@ -284,13 +291,25 @@ class Conductor:
                 "fake_delay": self.settings.fake.delay,
                 "automated_clean": self.cfg.automated_clean,
                 "resolve_image": self.artifacts.resolve_image,
-                "build_configdrive": self.artifacts.configdrive,
+                "build_configdrive": self._configdrive,
+                "switching": self.switching,
                 "first_boot_url": self.artifacts.first_boot_url,
                 "drop_configdrive": self.artifacts.drop_configdrive,
                 "erase_mode": self.settings.boot.erase_mode,
                 "lldp_wait": self.settings.boot.lldp_wait,
             },
         )
+
+    def _configdrive(
+        self, node: dict[str, Any], drive: Any, first_boot_url: str | None = None
+    ) -> dict[str, Any]:
+        """The config drive, its network_data.json made from the host's NICs (host_nics) when
+        the request brought none."""
+        if isinstance(drive, dict) and drive.get("network_data") is None:
+            data = host_network_data(self.db, node["id"])
+            if data is not None:
+                drive = {**drive, "network_data": data}
+        return self.artifacts.configdrive(node, drive, first_boot_url)
 
     def _agent_session(self, node: dict[str, Any]) -> AgentSession | None:
         """The node's agent session, for nodes whose deploy or inspection uses the agent."""
@@ -360,6 +379,15 @@ class Conductor:
                 if out.nics:
                     found = port_db.add_found_nics(conn, node["id"], out.nics)
                     message = f"{state} -> {new}: " + found.sentence()
+                for note in out.notes:  # e.g. which switch ports moved, before the step's line
+                    node_db.record_event(
+                        conn,
+                        node["id"],
+                        note,
+                        event_type="network",
+                        conductor=self.host,
+                        request_id=job.get("request_id"),
+                    )
                 event = {
                     "event": message or f"{state} -> {new}",
                     "event_type": "provisioning",

@@ -67,7 +67,9 @@ def fail_expired_waits(c: Member) -> None:
             continue
         new = states.next_state(state, states.FAIL)
         try:
-            stalled = _stalled(c, node)
+            stalled = (
+                _unconfirmed(node) if state in states.NETWORK_WAIT_STATES else _stalled(c, node)
+            )
         except Exception:  # what one agent reported must not keep the others from timing out
             log.exception("node %s: reading what its agent said last failed", node["uuid"])
             stalled = ""
@@ -98,6 +100,16 @@ def fail_expired_waits(c: Member) -> None:
                     duration=(now - since).total_seconds(),
                 )
                 log.warning("node %s: %s", node["uuid"], msg)
+
+
+def _unconfirmed(node: dict[str, Any]) -> str:
+    """Which switch commands the operator never confirmed, for the timeout's last_error."""
+    pending = ((node["driver_internal_info"] or {}).get("network") or {}).get("pending") or {}
+    names = ", ".join(e["switch"] for e in pending.get("switches", [])) or "?"
+    return (
+        f": nobody confirmed the switch configuration of step '{pending.get('step', '?')}' "
+        f"(switch {names}); see GET /api/v1/nodes/{node['uuid']}/network"
+    )
 
 
 def _stalled(c: Member, node: dict[str, Any]) -> str:

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ironworks.common.errors import IronworksError
+from ironworks.conductor.switching import clear_marks, mark, marked
 from ironworks.db.engine import utcnow
 from ironworks.domain import phases, states
 from ironworks.domain import power as power_words
+from ironworks.domain.network import Step
 from ironworks.drivers import base
 from ironworks.drivers.agent import FIRST_BOOT, phase_end, phase_start
 from ironworks.drivers.base import Interface, Task
@@ -37,6 +39,15 @@ class Outcome:
     message: str | None = None
     # NICs an inspection found (base.NICS_KEY): the conductor makes them ports, same commit
     nics: list[dict[str, Any]] = field(default_factory=list)
+    # more lines for the node's history (Task.notes: e.g. the switch ports that moved)
+    notes: list[str] = field(default_factory=list)
+
+
+def ports_to(task: Task, step: Step, *, may_wait: bool = True) -> bool:
+    """The switch step (conductor/switching.py): move the node's switch ports where `step`
+    wants them. False: the operator must apply the shown commands first (post-configured)."""
+    switching = task.options.get("switching")
+    return True if switching is None else switching.run(task, step, may_wait=may_wait)
 
 
 def verify(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
@@ -51,6 +62,8 @@ def inspect(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> O
     insp = ifaces["inspect"]
     assert isinstance(insp, base.InspectInterface)
     insp.validate(task)
+    if not ports_to(task, Step.INSPECT):
+        return Outcome(states.NETWORK_WAIT)
     result, found = insp.inspect_hardware(task)
     if result == "wait":
         return Outcome(states.WAIT)
@@ -70,14 +83,23 @@ def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Out
     if manual is None and (
         automated is False or (automated is None and not task.options.get("automated_clean", True))
     ):
+        if not ports_to(task, Step.AVAILABLE):
+            return Outcome(states.NETWORK_WAIT)
         return Outcome(states.DONE, {"clean_step": {}}, "automated cleaning disabled: skipped")
-    deploy = ifaces["deploy"]
-    assert isinstance(deploy, base.DeployInterface)
-    deploy.validate(task)
-    result = deploy.clean(task, manual)
-    if result == "wait":
-        return Outcome(states.WAIT)
-    base.power_off(task)
+    if not marked(task, "cleaned"):
+        if not ports_to(task, Step.CLEAN):
+            return Outcome(states.NETWORK_WAIT)
+        deploy = ifaces["deploy"]
+        assert isinstance(deploy, base.DeployInterface)
+        deploy.validate(task)
+        result = deploy.clean(task, manual)
+        if result == "wait":
+            return Outcome(states.WAIT)
+        base.power_off(task)
+    if not ports_to(task, Step.AVAILABLE):  # parked on the provisioning network
+        mark(task, "cleaned")
+        return Outcome(states.NETWORK_WAIT)
+    clear_marks(task)
     return Outcome(states.DONE, {"clean_step": {}, "power_state": task.node["power_state"]})
 
 
@@ -87,9 +109,16 @@ def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Ou
     assert isinstance(boot, base.BootInterface)
     for iface in (power, mgmt, boot, dep):
         iface.validate(task)
-    result = dep.deploy(task)
-    if result == "wait":
-        return Outcome(states.WAIT)
+    if not marked(task, "written"):
+        if not ports_to(task, Step.DEPLOY):
+            return Outcome(states.NETWORK_WAIT)
+        result = dep.deploy(task)
+        if result == "wait":
+            return Outcome(states.WAIT)
+    if not ports_to(task, Step.ACTIVE):  # the host's own networks before its first boot
+        mark(task, "written")
+        return Outcome(states.NETWORK_WAIT)
+    clear_marks(task)
     boot.prepare_instance(task)
     state = (
         power.reboot(task)
@@ -108,6 +137,8 @@ def tear_down(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) ->
     dep.tear_down(task)
     boot.clean_up_instance(task)
     base.power_off(task)
+    # off the tenant's networks once the host is off; post-configured ports move at cleaning
+    ports_to(task, Step.UNDEPLOY, may_wait=False)
     values: dict[str, Any] = {"power_state": task.node["power_state"]}
     info = {k: v for k, v in (task.node.get("instance_info") or {}).items() if k == "capabilities"}
     values.update(instance_info=info, instance_uuid=None, instance_name=None)
@@ -171,6 +202,8 @@ def run_step(task: Task, args: dict[str, Any]) -> Outcome:
     power_before = task.node.get("power_state")
     task.args = args
     task.internal = copy.deepcopy(before)
+    if not args.get("resume"):  # a fresh request: nothing of an earlier attempt's switch wait
+        clear_marks(task, pending=True)
     try:
         task.interfaces = interfaces_for(task.node)
         out = STEPS[state](task, task.interfaces, args)
@@ -179,6 +212,7 @@ def run_step(task: Task, args: dict[str, Any]) -> Outcome:
     except Exception as e:  # a driver bug must not kill the worker or hide the node's fate
         log.exception("step %s of node %s crashed", state, task.uuid)
         out = Outcome(states.FAIL, message=f"{PHASE[state]} failed with an internal error: {e!r}")
+    out.notes = task.notes
     if task.internal != before:  # the timeline and what the agent reported, kept on failure too
         out.values.setdefault("driver_internal_info", task.internal)
     if task.node.get("power_state") != power_before:  # e.g. powered on to boot the ramdisk

@@ -22,9 +22,11 @@ from ironworks.common.ids import is_uuid_like
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import (
     host_nics,
+    hosts,
     ip_allocations,
     networks,
     physical_networks,
+    ports,
     projects,
     subnets,
     switches,
@@ -57,6 +59,14 @@ def get_physical_network(conn: Connection, ident: str) -> dict[str, Any] | None:
 def list_physical_networks(conn: Connection) -> list[dict[str, Any]]:
     q = sa.select(physical_networks).order_by(physical_networks.c.name)
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def physical_networks_named(conn: Connection, names: Collection[str]) -> dict[str, dict[str, Any]]:
+    """The physical networks with these names (ports name theirs), by name."""
+    if not names:
+        return {}
+    q = sa.select(physical_networks).where(physical_networks.c.name.in_(sorted(set(names))))
+    return {r["name"]: dict(r) for r in conn.execute(q).mappings()}
 
 
 def update_physical_network(conn: Connection, pk: int, values: dict[str, Any]) -> None:
@@ -258,3 +268,72 @@ def update_subnet(conn: Connection, pk: int, values: dict[str, Any]) -> None:
 
 def delete_subnet(conn: Connection, pk: int) -> None:
     conn.execute(sa.delete(subnets).where(subnets.c.id == pk))
+
+
+def switched_ports(conn: Connection, node_id: int) -> list[dict[str, Any]]:
+    """The node's ports cabled to a physical network that has a switch, by id: the ports a
+    switch step may have to move (one statement; none for a node without them)."""
+    switched = (
+        sa.select(physical_networks.c.name)
+        .join(switches, switches.c.physical_network_id == physical_networks.c.id)
+        .distinct()
+    )
+    q = (
+        sa.select(ports)
+        .where(ports.c.node_id == node_id, ports.c.physical_network.in_(switched))
+        .order_by(ports.c.id)
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+# Host NICs (read side: the conductor's switch steps and config drive) ---------------------------
+
+
+def host_nics_of_node(conn: Connection, node_id: int) -> list[dict[str, Any]]:
+    """The NICs of the host on the node, oldest first, each with its network: `port_id` or
+    `portgroup_id` (what it is bound to), `mac`, and the network's `network` (uuid),
+    `network_name`, `network_type`, `segmentation_id`, `physical_network_id`."""
+    q = (
+        sa.select(
+            host_nics.c.id,
+            host_nics.c.uuid,
+            host_nics.c.port_id,
+            host_nics.c.portgroup_id,
+            host_nics.c.mac,
+            networks.c.uuid.label("network"),
+            networks.c.name.label("network_name"),
+            networks.c.network_type,
+            networks.c.segmentation_id,
+            networks.c.physical_network_id,
+        )
+        .join(hosts, hosts.c.id == host_nics.c.host_id)
+        .join(networks, networks.c.id == host_nics.c.network_id)
+        .where(hosts.c.node_id == node_id)
+        .order_by(host_nics.c.id)
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def nic_addresses(conn: Connection, nic_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
+    """The addresses each NIC holds, with their subnet (`cidr`, `ip_version`, `gateway_ip`,
+    `dns_nameservers`), by NIC id; in allocation order."""
+    out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in nic_ids}
+    if not out:
+        return out
+    q = (
+        sa.select(
+            ip_allocations.c.host_nic_id,
+            ip_allocations.c.address,
+            subnets.c.uuid.label("subnet"),
+            subnets.c.cidr,
+            subnets.c.ip_version,
+            subnets.c.gateway_ip,
+            subnets.c.dns_nameservers,
+        )
+        .join(subnets, subnets.c.id == ip_allocations.c.subnet_id)
+        .where(ip_allocations.c.host_nic_id.in_(sorted(out)))
+        .order_by(ip_allocations.c.id)
+    )
+    for row in conn.execute(q).mappings():
+        out[row["host_nic_id"]].append(dict(row))
+    return out

@@ -28,9 +28,17 @@ TASK_DELETING: Final = "deleting"
 # Node provision states, tried in this order after "the node is gone" (error) and "the host's
 # task is deleting" (deleting):
 TEARDOWN_STATES = frozenset(
-    {states.DELETING, states.CLEANING, states.CLEAN_WAIT, states.AVAILABLE}
+    {
+        states.DELETING,
+        states.CLEANING,
+        states.CLEAN_WAIT,
+        states.CLEAN_NETWORK_WAIT,
+        states.AVAILABLE,
+    }
 )  # -> deleting
-DEPLOY_STATES = frozenset({states.DEPLOYING, states.DEPLOY_WAIT})  # -> rebuilding or building
+DEPLOY_STATES = frozenset(
+    {states.DEPLOYING, states.DEPLOY_WAIT, states.DEPLOY_NETWORK_WAIT}
+)  # -> rebuilding or building
 RUNNING_STATE: Final = states.ACTIVE  # -> stopped when powered off, else active
 FAILED_STATES = frozenset({states.DEPLOY_FAILED, states.ERROR})  # -> error
 # Any other provision state is shown as it is.

@@ -5,7 +5,9 @@ Names are OpenStack Ironic's so that its clients understand us. Three kinds of s
 * stable: nothing happens until someone asks (enroll, manageable, available, active, ...);
 * working: a conductor runs a step now (verifying, cleaning, deploying, ...);
 * wait: the node is away doing something (the ramdisk agent is booting, cleaning disks) and we
-  wait for it to call back or for the state's timeout (inspect wait, clean wait, wait call-back).
+  wait for it to call back or for the state's timeout (inspect wait, clean wait, wait call-back);
+  in the post-configured network scheme an operator applies the switch commands Ironworks
+  rendered and confirms (inspect/clean/deploy confirm).
 
 A *verb* is what a user asks for (`PUT /v1/nodes/{id}/states/provision {"target": verb}`); an
 *event* is what the conductor reports (`done`, `wait`, `fail`, `resume`). Both are transitions in
@@ -42,6 +44,12 @@ RESCUE_FAILED = "rescue failed"
 RESCUE = "rescue"
 UNRESCUING = "unrescuing"
 UNRESCUE_FAILED = "unrescue failed"
+# Post-configured network scheme: the node waits for the operator to apply the switch commands
+# Ironworks rendered for this step and to confirm (POST /api/v1/nodes/{id}/network/confirm).
+# (At most 15 characters, as every state: the width of nodes.provision_state.)
+INSPECT_NETWORK_WAIT = "inspect confirm"
+CLEAN_NETWORK_WAIT = "clean confirm"
+DEPLOY_NETWORK_WAIT = "deploy confirm"
 
 STABLE_STATES = frozenset({ENROLL, MANAGEABLE, AVAILABLE, ACTIVE, ERROR, RESCUE})
 FAILED_STATES = frozenset(
@@ -56,7 +64,12 @@ WAIT_STATES: dict[str, str] = {
     CLEAN_WAIT: "clean_callback",
     DEPLOY_WAIT: "deploy_callback",
     RESCUE_WAIT: "rescue_callback",
+    INSPECT_NETWORK_WAIT: "network_confirm",
+    CLEAN_NETWORK_WAIT: "network_confirm",
+    DEPLOY_NETWORK_WAIT: "network_confirm",
 }
+# The wait states of the post-configured scheme: an operator, not an agent, resumes them.
+NETWORK_WAIT_STATES = frozenset({INSPECT_NETWORK_WAIT, CLEAN_NETWORK_WAIT, DEPLOY_NETWORK_WAIT})
 ALL_STATES = STABLE_STATES | FAILED_STATES | WORKING_STATES | frozenset(WAIT_STATES)
 
 # States in which the node runs the agent ramdisk, and what the agent is there for: the boot
@@ -87,7 +100,9 @@ DONE = "done"
 WAIT = "wait"
 FAIL = "fail"
 RESUME = "resume"
-CONDUCTOR_EVENTS = frozenset({DONE, WAIT, FAIL, RESUME})
+# A step's switch work waits for the operator (post-configured scheme): to the network wait state
+NETWORK_WAIT = "network wait"
+CONDUCTOR_EVENTS = frozenset({DONE, WAIT, FAIL, RESUME, NETWORK_WAIT})
 
 # Verbs a user may ask for, with the API microversion that introduced each.
 VERB_MIN_VERSION: dict[str, tuple[int, int]] = {
@@ -136,6 +151,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(INSPECT_WAIT, "abort", INSPECT_FAILED),
     _t(INSPECT_FAILED, "manage", MANAGEABLE),
     _t(INSPECT_FAILED, "inspect", INSPECTING),
+    _t(INSPECTING, NETWORK_WAIT, INSPECT_NETWORK_WAIT),
+    _t(INSPECT_NETWORK_WAIT, RESUME, INSPECTING),
+    _t(INSPECT_NETWORK_WAIT, FAIL, INSPECT_FAILED),
+    _t(INSPECT_NETWORK_WAIT, "abort", INSPECT_FAILED),
     # cleaning: automated (provide, undeploy) and manual (clean)
     _t(MANAGEABLE, "provide", CLEANING),
     _t(MANAGEABLE, "clean", CLEANING),
@@ -146,6 +165,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(CLEAN_WAIT, FAIL, CLEAN_FAILED),
     _t(CLEAN_WAIT, "abort", CLEAN_FAILED),
     _t(CLEAN_FAILED, "manage", MANAGEABLE),
+    _t(CLEANING, NETWORK_WAIT, CLEAN_NETWORK_WAIT),
+    _t(CLEAN_NETWORK_WAIT, RESUME, CLEANING),
+    _t(CLEAN_NETWORK_WAIT, FAIL, CLEAN_FAILED),
+    _t(CLEAN_NETWORK_WAIT, "abort", CLEAN_FAILED),
     _t(AVAILABLE, "manage", MANAGEABLE),
     # deployment
     _t(AVAILABLE, "active", DEPLOYING),
@@ -160,6 +183,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(DEPLOY_FAILED, "active", DEPLOYING),
     _t(DEPLOY_FAILED, "rebuild", DEPLOYING),
     _t(DEPLOY_FAILED, "deleted", DELETING),
+    _t(DEPLOYING, NETWORK_WAIT, DEPLOY_NETWORK_WAIT),
+    _t(DEPLOY_NETWORK_WAIT, RESUME, DEPLOYING),
+    _t(DEPLOY_NETWORK_WAIT, FAIL, DEPLOY_FAILED),
+    _t(DEPLOY_NETWORK_WAIT, "abort", DEPLOY_FAILED),
+    _t(DEPLOY_NETWORK_WAIT, "deleted", DELETING),
     _t(ACTIVE, "rebuild", DEPLOYING),
     # tear-down
     _t(ACTIVE, "deleted", DELETING),

@@ -50,6 +50,9 @@ class Task:
     interfaces: dict[str, Interface] = field(default_factory=dict)
     agent: Any = None
     internal: dict[str, Any] = field(default_factory=dict)
+    # Lines for the node's history besides the step's own (e.g. which switch ports moved),
+    # written with the step's outcome, failed or not.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def driver_info(self) -> dict[str, Any]:

@@ -82,3 +82,57 @@ def test_networks_subnets_and_switches(live_server: LiveServer) -> None:
     assert "deleted network tenant-a" in cli(url, "network", "delete", "tenant-a").output
     cli(url, "physical-network", "delete", "fabric-a")
     assert cli_json(url, "physical-network", "list") == []
+
+
+def test_node_network_show_and_confirm(live_server: LiveServer) -> None:
+    """A post-configured physical network: the node waits in `inspect confirm`, the CLI prints
+    the commands to type on the switch, and `confirm` lets the inspection go on."""
+    import httpx
+
+    from tests.conftest import wait_for
+
+    url = live_server.url
+    cli(url, "physical-network", "create", "fabric-p", "--scheme", "postconfigured")
+    cli(url, "network", "create", "prov", "--segmentation-id", "10", "--role", "provisioning")
+    cli(
+        url,
+        "switch",
+        "create",
+        "lab-sw",
+        "--vendor",
+        "linux-bridge",
+        "--address",
+        "10.99.74.2",
+        "--username",
+        "root",
+        "--physical-network",
+        "fabric-p",
+        "--password-stdin",
+        stdin="unused\n",
+    )
+    node = cli_json(url, "node", "create", "--driver", "fake-hardware", "--name", "pc1")
+    port = {
+        "node_uuid": node["uuid"],
+        "address": "52:54:00:74:10:01",
+        "physical_network": "fabric-p",
+        "local_link_connection": {"port_id": "tap-pc1"},
+    }
+    headers = {"X-OpenStack-Ironic-API-Version": "latest"}
+    assert httpx.post(f"{url}/v1/ports", json=port, headers=headers).status_code == 201
+    cli(url, "node", "manage", "pc1", "--wait")
+    cli(url, "node", "inspect", "pc1")
+
+    def state() -> str:
+        return str(cli_json(url, "node", "show", "pc1")["provision_state"])
+
+    wait_for(lambda: state() == "inspect confirm")
+    shown = cli(url, "node", "network", "show", "pc1").output
+    assert "ip link set tap-pc1 master br-vlan10" in shown
+    assert "ironworks node network confirm" in shown and "--step inspect" in shown
+    as_json = cli_json(url, "node", "network", "show", "pc1")
+    assert as_json["waiting"] and as_json["pending"]["switches"][0]["switch"] == "lab-sw"
+    refused = cli(url, "node", "network", "confirm", "pc1", "--step", "deploy", code=1)
+    assert "inspect" in refused.output
+    cli(url, "node", "network", "confirm", "pc1", "--step", "inspect")
+    wait_for(lambda: state() == "manageable")
+    assert cli_json(url, "node", "network", "show", "pc1")["ports"][0]["vlan"] == 10

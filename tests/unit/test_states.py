@@ -95,3 +95,22 @@ def test_agent_states_are_working_or_wait_states_with_a_purpose():
     assert s.WORKING_STATES | frozenset(s.WAIT_STATES) >= s.AGENT_STATES
     assert set(s.AGENT_PURPOSE.values()) == {"inspect", "deploy", "clean", "rescue"}
     assert not s.DELETABLE_STATES & (s.AGENT_STATES | {s.ACTIVE, s.DEPLOYING})
+
+
+def test_every_state_fits_the_provision_state_column():
+    from ironworks.db.schema import nodes
+
+    width = nodes.c.provision_state.type.length
+    assert all(len(state) <= width for state in s.ALL_STATES), width
+
+
+def test_the_confirm_states_of_the_postconfigured_scheme():
+    for wait, working in (
+        (s.INSPECT_NETWORK_WAIT, s.INSPECTING),
+        (s.CLEAN_NETWORK_WAIT, s.CLEANING),
+        (s.DEPLOY_NETWORK_WAIT, s.DEPLOYING),
+    ):
+        assert s.next_state(working, s.NETWORK_WAIT) == wait
+        assert s.next_state(wait, s.RESUME) == working
+        assert wait in s.NETWORK_WAIT_STATES and s.WAIT_STATES[wait] == "network_confirm"
+    assert s.NETWORK_WAIT_STATES.isdisjoint(s.AGENT_STATES)  # the agent cannot resume them

@@ -6,6 +6,7 @@ export const PROVISION_STATES = [
   "cleaning", "clean wait", "clean failed", "available", "deploying", "wait call-back",
   "deploy failed", "active", "deleting", "error", "rescuing", "rescue wait", "rescue",
   "rescue failed", "unrescuing", "unrescue failed", "adopting", "adopt failed",
+  "inspect confirm", "clean confirm", "deploy confirm",
 ] as const;
 
 export const POWER_STATES = ["power on", "power off"] as const;

@@ -141,3 +141,86 @@ async def update_switch(ctx: CtxDep, ident: str, body: Annotated[SwitchUpdate, B
 async def delete_switch(ctx: CtxDep, ident: str) -> Response:
     await ctx.run(switches.delete, ctx.svc, ctx.caller, ident)
     return Response(status_code=204)
+
+
+# A node's switch ports, and the post-configured scheme's confirmation -------------------------
+
+node_router = APIRouter(prefix="/api/v1/nodes", tags=["networks"])
+
+
+class PendingSwitch(BaseModel):
+    switch: str
+    vendor: str
+    address: str
+    commands: list[str] = Field(
+        description="What to type at the switch's prompt, in order (enter configuration, the "
+        "changes, leave, save)."
+    )
+
+
+class Confirmation(BaseModel):
+    by: str | None
+    at: str
+
+
+class PendingNetwork(BaseModel):
+    step: str = Field(description="The port plan step: inspect, clean, deploy, active, ...")
+    since: str | None
+    confirmed: Confirmation | None
+    switches: list[PendingSwitch]
+
+
+class NodePort(BaseModel):
+    port: str
+    address: str
+    physical_network: str | None
+    switch: str | None
+    switch_port: str | None
+    vlan: int | None = Field(description="null: the switch's default VLAN, or not known.")
+    lag: int | None
+    network: str | None
+    known: bool = Field(description="False: Ironworks has not placed this port (yet).")
+
+
+class NodeNetwork(BaseModel):
+    node: str
+    provision_state: str
+    waiting: bool = Field(description="True while the node waits for a confirmation.")
+    pending: PendingNetwork | None
+    ports: list[NodePort]
+
+
+class NetworkConfirm(StrictBody):
+    step: str | None = Field(
+        None,
+        max_length=16,
+        description="The step whose commands were applied (as shown in `pending.step`); a "
+        "confirmation for another step is refused with a 409.",
+    )
+
+
+@node_router.get(
+    "/{ident}/network",
+    operation_id="show_node_network",
+    summary="Where a node's switch ports are, and the switch commands it waits for",
+    dependencies=[Allow("node:read")],
+)
+async def show_node_network(ctx: CtxDep, ident: str) -> NodeNetwork:
+    return NodeNetwork(**await ctx.run(switches.node_network, ctx.svc, ctx.caller, ident))
+
+
+@node_router.post(
+    "/{ident}/network/confirm",
+    operation_id="confirm_node_network",
+    summary="Confirm that the shown switch commands were applied (post-configured scheme)",
+    description="Only in 'inspect confirm', 'clean confirm' or 'deploy network "
+    "wait' (409 otherwise); the node goes on with its step.",
+    status_code=202,
+    dependencies=[Allow("network_scheme:update")],
+)
+async def confirm_node_network(
+    ctx: CtxDep, ident: str, body: Annotated[NetworkConfirm | None, Body()] = None
+) -> NodeNetwork:
+    step = body.step if body is not None else None
+    out = await ctx.run(switches.confirm_network, ctx.svc, ctx.caller, ident, step)
+    return NodeNetwork(**out)

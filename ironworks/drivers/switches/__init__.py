@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ironworks.common.errors import InvalidInput
 from ironworks.drivers.switches.base import (
     AddLagPorts,
@@ -31,6 +33,18 @@ DRIVERS: dict[str, type[SwitchDriver]] = {
 }
 
 
+def access_of(row: dict[str, Any], password: str, secret: str) -> SwitchAccess:
+    """How to reach the switch of a stored row (`switches` table), its secrets opened."""
+    return SwitchAccess(
+        name=row["name"],
+        host=row["address"],
+        username=row["username"],
+        password=password,
+        port=row["port"],
+        secret=secret,
+    )
+
+
 def driver_for(vendor: str, switch: SwitchAccess, **kwargs) -> SwitchDriver:
     """The driver of `vendor` bound to one switch; InvalidInput naming the choices otherwise."""
     try:
@@ -54,5 +68,6 @@ __all__ = [
     "SetAccessVlan",
     "SwitchAccess",
     "SwitchDriver",
+    "access_of",
     "driver_for",
 ]
