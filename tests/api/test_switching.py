@@ -455,8 +455,7 @@ def test_postconfigured_waits_for_the_operator(client, run, fabric):
     assert entry["switch"] == "tor-1" and entry["address"] == "10.99.74.2"
     assert entry["commands"] == [
         "set -e",
-        "ip link set tap-n1 master br-vlan10",
-        "ip link set tap-n1 up",
+        "ip link set tap-n1 master br-vlan10 up",
         "set +e",
     ]
     assert any(
