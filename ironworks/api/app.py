@@ -21,6 +21,7 @@ from ironworks.api.metrics import router as metrics_router
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
+from ironworks.api.native import billing as native_billing
 from ironworks.api.native import hosts as native_hosts
 from ironworks.api.native import images as native_images
 from ironworks.api.native import license as native_license
@@ -95,6 +96,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(metrics_router(public=svc.settings.api.metrics_public))
     app.include_router(native_networks.router)
     app.include_router(native_switches.router)
+    app.include_router(native_billing.router)
     if svc.settings.boot.serve_on_api:  # else only the boot listener serves them (cmd/bootsvc.py)
         app.include_router(boot.router)
         app.include_router(native_images.boot_router)

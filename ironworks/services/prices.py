@@ -64,6 +64,20 @@ def list_prices(svc: Services, caller: Caller, flavor: str | None = None) -> lis
     return [_out(r, current) for r in rows]
 
 
+def _effective_from(value: Any, at: datetime) -> datetime:
+    """When a new price takes effect: `at` (now) if not given; a datetime or ISO 8601 text."""
+    if value is None:
+        return at
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime):
+        raise InvalidInput("effective_from must be an ISO 8601 time", field="effective_from")
+    return billing.to_second(value)
+
+
 def set_price(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     """Add a price to a flavor's history: {flavor, price, currency, unit?, effective_from?}."""
     amount = billing.parse_price(body.get("price"))
@@ -79,8 +93,7 @@ def set_price(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, 
     if body.get("unit", billing.UNIT) != billing.UNIT:
         raise InvalidInput(f"unit must be {billing.UNIT}: prices are per hour", field="unit")
     at = now(svc)
-    when = body.get("effective_from")
-    effective = at if when is None else billing.to_second(when)
+    effective = _effective_from(body.get("effective_from"), at)
     if effective < at:
         raise InvalidInput(
             "effective_from must be now or later: a price never changes a period that has "
