@@ -59,6 +59,8 @@ COMMANDS = (
     Lazy("network", _help(groups.network_app), "ironworks.cli.networks:network_app"),
     Lazy("subnet", _help(groups.subnet_app), "ironworks.cli.networks:subnet_app"),
     Lazy("switch", _help(groups.switch_app), "ironworks.cli.switches:switch_app"),
+    Lazy("billing", _help(groups.billing_app), "ironworks.cli.billing:billing_app"),
+    Lazy("usage", _help(groups.usage_app), "ironworks.cli.billing:usage_app"),
 )
 
 __all__ = ["COMMANDS"]
