@@ -13,6 +13,9 @@ A host's status is derived from its node in SQL (`db/hosts.host_status`, so list
 and page on it): building, active, stopped, rebuilding, deleting, error (with the node's last
 error). Delete tears the node down (undeploy, cleaning); the host disappears when its node is
 available again (the conductor removes the row). The statements live in db/hosts.py.
+
+Create, start, stop, rebuild and delete are the boundaries of the host's usage: each calls
+services/usage.py in its own transaction, so the request and its usage record commit together.
 """
 
 from __future__ import annotations
