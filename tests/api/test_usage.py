@@ -371,3 +371,26 @@ def test_prices_history_validation_and_scope(cloud: Cloud) -> None:
         r = c.get("/api/v1/usage", params=params, headers=cloud.who["admin"])
         assert r.status_code == 400, (params, r.text)
         assert fld in r.json()["detail"], (params, r.json())
+
+
+def test_a_tear_down_through_the_node_api_ends_the_hosts_usage(cloud: Cloud) -> None:
+    """The cloud admin undeploys a host's node through Ironic's API, not the host's delete: the
+    conductor drops the host and closes its record at its clock's now, in that transaction."""
+    c, clock, admin = cloud.c, cloud.clock, cloud.who["admin"]
+    r = c.post(
+        "/api/v1/hosts",
+        json={"name": "big", "flavor": "bm.arm", "image": "http://images/os.qcow2"},
+        headers=cloud.who["carol"],
+    )
+    assert r.status_code == 202, r.text
+    node = wait_status(c, cloud.who["carol"], "big", "active")["node_uuid"]
+    clock.advance(minutes=90)
+    r = c.put(f"/v1/nodes/{node}/states/provision", json={"target": "deleted"}, headers=admin)
+    assert r.status_code == 202, r.text
+    wait_for(lambda: c.get("/api/v1/hosts/big", headers=admin).status_code == 404)
+    clock.advance(hours=5)
+    found = report(cloud, "carol", start=at())
+    assert [(h["host"], h["seconds"], h["currency"], h["cost"]) for h in found["hosts"]] == [
+        ("big", 5400, None, None)  # no price was ever set: counted, not costed
+    ]
+    assert found["totals"] == []
