@@ -30,7 +30,7 @@ from ironworks.db.engine import Database
 from ironworks.services import auth
 from ironworks.services.context import Services
 from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, bearer, log_in
-from tests.api.test_hosts import ARM, X86, add_nodes, wait_status
+from tests.api.test_hosts import ARM, X86, add_nodes, tenants, wait_status
 from tests.conftest import make_settings, wait_for
 
 T0 = datetime(2026, 3, 1, 0, 0, 0, tzinfo=UTC)
@@ -104,32 +104,9 @@ def cloud(database_url: str, tmp_path: Path) -> Iterator[Cloud]:
     cloud.start()
     c = cloud.c
     admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
-    for path, body in (
-        ("/api/v1/departments", {"name": "d1"}),
-        ("/api/v1/departments", {"name": "d2"}),
-        ("/api/v1/projects", {"name": "p1", "department": "d1"}),
-        ("/api/v1/projects", {"name": "p2", "department": "d2"}),
-        ("/api/v1/users", {"name": "alice", "password": PASSWORD}),
-        ("/api/v1/users", {"name": "carol", "password": PASSWORD}),
-        ("/api/v1/users", {"name": "dora", "password": PASSWORD}),
-        ("/api/v1/flavors", {"name": "bm.x86", "cpus": 16, "memory_mb": 65536, "local_gb": 200}),
-        (
-            "/api/v1/flavors",
-            {
-                "name": "bm.arm",
-                "cpus": 64,
-                "memory_mb": 131072,
-                "local_gb": 400,
-                "cpu_arch": "aarch64",
-                "is_public": False,
-                "projects": ["p2"],
-            },
-        ),
-    ):
-        r = c.post(path, json=body, headers=admin)
-        assert r.status_code == 201, r.text
-    for path in ("/api/v1/projects/p1/members/alice", "/api/v1/projects/p2/members/carol"):
-        assert c.put(path, json={}, headers=admin).status_code == 200
+    tenants(c, admin)
+    r = c.post("/api/v1/users", json={"name": "dora", "password": PASSWORD}, headers=admin)
+    assert r.status_code == 201, r.text
     r = c.put("/api/v1/departments/d1/admins/dora", json={}, headers=admin)
     assert r.status_code in (200, 204), r.text
     assert cloud.svc is not None
