@@ -15,15 +15,14 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from ironworks.api.access import Allow
 from ironworks.api.deps import CtxDep
+from ironworks.api.native.downloads import SHEET_RESPONSES, Format, sheet_response
 from ironworks.api.native.networks import StrictBody, Timestamp, query
-from ironworks.services import prices, sheets, usage
-from ironworks.services.sheets import CSV_MIME, XLSX_MIME
+from ironworks.services import prices, usage
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
 
@@ -184,7 +183,7 @@ async def usage_report(
     operation_id="export_usage",
     summary="The usage report's host lines as CSV or XLSX",
     response_class=Response,
-    responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}},
+    responses=SHEET_RESPONSES,
     dependencies=[Allow("usage:read")],
 )
 async def export_usage(
@@ -193,20 +192,8 @@ async def export_usage(
     end: EndQ = None,
     project: ProjectQ = None,
     department: DepartmentQ = None,
-    fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    fmt: Format = "csv",
 ) -> Response:
     query(ctx, _REPORT_PARAMS | {"format"})
     found = await _report(ctx, start, end, project, department)
-    rows = usage.export_rows(found)
-
-    def render() -> bytes:
-        if fmt == "xlsx":
-            return sheets.write_xlsx(usage.EXPORT_COLUMNS, rows, "usage")
-        return sheets.write_csv(usage.EXPORT_COLUMNS, rows)
-
-    data = await run_in_threadpool(render)
-    return Response(
-        data,
-        media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="usage.{fmt}"'},
-    )
+    return await sheet_response(fmt, usage.EXPORT_COLUMNS, usage.export_rows(found), "usage")
