@@ -75,7 +75,10 @@ def _effective_from(value: Any, at: datetime) -> datetime:
             value = None
     if not isinstance(value, datetime):
         raise InvalidInput("effective_from must be an ISO 8601 time", field="effective_from")
-    return billing.to_second(value)
+    try:
+        return billing.to_second(value)
+    except OverflowError:  # year 9999 with a zone west of UTC
+        raise InvalidInput("effective_from is out of range", field="effective_from") from None
 
 
 def set_price(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[str, Any]:

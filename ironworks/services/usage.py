@@ -83,6 +83,13 @@ def rebuilt(svc: Services, conn: sa.Connection, host_uuid: str) -> None:
 # --- the report ----------------------------------------------------------------------------------
 
 
+def _instant(value: datetime, field: str) -> datetime:
+    try:
+        return billing.to_second(value)
+    except OverflowError:  # year 9999 with a zone west of UTC, year 1 east of it
+        raise InvalidInput(f"{field} is out of range", field=field) from None
+
+
 def _period(
     svc: Services, start: datetime | None, end: datetime | None
 ) -> tuple[datetime, datetime]:
@@ -90,8 +97,8 @@ def _period(
         raise InvalidInput(
             "start is required: the period's first instant (ISO 8601)", field="start"
         )
-    start = billing.to_second(start)
-    end = now(svc) if end is None else billing.to_second(end)
+    start = _instant(start, "start")
+    end = now(svc) if end is None else _instant(end, "end")
     if end <= start:
         raise InvalidInput("end must be after start", field="end")
     return start, end

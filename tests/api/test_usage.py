@@ -294,6 +294,7 @@ def test_prices_history_validation_and_scope(cloud: Cloud) -> None:
     assert set_price(cloud, "bm.x86", "9").status_code == 409
     for body, fld in (
         ({"effective_from": at(seconds=-1)}, "effective_from"),
+        ({"effective_from": "9999-12-31T23:59:59-05:00"}, "effective_from"),
         ({"price": "-1"}, "price"),
         ({"price": "1.0000001"}, "price"),
         ({"price": "NaN"}, "price"),
@@ -344,6 +345,8 @@ def test_prices_history_validation_and_scope(cloud: Cloud) -> None:
         ({"start": at(hours=2), "end": at(hours=1)}, "end"),
         ({"start": "yesterday"}, "start"),
         ({"start": at(), "flavor": "x"}, "flavor"),
+        ({"start": "9999-12-31T23:59:59-05:00"}, "start"),
+        ({"start": at(), "end": "9999-12-31T23:59:59-05:00"}, "end"),
     ):
         r = c.get("/api/v1/usage", params=params, headers=cloud.who["admin"])
         assert r.status_code == 400, (params, r.text)
