@@ -59,6 +59,8 @@ def parse_price(value: object) -> Decimal | None:
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -PRICE_PLACES:
         return None
+    if isinstance(exponent, int) and exponent > 0:  # "1e2": shown and stored as 100
+        amount = amount.quantize(Decimal(1))
     return amount
 
 

@@ -60,6 +60,7 @@ def test_cost_is_exact_then_rounded_once_half_up_to_the_cent() -> None:
         ("NaN", None),
         ("Infinity", None),
         ("1e12", None),
+        ("1e2", Decimal("100")),
         ("twelve", None),
         (1.5, None),
         (True, None),
