@@ -374,3 +374,24 @@ def test_a_tear_down_through_the_node_api_ends_the_hosts_usage(cloud: Cloud) -> 
         ("big", 5400, None, None)  # no price was ever set: counted, not costed
     ]
     assert found["totals"] == []
+
+
+def test_the_billing_routes_are_typed(cloud: Cloud) -> None:
+    doc = cloud.c.get("/openapi.json").json()
+    ops = {
+        op["operationId"]: op
+        for path, item in doc["paths"].items()
+        if path.startswith(("/api/v1/billing", "/api/v1/usage"))
+        for op in item.values()
+    }
+    assert sorted(ops) == ["export_usage", "list_prices", "set_price", "usage_report"]
+    body = ops["set_price"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/PriceSet"}
+    assert doc["components"]["schemas"]["PriceSet"]["additionalProperties"] is False
+    for name in ("set_price", "list_prices", "usage_report"):
+        answer = next(a for s, a in ops[name]["responses"].items() if s.startswith("2"))
+        assert "$ref" in answer["content"]["application/json"]["schema"], name
+    assert set(ops["export_usage"]["responses"]["200"]["content"]) == {
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
