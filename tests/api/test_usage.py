@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from ironworks.api.app import create_app
@@ -27,6 +28,7 @@ from ironworks.conductor.conductor import Conductor
 from ironworks.db import migrate
 from ironworks.db import usage as usage_db
 from ironworks.db.engine import Database
+from ironworks.db.schema import nodes
 from ironworks.services import auth
 from ironworks.services.context import Services
 from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, bearer, log_in
@@ -395,3 +397,30 @@ def test_the_billing_routes_are_typed(cloud: Cloud) -> None:
         "text/csv",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     }
+
+
+def test_a_refused_request_writes_no_record(cloud: Cloud) -> None:
+    """The record is written in the request's transaction: a start the node refuses (a power
+    change already under way) leaves the stopped host without an open record."""
+    c, clock, alice = cloud.c, cloud.clock, cloud.who["alice"]
+    r = c.post(
+        "/api/v1/hosts",
+        json={"name": "web", "flavor": "bm.x86", "image": "http://images/os.qcow2"},
+        headers=alice,
+    )
+    assert r.status_code == 202, r.text
+    wait_status(c, alice, "web", "active")
+    clock.advance(hours=1)
+    power(cloud, "alice", "web", "stop", "stopped")
+    node = c.get("/api/v1/hosts/web", headers=alice).json()["node_uuid"]
+    assert cloud.svc is not None
+    with cloud.svc.db.write() as conn:
+        conn.execute(
+            sa.update(nodes).where(nodes.c.uuid == node).values(target_power_state="power on")
+        )
+    clock.advance(hours=1)
+    r = c.post("/api/v1/hosts/web/start", headers=alice)
+    assert r.status_code == 409, r.text
+    clock.advance(hours=1)
+    found = report(cloud, "alice", start=at())
+    assert [(h["host"], h["seconds"]) for h in found["hosts"]] == [("web", 3600)]
