@@ -21,6 +21,7 @@ from ironworks.api.metrics import router as metrics_router
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
+from ironworks.api.native import billing as native_billing
 from ironworks.api.native import floating_ips as native_floating_ips
 from ironworks.api.native import hosts as native_hosts
 from ironworks.api.native import images as native_images
@@ -98,6 +99,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_switches.router)
     app.include_router(native_floating_ips.router)
     app.include_router(native_switches.node_router)
+    app.include_router(native_billing.router)
     if svc.settings.boot.serve_on_api:  # else only the boot listener serves them (cmd/bootsvc.py)
         app.include_router(boot.router)
         app.include_router(native_images.boot_router)

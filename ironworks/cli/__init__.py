@@ -62,6 +62,8 @@ COMMANDS = (
     Lazy(
         "floating-ip", _help(groups.floating_ip_app), "ironworks.cli.floating_ips:floating_ip_app"
     ),
+    Lazy("billing", _help(groups.billing_app), "ironworks.cli.billing:billing_app"),
+    Lazy("usage", _help(groups.usage_app), "ironworks.cli.billing:usage_app"),
 )
 
 __all__ = ["COMMANDS"]

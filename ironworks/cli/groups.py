@@ -52,6 +52,16 @@ floating_ip_app = typer.Typer(
     help=_("Floating IPs: external addresses mapped 1:1 to a host's NIC."), no_args_is_help=True
 )
 
+billing_app = typer.Typer(
+    help=_("Billing: the prices of flavors per hour (set by the cloud admin)."),
+    no_args_is_help=True,
+)
+price_app = typer.Typer(help=_("Flavor prices per hour, with their history."), no_args_is_help=True)
+usage_app = typer.Typer(
+    help=_("Usage: the hours hosts ran in a period, and their cost."), no_args_is_help=True
+)
+
+billing_app.add_typer(price_app, name="price")
 node_app.add_typer(power_app, name="power")
 node_app.add_typer(maintenance_app, name="maintenance")
 node_app.add_typer(boot_device_app, name="boot-device")

@@ -1,4 +1,5 @@
-"""Calls of Ironworks' own tenancy API (`/api/v1`): flavors, hosts, images, the audit log."""
+"""Calls of Ironworks' own tenancy API (`/api/v1`): flavors, hosts, images, the audit log,
+prices and usage."""
 
 from __future__ import annotations
 
@@ -142,6 +143,24 @@ class CloudClient:
         r = self.session.request(
             "GET", "/api/v1/audit-events/export", params={"format": fmt, **params}
         )
+        return r.content
+
+    # --- prices and usage ------------------------------------------------------------------------
+
+    def list_prices(self, flavor: str | None = None) -> list[dict[str, Any]]:
+        params = {"flavor": flavor} if flavor else {}
+        return list(self._json("GET", "/api/v1/billing/prices", **params)["prices"])
+
+    def set_price(self, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("POST", "/api/v1/billing/prices", body))
+
+    def usage_report(self, **params: str | None) -> dict[str, Any]:
+        given = {k: v for k, v in params.items() if v is not None}
+        return dict(self._json("GET", "/api/v1/usage", **given))
+
+    def export_usage(self, fmt: str, **params: str | None) -> bytes:
+        given = {k: v for k, v in params.items() if v is not None}
+        r = self.session.request("GET", "/api/v1/usage/export", params={"format": fmt, **given})
         return r.content
 
     # --- identity -------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from ironworks.boot.artifacts import DeployArtifacts
@@ -64,8 +66,12 @@ class Conductor:
         settings: Settings,
         secret_box: SecretBox | None = None,
         switch_driver: DriverFor | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
+        # "now" of a host's usage record closed when its node's tear-down drops the host
+        # (services/usage.py); tests pass the clock their API's Services has
+        self.clock = clock
         self.settings = settings
         # opens driver_info secrets for the drivers; cmd/ hands down the one it loaded
         self.secret_box = secret_box or box_from_settings(settings)
@@ -374,7 +380,7 @@ class Conductor:
                         conn, node["id"], task.agent.boot_id, task.agent.commands
                     )
                 if torn_down:
-                    node_db.drop_host(conn, node["id"])
+                    node_db.drop_host(conn, node["id"], self.clock())
                 message = out.message
                 if out.nics:
                     found = port_db.add_found_nics(conn, node["id"], out.nics)

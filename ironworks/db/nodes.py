@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.engine import utcnow
 from ironworks.db.lookup import taken
 from ironworks.db.pagination import paginate
-from ironworks.db.schema import chassis, hosts, node_history, nodes
+from ironworks.db.schema import chassis, hosts, node_history, nodes, usage_records
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +235,16 @@ def power_sync_candidates(
     return [dict(r) for r in rows]
 
 
-def drop_host(conn: Connection, node_id: int) -> None:
-    """The tenant's host on the node is gone with its instance (teardown), same transaction."""
+def drop_host(conn: Connection, node_id: int, at: datetime) -> None:
+    """The tenant's host on the node is gone with its instance (teardown), same transaction.
+    Its usage record, if one is still open (a tear-down the host's delete did not ask for: the
+    node API's), ends at `at` (to the second)."""
+    gone = sa.select(hosts.c.uuid).where(hosts.c.node_id == node_id).scalar_subquery()
+    conn.execute(
+        sa.update(usage_records)
+        .where(usage_records.c.host_uuid == gone, usage_records.c.ended_at.is_(None))
+        .values(ended_at=at.replace(microsecond=0), ended_by="delete")
+    )
     conn.execute(sa.delete(hosts).where(hosts.c.node_id == node_id))
 
 

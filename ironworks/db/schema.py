@@ -696,3 +696,51 @@ floating_ips = sa.Table(
     sa.UniqueConstraint("host_nic_id", "fixed_ip"),
     sa.Index("ix_floating_ips_project_id", "project_id"),
 )
+
+# --- usage metering and prices (docs/operations.md, "Usage and prices") ------------------------
+
+# One row per interval a host accrues: opened by create, start and rebuild, closed by stop,
+# rebuild and delete, each in the transaction of the request that causes it (services/usage.py).
+# At most one open row (ended_at NULL) per host. The host's flavor, project and department are
+# copied in, not referenced: a report over last month must survive the host, the flavor or the
+# project being deleted since.
+usage_records = sa.Table(
+    "usage_records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("host_uuid", sa.String(36), nullable=False),
+    sa.Column("host_name", sa.String(255), nullable=False),
+    sa.Column("flavor_uuid", sa.String(36), nullable=False),
+    sa.Column("flavor_name", sa.String(255), nullable=False),
+    sa.Column("project_id", sa.Integer, nullable=False),
+    sa.Column("project_name", sa.String(255), nullable=False),
+    sa.Column("department_id", sa.Integer, nullable=False),
+    sa.Column("department_name", sa.String(255), nullable=False),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("started_by", sa.String(16), nullable=False),  # create, start, rebuild
+    sa.Column("ended_at", TS),  # NULL: still accruing
+    sa.Column("ended_by", sa.String(16)),  # stop, rebuild, delete
+    sa.Index("ix_usage_records_host_uuid", "host_uuid"),
+    sa.Index("ix_usage_records_project_id_started_at", "project_id", "started_at"),
+    sa.Index("ix_usage_records_department_id_started_at", "department_id", "started_at"),
+)
+
+# The price of a flavor per hour, as a history: a row is never changed, a new price is a new row
+# taking effect at `effective_from` (now, or later). The price in force at an instant is the row
+# with the latest effective_from at or before it. `price` is the decimal's text (exact on SQLite,
+# which has no decimal type). Keyed by the flavor's uuid, for the same reason as usage_records.
+flavor_prices = sa.Table(
+    "flavor_prices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("flavor_uuid", sa.String(36), nullable=False),
+    sa.Column("flavor_name", sa.String(255), nullable=False),
+    sa.Column("price", sa.String(40), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("unit", sa.String(8), nullable=False),  # "hour"
+    sa.Column("effective_from", TS, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(255)),
+    sa.UniqueConstraint("flavor_uuid", "effective_from"),
+)

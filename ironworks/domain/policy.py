@@ -140,6 +140,12 @@ RULES: tuple[Rule, ...] = (
     Rule("switch:read", "network config", "list and show switches", A, X, X, prd=False),
     Rule("availability_zone:read", "hosts", "list availability zones", A, A, A, prd=False),
     Rule("metrics:read", "monitoring", "scrape the Prometheus metrics", A, X, X, prd=False),
+    # Billing: the PRD's one row is "set billing items" (billing:update, above). Reading them
+    # and the usage they price are ours: everyone sees the prices of the flavors they may use
+    # (services/prices.py); usage and its cost are JOINED like hosts, and a department's whole
+    # report is for its admins and the cloud admin (services/usage.py).
+    Rule("billing:read", "billing", "show the prices of flavors", A, A, A, prd=False),
+    Rule("usage:read", "billing", "view and export usage and its cost", A, J, J, prd=False),
 )
 
 BY_OPERATION = {r.operation: r for r in RULES}

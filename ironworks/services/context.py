@@ -3,12 +3,14 @@ asks, and under which id."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ironworks.common.crypto import SecretBox, box_from_settings
 from ironworks.common.settings import Settings
-from ironworks.db.engine import Database
+from ironworks.db.engine import Database, utcnow
 from ironworks.domain.versions import MAX_VERSION, Version
 
 
@@ -52,6 +54,9 @@ class Services:
     # Seals driver_info secrets on write, opens them for drivers (see common/crypto.py). cmd/
     # passes the one it loaded or generated; left out, the `secret_key` setting must be set.
     secret_box: SecretBox | None = None
+    # "Now" for what is measured against the wall clock: usage records and the prices in force
+    # (services/usage.py, services/billing.py). Tests pass a clock they move instead of sleeping.
+    clock: Callable[[], datetime] = utcnow
 
     def __post_init__(self) -> None:
         if not self.hostname:

@@ -13,11 +13,16 @@ A host's status is derived from its node in SQL (`db/hosts.host_status`, so list
 and page on it): building, active, stopped, rebuilding, deleting, error (with the node's last
 error). Delete tears the node down (undeploy, cleaning); the host disappears when its node is
 available again (the conductor removes the row). The statements live in db/hosts.py.
+
+Create, start, stop, rebuild and delete are the boundaries of the host's usage: each calls
+services/usage.py in its own transaction, so the request and its usage record commit together.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,7 +42,7 @@ from ironworks.domain import states
 from ironworks.domain.capabilities import capability
 from ironworks.images.store import TENANT_SOURCE
 from ironworks.services import flavors as flavor_svc
-from ironworks.services import operations
+from ironworks.services import operations, usage
 from ironworks.services.context import Caller, Services
 from ironworks.services.tenancy import project_row
 
@@ -204,6 +209,7 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
                 "user_id": caller.principal.user_id if caller.principal else None,
             }
             _add_and_deploy(conn, caller, host, node)
+            usage.begin(svc, conn, host_uuid, "create")
             created.append({"uuid": host_uuid, "name": name, "node_uuid": node["uuid"]})
         caller.acted_on(
             "host",
@@ -428,7 +434,12 @@ def power(svc: Services, caller: Caller, ident: str, action: str) -> None:
             f"host {row['name']} is {row['status']}; it can be started, "
             "stopped or rebooted when active or stopped"
         )
-    operations.request_power(svc, row["node_uuid"], {"target": target}, caller)
+    metered: Callable[[sa.Connection], None] | None = None
+    if action == "start":
+        metered = partial(usage.begin, svc, why="start", host_uuid=row["uuid"])
+    elif action == "stop":
+        metered = partial(usage.end, svc, why="stop", host_uuid=row["uuid"])
+    operations.request_power(svc, row["node_uuid"], {"target": target}, caller, also=metered)
 
 
 def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> None:
@@ -460,12 +471,14 @@ def rebuild(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> 
             caller,
         )
         host_db.set_task(conn, row["id"], "rebuilding", image=new_image)
+        usage.rebuilt(svc, conn, row["uuid"])
     job_db.wake()
 
 
 def delete(svc: Services, caller: Caller, ident: str) -> None:
     with svc.db.write() as conn:
         row = _one(conn, caller, ident)
+        usage.end(svc, conn, row["uuid"], "delete")
         if row["node_uuid"] is None or row["provision_state"] == states.AVAILABLE:
             host_db.delete(conn, row["id"])
             return

@@ -9,7 +9,7 @@ run here, synchronously, under the node lock, the way an operator expects a quic
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -189,7 +189,15 @@ def _provision_args(
 # --- power ---------------------------------------------------------------------------------------
 
 
-def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Caller) -> None:
+def request_power(
+    svc: Services,
+    ident: str,
+    body: dict[str, Any],
+    caller: Caller,
+    also: Callable[[Connection], None] | None = None,
+) -> None:
+    """Accept a power change: the node's target and a `power` job, in one transaction; `also`
+    runs in that transaction once the request is accepted (a host's usage record)."""
     target = body.get("target")
     if target not in POWER_TARGETS:
         raise InvalidInput(
@@ -238,6 +246,8 @@ def request_power(svc: Services, ident: str, body: dict[str, Any], caller: Calle
         )
         if not ok:
             raise Conflict(f"Node {node['uuid']} changed while the request was handled; retry")
+        if also is not None:
+            also(conn)
     job_db.wake()
 
 

@@ -96,7 +96,9 @@ def _edits(body: dict[str, Any]) -> dict[str, Any]:
 # --- departments ---------------------------------------------------------------------------------
 
 
-def _department(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
+def department_row(conn: sa.Connection, caller: Caller, ident: str) -> dict[str, Any]:
+    """A department by name or uuid, if the caller is the cloud admin or one of its admins
+    (404 otherwise)."""
     row = tenancy.department(conn, ident)
     if row is None or not (caller.is_admin or row["id"] in caller.principal.departments):
         raise NotFound(f"department {ident} could not be found")
@@ -122,7 +124,7 @@ def create_department(svc: Services, caller: Caller, body: dict[str, Any]) -> di
     try:
         with svc.db.write() as conn:
             tenancy.insert_department(conn, values)
-            return _dept_out(conn, _department(conn, caller, values["uuid"]))
+            return _dept_out(conn, department_row(conn, caller, values["uuid"]))
     except IntegrityError:
         raise Conflict(f"a department named {values['name']!r} already exists") from None
 
@@ -135,7 +137,7 @@ def list_departments(svc: Services, caller: Caller) -> list[dict[str, Any]]:
 
 def get_department(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
     with svc.db.read() as conn:
-        return _dept_out(conn, _department(conn, caller, ident))
+        return _dept_out(conn, department_row(conn, caller, ident))
 
 
 def update_department(
@@ -144,16 +146,16 @@ def update_department(
     values = _edits(body)
     try:
         with svc.db.write() as conn:
-            row = _department(conn, caller, ident)
+            row = department_row(conn, caller, ident)
             tenancy.update_department(conn, row["id"], values)
-            return _dept_out(conn, _department(conn, caller, row["uuid"]))
+            return _dept_out(conn, department_row(conn, caller, row["uuid"]))
     except IntegrityError:
         raise Conflict(f"a department named {values.get('name')!r} already exists") from None
 
 
 def delete_department(svc: Services, caller: Caller, ident: str) -> None:
     with svc.db.write() as conn:
-        row = _department(conn, caller, ident)
+        row = department_row(conn, caller, ident)
         n = tenancy.count_projects(conn, row["id"])
         if n:
             raise Conflict(
@@ -166,7 +168,7 @@ def set_department_admin(
     svc: Services, caller: Caller, ident: str, user: str, admin: bool
 ) -> dict[str, Any]:
     with svc.db.write() as conn:
-        row = _department(conn, caller, ident)
+        row = department_row(conn, caller, ident)
         tenancy.set_department_admin(conn, row["id"], _user(conn, caller, user)["id"], admin)
         return _dept_out(conn, row)
 
@@ -212,7 +214,7 @@ def create_project(svc: Services, caller: Caller, body: dict[str, Any]) -> dict[
         raise InvalidInput("department is required (its name or id)", field="department")
     try:
         with svc.db.write() as conn:
-            dept = _department(conn, caller, str(body["department"]))
+            dept = department_row(conn, caller, str(body["department"]))
             values = {
                 "uuid": new_uuid(),
                 "name": _name(body.get("name")),

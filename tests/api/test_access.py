@@ -182,6 +182,13 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     ),
     "switch:update": ("PATCH", "/api/v1/switches/sw1", {"port": 2222}),
     "switch:delete": ("DELETE", "/api/v1/switches/sw1", None),
+    "billing:read": ("GET", "/api/v1/billing/prices", None),
+    "billing:update": (
+        "POST",
+        "/api/v1/billing/prices",
+        {"flavor": "fpub", "price": "1.50", "currency": "CNY"},
+    ),
+    "usage:read": ("GET", "/api/v1/usage?project=p1&start=2026-01-01T00:00:00Z", None),
 }
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]

@@ -26,13 +26,8 @@ X86 = {"cpus": 32, "memory_mb": 131072, "local_gb": 400, "cpu_arch": "x86_64"}
 ARM = {"cpus": 64, "memory_mb": 262144, "local_gb": 800, "cpu_arch": "aarch64"}
 
 
-@pytest.fixture
-def cloud(secure: Any) -> Iterator[tuple[Any, Any, dict[str, dict[str, str]]]]:
-    """d1/p1 with alice (member), d2/p2 with carol; flavors; a running conductor."""
-    from ironworks.conductor.conductor import Conductor
-
-    c, svc = secure
-    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+def tenants(c: Any, admin: dict[str, str]) -> None:
+    """d1/p1 with alice (member), d2/p2 with carol; flavors bm.x86 (public) and bm.arm (p2's)."""
     for path, body in (
         ("/api/v1/departments", {"name": "d1"}),
         ("/api/v1/departments", {"name": "d2"}),
@@ -67,6 +62,16 @@ def cloud(secure: Any) -> Iterator[tuple[Any, Any, dict[str, dict[str, str]]]]:
         assert r.status_code == 201, r.text
     assert c.put("/api/v1/projects/p1/members/alice", json={}, headers=admin).status_code == 200
     assert c.put("/api/v1/projects/p2/members/carol", json={}, headers=admin).status_code == 200
+
+
+@pytest.fixture
+def cloud(secure: Any) -> Iterator[tuple[Any, Any, dict[str, dict[str, str]]]]:
+    """`tenants` and a running conductor."""
+    from ironworks.conductor.conductor import Conductor
+
+    c, svc = secure
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    tenants(c, admin)
     conductor = Conductor(svc.db, svc.settings)
     conductor.start()
     try:

@@ -3,17 +3,16 @@ otherwise) and paged like every list; and its export."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, CtxDep
+from ironworks.api.native.downloads import SHEET_RESPONSES, Format, sheet_response
 from ironworks.common.errors import InvalidInput
-from ironworks.services import audit, sheets
-from ironworks.services.sheets import CSV_MIME, XLSX_MIME
+from ironworks.services import audit
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
 EXPORT_LIMIT = 100_000
@@ -78,12 +77,10 @@ async def list_events(
     "/export",
     summary="The same events as CSV or XLSX",
     response_class=Response,
-    responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}},
+    responses=SHEET_RESPONSES,
     dependencies=[Allow("audit:export")],
 )
-async def export_events(
-    ctx: CtxDep, fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv"
-) -> Response:
+async def export_events(ctx: CtxDep, fmt: Format = "csv") -> Response:
     events = await ctx.run(
         audit.list_events,
         ctx.svc,
@@ -93,21 +90,10 @@ async def export_events(
         **_order(ctx),
     )
 
-    def render() -> bytes:
-        rows = [
-            [e[f] if not hasattr(e[f], "isoformat") else e[f].isoformat() for f in audit.FIELDS]
-            for e in events
-        ]
-        if fmt == "xlsx":
-            return sheets.write_xlsx(audit.FIELDS, rows, "audit")
-        return sheets.write_csv(audit.FIELDS, rows)
-
-    data = await run_in_threadpool(render)
-    return Response(
-        data,
-        media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="audit-events.{fmt}"',
-            "X-Event-Count": str(len(events)),
-        },
+    rows = [
+        [e[f] if not hasattr(e[f], "isoformat") else e[f].isoformat() for f in audit.FIELDS]
+        for e in events
+    ]
+    return await sheet_response(
+        fmt, audit.FIELDS, rows, "audit-events", {"X-Event-Count": str(len(events))}, "audit"
     )

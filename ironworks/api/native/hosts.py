@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Body
 from starlette.responses import Response
 
 from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, CtxDep
+from ironworks.api.native.downloads import SHEET_RESPONSES, Format, sheet_response
 from ironworks.api.native.listing import PAGING, page, paging, paging_only
-from ironworks.services import flavors, hosts, sheets
-from ironworks.services.sheets import CSV_MIME, XLSX_MIME
+from ironworks.services import flavors, hosts
 
 router = APIRouter(prefix="/api/v1")
 EXPORT_COLUMNS = (
@@ -146,49 +145,36 @@ async def create_hosts(ctx: CtxDep, body: BodyDep) -> JSON:
     tags=["hosts"],
     response_class=Response,
     summary="The hosts (same filters as the list) as CSV or XLSX",
-    responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}},
+    responses=SHEET_RESPONSES,
     dependencies=[Allow("host:export")],
 )
-async def export_hosts(
-    ctx: CtxDep, fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv"
-) -> Response:
+async def export_hosts(ctx: CtxDep, fmt: Format = "csv") -> Response:
     filters = {
         k: v for k, v in ctx.request.query_params.items() if k != "format" and k not in PAGING
     }
     listed = (await ctx.run(hosts.list_hosts, ctx.svc, ctx.caller, filters))["hosts"]
 
-    def render() -> bytes:
-        rows = [
-            [
-                h["name"],
-                h["uuid"],
-                h["status"],
-                h["status_reason"],
-                h["project"],
-                h["flavor"]["name"],
-                h["flavor"]["cpus"],
-                h["flavor"]["memory_mb"],
-                h["flavor"]["local_gb"],
-                h["cpu_arch"],
-                h["image"],
-                h["availability_zone"],
-                h["node_uuid"],
-                h["created_at"].isoformat() if h["created_at"] else None,
-            ]
-            for h in listed
+    rows = [
+        [
+            h["name"],
+            h["uuid"],
+            h["status"],
+            h["status_reason"],
+            h["project"],
+            h["flavor"]["name"],
+            h["flavor"]["cpus"],
+            h["flavor"]["memory_mb"],
+            h["flavor"]["local_gb"],
+            h["cpu_arch"],
+            h["image"],
+            h["availability_zone"],
+            h["node_uuid"],
+            h["created_at"].isoformat() if h["created_at"] else None,
         ]
-        if fmt == "xlsx":
-            return sheets.write_xlsx(EXPORT_COLUMNS, rows, "hosts")
-        return sheets.write_csv(EXPORT_COLUMNS, rows)
-
-    data = await run_in_threadpool(render)
-    return Response(
-        data,
-        media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="hosts.{fmt}"',
-            "X-Host-Count": str(len(listed)),
-        },
+        for h in listed
+    ]
+    return await sheet_response(
+        fmt, EXPORT_COLUMNS, rows, "hosts", {"X-Host-Count": str(len(listed))}
     )
 
 

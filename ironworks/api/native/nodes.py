@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -12,6 +12,7 @@ from starlette.responses import Response
 from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.api.native import uploads
+from ironworks.api.native.downloads import SHEET_RESPONSES, Format, file_response
 from ironworks.services import imports
 from ironworks.services.sheets import CSV_MIME, XLSX_MIME
 
@@ -115,19 +116,12 @@ async def import_nodes(
     "/export",
     summary="Every node as CSV or XLSX, in the import format (passwords left empty)",
     response_class=Response,
-    responses={200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}},
+    responses=SHEET_RESPONSES,
     dependencies=[Allow("node:export")],
 )
 async def export_nodes(
     ctx: CtxDep,
-    fmt: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    fmt: Format = "csv",
 ) -> Response:
     data, count = await run_in_threadpool(imports.export_nodes, ctx.svc, fmt)
-    return Response(
-        data,
-        media_type=XLSX_MIME if fmt == "xlsx" else f"{CSV_MIME}; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="nodes.{fmt}"',
-            "X-Node-Count": str(count),
-        },
-    )
+    return file_response(data, fmt, "nodes", {"X-Node-Count": str(count)})
