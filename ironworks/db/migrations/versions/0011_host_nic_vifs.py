@@ -33,7 +33,11 @@ def upgrade() -> None:
         batch_op.alter_column("host_id", existing_type=sa.Integer(), nullable=True)
         batch_op.alter_column("network_id", existing_type=sa.Integer(), nullable=True)
         batch_op.create_foreign_key(
-            batch_op.f("fk_host_nics_node_id_nodes"), "nodes", ["node_id"], ["id"], ondelete="CASCADE"
+            batch_op.f("fk_host_nics_node_id_nodes"),
+            "nodes",
+            ["node_id"],
+            ["id"],
+            ondelete="CASCADE",
         )
         batch_op.create_unique_constraint(batch_op.f("uq_host_nics_vif_id"), ["vif_id"])
         batch_op.create_index("ix_host_nics_node_id", ["node_id"], unique=False)
@@ -49,9 +53,7 @@ def _move_vifs(conn: sa.Connection) -> None:
         sa.update(nics)
         .where(nics.c.node_id.is_(None))
         .values(
-            node_id=sa.select(hosts.c.node_id)
-            .where(hosts.c.id == nics.c.host_id)
-            .scalar_subquery()
+            node_id=sa.select(hosts.c.node_id).where(hosts.c.id == nics.c.host_id).scalar_subquery()
         )
     )
     now = datetime.now(UTC)
@@ -65,9 +67,7 @@ def _move_vifs(conn: sa.Connection) -> None:
             vif = info.get(VIF_KEY)
             if not vif:
                 continue
-            host_id = conn.execute(
-                sa.select(hosts.c.id).where(hosts.c.node_id == node_id)
-            ).scalar()
+            host_id = conn.execute(sa.select(hosts.c.id).where(hosts.c.node_id == node_id)).scalar()
             conn.execute(
                 sa.insert(nics).values(
                     uuid=str(uuidlib.uuid4()),
