@@ -25,6 +25,10 @@ vif_app = typer.Typer(
 port_app = typer.Typer(help=_("Ports: a node's physical network interfaces."), no_args_is_help=True)
 flavor_app = typer.Typer(help=_("Flavors: the host types users choose from."), no_args_is_help=True)
 host_app = typer.Typer(help=_("Hosts: bare-metal servers of a project."), no_args_is_help=True)
+host_nic_app = typer.Typer(
+    help=_("A host's NICs: one per network, each on a physical port of its node."),
+    no_args_is_help=True,
+)
 audit_app = typer.Typer(
     help=_("The audit log: who did what, when, from where."), no_args_is_help=True
 )
@@ -53,3 +57,4 @@ node_app.add_typer(power_app, name="power")
 node_app.add_typer(maintenance_app, name="maintenance")
 node_app.add_typer(boot_device_app, name="boot-device")
 node_app.add_typer(vif_app, name="vif")
+host_app.add_typer(host_nic_app, name="nic")
