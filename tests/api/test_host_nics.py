@@ -319,3 +319,26 @@ def test_nic_permission_cells(secure: Any, role: Role) -> None:
     outsider = bearer(log_in(c, "outsider", PASSWORD))
     for method, path, json, _ in calls:
         assert c.request(method, path, json=json, headers=outsider).status_code == 404
+
+
+def test_the_nic_routes_and_the_create_body_are_typed_in_openapi(secure: Any) -> None:
+    c, _ = secure
+    doc = c.get("/openapi.json").json()
+    ops = {op["operationId"]: op for item in doc["paths"].values() for op in item.values()}
+    for name in ("attach_host_nic",):
+        schema = ops[name]["requestBody"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/NicRequest"}, schema
+    for name in ("list_host_nics", "attach_host_nic"):
+        answer = next(a for s, a in ops[name]["responses"].items() if s.startswith("2"))
+        assert "$ref" in answer["content"]["application/json"]["schema"], name
+    assert "detach_host_nic" in ops
+    create = next(
+        op
+        for op in doc["paths"]["/api/v1/hosts"].values()
+        if op.get("summary", "").startswith("Create")
+    )
+    ref = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    networks = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]["networks"]
+    assert {"$ref": "#/components/schemas/NicRequest"} in [
+        v.get("items") for v in networks["anyOf"]
+    ], networks
