@@ -93,10 +93,10 @@ def network_for(conn: Connection, project_id: int, ident: str, field: str) -> di
         raise InvalidInput(f"{len(rows)} networks are named {ident!r}; use its id", field=field)
     row = rows[0]
     if row["role"] != "tenant" or (row["external"] and not row["shared"]):
+        role = "external" if row["role"] == "tenant" else row["role"]
         raise InvalidInput(
-            f"network {row['name']} is the cloud's {row['role'] if row['role'] != 'tenant' else 'external'} "
-            "network: a host's NICs go on its project's networks or shared ones (floating IPs "
-            "reach the external network)",
+            f"network {row['name']} is the cloud's {role} network: a host's NICs go on its "
+            "project's networks or shared ones (floating IPs reach the external network)",
             field=field,
         )
     return row

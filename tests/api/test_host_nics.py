@@ -199,8 +199,8 @@ def test_nics_beyond_the_nodes_ports_are_refused_before_anything_is_written(clou
     ):
         r = c.post("/api/v1/hosts", json={**body, "networks": networks}, headers=alice)
         assert r.status_code == status and r.json()["field"] == field, (networks, r.text)
-    r = c.post("/api/v1/hosts", json={**body, "count": 2,
-               "networks": [{"network": "net1", "fixed_ip": "10.99.70.2"}]}, headers=alice)  # fmt: skip
+    fixed = [{"network": "net1", "fixed_ip": "10.99.70.2"}]
+    r = c.post("/api/v1/hosts", json={**body, "count": 2, "networks": fixed}, headers=alice)
     assert r.status_code == 400 and r.json()["field"] == "networks.0.fixed_ip", r.text
     assert _counts(svc) == (0, 0, 0, 0)
 
