@@ -342,3 +342,63 @@ def test_the_nic_routes_and_the_create_body_are_typed_in_openapi(secure: Any) ->
     assert {"$ref": "#/components/schemas/NicRequest"} in [
         v.get("items") for v in networks["anyOf"]
     ], networks
+
+
+def test_parallel_attaches_never_bind_a_port_twice(secure: Any) -> None:
+    """12 attaches at once on an active host whose node has 4 free ports: 4 NICs, each on its
+    own port with its own address, and 8 clear refusals."""
+    import threading
+
+    from ironworks.common.errors import IronworksError
+    from ironworks.services import hosts as host_svc
+    from ironworks.services.context import Caller
+
+    c, svc = secure
+    admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
+    add_user(svc, "p1-user", Role.MEMBER)
+    _ok(c.post("/api/v1/flavors", json={"name": "f", "cpus": 1, "memory_mb": 1, "local_gb": 1},
+               headers=admin), 201)  # fmt: skip
+    for path, body in (
+        ("/api/v1/physical-networks", {"name": "fab", "segmentation_ranges": "100-199"}),
+        ("/api/v1/networks", {"name": "n1", "project": "p1"}),
+        ("/api/v1/subnets", {"network": "n1", "cidr": "10.99.70.192/26"}),
+    ):
+        _ok(c.post(path, json=body, headers=admin), 201)
+    props = {"cpus": 1, "memory_mb": 1, "local_gb": 1}
+    node = _ok(c.post("/v1/nodes", json={"driver": "fake-hardware", "properties": props},
+                      headers=admin), 201)["uuid"]  # fmt: skip
+    _ports(c, admin, node, 5, 60)
+    with svc.db.write() as conn:
+        conn.execute(
+            sa.update(nodes).where(nodes.c.uuid == node).values(provision_state="available")
+        )
+    body = {"name": "h1", "flavor": "f", "image": IMAGE, "project": "p1"}
+    _ok(c.post("/api/v1/hosts", json=body, headers=admin), 202)  # one NIC: n1 is p1's only
+    with svc.db.write() as conn:
+        conn.execute(sa.update(nodes).where(nodes.c.uuid == node).values(provision_state="active"))
+    results: list[Any] = []
+    start = threading.Barrier(12)
+
+    def one() -> None:
+        start.wait()
+        try:
+            results.append(
+                host_svc.attach_nic(svc, Caller(request_id="race"), "h1", {"network": "n1"})
+            )
+        except IronworksError as e:
+            results.append(e)
+
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    made = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, IronworksError)]
+    assert (len(made), len(refused)) == (4, 8), results
+    assert all(e.status in (400, 409) for e in refused), [e.message for e in refused]
+    nics = _ok(c.get("/api/v1/hosts/h1/nics", headers=admin))["nics"]
+    assert len(nics) == 5
+    assert len({n["port_uuid"] for n in nics}) == 5 and len({n["mac"] for n in nics}) == 5
+    addresses = [a["address"] for n in nics for a in n["fixed_ips"]]
+    assert sorted(addresses) == [f"10.99.70.{i}" for i in range(194, 199)]
