@@ -11,6 +11,7 @@ import csv
 import io
 from typing import Any
 
+import openpyxl
 import pytest
 import sqlalchemy as sa
 
@@ -122,6 +123,10 @@ def test_nics_at_create_attach_detach_and_everywhere_the_host_shows(cloud: Any) 
     text = c.get("/api/v1/hosts/export", headers=alice).text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[0]["ip_addresses"] == "10.99.70.18 2001:db8:70::2 10.99.70.3"
+    r = c.get("/api/v1/hosts/export", params={"format": "xlsx"}, headers=alice)
+    sheet = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))
+    column = sheet[0].index("ip_addresses")
+    assert sheet[1][column] == "10.99.70.18 2001:db8:70::2 10.99.70.3"
     # Ironic's VIF API sees the same NICs, the ports show them
     vifs = _ok(c.get(f"/v1/nodes/{node}/vifs", headers=admin))["vifs"]
     assert vifs == [{"id": nic["uuid"]}, {"id": second["uuid"]}]
