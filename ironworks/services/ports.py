@@ -258,6 +258,15 @@ def patch(
             kind, {k: val for k, val in changes.items() if k not in ("node_uuid", "portgroup_uuid")}
         )
         node_id = row["node_id"]
+        moved = {"node_uuid", "portgroup_uuid"} & set(changes)
+        vif = hostnics.vif_on(conn, kind.which, row["id"]) if moved else None
+        if vif is not None:
+            field = sorted(moved)[0]
+            raise Conflict(
+                f"{kind.word} {row['uuid']} has VIF {vif} attached: detach it before changing "
+                f"{field}",
+                field=field,
+            )
         if "node_uuid" in changes:
             node = node_db.get_node(conn, changes.pop("node_uuid"))
             node_id = changes["node_id"] = node["id"]

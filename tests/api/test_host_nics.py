@@ -263,6 +263,9 @@ def test_ironic_vifs_are_host_nics(cloud: Any) -> None:
     assert port["internal_info"]["tenant_vif_port_id"] == "vif-y"
     r = c.delete(f"/v1/ports/{idle_macs[0]}", headers=admin)
     assert r.status_code == 409 and "vif-y" in r.text
+    patch = [{"op": "replace", "path": "/node_uuid", "value": busy}]
+    r = c.patch(f"/v1/ports/{idle_macs[0]}", json=patch, headers=admin)
+    assert r.status_code == 409 and "vif-y" in r.text, r.text
     # detached through Ironic: gone from the host, its address released
     assert c.delete(f"/v1/nodes/{busy}/vifs/vif-x", headers=admin).status_code == 204
     assert len(_ok(c.get("/api/v1/hosts/h/nics", headers=alice))["nics"]) == 1
