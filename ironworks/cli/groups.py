@@ -25,6 +25,10 @@ vif_app = typer.Typer(
 port_app = typer.Typer(help=_("Ports: a node's physical network interfaces."), no_args_is_help=True)
 flavor_app = typer.Typer(help=_("Flavors: the host types users choose from."), no_args_is_help=True)
 host_app = typer.Typer(help=_("Hosts: bare-metal servers of a project."), no_args_is_help=True)
+host_nic_app = typer.Typer(
+    help=_("A host's NICs: one per network, each on a physical port of its node."),
+    no_args_is_help=True,
+)
 audit_app = typer.Typer(
     help=_("The audit log: who did what, when, from where."), no_args_is_help=True
 )
@@ -71,3 +75,4 @@ node_network_app = typer.Typer(
     no_args_is_help=True,
 )
 node_app.add_typer(node_network_app, name="network")
+host_app.add_typer(host_nic_app, name="nic")

@@ -1,4 +1,5 @@
-"""`ironworks host ...`: a project's bare-metal servers: create, list, start/stop, rebuild, delete.
+"""`ironworks host ...`: a project's bare-metal servers: create, list, start/stop, rebuild, delete;
+`ironworks host nic ...`: their NICs (list, attach, detach).
 
 `--wait` polls each host until it reaches the state its action ends in (or `error`), with a live
 table on stderr when that is a terminal.
@@ -16,7 +17,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from ironworks.cli.groups import host_app
+from ironworks.cli.groups import host_app, host_nic_app
 from ironworks.cli.i18n import _
 from ironworks.cli.output import console, emit_json, say, show, show_list
 from ironworks.cli.progress import elapsed_text
@@ -32,7 +33,8 @@ from ironworks.cli.runtime import (
 )
 from ironworks.client.cloud import CloudClient
 
-HOST_FIELDS = ("name", "status", "project", "flavor_name", "image", "node_uuid", "uuid")
+HOST_FIELDS = ("name", "status", "project", "flavor_name", "ip_addresses", "node_uuid", "uuid")
+NIC_FIELDS = ("uuid", "network_name", "mac", "ip_addresses", "port_uuid", "portgroup_uuid")
 WaitOpt = Annotated[bool, typer.Option("--wait", help=_("Wait until done, showing progress."))]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help=_("Seconds to wait at most."))]
 ImageOpt = Annotated[str | None, typer.Option("--image", help=_("rebuild: another image."))]
@@ -40,6 +42,24 @@ ImageOpt = Annotated[str | None, typer.Option("--image", help=_("rebuild: anothe
 
 def _flat(host: dict[str, Any]) -> dict[str, Any]:
     return {**host, "flavor_name": (host.get("flavor") or {}).get("name")}
+
+
+def _row(host: dict[str, Any]) -> dict[str, Any]:
+    """A host as a table row: its addresses in one cell."""
+    return {**_flat(host), "ip_addresses": ", ".join(host.get("ip_addresses") or [])}
+
+
+def _flat_nic(nic: dict[str, Any]) -> dict[str, Any]:
+    return {**nic, "ip_addresses": ", ".join(ip["address"] for ip in nic.get("fixed_ips") or [])}
+
+
+def _networks(items: list[str]) -> list[dict[str, str]]:
+    """`--network NET` or `--network NET=ADDRESS` items as the API's `networks`."""
+    out = []
+    for item in items:
+        name, _sep, address = item.partition("=")
+        out.append({"network": name, **({"fixed_ip": address} if address else {})})
+    return out
 
 
 def _wait(
@@ -109,6 +129,19 @@ def host_create(
     az: Annotated[str | None, typer.Option("--availability-zone")] = None,
     ssh_key: Annotated[Path | None, typer.Option("--ssh-key", help=_("Public key file."))] = None,
     user_data: Annotated[Path | None, typer.Option("--user-data")] = None,
+    network: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--network",
+            help=_(
+                "A NIC on this network (name or id), NET=ADDRESS for a fixed address; repeat "
+                "for more NICs. Left out: the project's only network, if it has one."
+            ),
+        ),
+    ] = None,
+    no_network: Annotated[
+        bool, typer.Option("--no-network", help=_("Create the hosts without NICs."))
+    ] = False,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = 3600,
     url: UrlOpt = DEFAULT_URL,
@@ -123,6 +156,8 @@ def host_create(
         body["ssh_key"] = ssh_key.read_text().strip()
     if user_data:
         body["user_data"] = user_data.read_text()
+    if network or no_network:
+        body["networks"] = _networks(network or [])
     with cloud(url) as c:
         made = c.create_hosts(body)
         if not wait:
@@ -144,9 +179,8 @@ def host_list(
 ) -> None:
     """Hosts of your projects (all of them for a cloud admin)."""
     with cloud(url) as c:
-        show_list(
-            [_flat(h) for h in c.list_hosts(project=project, status=status)], HOST_FIELDS, as_json
-        )
+        listed = c.list_hosts(project=project, status=status)
+        show_list([(_flat if as_json else _row)(h) for h in listed], HOST_FIELDS, as_json)
 
 
 @host_app.command("show")
@@ -154,7 +188,14 @@ def host_list(
 def host_show(host: str, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
     """A host: status, flavor, node, NICs, disks and its audit history."""
     with cloud(url) as c:
-        show(c.get_host(host), as_json)
+        got = c.get_host(host)
+        if as_json:
+            show(got, as_json)
+            return
+        nics = [_flat_nic(n) for n in got.pop("nics", [])]
+        show({**got, "ip_addresses": ", ".join(got.get("ip_addresses") or [])}, as_json)
+        if nics:
+            show_list(nics, NIC_FIELDS, as_json)
 
 
 def _action(action: str, goal: str | None, doc: str) -> None:
@@ -187,3 +228,48 @@ _action("stop", "stopped", _("Power hosts off."))
 _action("reboot", "active", _("Reboot hosts."))
 _action("rebuild", "active", _("Reinstall hosts on their nodes (--image: another image)."))
 _action("delete", None, _("Delete hosts: their nodes are torn down and cleaned."))
+
+
+# --- NICs ----------------------------------------------------------------------------------------
+
+
+@host_nic_app.command("list")
+@guard
+def nic_list(host: str, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
+    """A host's NICs: network, MAC, the port it is bound to, addresses."""
+    with cloud(url) as c:
+        nics = c.list_host_nics(host)
+    show_list(nics if as_json else [_flat_nic(n) for n in nics], NIC_FIELDS, as_json)
+
+
+@host_nic_app.command("attach")
+@guard
+def nic_attach(
+    host: str,
+    network: Annotated[str, typer.Argument(help=_("The network's name or id."))],
+    fixed_ip: Annotated[
+        str | None, typer.Option("--fixed-ip", help=_("An address of one of its subnets."))
+    ] = None,
+    url: UrlOpt = DEFAULT_URL,
+    as_json: JsonOpt = False,
+) -> None:
+    """Attach a NIC to an active host, on a free physical port of its node."""
+    body: dict[str, Any] = {"network": network}
+    if fixed_ip:
+        body["fixed_ip"] = fixed_ip
+    with cloud(url) as c:
+        nic = c.attach_host_nic(host, body)
+    show(nic if as_json else _flat_nic(nic), as_json)
+
+
+@host_nic_app.command("detach")
+@guard
+def nic_detach(
+    host: str,
+    nic: Annotated[str, typer.Argument(help=_("The NIC's uuid."))],
+    url: UrlOpt = DEFAULT_URL,
+) -> None:
+    """Detach a NIC from an active host; its addresses are released."""
+    with cloud(url) as c:
+        c.detach_host_nic(host, nic)
+    say(_("detached: {nic}").format(nic=nic))

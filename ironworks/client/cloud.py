@@ -69,6 +69,15 @@ class CloudClient:
     def delete_host(self, ident: str) -> None:
         self._json("DELETE", f"/api/v1/hosts/{ident}")
 
+    def list_host_nics(self, ident: str) -> list[dict[str, Any]]:
+        return list(self._json("GET", f"/api/v1/hosts/{ident}/nics")["nics"])
+
+    def attach_host_nic(self, ident: str, body: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._json("POST", f"/api/v1/hosts/{ident}/nics", body))
+
+    def detach_host_nic(self, ident: str, nic: str) -> None:
+        self._json("DELETE", f"/api/v1/hosts/{ident}/nics/{nic}")
+
     # --- images ---------------------------------------------------------------------------------
 
     def list_images(self, **filters: str | None) -> list[dict[str, Any]]:

@@ -84,13 +84,16 @@ def usage(
 # --- changing ------------------------------------------------------------------------------------
 
 
-def add(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(sa.insert(hosts).values(**values))
+def add(conn: Connection, values: dict[str, Any]) -> int:
+    """Insert a host; its id."""
+    return int(conn.execute(sa.insert(hosts).values(**values).returning(hosts.c.id)).scalar_one())
 
 
 def on_node(conn: Connection, node_id: int) -> dict[str, Any] | None:
-    """The host a node carries (uuid, name), if any."""
-    q = sa.select(hosts.c.uuid, hosts.c.name).where(hosts.c.node_id == node_id)
+    """The host a node carries (id, uuid, name, project_id), if any."""
+    q = sa.select(hosts.c.id, hosts.c.uuid, hosts.c.name, hosts.c.project_id).where(
+        hosts.c.node_id == node_id
+    )
     row = conn.execute(q).mappings().first()
     return dict(row) if row else None
 

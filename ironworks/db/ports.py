@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from ironworks.common.ids import is_uuid_like, new_uuid, normalize_mac
+from ironworks.db import hostnics
 from ironworks.db.engine import utcnow
 from ironworks.db.lookup import taken
 from ironworks.db.pagination import paginate
@@ -124,9 +125,12 @@ def find(conn: Connection, which: str, ident: str) -> dict[str, Any] | None:
 
 
 def _joined(which: str) -> sa.Select:
-    """Rows with their node's uuid and, for ports, their portgroup's."""
+    """Rows with their node's uuid and, for ports, their portgroup's; `internal_info` shows the
+    VIF bound to the row (host_nics) as Ironic does (`_shown`)."""
     t = _TABLES[which]
-    q = sa.select(t, nodes.c.uuid.label("node_uuid")).join(nodes, nodes.c.id == t.c.node_id)
+    q = sa.select(
+        t, nodes.c.uuid.label("node_uuid"), hostnics.vif_column(which).label("vif_id")
+    ).join(nodes, nodes.c.id == t.c.node_id)
     if which == "ports":
         q = q.add_columns(portgroups.c.uuid.label("portgroup_uuid")).outerjoin(
             portgroups, portgroups.c.id == t.c.portgroup_id
@@ -134,10 +138,18 @@ def _joined(which: str) -> sa.Select:
     return q
 
 
+def _shown(row: Any) -> dict[str, Any]:
+    out = dict(row)
+    vif = out.pop("vif_id", None)
+    if vif is not None:
+        out["internal_info"] = {**(out["internal_info"] or {}), hostnics.VIF_KEY: vif}
+    return out
+
+
 def get(conn: Connection, which: str, row_id: int) -> dict[str, Any]:
     """The row with its node's uuid (and a port's portgroup uuid); it must exist."""
     t = _TABLES[which]
-    return dict(conn.execute(_joined(which).where(t.c.id == row_id)).mappings().one())
+    return _shown(conn.execute(_joined(which).where(t.c.id == row_id)).mappings().one())
 
 
 def page(
@@ -171,7 +183,7 @@ def page(
         marker=marker,
         limit=limit,
     )
-    return [dict(r) for r in conn.execute(q).mappings()]
+    return [_shown(r) for r in conn.execute(q).mappings()]
 
 
 def add(conn: Connection, which: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -605,23 +605,28 @@ subnets = sa.Table(
 )
 
 # A host's attachment to one network, bound to one physical port or one port group of its node
-# (each at most once: unique), with the MAC the host sees.
+# (each at most once: unique), with the MAC the host sees. Also the store of Ironic's VIFs
+# (`/v1/nodes/{id}/vifs`, services/hostnics.py): `vif_id` is the id Ironic clients know it by (a
+# NIC made through /api/v1 uses its uuid); a VIF attached through Ironic's API to a node without
+# a host has no `host_id`, and one attached without a network no `network_id` (no IPAM, no
+# switch work for it). `node_id`: the node whose port it is bound to; the row goes with the node.
 host_nics = sa.Table(
     "host_nics",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("uuid", sa.String(36), nullable=False, unique=True),
-    sa.Column("host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE"), nullable=False),
-    sa.Column(
-        "network_id", sa.Integer, sa.ForeignKey("networks.id", ondelete="RESTRICT"), nullable=False
-    ),
+    sa.Column("host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE")),
+    sa.Column("network_id", sa.Integer, sa.ForeignKey("networks.id", ondelete="RESTRICT")),
     sa.Column("port_id", sa.Integer, sa.ForeignKey("ports.id", ondelete="SET NULL"), unique=True),
     sa.Column(
         "portgroup_id", sa.Integer, sa.ForeignKey("portgroups.id", ondelete="SET NULL"), unique=True
     ),
     sa.Column("mac", sa.String(18)),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE")),
+    sa.Column("vif_id", sa.String(255), unique=True),
     *_ts(),
     sa.Index("ix_host_nics_host_id", "host_id"),
+    sa.Index("ix_host_nics_node_id", "node_id"),
 )
 
 # IPAM: one row per address handed out. Unique (subnet_id, address): the database, not the

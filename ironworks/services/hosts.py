@@ -7,7 +7,10 @@ architecture and capabilities; at least its cpus, memory and disk; the availabil
 claimed with a compare-and-set on `nodes.instance_uuid` (plus a unique `hosts.node_id`), so
 concurrent creates never put two hosts on one node; each claimed node gets the image in
 `instance_info` and a deploy job through the node's state machine. Too few nodes: nothing is
-claimed, 409.
+claimed, 409. Each host gets one NIC per network asked for (`networks`, or the project's default
+network), bound to its node's ports when the node is claimed, with its addresses, in the same
+transaction (services/hostnics.py): only nodes with enough free ports are candidates, and a
+request beyond every matching node's ports is a 400 naming `networks` before anything is written.
 
 A host's status is derived from its node in SQL (`db/hosts.host_status`, so lists filter, sort
 and page on it): building, active, stopped, rebuilding, deleting, error (with the node's last
@@ -33,7 +36,6 @@ from ironworks.common.inputs import text
 from ironworks.db import hosts as host_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
-from ironworks.db import ports as port_db
 from ironworks.db import tenancy as project_db
 from ironworks.db.engine import utcnow
 from ironworks.db.pagination import PageRequest
@@ -42,7 +44,7 @@ from ironworks.domain import states
 from ironworks.domain.capabilities import capability
 from ironworks.images.store import TENANT_SOURCE
 from ironworks.services import flavors as flavor_svc
-from ironworks.services import operations, usage
+from ironworks.services import hostnics, operations, usage
 from ironworks.services.context import Caller, Services
 from ironworks.services.tenancy import project_row
 
@@ -131,6 +133,7 @@ _CREATE_FIELDS = {
     "availability_zone",
     "ssh_key",
     "user_data",
+    "networks",
 }
 
 
@@ -183,7 +186,10 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
         flavor = flavor_svc.get_row(conn, scoped, str(body["flavor"]))
         image = _image_ref(svc, conn, scoped, image)
         _check_quota(conn, project, flavor, count)
-        fitting = _fitting_nodes(conn, flavor, az, default_az)
+        want = hostnics.wanted(conn, project, body.get("networks"), count)
+        fitting = hostnics.with_room(
+            conn, _fitting_nodes(conn, flavor, az, default_az), want, flavor["name"]
+        )
         now = utcnow()
         for name in names:
             host_uuid = new_uuid()
@@ -208,7 +214,8 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
                 "created_at": now,
                 "user_id": caller.principal.user_id if caller.principal else None,
             }
-            _add_and_deploy(conn, caller, host, node)
+            host_id = _add_and_deploy(conn, caller, host, node)
+            hostnics.bind(conn, host_id, node["id"], want)
             usage.begin(svc, conn, host_uuid, "create")
             created.append({"uuid": host_uuid, "name": name, "node_uuid": node["uuid"]})
         caller.acted_on(
@@ -223,10 +230,10 @@ def create(svc: Services, caller: Caller, body: dict[str, Any]) -> list[dict[str
 
 def _add_and_deploy(
     conn: sa.Connection, caller: Caller, host: dict[str, Any], node: dict[str, Any]
-) -> None:
+) -> int:
     """Record the host and start the deploy of its claimed node, with the host's name, key and
-    user data on a config drive."""
-    host_db.add(conn, host)
+    user data on a config drive; the host's id."""
+    host_id = host_db.add(conn, host)
     operations.accept_provision(
         conn,
         {**node, "instance_uuid": host["uuid"]},
@@ -234,6 +241,7 @@ def _add_and_deploy(
         first_boot(host["name"], host["ssh_key"], host["user_data"]),
         caller,
     )
+    return host_id
 
 
 def _image_ref(svc: Services, conn: sa.Connection, scoped: Caller, image: str) -> str:
@@ -305,7 +313,7 @@ def _reason(row: dict[str, Any]) -> str | None:
     return row["last_error"] or row["provision_state"]
 
 
-def _out(row: dict[str, Any]) -> dict[str, Any]:
+def _out(row: dict[str, Any], nics: list[dict[str, Any]]) -> dict[str, Any]:
     props = row["properties"] or {}
     return {
         "uuid": row["uuid"],
@@ -325,7 +333,7 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
         "image": row["image"],
         "node_uuid": row["node_uuid"],
         "power_state": row["power_state"],
-        "ip_addresses": [],
+        "ip_addresses": hostnics.addresses_of(nics),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
@@ -359,7 +367,8 @@ def list_hosts(
             marker=paging.marker,
             limit=limit,
         )
-    rows = [_out(r) for r in found]
+        nics = hostnics.of_hosts(conn, [r["id"] for r in found])
+    rows = [_out(r, nics[r["id"]]) for r in found]
     out: dict[str, Any] = {"hosts": rows}
     if paging.limit is not None and len(rows) > paging.limit:
         out["hosts"] = rows[: paging.limit]
@@ -383,14 +392,8 @@ def show(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
 
     with svc.db.read() as conn:
         row = _one(conn, caller, ident)
-        nics = (
-            []
-            if row["node_id"] is None
-            else [
-                {"mac": mac, "pxe_enabled": pxe} for mac, pxe in port_db.nics(conn, row["node_id"])
-            ]
-        )
-    out = _out(row)
+        nics = hostnics.of_hosts(conn, [row["id"]])[row["id"]]
+    out = _out(row, nics)
     props = row["properties"] or {}
     out["nics"] = nics
     out["disks"] = props.get("disks") or (
@@ -487,3 +490,36 @@ def delete(svc: Services, caller: Caller, ident: str) -> None:
             operations.accept_provision(conn, node, "deleted", {}, caller)
             host_db.set_task(conn, row["id"], "deleting")
     job_db.wake()
+
+
+# --- NICs (services/hostnics.py) -----------------------------------------------------------------
+
+
+def _active(row: dict[str, Any], verb: str) -> None:
+    if row["node_id"] is None or row["provision_state"] != states.ACTIVE:
+        raise Conflict(
+            f"host {row['name']} is {row['status']}; NICs are {verb} while it is active or "
+            "stopped (a host gets its first NICs when it is created)"
+        )
+
+
+def list_nics(svc: Services, caller: Caller, ident: str) -> list[dict[str, Any]]:
+    with svc.db.read() as conn:
+        row = _one(conn, caller, ident)
+        return hostnics.of_hosts(conn, [row["id"]])[row["id"]]
+
+
+def attach_nic(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A NIC on another network for an active host, bound to a free port of its node."""
+    with svc.db.write() as conn:
+        row = _one(conn, caller, ident)
+        _active(row, "attached")
+        return hostnics.attach(conn, row, body)
+
+
+def detach_nic(svc: Services, caller: Caller, ident: str, nic: str) -> None:
+    """The NIC goes and its addresses are released."""
+    with svc.db.write() as conn:
+        row = _one(conn, caller, ident)
+        _active(row, "detached")
+        hostnics.detach(conn, row, nic)

@@ -1,8 +1,8 @@
-"""Ports (a node's NICs), portgroups (bonds of ports) and the VIFs attached to them.
+"""Ports (a node's NICs) and portgroups (bonds of ports).
 
-A VIF (a tenant network port) is recorded in `internal_info.tenant_vif_port_id` of the port or
-portgroup it is attached to, and listed back from there. Attach prefers a free portgroup, then
-a free PXE-enabled port, then any free port, as Ironic's network interfaces do.
+The VIFs attached to them are host NICs (services/hostnics.py, table host_nics); a port or
+portgroup with one cannot be deleted, and its answers show the VIF's id in
+`internal_info.tenant_vif_port_id` as Ironic's do (db/ports.py).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 
 from ironworks.common.errors import Conflict, InvalidInput, NotFound
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_mac
+from ironworks.db import hostnics
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
 from ironworks.db.engine import utcnow
 from ironworks.services.context import Caller, Services
 
-VIF_KEY = "tenant_vif_port_id"
 BOND_MODES = frozenset(
     {
         "balance-rr",
@@ -258,6 +258,15 @@ def patch(
             kind, {k: val for k, val in changes.items() if k not in ("node_uuid", "portgroup_uuid")}
         )
         node_id = row["node_id"]
+        moved = {"node_uuid", "portgroup_uuid"} & set(changes)
+        vif = hostnics.vif_on(conn, kind.which, row["id"]) if moved else None
+        if vif is not None:
+            field = sorted(moved)[0]
+            raise Conflict(
+                f"{kind.word} {row['uuid']} has VIF {vif} attached: detach it before changing "
+                f"{field}",
+                field=field,
+            )
         if "node_uuid" in changes:
             node = node_db.get_node(conn, changes.pop("node_uuid"))
             node_id = changes["node_id"] = node["id"]
@@ -276,11 +285,9 @@ def patch(
 def delete(svc: Services, kind: _Kind, ident: str, caller: Caller) -> None:
     with svc.db.write() as conn:
         row = _get(conn, kind, ident)
-        if row["internal_info"].get(VIF_KEY):
-            raise Conflict(
-                f"{kind.word} {row['uuid']} has VIF {row['internal_info'][VIF_KEY]} attached; "
-                "detach it first"
-            )
+        vif = hostnics.vif_on(conn, kind.which, row["id"])
+        if vif is not None:
+            raise Conflict(f"{kind.word} {row['uuid']} has VIF {vif} attached; detach it first")
         if kind is PORTGROUP:
             members = port_db.count_members(conn, row["id"])
             if members:
@@ -288,77 +295,3 @@ def delete(svc: Services, kind: _Kind, ident: str, caller: Caller) -> None:
                     f"Portgroup {row['uuid']} still has {members} port(s); remove them from it first"
                 )
         port_db.delete(conn, kind.which, row["id"])
-
-
-# --- VIFs ----------------------------------------------------------------------------------------
-
-
-def list_vifs(svc: Services, node_ident: str) -> list[dict[str, str]]:
-    with svc.db.read() as conn:
-        node = node_db.get_node(conn, node_ident)
-        return [
-            {"id": row["internal_info"][VIF_KEY]}
-            for _, row in port_db.of_node(conn, node["id"])
-            if row["internal_info"].get(VIF_KEY)
-        ]
-
-
-def attach_vif(svc: Services, node_ident: str, body: dict[str, Any], caller: Caller) -> None:
-    vif = body.get("id")
-    if not isinstance(vif, str) or not vif:
-        raise InvalidInput("id of the VIF is required", field="id")
-    with svc.db.write() as conn:
-        node = node_db.get_node(conn, node_ident)
-        if node["reservation"] is not None:
-            raise node_db.locked_error(node, node["reservation"], "attach VIF")
-        candidates = port_db.of_node(conn, node["id"])  # portgroups first
-        for _, r in candidates:
-            if r["internal_info"].get(VIF_KEY) == vif:
-                raise Conflict(f"VIF {vif} is already attached to node {node['uuid']}")
-        wanted_port = body.get("port_uuid")
-        wanted_pg = body.get("portgroup_uuid")
-        free = [(t, r) for t, r in candidates if not r["internal_info"].get(VIF_KEY)]
-        if wanted_port or wanted_pg:
-            want = ("ports", wanted_port) if wanted_port else ("portgroups", wanted_pg)
-            free = [(t, r) for t, r in free if t == want[0] and r["uuid"] == want[1]]
-        else:
-            # ports in a bond are reached through their portgroup
-            free = [(t, r) for t, r in free if t == "portgroups" or r.get("portgroup_id") is None]
-            free.sort(key=lambda tr: (tr[0] != "portgroups", not tr[1].get("pxe_enabled", True)))
-        if not free:
-            raise InvalidInput(
-                f"Unable to attach VIF {vif}, not enough free physical ports on node "
-                f"{node['uuid']}: add a port or detach a VIF",
-                field="id",
-            )
-        t, r = free[0]
-        port_db.set_internal_info(conn, t, r["id"], {**r["internal_info"], VIF_KEY: vif})
-        node_db.record_event(
-            conn,
-            node["id"],
-            f"VIF {vif} attached to {r['uuid']}",
-            event_type="network",
-            user=caller.user,
-            request_id=caller.request_id,
-        )
-
-
-def detach_vif(svc: Services, node_ident: str, vif: str, caller: Caller) -> None:
-    with svc.db.write() as conn:
-        node = node_db.get_node(conn, node_ident)
-        if node["reservation"] is not None:
-            raise node_db.locked_error(node, node["reservation"], "detach VIF")
-        for t, r in port_db.of_node(conn, node["id"]):
-            if r["internal_info"].get(VIF_KEY) == vif:
-                info = {k: val for k, val in r["internal_info"].items() if k != VIF_KEY}
-                port_db.set_internal_info(conn, t, r["id"], info)
-                node_db.record_event(
-                    conn,
-                    node["id"],
-                    f"VIF {vif} detached",
-                    event_type="network",
-                    user=caller.user,
-                    request_id=caller.request_id,
-                )
-                return
-    raise InvalidInput(f"VIF {vif} is not attached to node {node_ident}", field="vif")

@@ -148,6 +148,8 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "host:delete": ("DELETE", "/api/v1/hosts/h1", None),
     "host:export": ("GET", "/api/v1/hosts/export", None),
     "host:floating_ip": ("GET", "/api/v1/floating-ips", None),
+    # every NIC route's cells: tests/api/test_host_nics.py (test_nic_permission_cells)
+    "host:vnic": ("GET", "/api/v1/hosts/h1/nics", None),
     "image:read": ("GET", "/api/v1/images/ipub", None),
     "image:create": ("POST", "/api/v1/images", {"name": "inew", "project": "p1"}),
     "image:update": ("PATCH", "/api/v1/images/ip1", {"properties": {"a": "1"}}),

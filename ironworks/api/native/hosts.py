@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
+from pydantic import Field
 from starlette.responses import Response
 
 from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.api.native.downloads import SHEET_RESPONSES, Format, sheet_response
+from ironworks.api.native.hostnics import NicRequest
 from ironworks.api.native.listing import PAGING, page, paging, paging_only
+from ironworks.api.native.networks import StrictBody, body_of
 from ironworks.services import flavors, hosts
 
 router = APIRouter(prefix="/api/v1")
@@ -28,6 +31,7 @@ EXPORT_COLUMNS = (
     "image",
     "availability_zone",
     "node_uuid",
+    "ip_addresses",
     "created_at",
 )
 BodyDep = Annotated[dict[str, Any], Body()]
@@ -115,6 +119,31 @@ async def revoke_flavor(ctx: CtxDep, ident: str, project: str) -> JSON:
 
 # --- hosts ---------------------------------------------------------------------------------------
 
+Text = Annotated[str, Field(max_length=65535)]
+
+
+class HostCreate(StrictBody):
+    """What `POST /api/v1/hosts` takes (services/hosts.py checks what the types cannot)."""
+
+    name: str = Field(
+        max_length=255, description="With `count` > 1, `{n}` in it is the host's number."
+    )
+    count: int = Field(1, strict=True, description="How many hosts, all or none (1-100).")
+    flavor: str | int = Field(description="The flavor's name or id.")
+    image: str = Field(max_length=4096, description="An image id or name, or a URL.")
+    project: str | int | None = Field(
+        None, description="The project's name or id; left out: the caller's only project."
+    )
+    availability_zone: str | None = Field(None, max_length=255)
+    ssh_key: Text | None = None
+    user_data: Text | None = None
+    networks: list[NicRequest] | None = Field(
+        None,
+        max_length=64,
+        description="One NIC per item, bound to a physical port (or port group) of the node; "
+        "left out: one NIC on the project's only network if it has one; `[]`: none.",
+    )
+
 
 @router.get(
     "/hosts",
@@ -136,8 +165,9 @@ async def list_hosts(ctx: CtxDep) -> JSON:
     summary="Create hosts: `count` at once, all or none",
     dependencies=[Allow("host:create")],
 )
-async def create_hosts(ctx: CtxDep, body: BodyDep) -> JSON:
-    return JSON({"hosts": await ctx.run(hosts.create, ctx.svc, ctx.caller, body)}, status_code=202)
+async def create_hosts(ctx: CtxDep, body: Annotated[HostCreate, Body()]) -> JSON:
+    created = await ctx.run(hosts.create, ctx.svc, ctx.caller, body_of(body))
+    return JSON({"hosts": created}, status_code=202)
 
 
 @router.get(
@@ -169,6 +199,7 @@ async def export_hosts(ctx: CtxDep, fmt: Format = "csv") -> Response:
             h["image"],
             h["availability_zone"],
             h["node_uuid"],
+            " ".join(h["ip_addresses"]),
             h["created_at"].isoformat() if h["created_at"] else None,
         ]
         for h in listed

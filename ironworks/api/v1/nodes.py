@@ -13,9 +13,8 @@ from ironworks.api.v1 import render
 from ironworks.common.errors import InvalidInput, NotAcceptable
 from ironworks.domain import states
 from ironworks.domain import versions as v
-from ironworks.services import conductors, operations
+from ironworks.services import conductors, hostnics, operations
 from ironworks.services import nodes as node_svc
-from ironworks.services import ports as port_svc
 from ironworks.services import traits as trait_svc
 
 router = APIRouter(prefix="/v1/nodes", tags=["nodes"])
@@ -361,7 +360,7 @@ def validate(ctx: CtxDep, ident: str) -> JSON:
 @offload
 def list_vifs(ctx: CtxDep, ident: str) -> JSON:
     v.require("vifs", ctx.version)
-    return JSON({"vifs": port_svc.list_vifs(ctx.svc, ident)})
+    return JSON({"vifs": hostnics.list_vifs(ctx.svc, ident)})
 
 
 @router.post(
@@ -372,7 +371,7 @@ def attach_vif(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
     v.require("vifs", ctx.version)
     if body.get("port_uuid") and body.get("portgroup_uuid"):
         raise InvalidInput("give port_uuid or portgroup_uuid, not both", field="port_uuid")
-    port_svc.attach_vif(ctx.svc, ident, body, ctx.caller)
+    hostnics.attach_vif(ctx.svc, ident, body, ctx.caller)
     return _status(204)
 
 
@@ -385,7 +384,7 @@ def attach_vif(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 @offload
 def detach_vif(ctx: CtxDep, ident: str, vif: str) -> Response:
     v.require("vifs", ctx.version)
-    port_svc.detach_vif(ctx.svc, ident, vif, ctx.caller)
+    hostnics.detach_vif(ctx.svc, ident, vif, ctx.caller)
     return _status(204)
 
 
