@@ -34,6 +34,7 @@ from ironworks.domain import states
 from ironworks.domain import traits as trait_rules
 from ironworks.domain import versions as v
 from ironworks.services.context import Caller, Services
+from ironworks.services.nodes import node_ref
 
 _shuffle = random.SystemRandom().shuffle
 
@@ -241,18 +242,11 @@ def get(svc: Services, ident: str) -> dict[str, Any]:
 def of_node(svc: Services, node_ident: str) -> dict[str, Any]:
     """The allocation holding a node (404 if the node or its allocation does not exist)."""
     with svc.db.read() as conn:
-        node = _node(conn, node_ident)
+        node = node_ref(conn, node_ident)
         row = alloc_db.of_node(conn, node["id"])
         if row is None:
             raise NotFound(f"Allocation for node {node_ident} was not found")
         return row
-
-
-def _node(conn: sa.Connection, ident: str) -> dict[str, Any]:
-    try:
-        return node_db.get_node(conn, ident)
-    except NotFound:
-        raise NotFound(f"Node {ident} could not be found.") from None
 
 
 def list_allocations(
@@ -325,7 +319,7 @@ def delete(svc: Services, ident: str, caller: Caller) -> None:
 
 def delete_of_node(svc: Services, node_ident: str, caller: Caller) -> None:
     with svc.db.write() as conn:
-        node = _node(conn, node_ident)
+        node = node_ref(conn, node_ident)
         row = alloc_db.of_node(conn, node["id"])
         if row is None:
             raise NotFound(f"Allocation for node {node_ident} was not found")

@@ -5,7 +5,6 @@ clients check, and 50 concurrent allocations racing for 20 nodes through a real 
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 
 import httpx
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 
 from ironworks.db.schema import allocations, nodes
 from tests.api.test_nodes import provision
-from tests.conftest import start_server
+from tests.conftest import start_server, stop_server
 
 OLD = {"X-OpenStack-Ironic-API-Version": "1.10"}  # nodes created at 1.10 start available
 FAIL_PREFIX = "Failed to process allocation"
@@ -345,8 +344,4 @@ def test_fifty_concurrent_allocations_for_twenty_nodes(database_url, tmp_path):
         assert len(pairs) == 20 and len({n for n, _ in pairs}) == 20
         assert {u for _, u in pairs} == {r["uuid"] for r in active}
     finally:
-        srv.proc.terminate()
-        try:
-            srv.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.proc.kill()
+        stop_server(srv)
