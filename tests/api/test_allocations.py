@@ -184,6 +184,18 @@ def test_duplicates_and_versions(client):
     r = client.post("/v1/allocations", json={"resource_class": "baremetal", "uuid": a["uuid"]})
     assert r.status_code == 409 and "already exists" in error_of(r)
 
+    # an allocation uuid that another node carries as its instance: nothing is written
+    taken = "3f0e5d1c-7c44-4a0c-9a1c-2b2b2b2b2b2b"
+    other = available_node(client, name="carrier")
+    patch = [{"op": "add", "path": "/instance_uuid", "value": taken}]
+    assert client.patch("/v1/nodes/carrier", json=patch).status_code == 200
+    available_node(client, name="free")
+    r = client.post("/v1/allocations", json={"resource_class": "baremetal", "uuid": taken})
+    assert r.status_code == 409 and "already associated" in error_of(r), r.text
+    assert client.get(f"/v1/allocations/{taken}").status_code == 404
+    assert client.get("/v1/nodes/free").json()["instance_uuid"] is None
+    assert client.get(f"/v1/nodes/{other['uuid']}").json()["allocation_uuid"] is None
+
     old = {"X-OpenStack-Ironic-API-Version": "1.51"}
     assert client.get("/v1/allocations", headers=old).status_code == 404
     r = client.post("/v1/allocations", json={"resource_class": "baremetal"}, headers=old)
@@ -345,3 +357,19 @@ def test_fifty_concurrent_allocations_for_twenty_nodes(database_url, tmp_path):
         assert {u for _, u in pairs} == {r["uuid"] for r in active}
     finally:
         stop_server(srv)
+
+
+def test_pages_and_sorting(client):
+    made = [allocate(client, resource_class="none", name=f"p{i}") for i in range(5)]
+    r = client.get("/v1/allocations?limit=2&state=error")
+    body = r.json()
+    assert [a["uuid"] for a in body["allocations"]] == [m["uuid"] for m in made[:2]]
+    assert "state=error" in body["next"] and f"marker={made[1]['uuid']}" in body["next"]
+    nxt = body["next"].split("/v1/", 1)[1]
+    assert [a["name"] for a in client.get(f"/v1/{nxt}").json()["allocations"]] == ["p2", "p3"]
+    r = client.get("/v1/allocations?sort_key=name&sort_dir=desc&fields=name")
+    assert [a["name"] for a in r.json()["allocations"]] == ["p4", "p3", "p2", "p1", "p0"]
+    assert client.get("/v1/allocations?sort_key=traits").status_code == 400
+    assert client.get("/v1/allocations?state=sleeping").status_code == 400
+    assert client.get("/v1/allocations?marker=p1").status_code == 400
+    assert client.get("/v1/allocations?fields=color").status_code == 400
