@@ -188,6 +188,10 @@ def start_server(
 def live_server(tmp_path: Path) -> Iterator[LiveServer]:
     srv = start_server(tmp_path / "server")
     yield srv
+    stop_server(srv)
+
+
+def stop_server(srv: LiveServer) -> None:
     srv.proc.terminate()
     try:
         srv.proc.wait(10)

@@ -33,7 +33,16 @@ from ironworks.api.native import statistics as native_statistics
 from ironworks.api.native import switches as native_switches
 from ironworks.api.native import tenancy as native_tenancy
 from ironworks.api.native import zones as native_zones
-from ironworks.api.v1 import chassis, conductors, drivers, nodes, ports, root, volumes
+from ironworks.api.v1 import (
+    allocations,
+    chassis,
+    conductors,
+    drivers,
+    nodes,
+    ports,
+    root,
+    volumes,
+)
 from ironworks.common.errors import IronworksError
 from ironworks.services import chassis as chassis_svc
 from ironworks.services import conductors as conductor_svc
@@ -83,7 +92,7 @@ def create_app(svc: Services) -> FastAPI:
     ]
     for exc, handler in handlers:
         app.add_exception_handler(exc, handler)
-    for v1_router in (root, chassis, drivers, conductors, volumes, nodes, ports):
+    for v1_router in (root, chassis, drivers, conductors, volumes, nodes, ports, allocations):
         app.include_router(v1_router.router)
     app.include_router(native_nodes.router)
     app.include_router(native_auth.router)

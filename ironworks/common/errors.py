@@ -63,6 +63,13 @@ class TooManyRequests(IronworksError):
         self.retry_after = retry_after
 
 
+class MethodNotAllowed(IronworksError):
+    """The verb exists on this resource, but not at the request's API version (Ironic's 405)."""
+
+    status = 405
+    code = "method-not-allowed"
+
+
 class NotAcceptable(IronworksError):
     """An API microversion outside the supported range."""
 

@@ -36,6 +36,7 @@ from ironworks.conductor.power_sync import PowerSync
 from ironworks.conductor.steps import run_step
 from ironworks.conductor.switching import DriverFor, Switching, host_network_data
 from ironworks.db import agents as agent_db
+from ironworks.db import allocations as alloc_db
 from ironworks.db import conductors as conductor_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
@@ -372,6 +373,12 @@ class Conductor:
             )  # a retired node's tear-down ends in manageable
             if torn_down and node.get("instance_uuid") is not None:
                 values.update(instance_uuid=None, instance_info={})
+            # Ironic's rule: the node's tear-down deletes its allocation (with the instance).
+            drop_allocation = node.get("allocation_uuid") is not None and (
+                torn_down or ("instance_uuid" in values and values["instance_uuid"] is None)
+            )
+            if drop_allocation:
+                values["allocation_uuid"] = None
             with self.db.write(durable=False) as conn:
                 if task.agent is not None and out.event == states.FAIL:
                     agent_db.void(conn, node["id"])
@@ -381,6 +388,8 @@ class Conductor:
                     )
                 if torn_down:
                     node_db.drop_host(conn, node["id"], self.clock())
+                if drop_allocation:
+                    alloc_db.delete_of_node(conn, node["id"])
                 message = out.message
                 if out.nics:
                     found = port_db.add_found_nics(conn, node["id"], out.nics)

@@ -1,9 +1,9 @@
 """Hosts: the scheduler's reads and claims of nodes, quota usage, and the host lists.
 
-A node is claimed for a host by a compare-and-set on `nodes.instance_uuid` that repeats every
-condition of the candidate query (available, no instance, not locked, not retired), so a node
-that changed since the candidates were read is skipped, never taken twice. `hosts.node_id` is
-unique besides: the database itself refuses two hosts on one node.
+A node is claimed for a host by the shared compare-and-set of db/scheduling.py (the same claim
+Ironic's allocations use), so a node that changed since the candidates were read is skipped,
+never taken twice. `hosts.node_id` is unique besides: the database itself refuses two hosts on
+one node.
 
 A host's status is derived from its node in SQL (`host_status`), so lists filter, sort and page
 on it in the query.
@@ -26,36 +26,9 @@ from ironworks.db.lookup import by_ident
 from ironworks.db.pagination import keyset
 from ironworks.db.schema import flavors, hosts, nodes, projects
 from ironworks.domain import hosts as hs
-from ironworks.domain import power, states
+from ironworks.domain import power
 
-# --- scheduling ----------------------------------------------------------------------------------
-
-# What makes a node free for a new host; the claim checks it again in its UPDATE.
-_FREE = (
-    nodes.c.provision_state == states.AVAILABLE,
-    nodes.c.instance_uuid.is_(None),
-    nodes.c.reservation.is_(None),
-    nodes.c.retired.is_(False),
-)
-
-
-def schedulable_nodes(conn: Connection) -> list[dict[str, Any]]:
-    """Every node a new host may land on: free and not in maintenance (the flavor's match is
-    the scheduler's, in Python)."""
-    q = sa.select(nodes).where(*_FREE, nodes.c.maintenance.is_(False))
-    return [dict(r) for r in conn.execute(q).mappings()]
-
-
-def claim_node(
-    conn: Connection, node_id: int, host_uuid: str, instance_info: dict[str, Any]
-) -> bool:
-    """Give the node to the host if it is still free (compare-and-set); False if it is not."""
-    q = (
-        sa.update(nodes)
-        .where(nodes.c.id == node_id, *_FREE)
-        .values(instance_uuid=host_uuid, instance_info=instance_info, updated_at=utcnow())
-    )
-    return bool(conn.execute(q).rowcount)
+# --- quotas ---------------------------------------------------------------------------------------
 
 
 def usage(

@@ -92,6 +92,8 @@ nodes = sa.Table(
     sa.Column("health", sa.String(32)),
     sa.Column("inspection_started_at", TS),
     sa.Column("inspection_finished_at", TS),
+    # The allocation holding the node (allocations.uuid), set with instance_uuid by the claim.
+    sa.Column("allocation_uuid", sa.String(36)),
     *_ts(),
     sa.Index("ix_nodes_provision_state", "provision_state"),
     sa.Index("ix_nodes_reservation", "reservation"),
@@ -748,4 +750,25 @@ flavor_prices = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("created_by", sa.String(255)),
     sa.UniqueConstraint("flavor_uuid", "effective_from"),
+)
+
+# Ironic's allocations: a request for a node by resource class, traits and candidates. The
+# claim (db/scheduling.py) sets `node_id` here and `instance_uuid` and `allocation_uuid` on the
+# node in one transaction; `node_id` is unique, so the database refuses two allocations on one
+# node. An allocation goes with its node.
+allocations = sa.Table(
+    "allocations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), unique=True),
+    sa.Column("state", sa.String(15), nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("resource_class", sa.String(80)),
+    sa.Column("traits", JSON, nullable=False, default=list),
+    sa.Column("candidate_nodes", JSON, nullable=False, default=list),
+    sa.Column("extra", JSON, nullable=False, default=dict),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), unique=True),
+    *_ts(),
 )

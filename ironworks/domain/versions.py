@@ -121,6 +121,7 @@ ENDPOINT_VERSIONS: dict[str, Version] = {
     "history": (1, 78),
     "raid": (1, 12),
     "traits": (1, 37),
+    "allocations": (1, 52),
 }
 
 # Behaviour switches.
@@ -132,6 +133,9 @@ INSPECT_WAIT_VISIBLE: Version = (1, 39)  # before: shown as inspecting
 FIELDS_PARAM: Version = (1, 8)
 STATES_LINK: Version = (1, 14)  # before: a node shows no "states" link
 DETAIL_PARAM: Version = (1, 43)
+ALLOCATION_UPDATE: Version = (1, 57)  # PATCH of an allocation's name and extra
+ALLOCATION_BACKFILL: Version = (1, 58)  # `node` in a new allocation: an already deployed node
+ALLOCATION_OWNER: Version = (1, 60)  # an allocation's `owner`
 
 
 def visible(field: str, table: dict[str, Version], version: Version) -> bool:

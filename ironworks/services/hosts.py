@@ -4,8 +4,8 @@ Create (`count` at once): the flavor must be one the project may use; quotas of 
 its department are checked for the whole batch; then, in ONE transaction, `count` nodes that
 match (available, not in maintenance, not retired, no instance; the flavor's resource class,
 architecture and capabilities; at least its cpus, memory and disk; the availability zone) are
-claimed with a compare-and-set on `nodes.instance_uuid` (plus a unique `hosts.node_id`), so
-concurrent creates never put two hosts on one node; each claimed node gets the image in
+claimed with the compare-and-set of db/scheduling.py (the one Ironic's allocations use too;
+plus a unique `hosts.node_id`), so concurrent creates never put two hosts on one node; each claimed node gets the image in
 `instance_info` and a deploy job through the node's state machine. Too few nodes: nothing is
 claimed, 409. Each host gets one NIC per network asked for (`networks`, or the project's default
 network), bound to its node's ports when the node is claimed, with its addresses, in the same
@@ -36,6 +36,7 @@ from ironworks.common.inputs import text
 from ironworks.db import hosts as host_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
+from ironworks.db import scheduling
 from ironworks.db import tenancy as project_db
 from ironworks.db.engine import utcnow
 from ironworks.db.pagination import PageRequest
@@ -162,7 +163,7 @@ def _fitting_nodes(
 ) -> list[dict[str, Any]]:
     """The schedulable nodes that fit the flavor in the zone, best fit first: the smallest
     matching nodes first, big ones stay free for big flavors."""
-    fitting = [n for n in host_db.schedulable_nodes(conn) if _fits(n, flavor, az, default_az)]
+    fitting = [n for n in scheduling.free_nodes(conn) if _fits(n, flavor, az, default_az)]
     fitting.sort(
         key=lambda n: (
             int((n["properties"] or {}).get("memory_mb") or 0),
@@ -294,7 +295,7 @@ def _claim(
             "flavor": flavor["name"],
             TENANT_SOURCE: tenant,
         }
-        if host_db.claim_node(conn, node["id"], host_uuid, info):
+        if scheduling.claim_node(conn, node["id"], host_uuid, instance_info=info):
             return {**node, "instance_info": info}
     return None
 

@@ -15,9 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotAcceptable, NotFound
 from ironworks.common.ids import is_uuid_like, is_valid_name, new_uuid, normalize_uuid
+from ironworks.db import allocations as alloc_db
 from ironworks.db import hosts as host_db
 from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
+from ironworks.domain import allocations as alloc_rules
 from ironworks.domain import nodes as fields
 from ironworks.domain import states
 from ironworks.domain import versions as v
@@ -319,6 +321,9 @@ def patch_node(
             )
         if "instance_uuid" in changes and not changes["instance_uuid"] and node["instance_uuid"]:
             _keep_the_hosts_instance(conn, node)
+            if node["allocation_uuid"]:
+                _drop_allocation(conn, node)
+                changes["allocation_uuid"] = None
         if not changes:
             return node
         try:
@@ -359,6 +364,18 @@ def _keep_the_hosts_instance(conn: sa.Connection, node: dict[str, Any]) -> None:
             "host (DELETE /api/v1/hosts/...) instead of removing instance_uuid",
             field="instance_uuid",
         )
+
+
+def _drop_allocation(conn: sa.Connection, node: dict[str, Any]) -> None:
+    """Removing the instance of a node held by an allocation removes the allocation (Ironic's
+    rule), when the allocation may be removed."""
+    allocation = alloc_db.of_node(conn, node["id"])
+    if allocation is None:
+        return
+    why = alloc_rules.removal_refused(node, allocation["uuid"])
+    if why:
+        raise Conflict(why, field="instance_uuid")
+    alloc_db.delete(conn, allocation)
 
 
 def delete_node(svc: Services, ident: str, caller: Caller) -> None:

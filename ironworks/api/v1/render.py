@@ -167,8 +167,6 @@ class NodeRenderer:
             return self.chassis_uuids.get(node["chassis_id"]) if node["chassis_id"] else None
         if f == "conductor":
             return self.conductor_of(node)
-        if f == "allocation_uuid":
-            return None
         if f == "provision_state":
             return self.state(node["provision_state"])
         if f == "target_provision_state":

@@ -13,7 +13,16 @@ from ironworks.domain import versions as v
 
 router = APIRouter(tags=["discovery and inventory"])
 
-V1_RESOURCES = ("chassis", "conductors", "drivers", "nodes", "portgroups", "ports", "volume")
+V1_RESOURCES = (
+    "allocations",
+    "chassis",
+    "conductors",
+    "drivers",
+    "nodes",
+    "portgroups",
+    "ports",
+    "volume",
+)
 
 
 def _version_doc(base: str) -> dict[str, Any]:
