@@ -7,8 +7,10 @@ process for a whole cycle. The sync of a 10,000-node fleet needs hundreds of req
 flight from one thread, so this module speaks just what the sync needs, for many BMCs on one
 event loop: RMCP+ session set-up (open session, RAKP 1-4; IPMI 2.0 section 13) with cipher
 suite 17 (HMAC-SHA256, AES-CBC-128) or 3 (HMAC-SHA1, AES-CBC-128), then "Get Chassis Status"
-(netfn chassis, command 0x01). Everything else (power changes, boot device, sensors, the event
-log) stays with pyghmi in `ipmi.py`.
+(netfn chassis, command 0x01) for the power sync, and for the sensor cycle the SDR, sensor
+readings and the system event log (`ipmi_health.py`, which decodes them with pyghmi's tables).
+Everything else (power changes, boot device, one node's sensors on request) stays with pyghmi in
+`ipmi.py`.
 
 Sessions are kept between cycles and reused while younger than `SESSION_IDLE` seconds of
 idleness (BMCs drop a session after 60 s of silence, IPMI 2.0 section 6.12.15), so a sync that
@@ -32,7 +34,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,6 +42,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ironworks.common.errors import BMCAuthFailed, BMCUnreachable, DriverError, IronworksError
 from ironworks.domain.power import POWER_OFF, POWER_ON
+from ironworks.domain.sensors import Health
+from ironworks.drivers import ipmi_health
 
 T = TypeVar("T")
 
@@ -177,6 +181,8 @@ class Poller:
         self._by_addr: dict[tuple[Any, ...], _Session] = {}
         self._sessions: dict[tuple[Any, ...], _Session] = {}
         self._suite_of: dict[tuple[Any, ...], int] = {}  # what a BMC agreed to last time
+        # per BMC: its SDR and where its event log was read up to (ipmi_health.read)
+        self._records: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._thread.start()
         self._ready.wait()
 
@@ -191,10 +197,32 @@ class Poller:
         self, targets: Sequence[Target], concurrency: int
     ) -> list[str | IronworksError]:
         """Each target's power state ("power on"/"power off") or the error that stopped it."""
-        future = asyncio.run_coroutine_threadsafe(self._all(list(targets), concurrency), self._loop)
+        return self._run_all(targets, concurrency, "reading the power state", self._power)
+
+    def health(self, targets: Sequence[Target], concurrency: int) -> list[Health | IronworksError]:
+        """Each target's sensor readings and the event log entries added since the last call
+        (all of them the first time), or the error that stopped it (`ipmi_health.py`)."""
+        return self._run_all(targets, concurrency, "reading sensors and the event log", self._health)
+
+    def _run_all(
+        self,
+        targets: Sequence[Target],
+        concurrency: int,
+        what: str,
+        work: Callable[[Target], Awaitable[T]],
+    ) -> list[T | IronworksError]:
+        future = asyncio.run_coroutine_threadsafe(
+            self._all(list(targets), concurrency, what, work), self._loop
+        )
         return future.result()
 
-    async def _all(self, targets: list[Target], concurrency: int) -> list[str | IronworksError]:
+    async def _all(
+        self,
+        targets: list[Target],
+        concurrency: int,
+        what: str,
+        work: Callable[[Target], Awaitable[T]],
+    ) -> list[T | IronworksError]:
         self._forget_idle()
         gate = asyncio.Semaphore(max(1, concurrency))
 
@@ -202,14 +230,14 @@ class Poller:
         # told apart by the BMC's address alone.
         turns: dict[tuple[str, int], asyncio.Lock] = {}
 
-        async def one(t: Target) -> str | IronworksError:
+        async def one(t: Target) -> T | IronworksError:
             async with gate, turns.setdefault((t.address, t.port), asyncio.Lock()):
                 try:
-                    return await self._power(t)
+                    return await work(t)
                 except IronworksError as e:
                     return e
                 except Exception as e:  # a bug here must not stop the other BMCs' answers
-                    return DriverError(f"reading the power state of BMC {t.bmc} failed: {e!r}")
+                    return DriverError(f"{what} of BMC {t.bmc} failed: {e!r}")
 
         # Nodes enrolled twice on one BMC share its session: ask once.
         unique = list({t.key: t for t in targets}.values())
@@ -232,6 +260,16 @@ class Poller:
     # --- one BMC ---------------------------------------------------------------------------------
 
     async def _power(self, t: Target) -> str:
+        return await self._on_session(t, "a power status request", self._chassis_status)
+
+    async def _health(self, t: Target) -> Health:
+        return await self._on_session(t, "a sensor reading", self._read_health)
+
+    async def _on_session(
+        self, t: Target, what: str, work: Callable[[_Session, float], Awaitable[T]]
+    ) -> T:
+        """`work(session, until)` on the BMC's kept session, or on a new one: the target's
+        timeout for everything, split into `tries` equal waits; `until` ends the try."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + t.timeout
         tries = max(1, t.tries)
@@ -245,9 +283,11 @@ class Poller:
             wait = share()
             attempt += 1
             try:
-                return await self._chassis_status(s, loop.time() + wait)
+                return await work(s, loop.time() + wait)
             except _NoAnswer:
                 pass  # the BMC may have dropped the session: log in again (if tries are left)
+            except _Refused as e:
+                raise e.error from None
         self._drop(t.key)
         suites = [t.suite] if t.suite is not None else [self._suite_of.get(t.key, 17), 3]
         while attempt < tries and deadline - loop.time() > 0.05:
@@ -257,7 +297,7 @@ class Poller:
                 s = await self._login(t, SUITES[suites[0]], wait, deadline)
                 self._sessions[t.key] = s
                 self._suite_of[t.key] = s.suite.number
-                return await self._chassis_status(s, min(loop.time() + wait, deadline))
+                return await work(s, min(loop.time() + wait, deadline))
             except _NoAnswer:
                 self._drop(t.key)
             except _Refused as e:
@@ -269,7 +309,7 @@ class Poller:
                 raise e.error from None
         raise BMCUnreachable(
             f"no answer from BMC {t.bmc} within {t.timeout:g} s ({attempt} "
-            f"{'try' if attempt == 1 else 'tries'}) to a power status request; check the "
+            f"{'try' if attempt == 1 else 'tries'}) to {what}; check the "
             "address, the port and that the BMC is powered and on the network"
         )
 
@@ -405,31 +445,50 @@ class Poller:
             "fix driver_info ipmi_username and ipmi_password"
         )
 
-    async def _chassis_status(self, s: _Session, until: float) -> str:
-        """Get Chassis Status on an open session; answer by the loop time `until`."""
+    async def _command(
+        self, s: _Session, netfn: int, command: int, data: bytes, until: float
+    ) -> tuple[int, bytes]:
+        """One IPMI request on an open session, answered by the loop time `until`:
+        (completion code, response data)."""
         s.rq_seq = (s.rq_seq + 1) & 0x3F
         seq = s.rq_seq
-        head = bytes([_BMC_ADDR, 0x00 << 2])  # the BMC, netfn chassis
-        body = bytes([_OUR_SWID, seq << 2, 0x01])  # us, our sequence, Get Chassis Status
+        head = bytes([_BMC_ADDR, netfn << 2])  # the BMC, the network function
+        body = bytes([_OUR_SWID, seq << 2, command]) + data  # us, our sequence, the command
         msg = head + bytes([_checksum(head)]) + body + bytes([_checksum(body)])
 
-        def ours(data: bytes) -> bool:
+        def ours(answer: bytes) -> bool:
             # rqAddr, netFn/LUN, cks, rsAddr, rqSeq/LUN, cmd, completion code, data..., cks
-            return len(data) >= 8 and data[5] == 0x01 and data[4] >> 2 == seq
+            return len(answer) >= 8 and answer[5] == command and answer[4] >> 2 == seq
 
         loop = asyncio.get_running_loop()
-        data = await self._exchange(
+        answer = await self._exchange(
             s, self._sealed(s, msg), 0x00, until - loop.time(), until, accept=ours
         )
         s.used = time.monotonic()
-        if data[6]:
+        return answer[6], answer[7:-1]
+
+    async def _chassis_status(self, s: _Session, until: float) -> str:
+        """Get Chassis Status on an open session; answer by the loop time `until`."""
+        code, data = await self._command(s, 0x00, 0x01, b"", until)
+        if code or not data:
             raise _Refused(
                 DriverError(
                     f"BMC {s.target.bmc} failed a power status request "
-                    f"(completion code 0x{data[6]:02x})"
+                    f"(completion code 0x{code:02x})"
                 )
             )
-        return POWER_ON if data[7] & 0x01 else POWER_OFF
+        return POWER_ON if data[0] & 0x01 else POWER_OFF
+
+    async def _read_health(self, s: _Session, until: float) -> Health:
+        """The sensors of the BMC's SDR (kept for `SDR_TTL`) and its new SEL entries; each
+        request within the try's wait (`until` is when the first must have answered)."""
+        loop = asyncio.get_running_loop()
+        per_request = max(0.05, until - loop.time())
+
+        async def ask(netfn: int, command: int, data: bytes = b"") -> tuple[int, bytes]:
+            return await self._command(s, netfn, command, data, loop.time() + per_request)
+
+        return await ipmi_health.read(ask, self._records.setdefault(s.target.key, {}))
 
     # --- packets ---------------------------------------------------------------------------------
 
