@@ -208,8 +208,8 @@ def parse_entry(record: bytes, names: dict[int, str]) -> LogEntry | None:
         timestamp=stamp if stamp >= 0x20000000 else 0,  # below: seconds since BMC start
         kind=constants.sensor_type_codes.get(type_code, f"type 0x{type_code:02x}"),
         sensor=names.get(number, f"sensor {number}"),
-        event=text or f"event type 0x{event_type:02x} offset {offset}"
-        + ("" if asserted else " deasserted"),
+        event=text
+        or f"event type 0x{event_type:02x} offset {offset}" + ("" if asserted else " deasserted"),
         severity=severity,
         asserted=asserted,
         condition=f"{type_code:02x}.{number:02x}.{event_type:02x}.{offset:x}",

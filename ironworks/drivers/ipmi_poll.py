@@ -202,7 +202,9 @@ class Poller:
     def health(self, targets: Sequence[Target], concurrency: int) -> list[Health | IronworksError]:
         """Each target's sensor readings and the event log entries added since the last call
         (all of them the first time), or the error that stopped it (`ipmi_health.py`)."""
-        return self._run_all(targets, concurrency, "reading sensors and the event log", self._health)
+        return self._run_all(
+            targets, concurrency, "reading sensors and the event log", self._health
+        )
 
     def _run_all(
         self,

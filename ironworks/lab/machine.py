@@ -119,9 +119,9 @@ class EventLog:
         self.entries.clear()
 
 
-def sensor_readings(on: bool, conditions: set[str] | frozenset[str] = frozenset()) -> list[
-    tuple[Sensor, float]
-]:
+def sensor_readings(
+    on: bool, conditions: set[str] | frozenset[str] = frozenset()
+) -> list[tuple[Sensor, float]]:
     """Every sensor's reading for a machine that is on (or off), under the fault conditions."""
     return [
         (s, (s.fault_value if s.condition in conditions else s.on_value) if on else s.off_value)
