@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from ironworks.common.ids import new_uuid
+from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.schema import (
     alarm_notifications,
     alarms,
@@ -330,3 +330,27 @@ def notifications(conn: Connection, alarm_id: int) -> list[dict[str, Any]]:
 
 def older_than(now: datetime, seconds: float) -> datetime:
     return now - timedelta(seconds=seconds)
+
+
+def find_node(
+    conn: Connection, ident: str, scope: Sequence[int] | None, *, by_host: bool
+) -> list[dict[str, Any]]:
+    """Nodes named `ident` (uuid or name; of the node, or with `by_host` of the host on it)
+    that the scope sees: for a scope, only nodes carrying a host of its projects."""
+    table = hosts if by_host else nodes
+    cond = table.c.uuid == ident if is_uuid_like(ident) else table.c.name == ident
+    q = (
+        sa.select(
+            nodes.c.id,
+            nodes.c.uuid,
+            nodes.c.name,
+            hosts.c.uuid.label("host_uuid"),
+            hosts.c.name.label("host_name"),
+            hosts.c.project_id,
+        )
+        .select_from(nodes.outerjoin(hosts, hosts.c.node_id == nodes.c.id))
+        .where(cond)
+    )
+    if scope is not None:
+        q = q.where(hosts.c.project_id.in_(list(scope)))
+    return [dict(r) for r in conn.execute(q).mappings()]

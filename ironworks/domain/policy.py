@@ -140,6 +140,7 @@ RULES: tuple[Rule, ...] = (
     Rule("switch:read", "network config", "list and show switches", A, X, X, prd=False),
     Rule("availability_zone:read", "hosts", "list availability zones", A, A, A, prd=False),
     Rule("metrics:read", "monitoring", "scrape the Prometheus metrics", A, X, X, prd=False),
+    Rule("alarm:acknowledge", "alarms", "acknowledge an alarm", A, J, J, prd=False),
 )
 
 BY_OPERATION = {r.operation: r for r in RULES}
