@@ -34,7 +34,7 @@ pytest.importorskip("pyghmi", reason="the emulated BMCs need pyghmi")
 aiosmtpd = pytest.importorskip("aiosmtpd", reason="the e-mail test needs aiosmtpd")
 
 USER, PASSWORD = "admin", "s3cret"
-NAMES = ["psu", "dedup", "dead", "alive", "hot", "retry"]
+NAMES = ["psu", "dedup", "dead", "alive", "hot", "retry", "cli"]
 
 
 @pytest.fixture(scope="module")
@@ -376,3 +376,53 @@ def test_a_failed_webhook_is_retried_with_the_same_key(
     finally:
         inject(fleet, "retry", "psu-failure", clear=True)
         flaky.close()
+
+
+def test_cli_injects_lists_and_acknowledges(
+    client: Any, db: Any, database_url: str, tmp_path: Path, fleet: Fleet
+) -> None:
+    """`ironworks lab sel inject`, then `ironworks alarm list/ack` and `alarm sensors` against a
+    server process on the test's database."""
+    from typer.testing import CliRunner
+
+    from ironworks.cmd.main import app
+    from tests.conftest import TEST_SECRET_KEY, start_server
+
+    runner = CliRunner()
+    settings = alarm_settings(database_url, tmp_path)
+    enrol(client, db, fleet, "cli")
+    c = conductor_for(db, settings)
+    c.sensors.run()
+    bmc = f"127.0.0.1:{port_of(fleet, 'cli')}"
+    args = ["lab", "sel", "inject", "--bmc", bmc, "--user", USER, "--password", PASSWORD]
+    r = runner.invoke(app, [*args, "--event", "psu-failure"])
+    assert r.exit_code == 0 and f"psu-failure logged on BMC {bmc}" in r.output, r.output
+    r = runner.invoke(app, [*args, "--event", "psu-exploded"])
+    assert r.exit_code == 2 and "--event 'psu-exploded' is not one of" in r.output, r.output
+    assert c.sensors.run().fired == 1
+    server = start_server(
+        tmp_path / "server",
+        env={
+            "IRONWORKS_DATABASE_URL": database_url,
+            "IRONWORKS_SECRET_KEY": TEST_SECRET_KEY,
+            "IRONWORKS_MONITORING__SENSOR_INTERVAL": "0",
+            "IRONWORKS_CONDUCTOR__POWER_SYNC_INTERVAL": "0",
+        },
+    )
+    try:
+        url = ["--url", server.url]
+        r = runner.invoke(app, ["alarm", "list", "--json", *url])
+        assert r.exit_code == 0, r.output
+        (alarm,) = json.loads(r.stdout)
+        assert alarm["node_name"] == "cli" and alarm["state"] == "firing"
+        r = runner.invoke(app, ["alarm", "ack", alarm["uuid"], *url])
+        assert r.exit_code == 0 and f"alarm {alarm['uuid']} acknowledged" in r.output, r.output
+        r = runner.invoke(app, ["alarm", "list", "--state", "firing", "--json", *url])
+        assert json.loads(r.stdout) == []
+        r = runner.invoke(app, ["alarm", "sensors", "cli", "--json", *url])
+        assert r.exit_code == 0, r.output
+        assert {s["name"]: s["value"] for s in json.loads(r.stdout)}["PSU1 Power"] == 0
+    finally:
+        server.proc.terminate()
+        server.proc.wait(10)
+        inject(fleet, "cli", "psu-failure", clear=True)
