@@ -354,3 +354,44 @@ def find_node(
     if scope is not None:
         q = q.where(hosts.c.project_id.in_(list(scope)))
     return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def current_readings(conn: Connection, since: datetime) -> list[tuple[str, str, str, str, float]]:
+    """(node name or uuid, sensor, kind, unit, value) of every node's last cycle since `since`
+    (readings with a value only): the Prometheus gauges."""
+    last = (
+        sa.select(sensor_readings.c.node_id, sa.func.max(sensor_readings.c.read_at).label("at"))
+        .where(sensor_readings.c.read_at >= since)
+        .group_by(sensor_readings.c.node_id)
+        .subquery()
+    )
+    q = (
+        sa.select(
+            sa.func.coalesce(nodes.c.name, nodes.c.uuid),
+            sensor_readings.c.name,
+            sensor_readings.c.kind,
+            sensor_readings.c.unit,
+            sensor_readings.c.value,
+        )
+        .select_from(
+            sensor_readings.join(
+                last,
+                sa.and_(
+                    last.c.node_id == sensor_readings.c.node_id,
+                    last.c.at == sensor_readings.c.read_at,
+                ),
+            ).join(nodes, nodes.c.id == sensor_readings.c.node_id)
+        )
+        .where(sensor_readings.c.value.is_not(None))
+    )
+    return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
+
+
+def open_alarm_counts(conn: Connection) -> list[tuple[str, str, str, int]]:
+    """(rule, severity, state, count) of the open alarms."""
+    q = (
+        sa.select(alarms.c.rule, alarms.c.severity, alarms.c.state, sa.func.count())
+        .where(alarms.c.state.in_(OPEN))
+        .group_by(alarms.c.rule, alarms.c.severity, alarms.c.state)
+    )
+    return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]

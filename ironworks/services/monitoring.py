@@ -139,3 +139,15 @@ def sensors(svc: Services, caller: Caller, ident: str, *, by_host: bool) -> dict
         ],
         "alarms": [_out(a) for a in open_alarms],
     }
+
+
+def sensor_gauges(svc: Services) -> list[tuple[str, str, str, str, float]]:
+    """Every node's current readings (its last cycle, if within three sensor intervals)."""
+    window = 3 * (svc.settings.monitoring.sensor_interval or 60.0)
+    with svc.db.read() as conn:
+        return mon_db.current_readings(conn, mon_db.older_than(utcnow(), window))
+
+
+def alarm_counts(svc: Services) -> list[tuple[str, str, str, int]]:
+    with svc.db.read() as conn:
+        return mon_db.open_alarm_counts(conn)

@@ -189,6 +189,19 @@ def alarm_rows(db: Any, name: str) -> list[dict[str, Any]]:
         return [dict(r) for r in conn.execute(q).mappings()]
 
 
+def metrics(client: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """/metrics parsed by prometheus-client's parser: (name, sorted labels) → value."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    r = client.get("/metrics")
+    assert r.status_code == 200, r.text
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
+
+
 def test_psu_failure_fires_notifies_and_resolves(
     client: Any,
     db: Any,
@@ -239,6 +252,39 @@ def test_psu_failure_fires_notifies_and_resolves(
 
     c.sensors.run()  # nothing new: the alarm stays as it is, once
     assert [a["state"] for a in alarm_rows(db, "psu")] == ["firing"]
+    gauges = metrics(client)
+    assert (
+        gauges[
+            (
+                "ironworks_sensor_reading",
+                (("kind", "Temperature"), ("node", "psu"), ("sensor", "CPU1 Temp"), ("unit", "°C")),
+            )
+        ]
+        == 45
+    )
+    assert (
+        gauges[
+            (
+                "ironworks_sensor_reading",
+                (
+                    ("kind", "Power Supply"),
+                    ("node", "psu"),
+                    ("sensor", "PSU1 Power"),
+                    ("unit", "W"),
+                ),
+            )
+        ]
+        == 0
+    )
+    assert (
+        gauges[
+            (
+                "ironworks_alarms",
+                (("rule", "event_log"), ("severity", "critical"), ("state", "firing")),
+            )
+        ]
+        == 1
+    )
 
     inject(fleet, "psu", "psu-failure", clear=True)
     report = c.sensors.run()
