@@ -472,3 +472,58 @@ def test_cli_injects_lists_and_acknowledges(
         server.proc.terminate()
         server.proc.wait(10)
         inject(fleet, "cli", "psu-failure", clear=True)
+
+
+def test_node_state_rules_fire_and_resolve(
+    client: Any, db: Any, database_url: str, tmp_path: Path
+) -> None:
+    """Failed deploys, stuck waits and power failures, on nodes whose driver has no sensors."""
+    from datetime import timedelta
+
+    from ironworks.db.engine import utcnow
+
+    settings = alarm_settings(database_url, tmp_path, stuck_after=600)
+    for name in ("failed", "stuck", "unpowered"):
+        r = client.post("/v1/nodes", json={"name": name, "driver": "fake-hardware"})
+        assert r.status_code == 201, r.text
+    long_ago = utcnow() - timedelta(hours=2)
+    states = {
+        "failed": {"provision_state": "deploy failed", "last_error": "image checksum mismatch"},
+        "stuck": {"provision_state": "wait call-back", "provision_updated_at": long_ago},
+        "unpowered": {
+            "provision_state": "manageable",
+            "maintenance": True,
+            "fault": "power failure",
+            "maintenance_reason": "power sync failed 3 times in a row: no answer",
+        },
+    }
+    with db.write() as conn:
+        for name, values in states.items():
+            conn.execute(sa.update(nodes).where(nodes.c.name == name).values(**values))
+    c = conductor_for(db, settings)
+    report = c.sensors.run()
+    assert (report.owned, report.unsupported, report.errors, report.fired) == (3, 3, 0, 3), report
+    summaries = {
+        name: [(a["rule"], a["severity"], a["summary"]) for a in alarm_rows(db, name)]
+        for name in states
+    }
+    assert summaries == {
+        "failed": [("provision_failure", "critical", "deploy failed: image checksum mismatch")],
+        "stuck": [("stuck", "warning", "in 'wait call-back' for 120 min (more than 10 min)")],
+        "unpowered": [
+            (
+                "power_failure",
+                "critical",
+                "power failure: power sync failed 3 times in a row: no answer",
+            )
+        ],
+    }
+    assert c.sensors.run().fired == 0, "a condition that holds fires once"
+    with db.write() as conn:
+        conn.execute(
+            sa.update(nodes)
+            .where(nodes.c.name.in_(list(states)))
+            .values(provision_state="manageable", maintenance=False, fault=None)
+        )
+    assert c.sensors.run().resolved == 3
+    assert {a["state"] for n in states for a in alarm_rows(db, n)} == {"resolved"}
