@@ -26,14 +26,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ironworks.common.errors import IronworksError, NotSupported
-from ironworks.conductor.periodic import Member, live_ring
+from ironworks.conductor.periodic import Member, ask_in_bulk, live_ring
 from ironworks.db import monitoring as mon_db
 from ironworks.db.engine import as_utc, utcnow
 from ironworks.domain import alarms, states
 from ironworks.domain.sensors import Health
-from ironworks.drivers import base
 from ironworks.drivers.base import Task
-from ironworks.drivers.registry import interfaces_for
 
 log = logging.getLogger(__name__)
 
@@ -89,22 +87,14 @@ class SensorCycle:
 
     def read(self, mine: list[dict[str, Any]]) -> dict[str, Health | IronworksError]:
         """uuid → what the BMC said, or the error; one bulk call per management interface."""
-        groups: dict[type, tuple[base.ManagementInterface, list[tuple[str, Task]]]] = {}
-        out: dict[str, Health | IronworksError] = {}
-        for node in mine:
-            try:
-                mgmt = interfaces_for(node)["management"]
-                assert isinstance(mgmt, base.ManagementInterface)
-                task = self.task(node, "sensor cycle")
-            except IronworksError as e:
-                out[node["uuid"]] = e
-                continue
-            groups.setdefault(type(mgmt), (mgmt, []))[1].append((node["uuid"], task))
-        for mgmt, items in groups.values():
-            got = mgmt.get_healths([t for _, t in items], self.cfg.sensor_workers)
-            for (uuid, _), answer in zip(items, got, strict=True):
-                out[uuid] = answer
-        return out
+        workers = self.cfg.sensor_workers
+        return ask_in_bulk(
+            mine,
+            "management",
+            self.task,
+            "sensor cycle",
+            lambda mgmt, tasks: mgmt.get_healths(tasks, workers),
+        )
 
     def record(
         self,
