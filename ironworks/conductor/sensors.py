@@ -81,6 +81,10 @@ class SensorCycle:
         report.read_seconds = round(time.monotonic() - started, 3)
         self.record(mine, answers, report)
         report.seconds = round(time.monotonic() - started, 3)
+        with self.c.db.write() as conn:
+            mon_db.record_cycle(
+                conn, self.c.host, utcnow(), report.seconds, report.owned, report.errors
+            )
         self.last = report
         log.info("sensor cycle: %s", report.as_dict())
         return report

@@ -23,6 +23,7 @@ from ironworks.db.schema import (
     hosts,
     nodes,
     sel_entries,
+    sensor_cycles,
     sensor_readings,
 )
 
@@ -395,3 +396,20 @@ def open_alarm_counts(conn: Connection) -> list[tuple[str, str, str, int]]:
         .group_by(alarms.c.rule, alarms.c.severity, alarms.c.state)
     )
     return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
+
+
+def record_cycle(
+    conn: Connection, conductor: str, now: datetime, seconds: float, owned: int, errors: int
+) -> None:
+    """The conductor's last sensor cycle (one row per conductor, replaced)."""
+    values = {"finished_at": now, "seconds": seconds, "owned": owned, "errors": errors}
+    done = conn.execute(
+        sa.update(sensor_cycles).where(sensor_cycles.c.conductor == conductor).values(values)
+    ).rowcount
+    if not done:
+        conn.execute(sa.insert(sensor_cycles).values(conductor=conductor, **values))
+
+
+def last_cycles(conn: Connection) -> list[dict[str, Any]]:
+    q = sa.select(sensor_cycles).order_by(sensor_cycles.c.conductor)
+    return [dict(r) for r in conn.execute(q).mappings()]

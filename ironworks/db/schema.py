@@ -697,6 +697,17 @@ alarms = sa.Table(
     sa.Index("ix_alarms_state", "state"),
 )
 
+# Each conductor's last sensor cycle, for /metrics.
+sensor_cycles = sa.Table(
+    "sensor_cycles",
+    metadata,
+    sa.Column("conductor", sa.String(255), primary_key=True),
+    sa.Column("finished_at", TS, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("owned", sa.Integer, nullable=False),
+    sa.Column("errors", sa.Integer, nullable=False),
+)
+
 # What to tell whom about an alarm: one row per (alarm, event, channel, target), so that queuing
 # it again changes nothing; sent at least once (retried with back-off), the key in every try.
 alarm_notifications = sa.Table(

@@ -151,3 +151,9 @@ def sensor_gauges(svc: Services) -> list[tuple[str, str, str, str, float]]:
 def alarm_counts(svc: Services) -> list[tuple[str, str, str, int]]:
     with svc.db.read() as conn:
         return mon_db.open_alarm_counts(conn)
+
+
+def last_cycles(svc: Services) -> list[dict[str, Any]]:
+    """Each conductor's last sensor cycle: when, how long, nodes, BMC errors."""
+    with svc.db.read() as conn:
+        return mon_db.last_cycles(conn)

@@ -285,6 +285,8 @@ def test_psu_failure_fires_notifies_and_resolves(
         ]
         == 1
     )
+    assert gauges[("ironworks_sensor_cycle_bmc_errors", (("conductor", "test-conductor"),))] == 0
+    assert gauges[("ironworks_sensor_cycle_seconds", (("conductor", "test-conductor"),))] > 0
 
     inject(fleet, "psu", "psu-failure", clear=True)
     report = c.sensors.run()

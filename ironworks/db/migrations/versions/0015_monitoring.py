@@ -1,4 +1,4 @@
-"""monitoring: sensor readings, SEL entries, alarms, alarm notifications (#13)
+"""monitoring: sensor readings, SEL entries, alarms, notifications, sensor cycles (#13)
 
 Revision ID: 0015
 Revises: 0010
@@ -80,6 +80,15 @@ def upgrade() -> None:
     op.create_index("ix_alarms_node_id", "alarms", ["node_id", "state"])
     op.create_index("ix_alarms_state", "alarms", ["state"])
     op.create_table(
+        "sensor_cycles",
+        sa.Column("conductor", sa.String(length=255), nullable=False),
+        sa.Column("finished_at", TS, nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.Column("owned", sa.Integer(), nullable=False),
+        sa.Column("errors", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("conductor", name=op.f("pk_sensor_cycles")),
+    )
+    op.create_table(
         "alarm_notifications",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("alarm_id", sa.Integer(), nullable=False),
@@ -111,6 +120,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("alarm_notifications")
+    op.drop_table("sensor_cycles")
     op.drop_table("alarms")
     op.drop_table("sel_entries")
     op.drop_table("sensor_readings")
