@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dead", type=float, default=1.0, help="%% of BMCs that never answer")
     p.add_argument("--psu", type=int, default=10, help="BMCs given a PSU failure event")
     p.add_argument("--cycles", type=int, default=2)
-    p.add_argument("--workers", type=int, default=256, help="monitoring.sensor_workers")
+    p.add_argument("--workers", type=int, default=1024, help="monitoring.sensor_workers")
     args = p.parse_args(argv)
     out = REPO / "bench" / "results" / f"{time.strftime('%Y%m%d-%H%M%S')}-sensors"
     out.mkdir(parents=True)

@@ -118,10 +118,16 @@ class MonitoringSettings(BaseModel):
         60.0,
         ge=0,
         description="Seconds between sensor and event-log cycles of each conductor; 0 disables "
-        "them. Under 50 s, IPMI sessions are kept between cycles.",
+        "them. IPMI sessions are the power sync's (one per BMC): kept open between cycles while the "
+        "power sync runs at its default 45 s, or when this is under 50 s.",
     )
     sensor_workers: int = Field(
-        256, ge=1, le=4096, description="BMCs one sensor cycle reads at the same time."
+        1024,
+        ge=1,
+        le=4096,
+        description="BMCs one sensor cycle reads at the same time. A dead BMC holds its slot "
+        "for its ipmi_timeout; with fewer slots than BMCs, dead ones met late in a first cycle "
+        "add their timeout to it.",
     )
     retention: float = Field(
         86400.0,

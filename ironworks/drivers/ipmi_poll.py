@@ -184,6 +184,10 @@ class Poller:
         # per BMC: its SDR and where its event log was read up to (ipmi_health.read)
         self._records: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._silent: set[tuple[Any, ...]] = set()  # BMCs that did not answer the last call
+        # One conversation per BMC address at a time, across calls (the power sync and the
+        # sensor cycle share the loop and the sessions) and across targets naming one BMC with
+        # other credentials: a session has one inbox, replies are told apart by address alone.
+        self._turns: dict[tuple[str, int], asyncio.Lock] = {}
         self._thread.start()
         self._ready.wait()
 
@@ -229,12 +233,8 @@ class Poller:
         self._forget_idle()
         gate = asyncio.Semaphore(max(1, concurrency))
 
-        # Targets naming the same BMC with other credentials or suites take turns: replies are
-        # told apart by the BMC's address alone.
-        turns: dict[tuple[str, int], asyncio.Lock] = {}
-
         async def one(t: Target) -> T | IronworksError:
-            async with gate, turns.setdefault((t.address, t.port), asyncio.Lock()):
+            async with gate, self._turns.setdefault((t.address, t.port), asyncio.Lock()):
                 try:
                     return await work(t)
                 except IronworksError as e:
