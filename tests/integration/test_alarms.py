@@ -6,8 +6,8 @@ test) and an SMTP server (aiosmtpd) have it; the event sent deasserted resolves 
 that too. Also: entries are stored once however often they are read, a dead BMC neither stalls
 the others nor goes unnoticed, BMC thresholds, our thresholds, and retried notifications.
 
-The cycle is run by calling it (`sensor_interval` 0 turns the thread off). SQLite only: the API
-tests cover both databases.
+The cycle is run by calling it (`sensor_interval` 0 turns the thread off). On SQLite and
+PostgreSQL (the conftest's `database_url`).
 """
 
 from __future__ import annotations
@@ -124,11 +124,6 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
     controller.start()
     yield box, port
     controller.stop()
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'ironworks.db'}"
 
 
 def alarm_settings(database_url: str, tmp_path: Path, **monitoring: Any) -> Any:
