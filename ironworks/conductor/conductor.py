@@ -109,6 +109,7 @@ class Conductor:
     def stop(self, wait: bool = True) -> None:
         self._stop.set()
         job_db.wake()
+        self.notifier.wake.set()
         self._pool.shutdown(wait=wait, cancel_futures=True)
         try:
             with self.db.write() as conn:
