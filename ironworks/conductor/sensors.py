@@ -5,7 +5,8 @@ it (every state but `enroll`, whose BMC access is not verified), all at once lik
 sync: each management interface gets its nodes in one call (`get_healths`); the ipmi one asks
 every BMC from the poller's event loop (`drivers/ipmi_poll.py`) on its kept session, with
 `sensor_workers` BMCs in flight, each within its own ipmi_timeout, so a dead BMC costs one slot
-for its timeout and nothing more. Interfaces without sensors (fake, ipmitool) are skipped.
+for its timeout and nothing more (the ipmitool interface too: the poller speaks RMCP+
+itself). Interfaces without sensors (fake, bridged IPMI) are skipped.
 
 In one transaction: every reading is stored (pruned after `monitoring.retention`), new event
 log entries once each (`db/monitoring.new_entries`: by record id), and the alarm rules

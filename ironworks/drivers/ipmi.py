@@ -35,7 +35,6 @@ from ironworks.common.errors import (
     DriverError,
     InvalidInput,
     IronworksError,
-    NotSupported,
 )
 from ironworks.domain.power import POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
 from ironworks.domain.sensors import Health
@@ -269,7 +268,7 @@ class IPMIPower(base.PowerInterface):
         """All from one event loop (`ipmi_poll`), each BMC within its own ipmi_timeout; bridged
         BMCs, which the poller does not speak to, one at a time through pyghmi."""
         out: list[str | IronworksError | None] = [None] * len(tasks)
-        polled, direct = _poll_targets(tasks, out)
+        polled, direct = ipmi_poll.targets_of(tasks, out)
         if polled:
             answers = ipmi_poll.poller().power_states([t for _, t in polled], concurrency)
             for (i, _), answer in zip(polled, answers, strict=True):
@@ -299,41 +298,6 @@ class IPMIPower(base.PowerInterface):
 
     def supported_power_states(self, task: Task) -> list[str]:
         return list(TARGETS)
-
-
-def _poll_targets(
-    tasks: Sequence[Task], out: list[Any]
-) -> tuple[list[tuple[int, ipmi_poll.Target]], list[int]]:
-    """The tasks the poller asks ((index, target)) and those it does not speak to (bridged
-    BMCs: indexes); a task whose driver_info is wrong gets its error in `out`."""
-    direct: list[int] = []
-    polled: list[tuple[int, ipmi_poll.Target]] = []
-    for i, task in enumerate(tasks):
-        try:
-            info = IPMIInfo.from_task(task)
-        except IronworksError as e:
-            out[i] = e
-            continue
-        if info.bridging != "no":
-            direct.append(i)
-            continue
-        suite = info.cipher_suite if info.cipher_suite in ipmi_poll.SUITES else None
-        polled.append(
-            (
-                i,
-                ipmi_poll.Target(
-                    info.address,
-                    info.port,
-                    info.username,
-                    info.password,
-                    info.priv_number or 4,
-                    suite,
-                    info.timeout,
-                    info.retries + 1,
-                ),
-            )
-        )
-    return polled, direct
 
 
 def _power(client: IPMIClient, directive: str, target: str, timeout: float) -> str:
@@ -417,17 +381,7 @@ class IPMIManagement(base.ManagementInterface):
         return out
 
     def get_healths(self, tasks: Sequence[Task], concurrency: int) -> list[Health | IronworksError]:
-        """The sensor cycle: every BMC from the poller's event loop on its kept session
-        (`ipmi_poll`, `ipmi_health`); bridged BMCs are not read (NotSupported)."""
-        out: list[Health | IronworksError | None] = [None] * len(tasks)
-        polled, direct = _poll_targets(tasks, out)
-        if polled:
-            answers = ipmi_poll.poller().health([t for _, t in polled], concurrency)
-            for (i, _), answer in zip(polled, answers, strict=True):
-                out[i] = answer
-        for i in direct:
-            out[i] = NotSupported("the sensor cycle does not read bridged IPMI BMCs")
-        return [a if a is not None else DriverError("no answer computed") for a in out]
+        return ipmi_poll.healths(tasks, concurrency)
 
     def get_sel(self, task: Task) -> list[dict[str, Any]]:
         """The BMC's system event log, oldest first (vendor-passthru-like; not on the API yet)."""

@@ -40,10 +40,18 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ironworks.common.errors import BMCAuthFailed, BMCUnreachable, DriverError, IronworksError
+from ironworks.common.errors import (
+    BMCAuthFailed,
+    BMCUnreachable,
+    DriverError,
+    IronworksError,
+    NotSupported,
+)
 from ironworks.domain.power import POWER_OFF, POWER_ON
 from ironworks.domain.sensors import Health
 from ironworks.drivers import ipmi_health
+from ironworks.drivers.base import Task
+from ironworks.drivers.ipmi_info import IPMIInfo
 
 T = TypeVar("T")
 
@@ -603,6 +611,54 @@ class _Protocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         self.poller.deliver(data, addr)
+
+
+def targets_of(tasks: Sequence[Task], out: list[Any]) -> tuple[list[tuple[int, Target]], list[int]]:
+    """The tasks the poller asks ((index, target)) and those it does not speak to (bridged
+    BMCs: indexes); a task whose driver_info is wrong gets its error in `out`."""
+    direct: list[int] = []
+    polled: list[tuple[int, Target]] = []
+    for i, task in enumerate(tasks):
+        try:
+            info = IPMIInfo.from_task(task)
+        except IronworksError as e:
+            out[i] = e
+            continue
+        if info.bridging != "no":
+            direct.append(i)
+            continue
+        suite = info.cipher_suite if info.cipher_suite in SUITES else None
+        polled.append(
+            (
+                i,
+                Target(
+                    info.address,
+                    info.port,
+                    info.username,
+                    info.password,
+                    info.priv_number or 4,
+                    suite,
+                    info.timeout,
+                    info.retries + 1,
+                ),
+            )
+        )
+    return polled, direct
+
+
+def healths(tasks: Sequence[Task], concurrency: int) -> list[Health | IronworksError]:
+    """The sensor cycle of IPMI nodes, whichever management interface (ipmi, ipmitool) they
+    use: every BMC from the poller on its kept session; bridged BMCs are not read
+    (NotSupported)."""
+    out: list[Health | IronworksError | None] = [None] * len(tasks)
+    polled, direct = targets_of(tasks, out)
+    if polled:
+        answers = poller().health([t for _, t in polled], concurrency)
+        for (i, _), answer in zip(polled, answers, strict=True):
+            out[i] = answer
+    for i in direct:
+        out[i] = NotSupported("the sensor cycle does not read bridged IPMI BMCs")
+    return [a if a is not None else DriverError("no answer computed") for a in out]
 
 
 _POLLER: Poller | None = None

@@ -140,12 +140,15 @@ def alarm_settings(database_url: str, tmp_path: Path, **monitoring: Any) -> Any:
     )
 
 
-def enrol(client: Any, db: Any, fleet: Fleet, name: str, **info: Any) -> str:
+def enrol(
+    client: Any, db: Any, fleet: Fleet, name: str, management: str = "ipmi", **info: Any
+) -> str:
     r = client.post(
         "/v1/nodes",
         json={
             "name": name,
             "driver": "ipmi",
+            "management_interface": management,
             "driver_info": {
                 "ipmi_address": "127.0.0.1",
                 "ipmi_port": port_of(fleet, name),
@@ -340,7 +343,7 @@ def test_dead_bmc_stalls_nobody_and_raises_an_alarm(
 ) -> None:
     settings = alarm_settings(database_url, tmp_path, unreachable_after=2)
     enrol(client, db, fleet, "dead")
-    enrol(client, db, fleet, "alive")
+    enrol(client, db, fleet, "alive", management="ipmitool")  # read by the cycle all the same
     c = conductor_for(db, settings)
     first = c.sensors.run()
     assert (first.owned, first.read, first.errors, first.fired) == (2, 1, 1, 0), first
