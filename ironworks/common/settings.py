@@ -134,6 +134,11 @@ class MonitoringSettings(BaseModel):
         gt=0,
         description="Seconds sensor readings and event-log entries are kept in the database.",
     )
+    alarm_retention: float = Field(
+        30 * 86400.0,
+        gt=0,
+        description="Seconds a resolved alarm (and its notifications) is kept after it resolved.",
+    )
     rules: list[SensorRule] = Field(
         default_factory=list,
         description="Sensor thresholds of ours, as [[monitoring.rules]] tables: sensor, kind, "

@@ -148,7 +148,11 @@ class SensorCycle:
                     report.entries += self._entries(conn, node, health, opened, now, report)
             mon_db.insert_readings(conn, readings)
             report.readings = len(readings)
-            mon_db.prune(conn, mon_db.older_than(now, cfg.retention))
+            mon_db.prune(
+                conn,
+                mon_db.older_than(now, cfg.retention),
+                mon_db.older_than(now, cfg.alarm_retention),
+            )
 
     # --- alarms ----------------------------------------------------------------------------------
 

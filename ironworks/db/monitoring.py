@@ -110,10 +110,22 @@ def node_entries(conn: Connection, node_id: int, limit: int) -> list[dict[str, A
     return [dict(r) for r in conn.execute(q).mappings()]
 
 
-def prune(conn: Connection, before: datetime) -> int:
-    """Drop readings and entries older than `before`; how many rows went."""
+def prune(conn: Connection, before: datetime, resolved_before: datetime) -> int:
+    """Drop readings and entries older than `before`, alarms resolved before `resolved_before`
+    (their notifications with them); how many rows went."""
     n = conn.execute(sa.delete(sensor_readings).where(sensor_readings.c.read_at < before)).rowcount
     n += conn.execute(sa.delete(sel_entries).where(sel_entries.c.received_at < before)).rowcount
+    old = sa.select(alarms.c.id).where(
+        alarms.c.state == "resolved", alarms.c.resolved_at < resolved_before
+    )
+    n += conn.execute(
+        sa.delete(alarm_notifications).where(alarm_notifications.c.alarm_id.in_(old))
+    ).rowcount
+    n += conn.execute(
+        sa.delete(alarms).where(
+            alarms.c.state == "resolved", alarms.c.resolved_at < resolved_before
+        )
+    ).rowcount
     return n or 0
 
 

@@ -527,3 +527,12 @@ def test_node_state_rules_fire_and_resolve(
         )
     assert c.sensors.run().resolved == 3
     assert {a["state"] for n in states for a in alarm_rows(db, n)} == {"resolved"}
+    # resolved alarms are kept `alarm_retention` after they resolved, then dropped
+    (failed_alarm,) = alarm_rows(db, "failed")
+    with db.write() as conn:
+        conn.execute(
+            sa.update(alarms).where(alarms.c.id == failed_alarm["id"]).values(resolved_at=long_ago)
+        )
+    pruning = conductor_for(db, alarm_settings(database_url, tmp_path, alarm_retention=3600))
+    pruning.sensors.run()
+    assert [len(alarm_rows(db, n)) for n in states] == [0, 1, 1]
