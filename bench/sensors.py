@@ -33,47 +33,26 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from power_sync import cpu_of, log, own_cpu
+from power_sync import PASSWORD, cpu_of, enrolled, log, own_cpu
 
-from ironworks.common.crypto import new_key
-from ironworks.common.settings import load_settings
-from ironworks.conductor.conductor import Conductor
-from ironworks.db import migrate
-from ironworks.db.engine import Database
-from ironworks.db.schema import nodes
-from ironworks.lab.fleet import Fleet, FleetOptions, enrol_csv, make_specs
+from ironworks.lab.fleet import Fleet, FleetOptions, make_specs
 from ironworks.lab.sel import inject
-from ironworks.services.context import Caller, Services
-from ironworks.services.imports import import_nodes
 
 REPO = Path(__file__).resolve().parent.parent
 GOAL_S = 30.0
-PASSWORD = "password"
 BASE_PORT = 21000
 
 
 def run(fleet: Fleet, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="ironworks-sensors-", dir=out))
-    settings = load_settings(
-        home=home,
-        secret_key=new_key(),
+    db, conductor = enrolled(
+        fleet,
+        home,
+        "power on",
         conductor={"hostname": "bench", "power_sync_interval": 0},
         monitoring={"sensor_interval": 0, "sensor_workers": args.workers},
-        license={"evaluation_nodes": 10**6},  # a bench, not a deployment
     )
-    db = Database(settings.effective_database_url)
-    migrate.upgrade(db)
-    svc = Services(db, settings)
-    t0 = time.monotonic()
-    report = import_nodes(svc, enrol_csv(fleet.specs, PASSWORD).encode(), Caller(), source="bench")
-    log(f"enrolled {len(report['created'])} nodes in {time.monotonic() - t0:.2f} s")
-    with db.write() as conn:
-        conn.execute(sa.update(nodes).values(provision_state="manageable", power_state="power on"))
-    conductor = Conductor(db, settings, svc.secret_box)
-    conductor.register()
     cycles = []
     for i in range(args.cycles):
         cpu0, emu0 = own_cpu(), cpu_of(fleet.pids)
