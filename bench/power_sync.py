@@ -95,23 +95,37 @@ def own_cpu() -> float:
 # --- Ironworks --------------------------------------------------------------------------------------
 
 
-def run_ironworks(fleet: Fleet, n: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    home = Path(tempfile.mkdtemp(prefix=f"ironworks-ps-{n}-", dir=out))
-    settings = load_settings(
+def enrolled(fleet: Fleet, home: Path, power_state: str, **settings: Any) -> tuple[Database, Any]:
+    """A fresh SQLite database under `home` holding the fleet's nodes, enrolled through the
+    importer and marked manageable with `power_state` recorded (in the database, so that the
+    figures are the bench's alone), and a registered conductor over it."""
+    cfg = load_settings(
         home=home,
         secret_key=new_key(),
-        conductor={"hostname": "bench", "power_sync_workers": args.workers},
+        license={"evaluation_nodes": 10**6},  # a bench, not a deployment
+        **settings,
     )
-    db = Database(settings.effective_database_url)
+    db = Database(cfg.effective_database_url)
     migrate.upgrade(db)
-    svc = Services(db, settings)
+    svc = Services(db, cfg)
     t0 = time.monotonic()
     report = import_nodes(svc, enrol_csv(fleet.specs, PASSWORD).encode(), Caller(), source="bench")
     log(f"enrolled {len(report['created'])} nodes in {time.monotonic() - t0:.2f} s")
     with db.write() as conn:
-        conn.execute(sa.update(nodes).values(provision_state="manageable", power_state="power off"))
-    conductor = Conductor(db, settings, svc.secret_box)
+        conn.execute(sa.update(nodes).values(provision_state="manageable", power_state=power_state))
+    conductor = Conductor(db, cfg, svc.secret_box)
     conductor.register()
+    return db, conductor
+
+
+def run_ironworks(fleet: Fleet, n: int, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    home = Path(tempfile.mkdtemp(prefix=f"ironworks-ps-{n}-", dir=out))
+    db, conductor = enrolled(
+        fleet,
+        home,
+        "power off",
+        conductor={"hostname": "bench", "power_sync_workers": args.workers},
+    )
     healthy = [s for s in fleet.specs if not s.dead]
     drifted = healthy[:: max(1, round(100 / args.drift))] if args.drift > 0 else []
     cycles = []

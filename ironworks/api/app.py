@@ -27,6 +27,7 @@ from ironworks.api.native import hostnics as native_hostnics
 from ironworks.api.native import hosts as native_hosts
 from ironworks.api.native import images as native_images
 from ironworks.api.native import license as native_license
+from ironworks.api.native import monitoring as native_monitoring
 from ironworks.api.native import networks as native_networks
 from ironworks.api.native import nodes as native_nodes
 from ironworks.api.native import statistics as native_statistics
@@ -104,6 +105,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_images.router)
     app.include_router(native_zones.router)
     app.include_router(native_statistics.router)
+    app.include_router(native_monitoring.router)
     app.state.metrics = Metrics(svc)
     app.include_router(metrics_router(public=svc.settings.api.metrics_public))
     app.include_router(native_networks.router)

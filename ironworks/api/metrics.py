@@ -3,6 +3,10 @@
 * `ironworks_nodes{provision_state, power_state, maintenance}` and
   `ironworks_jobs{kind, state}`: gauges read from the database at scrape time (grouped counts,
   `db/statistics.py`), so the figures are the cloud's whichever API process is scraped;
+* `ironworks_sensor_reading{node, sensor, kind, unit}` (each node's last readings, at most
+  nodes × sensors series), `ironworks_alarms{rule, severity, state}` (open alarms) and
+  `ironworks_sensor_cycle_seconds{conductor}`, `ironworks_sensor_cycle_bmc_errors{conductor}`
+  (each conductor's last cycle), from the database at scrape time;
 * `ironworks_api_request_duration_seconds{route, method}`: a histogram of the API's answers,
   observed by `MetricsMiddleware` around every HTTP request. `route` is the matched route's
   template (`/api/v1/hosts/{ident}`), never the raw path, so the label set stays bounded;
@@ -27,7 +31,7 @@ from prometheus_client.registry import Collector
 from starlette.responses import Response
 
 from ironworks.api.access import Allow, Public
-from ironworks.services import statistics
+from ironworks.services import monitoring, statistics
 from ironworks.services.context import Services
 
 UNMATCHED = "(unmatched)"
@@ -62,6 +66,38 @@ class DatabaseCollector(Collector):
         for kind, state, n in statistics.job_states(self.svc):
             jobs.add_metric([kind, state], n)
         yield jobs
+        readings = GaugeMetricFamily(
+            "ironworks_sensor_reading",
+            "Each node's sensors as its BMC last reported them (the conductors' sensor cycle).",
+            labels=["node", "sensor", "kind", "unit"],
+        )
+        for node, sensor, kind, unit, value in monitoring.sensor_gauges(self.svc):
+            readings.add_metric([node, sensor, kind, unit], value)
+        yield readings
+        open_alarms = GaugeMetricFamily(
+            "ironworks_alarms",
+            "Open alarms by rule, severity and state (firing, acknowledged).",
+            labels=["rule", "severity", "state"],
+        )
+        for rule, severity, state, n in monitoring.alarm_counts(self.svc):
+            open_alarms.add_metric([rule, severity, state], n)
+        yield open_alarms
+        cycles = monitoring.last_cycles(self.svc)
+        seconds = GaugeMetricFamily(
+            "ironworks_sensor_cycle_seconds",
+            "Duration of each conductor's last sensor and event-log cycle.",
+            labels=["conductor"],
+        )
+        errors = GaugeMetricFamily(
+            "ironworks_sensor_cycle_bmc_errors",
+            "BMCs that did not answer (or refused) in each conductor's last sensor cycle.",
+            labels=["conductor"],
+        )
+        for cycle in cycles:
+            seconds.add_metric([cycle["conductor"]], cycle["seconds"])
+            errors.add_metric([cycle["conductor"]], cycle["errors"])
+        yield seconds
+        yield errors
 
 
 class Metrics:

@@ -44,6 +44,7 @@ COMMANDS = (
     Lazy("flavor", _help(groups.flavor_app), "ironworks.cli.flavors:flavor_app"),
     Lazy("host", _help(groups.host_app), "ironworks.cli.hosts:host_app"),
     Lazy("audit", _help(groups.audit_app), "ironworks.cli.audit:audit_app"),
+    Lazy("alarm", _help(groups.alarm_app), "ironworks.cli.alarms:alarm_app"),
     Lazy("department", _help(groups.department_app), "ironworks.cli.tenancy:department_app"),
     Lazy("project", _help(groups.project_app), "ironworks.cli.tenancy:project_app"),
     Lazy("user", _help(groups.user_app), "ironworks.cli.tenancy:user_app"),

@@ -32,6 +32,10 @@ host_nic_app = typer.Typer(
 audit_app = typer.Typer(
     help=_("The audit log: who did what, when, from where."), no_args_is_help=True
 )
+alarm_app = typer.Typer(
+    help=_("Alarms: failing hardware and stuck nodes; list and acknowledge them."),
+    no_args_is_help=True,
+)
 department_app = typer.Typer(help=_("Departments (部门)."), no_args_is_help=True)
 project_app = typer.Typer(help=_("Projects (项目) and their members."), no_args_is_help=True)
 user_app = typer.Typer(help=_("Users."), no_args_is_help=True)

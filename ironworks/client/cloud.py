@@ -172,6 +172,19 @@ class CloudClient:
         r = self.session.request("GET", "/api/v1/usage/export", params={"format": fmt, **given})
         return r.content
 
+    # --- alarms and sensors ----------------------------------------------------------------------
+
+    def alarms(self, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
+        params = {k: v for k, v in filters.items() if v is not None}
+        return list(self._json("GET", "/api/v1/alarms", limit=limit, **params)["alarms"])
+
+    def acknowledge_alarm(self, uuid: str) -> dict[str, Any]:
+        return dict(self._json("POST", f"/api/v1/alarms/{uuid}/acknowledge"))
+
+    def sensors(self, kind: str, ident: str) -> dict[str, Any]:
+        """kind: nodes or hosts."""
+        return dict(self._json("GET", f"/api/v1/{kind}/{ident}/sensors"))
+
     # --- identity -------------------------------------------------------------------------------
 
     def list_of(self, collection: str, **filters: str | None) -> list[dict[str, Any]]:

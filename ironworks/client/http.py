@@ -30,7 +30,7 @@ VERSION_HEADER = "X-OpenStack-Ironic-API-Version"
 REQUEST_ID_HEADER = "X-OpenStack-Request-Id"
 RETRY_STATUSES = frozenset({409, 503})
 
-Params = Mapping[str, str | int | bool | None]
+Params = Mapping[str, str | int | bool | list[str] | None]
 
 
 def error_message(response: httpx.Response) -> str:
@@ -147,7 +147,11 @@ class Session:
 
         `body` goes as JSON; `content` as raw bytes (a file upload: give its Content-Type in
         `headers`)."""
-        query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        query = {
+            k: [_param(x) for x in v] if isinstance(v, list | tuple) else _param(v)
+            for k, v in (params or {}).items()
+            if v is not None
+        }
         kwargs: dict[str, Any] = {"params": query}
         if body is not None:
             kwargs["json"] = body

@@ -84,6 +84,40 @@ def bmc(
     _serve_until_stopped(fleet)
 
 
+sel_app = typer.Typer(help="The emulated BMCs' system event logs.", no_args_is_help=True)
+app.add_typer(sel_app, name="sel")
+
+
+@sel_app.command("inject")
+def sel_inject(
+    bmc: Annotated[str, typer.Option("--bmc", help="The BMC as ADDRESS:PORT (127.0.0.1:16230).")],
+    event: Annotated[
+        str,
+        typer.Option(
+            "--event", help="psu-failure, fan-failure or overheat (the machine shows it too)."
+        ),
+    ],
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Send the event deasserted: the fault is over.")
+    ] = False,
+    user: Annotated[str, typer.Option(help="BMC user name.")] = "admin",
+    password: Annotated[str, typer.Option(help="BMC password.")] = "password",
+) -> None:
+    """Log a hardware event in an emulated BMC's SEL (an IPMI platform event message)."""
+    from ironworks.lab.errors import LabError
+    from ironworks.lab.sel import inject
+
+    address, _, port = bmc.rpartition(":")
+    try:
+        if not address or not port.isdigit():
+            raise LabError(f"--bmc {bmc!r} is not ADDRESS:PORT")
+        inject(address.strip("[]"), int(port), user, password, event, clear)
+    except LabError as e:
+        typer.echo(f"ironworks lab: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{event} {'cleared' if clear else 'logged'} on BMC {bmc}")
+
+
 def _start_fleet(
     opts: FleetOptions, faults: list[str], shard_size: int
 ) -> tuple[list[BmcSpec], Fleet]:

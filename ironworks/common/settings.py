@@ -98,6 +98,96 @@ class ConductorSettings(BaseModel):
     )
 
 
+class SensorRule(BaseModel):
+    """An alarm when a sensor's reading crosses a value of ours (besides the BMC's own
+    thresholds): sensors matched by name (a shell pattern) and kind."""
+
+    model_config = {"extra": "forbid"}
+
+    sensor: str = Field("*", description="Sensor name, a shell pattern (fnmatch): 'CPU* Temp'.")
+    kind: str | None = Field(None, description="Sensor kind: Temperature, Fan, Voltage, ...")
+    above: float | None = Field(None, description="Fires when the reading is at or above this.")
+    below: float | None = Field(None, description="Fires when the reading is below this.")
+    severity: Literal["warning", "critical"] = "warning"
+
+
+class MonitoringSettings(BaseModel):
+    """The conductors' sensor and event-log cycle, the alarm rules and where alarms are sent."""
+
+    sensor_interval: float = Field(
+        60.0,
+        ge=0,
+        description="Seconds between sensor and event-log cycles of each conductor; 0 disables "
+        "them. IPMI sessions are the power sync's (one per BMC): kept open between cycles while the "
+        "power sync runs at its default 45 s, or when this is under 50 s.",
+    )
+    sensor_workers: int = Field(
+        1024,
+        ge=1,
+        le=4096,
+        description="BMCs one sensor cycle reads at the same time. A dead BMC holds its slot "
+        "for its ipmi_timeout; with fewer slots than BMCs, dead ones met late in a first cycle "
+        "add their timeout to it.",
+    )
+    retention: float = Field(
+        86400.0,
+        gt=0,
+        description="Seconds sensor readings and event-log entries are kept in the database.",
+    )
+    alarm_retention: float = Field(
+        30 * 86400.0,
+        gt=0,
+        description="Seconds a resolved alarm (and its notifications) is kept after it resolved.",
+    )
+    rules: list[SensorRule] = Field(
+        default_factory=list,
+        description="Sensor thresholds of ours, as [[monitoring.rules]] tables: sensor, kind, "
+        "above, below, severity.",
+    )
+    bmc_thresholds: bool = Field(
+        True, description="Alarm when a reading crosses a threshold the BMC itself reports."
+    )
+    sel_severity: Literal["warning", "critical"] = Field(
+        "warning",
+        description="Event-log entries of this severity or worse raise an alarm (resolved by "
+        "the entry that deasserts them).",
+    )
+    unreachable_after: int = Field(
+        2, ge=1, description="Failed BMC reads in a row before a 'BMC unreachable' alarm."
+    )
+    stuck_after: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds a node may sit in a wait state (wait call-back, clean wait, ...) "
+        "before a 'stuck' alarm.",
+    )
+    webhooks: list[str] = Field(
+        default_factory=list,
+        description="URLs every alarm is POSTed to as JSON when it fires and when it resolves.",
+    )
+    email_to: list[str] = Field(
+        default_factory=list, description="Addresses every alarm is mailed to (SMTP)."
+    )
+    email_from: str = Field("ironworks@localhost", description="Sender of alarm e-mails.")
+    smtp_host: str = Field("localhost", description="SMTP server for alarm e-mails.")
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP log-in, if the server wants one.")
+    smtp_password: SecretStr | None = None
+    notify_severity: Literal["warning", "critical"] = Field(
+        "warning", description="Alarms of this severity or worse are sent."
+    )
+    notify_attempts: int = Field(
+        8, ge=1, description="Tries per notification before it is given up (logged)."
+    )
+    notify_backoff: float = Field(
+        5.0, gt=0, description="Seconds before the first retry; doubled after each failure."
+    )
+    notify_timeout: float = Field(
+        10.0, gt=0, description="Seconds one webhook or SMTP try may take."
+    )
+
+
 class TimeoutSettings(BaseModel):
     """How long a node may sit in a wait state before the conductor fails it."""
 
@@ -376,6 +466,7 @@ class Settings(BaseSettings):
     api: APISettings = Field(default_factory=APISettings)
     conductor: ConductorSettings = Field(default_factory=ConductorSettings)
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     license: LicenseSettings = Field(default_factory=LicenseSettings)

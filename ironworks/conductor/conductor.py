@@ -7,7 +7,11 @@ Threads:
 * heartbeat — refreshes the conductor row and the leases of the jobs it runs;
 * periodic — takeover of dead conductors' locks, wait-state timeouts;
 * power sync — every `power_sync_interval`, the BMCs' power states against the database
-  (`power_sync.py`).
+  (`power_sync.py`);
+* sensor cycle — every `monitoring.sensor_interval`, sensors and event logs, alarms
+  (`sensors.py`);
+* notify — sends the alarm notifications that are due (`notify.py`), after each sensor cycle
+  and every 5 s for retries.
 
 Crash model: every state change and the job's completion are committed together, so after a
 `kill -9` nothing accepted is lost (the job row stays unfinished) and nothing finished runs
@@ -32,7 +36,9 @@ from ironworks.common.ids import new_uuid
 from ironworks.common.logging import request_id_var
 from ironworks.common.settings import Settings
 from ironworks.conductor import periodic
+from ironworks.conductor.notify import Notifier
 from ironworks.conductor.power_sync import PowerSync
+from ironworks.conductor.sensors import SensorCycle
 from ironworks.conductor.steps import run_step
 from ironworks.conductor.switching import DriverFor, Switching, host_network_data
 from ironworks.db import agents as agent_db
@@ -89,6 +95,8 @@ class Conductor:
         self._threads: list[threading.Thread] = []
         self.jobs_done = 0
         self.power_sync = PowerSync(self, self._task)
+        self.sensors = SensorCycle(self, self._task)
+        self.notifier = Notifier(db, settings)
         self.artifacts = DeployArtifacts(settings)
 
     # --- life cycle ------------------------------------------------------------------------------
@@ -96,7 +104,14 @@ class Conductor:
     def start(self) -> None:
         self.register()
         self.recover()
-        loops = [self._claim_loop, self._heartbeat_loop, self._periodic_loop, self._power_sync_loop]
+        loops = [
+            self._claim_loop,
+            self._heartbeat_loop,
+            self._periodic_loop,
+            self._power_sync_loop,
+            self._sensor_loop,
+            self._notify_loop,
+        ]
         if not self.db.is_sqlite:
             loops.append(self._listen_loop)
         for fn in loops:
@@ -108,6 +123,7 @@ class Conductor:
     def stop(self, wait: bool = True) -> None:
         self._stop.set()
         job_db.wake()
+        self.notifier.wake.set()
         self._pool.shutdown(wait=wait, cancel_futures=True)
         try:
             with self.db.write() as conn:
@@ -181,6 +197,27 @@ class Conductor:
                 self.power_sync.run()
             except Exception:
                 log.exception("power sync failed")
+
+    def _sensor_loop(self) -> None:
+        every = self.settings.monitoring.sensor_interval
+        while every and not self._stop.wait(every):
+            try:
+                self.sensors.run()
+                self.notifier.wake.set()
+            except Exception:
+                log.exception("sensor cycle failed")
+
+    def _notify_loop(self) -> None:
+        """Alarm notifications: after each sensor cycle, and every few seconds for retries."""
+        while not self._stop.is_set():
+            self.notifier.wake.wait(5.0)
+            self.notifier.wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.notifier.run()
+            except Exception:
+                log.exception("sending alarm notifications failed")
 
     def _periodic_loop(self) -> None:
         while not self._stop.wait(self.cfg.periodic_interval):

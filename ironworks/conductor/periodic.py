@@ -1,7 +1,8 @@
 """Periodic tasks. Each may run any number of times, anywhere: they compare and set.
 
 Work on nodes is split by the consistent hash ring of live conductors of the node's group, so
-every node's timeouts (here) and power sync (`power_sync.py`) are looked after by exactly one
+every node's timeouts (here), power sync (`power_sync.py`) and sensor cycle (`sensors.py`) are
+looked after by exactly one
 conductor at a time.
 
 The tasks see their conductor through `Member`: its database, its settings and its host name,
@@ -11,9 +12,11 @@ nothing of its threads or jobs (the `Conductor` is one; a test may pass anything
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from ironworks.common.errors import IronworksError
 from ironworks.common.settings import ConductorSettings, Settings
 from ironworks.db import agents as agent_db
 from ironworks.db import conductors as conductor_db
@@ -21,8 +24,11 @@ from ironworks.db import nodes as node_db
 from ironworks.db.engine import Database, as_utc, utcnow
 from ironworks.domain import states
 from ironworks.domain.hashring import HashRing
+from ironworks.drivers.base import Task
+from ironworks.drivers.registry import interfaces_for
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Member(Protocol):
@@ -32,6 +38,34 @@ class Member(Protocol):
     settings: Settings
     cfg: ConductorSettings  # settings.conductor
     host: str
+
+
+def ask_in_bulk(
+    mine: list[dict[str, Any]],
+    kind: str,
+    task: Callable[[dict[str, Any], str], Task],
+    purpose: str,
+    ask: Callable[[Any, list[Task]], Sequence[T]],
+) -> dict[str, T | IronworksError]:
+    """uuid → what `ask(interface, tasks)` answered for the node, one call per interface class
+    of `kind` (power, management) over all its nodes: the power sync's and the sensor cycle's
+    fan-out. A node whose interface or task cannot be made (a driver no longer enabled, say)
+    gets that error."""
+    groups: dict[type, tuple[Any, list[tuple[str, Task]]]] = {}
+    out: dict[str, T | IronworksError] = {}
+    for node in mine:
+        try:
+            iface = interfaces_for(node)[kind]
+            made = task(node, purpose)
+        except IronworksError as e:
+            out[node["uuid"]] = e
+            continue
+        groups.setdefault(type(iface), (iface, []))[1].append((node["uuid"], made))
+    for iface, items in groups.values():
+        answers = ask(iface, [t for _, t in items])
+        for (uuid, _), answer in zip(items, answers, strict=True):
+            out[uuid] = answer
+    return out
 
 
 def live_ring(c: Member) -> HashRing:

@@ -30,14 +30,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ironworks.common.errors import IronworksError
-from ironworks.conductor.periodic import Member, live_ring
+from ironworks.conductor.periodic import Member, ask_in_bulk, live_ring
 from ironworks.db import audit as audit_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.domain import power, states
-from ironworks.drivers import base
 from ironworks.drivers.base import Task
-from ironworks.drivers.registry import interfaces_for
 
 log = logging.getLogger(__name__)
 
@@ -98,24 +96,14 @@ class PowerSync:
 
     def read(self, mine: list[dict[str, Any]]) -> dict[str, str | IronworksError]:
         """uuid → the BMC's power state or the error; one bulk call per power interface."""
-        groups: dict[type, tuple[base.PowerInterface, list[tuple[str, base.Task]]]] = {}
-        out: dict[str, str | IronworksError] = {}
-        for node in mine:
-            try:
-                power = interfaces_for(node)["power"]
-                assert isinstance(power, base.PowerInterface)
-                task = self.task(node, "power sync")
-            except IronworksError as e:  # a driver or interface no longer enabled, say
-                out[node["uuid"]] = e
-                continue
-            groups.setdefault(type(power), (power, []))[1].append((node["uuid"], task))
-        for power, items in groups.values():
-            states_read = power.get_power_states(
-                [t for _, t in items], self.c.cfg.power_sync_workers
-            )
-            for (uuid, _), answer in zip(items, states_read, strict=True):
-                out[uuid] = answer
-        return out
+        workers = self.c.cfg.power_sync_workers
+        return ask_in_bulk(
+            mine,
+            "power",
+            self.task,
+            "power sync",
+            lambda power, tasks: power.get_power_states(tasks, workers),
+        )
 
     def record(
         self,

@@ -772,3 +772,92 @@ allocations = sa.Table(
     sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), unique=True),
     *_ts(),
 )
+
+# --- monitoring: sensors, hardware event logs, alarms (#13) ----------------------------------------
+
+# Every sensor reading of every cycle, kept `monitoring.retention` seconds.
+sensor_readings = sa.Table(
+    "sensor_readings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("read_at", TS, nullable=False),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("unit", sa.String(16), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Index("ix_sensor_readings_node_id", "node_id", "read_at"),
+    sa.Index("ix_sensor_readings_read_at", "read_at"),
+)
+
+# The BMCs' system event log entries, once each: (node, the BMC's record id) is unique.
+sel_entries = sa.Table(
+    "sel_entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("logged_at", TS),  # the BMC's clock; None when it had no date
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("sensor", sa.String(64), nullable=False),
+    sa.Column("event", sa.String(255), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("asserted", sa.Boolean, nullable=False),
+    sa.Column("condition", sa.String(32), nullable=False),
+    sa.UniqueConstraint("node_id", "record_id"),
+    sa.Index("ix_sel_entries_received_at", "received_at"),
+)
+
+alarms = sa.Table(
+    "alarms",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("rule", sa.String(32), nullable=False),
+    sa.Column("condition", sa.String(160), nullable=False),  # one open alarm per node and this
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # firing, acknowledged, resolved
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("fired_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("acknowledged_at", TS),
+    sa.Column("acknowledged_by", sa.String(255)),
+    sa.Column("resolved_at", TS),
+    sa.Index("ix_alarms_node_id", "node_id", "state"),
+    sa.Index("ix_alarms_state", "state"),
+)
+
+# Each conductor's last sensor cycle, for /metrics.
+sensor_cycles = sa.Table(
+    "sensor_cycles",
+    metadata,
+    sa.Column("conductor", sa.String(255), primary_key=True),
+    sa.Column("finished_at", TS, nullable=False),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("owned", sa.Integer, nullable=False),
+    sa.Column("errors", sa.Integer, nullable=False),
+)
+
+# What to tell whom about an alarm: one row per (alarm, event, channel, target), so that queuing
+# it again changes nothing; sent at least once (retried with back-off), the key in every try.
+alarm_notifications = sa.Table(
+    "alarm_notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "alarm_id", sa.Integer, sa.ForeignKey("alarms.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("event", sa.String(16), nullable=False),  # firing, resolved
+    sa.Column("channel", sa.String(16), nullable=False),  # webhook, email
+    sa.Column("target", sa.String(512), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_at", TS),  # None with sent_at None: given up
+    sa.Column("sent_at", TS),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("alarm_id", "event", "channel", "target"),
+    sa.Index("ix_alarm_notifications_next_at", "next_at"),
+)

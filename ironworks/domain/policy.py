@@ -146,6 +146,7 @@ RULES: tuple[Rule, ...] = (
     # report is for its admins and the cloud admin (services/usage.py).
     Rule("billing:read", "billing", "show the prices of flavors", A, A, A, prd=False),
     Rule("usage:read", "billing", "view and export usage and its cost", A, J, J, prd=False),
+    Rule("alarm:acknowledge", "alarms", "acknowledge an alarm", A, J, J, prd=False),
 )
 
 BY_OPERATION = {r.operation: r for r in RULES}

@@ -15,12 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from ironworks.common.errors import DriverError, InvalidInput, IronworksError, NotSupported
 from ironworks.domain.nodes import INTERFACE_KINDS
 from ironworks.domain.power import HARD_TARGETS, POWER_OFF
+from ironworks.domain.sensors import Health
 
+T = TypeVar("T")
 BOOT_DEVICES = ("pxe", "disk", "cdrom", "bios", "safe", "wanboot", "uefi http")
 
 StepResult = Literal["done", "wait"]
@@ -91,6 +93,25 @@ def _unsupported(iface: Interface, what: str) -> NotSupported:
     )
 
 
+def each(
+    fn: Callable[[Task], T], tasks: Sequence[Task], concurrency: int, what: str
+) -> list[T | IronworksError]:
+    """`fn` of every task on up to `concurrency` threads: per task its answer or its error."""
+
+    def one(task: Task) -> T | IronworksError:
+        try:
+            return fn(task)
+        except IronworksError as e:
+            return e
+        except Exception as e:  # a driver bug must not cost the other nodes their answer
+            return DriverError(f"{what} failed: {e!r}")
+
+    if len(tasks) <= 1:
+        return [one(t) for t in tasks]
+    with ThreadPoolExecutor(min(concurrency, len(tasks)), thread_name_prefix="bmc") as pool:
+        return list(pool.map(one, tasks))
+
+
 def wait_for_power_state(
     read: Callable[[], str], target: str, timeout: float, bmc: str, after: str
 ) -> str:
@@ -138,18 +159,7 @@ class PowerInterface(Interface):
         override it (ipmi).
         """
 
-        def one(task: Task) -> str | IronworksError:
-            try:
-                return self.get_power_state(task)
-            except IronworksError as e:
-                return e
-            except Exception as e:  # a driver bug must not cost the other nodes their answer
-                return DriverError(f"reading the power state failed: {e!r}")
-
-        if len(tasks) <= 1:
-            return [one(t) for t in tasks]
-        with ThreadPoolExecutor(min(concurrency, len(tasks)), thread_name_prefix="power") as pool:
-            return list(pool.map(one, tasks))
+        return each(self.get_power_state, tasks, concurrency, "reading the power state")
 
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
         """Bring the node to `state` (power on/off, soft power off) and return the state read."""
@@ -182,6 +192,16 @@ class ManagementInterface(Interface):
 
     def get_sensors_data(self, task: Task) -> dict[str, Any]:
         raise _unsupported(self, "sensors")
+
+    def get_health(self, task: Task) -> Health:
+        """The node's sensors and its event-log entries new since the last call (the sensor
+        cycle; the interface remembers where it read up to, the database de-duplicates)."""
+        raise _unsupported(self, "the sensor cycle")
+
+    def get_healths(self, tasks: Sequence[Task], concurrency: int) -> list[Health | IronworksError]:
+        """Many nodes' `get_health` at once, per task its answer or its error: this default on
+        up to `concurrency` threads; ipmi asks every BMC from one event loop."""
+        return each(self.get_health, tasks, concurrency, "reading sensors")
 
 
 class BootInterface(Interface):

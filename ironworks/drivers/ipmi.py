@@ -37,6 +37,7 @@ from ironworks.common.errors import (
     IronworksError,
 )
 from ironworks.domain.power import POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
+from ironworks.domain.sensors import Health
 from ironworks.drivers import base, ipmi_poll, retry
 from ironworks.drivers.base import Task
 from ironworks.drivers.composition import bmc_interfaces
@@ -267,33 +268,7 @@ class IPMIPower(base.PowerInterface):
         """All from one event loop (`ipmi_poll`), each BMC within its own ipmi_timeout; bridged
         BMCs, which the poller does not speak to, one at a time through pyghmi."""
         out: list[str | IronworksError | None] = [None] * len(tasks)
-        direct: list[int] = []
-        polled: list[tuple[int, ipmi_poll.Target]] = []
-        for i, task in enumerate(tasks):
-            try:
-                info = IPMIInfo.from_task(task)
-            except IronworksError as e:
-                out[i] = e
-                continue
-            if info.bridging != "no":
-                direct.append(i)
-                continue
-            suite = info.cipher_suite if info.cipher_suite in ipmi_poll.SUITES else None
-            polled.append(
-                (
-                    i,
-                    ipmi_poll.Target(
-                        info.address,
-                        info.port,
-                        info.username,
-                        info.password,
-                        info.priv_number or 4,
-                        suite,
-                        info.timeout,
-                        info.retries + 1,
-                    ),
-                )
-            )
+        polled, direct = ipmi_poll.targets_of(tasks, out)
         if polled:
             answers = ipmi_poll.poller().power_states([t for _, t in polled], concurrency)
             for (i, _), answer in zip(polled, answers, strict=True):
@@ -404,6 +379,9 @@ class IPMIManagement(base.ManagementInterface):
                 "States": list(r.states),
             }
         return out
+
+    def get_healths(self, tasks: Sequence[Task], concurrency: int) -> list[Health | IronworksError]:
+        return ipmi_poll.healths(tasks, concurrency)
 
     def get_sel(self, task: Task) -> list[dict[str, Any]]:
         """The BMC's system event log, oldest first (vendor-passthru-like; not on the API yet)."""

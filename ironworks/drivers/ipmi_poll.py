@@ -7,8 +7,10 @@ process for a whole cycle. The sync of a 10,000-node fleet needs hundreds of req
 flight from one thread, so this module speaks just what the sync needs, for many BMCs on one
 event loop: RMCP+ session set-up (open session, RAKP 1-4; IPMI 2.0 section 13) with cipher
 suite 17 (HMAC-SHA256, AES-CBC-128) or 3 (HMAC-SHA1, AES-CBC-128), then "Get Chassis Status"
-(netfn chassis, command 0x01). Everything else (power changes, boot device, sensors, the event
-log) stays with pyghmi in `ipmi.py`.
+(netfn chassis, command 0x01) for the power sync, and for the sensor cycle the SDR, sensor
+readings and the system event log (`ipmi_health.py`, which decodes them with pyghmi's tables).
+Everything else (power changes, boot device, one node's sensors on request) stays with pyghmi in
+`ipmi.py`.
 
 Sessions are kept between cycles and reused while younger than `SESSION_IDLE` seconds of
 idleness (BMCs drop a session after 60 s of silence, IPMI 2.0 section 6.12.15), so a sync that
@@ -32,14 +34,24 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ironworks.common.errors import BMCAuthFailed, BMCUnreachable, DriverError, IronworksError
+from ironworks.common.errors import (
+    BMCAuthFailed,
+    BMCUnreachable,
+    DriverError,
+    IronworksError,
+    NotSupported,
+)
 from ironworks.domain.power import POWER_OFF, POWER_ON
+from ironworks.domain.sensors import Health
+from ironworks.drivers import ipmi_health
+from ironworks.drivers.base import Task
+from ironworks.drivers.ipmi_info import IPMIInfo
 
 T = TypeVar("T")
 
@@ -177,6 +189,13 @@ class Poller:
         self._by_addr: dict[tuple[Any, ...], _Session] = {}
         self._sessions: dict[tuple[Any, ...], _Session] = {}
         self._suite_of: dict[tuple[Any, ...], int] = {}  # what a BMC agreed to last time
+        # per BMC: its SDR and where its event log was read up to (ipmi_health.read)
+        self._records: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._silent: set[tuple[Any, ...]] = set()  # BMCs that did not answer the last call
+        # One conversation per BMC address at a time, across calls (the power sync and the
+        # sensor cycle share the loop and the sessions) and across targets naming one BMC with
+        # other credentials: a session has one inbox, replies are told apart by address alone.
+        self._turns: dict[tuple[str, int], asyncio.Lock] = {}
         self._thread.start()
         self._ready.wait()
 
@@ -191,31 +210,59 @@ class Poller:
         self, targets: Sequence[Target], concurrency: int
     ) -> list[str | IronworksError]:
         """Each target's power state ("power on"/"power off") or the error that stopped it."""
-        future = asyncio.run_coroutine_threadsafe(self._all(list(targets), concurrency), self._loop)
+        return self._run_all(targets, concurrency, "reading the power state", self._power)
+
+    def health(self, targets: Sequence[Target], concurrency: int) -> list[Health | IronworksError]:
+        """Each target's sensor readings and the event log entries added since the last call
+        (all of them the first time), or the error that stopped it (`ipmi_health.py`)."""
+        return self._run_all(
+            targets, concurrency, "reading sensors and the event log", self._health
+        )
+
+    def _run_all(
+        self,
+        targets: Sequence[Target],
+        concurrency: int,
+        what: str,
+        work: Callable[[Target], Awaitable[T]],
+    ) -> list[T | IronworksError]:
+        future = asyncio.run_coroutine_threadsafe(
+            self._all(list(targets), concurrency, what, work), self._loop
+        )
         return future.result()
 
-    async def _all(self, targets: list[Target], concurrency: int) -> list[str | IronworksError]:
+    async def _all(
+        self,
+        targets: list[Target],
+        concurrency: int,
+        what: str,
+        work: Callable[[Target], Awaitable[T]],
+    ) -> list[T | IronworksError]:
         self._forget_idle()
         gate = asyncio.Semaphore(max(1, concurrency))
 
-        # Targets naming the same BMC with other credentials or suites take turns: replies are
-        # told apart by the BMC's address alone.
-        turns: dict[tuple[str, int], asyncio.Lock] = {}
-
-        async def one(t: Target) -> str | IronworksError:
-            async with gate, turns.setdefault((t.address, t.port), asyncio.Lock()):
+        async def one(t: Target) -> T | IronworksError:
+            async with gate, self._turns.setdefault((t.address, t.port), asyncio.Lock()):
                 try:
-                    return await self._power(t)
+                    return await work(t)
                 except IronworksError as e:
                     return e
                 except Exception as e:  # a bug here must not stop the other BMCs' answers
-                    return DriverError(f"reading the power state of BMC {t.bmc} failed: {e!r}")
+                    return DriverError(f"{what} of BMC {t.bmc} failed: {e!r}")
 
-        # Nodes enrolled twice on one BMC share its session: ask once.
-        unique = list({t.key: t for t in targets}.values())
-        answers = dict(
-            zip([t.key for t in unique], await asyncio.gather(*map(one, unique)), strict=True)
+        # Nodes enrolled twice on one BMC share its session: ask once. BMCs that did not answer
+        # last time go first: a dead one then waits out its timeout while the others are asked,
+        # instead of taking a slot only when most are done and making the cycle that much longer.
+        unique = sorted(
+            {t.key: t for t in targets}.values(), key=lambda t: t.key not in self._silent
         )
+        got = await asyncio.gather(*map(one, unique))
+        for t, answer in zip(unique, got, strict=True):
+            if isinstance(answer, BMCUnreachable):
+                self._silent.add(t.key)
+            else:
+                self._silent.discard(t.key)
+        answers = dict(zip([t.key for t in unique], got, strict=True))
         return [answers[t.key] for t in targets]
 
     def _forget_idle(self) -> None:
@@ -232,6 +279,16 @@ class Poller:
     # --- one BMC ---------------------------------------------------------------------------------
 
     async def _power(self, t: Target) -> str:
+        return await self._on_session(t, "a power status request", self._chassis_status)
+
+    async def _health(self, t: Target) -> Health:
+        return await self._on_session(t, "a sensor reading", self._read_health)
+
+    async def _on_session(
+        self, t: Target, what: str, work: Callable[[_Session, float], Awaitable[T]]
+    ) -> T:
+        """`work(session, until)` on the BMC's kept session, or on a new one: the target's
+        timeout for everything, split into `tries` equal waits; `until` ends the try."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + t.timeout
         tries = max(1, t.tries)
@@ -245,9 +302,11 @@ class Poller:
             wait = share()
             attempt += 1
             try:
-                return await self._chassis_status(s, loop.time() + wait)
+                return await work(s, loop.time() + wait)
             except _NoAnswer:
                 pass  # the BMC may have dropped the session: log in again (if tries are left)
+            except _Refused as e:
+                raise e.error from None
         self._drop(t.key)
         suites = [t.suite] if t.suite is not None else [self._suite_of.get(t.key, 17), 3]
         while attempt < tries and deadline - loop.time() > 0.05:
@@ -257,7 +316,7 @@ class Poller:
                 s = await self._login(t, SUITES[suites[0]], wait, deadline)
                 self._sessions[t.key] = s
                 self._suite_of[t.key] = s.suite.number
-                return await self._chassis_status(s, min(loop.time() + wait, deadline))
+                return await work(s, min(loop.time() + wait, deadline))
             except _NoAnswer:
                 self._drop(t.key)
             except _Refused as e:
@@ -269,7 +328,7 @@ class Poller:
                 raise e.error from None
         raise BMCUnreachable(
             f"no answer from BMC {t.bmc} within {t.timeout:g} s ({attempt} "
-            f"{'try' if attempt == 1 else 'tries'}) to a power status request; check the "
+            f"{'try' if attempt == 1 else 'tries'}) to {what}; check the "
             "address, the port and that the BMC is powered and on the network"
         )
 
@@ -405,31 +464,50 @@ class Poller:
             "fix driver_info ipmi_username and ipmi_password"
         )
 
-    async def _chassis_status(self, s: _Session, until: float) -> str:
-        """Get Chassis Status on an open session; answer by the loop time `until`."""
+    async def _command(
+        self, s: _Session, netfn: int, command: int, data: bytes, until: float
+    ) -> tuple[int, bytes]:
+        """One IPMI request on an open session, answered by the loop time `until`:
+        (completion code, response data)."""
         s.rq_seq = (s.rq_seq + 1) & 0x3F
         seq = s.rq_seq
-        head = bytes([_BMC_ADDR, 0x00 << 2])  # the BMC, netfn chassis
-        body = bytes([_OUR_SWID, seq << 2, 0x01])  # us, our sequence, Get Chassis Status
+        head = bytes([_BMC_ADDR, netfn << 2])  # the BMC, the network function
+        body = bytes([_OUR_SWID, seq << 2, command]) + data  # us, our sequence, the command
         msg = head + bytes([_checksum(head)]) + body + bytes([_checksum(body)])
 
-        def ours(data: bytes) -> bool:
+        def ours(answer: bytes) -> bool:
             # rqAddr, netFn/LUN, cks, rsAddr, rqSeq/LUN, cmd, completion code, data..., cks
-            return len(data) >= 8 and data[5] == 0x01 and data[4] >> 2 == seq
+            return len(answer) >= 8 and answer[5] == command and answer[4] >> 2 == seq
 
         loop = asyncio.get_running_loop()
-        data = await self._exchange(
+        answer = await self._exchange(
             s, self._sealed(s, msg), 0x00, until - loop.time(), until, accept=ours
         )
         s.used = time.monotonic()
-        if data[6]:
+        return answer[6], answer[7:-1]
+
+    async def _chassis_status(self, s: _Session, until: float) -> str:
+        """Get Chassis Status on an open session; answer by the loop time `until`."""
+        code, data = await self._command(s, 0x00, 0x01, b"", until)
+        if code or not data:
             raise _Refused(
                 DriverError(
                     f"BMC {s.target.bmc} failed a power status request "
-                    f"(completion code 0x{data[6]:02x})"
+                    f"(completion code 0x{code:02x})"
                 )
             )
-        return POWER_ON if data[7] & 0x01 else POWER_OFF
+        return POWER_ON if data[0] & 0x01 else POWER_OFF
+
+    async def _read_health(self, s: _Session, until: float) -> Health:
+        """The sensors of the BMC's SDR (kept for `SDR_TTL`) and its new SEL entries; each
+        request within the try's wait (`until` is when the first must have answered)."""
+        loop = asyncio.get_running_loop()
+        per_request = max(0.05, until - loop.time())
+
+        async def ask(netfn: int, command: int, data: bytes = b"") -> tuple[int, bytes]:
+            return await self._command(s, netfn, command, data, loop.time() + per_request)
+
+        return await ipmi_health.read(ask, self._records.setdefault(s.target.key, {}))
 
     # --- packets ---------------------------------------------------------------------------------
 
@@ -533,6 +611,54 @@ class _Protocol(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         self.poller.deliver(data, addr)
+
+
+def targets_of(tasks: Sequence[Task], out: list[Any]) -> tuple[list[tuple[int, Target]], list[int]]:
+    """The tasks the poller asks ((index, target)) and those it does not speak to (bridged
+    BMCs: indexes); a task whose driver_info is wrong gets its error in `out`."""
+    direct: list[int] = []
+    polled: list[tuple[int, Target]] = []
+    for i, task in enumerate(tasks):
+        try:
+            info = IPMIInfo.from_task(task)
+        except IronworksError as e:
+            out[i] = e
+            continue
+        if info.bridging != "no":
+            direct.append(i)
+            continue
+        suite = info.cipher_suite if info.cipher_suite in SUITES else None
+        polled.append(
+            (
+                i,
+                Target(
+                    info.address,
+                    info.port,
+                    info.username,
+                    info.password,
+                    info.priv_number or 4,
+                    suite,
+                    info.timeout,
+                    info.retries + 1,
+                ),
+            )
+        )
+    return polled, direct
+
+
+def healths(tasks: Sequence[Task], concurrency: int) -> list[Health | IronworksError]:
+    """The sensor cycle of IPMI nodes, whichever management interface (ipmi, ipmitool) they
+    use: every BMC from the poller on its kept session; bridged BMCs are not read
+    (NotSupported)."""
+    out: list[Health | IronworksError | None] = [None] * len(tasks)
+    polled, direct = targets_of(tasks, out)
+    if polled:
+        answers = poller().health([t for _, t in polled], concurrency)
+        for (i, _), answer in zip(polled, answers, strict=True):
+            out[i] = answer
+    for i in direct:
+        out[i] = NotSupported("the sensor cycle does not read bridged IPMI BMCs")
+    return [a if a is not None else DriverError("no answer computed") for a in out]
 
 
 _POLLER: Poller | None = None

@@ -13,11 +13,19 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from typing import Any
 
-from ironworks.common.errors import BMCAuthFailed, BMCUnreachable, DriverError, InvalidInput
+from ironworks.common.errors import (
+    BMCAuthFailed,
+    BMCUnreachable,
+    DriverError,
+    InvalidInput,
+    IronworksError,
+)
 from ironworks.domain.power import POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
-from ironworks.drivers import base, retry
+from ironworks.domain.sensors import Health
+from ironworks.drivers import base, ipmi_poll, retry
 from ironworks.drivers.base import Task
 from ironworks.drivers.ipmi_info import IPMI_PROPERTIES, IPMIInfo, check_formats
 
@@ -191,6 +199,10 @@ class IPMIToolPower(base.PowerInterface):
 class IPMIToolManagement(base.ManagementInterface):
     name = "ipmitool"
     properties = IPMI_PROPERTIES
+
+    def get_healths(self, tasks: Sequence[Task], concurrency: int) -> list[Health | IronworksError]:
+        """The sensor cycle speaks RMCP+ itself (`ipmi_poll`), as for the ipmi interface."""
+        return ipmi_poll.healths(tasks, concurrency)
 
     def check_formats(self, task: Task) -> None:
         check_formats(task)

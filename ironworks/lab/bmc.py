@@ -3,7 +3,8 @@
 One `EmulatedBmc` per UDP port speaks real RMCP+ (IPMI 2.0 over LAN), so pyghmi's client,
 ipmitool and OpenStack Ironic talk to it as to a server's BMC. It answers chassis status and
 control, boot options (persistent or once, UEFI or legacy: pyghmi's own `Bmc` ignores both),
-device id, the SDR repository and sensor readings, and the system event log.
+device id, the SDR repository and sensor readings (with thresholds), the system event log, and
+platform event messages, which it logs (how `ironworks lab sel inject` adds an event).
 
 Two fixes to pyghmi 1.6.19's server, made here by subclassing (site-packages stays untouched;
 see docs/lab.md, "BMC emulation"):
@@ -49,7 +50,7 @@ from pyghmi.ipmi.private import serversession
 from pyghmi.ipmi.private import session as pyghmi_session
 
 from ironworks.lab.errors import LabError
-from ironworks.lab.machine import BootDevice, Machine, MemoryMachine
+from ironworks.lab.machine import ON, BootDevice, Event, Machine, MemoryMachine
 from ironworks.lab.spec import BmcSpec
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,8 @@ class _Session(serversession.ServerSession):
 
 
 def _sdr_record(record_id: int, sensor: Any) -> bytes:
-    """A full sensor record (type 01h, IPMI 2.0 table 43-1): linear, unsigned, y = x·10^exp."""
+    """A full sensor record (type 01h, IPMI 2.0 table 43-1): linear, unsigned, y = x·10^exp,
+    with the sensor's readable thresholds."""
     name = sensor.name.encode()
     body = bytearray(43)
     body[0] = 0x20  # owned by the BMC
@@ -144,6 +146,20 @@ def _sdr_record(record_id: int, sensor: Any) -> bytes:
     body[19] = 1  # M = 1, B = 0
     body[24] = (sensor.exponent & 0x0F) << 4
     body[29] = 0xFF  # sensor maximum
+    # readable thresholds: mask (bit 1 lower critical, 3 upper non-critical, 4 upper critical)
+    # and values (offsets 37-41 of the record: upper critical, upper non-critical, ...)
+    mask = 0
+    for bit, index, value in (
+        (4, 32, sensor.upper_critical),
+        (3, 33, sensor.upper_noncritical),
+        (1, 35, sensor.lower_critical),
+    ):
+        if value is not None:
+            mask |= 1 << bit
+            body[index] = _raw(sensor, value)
+    if mask:
+        body[6] = 0x04  # threshold access: readable (pyghmi then decodes threshold states)
+        body[13] = mask
     body[42] = 0xC0 | len(name)  # 8-bit ASCII id string
     body += name
     return struct.pack("<HBBB", record_id, 0x51, 0x01, len(body)) + bytes(body)
@@ -201,6 +217,8 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
                 return self._storage(command, data, session)
             if netfn == 0x04 and command == 0x2D:
                 return self._sensor_reading(data, session)
+            if netfn == 0x04 and command == 0x02:  # Platform Event Message
+                return self._platform_event(data, session)
         except Exception:
             log.exception("BMC %s: answering netfn %#x command %#x", self.spec.name, netfn, command)
             return session.send_ipmi_response(code=0xFF)
@@ -267,10 +285,30 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
     # --- sensors, SDR, SEL -----------------------------------------------------------------------
 
     def _sensor_reading(self, data: Any, session: Any) -> None:
+        on = self.machine.power_state() == ON
         for sensor, value in self.machine.sensors():
             if sensor.number == data[0]:
-                return session.send_ipmi_response(data=[_raw(sensor, value), 0xC0, 0x00])
+                status = sensor.status(value) if on else 0  # thresholds only while running
+                return session.send_ipmi_response(data=[_raw(sensor, value), 0xC0, status])
         session.send_ipmi_response(code=0xCB)  # requested sensor not present
+
+    def _platform_event(self, data: Any, session: Any) -> None:
+        """Log the event (as `ipmitool event` or `ironworks lab sel inject` sends it) in the SEL;
+        a lab event (machine.LAB_EVENTS) also sets or clears its fault condition."""
+        if len(data) < 5:
+            return session.send_ipmi_response(code=0xC7)
+        # EvMRev, sensor type, sensor number, event dir | type, event data 1 (2, 3)
+        self.machine.add_event(
+            Event(
+                int(time.time()),
+                data[1],
+                data[2],
+                data[4] & 0x0F,
+                deassertion=bool(data[3] & 0x80),
+                event_type=data[3] & 0x7F,
+            )
+        )
+        session.send_ipmi_response()
 
     def _storage(self, command: int, data: Any, session: Any) -> None:
         reply = session.send_ipmi_response
@@ -288,9 +326,7 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
             stamps = list(struct.pack("<II", last, 0))  # last addition, last erase
             return reply(data=[0x51, n & 0xFF, n >> 8, 0x00, 0x04, *stamps, 0x02])
         if command == 0x43:  # Get SEL Entry
-            return self._get_record(
-                [_sel_record(i + 1, e) for i, e in enumerate(events)], data, reply
-            )
+            return self._get_record([_sel_record(e) for e in events], data, reply)
         if command == 0x47:  # Clear SEL
             if len(data) >= 6 and data[5] == 0xAA:
                 self.machine.clear_events()
@@ -301,27 +337,34 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
 
     @staticmethod
     def _get_record(records: list[bytes], data: Any, reply: Callable[..., None]) -> None:
-        """Get SDR / Get SEL Entry: record ids 1..n; 0 is the first, 0xFFFF the last."""
+        """Get SDR / Get SEL Entry: each record starts with its id; 0 is the first, 0xFFFF the
+        last; the answer names the next record's id (0xFFFF after the last)."""
         if len(data) < 6:
             return reply(code=0xC7)
         record_id, offset, count = data[2] | data[3] << 8, data[4], data[5]
         if not records:
             return reply(code=0xCB)
-        index = 0 if record_id == 0 else len(records) - 1 if record_id == 0xFFFF else record_id - 1
-        if not 0 <= index < len(records):
+        ids = [r[0] | r[1] << 8 for r in records]
+        if record_id == 0:
+            index = 0
+        elif record_id == 0xFFFF:
+            index = len(records) - 1
+        elif record_id in ids:
+            index = ids.index(record_id)
+        else:
             return reply(code=0xCB)
-        next_id = index + 2 if index + 1 < len(records) else 0xFFFF
+        next_id = ids[index + 1] if index + 1 < len(records) else 0xFFFF
         record = records[index]
         chunk = record[offset:] if count == 0xFF else record[offset : offset + count]
         reply(data=list(struct.pack("<H", next_id)) + list(chunk))
 
 
-def _sel_record(record_id: int, e: Any) -> bytes:
+def _sel_record(e: Any) -> bytes:
     """A system event record (type 02h, IPMI 2.0 table 32-1) from the BMC itself."""
-    kind = (0x80 if e.deassertion else 0) | 0x6F  # sensor-specific offsets
+    kind = (0x80 if e.deassertion else 0) | e.event_type
     return struct.pack(
         "<HBIBBBBBBBBB",
-        record_id,
+        e.record_id,
         0x02,
         e.timestamp,
         0x20,

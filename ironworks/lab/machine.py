@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 ON, OFF = "on", "off"
@@ -32,22 +32,41 @@ class BootDevice:
 
 @dataclass(frozen=True)
 class Sensor:
-    """One threshold sensor: number, name, IPMI sensor type and unit codes, value when on/off."""
+    """One threshold sensor: number, name, IPMI sensor type and unit codes, value when on/off,
+    the BMC's thresholds (None: not set) and the value a lab fault condition gives it."""
 
     number: int
     name: str
-    sensor_type: int  # 0x01 temperature, 0x02 voltage, 0x04 fan
-    unit: int  # 1 degrees C, 4 volts, 18 RPM
+    sensor_type: int  # 0x01 temperature, 0x02 voltage, 0x04 fan, 0x08 power supply
+    unit: int  # 1 degrees C, 4 volts, 6 watts, 18 RPM
     exponent: int  # reading = raw * 10**exponent
     on_value: float
     off_value: float
+    upper_noncritical: float | None = None
+    upper_critical: float | None = None
+    lower_critical: float | None = None
+    condition: str | None = None  # the fault condition (CONDITIONS) that changes this reading
+    fault_value: float = 0.0  # ... to this, while the machine is on
+
+    def status(self, value: float) -> int:
+        """Threshold comparison status bits of Get Sensor Reading (IPMI 2.0 table 35-15): bit 1
+        below lower critical, bit 3 above upper non-critical, bit 4 above upper critical."""
+        bits = 0
+        if self.lower_critical is not None and value < self.lower_critical:
+            bits |= 0x02
+        if self.upper_noncritical is not None and value >= self.upper_noncritical:
+            bits |= 0x08
+        if self.upper_critical is not None and value >= self.upper_critical:
+            bits |= 0x10
+        return bits
 
 
 SENSORS = (
-    Sensor(1, "CPU1 Temp", 0x01, 1, 0, 45, 22),
-    Sensor(2, "Inlet Temp", 0x01, 1, 0, 24, 22),
-    Sensor(3, "FAN1", 0x04, 18, 2, 5400, 0),
+    Sensor(1, "CPU1 Temp", 0x01, 1, 0, 45, 22, 80, 90, None, "overheat", 95),
+    Sensor(2, "Inlet Temp", 0x01, 1, 0, 24, 22, 35, 40),
+    Sensor(3, "FAN1", 0x04, 18, 2, 5400, 0, None, None, 1000, "fan", 0),
     Sensor(4, "12V", 0x02, 4, -1, 12.1, 0),
+    Sensor(5, "PSU1 Power", 0x08, 6, 0, 180, 8, None, None, None, "psu", 0),
 )
 
 
@@ -58,13 +77,56 @@ class Event:
     timestamp: int
     sensor_type: int
     sensor_number: int
-    offset: int  # sensor-specific offset (IPMI table 42-3)
+    offset: int  # sensor-specific offset (IPMI table 42-3), or threshold offset (table 42-2)
     deassertion: bool = False
+    event_type: int = 0x6F  # 0x6F sensor-specific, 0x01 threshold (IPMI table 42-1)
+    record_id: int = 0  # given by the log (EventLog.add); stays while the entry is kept
 
 
-def sensor_readings(on: bool) -> list[tuple[Sensor, float]]:
-    """Every sensor's reading for a machine that is on (or off)."""
-    return [(s, s.on_value if on else s.off_value) for s in SENSORS]
+# What `ironworks lab sel inject --event NAME` sends, and the fault condition the event sets on
+# the machine (cleared by the same event deasserted): (sensor type, sensor number, event type,
+# offset, condition). Offsets: power supply 1 "failure detected" (table 42-3); threshold 2 "lower
+# critical going low", 9 "upper critical going high" (table 42-2).
+LAB_EVENTS: dict[str, tuple[int, int, int, int, str]] = {
+    "psu-failure": (0x08, 5, 0x6F, 1, "psu"),
+    "fan-failure": (0x04, 3, 0x01, 2, "fan"),
+    "overheat": (0x01, 1, 0x01, 9, "overheat"),
+}
+CONDITIONS = {(t, n, off): cond for t, n, _, off, cond in LAB_EVENTS.values()}
+
+
+class EventLog:
+    """A system event log of at most `size` entries whose record ids stay (a reader
+    de-duplicates by them), and the fault conditions that injected events hold on the machine."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.entries: list[Event] = []
+        self.conditions: set[str] = set()
+        self._next_id = 1
+
+    def add(self, event: Event) -> Event:
+        event = replace(event, record_id=self._next_id)
+        self._next_id = self._next_id % 0xFFFE + 1  # 0 and 0xFFFF are the first and last
+        self.entries.append(event)
+        del self.entries[: -self.size]
+        cond = CONDITIONS.get((event.sensor_type, event.sensor_number, event.offset))
+        if cond is not None:
+            (self.conditions.discard if event.deassertion else self.conditions.add)(cond)
+        return event
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+def sensor_readings(
+    on: bool, conditions: set[str] | frozenset[str] = frozenset()
+) -> list[tuple[Sensor, float]]:
+    """Every sensor's reading for a machine that is on (or off), under the fault conditions."""
+    return [
+        (s, (s.fault_value if s.condition in conditions else s.on_value) if on else s.off_value)
+        for s in SENSORS
+    ]
 
 
 class Machine(Protocol):
@@ -89,6 +151,8 @@ class Machine(Protocol):
     def sensors(self) -> list[tuple[Sensor, float]]: ...
 
     def events(self) -> list[Event]: ...
+
+    def add_event(self, event: Event) -> Event: ...
 
     def clear_events(self) -> None: ...
 
@@ -116,7 +180,7 @@ class MemoryMachine:
     nmis: int = 0
     _pending: tuple[float, str] | None = None
     _next_flap: float | None = None
-    _events: list[Event] = field(default_factory=list)
+    _sel: EventLog = field(default_factory=EventLog)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
@@ -149,8 +213,7 @@ class MemoryMachine:
             self.boot = BootDevice()  # a one-time override is spent by the boot that used it
 
     def _log(self, event: Event) -> None:
-        self._events.append(event)
-        del self._events[:-64]
+        self._sel.add(event)
 
     def _change(self, state: str, delay: float | None) -> None:
         if delay is None:
@@ -214,16 +277,21 @@ class MemoryMachine:
             self.boot = BootDevice(boot.device, boot.persistent, boot.uefi)
 
     def sensors(self) -> list[tuple[Sensor, float]]:
-        return sensor_readings(self.power_state() == ON)
+        with self._lock:
+            return sensor_readings(self.power_state() == ON, set(self._sel.conditions))
 
     def events(self) -> list[Event]:
         with self._lock:
             self._settle()
-            return list(self._events)
+            return list(self._sel.entries)
+
+    def add_event(self, event: Event) -> Event:
+        with self._lock:
+            return self._sel.add(event)
 
     def clear_events(self) -> None:
         with self._lock:
-            self._events.clear()
+            self._sel.clear()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -235,5 +303,6 @@ class MemoryMachine:
                 "uefi": self.boot.uefi,
                 "boots": list(self.boots),
                 "nmis": self.nmis,
-                "events": len(self._events),
+                "events": len(self._sel.entries),
+                "conditions": sorted(self._sel.conditions),
             }

@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ironworks.lab.machine import OFF, ON, BootDevice, Event, Sensor, sensor_readings
+from ironworks.lab.machine import OFF, ON, BootDevice, Event, EventLog, Sensor, sensor_readings
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ class QemuMachine:
         self.boots: list[str | None] = []
         self.nmis = 0
         self._proc: subprocess.Popen[bytes] | None = None
-        self._events: list[Event] = []
+        self._sel = EventLog()
         self._lock = threading.RLock()
 
     # --- power -----------------------------------------------------------------------------------
@@ -345,24 +345,28 @@ class QemuMachine:
             self._save()
 
     def sensors(self) -> list[tuple[Sensor, float]]:
-        return sensor_readings(self.power_state() == ON)
+        with self._lock:
+            return sensor_readings(self.power_state() == ON, set(self._sel.conditions))
 
     def events(self) -> list[Event]:
         with self._lock:
             self._running()
-            return list(self._events)
+            return list(self._sel.entries)
+
+    def add_event(self, event: Event) -> Event:
+        with self._lock:
+            return self._sel.add(event)
 
     def clear_events(self) -> None:
         with self._lock:
-            self._events.clear()
+            self._sel.clear()
 
     def _log_power(self, state: str) -> None:
         # Power Unit (0x09) offset 0 "power off / down": asserted at off, deasserted at on.
         self._log(Event(int(time.time()), 0x09, 0x10, 0, deassertion=state == ON))
 
     def _log(self, event: Event) -> None:
-        self._events.append(event)
-        del self._events[:-64]
+        self._sel.add(event)
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -376,7 +380,7 @@ class QemuMachine:
                 "uefi": self.boot.uefi,
                 "boots": list(self.boots),
                 "nmis": self.nmis,
-                "events": len(self._events),
+                "events": len(self._sel.entries),
             }
 
     def _save(self) -> None:

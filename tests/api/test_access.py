@@ -158,6 +158,8 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "license:update": ("PUT", "/api/v1/license", {"not": "a license"}),
     "availability_zone:read": ("GET", "/api/v1/availability-zones", None),
     "monitoring:read": ("GET", "/api/v1/statistics", None),
+    "alarm:read": ("GET", "/api/v1/alarms", None),
+    "alarm:acknowledge": ("POST", "/api/v1/alarms/{node}/acknowledge", None),  # 404: no alarm
     "metrics:read": ("GET", "/metrics", None),
     # {fabric}, network n1 of p1, its subnet s1 and switch sw1: made by the admin first
     "network_scheme:read": ("GET", "/api/v1/physical-networks/fabric", None),

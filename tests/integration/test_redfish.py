@@ -426,3 +426,47 @@ def test_tls_verification(tmp_path):
         assert power.get_power_state(_static_task(svc, redfish_verify_ca="false")) == "power on"
         with pytest.raises(InvalidInput, match="driver_info/redfish_verify_ca"):
             power.get_power_state(_static_task(svc, redfish_verify_ca=str(tmp_path / "nope.pem")))
+
+
+def test_health_reads_thresholds_and_the_event_log():
+    """The sensor cycle's read: Thermal/Power with the BMC's thresholds and health, and the
+    entries of the system's log services (an Assert and a Deassert of one condition)."""
+    docs = server_mockup()
+    s, c = "/redfish/v1/Systems/1", "/redfish/v1/Chassis/1U"
+    docs[f"{c}/Thermal"]["Temperatures"][0].update(
+        {"UpperThresholdNonCritical": 80, "UpperThresholdCritical": 90}
+    )
+    docs[f"{c}/Power"]["PowerSupplies"][0]["Status"] = {"State": "Enabled", "Health": "Critical"}
+    docs[s]["LogServices"] = {"@odata.id": f"{s}/LogServices"}
+    docs[f"{s}/LogServices"] = {"Members": [{"@odata.id": f"{s}/LogServices/SEL"}]}
+    docs[f"{s}/LogServices/SEL"] = {
+        "Id": "SEL",
+        "Entries": {"@odata.id": f"{s}/LogServices/SEL/Entries"},
+    }
+    failure = {
+        "Id": "7",
+        "Created": "2026-12-01T10:00:00Z",
+        "Severity": "Critical",
+        "Message": "Power supply PSU1 failed",
+        "MessageId": "PSU0001",
+        "SensorType": "Power Supply / Converter",
+        "SensorNumber": 5,
+        "EntryCode": "Assert",
+    }
+    docs[f"{s}/LogServices/SEL/Entries"] = {"Members": [failure]}
+    with StaticRedfish(docs) as svc:
+        health = RedfishManagement().get_health(_static_task(svc))
+        cpu = next(r for r in health.readings if r.name == "CPU1 Temp")
+        assert (cpu.kind, cpu.value, cpu.unit, cpu.status) == ("Temperature", 52.0, "°C", "ok")
+        assert cpu.thresholds == {"upper critical": 90.0, "upper non-critical": 80.0}
+        psu = next(r for r in health.readings if r.name == "PSU1")
+        assert (psu.kind, psu.value, psu.status) == ("Power Supply", 231.0, "critical")
+        (entry,) = health.entries
+        assert (entry.record_id, entry.severity, entry.asserted) == (7, "critical", True)
+        assert entry.event == "Power supply PSU1 failed" and entry.timestamp == 1796119200
+        svc.documents[f"{s}/LogServices/SEL/Entries"]["Members"].append(
+            {**failure, "Id": "8", "Severity": "OK", "EntryCode": "Deassert"}
+        )
+        again = RedfishManagement().get_health(_static_task(svc))
+    assert [e.record_id for e in again.entries] == [7, 8]
+    assert again.entries[1].condition == entry.condition and not again.entries[1].asserted

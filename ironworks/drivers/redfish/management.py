@@ -7,8 +7,10 @@ from typing import Any
 import sushy
 
 from ironworks.common.errors import InvalidInput, NotSupported
+from ironworks.domain.sensors import Health
 from ironworks.drivers import base
 from ironworks.drivers.base import Task
+from ironworks.drivers.redfish.health import health_of
 from ironworks.drivers.redfish.session import SystemAccess
 
 BOOT_TARGETS = {
@@ -107,6 +109,10 @@ class RedfishManagement(SystemAccess, base.ManagementInterface):
 
     def get_sensors_data(self, task: Task) -> dict[str, Any]:
         return self._run(task, "reading sensors", sensors_of)
+
+    def get_health(self, task: Task) -> Health:
+        """Thermal, Power and the system's log services (`health.py`)."""
+        return self._run(task, "reading sensors and the event log", health_of)
 
 
 def _reading(value: Any, unit: str) -> str:

@@ -21,6 +21,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alarms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alarms, newest first (filters: state — open, firing, acknowledged, resolved, repeatable —, severity, rule, node, host) */
+        get: operations["list_alarms_api_v1_alarms_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alarms/{uuid}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge a firing alarm (someone is on it); it resolves when its cause clears */
+        post: operations["acknowledge_api_v1_alarms__uuid__acknowledge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-events": {
         parameters: {
             query?: never;
@@ -381,6 +415,41 @@ export interface paths {
         patch: operations["rename_host_api_v1_hosts__ident__patch"];
         trace?: never;
     };
+    "/api/v1/hosts/{ident}/nics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A host's NICs: network, MAC, bound port, addresses */
+        get: operations["list_host_nics"];
+        put?: never;
+        /** Attach a NIC to an active host (a free physical port of its node) */
+        post: operations["attach_host_nic"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hosts/{ident}/nics/{nic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Detach a NIC from an active host; its addresses are released */
+        delete: operations["detach_host_nic"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hosts/{ident}/reboot": {
         parameters: {
             query?: never;
@@ -409,6 +478,23 @@ export interface paths {
         put?: never;
         /** Rebuild a host on its node, with a new image or the same */
         post: operations["rebuild_host_api_v1_hosts__ident__rebuild_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/hosts/{ident}/sensors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The sensor readings, event-log entries and open alarms of the node under a host */
+        get: operations["host_sensors_api_v1_hosts__ident__sensors_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -679,6 +765,23 @@ export interface paths {
          * @description Only in 'inspect confirm', 'clean confirm' or 'deploy network wait' (409 otherwise); the node goes on with its step.
          */
         post: operations["confirm_node_network"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/nodes/{ident}/sensors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A node's last sensor readings, recent event-log entries and open alarms */
+        get: operations["node_sensors_api_v1_nodes__ident__sensors_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -956,6 +1059,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List allocations */
+        get: operations["list_allocations_v1_allocations_get"];
+        put?: never;
+        /** Allocate a node */
+        post: operations["create_allocation_v1_allocations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/allocations/{ident}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show an allocation */
+        get: operations["get_allocation_v1_allocations__ident__get"];
+        put?: never;
+        post?: never;
+        /** Delete an allocation, freeing its node */
+        delete: operations["delete_allocation_v1_allocations__ident__delete"];
+        options?: never;
+        head?: never;
+        /** Change an allocation's name or extra (JSON patch) */
+        patch: operations["patch_allocation_v1_allocations__ident__patch"];
+        trace?: never;
+    };
     "/v1/chassis": {
         parameters: {
             query?: never;
@@ -1130,6 +1270,24 @@ export interface paths {
         head?: never;
         /** Update a node (JSON patch) */
         patch: operations["patch_node_v1_nodes__ident__patch"];
+        trace?: never;
+    };
+    "/v1/nodes/{ident}/allocation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The allocation holding a node */
+        get: operations["node_allocation_v1_nodes__ident__allocation_get"];
+        put?: never;
+        post?: never;
+        /** Delete the allocation holding a node */
+        delete: operations["delete_node_allocation_v1_nodes__ident__allocation_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/nodes/{ident}/history": {
@@ -1765,6 +1923,67 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** Alarm */
+        Alarm: {
+            /** Acknowledged At */
+            acknowledged_at: string | null;
+            /** Acknowledged By */
+            acknowledged_by: string | null;
+            /**
+             * Condition
+             * @description What the alarm is about; one open alarm per node and this.
+             */
+            condition: string;
+            /**
+             * Fired At
+             * Format: date-time
+             */
+            fired_at: string;
+            /** Host Name */
+            host_name: string | null;
+            /** Host Uuid */
+            host_uuid: string | null;
+            /** Node Name */
+            node_name: string | null;
+            /** Node Uuid */
+            node_uuid: string;
+            /** Resolved At */
+            resolved_at: string | null;
+            /**
+             * Rule
+             * @description sensor_threshold, bmc_threshold, event_log, bmc_unreachable, power_failure, provision_failure or stuck
+             */
+            rule: string;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "warning" | "critical";
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "firing" | "acknowledged" | "resolved";
+            /** Summary */
+            summary: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Uuid */
+            uuid: string;
+        };
+        /** AlarmList */
+        AlarmList: {
+            /** Alarms */
+            alarms: components["schemas"]["Alarm"][];
+            /**
+             * Next Marker
+             * @description Pass as `marker` for the next page.
+             */
+            next_marker?: string | null;
+        };
         /** AllocationPool */
         AllocationPool: {
             /** End */
@@ -1876,6 +2095,40 @@ export interface components {
             /** Uuid */
             uuid: string;
         };
+        /** EventLogEntry */
+        EventLogEntry: {
+            /**
+             * Asserted
+             * @description False: the entry says the condition ended.
+             */
+            asserted: boolean;
+            /** Event */
+            event: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Logged At
+             * @description The BMC's time of the entry.
+             */
+            logged_at: string | null;
+            /**
+             * Received At
+             * Format: date-time
+             */
+            received_at: string;
+            /**
+             * Record Id
+             * @description The BMC's id of the entry.
+             */
+            record_id: number;
+            /** Sensor */
+            sensor: string;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "info" | "warning" | "critical";
+        };
         /** Figure */
         Figure: {
             /**
@@ -1898,6 +2151,18 @@ export interface components {
              * @description Of every node.
              */
             total: number;
+        };
+        /** FixedIP */
+        FixedIP: {
+            /** Address */
+            address: string;
+            /** Ip Version */
+            ip_version: number;
+            /**
+             * Subnet
+             * @description The subnet's uuid.
+             */
+            subnet: string;
         };
         /** FlavorUsage */
         FlavorUsage: {
@@ -2019,6 +2284,87 @@ export interface components {
             departments: components["schemas"]["DepartmentHosts"][];
             /** Total */
             total: number;
+        };
+        /**
+         * HostCreate
+         * @description What `POST /api/v1/hosts` takes (services/hosts.py checks what the types cannot).
+         */
+        HostCreate: {
+            /** Availability Zone */
+            availability_zone?: string | null;
+            /**
+             * Count
+             * @description How many hosts, all or none (1-100).
+             * @default 1
+             */
+            count: number;
+            /**
+             * Flavor
+             * @description The flavor's name or id.
+             */
+            flavor: string | number;
+            /**
+             * Image
+             * @description An image id or name, or a URL.
+             */
+            image: string;
+            /**
+             * Name
+             * @description With `count` > 1, `{n}` in it is the host's number.
+             */
+            name: string;
+            /**
+             * Networks
+             * @description One NIC per item, bound to a physical port (or port group) of the node; left out: one NIC on the project's only network if it has one; `[]`: none.
+             */
+            networks?: components["schemas"]["NicRequest"][] | null;
+            /**
+             * Project
+             * @description The project's name or id; left out: the caller's only project.
+             */
+            project?: string | number | null;
+            /** Ssh Key */
+            ssh_key?: string | null;
+            /** User Data */
+            user_data?: string | null;
+        };
+        /** HostNic */
+        HostNic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Fixed Ips */
+            fixed_ips: components["schemas"]["FixedIP"][];
+            /**
+             * Mac
+             * @description The MAC of the port or port group it is bound to.
+             */
+            mac: string | null;
+            /**
+             * Network
+             * @description The network's uuid.
+             */
+            network: string | null;
+            /** Network Name */
+            network_name: string | null;
+            /** Port Uuid */
+            port_uuid: string | null;
+            /** Portgroup Uuid */
+            portgroup_uuid: string | null;
+            /** Uuid */
+            uuid: string;
+            /**
+             * Vif Id
+             * @description The id Ironic's VIF API shows it by (its uuid, unless an Ironic client attached it).
+             */
+            vif_id: string;
+        };
+        /** HostNicList */
+        HostNicList: {
+            /** Nics */
+            nics: components["schemas"]["HostNic"][];
         };
         /** HostUsage */
         HostUsage: {
@@ -2226,6 +2572,22 @@ export interface components {
             role?: ("tenant" | "provisioning" | "cleaning" | "external") | null;
             /** Shared */
             shared?: boolean | null;
+        };
+        /**
+         * NicRequest
+         * @description One NIC: its network, and an address of one of its subnets if a fixed one is wanted.
+         */
+        NicRequest: {
+            /**
+             * Fixed Ip
+             * @description An address of one of the network's subnets; left out: the lowest free address of each IP version the network has subnets for.
+             */
+            fixed_ip?: string | null;
+            /**
+             * Network
+             * @description The network's name or id: the project's own or shared.
+             */
+            network: string;
         };
         /** NodeNetwork */
         NodeNetwork: {
@@ -2479,6 +2841,56 @@ export interface components {
             memory_mb: components["schemas"]["Figure"];
             /** @description Nodes. */
             nodes: components["schemas"]["Figure"];
+        };
+        /** SensorReading */
+        SensorReading: {
+            /**
+             * Kind
+             * @description Temperature, Fan, Voltage, Power Supply, ...
+             */
+            kind: string;
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "warning" | "critical" | "failed" | "unavailable";
+            /** Unit */
+            unit: string;
+            /**
+             * Value
+             * @description None: unavailable, or a discrete sensor.
+             */
+            value: number | null;
+        };
+        /** Sensors */
+        Sensors: {
+            /**
+             * Alarms
+             * @description The node's open alarms.
+             */
+            alarms: components["schemas"]["Alarm"][];
+            /**
+             * Events
+             * @description The newest event-log entries (at most 100).
+             */
+            events: components["schemas"]["EventLogEntry"][];
+            /** Host Name */
+            host_name: string | null;
+            /** Host Uuid */
+            host_uuid: string | null;
+            /** Node Name */
+            node_name: string | null;
+            /** Node Uuid */
+            node_uuid: string;
+            /**
+             * Read At
+             * @description When the readings were taken; None: never.
+             */
+            read_at: string | null;
+            /** Readings */
+            readings: components["schemas"]["SensorReading"][];
         };
         /** Statistics */
         Statistics: {
@@ -2800,6 +3212,283 @@ export interface operations {
                 content: {
                     "application/json": {
                         error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    list_alarms_api_v1_alarms_get: {
+        parameters: {
+            query?: {
+                state?: string[] | null;
+                severity?: string | null;
+                rule?: string | null;
+                /** @description uuid or name */
+                node?: string | null;
+                /** @description uuid or name */
+                host?: string | null;
+                limit?: number;
+                /** @description uuid of the last alarm seen */
+                marker?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlarmList"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    acknowledge_api_v1_alarms__uuid__acknowledge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uuid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Alarm"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
                     };
                 };
             };
@@ -7113,9 +7802,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["HostCreate"];
             };
         };
         responses: {
@@ -7785,6 +8472,411 @@ export interface operations {
             };
         };
     };
+    list_host_nics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNicList"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    attach_host_nic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NicRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostNic"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    detach_host_nic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+                nic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
     host_reboot_api_v1_hosts__ident__reboot_post: {
         parameters: {
             query?: never;
@@ -7943,6 +9035,140 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    host_sensors_api_v1_hosts__ident__sensors_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sensors"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -11238,6 +12464,140 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NodeNetwork"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    node_sensors_api_v1_nodes__ident__sensors_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sensors"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -15511,6 +16871,503 @@ export interface operations {
             };
         };
     };
+    list_allocations_v1_allocations_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    create_allocation_v1_allocations_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    get_allocation_v1_allocations__ident__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_allocation_v1_allocations__ident__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    patch_allocation_v1_allocations__ident__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
     list_chassis_v1_chassis_get: {
         parameters: {
             query?: never;
@@ -17021,6 +18878,202 @@ export interface operations {
                 content: {
                     "application/json": unknown;
                 };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    node_allocation_v1_nodes__ident__allocation_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_node_allocation_v1_nodes__ident__allocation_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {
