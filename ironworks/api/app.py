@@ -21,6 +21,7 @@ from ironworks.api.metrics import router as metrics_router
 from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
+from ironworks.api.native import consoles as native_consoles
 from ironworks.api.native import hosts as native_hosts
 from ironworks.api.native import images as native_images
 from ironworks.api.native import license as native_license
@@ -87,6 +88,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_tenancy.router)
     app.include_router(native_audit.router)
     app.include_router(native_hosts.router)
+    native_consoles.install(app)
     app.include_router(native_license.router)
     app.include_router(native_images.router)
     app.include_router(native_zones.router)
