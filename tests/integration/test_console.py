@@ -290,3 +290,37 @@ def test_ironic_console_routes_give_a_one_time_websocket(cloud: Cloud) -> None:
     cloud.serial.conn = None
     listed = cloud.get("/api/v1/audit-events", "admin", params={"action": "node:console"}).json()
     assert any("opened read-write" in (e["detail"] or "") for e in listed["audit_events"])
+
+
+def test_the_cli_attaches_a_terminal_and_leaves_with_tilde_dot(cloud: Cloud) -> None:
+    """`ironworks host console web1` in a pseudo-terminal, as an operator runs it."""
+    import os
+    import pty
+    import sys
+
+    from tests.integration.test_sol import read_pty
+
+    argv = [sys.executable, "-m", "ironworks.cmd.main", "host", "console", "web1"]
+    env = {**os.environ, "IRONWORKS_TOKEN": cloud.tokens["alice"], "IRONWORKS_LANG": "en"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI on the pseudo-terminal
+        os.execve(sys.executable, [*argv, "--url", cloud.url], env)
+    try:
+        assert b"you can type" in read_pty(fd, b"you can type", timeout=60)
+        machine = cloud.serial.accept()
+        machine.sendall(b"\r\nweb1 login: ")
+        assert b"web1 login: " in read_pty(fd, b"login: ")
+        os.write(fd, b"root\r")
+        assert cloud.serial.read_until(b"\r").endswith(b"root\r")
+        machine.sendall(b"root\r\nroot@web1:~# ")
+        assert b"root@web1:~# " in read_pty(fd, b"# ")
+        os.write(fd, b"echo ~x\r")  # a tilde inside a line is typed as is
+        assert cloud.serial.read_until(b"\r").endswith(b"echo ~x\r")
+        os.write(fd, b"~.")  # at the start of a line: leave
+        assert b"leaving the console" in read_pty(fd, b"leaving")
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert cloud.serial.read_until(b"never") == b""  # the session closed: the BMC let go
+    cloud.serial.conn = None
