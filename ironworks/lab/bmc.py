@@ -335,33 +335,56 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         return self.spec.serial is not None
 
     def activate_payload(self, request: dict[str, Any], session: Any) -> None:
-        """Activate Payload (SOL, instance 1): connect to the serial socket, then answer.
+        """Activate Payload (SOL, instance 1): answer, and bridge the serial port.
 
         As on a real BMC, a second activation while one is active gets 0x80 ("already
         active"); the client deactivates first (ipmitool `sol deactivate`, pyghmi's
-        `force`). A serial socket nobody listens on gets 0x81 ("payload disabled").
+        `force`). Also as on a real BMC, the session outlives the machine's power: while
+        the machine is off (QEMU not running, nobody listening on the serial socket) the
+        BMC keeps trying to connect, every `SERIAL_RETRY` seconds, and a power-off only
+        drops the serial connection, not the session. A BMC without a serial port gets 0x81.
         """
         data = request["data"]
         if not self.spec.serial or not data or (data[0] & 0x3F) != 1:
             return session.send_ipmi_response(code=0x81)
         if self.activated:
             return session.send_ipmi_response(code=0x80)
-        serial = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            serial.connect(self.spec.serial)
-        except OSError as e:
-            serial.close()
-            log.warning("BMC %s: serial port %s: %s", self.spec.name, self.spec.serial, e)
-            return session.send_ipmi_response(code=0x81)
-        serial.setblocking(False)
-        self.serial, self.sol_session, self.activated = serial, session, True
+        self.sol_session, self.activated = session, True
         port = list(struct.pack("<H", self.port))
         # auxiliary data (4), inbound and outbound payload size (2 + 2, little-endian), the
         # UDP port SOL runs on (the session's), VLAN none
         session.send_ipmi_response(data=[0, 0, 0, 0, 0, 1, 0, 1, *port, 0xFF, 0xFF])
         self.sol = _SolConsole(session, self.iohandler, self.scheduler)  # type: ignore[arg-type]
+        self._connect_serial(session)
+
+    SERIAL_RETRY = 0.2
+
+    def _connect_serial(self, session: Any) -> None:
+        """Connect to the serial socket for the SOL session `session`, or try again later."""
+        if not self.activated or self.sol_session is not session or self.serial is not None:
+            return  # the session ended, another one began, or connected already
+        serial = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            serial.connect(self.spec.serial or "")
+        except OSError:
+            serial.close()
+            self.scheduler.later(self.SERIAL_RETRY, lambda: self._connect_serial(session))
+            return
+        serial.setblocking(False)
+        self.serial = serial
         if self.selector is not None:
             self.selector.register(serial, selectors.EVENT_READ, (self, "serial"))
+
+    def _drop_serial(self) -> None:
+        if self.serial is None:
+            return
+        if self.selector is not None:
+            try:
+                self.selector.unregister(self.serial)
+            except (KeyError, ValueError):
+                pass
+        self.serial.close()
+        self.serial = None
 
     def deactivate_payload(self, request: dict[str, Any], session: Any) -> None:
         if not self.activated:
@@ -375,18 +398,12 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
             self.sol.close()
             if getattr(self.sol_session, "sol_handler", None) is not None:
                 self.sol_session.sol_handler = None
-        if self.serial is not None:
-            if self.selector is not None:
-                try:
-                    self.selector.unregister(self.serial)
-                except (KeyError, ValueError):
-                    pass
-            self.serial.close()
-        self.sol = self.serial = self.sol_session = None
+        self._drop_serial()
+        self.sol = self.sol_session = None
         self.activated = False
 
     def _to_serial(self, data: Any) -> None:
-        """Bytes the SOL client typed, for the machine's serial port."""
+        """Bytes the SOL client typed, for the machine's serial port (lost while it is off)."""
         if self.serial is None or isinstance(data, dict):
             return
         try:
@@ -394,8 +411,15 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
             self.serial.sendall(data if isinstance(data, bytes) else bytes(data, "utf-8"))
             self.serial.setblocking(False)
         except OSError as e:
-            log.warning("BMC %s: writing to the serial port: %s", self.spec.name, e)
-            self.end_sol()
+            log.info("BMC %s: writing to the serial port: %s", self.spec.name, e)
+            self._lost_serial()
+
+    def _lost_serial(self) -> None:
+        """The machine's end went away (QEMU stopped): wait for it to come back."""
+        self._drop_serial()
+        if self.activated:
+            session = self.sol_session
+            self.scheduler.later(self.SERIAL_RETRY, lambda: self._connect_serial(session))
 
     def from_serial(self) -> None:
         """The serial socket is readable: its bytes go to the SOL client."""
@@ -407,8 +431,8 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
             return
         except OSError:
             data = b""
-        if not data:  # the machine's end went away (QEMU stopped): the session ends
-            self.end_sol()
+        if not data:
+            self._lost_serial()
             return
         if self.sol is not None:
             self.sol.send_data(data)

@@ -170,3 +170,29 @@ def test_second_activation_is_refused_while_one_is_active(bmc: tuple[int, Serial
     finally:
         os.waitpid(pid, 0)
         os.close(fd)
+
+
+@pytest.mark.skipif(IPMITOOL is None, reason="ipmitool is not installed")
+def test_the_session_outlives_a_power_cycle_of_the_machine(bmc: tuple[int, Serial]) -> None:
+    """Like a real BMC's: the machine's serial end goes away (QEMU stops at power-off) and
+    comes back (power-on); the SOL session stays and shows the new boot."""
+    port, serial = bmc
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(IPMITOOL, ipmitool(port, "sol", "activate"))  # type: ignore[arg-type]
+    try:
+        conn = serial.accept()
+        conn.sendall(b"first boot")
+        assert b"first boot" in read_pty(fd, b"boot")
+        conn.close()  # power off
+        conn = serial.accept()  # power on: the BMC connects again by itself
+        conn.sendall(b"second boot")
+        assert b"second boot" in read_pty(fd, b"second boot")
+        os.write(fd, b"x")
+        assert serial.read_until(b"x") == b"x"
+        os.write(fd, b"\r~.")
+        read_pty(fd, b"terminated")
+    finally:
+        os.waitpid(pid, 0)
+        os.close(fd)
+    serial.read_until(b"never")
