@@ -30,12 +30,13 @@ import tty
 from collections.abc import Callable
 from dataclasses import replace
 
-from ironworks.common.errors import DriverError
+from ironworks.common.errors import BMCUnreachable, Conflict, DriverError
 from ironworks.drivers import base
 from ironworks.drivers.base import Task
 from ironworks.drivers.ipmi_info import IPMI_PROPERTIES, IPMIInfo
 from ironworks.drivers.ipmitool import IPMITool
 
+_OPERATIONAL = b"SOL Session operational"
 # The console's copies of the IPMI keys are optional: a Redfish node needs them only for SOL.
 SOL_PROPERTIES = tuple(replace(p, required=False) for p in IPMI_PROPERTIES)
 
@@ -91,7 +92,8 @@ class SolStream:
         self.fd: int | None = None
         self.closed = False
         self.closing = ""  # why `close` was called, once it was
-        self._said = b""  # ipmitool's first words, for the sentence if it fails at once
+        self._said = b""  # ipmitool's words before the session is up (the banner, or why not)
+        self._up: asyncio.Future[bool] | None = None
 
     @property
     def bmc(self) -> str:
@@ -114,7 +116,8 @@ class SolStream:
         await done.wait()
 
     async def open(self) -> None:
-        """Deactivate a stale payload, then activate; returns once ipmitool runs."""
+        """Deactivate a stale payload, then activate; returns once the SOL session is up
+        (ipmitool said "SOL Session operational"), or raises with what ipmitool said."""
         await self._deactivate()
         main, child = pty.openpty()
         tty.setraw(child)
@@ -137,10 +140,27 @@ class SolStream:
             os.close(child)
         os.set_blocking(main, False)
         self.fd = main
-        asyncio.get_running_loop().add_reader(main, self._readable)
+        loop = asyncio.get_running_loop()
+        self._up = loop.create_future()
+        loop.add_reader(main, self._readable)
+        wait = self.tool.info.timeout * (self.tool.info.retries + 1) + 5
+        try:
+            up = await asyncio.wait_for(asyncio.shield(self._up), wait)
+        except TimeoutError:
+            await self.close("no SOL session within the BMC's timeout")
+            raise BMCUnreachable(
+                f"no SOL session with BMC {self.bmc} within {wait:g} s; check the address, the "
+                "port and that the BMC is powered and on the network"
+            ) from None
+        if not up:
+            words = self._said.decode("utf-8", "replace").strip().splitlines()
+            said = words[-1].strip() if words else "nothing"
+            if "already active" in said.lower():
+                raise Conflict(f"BMC {self.bmc} keeps another SOL session active: {said}")
+            raise DriverError(f"BMC {self.bmc} did not open a SOL session: ipmitool said {said!r}")
 
     def _readable(self) -> None:
-        assert self.fd is not None
+        assert self.fd is not None and self._up is not None
         try:
             data = os.read(self.fd, 65536)
         except BlockingIOError:
@@ -148,11 +168,21 @@ class SolStream:
         except OSError:  # EIO: ipmitool exited, its end of the terminal is gone
             data = b""
         if not data:
+            if not self._up.done():
+                self._up.set_result(False)
             asyncio.get_running_loop().create_task(self._ended())
             self._stop_reading()
             return
-        if len(self._said) < 512:
-            self._said += data
+        if not self._up.done():  # ipmitool's own words until the session is up: not the node's
+            self._said = (self._said + data)[-2048:]
+            mark = self._said.find(_OPERATIONAL)
+            if mark < 0:
+                return
+            self._up.set_result(True)
+            end = self._said.find(b"\n", mark)
+            data = self._said[end + 1 :] if end >= 0 else b""
+            if not data:
+                return
         self.on_data(data)
 
     def _stop_reading(self) -> None:
@@ -167,7 +197,7 @@ class SolStream:
             return
         words = self._said.decode("utf-8", "replace").strip().splitlines()
         said = words[-1] if words else ""
-        if code == 0:
+        if code == 0 or (self._up is not None and self._up.done() and self._up.result()):
             why = f"the SOL session with BMC {self.bmc} ended"
         else:
             why = f"the SOL session with BMC {self.bmc} failed: ipmitool said {said!r}"

@@ -30,6 +30,7 @@ with epoll (`_serve`), not through pyghmi's IO thread, which loses whole shards 
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -184,6 +185,17 @@ class _SolConsole(pyghmi_console.ServerConsole):
         self.scheduler.later(1.0, lambda: self._transmit(seq))
 
 
+def _listen_unix(path: str) -> socket.socket:
+    """A listening Unix socket at `path` (a stale one from an earlier run is replaced)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.listen(4)
+    sock.setblocking(False)
+    return sock
+
+
 def _sdr_record(record_id: int, sensor: Any) -> bytes:
     """A full sensor record (type 01h, IPMI 2.0 table 43-1): linear, unsigned, y = x·10^exp."""
     name = sensor.name.encode()
@@ -226,12 +238,18 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         # addresses (one address per BMC, as in a datacenter) would take each other's sessions.
         self.sessions: dict[Any, Any] = {}
         self._sdr = [_sdr_record(i + 1, s) for i, (s, _) in enumerate(machine.sensors())]
-        # SOL: the serial port's socket while a session is active, the session that owns it,
-        # and the serving loop's selector (set by `_serve`) to watch the serial socket with.
+        # SOL: the BMC owns the machine's UART. It listens on `spec.serial`; the machine
+        # (QEMU's `-chardev socket,server=off`) connects when it starts, before its firmware
+        # prints a byte, and the connection is `serial`. What the machine prints while no SOL
+        # session is active is read and dropped, as a UART nobody watches. `sol_session` owns
+        # SOL; `selector` is the serving loop's (set by `_serve`).
         self.serial: socket.socket | None = None
         self.sol_session: Any = None
         self.selector: selectors.BaseSelector | None = None
         self.iohandler = self._to_serial if spec.serial else None
+        self.uart: socket.socket | None = None
+        if spec.serial:
+            self.uart = _listen_unix(spec.serial)
 
     # --- sessions and faults ---------------------------------------------------------------------
 
@@ -335,14 +353,13 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         return self.spec.serial is not None
 
     def activate_payload(self, request: dict[str, Any], session: Any) -> None:
-        """Activate Payload (SOL, instance 1): answer, and bridge the serial port.
+        """Activate Payload (SOL, instance 1): from now on the UART's bytes go to `session`.
 
         As on a real BMC, a second activation while one is active gets 0x80 ("already
         active"); the client deactivates first (ipmitool `sol deactivate`, pyghmi's
-        `force`). Also as on a real BMC, the session outlives the machine's power: while
-        the machine is off (QEMU not running, nobody listening on the serial socket) the
-        BMC keeps trying to connect, every `SERIAL_RETRY` seconds, and a power-off only
-        drops the serial connection, not the session. A BMC without a serial port gets 0x81.
+        `force`). Also as on a real BMC, the session outlives the machine's power: while the
+        machine is off nothing is connected to the UART, and the session shows the next boot
+        from its first byte. A BMC without a serial port gets 0x81 ("payload disabled").
         """
         data = request["data"]
         if not self.spec.serial or not data or (data[0] & 0x3F) != 1:
@@ -355,25 +372,34 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         # UDP port SOL runs on (the session's), VLAN none
         session.send_ipmi_response(data=[0, 0, 0, 0, 0, 1, 0, 1, *port, 0xFF, 0xFF])
         self.sol = _SolConsole(session, self.iohandler, self.scheduler)  # type: ignore[arg-type]
-        self._connect_serial(session)
 
-    SERIAL_RETRY = 0.2
+    def deactivate_payload(self, request: dict[str, Any], session: Any) -> None:
+        if not self.activated:
+            return session.send_ipmi_response(code=0x80)  # payload already deactivated
+        session.send_ipmi_response()
+        self.end_sol()
 
-    def _connect_serial(self, session: Any) -> None:
-        """Connect to the serial socket for the SOL session `session`, or try again later."""
-        if not self.activated or self.sol_session is not session or self.serial is not None:
-            return  # the session ended, another one began, or connected already
-        serial = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    def end_sol(self) -> None:
+        """Close the SOL session (the machine stays connected to its UART)."""
+        if self.sol is not None:
+            self.sol.close()
+            if getattr(self.sol_session, "sol_handler", None) is not None:
+                self.sol_session.sol_handler = None
+        self.sol = self.sol_session = None
+        self.activated = False
+
+    def uart_connected(self) -> None:
+        """The machine connects to its UART (it starts): the newest connection wins."""
+        assert self.uart is not None
         try:
-            serial.connect(self.spec.serial or "")
+            conn, _ = self.uart.accept()
         except OSError:
-            serial.close()
-            self.scheduler.later(self.SERIAL_RETRY, lambda: self._connect_serial(session))
             return
-        serial.setblocking(False)
-        self.serial = serial
+        self._drop_serial()
+        conn.setblocking(False)
+        self.serial = conn
         if self.selector is not None:
-            self.selector.register(serial, selectors.EVENT_READ, (self, "serial"))
+            self.selector.register(conn, selectors.EVENT_READ, (self, "serial"))
 
     def _drop_serial(self) -> None:
         if self.serial is None:
@@ -386,24 +412,8 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         self.serial.close()
         self.serial = None
 
-    def deactivate_payload(self, request: dict[str, Any], session: Any) -> None:
-        if not self.activated:
-            return session.send_ipmi_response(code=0x80)  # payload already deactivated
-        session.send_ipmi_response()
-        self.end_sol()
-
-    def end_sol(self) -> None:
-        """Close the SOL session and disconnect from the serial port."""
-        if self.sol is not None:
-            self.sol.close()
-            if getattr(self.sol_session, "sol_handler", None) is not None:
-                self.sol_session.sol_handler = None
-        self._drop_serial()
-        self.sol = self.sol_session = None
-        self.activated = False
-
     def _to_serial(self, data: Any) -> None:
-        """Bytes the SOL client typed, for the machine's serial port (lost while it is off)."""
+        """Bytes the SOL client typed, for the machine's UART (lost while it is off)."""
         if self.serial is None or isinstance(data, dict):
             return
         try:
@@ -412,17 +422,10 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
             self.serial.setblocking(False)
         except OSError as e:
             log.info("BMC %s: writing to the serial port: %s", self.spec.name, e)
-            self._lost_serial()
-
-    def _lost_serial(self) -> None:
-        """The machine's end went away (QEMU stopped): wait for it to come back."""
-        self._drop_serial()
-        if self.activated:
-            session = self.sol_session
-            self.scheduler.later(self.SERIAL_RETRY, lambda: self._connect_serial(session))
+            self._drop_serial()
 
     def from_serial(self) -> None:
-        """The serial socket is readable: its bytes go to the SOL client."""
+        """The UART has bytes: to the SOL client if a session is active, else dropped."""
         if self.serial is None:
             return
         try:
@@ -431,8 +434,8 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
             return
         except OSError:
             data = b""
-        if not data:
-            self._lost_serial()
+        if not data:  # the machine went away (QEMU stopped)
+            self._drop_serial()
             return
         if self.sol is not None:
             self.sol.send_data(data)
@@ -613,13 +616,16 @@ def _serve(bmcs: list[EmulatedBmc], scheduler: Scheduler) -> None:
     for bmc in bmcs:
         selector.register(bmc.serversocket, selectors.EVENT_READ, bmc)
         bmc.selector = selector
+        if bmc.uart is not None:
+            selector.register(bmc.uart, selectors.EVENT_READ, (bmc, "uart"))
     while True:
         for key, _ in selector.select(scheduler.timeout(1.0)):
-            if isinstance(key.data, tuple):  # (bmc, "serial"): a machine's serial port
+            if isinstance(key.data, tuple):  # (bmc, "uart" | "serial"): a machine's serial port
+                owner, what = key.data
                 try:
-                    key.data[0].from_serial()
+                    owner.uart_connected() if what == "uart" else owner.from_serial()
                 except Exception:
-                    log.exception("BMC %s: serial port", key.data[0].spec.name)
+                    log.exception("BMC %s: serial port", owner.spec.name)
                 continue
             sock, bmc = key.fileobj, key.data
             while True:

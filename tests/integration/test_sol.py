@@ -28,19 +28,18 @@ USER, PASSWORD = "admin", "s3cret"
 
 
 class Serial:
-    """The machine's end of the serial port: a listening Unix socket, one connection."""
+    """The machine's end of its serial port: it connects to the UART socket the BMC listens on
+    when it "powers on" (`connect`), and goes away at "power off" (`disconnect`)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(path))
-        self.server.listen(1)
         self.conn: socket.socket | None = None
 
-    def accept(self, timeout: float = 20.0) -> socket.socket:
-        self.server.settimeout(timeout)
-        self.conn, _ = self.server.accept()
+    def connect(self, timeout: float = 20.0) -> socket.socket:
+        self.disconnect()
+        self.conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.conn.settimeout(timeout)
+        self.conn.connect(str(self.path))
         return self.conn
 
     def read_until(self, needle: bytes, timeout: float = 20.0) -> bytes:
@@ -54,10 +53,10 @@ class Serial:
             got += chunk
         return got
 
-    def close(self) -> None:
+    def disconnect(self) -> None:
         if self.conn is not None:
             self.conn.close()
-        self.server.close()
+            self.conn = None
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +76,7 @@ def bmc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Serial]
     )
     with Fleet([spec], shard_size=1):
         yield port, serial
-    serial.close()
+    serial.disconnect()
 
 
 def read_pty(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
@@ -121,7 +120,7 @@ def test_ipmitool_sol_activate_carries_bytes_both_ways(bmc: tuple[int, Serial]) 
     if pid == 0:  # the child: ipmitool on the pseudo-terminal
         os.execv(IPMITOOL, ipmitool(port, "sol", "activate"))  # type: ignore[arg-type]
     try:
-        conn = serial.accept()  # the BMC connects to the serial port on activation
+        conn = serial.connect()  # the machine is on: connected to its UART
         assert b"SOL Session operational" in read_pty(fd, b"operational")
         conn.sendall(b"lab-vm login: ")
         assert b"lab-vm login: " in read_pty(fd, b"login: ")
@@ -135,8 +134,8 @@ def test_ipmitool_sol_activate_carries_bytes_both_ways(bmc: tuple[int, Serial]) 
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
-    # deactivated: the BMC let go of the serial port, and a new session can activate
-    assert serial.read_until(b"never sent") == b""
+    serial.disconnect()
+    # deactivated: a new session can activate; SOL is still on
     out = subprocess.run(
         ipmitool(port, "sol", "info"), capture_output=True, text=True, timeout=60, check=True
     ).stdout
@@ -150,7 +149,8 @@ def test_second_activation_is_refused_while_one_is_active(bmc: tuple[int, Serial
     if pid == 0:
         os.execv(IPMITOOL, ipmitool(port, "sol", "activate"))  # type: ignore[arg-type]
     try:
-        conn = serial.accept()
+        conn = serial.connect()
+        assert b"operational" in read_pty(fd, b"operational")
         conn.sendall(b"first viewer")
         assert b"first viewer" in read_pty(fd, b"viewer")
         second = subprocess.run(
@@ -181,11 +181,12 @@ def test_the_session_outlives_a_power_cycle_of_the_machine(bmc: tuple[int, Seria
     if pid == 0:
         os.execv(IPMITOOL, ipmitool(port, "sol", "activate"))  # type: ignore[arg-type]
     try:
-        conn = serial.accept()
+        conn = serial.connect()
+        assert b"operational" in read_pty(fd, b"operational")
         conn.sendall(b"first boot")
         assert b"first boot" in read_pty(fd, b"boot")
-        conn.close()  # power off
-        conn = serial.accept()  # power on: the BMC connects again by itself
+        serial.disconnect()  # power off
+        conn = serial.connect()  # power on: the machine connects to its UART again
         conn.sendall(b"second boot")
         assert b"second boot" in read_pty(fd, b"second boot")
         os.write(fd, b"x")
@@ -195,4 +196,4 @@ def test_the_session_outlives_a_power_cycle_of_the_machine(bmc: tuple[int, Seria
     finally:
         os.waitpid(pid, 0)
         os.close(fd)
-    serial.read_until(b"never")
+    serial.disconnect()
