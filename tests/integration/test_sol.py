@@ -8,6 +8,7 @@ must reach it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
 import select
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -113,28 +115,46 @@ def ipmitool(port: int, *args: str) -> list[str]:
     ]
 
 
-@pytest.mark.skipif(IPMITOOL is None, reason="ipmitool is not installed")
-def test_ipmitool_sol_activate_carries_bytes_both_ways(bmc: tuple[int, Serial]) -> None:
-    port, serial = bmc
+@dataclass
+class Sol:
+    """`ipmitool sol activate` on a pseudo-terminal: `fd` is the terminal, `status` its exit."""
+
+    fd: int
+    status: int | None = None
+
+
+@contextlib.contextmanager
+def sol_activate(port: int, serial: Serial) -> Iterator[tuple[Sol, socket.socket]]:
+    """ipmitool's SOL session with the machine on (connected to its UART), up; at the end
+    `~.` leaves it and the machine goes off."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: ipmitool on the pseudo-terminal
         os.execv(IPMITOOL, ipmitool(port, "sol", "activate"))  # type: ignore[arg-type]
+    sol = Sol(fd)
     try:
-        conn = serial.connect()  # the machine is on: connected to its UART
+        conn = serial.connect()
         assert b"SOL Session operational" in read_pty(fd, b"operational")
-        conn.sendall(b"lab-vm login: ")
-        assert b"lab-vm login: " in read_pty(fd, b"login: ")
-        os.write(fd, b"root\r")
-        assert b"root\r" in serial.read_until(b"\r")
-        conn.sendall(b"\r\nroot@lab-vm:~# ")
-        assert b"root@lab-vm:~# " in read_pty(fd, b"# ")
-        os.write(fd, b"~.")  # ipmitool's escape: leave and deactivate
+        yield sol, conn
+        os.write(fd, b"\r~.")  # ipmitool's escape: leave and deactivate
         read_pty(fd, b"terminated")
     finally:
         _, status = os.waitpid(pid, 0)
+        sol.status = os.waitstatus_to_exitcode(status)
         os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0
-    serial.disconnect()
+        serial.disconnect()
+
+
+@pytest.mark.skipif(IPMITOOL is None, reason="ipmitool is not installed")
+def test_ipmitool_sol_activate_carries_bytes_both_ways(bmc: tuple[int, Serial]) -> None:
+    port, serial = bmc
+    with sol_activate(port, serial) as (sol, machine):
+        machine.sendall(b"lab-vm login: ")
+        assert b"lab-vm login: " in read_pty(sol.fd, b"login: ")
+        os.write(sol.fd, b"root\r")
+        assert b"root\r" in serial.read_until(b"\r")
+        machine.sendall(b"\r\nroot@lab-vm:~# ")
+        assert b"root@lab-vm:~# " in read_pty(sol.fd, b"# ")
+    assert sol.status == 0
     # deactivated: a new session can activate; SOL is still on
     out = subprocess.run(
         ipmitool(port, "sol", "info"), capture_output=True, text=True, timeout=60, check=True
@@ -145,14 +165,9 @@ def test_ipmitool_sol_activate_carries_bytes_both_ways(bmc: tuple[int, Serial]) 
 @pytest.mark.skipif(IPMITOOL is None, reason="ipmitool is not installed")
 def test_second_activation_is_refused_while_one_is_active(bmc: tuple[int, Serial]) -> None:
     port, serial = bmc
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(IPMITOOL, ipmitool(port, "sol", "activate"))  # type: ignore[arg-type]
-    try:
-        conn = serial.connect()
-        assert b"operational" in read_pty(fd, b"operational")
-        conn.sendall(b"first viewer")
-        assert b"first viewer" in read_pty(fd, b"viewer")
+    with sol_activate(port, serial) as (sol, machine):
+        machine.sendall(b"first viewer")
+        assert b"first viewer" in read_pty(sol.fd, b"viewer")
         second = subprocess.run(
             ipmitool(port, "sol", "activate"),
             capture_output=True,
@@ -163,13 +178,8 @@ def test_second_activation_is_refused_while_one_is_active(bmc: tuple[int, Serial
         assert second.returncode != 0
         assert "already active" in (second.stdout + second.stderr).lower()
         # the first session is untouched by the refusal
-        conn.sendall(b"still here")
-        assert b"still here" in read_pty(fd, b"here")
-        os.write(fd, b"~.")
-        read_pty(fd, b"terminated")
-    finally:
-        os.waitpid(pid, 0)
-        os.close(fd)
+        machine.sendall(b"still here")
+        assert b"still here" in read_pty(sol.fd, b"here")
 
 
 @pytest.mark.skipif(IPMITOOL is None, reason="ipmitool is not installed")
@@ -177,23 +187,12 @@ def test_the_session_outlives_a_power_cycle_of_the_machine(bmc: tuple[int, Seria
     """Like a real BMC's: the machine's serial end goes away (QEMU stops at power-off) and
     comes back (power-on); the SOL session stays and shows the new boot."""
     port, serial = bmc
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(IPMITOOL, ipmitool(port, "sol", "activate"))  # type: ignore[arg-type]
-    try:
-        conn = serial.connect()
-        assert b"operational" in read_pty(fd, b"operational")
-        conn.sendall(b"first boot")
-        assert b"first boot" in read_pty(fd, b"boot")
+    with sol_activate(port, serial) as (sol, machine):
+        machine.sendall(b"first boot")
+        assert b"first boot" in read_pty(sol.fd, b"boot")
         serial.disconnect()  # power off
-        conn = serial.connect()  # power on: the machine connects to its UART again
-        conn.sendall(b"second boot")
-        assert b"second boot" in read_pty(fd, b"second boot")
-        os.write(fd, b"x")
+        machine = serial.connect()  # power on: the machine connects to its UART again
+        machine.sendall(b"second boot")
+        assert b"second boot" in read_pty(sol.fd, b"second boot")
+        os.write(sol.fd, b"x")
         assert serial.read_until(b"x") == b"x"
-        os.write(fd, b"\r~.")
-        read_pty(fd, b"terminated")
-    finally:
-        os.waitpid(pid, 0)
-        os.close(fd)
-    serial.disconnect()
