@@ -319,3 +319,33 @@ def test_the_cli_attaches_a_terminal_and_leaves_with_tilde_dot(cloud: Cloud) -> 
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0
     cloud.serial.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("setting", "why"),
+    [("idle_timeout", "nothing was typed or shown for 1 s"), ("max_session", "longest")],
+)
+def test_idle_and_overlong_sessions_are_closed_with_the_reason(
+    cloud: Cloud, setting: str, why: str
+) -> None:
+    console = cloud.svc.settings.console
+    saved = getattr(console, setting)
+    setattr(console, setting, 1.0)  # the app reads its settings object at each session's start
+    try:
+        ws, body = open_console(cloud, "alice")
+        with ws:
+            assert control(ws)["mode"] == "read-write"
+            machine = cloud.serial.connect()
+            if setting == "max_session":  # busy all along: only the length limit ends it
+                while True:
+                    machine.sendall(b".")
+                    frame = ws.recv(timeout=30)
+                    if isinstance(frame, str):
+                        ended = json.loads(frame)
+                        break
+            else:
+                ended = control(ws)
+        assert ended["type"] == "closed" and why in ended["reason"], ended
+    finally:
+        setattr(console, setting, saved)
+        cloud.serial.disconnect()
