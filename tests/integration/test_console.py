@@ -332,7 +332,7 @@ def test_idle_and_overlong_sessions_are_closed_with_the_reason(
     saved = getattr(console, setting)
     setattr(console, setting, 1.0)  # the app reads its settings object at each session's start
     try:
-        ws, body = open_console(cloud, "alice")
+        ws, _ = open_console(cloud, "alice")
         with ws:
             assert control(ws)["mode"] == "read-write"
             machine = cloud.serial.connect()
