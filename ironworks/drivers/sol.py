@@ -231,6 +231,18 @@ class SolStream:
                 await proc.wait()
         self._finish(why)
 
+    def kill(self) -> None:
+        """Stop ipmitool now, without waiting (the process is stopping); no `on_close`."""
+        self.closed = True
+        self._stop_reading()
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+
     def _finish(self, why: str) -> None:
         if self.closed:
             return

@@ -274,6 +274,18 @@ class NodeConsole:
                     await stream.close("its last viewer left")
                 self.hub.nodes.pop(self.node_uuid, None)
 
+    def abandon(self, viewer: Viewer) -> None:
+        """`leave` without waiting (the server stops): ipmitool is killed if none remain."""
+        if viewer in self.viewers:
+            self.viewers.remove(viewer)
+        if self.writer is viewer:
+            self.writer = None
+        if not self.viewers:
+            if self.stream is not None:
+                self.stream.kill()
+                self.stream = None
+            self.hub.nodes.pop(self.node_uuid, None)
+
     def type(self, viewer: Viewer, data: bytes) -> None:
         if viewer is self.writer and self.stream is not None:
             self.stream.write(data)
@@ -356,6 +368,7 @@ class Consoles:
                 await asyncio.sleep(max(0.05, wake - now))
 
         tasks = [asyncio.ensure_future(f()) for f in (inbound, outbound, watch)]
+        reason = "the server is stopping"  # unless the session ends first (else: cancelled)
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             reason = next(iter(done)).result()
@@ -364,12 +377,15 @@ class Consoles:
         finally:
             for t in tasks:
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await node.leave(viewer)
-        await call(closed, self.svc, row, reason, bytes(viewer.output), viewer.total)
+            try:
+                await asyncio.gather(*tasks, return_exceptions=True)
+                await node.leave(viewer)
+                await call(closed, self.svc, row, reason, bytes(viewer.output), viewer.total)
+            except asyncio.CancelledError:
+                # The server stops and cancels again what it waited for: nothing may be awaited
+                # any more. ipmitool is stopped at once (the next session deactivates the SOL
+                # payload it leaves active) and the session is recorded, blocking, once.
+                node.abandon(viewer)
+                closed(self.svc, row, reason, bytes(viewer.output), viewer.total)
+                raise
         return reason
-
-    async def close_all(self) -> None:
-        for node in list(self.nodes.values()):
-            for v in list(node.viewers):
-                v.end("the server is stopping")

@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +37,7 @@ class Cloud:
     svc: Any
     serial: Serial
     tokens: dict[str, str]
+    bmc_port: int
 
     def headers(self, who: str) -> dict[str, str]:
         return {
@@ -105,7 +107,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
             assert r.status_code == 201, r.text
             return str(r.json()["token"])
 
-        c = Cloud(url, svc, serial, {"admin": log_in("admin", ADMIN_PASSWORD)})
+        c = Cloud(url, svc, serial, {"admin": log_in("admin", ADMIN_PASSWORD)}, bmc_port)
         for path, body in (
             ("/api/v1/departments", {"name": "d1"}),
             ("/api/v1/departments", {"name": "d2"}),
@@ -349,3 +351,73 @@ def test_idle_and_overlong_sessions_are_closed_with_the_reason(
     finally:
         setattr(console, setting, saved)
         cloud.serial.disconnect()
+
+
+def test_ironworks_serve_bridges_the_console_and_closes_it_when_stopped(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    """The single process of `ironworks serve` (noauth here): a node's console through Ironic's
+    routes, and a SIGTERM that ends the session cleanly: recorded, and no ipmitool left."""
+    import os
+    import signal
+
+    from ironworks.db import consoles as console_db
+    from ironworks.db import nodes as node_db
+    from ironworks.db.engine import Database
+    from tests.conftest import start_server
+
+    server = start_server(tmp_path / "serve")
+    v = {"X-OpenStack-Ironic-API-Version": "latest"}
+    try:
+        driver_info = {
+            "ipmi_address": "127.0.0.1",
+            "ipmi_port": cloud.bmc_port,
+            "ipmi_username": BMC_USER,
+            "ipmi_password": BMC_PASSWORD,
+        }
+        r = httpx.post(
+            server.url + "/v1/nodes",
+            json={"name": "n1", "driver": "ipmi", "driver_info": driver_info},
+            headers=v,
+        )
+        assert r.status_code == 201, r.text
+        path = server.url + "/v1/nodes/n1/states/console"
+        assert httpx.put(path, json={"enabled": True}, headers=v).status_code == 202
+        url = httpx.get(path, headers=v).json()["console_info"]["url"]
+        with ws_client.connect(url, open_timeout=30) as ws:
+            assert control(ws)["mode"] == "read-write"
+            machine = cloud.serial.connect()
+            machine.sendall(b"served by one process")
+            assert b"one process" in received_until(ws, b"one process")
+            ipmitools = [
+                pid
+                for pid in os.listdir("/proc")
+                if pid.isdigit()
+                and f"{cloud.bmc_port}".encode() in _cmdline(pid)
+                and b"activate" in _cmdline(pid)
+            ]
+            assert len(ipmitools) == 1  # the bridge: one ipmitool for the node
+            server.proc.send_signal(signal.SIGTERM)
+            assert server.proc.wait(30) is not None
+        assert not [pid for pid in ipmitools if _cmdline(pid)], server.logs()[-3000:]
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
+        cloud.serial.disconnect()
+    db = Database(f"sqlite:///{(tmp_path / 'serve' / 'ironworks.db').resolve()}")
+    try:
+        with db.read() as conn:
+            node = node_db.get_node(conn, "n1")
+            (row,) = console_db.list_for_node(conn, node["id"])
+    finally:
+        db.dispose()
+    assert row["closed_at"] is not None, server.logs()[-2000:]
+    assert row["close_reason"] in ("the server is stopping", "the viewer left"), row
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
