@@ -233,8 +233,8 @@ class Viewer:
 class NodeConsole:
     """One node's SOL session in this process and the viewers attached to it."""
 
-    def __init__(self, hub: Consoles, node_uuid: str) -> None:
-        self.hub, self.node_uuid = hub, node_uuid
+    def __init__(self, node_uuid: str) -> None:
+        self.node_uuid = node_uuid
         self.stream: SolStream | None = None
         self.writer: Viewer | None = None
         self.viewers: list[Viewer] = []
@@ -262,29 +262,28 @@ class NodeConsole:
             self.viewers.append(viewer)
             return viewer
 
-    async def leave(self, viewer: Viewer) -> None:
-        async with self.lock:
-            if viewer in self.viewers:
-                self.viewers.remove(viewer)
-            if self.writer is viewer:
-                self.writer = None
-            if not self.viewers:
-                if self.stream is not None:
-                    stream, self.stream = self.stream, None
-                    await stream.close("its last viewer left")
-                self.hub.nodes.pop(self.node_uuid, None)
-
-    def abandon(self, viewer: Viewer) -> None:
-        """`leave` without waiting (the server stops): ipmitool is killed if none remain."""
+    def _detach(self, viewer: Viewer) -> SolStream | None:
+        """Forget `viewer`; when it was the last, the node's SOL stream to end (if any)."""
         if viewer in self.viewers:
             self.viewers.remove(viewer)
         if self.writer is viewer:
             self.writer = None
-        if not self.viewers:
-            if self.stream is not None:
-                self.stream.kill()
-                self.stream = None
-            self.hub.nodes.pop(self.node_uuid, None)
+        if self.viewers:
+            return None
+        stream, self.stream = self.stream, None
+        return stream
+
+    async def leave(self, viewer: Viewer) -> None:
+        async with self.lock:
+            stream = self._detach(viewer)
+            if stream is not None:
+                await stream.close("its last viewer left")
+
+    def abandon(self, viewer: Viewer) -> None:
+        """`leave` without waiting (the server stops): ipmitool is killed if none remain."""
+        stream = self._detach(viewer)
+        if stream is not None:
+            stream.kill()
 
     def type(self, viewer: Viewer, data: bytes) -> None:
         if viewer is self.writer and self.stream is not None:
@@ -296,7 +295,11 @@ Receive = Callable[[], Awaitable[bytes | None]]  # None: the viewer left
 
 
 class Consoles:
-    """The console sessions of this process (one per app: `app.state.consoles`)."""
+    """The console sessions of this process (one per app: `app.state.consoles`).
+
+    A node's `NodeConsole` stays once made (one small object per node ever watched): viewers
+    join and leave it under its lock, so a viewer arriving while the last one leaves waits for
+    the old SOL session to end and then opens a new one on the same object."""
 
     def __init__(self, svc: Services) -> None:
         self.svc = svc
@@ -317,12 +320,11 @@ class Consoles:
         settings = self.svc.settings.console
         node = self.nodes.get(row["node_uuid"])
         if node is None:
-            node = self.nodes[row["node_uuid"]] = NodeConsole(self, row["node_uuid"])
+            node = self.nodes[row["node_uuid"]] = NodeConsole(row["node_uuid"])
         limit = settings.output_limit if settings.keep_output else 0
         try:
             viewer = await node.join(row, limit)
         except IronworksError as e:
-            self.nodes.pop(row["node_uuid"], None)
             await call(closed, self.svc, row, str(e), b"", 0)
             raise
         await call(opened, self.svc, row, viewer.mode)
