@@ -22,6 +22,7 @@ from ironworks.api.middleware import RequestMiddleware
 from ironworks.api.native import audit as native_audit
 from ironworks.api.native import auth as native_auth
 from ironworks.api.native import billing as native_billing
+from ironworks.api.native import consoles as native_consoles
 from ironworks.api.native import floating_ips as native_floating_ips
 from ironworks.api.native import hostnics as native_hostnics
 from ironworks.api.native import hosts as native_hosts
@@ -101,6 +102,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_audit.router)
     app.include_router(native_hosts.router)
     app.include_router(native_hostnics.router)
+    native_consoles.install(app)
     app.include_router(native_license.router)
     app.include_router(native_images.router)
     app.include_router(native_zones.router)

@@ -11,7 +11,8 @@ The initramfs' /init loads the disk and filesystem modules, finds the partition 
 `openstack/latest/meta_data.json`, writes `/ironworks-marker` on the root partition, prints
 `IRONWORKS-TEST-OS hostname=NAME` and `IRONWORKS-TEST-OS booted` on the console, reports its
 first boot to the URL of the config drive's vendor_data (udhcpc, wget; docs/provisioning.md),
-and stays up.
+and stays up with a root shell on the console (prompt `HOSTNAME:/# `): the serial console's
+e2e types into it through SOL. A lab image: no password, by design.
 
 aarch64 (UEFI): no SYSLINUX there, so partition 1 is a small FAT EFI system partition (MBR type
 0xEF) holding `EFI/BOOT/BOOTAA64.EFI`, a GRUB image (builders/grub.py) whose embedded configuration
@@ -176,7 +177,11 @@ if [ -n "$url" ]; then
         sleep 2
     done
 fi
-while true; do sleep 3600; done
+# A shell on the console (the serial port: the last console= of the kernel command line), for
+# the serial console's tests; a new one whenever it exits, since /init must never end.
+echo "{marker}: shell on the console"
+export PS1='\\h:\\w# ' HOME=/ TERM=vt100
+while true; do setsid cttyhack sh -i || sh -i; done
 """
 
 EXTLINUX_CONF = """\

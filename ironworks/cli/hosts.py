@@ -198,6 +198,17 @@ def host_show(host: str, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) ->
             show_list(nics, NIC_FIELDS, as_json)
 
 
+@host_app.command("console")
+@guard
+def host_console(host: str, url: UrlOpt = DEFAULT_URL) -> None:
+    """Attach this terminal to the host's serial console (~. to leave)."""
+    from ironworks.cli.terminal import attach
+
+    with cloud(url) as c:
+        got = c.host_console(host)
+    raise typer.Exit(attach(got["url"]))
+
+
 def _action(action: str, goal: str | None, doc: str) -> None:
     @host_app.command(action, help=doc)
     @guard

@@ -11,7 +11,7 @@ from ironworks.cli.i18n import _
 from ironworks.cli.output import emit_json, plain, show_list, show_record
 from ironworks.cli.patches import flagged, set_patch, unset_patch
 from ironworks.cli.resources import FieldsOpt, Resource, split_fields
-from ironworks.cli.runtime import DEFAULT_URL, JsonOpt, UrlOpt, UsageProblem, connect, guard
+from ironworks.cli.runtime import DEFAULT_URL, JsonOpt, UrlOpt, UsageProblem, connect, fail, guard
 from ironworks.client import BaremetalClient
 from ironworks.client.watch import POLL_FIELDS
 
@@ -255,6 +255,20 @@ def unset_node(
 @guard
 def delete_nodes(nodes: NodesArg, url: UrlOpt = DEFAULT_URL, as_json: JsonOpt = False) -> None:
     resources.delete(NODE, nodes, url, as_json)
+
+
+@node_app.command(
+    "console", help=_("Attach this terminal to a node's serial console (~. to leave).")
+)
+@guard
+def node_console(node: NodeArg, url: UrlOpt = DEFAULT_URL) -> None:
+    from ironworks.cli.terminal import attach
+
+    with connect(url) as client:
+        target = client.console_url(node)
+    if not target:
+        fail(_("node {node} gave no console URL").format(node=node))
+    raise typer.Exit(attach(target))
 
 
 @node_app.command(

@@ -190,6 +190,15 @@ class BaremetalClient:
     def node_states(self, ident: str) -> dict[str, Any]:
         return self.session.get(f"/v1/nodes/{_seg(ident)}/states")
 
+    def console_url(self, ident: str) -> str:
+        """A one-time URL of the node's serial console, enabling the console first if needed."""
+        path = f"/v1/nodes/{_seg(ident)}/states/console"
+        info = self.session.get(path)
+        if not info.get("console_enabled"):
+            self._change("PUT", path, {"enabled": True})
+            info = self.session.get(path)
+        return str((info.get("console_info") or {}).get("url") or "")
+
     def set_power_state(
         self, ident: str, target: PowerTarget, *, timeout: int | None = None
     ) -> None:

@@ -60,6 +60,10 @@ class CloudClient:
     def get_host(self, ident: str) -> dict[str, Any]:
         return dict(self._json("GET", f"/api/v1/hosts/{ident}"))
 
+    def host_console(self, ident: str) -> dict[str, Any]:
+        """A one-time URL of the host's serial console: {url, expires_at, session}."""
+        return dict(self._json("POST", f"/api/v1/hosts/{ident}/console"))
+
     def host_action(self, ident: str, action: str, body: dict[str, Any] | None = None) -> None:
         self._json("POST", f"/api/v1/hosts/{ident}/{action}", body)
 

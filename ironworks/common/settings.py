@@ -206,6 +206,26 @@ class TimeoutSettings(BaseModel):
     )
 
 
+class ConsoleSettings(BaseModel):
+    """The serial console (IPMI serial-over-LAN bridged to a WebSocket; docs/operations.md)."""
+
+    ticket_ttl: float = Field(
+        60.0, gt=0, description="Seconds a console URL stays valid before it is opened (once)."
+    )
+    idle_timeout: float = Field(
+        900.0, gt=0, description="Seconds without a byte either way before a session is closed."
+    )
+    max_session: float = Field(
+        4 * 3600.0, gt=0, description="Seconds a console session may last, however busy."
+    )
+    keep_output: bool = Field(
+        True, description="Keep the tail of each session's output with its audit record."
+    )
+    output_limit: int = Field(
+        65536, ge=0, description="Bytes of a session's output kept (the last ones)."
+    )
+
+
 class AuthSettings(BaseModel):
     noauth: bool = Field(
         False,
@@ -469,6 +489,7 @@ class Settings(BaseSettings):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     license: LicenseSettings = Field(default_factory=LicenseSettings)
     boot: BootSettings = Field(default_factory=BootSettings)
     images: ImageSettings = Field(default_factory=ImageSettings)

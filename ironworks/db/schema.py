@@ -375,6 +375,34 @@ audit_events = sa.Table(
 )
 
 
+# One console ticket, then session: issued by `POST /api/v1/hosts/{id}/console` or Ironic's console
+# routes (a one-time token, only its hash kept), claimed once by the WebSocket that opens it, closed
+# with a reason; `output` is the tail of what the session showed (bounded; `console.keep_output`).
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("host_uuid", sa.String(36)),  # opened as a host's console (tenant), or None
+    sa.Column("user_id", sa.Integer),  # no foreign key: the record outlives the user
+    sa.Column("user_name", sa.String(255)),
+    sa.Column("project_id", sa.Integer),
+    sa.Column("project_name", sa.String(255)),
+    sa.Column("expires_at", TS, nullable=False),  # the ticket's: unclaimed after this, refused
+    sa.Column("opened_at", TS),
+    sa.Column("closed_at", TS),
+    sa.Column("mode", sa.String(16)),  # read-write | read-only
+    sa.Column("close_reason", sa.Text),
+    sa.Column("conductor", sa.String(255)),  # the process that served it
+    sa.Column("output", sa.Text),
+    sa.Column("output_bytes", sa.BigInteger, nullable=False, default=0),  # all of it, kept or not
+    *_ts(),
+    sa.Index("ix_console_sessions_node_id", "node_id"),
+)
+
+
 # --- flavors and hosts ------------------------------------------------------------------------------
 
 flavors = sa.Table(

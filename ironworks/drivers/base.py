@@ -401,12 +401,15 @@ class HardwareType:
 
     @classmethod
     def properties(cls) -> dict[str, Prop]:
-        """Every driver_info property of the default interfaces, by name."""
+        """Every driver_info property of the default interfaces, by name (a key that one
+        interface requires and another only reads is listed as required)."""
         out: dict[str, Prop] = {}
         for kind in INTERFACE_KINDS:
             for impl in cls.interfaces[kind]:
                 for p in impl.properties:
-                    out.setdefault(p.name, p)
+                    have = out.get(p.name)
+                    if have is None or (p.required and not have.required):
+                        out[p.name] = p
         return out
 
     @classmethod

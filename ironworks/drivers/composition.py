@@ -11,13 +11,14 @@ from ironworks.drivers import base
 from ironworks.drivers.agent import AgentDeploy, AgentInspect
 from ironworks.drivers.fake import FakeBoot, FakeDeploy, FakeInspect
 from ironworks.drivers.ipxe import IPXEBoot
+from ironworks.drivers.sol import IPMISolConsole
 
 Interfaces = dict[str, tuple[type[base.Interface], ...]]
 
 _SHARED: Interfaces = {
     "bios": (base.NoBIOS,),
     "boot": (IPXEBoot, base.NoBoot, FakeBoot),
-    "console": (base.NoConsole,),
+    "console": (IPMISolConsole, base.NoConsole),
     "deploy": (AgentDeploy, base.NoDeploy, FakeDeploy),
     "firmware": (base.NoFirmware,),
     "inspect": (AgentInspect, base.NoInspect, FakeInspect),

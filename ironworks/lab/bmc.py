@@ -31,6 +31,7 @@ with epoll (`_serve`), not through pyghmi's IO thread, which loses whole shards 
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -46,6 +47,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from pyghmi.ipmi import bmc as pyghmi_bmc
+from pyghmi.ipmi import console as pyghmi_console
 from pyghmi.ipmi.private import serversession
 from pyghmi.ipmi.private import session as pyghmi_session
 
@@ -121,6 +123,8 @@ class _Session(serversession.ServerSession):
         super()._got_rakp1(data)
 
     def close_server_session(self) -> None:
+        if self.bmc.sol_session is self:
+            self.bmc.end_sol()
         if self.bmc.sessions.get(self.sockaddr) is self:
             del self.bmc.sessions[self.sockaddr]
         handlers = pyghmi_session.Session.bmc_handlers.get(self.sockaddr, {})
@@ -128,6 +132,69 @@ class _Session(serversession.ServerSession):
             del handlers[self.bmc.port]
             if not handlers:
                 pyghmi_session.Session.bmc_handlers.pop(self.sockaddr, None)
+
+
+class _SolConsole(pyghmi_console.ServerConsole):
+    """pyghmi's server side of a SOL session, without waits on pyghmi's IO thread.
+
+    `ServerConsole.__init__` ends with `Session.wait_for_rsp(0)`, and `_sendoutput` waits for
+    the client's acknowledgement in `wait_for_rsp(0.5)`: both wait for pyghmi's IO thread to
+    wake them, and the lab runs none (`_without_io_thread`), so they would never return and
+    would stop every BMC of the process. Here sending returns at once and the retransmits
+    (5, a second apart, as pyghmi's client does) run on the serving loop's scheduler.
+    """
+
+    RETRIES = 5
+
+    def __init__(
+        self, session: Any, iohandler: Callable[[Any], None], scheduler: Scheduler
+    ) -> None:
+        self.scheduler = scheduler
+        self.tries = 0
+        self.outputlock = threading.RLock()
+        self.keepaliveid = None
+        self.connected = True
+        self.broken = False
+        self.out_handler = iohandler
+        self.remseq = self.myseq = self.lastsize = self.retriedpayload = 0
+        self.pendingoutput: list[Any] = []
+        self.awaitingack = False
+        self.activated = True
+        self.force_session = False
+        self.ipmi_session = session
+        session.sol_handler = self._got_sol_payload
+        self.maxoutcount = 256
+        self.poweredon = True
+
+    def _sendoutput(self, output: Any, sendbreak: bool = False) -> None:
+        self.myseq = (self.myseq + 1) & 0x0F or 1
+        if isinstance(output, str):
+            output = output.encode("utf-8")
+        self.lastpayload = bytearray((self.myseq, 0, 0, 0x10 if sendbreak else 0)) + output
+        self.awaitingack = True
+        self.tries = 0
+        self._transmit(self.myseq)
+
+    def _transmit(self, seq: int) -> None:
+        if not self.awaitingack or seq != self.myseq or self.ipmi_session is None:
+            return  # acknowledged meanwhile, superseded, or the session is gone
+        if self.tries >= self.RETRIES:
+            self._print_error("Connection lost")
+            return
+        self.tries += 1
+        self.ipmi_session.send_payload(self.lastpayload, payload_type=1, retry=False)
+        self.scheduler.later(1.0, lambda: self._transmit(seq))
+
+
+def _listen_unix(path: str) -> socket.socket:
+    """A listening Unix socket at `path` (a stale one from an earlier run is replaced)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.listen(4)
+    sock.setblocking(False)
+    return sock
 
 
 def _sdr_record(record_id: int, sensor: Any) -> bytes:
@@ -187,6 +254,18 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
         # addresses (one address per BMC, as in a datacenter) would take each other's sessions.
         self.sessions: dict[Any, Any] = {}
         self._sdr = [_sdr_record(i + 1, s) for i, (s, _) in enumerate(machine.sensors())]
+        # SOL: the BMC owns the machine's UART. It listens on `spec.serial`; the machine
+        # (QEMU's `-chardev socket,server=off`) connects when it starts, before its firmware
+        # prints a byte, and the connection is `serial`. What the machine prints while no SOL
+        # session is active is read and dropped, as a UART nobody watches. `sol_session` owns
+        # SOL; `selector` is the serving loop's (set by `_serve`).
+        self.serial: socket.socket | None = None
+        self.sol_session: Any = None
+        self.selector: selectors.BaseSelector | None = None
+        self.iohandler = self._to_serial if spec.serial else None
+        self.uart: socket.socket | None = None
+        if spec.serial:
+            self.uart = _listen_unix(spec.serial)
 
     # --- sessions and faults ---------------------------------------------------------------------
 
@@ -219,6 +298,10 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
                 return self._sensor_reading(data, session)
             if netfn == 0x04 and command == 0x02:  # Platform Event Message
                 return self._platform_event(data, session)
+            if netfn == 0x0C and command == 0x22:
+                return self._sol_parameter(data, session)
+            if netfn == 0x06 and command == 0x4B:
+                return self._payload_instance_info(data, session)
         except Exception:
             log.exception("BMC %s: answering netfn %#x command %#x", self.spec.name, netfn, command)
             return session.send_ipmi_response(code=0xFF)
@@ -281,6 +364,125 @@ class EmulatedBmc(pyghmi_bmc.Bmc):
             return session.send_ipmi_response(code=0xCC)  # invalid data field
         self.machine.set_boot_device(BootDevice(device, bool(flags & 0x40), bool(flags & 0x20)))
         session.send_ipmi_response()
+
+    # --- serial over LAN ---------------------------------------------------------------------
+
+    def is_active(self) -> bool:
+        return self.spec.serial is not None
+
+    def activate_payload(self, request: dict[str, Any], session: Any) -> None:
+        """Activate Payload (SOL, instance 1): from now on the UART's bytes go to `session`.
+
+        As on a real BMC, a second activation while one is active gets 0x80 ("already
+        active"); the client deactivates first (ipmitool `sol deactivate`, pyghmi's
+        `force`). Also as on a real BMC, the session outlives the machine's power: while the
+        machine is off nothing is connected to the UART, and the session shows the next boot
+        from its first byte. A BMC without a serial port gets 0x81 ("payload disabled").
+        """
+        data = request["data"]
+        if not self.spec.serial or not data or (data[0] & 0x3F) != 1:
+            return session.send_ipmi_response(code=0x81)
+        if self.activated:
+            return session.send_ipmi_response(code=0x80)
+        self.sol_session, self.activated = session, True
+        port = list(struct.pack("<H", self.port))
+        # auxiliary data (4), inbound and outbound payload size (2 + 2, little-endian), the
+        # UDP port SOL runs on (the session's), VLAN none
+        session.send_ipmi_response(data=[0, 0, 0, 0, 0, 1, 0, 1, *port, 0xFF, 0xFF])
+        self.sol = _SolConsole(session, self.iohandler, self.scheduler)  # type: ignore[arg-type]
+
+    def deactivate_payload(self, request: dict[str, Any], session: Any) -> None:
+        if not self.activated:
+            return session.send_ipmi_response(code=0x80)  # payload already deactivated
+        session.send_ipmi_response()
+        self.end_sol()
+
+    def end_sol(self) -> None:
+        """Close the SOL session (the machine stays connected to its UART)."""
+        if self.sol is not None:
+            self.sol.close()
+            if getattr(self.sol_session, "sol_handler", None) is not None:
+                self.sol_session.sol_handler = None
+        self.sol = self.sol_session = None
+        self.activated = False
+
+    def uart_connected(self) -> None:
+        """The machine connects to its UART (it starts): the newest connection wins."""
+        assert self.uart is not None
+        try:
+            conn, _ = self.uart.accept()
+        except OSError:
+            return
+        self._drop_serial()
+        conn.setblocking(False)
+        self.serial = conn
+        if self.selector is not None:
+            self.selector.register(conn, selectors.EVENT_READ, (self, "serial"))
+
+    def _drop_serial(self) -> None:
+        if self.serial is None:
+            return
+        if self.selector is not None:
+            try:
+                self.selector.unregister(self.serial)
+            except (KeyError, ValueError):
+                pass
+        self.serial.close()
+        self.serial = None
+
+    def _to_serial(self, data: Any) -> None:
+        """Bytes the SOL client typed, for the machine's UART (lost while it is off)."""
+        if self.serial is None or isinstance(data, dict):
+            return
+        try:
+            self.serial.setblocking(True)
+            self.serial.sendall(data if isinstance(data, bytes) else bytes(data, "utf-8"))
+            self.serial.setblocking(False)
+        except OSError as e:
+            log.info("BMC %s: writing to the serial port: %s", self.spec.name, e)
+            self._drop_serial()
+
+    def from_serial(self) -> None:
+        """The UART has bytes: to the SOL client if a session is active, else dropped."""
+        if self.serial is None:
+            return
+        try:
+            data = self.serial.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:  # the machine went away (QEMU stopped)
+            self._drop_serial()
+            return
+        if self.sol is not None:
+            self.sol.send_data(data)
+
+    def _sol_parameter(self, data: Any, session: Any) -> None:
+        """Get SOL Configuration Parameters (IPMI 2.0 table 26-5), what ipmitool asks."""
+        if len(data) < 2:
+            return session.send_ipmi_response(code=0xC7)
+        param = data[1]
+        values = {
+            0: [0],  # set complete
+            1: [1 if self.spec.serial else 0],  # SOL enable
+            2: [0x02],  # privilege: user
+            3: [12, 60],  # character accumulate interval (5 ms units), send threshold
+            4: [7, 50],  # retry count, interval (10 ms units)
+            5: [0x0A],  # non-volatile bit rate: 115200
+            6: [0x0A],  # volatile bit rate: 115200
+            7: [1],  # payload channel
+            8: list(struct.pack("<H", self.port)),  # payload port
+        }
+        if param not in values:
+            return session.send_ipmi_response(code=0x80)  # parameter not supported
+        session.send_ipmi_response(data=[0x11, *values[param]])
+
+    def _payload_instance_info(self, data: Any, session: Any) -> None:
+        """Get Payload Instance Info: which session owns SOL (pyghmi's client keepalive)."""
+        owner = self.sol_session
+        sid = list(owner.managedsessionid) if owner is not None else [0, 0, 0, 0]
+        session.send_ipmi_response(data=[*sid, 0, 0, 0, 0, 0, 0, 0, 0])
 
     # --- sensors, SDR, SEL -----------------------------------------------------------------------
 
@@ -456,8 +658,18 @@ def _serve(bmcs: list[EmulatedBmc], scheduler: Scheduler) -> None:
     selector = selectors.DefaultSelector()
     for bmc in bmcs:
         selector.register(bmc.serversocket, selectors.EVENT_READ, bmc)
+        bmc.selector = selector
+        if bmc.uart is not None:
+            selector.register(bmc.uart, selectors.EVENT_READ, (bmc, "uart"))
     while True:
         for key, _ in selector.select(scheduler.timeout(1.0)):
+            if isinstance(key.data, tuple):  # (bmc, "uart" | "serial"): a machine's serial port
+                owner, what = key.data
+                try:
+                    owner.uart_connected() if what == "uart" else owner.from_serial()
+                except Exception:
+                    log.exception("BMC %s: serial port", owner.spec.name)
+                continue
             sock, bmc = key.fileobj, key.data
             while True:
                 try:

@@ -20,7 +20,10 @@ the disk only, and the lab leaves its tap off the bridge (UEFI firmware has a ne
 its own that no ROM setting removes). On a blank disk it never boots: the case of a server whose
 deploy must time out.
 
-The serial console goes to a file opened in append mode, so the log of every power-on is kept.
+The serial console is a Unix socket the VM's BMC listens on (`serial_socket`): QEMU connects to
+it as it starts (`server=off`), before the firmware prints a byte, and the BMC bridges it to SOL
+(lab/bmc.py). Its output also goes to a file opened in append mode, so the log of every power-on
+is kept, watched or not.
 QEMU's own messages go to a second file. After every change the machine writes a small JSON
 status file (`status_file`) that `ironworks lab status` reads: the boot device lives in the BMC
 process's memory and nowhere else.
@@ -76,6 +79,7 @@ class VmSpec:
     pxe: bool = True
     flash_code: str = ""  # aarch64: the firmware padded to a flash bank (shared, read-only)
     flash_vars: str = ""  # aarch64: this VM's UEFI variable store
+    serial_socket: str = ""  # the serial port's Unix socket ("": a file only, older labs)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -136,7 +140,12 @@ def qemu_command(vm: VmSpec, boot: BootDevice) -> list[str]:
         "none",
         "-nodefaults",
         "-chardev",
-        f"file,id=serial0,path={vm.serial_log},append=on",
+        (
+            f"socket,id=serial0,path={vm.serial_socket},server=off,"
+            f"logfile={vm.serial_log},logappend=on"
+            if vm.serial_socket
+            else f"file,id=serial0,path={vm.serial_log},append=on"
+        ),
         "-serial",
         "chardev:serial0",
         "-qmp",

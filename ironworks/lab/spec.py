@@ -27,3 +27,7 @@ class BmcSpec:
     # client, which can miss a reply that comes back before it starts waiting and then sits
     # out its retransmit timer (0.5-1 s); a few milliseconds of think time avoids that.
     think: float = 0.003
+    # The machine's serial port: a Unix stream socket the BMC listens on and the machine
+    # connects to when it starts (QEMU's `-chardev socket,server=off`; in tests, a socket of
+    # the test). None: no serial port, the BMC answers "SOL disabled" (0x81) to an activation.
+    serial: str | None = None

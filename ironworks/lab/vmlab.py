@@ -15,8 +15,8 @@ Run twice, the second finds nothing to do. `lab status` reads the state file and
 status file (written by its machine on every change) and checks the QEMU PIDs itself.
 
 Files under DIR: `state.json`, `bmc.log` (the BMC process), `sercon.bin`, and per VM
-`vms/NAME/{disk.img, serial.log, qemu.log, qmp.sock, status.json}` (aarch64: `vars.fd`, and the
-shared `aarch64-code.fd`).
+`vms/NAME/{disk.img, serial.log, serial.sock, qemu.log, qmp.sock, status.json}` (aarch64:
+`vars.fd`, and the shared `aarch64-code.fd`).
 """
 
 from __future__ import annotations
@@ -242,6 +242,7 @@ def plan(opts: LabOptions) -> LabState:
             tap=tap_for(i),
             disk=str(d / "disk.img"),
             serial_log=str(d / "serial.log"),
+            serial_socket=str(d / "serial.sock"),
             qemu_log=str(d / "qemu.log"),
             qmp_socket=str(d / "qmp.sock"),
             status_file=str(d / "status.json"),
@@ -443,6 +444,7 @@ def serve(path: Path) -> None:
             username=state.username,
             password=state.password,
             mac=v.vm.mac,
+            serial=v.vm.serial_socket or None,
         )
         for v in state.vms
     ]

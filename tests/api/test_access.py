@@ -144,6 +144,7 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     ),
     "host:update": ("PATCH", "/api/v1/hosts/h1", {"name": "h1b"}),
     "host:power": ("POST", "/api/v1/hosts/h1/stop", None),
+    "host:console": ("POST", "/api/v1/hosts/h1/console", None),
     "host:rebuild": ("POST", "/api/v1/hosts/h1/rebuild", {"image": "i2"}),
     "host:delete": ("DELETE", "/api/v1/hosts/h1", None),
     "host:export": ("GET", "/api/v1/hosts/export", None),

@@ -9,7 +9,9 @@ The test OS prints its config drive's hostname on the serial console and writes 
 The tests share one lab and one server but each owns its VMs, so they run in any order: the
 first walks one VM through its whole life (lab-vm-0000), the second deploys two VMs at once
 (0001, 0002), the third the failures (0003 has no PXE ROM and no cable; 0004), the fourth
-deploys through OpenStack's `baremetal` CLI (0005). Each prints the duration of every phase.
+deploys through OpenStack's `baremetal` CLI (0005), the fifth logs in on the deployed OS's serial
+console through SOL, the API's WebSocket and `ironworks node console` (0006). Each prints the
+duration of every phase.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         tmp_path_factory.mktemp("lab"),
         f"iwe2e{uuidlib.uuid4().hex[:6]}",
         "--nodes",
-        "6",
+        "7",
         "--base-port",
         str(port),
         "--memory",
@@ -381,3 +383,69 @@ def test_deploy_driven_by_the_baremetal_cli(
     assert n.get()["provision_state"] == "active"
     n.wait_console(CONSOLE + "via-baremetal", mark)
     print(f"baremetal node deploy --wait: {time.monotonic() - started:.1f} s; {n.timeline()}")
+
+
+def test_the_serial_console_of_a_deployed_vm(
+    nodes: dict[str, Node], image: tuple[str, str], cloud: str
+) -> None:
+    """The deployed test OS's shell on its serial console: SOL from the lab BMC, bridged to the
+    API's WebSocket (Ironic's states/console), then `ironworks node console` in a terminal."""
+    import pty
+
+    from websockets.sync.client import connect
+
+    from tests.integration.test_sol import read_pty
+
+    n = nodes["lab-vm-0006"]
+    n.make_available()
+    n.set_image(*image)
+    mark = len(n.console_text())
+    n.act("active", configdrive={"meta_data": {"hostname": "e2e-console"}})
+    n.expect("active", "deploy")
+    n.wait_console(CONSOLE + "e2e-console", mark)
+    n.wait_console("IRONWORKS-TEST-OS: shell on the console", mark, timeout=120)
+
+    path = f"/v1/nodes/{n.uuid}/states/console"
+    assert n.http.put(path, json={"enabled": True}).status_code == 202
+    url = n.http.get(path).json()["console_info"]["url"]
+
+    def typed(ws: Any, keys: bytes) -> None:
+        for key in keys:  # as a person types (docs/lab.md: a burst overruns the UART)
+            ws.send(bytes([key]))
+            time.sleep(0.05)
+
+    def until(ws: Any, needle: bytes) -> bytes:
+        got = b""
+        deadline = time.monotonic() + 60
+        while needle not in got and time.monotonic() < deadline:
+            frame = ws.recv(timeout=60)
+            if isinstance(frame, bytes):
+                got += frame
+        return got
+
+    with connect(url, open_timeout=60) as ws:
+        hello = json.loads(ws.recv(timeout=60))
+        assert hello["mode"] == "read-write", hello
+        typed(ws, b"\r")
+        assert b"e2e-console:/# " in until(ws, b"e2e-console:/# ")  # the hostname and prompt
+        typed(ws, b"cat /proc/sys/kernel/hostname; echo done-$((6*7))\r")
+        out = until(ws, b"done-42")
+        assert b"e2e-console\r\n" in out and b"done-42" in out, out
+
+    # the CLI through a pseudo-terminal, as an operator runs it
+    argv = [sys.executable, "-m", "ironworks.cmd.main", "node", "console", n.uuid]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [*argv, "--url", cloud], {**os.environ, "IRONWORKS_LANG": "en"})
+    try:
+        assert b"you can type" in read_pty(fd, b"you can type", timeout=60)
+        for key in b"\recho cli-$((6*7))\r":
+            os.write(fd, bytes([key]))
+            time.sleep(0.05)
+        assert b"cli-42" in read_pty(fd, b"cli-42\r\n", timeout=60)
+        os.write(fd, b"\r~.")
+        assert b"leaving the console" in read_pty(fd, b"leaving", timeout=30)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0

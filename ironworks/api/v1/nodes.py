@@ -13,7 +13,7 @@ from ironworks.api.v1 import render
 from ironworks.common.errors import InvalidInput, NotAcceptable
 from ironworks.domain import states
 from ironworks.domain import versions as v
-from ironworks.services import conductors, hostnics, operations
+from ironworks.services import conductors, consoles, hostnics, operations
 from ironworks.services import nodes as node_svc
 from ironworks.services import traits as trait_svc
 
@@ -241,7 +241,7 @@ def set_raid(ctx: CtxDep, ident: str, body: JsonObject) -> Response:
 )
 @offload_hardware
 def get_console(ctx: CtxDep, ident: str) -> JSON:
-    return JSON(operations.console(ctx.svc, ident))
+    return JSON(consoles.node_console(ctx.svc, ctx.caller, ident, ctx.base))
 
 
 @router.put(

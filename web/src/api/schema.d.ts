@@ -415,6 +415,23 @@ export interface paths {
         patch: operations["rename_host_api_v1_hosts__ident__patch"];
         trace?: never;
     };
+    "/api/v1/hosts/{ident}/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A one-time URL of the host's serial console (a WebSocket) */
+        post: operations["host_console_api_v1_hosts__ident__console_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hosts/{ident}/nics": {
         parameters: {
             query?: never;
@@ -2066,6 +2083,25 @@ export interface components {
             at: string;
             /** By */
             by: string | null;
+        };
+        /** ConsoleURL */
+        ConsoleURL: {
+            /**
+             * Expires At
+             * Format: date-time
+             * @description Opened after this, the URL is refused.
+             */
+            expires_at: string;
+            /**
+             * Session
+             * @description The console session's id, as the audit log names it.
+             */
+            session: string;
+            /**
+             * Url
+             * @description The WebSocket (ws:// or wss://) to open, once.
+             */
+            url: string;
         };
         /** CurrencyTotal */
         CurrencyTotal: {
@@ -8356,6 +8392,140 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    host_console_api_v1_hosts__ident__console_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleURL"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
