@@ -125,6 +125,10 @@ class Conductor:
         job_db.wake()
         self.notifier.wake.set()
         self._pool.shutdown(wait=wait, cancel_futures=True)
+        if wait:  # the loops see _stop within their poll interval; none writes after stop()
+            for t in self._threads:
+                if t is not threading.current_thread():
+                    t.join(timeout=10)
         try:
             with self.db.write() as conn:
                 conductor_db.mark_offline(conn, self.host)
