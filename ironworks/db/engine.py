@@ -69,6 +69,7 @@ class Database:
                 json_deserializer=orjson.loads,
             )
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = sa.create_engine(
                 url,
@@ -159,9 +160,18 @@ def _synchronous_commit_off(dbapi_conn, _record) -> None:  # type: ignore[no-unt
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    # pysqlite begins a transaction only before the first INSERT/UPDATE/DELETE, so a SAVEPOINT
+    # taken before it (begin_nested) became the outermost transaction and its RELEASE committed
+    # the work so far: a later rollback kept it. The driver's own handling is off and
+    # _sqlite_begin starts every transaction where SQLAlchemy starts it.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
