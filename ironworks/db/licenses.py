@@ -18,9 +18,36 @@ from ironworks.domain.states import ENROLL
 
 def newest_document(conn: Connection) -> Any:
     """The document installed last, or None before any."""
-    return conn.execute(
-        sa.select(licenses.c.document).order_by(licenses.c.id.desc()).limit(1)
-    ).scalar()
+    return conn.execute(_NEWEST).scalar()
+
+
+# Built once: every enrolment asks (services/licensing.check_enrolment), and building the
+# statement cost as much as running it.
+_NEWEST = sa.select(licenses.c.document).order_by(licenses.c.id.desc()).limit(1)
+_WAITING = sa.exists().where(
+    agent_sessions.c.node_id == nodes.c.id,
+    agent_sessions.c.purpose == sa.bindparam("unaccepted", type_=sa.String),
+)
+_FIGURES = {
+    False: sa.select(
+        _NEWEST.scalar_subquery(), sa.select(sa.func.count()).select_from(nodes).scalar_subquery()
+    ),
+    True: sa.select(
+        _NEWEST.scalar_subquery(),
+        sa.select(sa.func.count())
+        .select_from(nodes)
+        .where(~sa.and_(nodes.c.provision_state == ENROLL, _WAITING))
+        .scalar_subquery(),
+    ),
+}
+
+
+def enrolment_figures(conn: Connection, *, unaccepted: str | None = None) -> tuple[Any, int]:
+    """The newest document (None before any) and the nodes it counts (as count_nodes), in
+    one statement."""
+    params = {} if unaccepted is None else {"unaccepted": unaccepted}
+    document, counted = conn.execute(_FIGURES[unaccepted is not None], params).one()
+    return document, int(counted)
 
 
 def install(conn: Connection, document: Any, installed_by: str | None) -> None:

@@ -85,8 +85,9 @@ def show(svc: Services) -> dict[str, Any]:
 
 def check_enrolment(conn: sa.Connection, svc: Services, adding: int) -> None:
     """Raise LicenseLimit if `adding` more nodes would break the license (caller's transaction)."""
-    current = _current(conn, svc)
-    used = _used(conn, svc)
+    unaccepted = None if svc.settings.boot.discovery_auto_accept else states.DISCOVER_PURPOSE
+    doc, used = license_db.enrolment_figures(conn, unaccepted=unaccepted)
+    current = None if doc is None else lic.verify(doc, _trusted(svc))
     if current is None:
         limit = svc.settings.license.evaluation_nodes
         if used + adding > limit:
