@@ -4,7 +4,8 @@ Readings and entries are written by the conductors' sensor cycle (`conductor/sen
 pruned after `monitoring.retention`; event-log entries are unique per (node, the BMC's record
 id). An alarm is open (firing or acknowledged) until resolved; the cycle keeps at most one open
 alarm per (node, condition). Notifications are rows claimed by compare-and-set on `next_at`, so
-two conductors never send the same try.
+two conductors never send the same try. Each conductor's last sensor cycle and power sync
+(`record_cycle`) are rows of `sensor_cycles`, read by `/metrics`.
 """
 
 from __future__ import annotations
