@@ -21,6 +21,7 @@ from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.schema import (
     alarm_notifications,
     alarms,
+    conductors,
     hosts,
     nodes,
     sel_entries,
@@ -468,14 +469,18 @@ def record_cycle(
 
 
 def last_cycles(conn: Connection) -> list[dict[str, Any]]:
-    """Each conductor's last cycle of each kind: conductor, cycle, finished_at, seconds, owned
-    (nodes it asked), errors (BMCs that did not answer or refused) and errors_by_kind."""
+    """Each online conductor's last cycle of each kind: conductor, cycle, finished_at, seconds,
+    owned (nodes it asked), errors (BMCs that did not answer or refused) and errors_by_kind. A
+    conductor stopped or found silent (offline) has no figures."""
+    online = set(
+        conn.execute(sa.select(conductors.c.hostname).where(conductors.c.online)).scalars()
+    )
     out: dict[tuple[str, str], dict[str, Any]] = {}
     kinds: list[tuple[str, str, str, int]] = []
     for row in conn.execute(sa.select(sensor_cycles).order_by(sensor_cycles.c.conductor)):
         parts = row.conductor.split(":", 2)
-        if len(parts) != 3 or parts[0] not in CYCLES:
-            continue  # not a row this code writes
+        if len(parts) != 3 or parts[0] not in CYCLES or parts[2] not in online:
+            continue  # not a row this code writes, or an offline conductor's
         cycle, kind, conductor = parts
         if kind:
             kinds.append((cycle, conductor, kind, row.errors))

@@ -20,7 +20,9 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
+from ironworks.db import conductors as conductor_db
 from ironworks.db import monitoring as mon_db
+from ironworks.db.engine import utcnow
 from ironworks.db.schema import alarms, jobs, nodes, sensor_readings
 from tests.conftest import make_settings, wait_for
 from tests.integration.test_ipmi import free_udp_ports
@@ -263,3 +265,16 @@ def test_metrics_match_the_database_after_a_workload(
     got_errors = of(scrape(client), "ironworks_bmc_errors", "cycle", "kind", "conductor")
     assert got_errors[("power_sync", "bmc-auth-failed", HOST)] == 1
     assert ("power_sync", "bmc-unreachable", HOST) not in got_errors
+
+    # a conductor marked offline (stopped, or found silent) drops out of the figures
+    with db.write() as conn:
+        conductor_db.register(conn, "gone", group="", incarnation="x", drivers=[])
+        mon_db.record_cycle(conn, "gone", "power_sync", utcnow(), 1.5, 3, {"bmc-unreachable": 3})
+        conductor_db.mark_offline(conn, "gone")
+    got = scrape(client)
+    assert {c for (c,) in of(got, "ironworks_power_sync_cycle_seconds", "conductor")} == {HOST}
+    assert {c for *_, c in of(got, "ironworks_bmc_errors", "cycle", "kind", "conductor")} == {HOST}
+    with db.write() as conn:
+        conductor_db.register(conn, "gone", group="", incarnation="y", drivers=[])
+    back = of(scrape(client), "ironworks_bmc_errors", "cycle", "kind", "conductor")
+    assert back[("power_sync", "bmc-unreachable", "gone")] == 3
