@@ -12,7 +12,9 @@ In one transaction: every reading is stored (pruned after `monitoring.retention`
 log entries once each (`db/monitoring.new_entries`: by record id), and the alarm rules
 (`domain/alarms.py`) are applied: a condition that holds and has no open alarm fires one, an
 open alarm whose condition no longer holds is resolved, and each of those queues its
-notifications (`conductor/notify.py` sends them, outside the cycle).
+notifications (`conductor/notify.py` sends them, outside the cycle). Then the cycle's duration,
+nodes and BMC errors by kind (error code) replace this conductor's previous ones
+(`db/monitoring.record_cycle`, as the power sync does), for the API's `/metrics`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -412,7 +412,8 @@ def open_alarm_counts(conn: Connection) -> list[tuple[str, str, str, int]]:
     return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
 
 
-CYCLES = ("sensors", "power_sync")
+Cycle = Literal["sensors", "power_sync"]
+CYCLES: tuple[str, ...] = get_args(Cycle)
 
 
 def _cycle_key(cycle: str, kind: str, conductor: str) -> str:
@@ -425,7 +426,7 @@ def _cycle_key(cycle: str, kind: str, conductor: str) -> str:
 def record_cycle(
     conn: Connection,
     conductor: str,
-    cycle: str,
+    cycle: Cycle,
     now: datetime,
     seconds: float,
     owned: int,
@@ -433,7 +434,6 @@ def record_cycle(
 ) -> None:
     """The conductor's last `cycle` (sensors, power_sync) and its BMC errors by kind (error
     code → count): its rows replace those of its previous one."""
-    assert cycle in CYCLES, cycle
     mine = [
         key
         for key in conn.execute(
