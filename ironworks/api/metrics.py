@@ -4,9 +4,13 @@
   `ironworks_jobs{kind, state}`: gauges read from the database at scrape time (grouped counts,
   `db/statistics.py`), so the figures are the cloud's whichever API process is scraped;
 * `ironworks_sensor_reading{node, sensor, kind, unit}` (each node's last readings, at most
-  nodes × sensors series), `ironworks_alarms{rule, severity, state}` (open alarms) and
-  `ironworks_sensor_cycle_seconds{conductor}`, `ironworks_sensor_cycle_bmc_errors{conductor}`
-  (each conductor's last cycle), from the database at scrape time;
+  nodes × sensors series) and `ironworks_alarms{rule, severity, state}` (open alarms), from
+  the database at scrape time;
+* each conductor's last sensor cycle and power sync, as it recorded them in the database
+  (`db/monitoring.record_cycle`): `ironworks_sensor_cycle_seconds{conductor}`,
+  `ironworks_power_sync_cycle_seconds{conductor}`, `ironworks_cycle_nodes{cycle, conductor}`
+  and `ironworks_bmc_errors{cycle, kind, conductor}` (`kind` is the error's code, a closed
+  set);
 * `ironworks_api_request_duration_seconds{route, method}`: a histogram of the API's answers,
   observed by `MetricsMiddleware` around every HTTP request. `route` is the matched route's
   template (`/api/v1/hosts/{ident}`), never the raw path, so the label set stays bounded;
@@ -41,7 +45,7 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 
 
 class DatabaseCollector(Collector):
-    """The node and job gauges, counted by the database on each scrape."""
+    """The gauges: what the database holds, read on each scrape."""
 
     def __init__(self, svc: Services) -> None:
         self.svc = svc
@@ -83,20 +87,37 @@ class DatabaseCollector(Collector):
             open_alarms.add_metric([rule, severity, state], n)
         yield open_alarms
         cycles = monitoring.last_cycles(self.svc)
-        seconds = GaugeMetricFamily(
-            "ironworks_sensor_cycle_seconds",
-            "Duration of each conductor's last sensor and event-log cycle.",
-            labels=["conductor"],
+        durations = {
+            "sensors": GaugeMetricFamily(
+                "ironworks_sensor_cycle_seconds",
+                "Duration of each conductor's last sensor and event-log cycle.",
+                labels=["conductor"],
+            ),
+            "power_sync": GaugeMetricFamily(
+                "ironworks_power_sync_cycle_seconds",
+                "Duration of each conductor's last power-state sync.",
+                labels=["conductor"],
+            ),
+        }
+        asked = GaugeMetricFamily(
+            "ironworks_cycle_nodes",
+            "Nodes each conductor asked its BMC in its last cycle (sensors, power_sync).",
+            labels=["cycle", "conductor"],
         )
         errors = GaugeMetricFamily(
-            "ironworks_sensor_cycle_bmc_errors",
-            "BMCs that did not answer (or refused) in each conductor's last sensor cycle.",
-            labels=["conductor"],
+            "ironworks_bmc_errors",
+            "BMCs that did not answer or refused in each conductor's last cycle, by cycle "
+            "(sensors, power_sync) and kind (the error's code: bmc-unreachable, "
+            "bmc-auth-failed, ...).",
+            labels=["cycle", "kind", "conductor"],
         )
         for cycle in cycles:
-            seconds.add_metric([cycle["conductor"]], cycle["seconds"])
-            errors.add_metric([cycle["conductor"]], cycle["errors"])
-        yield seconds
+            durations[cycle["cycle"]].add_metric([cycle["conductor"]], cycle["seconds"])
+            asked.add_metric([cycle["cycle"], cycle["conductor"]], cycle["owned"])
+            for kind, n in cycle["errors_by_kind"].items():
+                errors.add_metric([cycle["cycle"], kind, cycle["conductor"]], n)
+        yield from durations.values()
+        yield asked
         yield errors
 
 

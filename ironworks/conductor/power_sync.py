@@ -17,6 +17,10 @@ read at the start (a node an operator acted on meanwhile is left alone):
 * `power_sync_max_failures` failed reads in a row: maintenance with fault "power failure",
   power state unknown, the last error as the reason (as Ironic does); the first good read
   afterwards clears that maintenance.
+
+Each run's duration, nodes asked and BMC errors by kind (error code) replace this conductor's
+previous ones in the database (`db/monitoring.record_cycle`, like the sensor cycle's), where the
+API's `/metrics` reads them.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
@@ -33,7 +37,9 @@ from ironworks.common.errors import IronworksError
 from ironworks.conductor.periodic import Member, ask_in_bulk, live_ring
 from ironworks.db import audit as audit_db
 from ironworks.db import jobs as job_db
+from ironworks.db import monitoring as mon_db
 from ironworks.db import nodes as node_db
+from ironworks.db.engine import utcnow
 from ironworks.domain import power, states
 from ironworks.drivers.base import Task
 
@@ -49,6 +55,7 @@ class SyncReport:
     drift: int = 0  # of those, out-of-band changes
     forced: int = 0  # of the drifts, power jobs queued to undo them
     errors: int = 0  # BMCs that did not answer or refused
+    error_kinds: dict[str, int] = field(default_factory=dict)  # error code → BMCs
     to_maintenance: int = 0
     recovered: int = 0
     seconds: float = 0.0
@@ -91,6 +98,16 @@ class PowerSync:
         self.failures = {u: n for u, n in self.failures.items() if u in answers}
         self.record(mine, answers, report)
         report.seconds = round(time.monotonic() - started, 3)
+        with self.c.db.write() as conn:  # for /metrics
+            mon_db.record_cycle(
+                conn,
+                self.c.host,
+                "power_sync",
+                utcnow(),
+                report.seconds,
+                report.owned,
+                report.error_kinds,
+            )
         log.info("power sync: %s", report.as_dict())
         return report
 
@@ -121,6 +138,7 @@ class PowerSync:
                     continue
                 if isinstance(answer, IronworksError):
                     report.errors += 1
+                    report.error_kinds[answer.code] = report.error_kinds.get(answer.code, 0) + 1
                     self._failed(conn, node, answer, report)
                     continue
                 report.checked += 1

@@ -12,7 +12,9 @@ In one transaction: every reading is stored (pruned after `monitoring.retention`
 log entries once each (`db/monitoring.new_entries`: by record id), and the alarm rules
 (`domain/alarms.py`) are applied: a condition that holds and has no open alarm fires one, an
 open alarm whose condition no longer holds is resolved, and each of those queues its
-notifications (`conductor/notify.py` sends them, outside the cycle).
+notifications (`conductor/notify.py` sends them, outside the cycle). Then the cycle's duration,
+nodes and BMC errors by kind (error code) replace this conductor's previous ones
+(`db/monitoring.record_cycle`, as the power sync does), for the API's `/metrics`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +44,7 @@ class CycleReport:
     owned: int = 0  # nodes this conductor is responsible for
     read: int = 0  # BMCs that answered
     errors: int = 0  # BMCs that did not answer or refused
+    error_kinds: dict[str, int] = field(default_factory=dict)  # error code → BMCs
     unsupported: int = 0  # nodes whose management interface has no sensor cycle
     readings: int = 0
     entries: int = 0  # new event-log entries
@@ -84,7 +87,13 @@ class SensorCycle:
         report.seconds = round(time.monotonic() - started, 3)
         with self.c.db.write() as conn:
             mon_db.record_cycle(
-                conn, self.c.host, utcnow(), report.seconds, report.owned, report.errors
+                conn,
+                self.c.host,
+                "sensors",
+                utcnow(),
+                report.seconds,
+                report.owned,
+                report.error_kinds,
             )
         self.last = report
         log.info("sensor cycle: %s", report.as_dict())
@@ -122,6 +131,7 @@ class SensorCycle:
                     report.unsupported += 1
                 elif isinstance(answer, IronworksError):
                     report.errors += 1
+                    report.error_kinds[answer.code] = report.error_kinds.get(answer.code, 0) + 1
                     n, _ = self.failures.get(node["uuid"], (0, ""))
                     self.failures[node["uuid"]] = (n + 1, answer.message)
                 elif answer is not None:

@@ -4,14 +4,15 @@ Readings and entries are written by the conductors' sensor cycle (`conductor/sen
 pruned after `monitoring.retention`; event-log entries are unique per (node, the BMC's record
 id). An alarm is open (firing or acknowledged) until resolved; the cycle keeps at most one open
 alarm per (node, condition). Notifications are rows claimed by compare-and-set on `next_at`, so
-two conductors never send the same try.
+two conductors never send the same try. Each conductor's last sensor cycle and power sync
+(`record_cycle`) are rows of `sensor_cycles`, read by `/metrics`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -20,6 +21,7 @@ from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.schema import (
     alarm_notifications,
     alarms,
+    conductors,
     hosts,
     nodes,
     sel_entries,
@@ -410,18 +412,89 @@ def open_alarm_counts(conn: Connection) -> list[tuple[str, str, str, int]]:
     return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
 
 
+Cycle = Literal["sensors", "power_sync"]
+CYCLES: tuple[str, ...] = get_args(Cycle)
+
+
+def _cycle_key(cycle: str, kind: str, conductor: str) -> str:
+    """A `sensor_cycles` row's key: `cycle:kind:conductor`, `kind` empty for the cycle itself
+    (its duration, nodes and errors in all), a BMC error code for the errors of that kind. Cycle
+    names and error codes hold no colon, so the host name after the second one is whole."""
+    return f"{cycle}:{kind}:{conductor}"
+
+
 def record_cycle(
-    conn: Connection, conductor: str, now: datetime, seconds: float, owned: int, errors: int
+    conn: Connection,
+    conductor: str,
+    cycle: Cycle,
+    now: datetime,
+    seconds: float,
+    owned: int,
+    errors: dict[str, int],
 ) -> None:
-    """The conductor's last sensor cycle (one row per conductor, replaced)."""
-    values = {"finished_at": now, "seconds": seconds, "owned": owned, "errors": errors}
-    done = conn.execute(
-        sa.update(sensor_cycles).where(sensor_cycles.c.conductor == conductor).values(values)
-    ).rowcount
-    if not done:
-        conn.execute(sa.insert(sensor_cycles).values(conductor=conductor, **values))
+    """The conductor's last `cycle` (sensors, power_sync) and its BMC errors by kind (error
+    code → count): its rows replace those of its previous one."""
+    mine = [
+        key
+        for key in conn.execute(
+            sa.select(sensor_cycles.c.conductor).where(
+                sensor_cycles.c.conductor.startswith(f"{cycle}:", autoescape=True)
+            )
+        ).scalars()
+        if key.split(":", 2)[2] == conductor
+    ]
+    if mine:
+        conn.execute(sa.delete(sensor_cycles).where(sensor_cycles.c.conductor.in_(mine)))
+    rows = [
+        {
+            "conductor": _cycle_key(cycle, "", conductor),
+            "finished_at": now,
+            "seconds": seconds,
+            "owned": owned,
+            "errors": sum(errors.values()),
+        }
+    ]
+    rows += [
+        {
+            "conductor": _cycle_key(cycle, kind, conductor),
+            "finished_at": now,
+            "seconds": 0.0,
+            "owned": 0,
+            "errors": n,
+        }
+        for kind, n in sorted(errors.items())
+        if n
+    ]
+    conn.execute(sa.insert(sensor_cycles), rows)
 
 
 def last_cycles(conn: Connection) -> list[dict[str, Any]]:
-    q = sa.select(sensor_cycles).order_by(sensor_cycles.c.conductor)
-    return [dict(r) for r in conn.execute(q).mappings()]
+    """Each online conductor's last cycle of each kind: conductor, cycle, finished_at, seconds,
+    owned (nodes it asked), errors (BMCs that did not answer or refused) and errors_by_kind. A
+    conductor stopped or found silent (offline) has no figures."""
+    online = set(
+        conn.execute(sa.select(conductors.c.hostname).where(conductors.c.online)).scalars()
+    )
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    kinds: list[tuple[str, str, str, int]] = []
+    for row in conn.execute(sa.select(sensor_cycles).order_by(sensor_cycles.c.conductor)):
+        parts = row.conductor.split(":", 2)
+        if len(parts) != 3 or parts[0] not in CYCLES or parts[2] not in online:
+            continue  # not a row this code writes, or an offline conductor's
+        cycle, kind, conductor = parts
+        if kind:
+            kinds.append((cycle, conductor, kind, row.errors))
+            continue
+        out[cycle, conductor] = {
+            "conductor": conductor,
+            "cycle": cycle,
+            "finished_at": row.finished_at,
+            "seconds": row.seconds,
+            "owned": row.owned,
+            "errors": row.errors,
+            "errors_by_kind": {},
+        }
+    for cycle, conductor, kind, n in kinds:
+        if (cycle, conductor) in out:
+            out[cycle, conductor]["errors_by_kind"][kind] = n
+    return [out[k] for k in sorted(out)]

@@ -858,7 +858,9 @@ alarms = sa.Table(
     sa.Index("ix_alarms_state", "state"),
 )
 
-# Each conductor's last sensor cycle, for /metrics.
+# Each conductor's last sensor cycle and power sync, for /metrics. `conductor` is the row's key,
+# `cycle:kind:host` (db/monitoring.record_cycle): kind empty for the cycle's own row (duration,
+# nodes asked, BMC errors in all), else a BMC error code whose count `errors` holds.
 sensor_cycles = sa.Table(
     "sensor_cycles",
     metadata,

@@ -154,6 +154,7 @@ def alarm_counts(svc: Services) -> list[tuple[str, str, str, int]]:
 
 
 def last_cycles(svc: Services) -> list[dict[str, Any]]:
-    """Each conductor's last sensor cycle: when, how long, nodes, BMC errors."""
+    """Each conductor's last sensor cycle and power sync: when, how long, nodes, BMC errors
+    (in all and by kind)."""
     with svc.db.read() as conn:
         return mon_db.last_cycles(conn)

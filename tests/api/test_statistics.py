@@ -7,7 +7,10 @@ must equal what the tables hold, counted here in Python from plain selects.
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +22,8 @@ from tests.api.conftest import PASSWORD, add_user, bearer, log_in
 from tests.api.test_hosts import ARM, X86, add_nodes, cloud, wait_status
 
 __all__ = ["cloud"]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _workload(c: Any, svc: Any, who: dict[str, dict[str, str]]) -> None:
@@ -209,3 +214,52 @@ def test_metrics_may_be_public(secure: Any) -> None:
         r = c.get("/metrics")
         assert r.status_code == 200 and "ironworks_nodes" in r.text
         assert c.get("/api/v1/statistics").status_code == 401
+
+
+def _exprs(panel: dict[str, Any]) -> list[str]:
+    return [t["expr"] for t in panel.get("targets", [])]
+
+
+def test_the_grafana_dashboard_shows_what_metrics_serves(client: Any) -> None:
+    """docs/grafana-ironworks.json is a dashboard Grafana imports; every query in it names a
+    metric /metrics serves, every metric /metrics serves has a panel and a row in the
+    operations guide's table."""
+    dashboard = json.loads((ROOT / "docs" / "grafana-ironworks.json").read_text())
+    assert dashboard["uid"] and dashboard["title"] and dashboard["schemaVersion"] >= 36
+    panels = dashboard["panels"]
+    ids = [p["id"] for p in panels]
+    assert len(ids) == len(set(ids)), "panel ids are unique"
+    for p in panels:
+        grid = p["gridPos"]
+        assert {"x", "y", "w", "h"} <= set(grid) and grid["x"] + grid["w"] <= 24, p["title"]
+        if p["type"] == "row":
+            continue
+        assert p["title"] and _exprs(p), p["title"]
+        refs = [t["refId"] for t in p["targets"]]
+        assert len(refs) == len(set(refs)), p["title"]
+        for expr in _exprs(p):
+            for left, right in ("()", "{}", "[]"):
+                assert expr.count(left) == expr.count(right), expr
+            assert expr.count('"') % 2 == 0, expr
+    assert client.get("/api/v1/hosts").status_code == 200  # a request for the histogram
+    r = client.get("/metrics")
+    assert r.status_code == 200, r.text
+    served: dict[str, set[str]] = {}  # family → the names a query may use
+    for family in text_string_to_metric_families(r.text):
+        if family.name.endswith("_created"):
+            continue  # prometheus-client's creation time of the histogram: nothing to chart
+        names = {family.name} | {s.name for s in family.samples}
+        if family.type == "histogram":
+            names |= {family.name + suffix for suffix in ("_bucket", "_count", "_sum")}
+        served[family.name] = names
+    documented = re.findall(
+        r"^\| `(ironworks_[a-z_]+)` \|", (ROOT / "docs" / "operations.md").read_text(), re.M
+    )
+    assert sorted(documented) == sorted(served), "docs/operations.md lists what /metrics serves"
+    queries = [e for p in panels for e in _exprs(p)]
+    queries += [v["query"]["query"] for v in dashboard["templating"]["list"]]
+    named = {m for q in queries for m in re.findall(r"\bironworks_[a-z_]+\b", q)}
+    unknown = named - set().union(*served.values())
+    assert unknown == set(), f"the dashboard asks for metrics /metrics does not serve: {unknown}"
+    shown = {f for f, names in served.items() if names & named}
+    assert shown == set(served), f"no panel for {set(served) - shown}"

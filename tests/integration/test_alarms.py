@@ -283,7 +283,11 @@ def test_psu_failure_fires_notifies_and_resolves(
         ]
         == 1
     )
-    assert gauges[("ironworks_sensor_cycle_bmc_errors", (("conductor", "test-conductor"),))] == 0
+    assert (
+        gauges[("ironworks_cycle_nodes", (("conductor", "test-conductor"), ("cycle", "sensors")))]
+        == 1
+    )
+    assert not any(name == "ironworks_bmc_errors" for name, _ in gauges)  # none this cycle
     assert gauges[("ironworks_sensor_cycle_seconds", (("conductor", "test-conductor"),))] > 0
 
     inject(fleet, "psu", "psu-failure", clear=True)
