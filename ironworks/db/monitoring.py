@@ -5,7 +5,7 @@ pruned after `monitoring.retention`; event-log entries are unique per (node, the
 id). An alarm is open (firing or acknowledged) until resolved; the cycle keeps at most one open
 alarm per (node, condition). Notifications are rows claimed by compare-and-set on `next_at`, so
 two conductors never send the same try. Each conductor's last sensor cycle and power sync
-(`record_cycle`) are rows of `sensor_cycles`, read by `/metrics`.
+(`record_cycle`) are rows of `conductor_cycles`, read by `/metrics`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.schema import (
     alarm_notifications,
     alarms,
+    conductor_cycles,
     conductors,
     hosts,
     nodes,
     sel_entries,
-    sensor_cycles,
     sensor_readings,
 )
 
@@ -416,13 +416,6 @@ Cycle = Literal["sensors", "power_sync"]
 CYCLES: tuple[str, ...] = get_args(Cycle)
 
 
-def _cycle_key(cycle: str, kind: str, conductor: str) -> str:
-    """A `sensor_cycles` row's key: `cycle:kind:conductor`, `kind` empty for the cycle itself
-    (its duration, nodes and errors in all), a BMC error code for the errors of that kind. Cycle
-    names and error codes hold no colon, so the host name after the second one is whole."""
-    return f"{cycle}:{kind}:{conductor}"
-
-
 def record_cycle(
     conn: Connection,
     conductor: str,
@@ -433,68 +426,33 @@ def record_cycle(
     errors: dict[str, int],
 ) -> None:
     """The conductor's last `cycle` (sensors, power_sync) and its BMC errors by kind (error
-    code → count): its rows replace those of its previous one."""
-    mine = [
-        key
-        for key in conn.execute(
-            sa.select(sensor_cycles.c.conductor).where(
-                sensor_cycles.c.conductor.startswith(f"{cycle}:", autoescape=True)
-            )
-        ).scalars()
-        if key.split(":", 2)[2] == conductor
-    ]
-    if mine:
-        conn.execute(sa.delete(sensor_cycles).where(sensor_cycles.c.conductor.in_(mine)))
-    rows = [
-        {
-            "conductor": _cycle_key(cycle, "", conductor),
-            "finished_at": now,
-            "seconds": seconds,
-            "owned": owned,
-            "errors": sum(errors.values()),
-        }
-    ]
-    rows += [
-        {
-            "conductor": _cycle_key(cycle, kind, conductor),
-            "finished_at": now,
-            "seconds": 0.0,
-            "owned": 0,
-            "errors": n,
-        }
-        for kind, n in sorted(errors.items())
-        if n
-    ]
-    conn.execute(sa.insert(sensor_cycles), rows)
+    code -> count), replacing its previous one."""
+    conn.execute(
+        sa.delete(conductor_cycles).where(
+            conductor_cycles.c.conductor == conductor, conductor_cycles.c.cycle == cycle
+        )
+    )
+    conn.execute(
+        sa.insert(conductor_cycles).values(
+            conductor=conductor,
+            cycle=cycle,
+            finished_at=now,
+            seconds=seconds,
+            owned=owned,
+            errors=sum(errors.values()),
+            errors_by_kind={kind: n for kind, n in sorted(errors.items()) if n},
+        )
+    )
 
 
 def last_cycles(conn: Connection) -> list[dict[str, Any]]:
     """Each online conductor's last cycle of each kind: conductor, cycle, finished_at, seconds,
     owned (nodes it asked), errors (BMCs that did not answer or refused) and errors_by_kind. A
     conductor stopped or found silent (offline) has no figures."""
-    online = set(
-        conn.execute(sa.select(conductors.c.hostname).where(conductors.c.online)).scalars()
+    q = (
+        sa.select(conductor_cycles)
+        .join(conductors, conductors.c.hostname == conductor_cycles.c.conductor)
+        .where(conductors.c.online, conductor_cycles.c.cycle.in_(CYCLES))
+        .order_by(conductor_cycles.c.cycle, conductor_cycles.c.conductor)
     )
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    kinds: list[tuple[str, str, str, int]] = []
-    for row in conn.execute(sa.select(sensor_cycles).order_by(sensor_cycles.c.conductor)):
-        parts = row.conductor.split(":", 2)
-        if len(parts) != 3 or parts[0] not in CYCLES or parts[2] not in online:
-            continue  # not a row this code writes, or an offline conductor's
-        cycle, kind, conductor = parts
-        if kind:
-            kinds.append((cycle, conductor, kind, row.errors))
-            continue
-        out[cycle, conductor] = {
-            "conductor": conductor,
-            "cycle": cycle,
-            "finished_at": row.finished_at,
-            "seconds": row.seconds,
-            "owned": row.owned,
-            "errors": row.errors,
-            "errors_by_kind": {},
-        }
-    for cycle, conductor, kind, n in kinds:
-        if (cycle, conductor) in out:
-            out[cycle, conductor]["errors_by_kind"][kind] = n
-    return [out[k] for k in sorted(out)]
+    return [{**r, "errors_by_kind": dict(r["errors_by_kind"])} for r in conn.execute(q).mappings()]

@@ -858,17 +858,19 @@ alarms = sa.Table(
     sa.Index("ix_alarms_state", "state"),
 )
 
-# Each conductor's last sensor cycle and power sync, for /metrics. `conductor` is the row's key,
-# `cycle:kind:host` (db/monitoring.record_cycle): kind empty for the cycle's own row (duration,
-# nodes asked, BMC errors in all), else a BMC error code whose count `errors` holds.
-sensor_cycles = sa.Table(
-    "sensor_cycles",
+# Each conductor's last sensor cycle and power sync (`cycle`: sensors, power_sync), for
+# /metrics: replaced at the end of each (db/monitoring.record_cycle). `errors_by_kind`: BMC error
+# code -> count.
+conductor_cycles = sa.Table(
+    "conductor_cycles",
     metadata,
     sa.Column("conductor", sa.String(255), primary_key=True),
+    sa.Column("cycle", sa.String(16), primary_key=True),
     sa.Column("finished_at", TS, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False),
     sa.Column("owned", sa.Integer, nullable=False),
     sa.Column("errors", sa.Integer, nullable=False),
+    sa.Column("errors_by_kind", JSON, nullable=False, default=dict),
 )
 
 # What to tell whom about an alarm: one row per (alarm, event, channel, target), so that queuing

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 revision = "0015"
 down_revision = "0014"
@@ -80,13 +83,15 @@ def upgrade() -> None:
     op.create_index("ix_alarms_node_id", "alarms", ["node_id", "state"])
     op.create_index("ix_alarms_state", "alarms", ["state"])
     op.create_table(
-        "sensor_cycles",
+        "conductor_cycles",
         sa.Column("conductor", sa.String(length=255), nullable=False),
+        sa.Column("cycle", sa.String(length=16), nullable=False),
         sa.Column("finished_at", TS, nullable=False),
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.Column("owned", sa.Integer(), nullable=False),
         sa.Column("errors", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("conductor", name=op.f("pk_sensor_cycles")),
+        sa.Column("errors_by_kind", JSON, nullable=False),
+        sa.PrimaryKeyConstraint("conductor", "cycle", name=op.f("pk_conductor_cycles")),
     )
     op.create_table(
         "alarm_notifications",
@@ -120,7 +125,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("alarm_notifications")
-    op.drop_table("sensor_cycles")
+    op.drop_table("conductor_cycles")
     op.drop_table("alarms")
     op.drop_table("sel_entries")
     op.drop_table("sensor_readings")
