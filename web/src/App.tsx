@@ -15,6 +15,7 @@ import { allowed, type Need } from "./permissions";
 const Login = lazy(() => import("./pages/Login"));
 const Overview = lazy(() => import("./pages/Overview"));
 const Nodes = lazy(() => import("./pages/Nodes"));
+const NodeDetail = lazy(() => import("./pages/NodeDetail"));
 const Hosts = lazy(() => import("./pages/Hosts"));
 const NotFound = lazy(() => import("./pages/NotFound"));
 
@@ -76,6 +77,14 @@ export default function App() {
                     element={
                       <Gate need="node:read">
                         <Nodes />
+                      </Gate>
+                    }
+                  />
+                  <Route
+                    path="nodes/:ident"
+                    element={
+                      <Gate need="node:read">
+                        <NodeDetail />
                       </Gate>
                     }
                   />

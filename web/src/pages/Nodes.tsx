@@ -5,6 +5,7 @@ import { Button, Select, Space, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Link } from "react-router-dom";
 import { api, unwrap } from "../api/client";
 import type { NodePage, NodeRow } from "../api/types";
 import { nodeQuery } from "../queries";
@@ -35,7 +36,11 @@ export default function Nodes() {
   const last = nodes.data?.nodes.at(-1);
 
   const columns: ColumnsType<NodeRow> = [
-    { title: t("nodes.name"), dataIndex: "name", render: (v: string | null) => v ?? t("common.none") },
+    {
+      title: t("nodes.name"),
+      dataIndex: "name",
+      render: (v: string | null, n) => <Link to={`/nodes/${n.uuid}`}>{v ?? n.uuid}</Link>,
+    },
     { title: t("nodes.uuid"), dataIndex: "uuid", render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
     { title: t("nodes.provisionState"), dataIndex: "provision_state", render: (v: string) => <Tag title={v}>{stateLabel(t, "provisionState", v)}</Tag> },
     {
