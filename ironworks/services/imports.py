@@ -485,12 +485,16 @@ def import_nodes(
     caller: Caller,
     *,
     skip_invalid: bool = False,
+    dry_run: bool = False,
     source: str = "a file",
 ) -> dict[str, Any]:
-    """Validate the whole file, then enrol all of it, or with `skip_invalid` its valid rows.
+    """Validate the whole file, then enrol all of it, or with `skip_invalid` its valid rows;
+    with `dry_run`, validate only (the database's rules and the license included) and enrol
+    nothing.
 
-    Returns the report: `created` (row, name, uuid), `errors` (row, column, message) and
-    `skipped` (rows left out). Raises FileRejected with every error when nothing may be written.
+    Returns the report: `created` (row, name, uuid), `errors` (row, column, message),
+    `skipped` (rows left out) and `valid` (rows enrolled, or that would be with `dry_run`).
+    Raises FileRejected with every error when nothing may be written.
     """
     checked = check(sheets.read(data), svc.settings.enabled_hardware_types)
     try:
@@ -507,17 +511,19 @@ def import_nodes(
                 )
             good = [r for r in checked.nodes if r.row not in bad]
             licensing.check_enrolment(conn, svc, len(good))
-            created = _insert(svc, conn, good, caller, source)
+            created = [] if dry_run else _insert(svc, conn, good, caller, source)
     except IntegrityError:  # the database's unique constraints: a concurrent enrolment
         raise Conflict(
             "another request enrolled a node with one of these names or MACs meanwhile; "
             "import the file again to see which"
         ) from None
-    log.info("enrolled %d node(s) from %s; %d row(s) skipped", len(created), source, len(bad))
+    if not dry_run:
+        log.info("enrolled %d node(s) from %s; %d row(s) skipped", len(created), source, len(bad))
     return {
         "created": created,
         "errors": [e.as_dict() for e in errors],
         "skipped": len(bad),
+        "valid": len(good),
     }
 
 
