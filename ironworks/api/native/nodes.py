@@ -100,8 +100,8 @@ _REPORT: dict[int | str, dict[str, Any]] = {
     "whole file is valid (422 with every error); with it, the valid rows are enrolled and the "
     "others reported. Columns: name, driver, bmc_address, bmc_port, bmc_username, bmc_password, "
     "macs, cpu_arch, resource_class, cpus, memory_mb, local_gb, property:<key>, "
-    "driver_info:<key>. With dry_run the file is checked the same way and nothing is enrolled "
-    "(the console's preview).",
+    "driver_info:<key>. With dry_run the file is checked the same way, nothing is enrolled and "
+    "the errors come in the report (200), as the console's preview shows them.",
     openapi_extra=_FILE_BODY,
     responses=_REPORT,
     dependencies=[Allow("node:import")],
@@ -112,7 +112,7 @@ async def import_nodes(
         bool, Query(description="Enrol the valid rows and report the others.")
     ] = False,
     dry_run: Annotated[
-        bool, Query(description="Check the file and report; enrol nothing.")
+        bool, Query(description="Check the file and report its errors (200); enrol nothing.")
     ] = False,
 ) -> JSON:
     data, name = await uploads.read_file(ctx.request)

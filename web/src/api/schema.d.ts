@@ -601,7 +601,7 @@ export interface paths {
         put?: never;
         /**
          * Enrol nodes from a CSV or XLSX file
-         * @description Validates every row first. Without skip_invalid nothing is enrolled unless the whole file is valid (422 with every error); with it, the valid rows are enrolled and the others reported. Columns: name, driver, bmc_address, bmc_port, bmc_username, bmc_password, macs, cpu_arch, resource_class, cpus, memory_mb, local_gb, property:<key>, driver_info:<key>. With dry_run the file is checked the same way and nothing is enrolled (the console's preview).
+         * @description Validates every row first. Without skip_invalid nothing is enrolled unless the whole file is valid (422 with every error); with it, the valid rows are enrolled and the others reported. Columns: name, driver, bmc_address, bmc_port, bmc_username, bmc_password, macs, cpu_arch, resource_class, cpus, memory_mb, local_gb, property:<key>, driver_info:<key>. With dry_run the file is checked the same way, nothing is enrolled and the errors come in the report (200), as the console's preview shows them.
          */
         post: operations["import_nodes_api_v1_nodes_import_post"];
         delete?: never;
@@ -9683,7 +9683,7 @@ export interface operations {
             query?: {
                 /** @description Enrol the valid rows and report the others. */
                 skip_invalid?: boolean;
-                /** @description Check the file and report; enrol nothing. */
+                /** @description Check the file and report its errors (200); enrol nothing. */
                 dry_run?: boolean;
             };
             header?: never;

@@ -1,21 +1,32 @@
 // Nodes (cloud admin): Ironic's /v1/nodes, paged on the server (limit and marker: the page
 // after the last node shown), filtered on the server by provision state and maintenance.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Button, Select, Space, Table, Tag, Typography } from "antd";
+import { App, Button, Select, Space, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
+import { errorText } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { NodePage, NodeRow } from "../api/types";
+import { useMe } from "../auth";
+import { download } from "../download";
+import { allowed } from "../permissions";
 import { nodeQuery } from "../queries";
 import { POWER_STATES, PROVISION_STATES, stateLabel } from "../states";
 import ErrorAlert from "./ErrorAlert";
+import NodeImport from "./NodeImport";
+import NodeRegister from "./NodeRegister";
 
 const SIZES = [20, 50, 100] as const;
 
 export default function Nodes() {
   const { t } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const can = (op: string) => allowed(me.data, op);
+  const [registering, setRegistering] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [limit, setLimit] = useState<number>(SIZES[0]);
   const [markers, setMarkers] = useState<(string | undefined)[]>([undefined]); // page starts
   const [state, setState] = useState<string>();
@@ -100,7 +111,30 @@ export default function Nodes() {
         <Button onClick={() => void nodes.refetch()} loading={nodes.isFetching}>
           {t("common.refresh")}
         </Button>
+        {can("node:create") && (
+          <Button type="primary" onClick={() => setRegistering(true)} data-testid="node-register">
+            {t("register.open")}
+          </Button>
+        )}
+        {can("node:import") && (
+          <Button onClick={() => setImporting(true)} data-testid="node-import">
+            {t("import.open")}
+          </Button>
+        )}
+        {can("node:export") && (
+          <Button
+            onClick={() =>
+              download("/api/v1/nodes/export?format=csv", "nodes.csv").catch((e: unknown) =>
+                message.error(errorText(e)),
+              )
+            }
+          >
+            {t("common.export")}
+          </Button>
+        )}
       </Space>
+      <NodeRegister open={registering} onClose={() => setRegistering(false)} />
+      <NodeImport open={importing} onClose={() => setImporting(false)} />
       <ErrorAlert error={nodes.error} />
       <Table<NodeRow>
         rowKey="uuid"
