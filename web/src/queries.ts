@@ -27,3 +27,12 @@ export function countBy<T>(items: readonly T[], key: (item: T) => string): [stri
   for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
+
+export type AuditFilters = { user_name?: string; project_name?: string; action?: string; target_type?: string; outcome?: string };
+
+/** The query string of the filters set (empty ones left out). */
+export function auditQuery(filters: AuditFilters, extra: Record<string, string | number> = {}): Record<string, string | number> {
+  const out: Record<string, string | number> = { ...extra };
+  for (const [k, v] of Object.entries(filters)) if (v) out[k] = v.trim();
+  return out;
+}
