@@ -29,10 +29,19 @@ export default function HostDetail() {
   const me = useMe();
   const can = (op: string) => allowed(me.data, op);
   const key = ["host", ident];
+  // the power state a start, stop or reboot asked for: the page polls until the host has it
+  const [awaiting, setAwaiting] = useState<string | null>(null);
   const host = useQuery({
     queryKey: key,
-    queryFn: async () => (await unwrap(api.GET("/api/v1/hosts/{ident}", { params: { path: { ident } } }))) as Host,
-    refetchInterval: (q) => (CHANGING.has((q.state.data as Host | undefined)?.status ?? "") ? POLL_MS : false),
+    queryFn: async () => {
+      const got = (await unwrap(api.GET("/api/v1/hosts/{ident}", { params: { path: { ident } } }))) as Host;
+      setAwaiting((wanted) => (wanted !== null && got.power_state === wanted ? null : wanted));
+      return got;
+    },
+    refetchInterval: (q) => {
+      const data = q.state.data as Host | undefined;
+      return CHANGING.has(data?.status ?? "") || (awaiting !== null && data?.power_state !== awaiting) ? POLL_MS : false;
+    },
   });
   const [renaming, setRenaming] = useState(false);
   const [rebuilding, setRebuilding] = useState(false);
@@ -70,7 +79,7 @@ export default function HostDetail() {
   if (host.isLoading) return <Spin />;
   if (!h) return <ErrorAlert error={host.error} />;
   const none = t("common.none");
-  const busy = CHANGING.has(h.status);
+  const busy = CHANGING.has(h.status) || awaiting !== null;
   return (
     <>
       <Link to="/hosts">{t("hostDetail.back")}</Link>
@@ -81,13 +90,13 @@ export default function HostDetail() {
       <Space wrap style={{ marginBottom: 16 }} data-testid="host-actions">
         {can("host:power") && (
           <>
-            <Popconfirm title={t("hostDetail.confirmStart", { name: h.name })} onConfirm={() => power.mutate("start")}>
+            <Popconfirm title={t("hostDetail.confirmStart", { name: h.name })} onConfirm={() => { setAwaiting("power on"); power.mutate("start", { onError: () => setAwaiting(null) }); }}>
               <Button disabled={busy}>{t("hostDetail.start")}</Button>
             </Popconfirm>
-            <Popconfirm title={t("hostDetail.confirmStop", { name: h.name })} onConfirm={() => power.mutate("stop")}>
+            <Popconfirm title={t("hostDetail.confirmStop", { name: h.name })} onConfirm={() => { setAwaiting("power off"); power.mutate("stop", { onError: () => setAwaiting(null) }); }}>
               <Button disabled={busy}>{t("hostDetail.stop")}</Button>
             </Popconfirm>
-            <Popconfirm title={t("hostDetail.confirmReboot", { name: h.name })} onConfirm={() => power.mutate("reboot")}>
+            <Popconfirm title={t("hostDetail.confirmReboot", { name: h.name })} onConfirm={() => { setAwaiting("power on"); power.mutate("reboot", { onError: () => setAwaiting(null) }); }}>
               <Button disabled={busy}>{t("hostDetail.reboot")}</Button>
             </Popconfirm>
           </>
