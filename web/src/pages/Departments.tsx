@@ -4,13 +4,14 @@ import { Button, Form, Input, Modal, Popconfirm, Select, Space, Table, Tag, Typo
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { formErrors, useAction } from "../actions";
+import { useAction } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { Department, Quotas } from "../api/types";
 import { useMe } from "../auth";
 import { useDate } from "../format";
 import { options, quotaBody, useDepartments, useUsers } from "../lists";
 import { allowed } from "../permissions";
+import FormModal from "../components/FormModal";
 import ErrorAlert from "./ErrorAlert";
 import QuotaFields, { QuotaText } from "./QuotaFields";
 
@@ -99,17 +100,13 @@ export default function Departments() {
       </Space>
       <ErrorAlert error={departments.error} />
       <Table<Department> rowKey="uuid" loading={departments.isLoading} columns={columns} dataSource={departments.data?.departments ?? []} pagination={false} />
-      <Modal
+      <FormModal
+        form={form}
         open={editing !== null}
         title={editing === "new" ? t("tenancy.newDepartment") : t("tenancy.editDepartment")}
         onCancel={() => setEditing(null)}
-        onOk={() => form.submit()}
-        okText={t("common.save")}
-        cancelText={t("common.cancel")}
-        confirmLoading={save.isPending}
-        forceRender
+        mutation={save}
       >
-        <Form<Values> form={form} layout="vertical" onFinish={(v) => save.mutate(v, { onError: (e) => form.setFields(formErrors(e) as never) })}>
           <Form.Item name="name" label={t("tenancy.name")} rules={[{ required: true, message: t("register.nameRequired") }]}>
             <Input />
           </Form.Item>
@@ -117,8 +114,7 @@ export default function Departments() {
             <Input />
           </Form.Item>
           <QuotaFields />
-        </Form>
-      </Modal>
+        </FormModal>
       <Modal open={admins !== null} title={t("tenancy.adminsOf", { name: admins?.name ?? "" })} footer={null} onCancel={() => setAdmins(null)}>
         <Space wrap style={{ marginBottom: 12 }}>
           {(admins?.admins ?? []).map((a) => (

@@ -4,13 +4,14 @@ import { Button, Form, Input, InputNumber, Modal, Popconfirm, Select, Space, Swi
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { formErrors, useAction } from "../actions";
+import { useAction } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { Flavor } from "../api/types";
 import { useMe } from "../auth";
 import { formatMiB, useDate } from "../format";
 import { options, useFlavors, useProjects } from "../lists";
 import { allowed } from "../permissions";
+import FormModal from "../components/FormModal";
 import ErrorAlert from "./ErrorAlert";
 
 type Values = {
@@ -121,22 +122,14 @@ export default function Flavors() {
       </Space>
       <ErrorAlert error={flavors.error} />
       <Table<Flavor> rowKey="uuid" size="middle" loading={flavors.isLoading} columns={columns} dataSource={flavors.data?.flavors ?? []} pagination={false} locale={{ emptyText: t("flavors.empty") }} />
-      <Modal
+      <FormModal
+        form={form}
         open={editing !== null}
         title={editing === "new" ? t("flavors.create") : t("flavors.edit")}
         onCancel={() => setEditing(null)}
-        onOk={() => form.submit()}
-        okText={t("common.save")}
-        cancelText={t("common.cancel")}
-        confirmLoading={save.isPending}
-        forceRender
+        mutation={save}
+        initialValues={{ is_public: true, cpus: 8, memory_mb: 16384, local_gb: 100 }}
       >
-        <Form<Values>
-          form={form}
-          layout="vertical"
-          initialValues={{ is_public: true, cpus: 8, memory_mb: 16384, local_gb: 100 }}
-          onFinish={(v) => save.mutate(v, { onError: (e) => form.setFields(formErrors(e) as never) })}
-        >
           <Form.Item name="name" label={t("flavors.name")} rules={[{ required: true, message: t("register.nameRequired") }]}>
             <Input />
           </Form.Item>
@@ -163,8 +156,7 @@ export default function Flavors() {
           <Form.Item name="is_public" label={t("flavors.public")} valuePropName="checked" tooltip={t("flavors.publicHelp")}>
             <Switch />
           </Form.Item>
-        </Form>
-      </Modal>
+        </FormModal>
       <Modal
         open={access !== null}
         title={t("flavors.accessOf", { name: access?.name ?? "" })}

@@ -7,7 +7,7 @@ import { Button, Card, Descriptions, Form, Input, Modal, Popconfirm, Select, Spa
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { formErrors, useAction } from "../actions";
+import { useAction } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { Disk, HostDetail as Host } from "../api/types";
 import { useMe } from "../auth";
@@ -16,6 +16,7 @@ import { useImages } from "../lists";
 import { allowed } from "../permissions";
 import { HOST_COLORS, stateLabel } from "../states";
 import AuditTable from "./AuditTable";
+import FormModal from "../components/FormModal";
 import ErrorAlert from "./ErrorAlert";
 
 const POLL_MS = 3000;
@@ -169,22 +170,18 @@ export default function HostDetail() {
           { key: "audit", label: t("node.audit"), children: <AuditTable events={h.audit} /> },
         ]}
       />
-      <Modal
+      <FormModal
+        form={renameForm}
         open={renaming}
         title={t("hostDetail.rename")}
         onCancel={() => setRenaming(false)}
-        onOk={() => renameForm.submit()}
-        okText={t("common.save")}
-        cancelText={t("common.cancel")}
-        confirmLoading={rename.isPending}
-        forceRender
+        mutation={rename}
+        vars={(v) => v.name}
       >
-        <Form form={renameForm} layout="vertical" onFinish={(v) => rename.mutate(v.name, { onError: (e) => renameForm.setFields(formErrors(e) as never) })}>
           <Form.Item name="name" label={t("hosts.name")} rules={[{ required: true, message: t("register.nameRequired") }]}>
             <Input />
           </Form.Item>
-        </Form>
-      </Modal>
+        </FormModal>
       <Modal
         open={rebuilding}
         title={t("hostDetail.rebuildOf", { name: h.name })}

@@ -5,7 +5,7 @@ import { Button, Form, Input, Modal, Popconfirm, Progress, Select, Space, Table,
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { errorText, formErrors, useAction } from "../actions";
+import { errorText, useAction } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { Image } from "../api/types";
 import { useMe } from "../auth";
@@ -13,6 +13,7 @@ import { formatBytes, useDate } from "../format";
 import { options, useImages, useProjects } from "../lists";
 import { allowed } from "../permissions";
 import { putWithProgress } from "../upload";
+import FormModal from "../components/FormModal";
 import ErrorAlert from "./ErrorAlert";
 
 type Values = { name: string; cpu_arch: string; disk_format: string; visibility?: string; project?: string };
@@ -125,23 +126,16 @@ export default function Images() {
       </Space>
       <ErrorAlert error={images.error ?? uploadError} />
       <Table<Image> rowKey="uuid" size="middle" loading={images.isLoading} columns={columns} dataSource={images.data?.images ?? []} pagination={false} locale={{ emptyText: t("images.empty") }} />
-      <Modal
+      <FormModal
+        form={form}
         open={creating}
         title={t("images.create")}
         onCancel={() => setCreating(false)}
-        onOk={() => form.submit()}
+        mutation={create}
         okText={t("common.create")}
-        cancelText={t("common.cancel")}
-        confirmLoading={create.isPending}
-        forceRender
+        initialValues={{ cpu_arch: "x86_64", disk_format: "qcow2" }}
       >
         <Typography.Paragraph type="secondary">{t("images.createHelp")}</Typography.Paragraph>
-        <Form<Values>
-          form={form}
-          layout="vertical"
-          initialValues={{ cpu_arch: "x86_64", disk_format: "qcow2" }}
-          onFinish={(v) => create.mutate(v, { onError: (e) => form.setFields(formErrors(e) as never) })}
-        >
           <Form.Item name="name" label={t("images.name")} rules={[{ required: true, message: t("register.nameRequired") }]}>
             <Input />
           </Form.Item>
@@ -157,8 +151,7 @@ export default function Images() {
           <Form.Item name="project" label={t("images.owner")}>
             <Select allowClear options={options(projects.data?.projects)} />
           </Form.Item>
-        </Form>
-      </Modal>
+      </FormModal>
       <Modal
         open={importing !== null}
         title={t("images.importOf", { name: importing?.name ?? "" })}

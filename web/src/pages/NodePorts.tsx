@@ -2,16 +2,17 @@
 // a port's group (adding a port to a group or taking it out is an edit of the port). Each
 // button follows the permission table (port:*, portgroup:*).
 import { useQuery } from "@tanstack/react-query";
-import { Button, Form, Input, Modal, Popconfirm, Select, Space, Switch, Table, Typography } from "antd";
+import { Button, Form, Input, Popconfirm, Select, Space, Switch, Table, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { formErrors, useAction } from "../actions";
+import { useAction } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { Port, Portgroup } from "../api/types";
 import { useMe } from "../auth";
 import { patchOf } from "../nodeLogic";
 import { allowed } from "../permissions";
+import FormModal from "../components/FormModal";
 import ErrorAlert from "./ErrorAlert";
 
 type PortForm = { address: string; pxe_enabled: boolean; portgroup_uuid?: string | null; physical_network?: string };
@@ -161,20 +162,14 @@ export default function NodePorts({ node }: { node: string }) {
       </Space>
       <Table<Portgroup> rowKey="uuid" size="small" loading={groups.isLoading} columns={groupColumns} dataSource={groupList} pagination={false} />
 
-      <Modal
+      <FormModal
+        form={portForm}
         open={editPort !== null}
         title={editPort === "new" ? t("port.add") : t("port.edit")}
         onCancel={() => setEditPort(null)}
-        onOk={() => portForm.submit()}
-        confirmLoading={savePort.isPending}
-        forceRender
+        mutation={savePort}
+        initialValues={{ pxe_enabled: true }}
       >
-        <Form<PortForm>
-          form={portForm}
-          layout="vertical"
-          initialValues={{ pxe_enabled: true }}
-          onFinish={(v) => savePort.mutate(v, { onError: (e) => portForm.setFields(formErrors(e) as never) })}
-        >
           <Form.Item name="address" label={t("port.address")} rules={[{ required: true, message: t("port.addressRequired") }]}>
             <Input placeholder="52:54:00:12:34:56" />
           </Form.Item>
@@ -187,21 +182,14 @@ export default function NodePorts({ node }: { node: string }) {
           <Form.Item name="physical_network" label={t("port.physicalNetwork")}>
             <Input />
           </Form.Item>
-        </Form>
-      </Modal>
-      <Modal
+        </FormModal>
+      <FormModal
+        form={groupForm}
         open={editGroup !== null}
         title={editGroup === "new" ? t("portgroup.add") : t("portgroup.edit")}
         onCancel={() => setEditGroup(null)}
-        onOk={() => groupForm.submit()}
-        confirmLoading={saveGroup.isPending}
-        forceRender
+        mutation={saveGroup}
       >
-        <Form<GroupForm>
-          form={groupForm}
-          layout="vertical"
-          onFinish={(v) => saveGroup.mutate(v, { onError: (e) => groupForm.setFields(formErrors(e) as never) })}
-        >
           <Form.Item name="name" label={t("portgroup.name")}>
             <Input />
           </Form.Item>
@@ -211,8 +199,7 @@ export default function NodePorts({ node }: { node: string }) {
           <Form.Item name="mode" label={t("portgroup.mode")}>
             <Select allowClear options={["active-backup", "balance-rr", "balance-xor", "802.3ad", "balance-tlb", "balance-alb"].map((m) => ({ value: m, label: m }))} />
           </Form.Item>
-        </Form>
-      </Modal>
+        </FormModal>
     </>
   );
 }

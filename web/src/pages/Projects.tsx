@@ -4,13 +4,14 @@ import { Button, Form, Input, Modal, Popconfirm, Select, Space, Table, Tag, Typo
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { formErrors, useAction } from "../actions";
+import { useAction } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { Project, Quotas } from "../api/types";
 import { useMe } from "../auth";
 import { useDate } from "../format";
 import { options, quotaBody, useDepartments, useProjects, useUsers } from "../lists";
 import { allowed } from "../permissions";
+import FormModal from "../components/FormModal";
 import ErrorAlert from "./ErrorAlert";
 import QuotaFields, { QuotaText } from "./QuotaFields";
 
@@ -109,17 +110,13 @@ export default function Projects() {
       </Space>
       <ErrorAlert error={projects.error} />
       <Table<Project> rowKey="uuid" loading={projects.isLoading} columns={columns} dataSource={projects.data?.projects ?? []} pagination={false} />
-      <Modal
+      <FormModal
+        form={form}
         open={editing !== null}
         title={editing === "new" ? t("tenancy.newProject") : t("tenancy.editProject")}
         onCancel={() => setEditing(null)}
-        onOk={() => form.submit()}
-        okText={t("common.save")}
-        cancelText={t("common.cancel")}
-        confirmLoading={save.isPending}
-        forceRender
+        mutation={save}
       >
-        <Form<Values> form={form} layout="vertical" onFinish={(v) => save.mutate(v, { onError: (e) => form.setFields(formErrors(e) as never) })}>
           <Form.Item name="name" label={t("tenancy.name")} rules={[{ required: true, message: t("register.nameRequired") }]}>
             <Input />
           </Form.Item>
@@ -130,8 +127,7 @@ export default function Projects() {
             <Input />
           </Form.Item>
           <QuotaFields />
-        </Form>
-      </Modal>
+        </FormModal>
       <Modal open={members !== null} title={t("tenancy.membersOf", { name: members?.name ?? "" })} footer={null} onCancel={() => setMembers(null)}>
         <Table
           size="small"

@@ -1,16 +1,17 @@
 // Users: create, edit (display name, e-mail, enabled, cloud admin, a new password, unlock
 // after failed log-ins), delete; with the projects each is in.
-import { Button, Checkbox, Form, Input, Modal, Popconfirm, Space, Switch, Table, Tag, Typography } from "antd";
+import { Button, Checkbox, Form, Input, Popconfirm, Space, Switch, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { formErrors, useAction } from "../actions";
+import { useAction } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { User } from "../api/types";
 import { useMe } from "../auth";
 import { useDate } from "../format";
 import { useUsers } from "../lists";
 import { allowed } from "../permissions";
+import FormModal from "../components/FormModal";
 import ErrorAlert from "./ErrorAlert";
 
 type Values = { name: string; password?: string; display_name?: string; email?: string; is_admin?: boolean; enabled?: boolean; unlock?: boolean };
@@ -93,17 +94,13 @@ export default function Users() {
       </Space>
       <ErrorAlert error={users.error} />
       <Table<User> rowKey="uuid" loading={users.isLoading} columns={columns} dataSource={users.data?.users ?? []} pagination={false} />
-      <Modal
+      <FormModal
+        form={form}
         open={editing !== null}
         title={isNew ? t("tenancy.newUser") : t("tenancy.editUser")}
         onCancel={() => setEditing(null)}
-        onOk={() => form.submit()}
-        okText={t("common.save")}
-        cancelText={t("common.cancel")}
-        confirmLoading={save.isPending}
-        forceRender
+        mutation={save}
       >
-        <Form<Values> form={form} layout="vertical" onFinish={(v) => save.mutate(v, { onError: (e) => form.setFields(formErrors(e) as never) })}>
           <Form.Item name="name" label={t("tenancy.userName")} rules={[{ required: true, message: t("register.nameRequired") }]}>
             <Input disabled={!isNew} />
           </Form.Item>
@@ -131,8 +128,7 @@ export default function Users() {
               <Checkbox>{t("tenancy.unlock")}</Checkbox>
             </Form.Item>
           )}
-        </Form>
-      </Modal>
+        </FormModal>
     </>
   );
 }
