@@ -1,6 +1,6 @@
 // Departments (cloud admins manage them; a department admin sees its own): name, quotas,
 // projects, and the department's admins.
-import { Button, Form, Input, Modal, Popconfirm, Select, Space, Table, Tag, Typography } from "antd";
+import { Button, Form, Input, Modal, Select, Space, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -12,6 +12,7 @@ import { useDate } from "../format";
 import { options, quotaBody, useDepartments, useUsers } from "../lists";
 import { allowed } from "../permissions";
 import FormModal from "../components/FormModal";
+import DeleteButton from "../components/DeleteButton";
 import ErrorAlert from "./ErrorAlert";
 import QuotaFields, { QuotaText } from "./QuotaFields";
 
@@ -79,9 +80,7 @@ export default function Departments() {
             </>
           )}
           {can("department:delete") && (
-            <Popconfirm title={t("tenancy.confirmDelete", { name: d.name })} onConfirm={() => remove.mutate(d)}>
-              <Button size="small" danger>{t("common.delete")}</Button>
-            </Popconfirm>
+            <DeleteButton confirm={t("tenancy.confirmDelete", { name: d.name })} onConfirm={() => remove.mutate(d)} />
           )}
         </Space>
       ),

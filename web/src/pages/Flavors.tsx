@@ -1,6 +1,6 @@
 // Flavors (cloud admin's management page): create, edit, delete, and the access list of a
 // non-public flavor (the projects that may use it).
-import { Button, Form, Input, InputNumber, Modal, Popconfirm, Select, Space, Switch, Table, Tag, Typography } from "antd";
+import { Button, Form, Input, InputNumber, Modal, Select, Space, Switch, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -12,6 +12,7 @@ import { formatMiB, useDate } from "../format";
 import { options, useFlavors, useProjects } from "../lists";
 import { allowed } from "../permissions";
 import FormModal from "../components/FormModal";
+import DeleteButton from "../components/DeleteButton";
 import ErrorAlert from "./ErrorAlert";
 
 type Values = {
@@ -100,9 +101,7 @@ export default function Flavors() {
             </Button>
           )}
           {can("flavor:delete") && (
-            <Popconfirm title={t("flavors.confirmDelete", { name: f.name })} onConfirm={() => remove.mutate(f)}>
-              <Button size="small" danger>{t("common.delete")}</Button>
-            </Popconfirm>
+            <DeleteButton confirm={t("flavors.confirmDelete", { name: f.name })} onConfirm={() => remove.mutate(f)} />
           )}
         </Space>
       ),

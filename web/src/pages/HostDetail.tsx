@@ -17,6 +17,7 @@ import { allowed } from "../permissions";
 import { HOST_COLORS, stateLabel } from "../states";
 import AuditTable from "./AuditTable";
 import FormModal from "../components/FormModal";
+import DeleteButton from "../components/DeleteButton";
 import ErrorAlert from "./ErrorAlert";
 
 const POLL_MS = 3000;
@@ -109,9 +110,7 @@ export default function HostDetail() {
           <Button onClick={() => { renameForm.setFieldsValue({ name: h.name }); setRenaming(true); }}>{t("hostDetail.rename")}</Button>
         )}
         {can("host:delete") && (
-          <Popconfirm title={t("hostDetail.confirmDelete", { name: h.name })} onConfirm={() => remove.mutate(undefined)}>
-            <Button danger>{t("common.delete")}</Button>
-          </Popconfirm>
+          <DeleteButton confirm={t("hostDetail.confirmDelete", { name: h.name })} onConfirm={() => remove.mutate(undefined)} small={false} />
         )}
         <Button onClick={() => void host.refetch()} loading={host.isFetching}>{t("common.refresh")}</Button>
       </Space>

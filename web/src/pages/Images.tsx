@@ -1,7 +1,7 @@
 // Images: OS and deploy images per architecture; create one, then upload its data (with
 // progress) or have the cloud import it from a URL (status importing, polled, then active or
 // error); delete. Each button follows the permission table (image:*).
-import { Button, Form, Input, Modal, Popconfirm, Progress, Select, Space, Table, Tag, Typography, Upload } from "antd";
+import { Button, Form, Input, Modal, Progress, Select, Space, Table, Tag, Typography, Upload } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -14,6 +14,7 @@ import { options, useImages, useProjects } from "../lists";
 import { allowed } from "../permissions";
 import { putWithProgress } from "../upload";
 import FormModal from "../components/FormModal";
+import DeleteButton from "../components/DeleteButton";
 import ErrorAlert from "./ErrorAlert";
 
 type Values = { name: string; cpu_arch: string; disk_format: string; visibility?: string; project?: string };
@@ -104,9 +105,7 @@ export default function Images() {
             </>
           )}
           {can("image:delete") && (
-            <Popconfirm title={t("images.confirmDelete", { name: i.name })} onConfirm={() => remove.mutate(i)}>
-              <Button size="small" danger>{t("common.delete")}</Button>
-            </Popconfirm>
+            <DeleteButton confirm={t("images.confirmDelete", { name: i.name })} onConfirm={() => remove.mutate(i)} />
           )}
         </Space>
       ),

@@ -16,6 +16,7 @@ import { bmcValue, provisionActions } from "../nodeLogic";
 import { allowed } from "../permissions";
 import { stateLabel } from "../states";
 import AuditTable from "./AuditTable";
+import DeleteButton from "../components/DeleteButton";
 import ErrorAlert from "./ErrorAlert";
 import NodePorts from "./NodePorts";
 
@@ -123,9 +124,7 @@ export default function NodeDetail() {
           </Button>
         )}
         {can("node:delete") && (
-          <Popconfirm title={t("node.confirmDelete", { name: n.name ?? n.uuid })} onConfirm={() => remove.mutate(undefined)}>
-            <Button danger>{t("common.delete")}</Button>
-          </Popconfirm>
+          <DeleteButton confirm={t("node.confirmDelete", { name: n.name ?? n.uuid })} onConfirm={() => remove.mutate(undefined)} small={false} />
         )}
         <Button onClick={() => void node.refetch()} loading={node.isFetching}>{t("common.refresh")}</Button>
       </Space>

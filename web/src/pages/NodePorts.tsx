@@ -2,7 +2,7 @@
 // a port's group (adding a port to a group or taking it out is an edit of the port). Each
 // button follows the permission table (port:*, portgroup:*).
 import { useQuery } from "@tanstack/react-query";
-import { Button, Form, Input, Popconfirm, Select, Space, Switch, Table, Typography } from "antd";
+import { Button, Form, Input, Select, Space, Switch, Table, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -13,6 +13,7 @@ import { useMe } from "../auth";
 import { patchOf } from "../nodeLogic";
 import { allowed } from "../permissions";
 import FormModal from "../components/FormModal";
+import DeleteButton from "../components/DeleteButton";
 import ErrorAlert from "./ErrorAlert";
 
 type PortForm = { address: string; pxe_enabled: boolean; portgroup_uuid?: string | null; physical_network?: string };
@@ -101,9 +102,7 @@ export default function NodePorts({ node }: { node: string }) {
             </Button>
           )}
           {can("port:delete") && (
-            <Popconfirm title={t("port.confirmDelete", { address: p.address })} onConfirm={() => deletePort.mutate(p.uuid)}>
-              <Button size="small" danger>{t("common.delete")}</Button>
-            </Popconfirm>
+            <DeleteButton confirm={t("port.confirmDelete", { address: p.address })} onConfirm={() => deletePort.mutate(p.uuid)} />
           )}
         </Space>
       ),
@@ -131,9 +130,7 @@ export default function NodePorts({ node }: { node: string }) {
             </Button>
           )}
           {can("portgroup:delete") && (
-            <Popconfirm title={t("portgroup.confirmDelete")} onConfirm={() => deleteGroup.mutate(g.uuid)}>
-              <Button size="small" danger>{t("common.delete")}</Button>
-            </Popconfirm>
+            <DeleteButton confirm={t("portgroup.confirmDelete")} onConfirm={() => deleteGroup.mutate(g.uuid)} />
           )}
         </Space>
       ),

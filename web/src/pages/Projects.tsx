@@ -12,6 +12,7 @@ import { useDate } from "../format";
 import { options, quotaBody, useDepartments, useProjects, useUsers } from "../lists";
 import { allowed } from "../permissions";
 import FormModal from "../components/FormModal";
+import DeleteButton from "../components/DeleteButton";
 import ErrorAlert from "./ErrorAlert";
 import QuotaFields, { QuotaText } from "./QuotaFields";
 
@@ -89,9 +90,7 @@ export default function Projects() {
             </Button>
           )}
           {can("project:delete") && (
-            <Popconfirm title={t("tenancy.confirmDelete", { name: p.name })} onConfirm={() => remove.mutate(p)}>
-              <Button size="small" danger>{t("common.delete")}</Button>
-            </Popconfirm>
+            <DeleteButton confirm={t("tenancy.confirmDelete", { name: p.name })} onConfirm={() => remove.mutate(p)} />
           )}
         </Space>
       ),

@@ -1,6 +1,6 @@
 // Users: create, edit (display name, e-mail, enabled, cloud admin, a new password, unlock
 // after failed log-ins), delete; with the projects each is in.
-import { Button, Checkbox, Form, Input, Popconfirm, Space, Switch, Table, Tag, Typography } from "antd";
+import { Button, Checkbox, Form, Input, Space, Switch, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -12,6 +12,7 @@ import { useDate } from "../format";
 import { useUsers } from "../lists";
 import { allowed } from "../permissions";
 import FormModal from "../components/FormModal";
+import DeleteButton from "../components/DeleteButton";
 import ErrorAlert from "./ErrorAlert";
 
 type Values = { name: string; password?: string; display_name?: string; email?: string; is_admin?: boolean; enabled?: boolean; unlock?: boolean };
@@ -73,9 +74,7 @@ export default function Users() {
             </Button>
           )}
           {can("user:delete") && u.name !== me.data?.name && (
-            <Popconfirm title={t("tenancy.confirmDeleteUser", { name: u.name })} onConfirm={() => remove.mutate(u)}>
-              <Button size="small" danger>{t("common.delete")}</Button>
-            </Popconfirm>
+            <DeleteButton confirm={t("tenancy.confirmDeleteUser", { name: u.name })} onConfirm={() => remove.mutate(u)} />
           )}
         </Space>
       ),
