@@ -339,6 +339,25 @@ async function asAdmin(browser, base, token) {
   check(true, "project physics created with member mia");
   await shot(page, "projects-en");
 
+  // An image: described, then its file uploaded with progress; active once checked.
+  await page.getByRole("menuitem", { name: "Images" }).click();
+  await page.getByTestId("image-create").click();
+  const imageForm = page.locator(".ant-modal:visible");
+  await imageForm.getByLabel("Name", { exact: true }).fill("alpine");
+  await choose(page, "image-format", "raw");
+  await imageForm.getByRole("button", { name: "Create" }).click();
+  const alpine = page.getByRole("row").filter({ hasText: "alpine" });
+  await alpine.getByText("waiting for data").waitFor();
+  const file = join(tmpdir(), `alpine-${process.pid}.raw`);
+  writeFileSync(file, Buffer.alloc(4 << 20));
+  try {
+    await alpine.locator("input[type=file]").setInputFiles(file);
+    await alpine.getByText("active", { exact: true }).waitFor({ timeout: 120_000 });
+  } finally {
+    rmSync(file, { force: true });
+  }
+  check(true, "an image uploaded through the page is active");
+
   const pages = [
     ["Images", "images"], ["Availability zones", "zones"], ["Departments", "departments"],
     ["Users", "users"], ["Audit log", "audit"], ["License", "license"],

@@ -1,6 +1,7 @@
 // The pure parts of the pages: what they ask the API, how they sum its answers.
 
-const FIELDS = "uuid,name,provision_state,power_state,maintenance,instance_uuid";
+const FIELDS =
+  "uuid,name,provision_state,power_state,maintenance,instance_uuid,target_provision_state,target_power_state";
 
 export interface NodeQuery {
   limit: number;

@@ -25,6 +25,8 @@ export interface NodeRow {
   driver?: string;
   properties?: Record<string, unknown>;
   instance_uuid?: string | null;
+  target_provision_state?: string | null;
+  target_power_state?: string | null;
 }
 
 /** GET /v1/nodes */

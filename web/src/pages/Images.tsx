@@ -117,7 +117,7 @@ export default function Images() {
       <Typography.Title level={3}>{t("images.title")}</Typography.Title>
       <Space style={{ marginBottom: 16 }}>
         {can("image:create") && (
-          <Button type="primary" onClick={() => { form.resetFields(); setCreating(true); }}>
+          <Button type="primary" onClick={() => { form.resetFields(); setCreating(true); }} data-testid="image-create">
             {t("images.create")}
           </Button>
         )}
@@ -142,7 +142,7 @@ export default function Images() {
             <Select options={["x86_64", "aarch64"].map((a) => ({ value: a, label: a }))} />
           </Form.Item>
           <Form.Item name="disk_format" label={t("images.format")}>
-            <Select options={["qcow2", "raw"].map((a) => ({ value: a, label: a }))} />
+            <Select options={["qcow2", "raw"].map((a) => ({ value: a, label: a }))} data-testid="image-format" />
           </Form.Item>
           <Form.Item name="visibility" label={t("images.visibility")}>
             <Select allowClear options={["public", "private", "shared"].map((v) => ({ value: v, label: t(`images.visibilities.${v}`) }))} />

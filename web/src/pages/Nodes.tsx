@@ -1,7 +1,7 @@
 // Nodes (cloud admin): Ironic's /v1/nodes, paged on the server (limit and marker: the page
 // after the last node shown), filtered on the server by provision state and maintenance.
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
-import { App, Button, Dropdown, Popconfirm, Progress, Select, Space, Table, Tag, Typography } from "antd";
+import { App, Button, Dropdown, Popconfirm, Progress, Select, Space, Spin, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
@@ -44,6 +44,11 @@ export default function Nodes() {
     queryFn: async () =>
       (await unwrap(api.GET("/v1/nodes", { params: { query: query as never } }))) as NodePage,
     placeholderData: keepPreviousData,
+    // live state while work runs on a node of the page
+    refetchInterval: (q) =>
+      (q.state.data as NodePage | undefined)?.nodes.some((n) => n.target_provision_state || n.target_power_state)
+        ? 3000
+        : false,
   });
   const restart = () => setMarkers([undefined]);
   const rows = (nodes.data?.nodes ?? []).filter((n) => !power || n.power_state === power);
@@ -111,7 +116,12 @@ export default function Nodes() {
       render: (v: string | null, n) => <Link to={`/nodes/${n.uuid}`}>{v ?? n.uuid}</Link>,
     },
     { title: t("nodes.uuid"), dataIndex: "uuid", render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
-    { title: t("nodes.provisionState"), dataIndex: "provision_state", render: (v: string) => <Tag title={v}>{stateLabel(t, "provisionState", v)}</Tag> },
+    { title: t("nodes.provisionState"), dataIndex: "provision_state", render: (v: string, n) => (
+        <Tag title={v} icon={n.target_provision_state ? <Spin size="small" style={{ marginRight: 4 }} /> : undefined}>
+          {stateLabel(t, "provisionState", v)}
+        </Tag>
+      ),
+    },
     {
       title: t("nodes.powerState"),
       dataIndex: "power_state",
