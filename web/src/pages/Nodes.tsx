@@ -204,7 +204,7 @@ export default function Nodes() {
       {(bulkItems.length > 0 || can("node:delete")) && (
         <Space style={{ marginBottom: 12 }} data-testid="bulk-actions">
           <span>{t("nodes.selected", { count: selected.length })}</span>
-          <Dropdown disabled={selected.length === 0 || bulk !== null} menu={{ items: bulkItems.map(({ key, label, onClick }) => ({ key, label, onClick: () => void onClick() })) }}>
+          <Dropdown trigger={["click"]} disabled={selected.length === 0 || bulk !== null} menu={{ items: bulkItems.map(({ key, label, onClick }) => ({ key, label, onClick: () => void onClick() })) }}>
             <Button data-testid="bulk-menu">{t("nodes.bulk")}</Button>
           </Dropdown>
           {can("node:delete") && (
