@@ -97,6 +97,7 @@ def create_app(svc: Services) -> FastAPI:
     for v1_router in (root, chassis, drivers, conductors, volumes, nodes, ports, allocations):
         app.include_router(v1_router.router)
     app.include_router(native_nodes.router)
+    app.include_router(native_nodes.hardware_router)
     app.include_router(native_auth.router)
     app.include_router(native_tenancy.router)
     app.include_router(native_audit.router)

@@ -485,20 +485,29 @@ def import_nodes(
     caller: Caller,
     *,
     skip_invalid: bool = False,
+    dry_run: bool = False,
     source: str = "a file",
 ) -> dict[str, Any]:
-    """Validate the whole file, then enrol all of it, or with `skip_invalid` its valid rows.
+    """Validate the whole file, then enrol all of it, or with `skip_invalid` its valid rows;
+    with `dry_run`, validate only (the database's rules and the license included), enrol
+    nothing and report the errors rather than raise them.
 
-    Returns the report: `created` (row, name, uuid), `errors` (row, column, message) and
-    `skipped` (rows left out). Raises FileRejected with every error when nothing may be written.
+    Returns the report: `created` (row, name, uuid), `errors` (row, column, message),
+    `skipped` (rows left out) and `valid` (rows enrolled, or that would be with `dry_run`).
+    Raises FileRejected with every error when nothing may be written.
     """
-    checked = check(sheets.read(data), svc.settings.enabled_hardware_types)
+    try:
+        checked = check(sheets.read(data), svc.settings.enabled_hardware_types)
+    except FileRejected as e:
+        if not dry_run:
+            raise
+        return {"created": [], "errors": e.errors, "skipped": 0, "valid": 0}
     try:
         with svc.db.write() as conn:
             db_errors = check_database(conn, checked.nodes)
             errors = sorted([*checked.errors, *db_errors], key=lambda e: e.row or 0)
             bad = {e.row for e in errors}
-            if errors and not skip_invalid:
+            if errors and not skip_invalid and not dry_run:
                 raise FileRejected(
                     f"{len(errors)} error(s) in {len(bad)} of {checked.rows} row(s); nothing "
                     "was enrolled. Fix them, or import with skip_invalid to enrol the valid "
@@ -507,17 +516,19 @@ def import_nodes(
                 )
             good = [r for r in checked.nodes if r.row not in bad]
             licensing.check_enrolment(conn, svc, len(good))
-            created = _insert(svc, conn, good, caller, source)
+            created = [] if dry_run else _insert(svc, conn, good, caller, source)
     except IntegrityError:  # the database's unique constraints: a concurrent enrolment
         raise Conflict(
             "another request enrolled a node with one of these names or MACs meanwhile; "
             "import the file again to see which"
         ) from None
-    log.info("enrolled %d node(s) from %s; %d row(s) skipped", len(created), source, len(bad))
+    if not dry_run:
+        log.info("enrolled %d node(s) from %s; %d row(s) skipped", len(created), source, len(bad))
     return {
         "created": created,
         "errors": [e.as_dict() for e in errors],
         "skipped": len(bad),
+        "valid": len(good),
     }
 
 

@@ -276,3 +276,35 @@ def test_the_lab_fleet_csv_enrols_as_printed(client, services):
     node = client.get(f"/v1/nodes/{specs[0].name}").json()
     assert node["driver"] == "ipmi" and node["driver_info"]["ipmi_port"] in (21000, "21000")
     assert node["driver_info"]["ipmi_password"] == "******"
+
+
+def test_dry_run_checks_everything_and_enrols_nothing(client, services):
+    before = counts(services)
+    r = post_csv(client, csv_file(row(1), row(2)), dry_run="true")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"created": [], "errors": [], "skipped": 0, "valid": 2}
+    assert counts(services) == before
+    # the same errors as a real import, on their row and column, reported: nothing written
+    r = post_csv(client, csv_file(row(1), row(2, cpus="many")), dry_run="true")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert [(e["row"], e["column"]) for e in report["errors"]] == [(3, "cpus")]
+    assert (report["valid"], report["skipped"], report["created"]) == (1, 1, [])
+    assert counts(services) == before
+    # a header the import cannot use: reported the same way
+    r = post_csv(client, b"name,colour\r\nn1,red\r\n", dry_run="true")
+    assert r.status_code == 200 and r.json()["errors"][0]["row"] == 1
+    assert r.json()["valid"] == 0
+    # a name already enrolled is the database's rule: the dry run finds it too
+    assert post_csv(client, csv_file(row(1))).status_code == 200
+    r = post_csv(client, csv_file(row(1)), dry_run="true")
+    assert r.status_code == 200 and r.json()["errors"][0]["row"] == 2
+
+
+def test_hardware_type_properties_say_required_and_secret(client):
+    r = client.get("/api/v1/hardware-types/ipmi/properties")
+    assert r.status_code == 200, r.text
+    props = {p["name"]: p for p in r.json()["properties"]}
+    assert props["ipmi_address"]["required"] and not props["ipmi_address"]["secret"]
+    assert props["ipmi_password"]["secret"] and not props["ipmi_password"]["required"]
+    assert client.get("/api/v1/hardware-types/nope/properties").status_code == 404

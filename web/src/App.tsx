@@ -15,7 +15,17 @@ import { allowed, type Need } from "./permissions";
 const Login = lazy(() => import("./pages/Login"));
 const Overview = lazy(() => import("./pages/Overview"));
 const Nodes = lazy(() => import("./pages/Nodes"));
+const NodeDetail = lazy(() => import("./pages/NodeDetail"));
 const Hosts = lazy(() => import("./pages/Hosts"));
+const HostDetail = lazy(() => import("./pages/HostDetail"));
+const Flavors = lazy(() => import("./pages/Flavors"));
+const Images = lazy(() => import("./pages/Images"));
+const Zones = lazy(() => import("./pages/Zones"));
+const Departments = lazy(() => import("./pages/Departments"));
+const Projects = lazy(() => import("./pages/Projects"));
+const Users = lazy(() => import("./pages/Users"));
+const Audit = lazy(() => import("./pages/Audit"));
+const License = lazy(() => import("./pages/License"));
 const NotFound = lazy(() => import("./pages/NotFound"));
 
 const queryClient = new QueryClient({
@@ -53,6 +63,20 @@ function Gate({ need, children }: { need: Need; children: ReactNode }) {
   return allowed(me.data, need) ? <>{children}</> : <NotFound />;
 }
 
+/** A route shown only to callers the permission table lets do `need`. */
+function gated(path: string, need: Need, page: ReactNode) {
+  return (
+    <Route
+      path={path}
+      element={
+        <Gate need={need}>
+          {page}
+        </Gate>
+      }
+    />
+  );
+}
+
 export default function App() {
   const { i18n } = useTranslation();
   return (
@@ -79,7 +103,24 @@ export default function App() {
                       </Gate>
                     }
                   />
-                  <Route path="hosts" element={<Hosts />} />
+                  <Route
+                    path="nodes/:ident"
+                    element={
+                      <Gate need="node:read">
+                        <NodeDetail />
+                      </Gate>
+                    }
+                  />
+                  {gated("hosts", "host:read", <Hosts />)}
+                  {gated("hosts/:ident", "host:read", <HostDetail />)}
+                  {gated("flavors", "flavor:read", <Flavors />)}
+                  {gated("images", "image:read", <Images />)}
+                  {gated("zones", "availability_zone:read", <Zones />)}
+                  {gated("departments", "department:read", <Departments />)}
+                  {gated("projects", "project:read", <Projects />)}
+                  {gated("users", "user:read", <Users />)}
+                  {gated("audit", "audit:read", <Audit />)}
+                  {gated("license", "license:read", <License />)}
                   <Route path="*" element={<NotFound />} />
                 </Route>
               </Routes>

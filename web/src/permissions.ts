@@ -18,6 +18,14 @@ export const MENU: readonly MenuEntry[] = [
   { key: "overview", path: "/", label: "menu.overview", needs: "any" },
   { key: "nodes", path: "/nodes", label: "menu.nodes", needs: "node:read" },
   { key: "hosts", path: "/hosts", label: "menu.hosts", needs: "host:read" },
+  { key: "flavors", path: "/flavors", label: "menu.flavors", needs: "flavor:read" },
+  { key: "images", path: "/images", label: "menu.images", needs: "image:read" },
+  { key: "zones", path: "/zones", label: "menu.zones", needs: "availability_zone:read" },
+  { key: "departments", path: "/departments", label: "menu.departments", needs: "department:read" },
+  { key: "projects", path: "/projects", label: "menu.projects", needs: "project:read" },
+  { key: "users", path: "/users", label: "menu.users", needs: "user:read" },
+  { key: "audit", path: "/audit", label: "menu.audit", needs: "audit:read" },
+  { key: "license", path: "/license", label: "menu.license", needs: "license:read" },
 ];
 
 export function allowed(me: Me | undefined, need: Need): boolean {

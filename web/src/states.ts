@@ -15,6 +15,11 @@ export const HOST_STATUSES = [
   "building", "active", "stopped", "rebuilding", "deleting", "error",
 ] as const;
 
+/** Tag colours of host statuses. */
+export const HOST_COLORS: Record<string, string> = {
+  active: "green", error: "red", building: "blue", rebuilding: "blue", deleting: "orange",
+};
+
 export type StateGroup = "provisionState" | "powerState" | "hostStatus";
 
 /** The label of a value the API sends, in the user's language (the value itself if new). */

@@ -17,3 +17,22 @@ describe("errors keep the API's sentence", () => {
     expect(toApiError(502, undefined).message).toBe("HTTP 502");
   });
 });
+
+describe("empty answers", () => {
+  it("are read, so the browser does not count the request as aborted", async () => {
+    const { api } = await import("./client");
+    const answer = new Response("", { status: 202, headers: { "Content-Length": "0" } });
+    const real = globalThis.fetch;
+    globalThis.fetch = (async () => answer) as typeof fetch;
+    try {
+      const out = await api.PUT("/v1/nodes/{ident}/states/power", {
+        params: { path: { ident: "n1" } },
+        body: { target: "power on" } as never,
+      });
+      expect(out.response.status).toBe(202);
+      expect(answer.bodyUsed).toBe(true);
+    } finally {
+      globalThis.fetch = real;
+    }
+  });
+});

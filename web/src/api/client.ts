@@ -60,9 +60,19 @@ const auth: Middleware = {
     }
     return request;
   },
-  onResponse({ response, request }) {
+  async onResponse({ response, request }) {
     if (response.status === 401 && !request.url.endsWith("/api/v1/auth/tokens")) {
       onUnauthorized();
+    }
+    // An empty answer (204, or 202 with no body) is read all the same: openapi-fetch leaves it
+    // unread, and the browser then counts the request as aborted (net::ERR_ABORTED).
+    if (response.status === 204 || response.headers.get("Content-Length") === "0") {
+      await response.arrayBuffer();
+      return new Response(null, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
     }
     return response;
   },

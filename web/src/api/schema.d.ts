@@ -361,6 +361,23 @@ export interface paths {
         patch: operations["update_floating_ip"];
         trace?: never;
     };
+    "/api/v1/hardware-types/{name}/properties": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The driver_info properties a hardware type declares, with which are required and which are secret (the register form is built from them) */
+        get: operations["hardware_properties_api_v1_hardware_types__name__properties_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/hosts": {
         parameters: {
             query?: never;
@@ -742,7 +759,7 @@ export interface paths {
         put?: never;
         /**
          * Enrol nodes from a CSV or XLSX file
-         * @description Validates every row first. Without skip_invalid nothing is enrolled unless the whole file is valid (422 with every error); with it, the valid rows are enrolled and the others reported. Columns: name, driver, bmc_address, bmc_port, bmc_username, bmc_password, macs, cpu_arch, resource_class, cpus, memory_mb, local_gb, property:<key>, driver_info:<key>.
+         * @description Validates every row first. Without skip_invalid nothing is enrolled unless the whole file is valid (422 with every error); with it, the valid rows are enrolled and the others reported. Columns: name, driver, bmc_address, bmc_port, bmc_username, bmc_password, macs, cpu_arch, resource_class, cpus, memory_mb, local_gb, property:<key>, driver_info:<key>. With dry_run the file is checked the same way, nothing is enrolled and the errors come in the report (200), as the console's preview shows them.
          */
         post: operations["import_nodes_api_v1_nodes_import_post"];
         delete?: never;
@@ -2313,6 +2330,33 @@ export interface components {
              * @description Associate with this host NIC (its id), of a host of the same project; null: disassociate.
              */
             host_nic?: string | null;
+        };
+        /** HardwareProperties */
+        HardwareProperties: {
+            /** Hardware Type */
+            hardware_type: string;
+            /** Properties */
+            properties: components["schemas"]["HardwareProperty"][];
+        };
+        /** HardwareProperty */
+        HardwareProperty: {
+            /** Description */
+            description: string;
+            /**
+             * Name
+             * @description The driver_info key.
+             */
+            name: string;
+            /**
+             * Required
+             * @description Enrolment is refused without it.
+             */
+            required: boolean;
+            /**
+             * Secret
+             * @description Sealed at rest, masked when shown: a password field.
+             */
+            secret: boolean;
         };
         /** HostCounts */
         HostCounts: {
@@ -7697,6 +7741,140 @@ export interface operations {
             };
         };
     };
+    hardware_properties_api_v1_hardware_types__name__properties_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HardwareProperties"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
     list_hosts_api_v1_hosts_get: {
         parameters: {
             query?: never;
@@ -12310,6 +12488,8 @@ export interface operations {
             query?: {
                 /** @description Enrol the valid rows and report the others. */
                 skip_invalid?: boolean;
+                /** @description Check the file and report its errors (200); enrol nothing. */
+                dry_run?: boolean;
             };
             header?: never;
             path?: never;
@@ -12345,6 +12525,8 @@ export interface operations {
                             row?: number | null;
                         }[];
                         skipped?: number;
+                        /** @description Rows enrolled (with dry_run: that would be). */
+                        valid?: number;
                     };
                 };
             };

@@ -48,7 +48,7 @@ describe("the values the API sends", () => {
       ["powerState", POWER_STATES],
       ["hostStatus", HOST_STATUSES],
     ];
-    for (const catalogue of [en, zh] as Record<string, Record<string, string>>[]) {
+    for (const catalogue of [en, zh] as unknown as Record<string, Record<string, string>>[]) {
       for (const [group, values] of groups) {
         for (const value of values) expect(catalogue[group]?.[value], `${group}.${value}`).toBeTruthy();
       }

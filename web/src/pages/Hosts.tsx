@@ -1,20 +1,28 @@
 // Hosts: the caller's hosts (/api/v1/hosts; the API shows each role its own scope), paged on
 // the server by marker.
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Button, Select, Space, Table, Tag, Typography } from "antd";
+import { App, Button, Select, Space, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Link } from "react-router-dom";
+import { errorText } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { HostPage, HostRow } from "../api/types";
-import { HOST_STATUSES, stateLabel } from "../states";
+import { HOST_COLORS as COLORS, HOST_STATUSES, stateLabel } from "../states";
+import { useMe } from "../auth";
+import { download } from "../download";
+import { allowed } from "../permissions";
 import ErrorAlert from "./ErrorAlert";
+import HostCreate from "./HostCreate";
 
 const LIMIT = 50;
-const COLORS: Record<string, string> = { active: "green", error: "red", building: "blue" };
 
 export default function Hosts() {
   const { t, i18n } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const [creating, setCreating] = useState(false);
   const [markers, setMarkers] = useState<(string | undefined)[]>([undefined]);
   const [status, setStatus] = useState<string>();
   const marker = markers[markers.length - 1];
@@ -26,6 +34,11 @@ export default function Hosts() {
     queryFn: async () =>
       (await unwrap(api.GET("/api/v1/hosts", { params: { query: query as never } }))) as HostPage,
     placeholderData: keepPreviousData,
+    // live state while hosts are changing
+    refetchInterval: (q) =>
+      (q.state.data as HostPage | undefined)?.hosts.some((h) => ["building", "rebuilding", "deleting"].includes(h.status))
+        ? 3000
+        : false,
   });
   const dates = new Intl.DateTimeFormat(i18n.language === "zh" ? "zh-CN" : "en", {
     dateStyle: "medium",
@@ -33,7 +46,7 @@ export default function Hosts() {
   });
   const none = t("common.none");
   const columns: ColumnsType<HostRow> = [
-    { title: t("hosts.name"), dataIndex: "name" },
+    { title: t("hosts.name"), dataIndex: "name", render: (v: string, h) => <Link to={`/hosts/${h.uuid}`}>{v}</Link> },
     {
       title: t("hosts.status"),
       dataIndex: "status",
@@ -72,7 +85,22 @@ export default function Hosts() {
         <Button onClick={() => void hosts.refetch()} loading={hosts.isFetching}>
           {t("common.refresh")}
         </Button>
+        {allowed(me.data, "host:create") && (
+          <Button type="primary" onClick={() => setCreating(true)} data-testid="host-create">
+            {t("hostCreate.open")}
+          </Button>
+        )}
+        {allowed(me.data, "host:export") && (
+          <Button
+            onClick={() =>
+              download("/api/v1/hosts/export?format=csv", "hosts.csv").catch((e: unknown) => message.error(errorText(e)))
+            }
+          >
+            {t("common.export")}
+          </Button>
+        )}
       </Space>
+      <HostCreate open={creating} onClose={() => setCreating(false)} />
       <ErrorAlert error={hosts.error} />
       <Table<HostRow>
         rowKey="uuid"
@@ -81,6 +109,7 @@ export default function Hosts() {
         columns={columns}
         dataSource={hosts.data?.hosts ?? []}
         pagination={false}
+        data-testid="hosts-table"
         locale={{ emptyText: t("hosts.empty") }}
       />
       <Space style={{ marginTop: 16 }}>

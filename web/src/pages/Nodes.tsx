@@ -1,20 +1,35 @@
 // Nodes (cloud admin): Ironic's /v1/nodes, paged on the server (limit and marker: the page
 // after the last node shown), filtered on the server by provision state and maintenance.
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { Button, Select, Space, Table, Tag, Typography } from "antd";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
+import { App, Button, Dropdown, Popconfirm, Progress, Select, Space, Spin, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Link } from "react-router-dom";
+import { errorText } from "../actions";
 import { api, unwrap } from "../api/client";
 import type { NodePage, NodeRow } from "../api/types";
+import { useMe } from "../auth";
+import { download } from "../download";
+import { allowed } from "../permissions";
 import { nodeQuery } from "../queries";
 import { POWER_STATES, PROVISION_STATES, stateLabel } from "../states";
 import ErrorAlert from "./ErrorAlert";
+import NodeImport from "./NodeImport";
+import NodeRegister from "./NodeRegister";
 
 const SIZES = [20, 50, 100] as const;
 
 export default function Nodes() {
   const { t } = useTranslation();
+  const { message } = App.useApp();
+  const me = useMe();
+  const can = (op: string) => allowed(me.data, op);
+  const qc = useQueryClient();
+  const [selected, setSelected] = useState<string[]>([]);
+  const [bulk, setBulk] = useState<{ done: number; total: number } | null>(null);
+  const [registering, setRegistering] = useState(false);
+  const [importing, setImporting] = useState(false);
   const [limit, setLimit] = useState<number>(SIZES[0]);
   const [markers, setMarkers] = useState<(string | undefined)[]>([undefined]); // page starts
   const [state, setState] = useState<string>();
@@ -29,15 +44,84 @@ export default function Nodes() {
     queryFn: async () =>
       (await unwrap(api.GET("/v1/nodes", { params: { query: query as never } }))) as NodePage,
     placeholderData: keepPreviousData,
+    // live state while work runs on a node of the page
+    refetchInterval: (q) =>
+      (q.state.data as NodePage | undefined)?.nodes.some((n) => n.target_provision_state || n.target_power_state)
+        ? 3000
+        : false,
   });
   const restart = () => setMarkers([undefined]);
   const rows = (nodes.data?.nodes ?? []).filter((n) => !power || n.power_state === power);
   const last = nodes.data?.nodes.at(-1);
 
+  /** One request per selected node, in turn, with progress; refusals listed with their sentence. */
+  const runBulk = async (call: (uuid: string) => Promise<unknown>) => {
+    const uuids = [...selected];
+    const failed: string[] = [];
+    setBulk({ done: 0, total: uuids.length });
+    for (const [i, uuid] of uuids.entries()) {
+      try {
+        await call(uuid);
+      } catch (e) {
+        const name = nodes.data?.nodes.find((n) => n.uuid === uuid)?.name ?? uuid;
+        failed.push(`${name}: ${errorText(e)}`);
+      }
+      setBulk({ done: i + 1, total: uuids.length });
+    }
+    setBulk(null);
+    setSelected([]);
+    await qc.invalidateQueries({ queryKey: ["nodes"] });
+    if (failed.length) void message.error(failed.join("; "), 10);
+    else void message.success(t("nodes.bulkDone", { count: uuids.length }));
+  };
+  const path = (ident: string) => ({ params: { path: { ident } } });
+  const provision = (target: string) => () =>
+    runBulk((u) => unwrap(api.PUT("/v1/nodes/{ident}/states/provision", { ...path(u), body: { target } as never })));
+  const powerTo = (target: string) => () =>
+    runBulk((u) => unwrap(api.PUT("/v1/nodes/{ident}/states/power", { ...path(u), body: { target } as never })));
+  const bulkItems = [
+    ...(can("node:update")
+      ? [
+          { key: "manage", label: t("node.action.manage"), onClick: provision("manage") },
+          { key: "provide", label: t("node.action.provide"), onClick: provision("provide") },
+        ]
+      : []),
+    ...(can("node:power")
+      ? [
+          { key: "on", label: t("node.powerOn"), onClick: powerTo("power on") },
+          { key: "off", label: t("node.powerOff"), onClick: powerTo("power off") },
+          { key: "reboot", label: t("node.reboot"), onClick: powerTo("rebooting") },
+        ]
+      : []),
+    ...(can("node:maintenance")
+      ? [
+          {
+            key: "mon",
+            label: t("node.startMaintenance"),
+            onClick: () => runBulk((u) => unwrap(api.PUT("/v1/nodes/{ident}/maintenance", { ...path(u), body: {} as never }))),
+          },
+          {
+            key: "moff",
+            label: t("node.endMaintenance"),
+            onClick: () => runBulk((u) => unwrap(api.DELETE("/v1/nodes/{ident}/maintenance", path(u)))),
+          },
+        ]
+      : []),
+  ];
+
   const columns: ColumnsType<NodeRow> = [
-    { title: t("nodes.name"), dataIndex: "name", render: (v: string | null) => v ?? t("common.none") },
+    {
+      title: t("nodes.name"),
+      dataIndex: "name",
+      render: (v: string | null, n) => <Link to={`/nodes/${n.uuid}`}>{v ?? n.uuid}</Link>,
+    },
     { title: t("nodes.uuid"), dataIndex: "uuid", render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
-    { title: t("nodes.provisionState"), dataIndex: "provision_state", render: (v: string) => <Tag title={v}>{stateLabel(t, "provisionState", v)}</Tag> },
+    { title: t("nodes.provisionState"), dataIndex: "provision_state", render: (v: string, n) => (
+        <Tag title={v} icon={n.target_provision_state ? <Spin size="small" style={{ marginRight: 4 }} /> : undefined}>
+          {stateLabel(t, "provisionState", v)}
+        </Tag>
+      ),
+    },
     {
       title: t("nodes.powerState"),
       dataIndex: "power_state",
@@ -95,7 +179,48 @@ export default function Nodes() {
         <Button onClick={() => void nodes.refetch()} loading={nodes.isFetching}>
           {t("common.refresh")}
         </Button>
+        {can("node:create") && (
+          <Button type="primary" onClick={() => setRegistering(true)} data-testid="node-register">
+            {t("register.open")}
+          </Button>
+        )}
+        {can("node:import") && (
+          <Button onClick={() => setImporting(true)} data-testid="node-import">
+            {t("import.open")}
+          </Button>
+        )}
+        {can("node:export") && (
+          <Button
+            onClick={() =>
+              download("/api/v1/nodes/export?format=csv", "nodes.csv").catch((e: unknown) =>
+                message.error(errorText(e)),
+              )
+            }
+          >
+            {t("common.export")}
+          </Button>
+        )}
       </Space>
+      {(bulkItems.length > 0 || can("node:delete")) && (
+        <Space style={{ marginBottom: 12 }} data-testid="bulk-actions">
+          <span>{t("nodes.selected", { count: selected.length })}</span>
+          <Dropdown trigger={["click"]} disabled={selected.length === 0 || bulk !== null} menu={{ items: bulkItems.map(({ key, label, onClick }) => ({ key, label, onClick: () => void onClick() })) }}>
+            <Button data-testid="bulk-menu">{t("nodes.bulk")}</Button>
+          </Dropdown>
+          {can("node:delete") && (
+            <Popconfirm
+              title={t("nodes.confirmBulkDelete", { count: selected.length })}
+              disabled={selected.length === 0 || bulk !== null}
+              onConfirm={() => void runBulk((u) => unwrap(api.DELETE("/v1/nodes/{ident}", path(u))))}
+            >
+              <Button danger disabled={selected.length === 0 || bulk !== null}>{t("common.delete")}</Button>
+            </Popconfirm>
+          )}
+          {bulk && <Progress style={{ width: 200 }} size="small" percent={Math.round((bulk.done / bulk.total) * 100)} format={() => `${bulk.done}/${bulk.total}`} />}
+        </Space>
+      )}
+      <NodeRegister open={registering} onClose={() => setRegistering(false)} />
+      <NodeImport open={importing} onClose={() => setImporting(false)} />
       <ErrorAlert error={nodes.error} />
       <Table<NodeRow>
         rowKey="uuid"
@@ -104,6 +229,7 @@ export default function Nodes() {
         loading={nodes.isLoading}
         columns={columns}
         dataSource={rows}
+        rowSelection={bulkItems.length > 0 || can("node:delete") ? { selectedRowKeys: selected, onChange: (keys) => setSelected(keys as string[]) } : undefined}
         pagination={false}
         locale={{ emptyText: t("nodes.empty") }}
       />
@@ -119,6 +245,7 @@ export default function Nodes() {
         </Button>
         <span>{t("common.perPage")}</span>
         <Select
+          data-testid="per-page"
           value={limit}
           style={{ width: 90 }}
           onChange={(v: number) => {
