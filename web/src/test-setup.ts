@@ -9,3 +9,10 @@ window.matchMedia ??= ((query: string) => ({
   removeEventListener: () => undefined,
   dispatchEvent: () => false,
 })) as typeof window.matchMedia;
+
+// Unmount what each test rendered before the next (and before jsdom goes at the end of a file):
+// a query answered after its test would otherwise render into a torn-down window.
+import { cleanup } from "@testing-library/react";
+import { afterEach } from "vitest";
+
+afterEach(() => cleanup());
