@@ -179,7 +179,7 @@ def internal_key(svc: Services) -> str:
     """The key of the conductors' internal console WebSocket: `console.internal_key`, else
     derived from the key of stored secrets, which every api and conductor process shares."""
     key = svc.settings.console.internal_key
-    return key.get_secret_value() if key is not None else svc.box.derive("console relay")
+    return key.get_secret_value() if key is not None else svc.secrets.derive("console relay")
 
 
 def key_matches(svc: Services, presented: str | None) -> bool:

@@ -94,7 +94,14 @@ async def console_socket(websocket: WebSocket) -> None:
         await _refuse(websocket, REFUSED, str(e))
         return
     if relay:
-        await _relay(websocket, svc, row, source, call)
+        try:
+            await _relay(websocket, svc, row, source, call)
+        except Exception:  # a bug: the session still ends, recorded, and the viewer is told
+            log.exception("console session %s: the relay failed", row["uuid"])
+            why = "the console relay failed (the API's log says why)"
+            await call(consoles.abandoned, svc, row, why)
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+                await _refuse(websocket, FAILED, why)
     else:
         await _bridge(websocket, websocket.app.state.consoles, row, call)
 
