@@ -233,7 +233,11 @@ class ConsoleSettings(BaseModel):
         "processes reach when they run on other machines).",
     )
     internal_port: int = Field(
-        6386, ge=0, le=65535, description="Port of the internal console WebSocket (0: any free)."
+        0,
+        ge=0,
+        le=65535,
+        description="Port of the internal console WebSocket; 0 (default): any free port, "
+        "registered with the conductor (set one to open it in a firewall).",
     )
     internal_advertise: str | None = Field(
         None,

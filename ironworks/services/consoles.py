@@ -216,14 +216,16 @@ def take(svc: Services, session: str, source: str | None) -> dict[str, Any]:
         if row is None:
             raise NotFound(f"console session {session} is not waiting for a conductor")
         node = node_db.get_node(conn, row["node_uuid"])
-        owner = ConductorMap(svc, ttl=0).owner(node)
-        if owner != svc.hostname:
-            raise Conflict(
-                f"conductor {svc.hostname} does not own node {row['node_name'] or node['uuid']} "
-                f"(conductor {owner} does); open a new console URL"
-            )
-    row["task"] = make_task(svc, node, "console")
     row["source"] = source
+    owner = ConductorMap(svc, ttl=0).owner(node)
+    if owner != svc.hostname:
+        why = (
+            f"conductor {svc.hostname} does not own node {row['node_name'] or node['uuid']} "
+            f"(conductor {owner} does); open a new console URL"
+        )
+        closed(svc, row, why, b"", 0)
+        raise Conflict(why)
+    row["task"] = make_task(svc, node, "console")
     return row
 
 

@@ -91,22 +91,26 @@ def test_the_api_relays_the_console_to_the_conductor_that_runs_ipmitool(
         check=True,
         timeout=60,
     )
-    port, internal = free_port(), free_port()
+    port, port2, internal = free_port(), free_port(), free_port()
     log = tmp_path / "split.log"
     api = _spawn(["api", "--port", str(port)], env, log)
-    conductor = _spawn(
-        ["conductor"],
-        {
+    api2 = _spawn(["api", "--port", str(port2)], env, log)  # another API process
+
+    def start_conductor(internal: int) -> subprocess.Popen[bytes]:
+        conductor_env = {
             **env,
             "IRONWORKS_CONDUCTOR__HOSTNAME": "c1",
             "IRONWORKS_CONSOLE__INTERNAL_PORT": str(internal),
-        },
-        log,
-    )
+        }
+        return _spawn(["conductor"], conductor_env, log)
+
+    conductor = start_conductor(internal)
+    procs = [api, api2, conductor]
     url = f"http://127.0.0.1:{port}"
     try:
         with Fleet([spec], shard_size=1), httpx.Client(base_url=url, headers=H, timeout=30) as c:
             wait_for(lambda: _up(url), timeout=30, interval=0.2)
+            wait_for(lambda: _up(f"http://127.0.0.1:{port2}"), timeout=30, interval=0.2)
             wait_for(lambda: len(c.get("/v1/conductors").json()["conductors"]) == 1, timeout=30)
             driver_info = {
                 "ipmi_address": "127.0.0.1",
@@ -136,19 +140,41 @@ def test_the_api_relays_the_console_to_the_conductor_that_runs_ipmitool(
                 (pid,) = _ipmitools(bmc_port)  # one SOL session, run by the conductor
                 assert conductor.pid in _ancestors(pid), (pid, conductor.pid, api.pid)
                 assert api.pid not in _ancestors(pid)
+                # one writer per node across API processes: a viewer through the other API
+                # watches read-only, on the same SOL session
+                other = c.get(path).json()["console_info"]["url"]
+                other = other.replace(f":{port}/", f":{port2}/")
+                with ws_client.connect(other, open_timeout=30) as watcher:
+                    said = control(watcher)
+                    assert said["mode"] == "read-only", said
+                    watcher.send(b"reboot\r")  # dropped: not the writer
+                    machine.sendall(b"root\r\n# ")
+                    assert b"# " in received_until(watcher, b"# ")
+                    assert b"# " in received_until(ws, b"# ")
+                    assert _ipmitools(bmc_port) == [pid]
+                ws.send(b"hostname\r")
+                typed = serial.read_until(b"hostname\r")
+                assert typed.endswith(b"hostname\r") and b"reboot" not in typed, typed
             serial.disconnect()
             rows = wait_for(
-                lambda: [
-                    r
-                    for r in _rows(pg_database)
-                    if r["closed_at"] is not None and r["opened_at"] is not None
-                ],
+                lambda: (
+                    (
+                        got := [
+                            r
+                            for r in _rows(pg_database)
+                            if r["closed_at"] is not None and r["opened_at"] is not None
+                        ]
+                    )
+                    and len(got) == 2
+                    and got
+                ),
                 timeout=30,
             )
-            (first,) = rows
+            first, watched = sorted(rows, key=lambda r: r["mode"], reverse=True)
             assert first["conductor"] == "c1" and first["mode"] == "read-write", first
             assert first["close_reason"] == "the viewer left", first
-            assert first["output_bytes"] == len(b"\r\nn1 login: ")
+            assert first["output_bytes"] == len(b"\r\nn1 login: root\r\n# "), first
+            assert watched["conductor"] == "c1" and watched["mode"] == "read-only", watched
 
             # 2. the conductor's internal WebSocket wants the shared key
             base = f"ws://127.0.0.1:{internal}/internal/consoles/{first['uuid']}"
@@ -179,14 +205,40 @@ def test_the_api_relays_the_console_to_the_conductor_that_runs_ipmitool(
             (second,) = [
                 r
                 for r in _rows(pg_database)
-                if r["opened_at"] is not None and r["id"] != first["id"]
+                if r["opened_at"] is not None and r["id"] not in (first["id"], watched["id"])
             ]
             assert second["closed_at"] is not None and "stopped" in second["close_reason"]
+            for pid in _ipmitools(bmc_port):  # left by the killed conductor, if it outlived it
+                os.kill(pid, signal.SIGKILL)
+
+            # 4. a conductor that is stopped (SIGTERM) ends its sessions itself, recorded
+            conductor = start_conductor(free_port())
+            procs.append(conductor)
+            wait_for(
+                lambda: (
+                    _rows(pg_database, "conductors")[0]["console_url"]
+                    != f"ws://127.0.0.1:{internal}"
+                ),
+                timeout=30,
+            )
+            ticket = c.get(path).json()["console_info"]["url"]
+            with ws_client.connect(ticket, open_timeout=30) as ws:
+                assert control(ws)["mode"] == "read-write"
+                serial.connect().sendall(b"once more")
+                assert b"once more" in received_until(ws, b"more")
+                conductor.send_signal(signal.SIGTERM)
+                ended = control(ws)
+            assert ended == {"type": "closed", "reason": "the conductor is stopping"}, ended
+            assert conductor.wait(30) == 0
+            last = _rows(pg_database)[-1]
+            assert last["opened_at"] is not None and last["conductor"] == "c1", last
+            assert last["close_reason"] == "the conductor is stopping", last
+            assert _ipmitools(bmc_port) == []
     finally:
-        for p in (api, conductor):
+        for p in procs:
             if p.poll() is None:
                 p.terminate()
-        for p in (api, conductor):
+        for p in procs:
             try:
                 p.wait(15)
             except subprocess.TimeoutExpired:
@@ -196,11 +248,11 @@ def test_the_api_relays_the_console_to_the_conductor_that_runs_ipmitool(
         serial.disconnect()
 
 
-def _rows(db_url: str) -> list[dict[str, Any]]:
+def _rows(db_url: str, table: str = "console_sessions") -> list[dict[str, Any]]:
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as conn:
-            got = conn.execute(sa.text("SELECT * FROM console_sessions ORDER BY id")).mappings()
+            got = conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id")).mappings()
             return [dict(r) for r in got]
     finally:
         engine.dispose()

@@ -222,12 +222,14 @@ async def _relay(
     if viewer_left:
         return
     code, why = upstream.close_code, upstream.close_reason
-    if not ended:  # the conductor went away without closing the session
-        why = "the conductor serving this console stopped; open a new console URL"
+    if ended:  # the conductor recorded the end (`abandoned` below then does nothing)
+        said = str(ended.get("reason") or ended.get("message") or why or "")
+    else:  # the conductor went away without closing the session
+        said = why = "the conductor serving this console stopped; open a new console URL"
         code = FAILED
-        await call(consoles.abandoned, svc, row, why)
         with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
             await _tell(websocket, {"type": "closed", "reason": why})
+    await call(consoles.abandoned, svc, row, said)
     with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
         await websocket.close(code=code or 1000, reason=(why or "")[:120])
 
