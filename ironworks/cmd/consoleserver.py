@@ -72,7 +72,7 @@ class ConsoleServer:
                 end_sessions(self.app, "the conductor is stopping"), self.loop
             )
             try:
-                done.result(timeout=10)
+                done.result(timeout=25)
             except Exception:
                 log.warning("console sessions did not end in time", exc_info=True)
         self.server.should_exit = True

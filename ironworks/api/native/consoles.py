@@ -222,14 +222,14 @@ async def _relay(
     if viewer_left:
         return
     code, why = upstream.close_code, upstream.close_reason
-    if ended:  # the conductor recorded the end (`abandoned` below then does nothing)
-        said = str(ended.get("reason") or ended.get("message") or why or "")
-    else:  # the conductor went away without closing the session
-        said = why = "the conductor serving this console stopped; open a new console URL"
+    if ended:  # the conductor recorded the end (`abandoned` then does nothing)
+        await call(consoles.abandoned, svc, row, str(ended.get("reason") or ended.get("message")))
+    else:  # the conductor went away without closing the session: recorded, then told
+        why = "the conductor serving this console stopped; open a new console URL"
         code = FAILED
+        await call(consoles.abandoned, svc, row, why)
         with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
             await _tell(websocket, {"type": "closed", "reason": why})
-    await call(consoles.abandoned, svc, row, said)
     with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
         await websocket.close(code=code or 1000, reason=(why or "")[:120])
 
@@ -269,10 +269,11 @@ def internal_app(svc: Services) -> Starlette:
     return app
 
 
-async def end_sessions(app: Starlette, why: str, timeout: float = 5.0) -> None:
+async def end_sessions(app: Starlette, why: str, timeout: float = 20.0) -> None:
     """End the internal server's sessions with `why` and wait for them to be recorded."""
     app.state.consoles.end_all(why)
     pending = [t for t in app.state.sessions if not t.done()]
+    log.info("ending %d console session(s): %s", len(pending), why)
     if pending:
         await asyncio.wait(pending, timeout=timeout)
 
