@@ -213,6 +213,15 @@ def test_the_api_relays_the_console_to_the_conductor_that_runs_ipmitool(
             for pid in _ipmitools(bmc_port):  # left by the killed conductor, if it outlived it
                 os.kill(pid, signal.SIGKILL)
 
+            # while the node's conductor is gone, a new URL says so (its row is still fresh,
+            # so it is named as unreachable; later, no conductor would be running)
+            ticket = c.get(path).json()["console_info"]["url"]
+            with ws_client.connect(ticket, open_timeout=30) as ws:
+                said = control(ws)
+            assert said["type"] == "error" and "conductor" in said["message"], said
+            gone = _rows(pg_database)[-1]
+            assert gone["closed_at"] is not None and gone["close_reason"] == said["message"]
+
             # 4. a conductor that is stopped (SIGTERM) ends its sessions itself, recorded
             conductor = start_conductor(free_port())
             procs.append(conductor)
