@@ -165,7 +165,7 @@ async def _relay(
         log.warning("console session %s: cannot reach %s: %s", row["uuid"], url, e)
         why = (
             "the conductor that owns this node could not be reached "
-            f"({type(e).__name__}); try again in a moment"
+            f"({type(e).__name__}); open a new console URL in a moment"
         )
         await call(consoles.abandoned, svc, row, why)
         await _refuse(websocket, FAILED, why)
