@@ -69,7 +69,9 @@ class _ChassisCache:
         self._at = 0.0
 
 
-def create_app(svc: Services) -> FastAPI:
+def create_app(svc: Services, console_relay: bool = False) -> FastAPI:
+    """The API. `console_relay`: no conductor runs in this process (`ironworks api`), so a
+    console WebSocket is relayed to the node's conductor instead of bridged here."""
     app = FastAPI(
         title="Ironworks",
         version=__version__,
@@ -103,7 +105,7 @@ def create_app(svc: Services) -> FastAPI:
     app.include_router(native_audit.router)
     app.include_router(native_hosts.router)
     app.include_router(native_hostnics.router)
-    native_consoles.install(app)
+    native_consoles.install(app, relay=console_relay)
     app.include_router(native_license.router)
     app.include_router(native_images.router)
     app.include_router(native_zones.router)

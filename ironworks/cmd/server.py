@@ -215,6 +215,18 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
     check_secret_key(db, box)
     conductor = Conductor(db, settings, secret_box=box) if with_conductor else None
     boot_services: Any = None
+    console_server: Any = None
+    if conductor and not with_api:  # split: the API relays consoles to this process
+        from ironworks.cmd.consoleserver import ConsoleServer
+        from ironworks.services.context import Services
+
+        try:
+            console_server = ConsoleServer(Services(db=db, settings=settings, secret_box=box))
+        except IronworksError as e:
+            typer.echo(f"ironworks: {e.message}", err=True)
+            raise typer.Exit(2) from None
+        console_server.start()
+        conductor.console_url = console_server.url
     if conductor:
         conductor.start()
     try:
@@ -241,7 +253,7 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
                 except IronworksError as e:
                     typer.echo(f"ironworks: boot services: {e.message}", err=True)
                     raise typer.Exit(2) from None
-            app = create_app(svc)
+            app = create_app(svc, console_relay=not with_conductor)
             log.info(
                 "API on http://%s:%d (database %s)",
                 settings.api.host,
@@ -255,6 +267,8 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             signal.signal(signal.SIGINT, lambda *_: done.set())
             done.wait()
     finally:
+        if console_server is not None:
+            console_server.stop()
         if boot_services is not None:
             boot_services.stop()
         if conductor:

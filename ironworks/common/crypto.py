@@ -17,6 +17,8 @@ API responses show `******`, exports leave them empty, and logs never get them.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -57,11 +59,19 @@ class SecretBox:
                 "(44 characters); `ironworks config new-key` prints one"
             ) from None
         self.source = source
+        # the root of `derive`: a hash of the key, so the key itself is not kept twice
+        raw = key.strip().encode("ascii") if isinstance(key, str) else key.strip()
+        self._derive_root = hashlib.sha256(b"ironworks derive\0" + raw).digest()
         self._cache: dict[str, str] = {}
         self._cache_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never the key
         return f"SecretBox(source={self.source!r})"
+
+    def derive(self, purpose: str) -> str:
+        """A key for `purpose` (hex), the same wherever this key is: for what the processes
+        that share it must agree on, such as the conductors' internal console WebSocket."""
+        return hmac.new(self._derive_root, purpose.encode(), hashlib.sha256).hexdigest()
 
     def encrypt(self, plaintext: str) -> str:
         return PREFIX + self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")

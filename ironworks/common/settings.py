@@ -224,6 +224,32 @@ class ConsoleSettings(BaseModel):
     output_limit: int = Field(
         65536, ge=0, description="Bytes of a session's output kept (the last ones)."
     )
+    # API and conductors split (`ironworks api` + `ironworks conductor`): the API relays each
+    # console WebSocket to the conductor that owns the node, which runs the SOL session.
+    internal_host: str = Field(
+        "127.0.0.1",
+        description="Address a conductor process serves its internal console WebSocket on "
+        "(`ironworks conductor` only; loopback by default, set it to an address the API "
+        "processes reach when they run on other machines).",
+    )
+    internal_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port of the internal console WebSocket; 0 (default): any free port, "
+        "registered with the conductor (set one to open it in a firewall).",
+    )
+    internal_advertise: str | None = Field(
+        None,
+        description="Address the API processes connect to for this conductor's consoles "
+        "(registered in the conductors table). Unset: internal_host.",
+    )
+    internal_key: SecretStr | None = Field(
+        None,
+        description="Key the API presents to the conductors' internal console WebSocket; the "
+        "same on every api and conductor process. Unset: derived from secret_key (or the key "
+        "file), which they share already.",
+    )
 
 
 class AuthSettings(BaseModel):

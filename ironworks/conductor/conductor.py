@@ -88,6 +88,9 @@ class Conductor:
         self.host = self.cfg.hostname
         self.incarnation = new_uuid()
         self.owner = f"{self.host}/{self.incarnation}"
+        # ws://host:port of the consoles this process serves to the API (`ironworks conductor`
+        # sets it before `start`; with `ironworks serve` the API runs them itself)
+        self.console_url: str | None = None
         self._pool = ThreadPoolExecutor(self.cfg.workers, thread_name_prefix="job")
         self._busy = 0
         self._busy_lock = threading.Lock()
@@ -143,6 +146,7 @@ class Conductor:
                 group=self.cfg.group,
                 incarnation=self.incarnation,
                 drivers=list(self.settings.enabled_hardware_types),
+                console_url=self.console_url,
             )
 
     def recover(self) -> None:

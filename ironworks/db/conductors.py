@@ -22,15 +22,23 @@ from ironworks.db.schema import conductors
 
 
 def register(
-    conn: Connection, hostname: str, *, group: str, incarnation: str, drivers: list[str]
+    conn: Connection,
+    hostname: str,
+    *,
+    group: str,
+    incarnation: str,
+    drivers: list[str],
+    console_url: str | None = None,
 ) -> None:
-    """Mark `hostname` online as `incarnation`; the row is created on the first start."""
+    """Mark `hostname` online as `incarnation`; the row is created on the first start.
+    `console_url`: where it serves its nodes' consoles to the API (None: it does not)."""
     now = utcnow()
     values: dict[str, Any] = {
         "conductor_group": group,
         "online": True,
         "incarnation": incarnation,
         "drivers": drivers,
+        "console_url": console_url,
         "updated_at": now,
     }
     n = conn.execute(

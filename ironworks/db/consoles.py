@@ -39,9 +39,11 @@ def issue(
     return uuid
 
 
-def claim(conn: Connection, token_hash: str, conductor: str) -> dict[str, Any] | None:
+def claim(conn: Connection, token_hash: str, conductor: str | None) -> dict[str, Any] | None:
     """Open the ticket of this token if it is unused and unexpired: the session's row with
-    the node's uuid and name, or None (unknown, used or expired: the caller says which)."""
+    the node's uuid and name, or None (unknown, used or expired: the caller says which).
+    `conductor`: the process that serves it, or None when the API relays it to the node's
+    conductor, which `take`s it."""
     now = utcnow()
     done = conn.execute(
         sa.update(t)
@@ -53,12 +55,41 @@ def claim(conn: Connection, token_hash: str, conductor: str) -> dict[str, Any] |
     return find(conn, token_hash)
 
 
+def take(conn: Connection, session: str, conductor: str) -> dict[str, Any] | None:
+    """The conductor `conductor` serves the session `session` (its uuid) that an API process
+    claimed and relays to it: its row as `find` gives it, or None when it is not one claimed
+    and waiting (unknown, closed, or served already: each session is served once)."""
+    now = utcnow()
+    done = conn.execute(
+        sa.update(t)
+        .where(
+            t.c.uuid == session,
+            t.c.opened_at.is_not(None),
+            t.c.closed_at.is_(None),
+            t.c.conductor.is_(None),
+        )
+        .values(conductor=conductor, updated_at=now)
+    )
+    if done.rowcount != 1:
+        return None
+    return _one(conn, t.c.uuid == session)
+
+
+def is_closed(conn: Connection, session_id: int) -> bool:
+    got = conn.execute(sa.select(t.c.closed_at).where(t.c.id == session_id)).scalar_one_or_none()
+    return got is not None
+
+
 def find(conn: Connection, token_hash: str) -> dict[str, Any] | None:
+    return _one(conn, t.c.token_hash == token_hash)
+
+
+def _one(conn: Connection, where: Any) -> dict[str, Any] | None:
     row = (
         conn.execute(
             sa.select(t, nodes.c.uuid.label("node_uuid"), nodes.c.name.label("node_name"))
             .join(nodes, nodes.c.id == t.c.node_id)
-            .where(t.c.token_hash == token_hash)
+            .where(where)
         )
         .mappings()
         .first()

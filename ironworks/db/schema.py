@@ -180,6 +180,9 @@ conductors = sa.Table(
     sa.Column("drivers", JSON, nullable=False, default=list),
     # Changes on every start: jobs and leases of an older incarnation are ours to take back.
     sa.Column("incarnation", sa.String(36), nullable=False),
+    # Where the API relays console WebSockets for this conductor's nodes (ws://host:port), when
+    # it serves them (`ironworks conductor`; None with `ironworks serve`, one process).
+    sa.Column("console_url", sa.String(255), nullable=True),
     *_ts(),
 )
 

@@ -17,17 +17,22 @@ session. Opening and closing are audit events (`host:console` / `node:console`),
 session's row keeps the last `console.output_limit` bytes of what it showed unless
 `console.keep_output` is off.
 
-Where the session runs: in the process that holds the WebSocket, which must reach the BMC. With
-`ironworks serve` that is the one process. With the API and conductors split, the design is that
-the API hands the WebSocket to the conductor that owns the node (docs/operations.md, "Serial
-console"); until then an API process bridges SOL itself, so it needs the conductors' view of the
-BMC network.
+Where the session runs: on the conductor that owns the node. With `ironworks serve` that is the
+one process, which bridges SOL itself (`Consoles` in the API's app). With the API and conductors
+split, the API process that gets the WebSocket claims the ticket, finds the node's owner on the
+hash ring (`relay_url`, the same answer as for its jobs) and relays the frames to that
+conductor's internal WebSocket (`INTERNAL_PATH`, authenticated by `internal_key`), where `take`
+hands the session to the conductor's `Consoles`: ipmitool runs there, the audit events and the
+session's row are written there, and one writer per node holds across API processes because all
+viewers of a node end on its owner. When the owner goes away, the API ends its viewers' sessions
+with that reason (`abandoned`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import secrets
 import time
@@ -43,12 +48,17 @@ from ironworks.db.engine import utcnow
 from ironworks.drivers.registry import interfaces_for
 from ironworks.drivers.sol import IPMISolConsole, SolStream
 from ironworks.services import audit, operations
+from ironworks.services.conductors import ConductorMap, get_conductor
 from ironworks.services.context import Caller, Services
 from ironworks.services.operations import make_task
 
 log = logging.getLogger(__name__)
 
 PATH = "/api/v1/consoles/"  # + token: the WebSocket
+# A conductor's WebSocket for the API (+ the session's uuid), and the headers the API sends it:
+# the shared key, and the viewer's address for the audit record.
+INTERNAL_PATH = "/internal/consoles/"
+KEY_HEADER, SOURCE_HEADER = "X-Ironworks-Console-Key", "X-Ironworks-Console-Source"
 READ_WRITE, READ_ONLY = "read-write", "read-only"
 _QUEUE = 1024  # chunks a viewer may fall behind before it is dropped
 
@@ -143,10 +153,11 @@ def supports_sol(node: dict[str, Any]) -> bool:
 # --- sessions ------------------------------------------------------------------------------------
 
 
-def claim(svc: Services, token: str, source: str | None) -> dict[str, Any]:
-    """Open the ticket of `token` once: its row, with the node (a task ready for the driver)."""
+def claim(svc: Services, token: str, source: str | None, relay: bool = False) -> dict[str, Any]:
+    """Open the ticket of `token` once: its row, with the node (a task ready for the driver).
+    `relay`: this process hands the session to the node's conductor (no task made here)."""
     with svc.db.write() as conn:
-        row = console_db.claim(conn, _hash(token), svc.hostname)
+        row = console_db.claim(conn, _hash(token), None if relay else svc.hostname)
         if row is None:
             known = console_db.find(conn, _hash(token))
             if known is None:
@@ -155,9 +166,76 @@ def claim(svc: Services, token: str, source: str | None) -> dict[str, Any]:
                 raise NotFound("this console URL was used already; each one opens once")
             raise NotFound("this console URL expired before it was opened; ask for a new one")
         node = node_db.get_node(conn, row["node_uuid"])
-    row["task"] = make_task(svc, node, "console")
+    if not relay:
+        row["task"] = make_task(svc, node, "console")
     row["source"] = source
     return row
+
+
+# --- the API and conductors split ----------------------------------------------------------------
+
+
+def internal_key(svc: Services) -> str:
+    """The key of the conductors' internal console WebSocket: `console.internal_key`, else
+    derived from the key of stored secrets, which every api and conductor process shares."""
+    key = svc.settings.console.internal_key
+    return key.get_secret_value() if key is not None else svc.secrets.derive("console relay")
+
+
+def key_matches(svc: Services, presented: str | None) -> bool:
+    """Is `presented` the internal key? (compared in constant time)"""
+    if not presented:
+        return False
+    return hmac.compare_digest(presented.encode(), internal_key(svc).encode())
+
+
+def relay_url(svc: Services, conductors: ConductorMap, row: dict[str, Any]) -> str:
+    """The internal WebSocket, on the conductor that owns the session's node, to relay it to."""
+    with svc.db.read() as conn:
+        node = node_db.get_node(conn, row["node_uuid"])
+    owner = conductors.owner(node)
+    group = node.get("conductor_group") or ""
+    if owner is None:
+        raise Conflict(
+            f"no conductor of group {group!r} is running, so none can open this node's console"
+        )
+    base = get_conductor(svc, owner).get("console_url")
+    if not base:
+        raise Conflict(
+            f"conductor {owner}, which owns this node, serves no consoles (it runs with the API "
+            "in one process); ask the API of that process for the console"
+        )
+    return str(base).rstrip("/") + INTERNAL_PATH + row["uuid"]
+
+
+def take(svc: Services, session: str, source: str | None) -> dict[str, Any]:
+    """On the conductor: the session an API process claimed and relays here, served once, by
+    the node's owner only (the ring may have moved since the API looked)."""
+    with svc.db.write() as conn:
+        row = console_db.take(conn, session, svc.hostname)
+        if row is None:
+            raise NotFound(f"console session {session} is not waiting for a conductor")
+        node = node_db.get_node(conn, row["node_uuid"])
+    row["source"] = source
+    owner = ConductorMap(svc, ttl=0).owner(node)
+    if owner != svc.hostname:
+        why = (
+            f"conductor {svc.hostname} does not own node {row['node_name'] or node['uuid']} "
+            f"(conductor {owner} does); open a new console URL"
+        )
+        closed(svc, row, why, b"", 0)
+        raise Conflict(why)
+    row["task"] = make_task(svc, node, "console")
+    return row
+
+
+def abandoned(svc: Services, row: dict[str, Any], reason: str) -> None:
+    """The API's side of a relayed session that its conductor did not record as closed (it
+    could not be reached, or it died): closed now with `reason`, the audit event included."""
+    with svc.db.read() as conn:
+        if console_db.is_closed(conn, row["id"]):
+            return
+    closed(svc, row, reason, b"", 0)
 
 
 def _event(row: dict[str, Any], detail: str) -> dict[str, Any]:
@@ -304,6 +382,12 @@ class Consoles:
     def __init__(self, svc: Services) -> None:
         self.svc = svc
         self.nodes: dict[str, NodeConsole] = {}
+
+    def end_all(self, why: str) -> None:
+        """End every session of this process with `why` (each records itself as it ends)."""
+        for node in self.nodes.values():
+            for viewer in list(node.viewers):
+                viewer.end(why)
 
     async def run(
         self,

@@ -105,3 +105,12 @@ def test_config_new_key_prints_a_usable_key() -> None:
     assert result.exit_code == 0
     key = result.stdout.strip()
     assert len(key) == 44 and SecretBox(key).decrypt(SecretBox(key).encrypt("x")) == "x"
+
+
+def test_derived_keys_agree_where_the_key_is_the_same_and_only_there() -> None:
+    key = new_key()
+    one, same, other = SecretBox(key), SecretBox(key + "\n"), SecretBox(new_key())
+    assert one.derive("console relay") == same.derive("console relay")
+    assert one.derive("console relay") != other.derive("console relay")
+    assert one.derive("console relay") != one.derive("something else")
+    assert key not in one.derive("console relay") and len(one.derive("console relay")) == 64
