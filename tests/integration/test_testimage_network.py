@@ -76,8 +76,10 @@ def namespace() -> Iterator[str]:
     try:
         for name, mac, peer in (("eth0", MAC1, "p0"), ("eth1", MAC2, "p1")):
             subprocess.run(
-                ["ip", "-n", NS, "link", "add", name, "address", mac, "type", "veth"]
-                + ["peer", "name", peer],
+                [
+                    *("ip", "-n", NS, "link", "add", name, "address", mac, "type", "veth"),
+                    *("peer", "name", peer),
+                ],
                 check=True,
             )
             subprocess.run(["ip", "-n", NS, "link", "set", peer, "up"], check=True)
@@ -115,8 +117,10 @@ def test_the_script_sets_each_address_on_the_interface_with_its_mac(
     for tool in ("awk", "tr", "ip", "rm"):  # busybox's, as in the image
         (tmp_path / "bin" / tool).symlink_to(str(BUSYBOX))
     done = subprocess.run(
-        [IP, "netns", "exec", namespace, str(BUSYBOX), "sh", str(tmp_path / "static-network")]
-        + [str(tmp_path / p) for p in ("nd.json", "nd.awk", "set")],
+        [
+            *(IP, "netns", "exec", namespace, str(BUSYBOX), "sh", str(tmp_path / "static-network")),
+            *(str(tmp_path / p) for p in ("nd.json", "nd.awk", "set")),
+        ],
         capture_output=True,
         text=True,
         timeout=30,
