@@ -157,6 +157,10 @@ class Shell:
     def __init__(self, ws: Any, name: str) -> None:
         self.ws, self.name, self.n = ws, name, 0
 
+    def must(self, command: str) -> None:
+        status, out = self.run(command)
+        assert status == 0, f"{self.name}: {command!r} failed:\n{out}"
+
     def run(self, command: str, timeout: float = 60) -> tuple[int, str]:
         """Type `command; echo TAG=$?` a key every 50 ms (docs/lab.md: a burst overruns the
         UART) and read until the tag comes back with a number: (status, output)."""
@@ -344,10 +348,10 @@ def test_two_projects_on_the_lab_switch(lab: dict[str, Any], cloud: Any) -> None
         # even on the provisioning subnet, the boot listener is out of reach
         status, out = sh.run(f"ping -c 2 -W 2 {BOOT_SERVER}")
         assert status != 0, out
-        sh.run(f"ip addr add 10.99.0.250/16 dev {dev}")
+        sh.must(f"ip addr add 10.99.0.250/16 dev {dev}")
         status, out = sh.run(f"ping -c 2 -W 2 {BOOT_SERVER}")
         assert status != 0, f"a tenant host reached the boot listener:\n{out}"
-        sh.run(f"ip addr del 10.99.0.250/16 dev {dev}")
+        sh.must(f"ip addr del 10.99.0.250/16 dev {dev}")
 
     # --- packets, typed on the serial consoles
     with shell(hosts["a1"], "a1") as a1:
@@ -366,11 +370,11 @@ def test_two_projects_on_the_lab_switch(lab: dict[str, Any], cloud: Any) -> None
             status, out = b1.run(f"ping -c 2 -W 2 {address[target]}")
             assert status != 0, f"b1 reached {target} of another project:\n{out}"
         # with an address on A's subnet too: the VLANs, not routing, keep them apart
-        b1.run(f"ip addr add 10.99.81.250/24 dev {dev}")
+        b1.must(f"ip addr add 10.99.81.250/24 dev {dev}")
         for target in ("a1", "a2"):
             status, out = b1.run(f"ping -c 2 -W 2 {address[target]}")
             assert status != 0, f"b1 reached {target} of another project (same subnet):\n{out}"
-        b1.run(f"ip addr del 10.99.81.250/24 dev {dev}")
+        b1.must(f"ip addr del 10.99.81.250/24 dev {dev}")
         isolated_from_boot_server(b1, dev)
     with shell(hosts["a2"], "a2") as a2:
         status, out = a2.run(f"ping -c 2 -W 2 {address['a1']}")
