@@ -33,7 +33,7 @@ import httpx
 import pytest
 
 from tests.conftest import serve_directory
-from tests.e2e.labkit import lab_up, serve_lab
+from tests.e2e.labkit import lab_up, serve_lab, x86_artefacts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("qemu")]  # one VM user at a time
 
@@ -50,14 +50,7 @@ def say(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from ironworks.builders.ramdisk import build_ramdisk
-    from ironworks.builders.testimage import build_test_image
-    from ironworks.cmd.ramdisk import _agent_source, cache_dir
-
-    out = tmp_path_factory.mktemp("artefacts")
-    build_ramdisk("x86_64", out / "ramdisk", _agent_source(), cache_dir=cache_dir())
-    image = build_test_image(out / "www" / "test-os.raw", cache_dir=cache_dir())
-    return {"ramdisk": out / "ramdisk", "www": out / "www", "image": image.path}
+    return x86_artefacts(tmp_path_factory.mktemp("artefacts"))
 
 
 @pytest.fixture(scope="module")
