@@ -153,6 +153,12 @@ if [ -n "$root" ] && mount -t ext4 -o rw "$root" /mnt/root; then
 else
     echo "{marker}: root partition {root_label} not found; no marker written"
 fi
+# Static IPv4 from the config drive's network_data.json (the host NICs' addresses).
+netdata=/mnt/config/openstack/latest/network_data.json
+: > /run/static-addresses
+if [ -n "$cfg" ] && [ -f "$netdata" ]; then
+    sh /etc/static-network "$netdata" /etc/network_data.awk /run/static-addresses
+fi
 echo "{marker} hostname=$name"
 echo "{marker} booted"
 
@@ -163,25 +169,107 @@ url=""
 if [ -n "$cfg" ] && [ -f "$vendor" ]; then
     url=$(tr -d '\\n' < "$vendor" | sed -n 's/.*"first_boot_url" *: *"\\([^"]*\\)".*/\\1/p')
 fi
-if [ -n "$url" ]; then
+report() {{
+    for i in 1 2 3 4 5 6 7 8 9 10; do
+        if wget -q -O /dev/null --post-data "instance_id=$name" "$url"; then
+            echo "{marker}: first boot reported"
+            return
+        fi
+        sleep 2
+    done
+}}
+if [ -n "$url" ] && [ -s /run/static-addresses ]; then
+    # a host on its tenant network: the boot listener is out of its reach (it should be), so
+    # try in the background and give the console its shell now
+    report >/dev/null 2>&1 &
+elif [ -n "$url" ]; then
     for n in $(ls /sys/class/net); do
         [ "$n" = lo ] && continue
         ip link set "$n" up
         udhcpc -i "$n" -s /etc/udhcpc.script -t 5 -T 2 -n -q >/dev/null 2>&1 && break
     done
-    for i in 1 2 3 4 5 6 7 8 9 10; do
-        if wget -q -O /dev/null --post-data "instance_id=$name" "$url"; then
-            echo "{marker}: first boot reported"
-            break
-        fi
-        sleep 2
-    done
+    report
 fi
 # A shell on the console (the serial port: the last console= of the kernel command line), for
 # the serial console's tests; a new one whenever it exits, since /init must never end.
 echo "{marker}: shell on the console"
 export PS1='\\h:\\w# ' HOME=/ TERM=vt100
 while true; do setsid cttyhack sh -i || sh -i; done
+"""
+
+# /etc/static-network NETWORK_DATA AWK OUT: each static IPv4 address of network_data.json on
+# the interface whose MAC its link names (busybox ip); the addresses set are listed in OUT.
+STATIC_NETWORK = r"""#!/bin/sh
+awk -f "$2" "$1" > "$3.all"
+: > "$3"
+while read -r mac addr gw; do
+    dev=""
+    for n in /sys/class/net/*; do
+        [ "$(tr A-F a-f < "$n/address")" = "$mac" ] && dev=${n##*/}
+    done
+    if [ -z "$dev" ]; then
+        echo "IRONWORKS-TEST-OS: no interface has MAC $mac for $addr"
+        continue
+    fi
+    ip link set "$dev" up
+    ip addr add "$addr" dev "$dev" && echo "$dev $addr" >> "$3"
+    [ -n "$gw" ] && ip route add default via "$gw" dev "$dev" 2>/dev/null
+    echo "IRONWORKS-TEST-OS: address $addr on $dev${gw:+ via $gw}"
+done < "$3.all"
+rm -f "$3.all"
+"""
+
+NETWORK_DATA_AWK = r"""# network_data.json (OpenStack) -> one line per static IPv4 address:
+#   MAC ADDRESS/PREFIX [GATEWAY]
+# (ironworks/builders/testimage.py: busybox has no JSON tool). Only what
+# boot/configdrive.network_data writes: strings without quotes or escapes inside.
+function prefix(mask,    n, i, o, bits) {
+    n = split(mask, o, ".")
+    bits = 0
+    for (i = 1; i <= n; i++) bits += b[o[i]]
+    return bits
+}
+{ s = s $0 " " }
+END {
+    b[255] = 8; b[254] = 7; b[252] = 6; b[248] = 5; b[240] = 4
+    b[224] = 3; b[192] = 2; b[128] = 1; b[0] = 0
+    n = 0
+    while (length(s) > 0) {
+        c = substr(s, 1, 1)
+        if (c == "\"") {
+            rest = substr(s, 2); i = index(rest, "\"")
+            tok[++n] = "\"" substr(rest, 1, i - 1); s = substr(rest, i + 1)
+        } else if (index("{}[],:", c)) {
+            tok[++n] = c; s = substr(s, 2)
+        } else if (c == " " || c == "\t" || c == "\r" || c == "\n") {
+            s = substr(s, 2)
+        } else {
+            for (j = 2; j <= length(s) && !index("{}[],: \t\r\n\"", substr(s, j, 1)); j++);
+            tok[++n] = substr(s, 1, j - 1); s = substr(s, j)
+        }
+    }
+    depth = 0; section = ""; obj = 0
+    for (i = 1; i <= n; i++) {
+        t = tok[i]
+        if (t == "{") { depth++; if (depth == 2) { obj++; kind[obj] = section }; continue }
+        if (t == "}") { depth--; continue }
+        if (substr(t, 1, 1) != "\"" || tok[i + 1] != ":") continue
+        key = substr(t, 2); v = tok[i + 2]
+        if (substr(v, 1, 1) == "\"") v = substr(v, 2)
+        if (depth == 1) section = key
+        else if (depth == 2) f[obj, key] = v
+        else if (depth == 3 && key == "gateway" && section == "networks") gw[obj] = v
+    }
+    for (o = 1; o <= obj; o++)
+        if (kind[o] == "links") {
+            mac = f[o, "ethernet_mac_address"]
+            if (mac == "") mac = f[o, "vlan_mac_address"]
+            macof[f[o, "id"]] = tolower(mac)
+        }
+    for (o = 1; o <= obj; o++)
+        if (kind[o] == "networks" && f[o, "type"] == "ipv4" && f[o, "ip_address"] != "")
+            print macof[f[o, "link"]], f[o, "ip_address"] "/" prefix(f[o, "netmask"]), gw[o]
+}
 """
 
 EXTLINUX_CONF = """\
@@ -425,6 +513,8 @@ def _cache_key(
             arch.encode(),
             str(size_mb).encode(),
             TEST_INIT.encode(),
+            NETWORK_DATA_AWK.encode(),
+            STATIC_NETWORK.encode(),
             EXTLINUX_CONF.encode(),
             " ".join(modules).encode(),
             ramdisk.UDHCPC_SCRIPT.encode(),
@@ -458,6 +548,8 @@ def _build_disk(
     paths = ramdisk.add_modules(layout, mat, modules)
     layout.file("init", render_test_init(paths).encode(), 0o755)
     layout.file("etc/udhcpc.script", ramdisk.UDHCPC_SCRIPT.encode(), 0o755)
+    layout.file("etc/network_data.awk", NETWORK_DATA_AWK.encode(), 0o644)
+    layout.file("etc/static-network", STATIC_NETWORK.encode(), 0o755)
     ramdisk.write_cpio(layout.all_entries(), tmp / "initrd.img", level=9)
     if arch == "aarch64":
         loader = tmp / "BOOTAA64.EFI"

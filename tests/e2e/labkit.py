@@ -58,6 +58,24 @@ def stop(proc: subprocess.Popen[bytes], grace: float) -> None:
         proc.kill()
 
 
+def x86_artefacts(out: Path) -> dict[str, Path]:
+    """The agent ramdisk (`out/ramdisk`) and the test OS image (`out/www/test-os.raw`) for x86_64
+    VMs, from the builders' cache when they are there; prints their sizes."""
+    from ironworks.builders.ramdisk import build_ramdisk
+    from ironworks.builders.testimage import build_test_image
+    from ironworks.cmd.ramdisk import _agent_source, cache_dir
+
+    started = time.monotonic()
+    rd = build_ramdisk("x86_64", out / "ramdisk", _agent_source(), cache_dir=cache_dir())
+    image = build_test_image(out / "www" / "test-os.raw", cache_dir=cache_dir())
+    print(
+        f"\nramdisk: initramfs {rd.initramfs_size / 2**20:.1f} MiB, kernel "
+        f"{rd.kernel_size / 2**20:.1f} MiB ({'cached' if rd.cached else 'built'}); test OS "
+        f"image {image.size / 2**20:.0f} MiB; {time.monotonic() - started:.1f} s"
+    )
+    return {"ramdisk": out / "ramdisk", "www": out / "www", "image": image.path}
+
+
 SWITCH = "lab-switch"  # the LLDP system name of the lab's "switch"
 
 

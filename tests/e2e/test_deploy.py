@@ -31,7 +31,7 @@ import httpx
 import pytest
 
 from tests.conftest import serve_directory
-from tests.e2e.labkit import SWITCH, lab_up, lldp_switch, serve_lab
+from tests.e2e.labkit import SWITCH, lab_up, lldp_switch, serve_lab, x86_artefacts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("qemu")]  # one VM user at a time
 
@@ -47,20 +47,7 @@ CONSOLE = "IRONWORKS-TEST-OS hostname="
 
 @pytest.fixture(scope="module")
 def artefacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from ironworks.builders.ramdisk import build_ramdisk
-    from ironworks.builders.testimage import build_test_image
-    from ironworks.cmd.ramdisk import _agent_source, cache_dir
-
-    out = tmp_path_factory.mktemp("artefacts")
-    started = time.monotonic()
-    rd = build_ramdisk("x86_64", out / "ramdisk", _agent_source(), cache_dir=cache_dir())
-    image = build_test_image(out / "www" / "test-os.raw", cache_dir=cache_dir())
-    print(
-        f"\nramdisk: initramfs {rd.initramfs_size / 2**20:.1f} MiB, kernel "
-        f"{rd.kernel_size / 2**20:.1f} MiB ({'cached' if rd.cached else 'built'}); test OS "
-        f"image {image.size / 2**20:.0f} MiB; {time.monotonic() - started:.1f} s"
-    )
-    return {"ramdisk": out / "ramdisk", "www": out / "www", "image": image.path}
+    return x86_artefacts(tmp_path_factory.mktemp("artefacts"))
 
 
 @pytest.fixture(scope="module")
