@@ -203,6 +203,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 del responses["422"]
             for code, text in _ERRORS.items():
                 responses.setdefault(code, {"description": text, "content": body})
+            for code, declared in responses.items():  # a route's own error answers (e.g. 405)
+                if code.startswith("4") and "content" not in declared:
+                    declared["content"] = body
     doc.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
     doc.get("components", {}).get("schemas", {}).pop("ValidationError", None)
     app.openapi_schema = doc

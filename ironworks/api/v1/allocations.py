@@ -16,6 +16,10 @@ from ironworks.domain import versions as v
 from ironworks.services import allocations as alloc_svc
 
 router = APIRouter(tags=["allocations"])
+
+# A change asked below 1.52 is a 405, as in Ironic (the body is Ironic's error, filled in by
+# app._openapi like every error answer)
+_TOO_OLD = {405: {"description": "Allocations need API version 1.52 or later."}}
 JsonBody = Annotated[Any, Body()]
 
 FIELDS = (
@@ -87,6 +91,7 @@ def list_allocations(ctx: CtxDep) -> JSON:
     "/v1/allocations",
     status_code=201,
     summary="Allocate a node",
+    responses=_TOO_OLD,
     dependencies=[Allow("node:update")],
 )
 @offload
@@ -113,6 +118,7 @@ def get_allocation(ctx: CtxDep, ident: str) -> JSON:
 @router.patch(
     "/v1/allocations/{ident}",
     summary="Change an allocation's name or extra (JSON patch)",
+    responses=_TOO_OLD,
     dependencies=[Allow("node:update")],
 )
 @offload
@@ -127,6 +133,7 @@ def patch_allocation(ctx: CtxDep, ident: str, body: JsonBody) -> JSON:
     "/v1/allocations/{ident}",
     status_code=204,
     summary="Delete an allocation, freeing its node",
+    responses=_TOO_OLD,
     dependencies=[Allow("node:update")],
 )
 @offload
@@ -152,6 +159,7 @@ def node_allocation(ctx: CtxDep, ident: str) -> JSON:
     "/v1/nodes/{ident}/allocation",
     status_code=204,
     summary="Delete the allocation holding a node",
+    responses=_TOO_OLD,
     dependencies=[Allow("node:update")],
 )
 @offload

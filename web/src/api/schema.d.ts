@@ -17386,6 +17386,17 @@ export interface operations {
                     };
                 };
             };
+            /** @description Allocations need API version 1.52 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
             /** @description The requested Ironic API microversion is not served (/v1). */
             406: {
                 headers: {
@@ -17582,6 +17593,17 @@ export interface operations {
                     };
                 };
             };
+            /** @description Allocations need API version 1.52 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
             /** @description The requested Ironic API microversion is not served (/v1). */
             406: {
                 headers: {
@@ -17676,6 +17698,17 @@ export interface operations {
             };
             /** @description No such resource, or none the caller may see. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Allocations need API version 1.52 or later. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -19462,6 +19495,17 @@ export interface operations {
             };
             /** @description No such resource, or none the caller may see. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Allocations need API version 1.52 or later. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
