@@ -19,7 +19,12 @@ router = APIRouter(tags=["allocations"])
 
 # A change asked below 1.52 is a 405, as in Ironic (the body is Ironic's error, filled in by
 # app._openapi like every error answer)
-_TOO_OLD = {405: {"description": "Allocations need API version 1.52 or later."}}
+_TOO_OLD = {
+    405: {
+        "description": "Allocations need API version "
+        f"{v.fmt(v.ENDPOINT_VERSIONS['allocations'])} or later."
+    }
+}
 JsonBody = Annotated[Any, Body()]
 
 FIELDS = (
