@@ -246,7 +246,12 @@ def test_sol_shows_the_vm_boot_and_types_into_its_firmware(lab: Lab) -> None:
         for key in b"echo hello-from-sol\r":
             os.write(fd, bytes([key]))
             time.sleep(0.05)
-        echoed = read_pty(fd, b"hello-from-sol\r\n", timeout=30)
+        # the typed line comes back first ("echo hello-from-sol"), then the command's output:
+        # read until both lines are there, not only the first
+        echoed = b""
+        deadline = time.monotonic() + 30
+        while echoed.count(b"hello-from-sol\r\n") < 2 and time.monotonic() < deadline:
+            echoed += read_pty(fd, b"\n", timeout=1)
         assert b"echo hello-from-sol" in echoed  # iPXE echoed the typing ...
         assert echoed.count(b"hello-from-sol") >= 2, echoed  # ... and ran the command
         os.write(fd, b"\r~.")
