@@ -198,6 +198,7 @@ def test_duplicates_and_versions(client):
 
     old = {"X-OpenStack-Ironic-API-Version": "1.51"}
     assert client.get("/v1/allocations", headers=old).status_code == 404
+    assert client.delete("/v1/nodes/free/allocation", headers=old).status_code == 404
     r = client.post("/v1/allocations", json={"resource_class": "baremetal"}, headers=old)
     assert r.status_code == 405
     v56 = {"X-OpenStack-Ironic-API-Version": "1.56"}

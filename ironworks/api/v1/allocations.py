@@ -164,7 +164,9 @@ def node_allocation(ctx: CtxDep, ident: str) -> JSON:
     "/v1/nodes/{ident}/allocation",
     status_code=204,
     summary="Delete the allocation holding a node",
-    responses=_TOO_OLD,
+    # below 1.52 the node's sub-resource does not exist at all (404, as Ironic's node
+    # controller answers for a sub-resource of a later version), not a 405
+    responses={404: {"description": "No such node, no allocation, or API version below 1.52."}},
     dependencies=[Allow("node:update")],
 )
 @offload
