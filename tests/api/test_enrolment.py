@@ -284,6 +284,8 @@ def test_dry_run_checks_everything_and_enrols_nothing(client, services):
     assert r.status_code == 200, r.text
     assert r.json() == {"created": [], "errors": [], "skipped": 0, "valid": 2}
     assert counts(services) == before
+    (event,) = client.get("/api/v1/audit-events", params={"limit": 1}).json()["audit_events"]
+    assert (event["action"], event["detail"]) == ("node:import", "dry run")
     # the same errors as a real import, on their row and column, reported: nothing written
     r = post_csv(client, csv_file(row(1), row(2, cpus="many")), dry_run="true")
     assert r.status_code == 200, r.text

@@ -116,6 +116,8 @@ async def import_nodes(
         bool, Query(description="Check the file and report its errors (200); enrol nothing.")
     ] = False,
 ) -> JSON:
+    if dry_run:  # audited as what it is: a check that changed nothing
+        ctx.request.scope.setdefault("state", {})["verb"] = "dry run"
     data, name = await uploads.read_file(ctx.request)
     # a thousand rows take a moment: never on the event loop, even with embedded SQLite
     report = await run_in_threadpool(
