@@ -41,6 +41,7 @@ from typing import Any
 from ironworks.boot import configdrive
 from ironworks.common.crypto import SecretBox
 from ironworks.common.errors import InvalidInput
+from ironworks.db import hostnics as nic_db
 from ironworks.db import networks as net_db
 from ironworks.db import ports as port_db
 from ironworks.db import switches as switch_db
@@ -483,7 +484,7 @@ def host_network_data(db: Database, node_id: int) -> dict[str, Any] | None:
         if not nics:
             return None
         rows = port_db.of_node(conn, node_id)
-        addresses = net_db.nic_addresses(conn, [n["id"] for n in nics])
+        addresses = nic_db.addresses(conn, [n["id"] for n in nics])
     ports = {r["id"]: r for which, r in rows if which == "ports"}
     groups = {r["id"]: r for which, r in rows if which == "portgroups"}
     out = []

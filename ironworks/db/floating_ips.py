@@ -25,7 +25,6 @@ from ironworks.db.schema import (
     floating_ips,
     host_nics,
     hosts,
-    ip_allocations,
     networks,
     projects,
     routers,
@@ -167,22 +166,6 @@ def find_nics(
     )
     if project_ids is not None:
         q = q.where(hosts.c.project_id.in_(sorted(project_ids)))
-    return [dict(r) for r in conn.execute(q).mappings()]
-
-
-def nic_addresses(conn: Connection, host_nic_id: int) -> list[dict[str, Any]]:
-    """The fixed addresses a NIC holds, oldest first: address, subnet (its name or uuid) and
-    the subnet's gateway_ip."""
-    q = (
-        sa.select(
-            ip_allocations.c.address,
-            sa.func.coalesce(subnets.c.name, subnets.c.uuid).label("subnet"),
-            subnets.c.gateway_ip,
-        )
-        .join(subnets, subnets.c.id == ip_allocations.c.subnet_id)
-        .where(ip_allocations.c.host_nic_id == host_nic_id)
-        .order_by(ip_allocations.c.id)
-    )
     return [dict(r) for r in conn.execute(q).mappings()]
 
 

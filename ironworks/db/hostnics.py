@@ -111,32 +111,40 @@ def _query() -> sa.Select:
 
 
 def _with_addresses(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each NIC row with `fixed_ips` as the API shows them: address, subnet (uuid), ip_version."""
     by_nic = addresses(conn, [r["id"] for r in rows])
     for row in rows:
-        row["fixed_ips"] = by_nic.get(row["id"], [])
+        row["fixed_ips"] = [
+            {"address": a["address"], "subnet": a["subnet"], "ip_version": a["ip_version"]}
+            for a in by_nic[row["id"]]
+        ]
     return rows
 
 
 def addresses(conn: Connection, nic_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
-    """Each NIC's addresses as {"address", "subnet" (uuid), "ip_version"}, in allocation order."""
-    out: dict[int, list[dict[str, Any]]] = {}
-    if not nic_ids:
+    """The addresses each NIC holds, in allocation order, by NIC id (every id asked is a key):
+    `address` and its subnet's `subnet` (uuid), `subnet_name`, `ip_version`, `cidr`,
+    `gateway_ip`, `dns_nameservers` (what the API, a floating IP and network_data.json need)."""
+    out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in nic_ids}
+    if not out:
         return out
     q = (
         sa.select(
             ip_allocations.c.host_nic_id,
             ip_allocations.c.address,
-            subnets.c.uuid,
+            subnets.c.uuid.label("subnet"),
+            subnets.c.name.label("subnet_name"),
             subnets.c.ip_version,
+            subnets.c.cidr,
+            subnets.c.gateway_ip,
+            subnets.c.dns_nameservers,
         )
         .join(subnets, subnets.c.id == ip_allocations.c.subnet_id)
-        .where(ip_allocations.c.host_nic_id.in_(sorted(set(nic_ids))))
+        .where(ip_allocations.c.host_nic_id.in_(sorted(out)))
         .order_by(ip_allocations.c.id)
     )
-    for nic_id, address, subnet, version in conn.execute(q):
-        out.setdefault(nic_id, []).append(
-            {"address": address, "subnet": subnet, "ip_version": version}
-        )
+    for row in conn.execute(q).mappings():
+        out[row["host_nic_id"]].append(dict(row))
     return out
 
 

@@ -22,7 +22,6 @@ from ironworks.common.ids import is_uuid_like
 from ironworks.db.engine import utcnow
 from ironworks.db.schema import (
     host_nics,
-    hosts,
     ip_allocations,
     networks,
     physical_networks,
@@ -290,9 +289,10 @@ def switched_ports(conn: Connection, node_id: int) -> list[dict[str, Any]]:
 
 
 def host_nics_of_node(conn: Connection, node_id: int) -> list[dict[str, Any]]:
-    """The NICs of the host on the node, oldest first, each with its network: `port_id` or
-    `portgroup_id` (what it is bound to), `mac`, and the network's `network` (uuid),
-    `network_name`, `network_type`, `segmentation_id`, `physical_network_id`."""
+    """The NICs bound to the node's ports that are on a network (a host's, or an Ironic VIF
+    given one), oldest first: `port_id` or `portgroup_id` (what it is bound to), `mac`, and the
+    network's `network` (uuid), `network_name`, `network_type`, `segmentation_id`,
+    `physical_network_id`. Addresses: `db/hostnics.addresses`."""
     q = (
         sa.select(
             host_nics.c.id,
@@ -306,34 +306,8 @@ def host_nics_of_node(conn: Connection, node_id: int) -> list[dict[str, Any]]:
             networks.c.segmentation_id,
             networks.c.physical_network_id,
         )
-        .join(hosts, hosts.c.id == host_nics.c.host_id)
         .join(networks, networks.c.id == host_nics.c.network_id)
-        .where(hosts.c.node_id == node_id)
+        .where(host_nics.c.node_id == node_id)
         .order_by(host_nics.c.id)
     )
     return [dict(r) for r in conn.execute(q).mappings()]
-
-
-def nic_addresses(conn: Connection, nic_ids: Collection[int]) -> dict[int, list[dict[str, Any]]]:
-    """The addresses each NIC holds, with their subnet (`cidr`, `ip_version`, `gateway_ip`,
-    `dns_nameservers`), by NIC id; in allocation order."""
-    out: dict[int, list[dict[str, Any]]] = {pk: [] for pk in nic_ids}
-    if not out:
-        return out
-    q = (
-        sa.select(
-            ip_allocations.c.host_nic_id,
-            ip_allocations.c.address,
-            subnets.c.uuid.label("subnet"),
-            subnets.c.cidr,
-            subnets.c.ip_version,
-            subnets.c.gateway_ip,
-            subnets.c.dns_nameservers,
-        )
-        .join(subnets, subnets.c.id == ip_allocations.c.subnet_id)
-        .where(ip_allocations.c.host_nic_id.in_(sorted(out)))
-        .order_by(ip_allocations.c.id)
-    )
-    for row in conn.execute(q).mappings():
-        out[row["host_nic_id"]].append(dict(row))
-    return out

@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 from ironworks.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ironworks.common.ids import new_uuid
 from ironworks.db import floating_ips as fip_db
+from ironworks.db import hostnics as nic_db
 from ironworks.db import ipam as ipam_db
 from ironworks.db import networks as net_db
 from ironworks.db import tenancy as project_db
@@ -202,7 +203,7 @@ def show(svc: Services, caller: Caller, ident: str) -> dict[str, Any]:
 
 
 def _fixed_ip(conn: Connection, nic: dict[str, Any], wanted: Any) -> str:
-    held = fip_db.nic_addresses(conn, nic["id"])
+    held = nic_db.addresses(conn, [nic["id"]])[nic["id"]]
     v4 = [a for a in held if ipaddress.ip_address(a["address"]).version == 4]
     if wanted is not None:
         canonical = str(ipam.parse_address(wanted, field="fixed_ip"))
@@ -225,7 +226,7 @@ def _fixed_ip(conn: Connection, nic: dict[str, Any], wanted: Any) -> str:
         )
     if chosen["gateway_ip"] is None:
         raise Conflict(
-            f"{chosen['address']}'s subnet {chosen['subnet']} has no gateway: the project's "
+            f"{chosen['address']}'s subnet {chosen['subnet_name'] or chosen['subnet']} has no gateway: the project's "
             "router sits on the gateway address; give the subnet one",
             field="fixed_ip",
         )

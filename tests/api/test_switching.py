@@ -199,7 +199,12 @@ def add_host(db: Database, node_uuid: str, nics: list[dict[str, Any]]) -> None:
                 values.update(portgroup_id=row[0], mac=row[1])
             nic_id = conn.execute(
                 sa.insert(t.host_nics).values(
-                    uuid=new_uuid(), host_id=host, network_id=network, created_at=now, **values
+                    uuid=new_uuid(),
+                    host_id=host,
+                    node_id=node_id,
+                    network_id=network,
+                    created_at=now,
+                    **values,
                 )
             ).inserted_primary_key[0]
             for subnet, ip in nic.get("ips", []):
