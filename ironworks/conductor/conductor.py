@@ -21,6 +21,7 @@ jobs at once instead of waiting for their leases to expire.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -50,6 +51,7 @@ from ironworks.db import ports as port_db
 from ironworks.db.engine import Database, utcnow
 from ironworks.domain import power as power_words
 from ironworks.domain import states
+from ironworks.domain.network import Step
 from ironworks.drivers import base
 from ironworks.drivers.agent import AgentDeploy, AgentInspect, AgentSession
 from ironworks.drivers.base import Task
@@ -264,6 +266,8 @@ class Conductor:
                     self._provision(job, node)
                 elif job["kind"] == "power":
                     self._power(job, node)
+                elif job["kind"] == "network":
+                    self._network(job, node)
                 else:
                     log.error(
                         "job %s has unknown kind %r; marking it failed", job["id"], job["kind"]
@@ -476,6 +480,53 @@ class Conductor:
                 log.warning("node %s: %s", node["uuid"], out.message)
             if final:
                 return
+
+    def _network(self, job: dict[str, Any], node: dict[str, Any]) -> None:
+        """A NIC of an active host came or went (services/hostnics.follow_on_switch): move the
+        node's switch ports to what its NICs say now. A port no NIC uses any more is isolated.
+        Post-configured ports are not waited for: their commands are in the node's network
+        record (GET /api/v1/nodes/{id}/network). A failure leaves the host active and says
+        which switch, port and command in last_error and the history; what moved is recorded."""
+        why = (job["args"] or {}).get("why") or "host NICs changed"
+        task = self._task(node, "network")
+        task.internal = copy.deepcopy(node.get("driver_internal_info") or {})
+        error = None
+        started = time.monotonic()
+        try:
+            if node["provision_state"] == states.ACTIVE:
+                self.switching.run(task, Step.ACTIVE, may_wait=False)
+        except IronworksError as e:
+            error = f"moving the switch ports after {why} failed: {e.message}"
+        except Exception as e:  # a driver bug: said on the node, not a retry loop
+            log.exception("network job %s of node %s crashed", job["id"], node["uuid"])
+            error = f"moving the switch ports after {why} failed with an internal error: {e!r}"
+        values: dict[str, Any] = {"reservation": None}
+        if task.internal != (node.get("driver_internal_info") or {}):
+            values["driver_internal_info"] = task.internal
+        if error:
+            values["last_error"] = error
+        lines = [error or f"switch ports follow the host's NICs ({why})", *task.notes]
+        event = {
+            "event": "; ".join(lines),
+            "event_type": "network",
+            "severity": "ERROR" if error else "INFO",
+            "conductor": self.host,
+            "duration": round(time.monotonic() - started, 3),
+            "request_id": job.get("request_id"),
+        }
+        with self.db.write() as conn:
+            if not job_db.commit_step(
+                conn,
+                job["id"],
+                self.owner,
+                node["id"],
+                values,
+                event,
+                final=True,
+                lease=self.cfg.job_lease,
+                error=error,
+            ):
+                raise LostLease()
 
     def _power(self, job: dict[str, Any], node: dict[str, Any]) -> None:
         args = job["args"] or {}

@@ -42,10 +42,11 @@ from ironworks.common.ids import new_uuid
 from ironworks.db import hostnics as nic_db
 from ironworks.db import hosts as host_db
 from ironworks.db import ipam as ipam_db
+from ironworks.db import jobs as job_db
 from ironworks.db import networks as net_db
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
-from ironworks.domain import ipam
+from ironworks.domain import ipam, states
 from ironworks.services.context import Caller, Services
 
 FIELD = "networks"
@@ -317,6 +318,22 @@ def addresses_of(nics: list[dict[str, Any]]) -> list[str]:
     return [ip["address"] for nic in nics for ip in nic["fixed_ips"]]
 
 
+# --- the switch follows the NICs of a running host ---------------------------------------------
+
+
+def follow_on_switch(
+    conn: Connection, node_id: int, provision_state: str, why: str, caller: Caller
+) -> bool:
+    """A NIC of the active node came or went: queue the conductor's `network` job, which moves
+    the node's switch ports to what its NICs now say (conductor.Conductor._network). Nothing to
+    do for a node that is not active (its next deploy step moves them) or has no switched port.
+    The caller commits, then calls job_db.wake()."""
+    if provision_state != states.ACTIVE or not net_db.switched_ports(conn, node_id):
+        return False
+    job_db.enqueue(conn, node_id, "network", {"why": why}, request_id=caller.request_id)
+    return True
+
+
 # --- attach and detach on an active host (services/hosts.py finds the host) ----------------------
 
 
@@ -461,6 +478,11 @@ def attach_vif(svc: Services, node_ident: str, body: dict[str, Any], caller: Cal
             user=caller.user,
             request_id=caller.request_id,
         )
+        queued = follow_on_switch(
+            conn, node["id"], node["provision_state"], f"VIF {vif} attached", caller
+        )
+    if queued:
+        job_db.wake()
 
 
 def detach_vif(svc: Services, node_ident: str, vif: str, caller: Caller) -> None:
@@ -481,3 +503,8 @@ def detach_vif(svc: Services, node_ident: str, vif: str, caller: Caller) -> None
             user=caller.user,
             request_id=caller.request_id,
         )
+        queued = follow_on_switch(
+            conn, node["id"], node["provision_state"], f"VIF {vif} detached", caller
+        )
+    if queued:
+        job_db.wake()

@@ -515,7 +515,13 @@ def attach_nic(svc: Services, caller: Caller, ident: str, body: dict[str, Any]) 
     with svc.db.write() as conn:
         row = _one(conn, caller, ident)
         _active(row, "attached")
-        return hostnics.attach(conn, row, body)
+        nic = hostnics.attach(conn, row, body)
+        queued = hostnics.follow_on_switch(
+            conn, row["node_id"], row["provision_state"], f"NIC {nic['uuid']} attached", caller
+        )
+    if queued:
+        job_db.wake()
+    return nic
 
 
 def detach_nic(svc: Services, caller: Caller, ident: str, nic: str) -> None:
@@ -524,3 +530,8 @@ def detach_nic(svc: Services, caller: Caller, ident: str, nic: str) -> None:
         row = _one(conn, caller, ident)
         _active(row, "detached")
         hostnics.detach(conn, row, nic)
+        queued = hostnics.follow_on_switch(
+            conn, row["node_id"], row["provision_state"], f"NIC {nic} detached", caller
+        )
+    if queued:
+        job_db.wake()

@@ -288,6 +288,58 @@ def test_dynamic_ports_follow_the_node_through_its_life(client, db, run, fabric)
     ), lines
 
 
+def test_the_switch_follows_nics_attached_to_and_detached_from_a_running_host(
+    client, db, run, fabric
+):
+    setup_fabric(client, "dynamic")
+    tenant_network(client)
+    body = {"name": "green", "segmentation_id": 160, "physical_network": "fabric-a"}
+    ok(client.post("/api/v1/networks", json={**body, "shared": True}), 201)
+    u = make_node(client, {"52:54:00:74:0c:01": "Gi1/0/21", "52:54:00:74:0c:02": "Gi1/0/22"})
+    provision(client, u, "manage", "manageable")
+    provision(client, u, "provide", "available")
+    settle(client, u, "available")
+    add_host(db, u, [{"network": "blue", "port": "52:54:00:74:0c:01"}])
+    provision(client, u, "active", "active")
+    settle(client, u, "active")
+    before = len(fabric.sessions["tor-1"])
+
+    nic = ok(client.post("/api/v1/hosts/h1/nics", json={"network": "green"}), 201)
+    assert nic["port_uuid"] is not None
+    wait_for(lambda: len(fabric.sessions["tor-1"]) > before)  # the conductor's network job
+    n = settle(client, u, "active")
+    moved = fabric.sessions["tor-1"][before:]
+    assert len(moved) == 1, moved  # one session: the new NIC's port joins VLAN 160
+    assert moved[0][:3] == ["vlan 160", "name ironworks-160", "exit"]
+    assert "interface Gi1/0/22" in moved[0] and "switchport access vlan 160" in moved[0]
+    assert not any("Gi1/0/21" in c for c in moved[0])  # the other port stays where it is
+    shown = ok(client.get(f"/api/v1/nodes/{u}/network"))
+    vlans = {p["switch_port"]: p["vlan"] for p in shown["ports"]}
+    assert vlans == {"Gi1/0/21": 150, "Gi1/0/22": 160}
+    assert n["last_error"] is None
+    assert any("NIC " + nic["uuid"] + " attached" in line for line in network_lines(client, u))
+
+    # detached: its port leaves the tenant VLAN, isolated on the switch's default one
+    before = len(fabric.sessions["tor-1"])
+    assert client.delete(f"/api/v1/hosts/h1/nics/{nic['uuid']}").status_code == 204
+    wait_for(lambda: len(fabric.sessions["tor-1"]) > before)
+    settle(client, u, "active")
+    (back,) = fabric.sessions["tor-1"][before:]
+    assert "interface Gi1/0/22" in back and "no switchport access vlan" in back
+    shown = ok(client.get(f"/api/v1/nodes/{u}/network"))
+    assert {p["switch_port"]: p["vlan"] for p in shown["ports"]} == {
+        "Gi1/0/21": 150,
+        "Gi1/0/22": None,
+    }
+
+    # a switch that rejects the command: the host stays active, the node says what failed
+    fabric.switches["tor-1"].reject = {"switchport access vlan 160": "% Invalid input"}
+    ok(client.post("/api/v1/hosts/h1/nics", json={"network": "green"}), 201)
+    n = wait_for(lambda: (m := client.get(f"/v1/nodes/{u}").json())["last_error"] and m)
+    assert n["provision_state"] == "active"
+    assert "tor-1" in n["last_error"] and "Gi1/0/22" in n["last_error"], n["last_error"]
+
+
 def test_nodes_without_switches_are_left_alone(client, run, fabric):
     # a physical network without a switch, and a port with no physical network: no-ops
     ok(
