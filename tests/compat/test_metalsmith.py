@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests.compat.test_allocations_clients import available
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, start_server, stop_server, wait_for
 
 pytest.importorskip("metalsmith")
 
@@ -57,10 +57,13 @@ class Metalsmith:
         self.env.update(OS_CLIENT_CONFIG_FILE=str(home / "clouds.yaml"), HOME=str(home))
 
     def run(self, *args: str) -> str:
-        cmd = [str(METALSMITH), "--os-cloud", CLOUD, *args]
-        done = subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=120)
-        assert done.returncode == 0, (cmd, done.stdout, done.stderr[-3000:])
+        done = self.call(*args)
+        assert done.returncode == 0, (done.args, done.stdout, done.stderr[-3000:])
         return done.stdout
+
+    def call(self, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [str(METALSMITH), "--os-cloud", CLOUD, *args]
+        return subprocess.run(cmd, capture_output=True, text=True, env=self.env, timeout=120)
 
 
 @pytest.fixture
@@ -173,3 +176,47 @@ def test_python_api_reserve_provision_show_unprovision(api: Any, live_server: Li
     done = api.unprovision_node("py-1", wait=60)
     assert done.provision_state == "available" and done.allocation_id is None
     assert api.list_instances() == []
+
+
+def test_with_identity_on_metalsmith_uses_a_token(tmp_path: Path) -> None:
+    """Identity on: keystoneauth's admin_token plugin in clouds.yaml carries our log-in's
+    token (X-Auth-Token); without it metalsmith is refused."""
+    if not METALSMITH.exists():
+        pytest.skip(f"{METALSMITH} is not installed")
+    password = "Adm1n-Passw0rd"
+    server = start_server(
+        tmp_path / "server",
+        env={"IRONWORKS_AUTH__NOAUTH": "false", "IRONWORKS_AUTH__ADMIN_PASSWORD": password},
+    )
+    try:
+        token = httpx.post(
+            f"{server.url}/api/v1/auth/tokens", json={"username": "admin", "password": password}
+        ).json()["token"]
+        with httpx.Client(
+            base_url=f"{server.url}/v1", headers={**H, "X-Auth-Token": token}, timeout=10
+        ) as http:
+            r = http.post(
+                "/nodes", json={"driver": "fake-hardware", "name": "ms-tok", "resource_class": "ms"}
+            )
+            assert r.status_code == 201, r.text
+            for verb, state in (("manage", "manageable"), ("provide", "available")):
+                assert http.put("/nodes/ms-tok/states/provision", json={"target": verb}).is_success
+                wait_for(lambda s=state: http.get("/nodes/ms-tok").json()["provision_state"] == s)
+
+            ms = Metalsmith(server, tmp_path / "client-home")
+            refused = ms.call("list")
+            assert refused.returncode != 0 and "401" in refused.stderr, refused.stderr[-2000:]
+            (tmp_path / "client-home" / "clouds.yaml").write_text(
+                f"clouds:\n  {CLOUD}:\n    auth_type: admin_token\n"
+                f"    auth:\n      token: {token}\n      endpoint: {server.url}\n"
+                f"    baremetal_endpoint_override: {server.url}\n"
+            )
+            deploy = ("deploy", "--resource-class", "ms", "--hostname", "tok-1")
+            ms.run("--quiet", *deploy, "--image", IMAGE, "--image-checksum", SHA256)
+            (alloc,) = http.get("/allocations").json()["allocations"]
+            assert alloc["name"] == "tok-1" and alloc["state"] == "active", alloc
+            assert http.get("/nodes/ms-tok").json()["provision_state"] == "active"
+            assert "Successfully unprovisioned" in ms.run("undeploy", "tok-1", "--wait", "60")
+            assert http.get("/nodes/ms-tok").json()["provision_state"] == "available"
+    finally:
+        stop_server(server)
