@@ -546,7 +546,7 @@ class Conductor:
                 new = power.set_power_state(task, target, timeout)
         except Exception as e:
             msg = getattr(e, "message", None) or repr(e)
-            error = f"power {target} failed: {msg}"
+            error = f"{target} failed: {msg}"
         duration = round(time.monotonic() - started, 3)
         values: dict[str, Any] = {
             "power_state": new,
@@ -556,7 +556,7 @@ class Conductor:
         if error:
             values["last_error"] = error
         event = {
-            "event": error or f"power {target}: {node['power_state']} -> {new}",
+            "event": error or f"{target}: {node['power_state']} -> {new}",
             "event_type": "power",
             "severity": "ERROR" if error else "INFO",
             "conductor": self.host,

@@ -264,7 +264,7 @@ def test_force_policy_powers_the_node_back(
     assert events == [
         "power state changed out of band: power off -> power on; forcing it back to power off "
         "(power_sync_policy = force)",
-        "power power off: power off -> power off",
+        "power off: power off -> power off",
     ]
     # `force` never turns off a disable_power_off node: that drift is recorded instead
     keepoff = client.get("/v1/nodes/keepoff").json()
