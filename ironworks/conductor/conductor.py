@@ -171,7 +171,9 @@ class Conductor:
                 job_db.jobs_event.clear()
                 limit = min(self.cfg.workers - self._busy, 64)
                 claimed = (
-                    job_db.claim(self.db, self.owner, self.host, limit, self.cfg.job_lease)
+                    job_db.claim(
+                        self.db, self.owner, self.host, limit, self.cfg.job_lease, self.cfg.group
+                    )
                     if limit > 0
                     else []
                 )

@@ -206,9 +206,11 @@ def wake() -> None:
 
 
 def claim(
-    db: Database, owner: str, host: str, limit: int, lease: float
+    db: Database, owner: str, host: str, limit: int, lease: float, group: str = ""
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Claim up to `limit` runnable jobs AND the locks of their nodes, in one transaction.
+    """Claim up to `limit` runnable jobs of the nodes of conductor group `group` AND the locks
+    of those nodes, in one transaction (a conductor works only for its group's nodes: its boot
+    services sit on their provisioning network).
 
     A job whose node is locked by someone else (or by an earlier job of this batch) goes back
     to the queue for a fraction of a second. Returns (job, node row) pairs, oldest job first;
@@ -221,9 +223,15 @@ def claim(
         ),
         sa.and_(jobs.c.state == "running", jobs.c.lease_until < now),
     )
-    pick = sa.select(jobs.c.id).where(runnable).order_by(jobs.c.id).limit(limit)
+    pick = (
+        sa.select(jobs.c.id)
+        .join(nodes, nodes.c.id == jobs.c.node_id)
+        .where(runnable, nodes.c.conductor_group == group)
+        .order_by(jobs.c.id)
+        .limit(limit)
+    )
     if not db.is_sqlite:
-        pick = pick.with_for_update(skip_locked=True)
+        pick = pick.with_for_update(of=jobs, skip_locked=True)
     stmt = (
         sa.update(jobs)
         .where(jobs.c.id.in_(pick.scalar_subquery()))

@@ -196,3 +196,51 @@ def test_a_job_that_keeps_failing_is_given_up_with_a_reason(client, db, survivor
     assert node["target_power_state"] is None and node["reservation"] is None
     with db.read() as conn:
         assert conn.execute(sa.select(jobs.c.state)).scalar_one() == "failed"
+
+
+def test_a_conductor_works_only_for_the_nodes_of_its_group(client, db, database_url, tmp_path):
+    """Conductor groups (Ironic's): a node's jobs go to a conductor of the node's group, whose
+    boot services sit on that group's provisioning network; none serves group 'rack9'."""
+
+    def conductor(name: str, group: str) -> Conductor:
+        settings = make_settings(
+            database_url,
+            tmp_path / name,
+            conductor={
+                "hostname": name,
+                "group": group,
+                "poll_interval": 0.05,
+                "power_sync_interval": 0,
+            },
+        )
+        return Conductor(db, settings)
+
+    on_rack1 = make_node(client, name="in-rack1", conductor_group="rack1")["uuid"]
+    on_rack2 = make_node(client, name="in-rack2", conductor_group="rack2")["uuid"]
+    orphan = make_node(client, name="in-rack9", conductor_group="rack9")["uuid"]
+    r1, r2 = conductor("cond-rack1", "rack1"), conductor("cond-rack2", "rack2")
+    r1.start()
+    r2.start()
+    try:
+        for u in (on_rack1, on_rack2, orphan):
+            r = client.put(f"/v1/nodes/{u}/states/provision", json={"target": "manage"})
+            assert r.status_code == 202, r.text
+        for u in (on_rack1, on_rack2):
+            wait_for(
+                lambda u=u: client.get(f"/v1/nodes/{u}").json()["provision_state"] == "manageable"
+            )
+        ran_on = {}
+        with db.read() as conn:
+            for u in (on_rack1, on_rack2, orphan):
+                ran_on[u] = conn.execute(
+                    sa.select(jobs.c.state, jobs.c.owner)
+                    .join(nodes, nodes.c.id == jobs.c.node_id)
+                    .where(nodes.c.uuid == u)
+                ).one()
+        assert ran_on[on_rack1].owner.startswith("cond-rack1/")
+        assert ran_on[on_rack2].owner.startswith("cond-rack2/")
+        assert (ran_on[orphan].state, ran_on[orphan].owner) == ("queued", None)
+        assert client.get(f"/v1/nodes/{orphan}").json()["provision_state"] == "verifying"
+    finally:
+        r1.stop(wait=True)
+        r2.stop(wait=True)
