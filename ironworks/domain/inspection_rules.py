@@ -552,7 +552,8 @@ class _Work:
         self.logs: list[tuple[str, str]] = []
 
     def view(self) -> NodeView:
-        safe = {k: v for k, v in self.node.items() if k not in ("driver_info", "reservation")}
+        hidden = ("driver_info", "driver_internal_info", "reservation")  # secrets, tokens, locks
+        safe = {k: v for k, v in self.node.items() if k not in hidden}
         return NodeView({**safe, **self.doc, "traits": list(self.traits)})
 
 
