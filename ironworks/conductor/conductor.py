@@ -40,17 +40,18 @@ from ironworks.conductor import periodic
 from ironworks.conductor.notify import Notifier
 from ironworks.conductor.power_sync import PowerSync
 from ironworks.conductor.sensors import SensorCycle
-from ironworks.conductor.steps import run_step
+from ironworks.conductor.steps import Outcome, run_step
 from ironworks.conductor.switching import DriverFor, Switching, host_network_data
 from ironworks.db import agents as agent_db
 from ironworks.db import allocations as alloc_db
 from ironworks.db import conductors as conductor_db
+from ironworks.db import inspection_rules as rule_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
 from ironworks.db.engine import Database, utcnow
+from ironworks.domain import inspection_rules, states
 from ironworks.domain import power as power_words
-from ironworks.domain import states
 from ironworks.domain.network import Step
 from ironworks.drivers import base
 from ironworks.drivers.agent import AgentDeploy, AgentInspect, AgentSession
@@ -402,6 +403,8 @@ class Conductor:
             task = self._task(node, f"provision {state}")
             task.agent = self._agent_session(node)
             out = run_step(task, args)
+            if state == states.INSPECTING and out.event == states.DONE:
+                out = self._inspection_rules(node, out)
             goal = node["target_provision_state"]
             if out.event == states.DONE:
                 new = states.done_state(state, goal, retired=bool(node.get("retired")))
@@ -445,6 +448,8 @@ class Conductor:
                 if out.nics:
                     found = port_db.add_found_nics(conn, node["id"], out.nics)
                     message = f"{state} -> {new}: " + found.sentence()
+                    if out.message:  # e.g. the inspection rules that matched
+                        message += f"; {out.message}"
                 for note in out.notes:  # e.g. which switch ports moved, before the step's line
                     node_db.record_event(
                         conn,
@@ -529,6 +534,37 @@ class Conductor:
                 error=error,
             ):
                 raise LostLease()
+
+    def _inspection_rules(self, node: dict[str, Any], out: Outcome) -> Outcome:
+        """Run the inspection rules on what the inspection found. What they change (node
+        fields, traits) joins the step's values, so it is written in the commit that ends the
+        inspection, or not at all; a failing rule fails the inspection with its message (the
+        properties found are then not written)."""
+        with self.db.read() as conn:
+            rules = rule_db.of_phase(conn, "main")
+        if not rules:
+            return out
+        current = {**node, **out.values}
+        try:
+            done = inspection_rules.apply(
+                rules, current, list(node.get("traits") or []), out.inventory
+            )
+        except inspection_rules.RuleFailed as e:
+            kept = {
+                k: v for k, v in out.values.items() if k in ("driver_internal_info", "power_state")
+            }
+            return Outcome(states.FAIL, kept, f"inspection failed: {e.message}", notes=out.notes)
+        for level, line in done.logs:
+            log.log(logging.getLevelName(level.upper()), "node %s: %s", node["uuid"], line)
+        values = {**out.values, **done.node}
+        if done.traits is not None:
+            values["traits"] = done.traits
+        message = out.message
+        if done.matched:
+            message = "inspection rules applied: " + ", ".join(done.matched)
+        return Outcome(
+            out.event, values, message, nics=out.nics, notes=out.notes, inventory=out.inventory
+        )
 
     def _power(self, job: dict[str, Any], node: dict[str, Any]) -> None:
         args = job["args"] or {}

@@ -41,6 +41,8 @@ class Outcome:
     nics: list[dict[str, Any]] = field(default_factory=list)
     # more lines for the node's history (Task.notes: e.g. the switch ports that moved)
     notes: list[str] = field(default_factory=list)
+    # what an inspection found, for the inspection rules (base.INVENTORY_KEY, or the agent's)
+    inventory: dict[str, Any] = field(default_factory=dict)
 
 
 def ports_to(task: Task, step: Step, *, may_wait: bool = True) -> bool:
@@ -68,12 +70,13 @@ def inspect(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> O
     if result == "wait":
         return Outcome(states.WAIT)
     nics = found.pop(base.NICS_KEY, None) or []
+    inventory = found.pop(base.INVENTORY_KEY, None) or task.internal.get("inventory") or {}
     values = {
         "properties": found,
         "inspection_finished_at": utcnow(),
         "power_state": task.node.get("power_state"),
     }
-    return Outcome(states.DONE, values, nics=nics)
+    return Outcome(states.DONE, values, nics=nics, inventory=inventory)
 
 
 def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:

@@ -804,6 +804,21 @@ allocations = sa.Table(
     *_ts(),
 )
 
+# Ironic's inspection rules (API 1.96): run in priority order at the end of an inspection.
+inspection_rules = sa.Table(
+    "inspection_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("description", sa.String(255)),
+    sa.Column("priority", sa.Integer, nullable=False, default=0),
+    sa.Column("phase", sa.String(16), nullable=False, default="main"),
+    sa.Column("sensitive", sa.Boolean, nullable=False, default=False),
+    sa.Column("conditions", JSON, nullable=False, default=list),
+    sa.Column("actions", JSON, nullable=False, default=list),
+    *_ts(),
+)
+
 # --- monitoring: sensors, hardware event logs, alarms (#13) ----------------------------------------
 
 # Every sensor reading of every cycle, kept `monitoring.retention` seconds.

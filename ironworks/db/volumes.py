@@ -48,3 +48,16 @@ def add(conn: Connection, which: str, values: dict[str, Any]) -> None:
 def delete(conn: Connection, which: str, row_id: int) -> None:
     t = _TABLES[which]
     conn.execute(sa.delete(t).where(t.c.id == row_id))
+
+
+def update(conn: Connection, which: str, row_id: int, values: dict[str, Any]) -> None:
+    """Change a connector or target (IntegrityError on a taken identifier or boot index)."""
+    t = _TABLES[which]
+    conn.execute(sa.update(t).where(t.c.id == row_id).values(**values, updated_at=utcnow()))
+
+
+def locked_node(conn: Connection, node_id: int) -> dict[str, Any]:
+    """The node of a connector or target, its row locked until the transaction ends (so its
+    power state cannot change under a change of its volumes)."""
+    q = sa.select(nodes).where(nodes.c.id == node_id).with_for_update()
+    return dict(conn.execute(q).mappings().one())

@@ -122,6 +122,7 @@ ENDPOINT_VERSIONS: dict[str, Version] = {
     "raid": (1, 12),
     "traits": (1, 37),
     "allocations": (1, 52),
+    "inspection_rules": (1, 96),
 }
 
 # Behaviour switches.

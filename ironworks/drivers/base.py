@@ -236,6 +236,11 @@ class DeployInterface(Interface):
 # [{"address": "52:54:00:..", "local_link_connection": {...} (when known)}]. The inspect step
 # takes it out of the properties and the conductor turns each NIC into a port of the node.
 NICS_KEY = "_nics"
+# Key under which an inspection may return its hardware inventory in Ironic's shape
+# ({"cpu": {"count", "architecture", "model_name"}, "memory": {"physical_mb"}, ...}); the
+# inspect step takes it out of the properties and hands it to the inspection rules. The agent's
+# inventory (in driver_internal_info) serves when there is none.
+INVENTORY_KEY = "_inventory"
 
 
 class InspectInterface(Interface):

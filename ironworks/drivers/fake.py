@@ -19,6 +19,9 @@ from ironworks.domain.power import POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
 from ironworks.drivers import base
 from ironworks.drivers.base import Prop, Task
 
+# The CPU model the fake inspection reports in its inventory.
+FAKE_CPU_MODEL = "Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz (fake)"
+
 
 def _delay(task: Task, kind: str) -> None:
     raw = task.driver_info.get(f"fake_{kind}_delay", task.options.get("fake_delay", 0))
@@ -167,7 +170,25 @@ class FakeInspect(base.InspectInterface):
         _delay(task, "inspect")
         found = {"cpus": 8, "memory_mb": 16384, "local_gb": 100, "cpu_arch": "x86_64"}
         # inspection fills what is unknown and never overwrites what the operator set
-        return "done", {**found, **(task.node.get("properties") or {})}
+        props = {**found, **(task.node.get("properties") or {})}
+        inventory = {  # Ironic's inventory shape, for the inspection rules
+            "cpu": {
+                "count": props["cpus"],
+                "architecture": props["cpu_arch"],
+                "model_name": FAKE_CPU_MODEL,
+            },
+            "memory": {"physical_mb": props["memory_mb"]},
+            "disks": [{"name": "/dev/sda", "size": _gib(props["local_gb"])}],
+            "system_vendor": {"manufacturer": "Ironworks", "product_name": "Fake"},
+        }
+        return "done", {**props, base.INVENTORY_KEY: inventory}
+
+
+def _gib(value: Any) -> int:
+    try:
+        return int(value) * 2**30
+    except (TypeError, ValueError):
+        return 0
 
 
 class FakeConsole(base.ConsoleInterface):

@@ -8,6 +8,8 @@ from fastapi import APIRouter
 
 from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool
+from ironworks.api.v1 import render
+from ironworks.common.errors import InvalidInput
 from ironworks.domain.nodes import INTERFACE_KINDS
 from ironworks.services import drivers as driver_svc
 
@@ -37,6 +39,21 @@ def _driver(ctx: Ctx, d: dict[str, Any], detail: bool) -> dict[str, Any]:
     return out
 
 
+FIELDS = (
+    "name",
+    "hosts",
+    "type",
+    "links",
+    "properties",
+    *(f"default_{k}_interface" for k in INTERFACE_KINDS),
+    *(f"enabled_{k}_interfaces" for k in INTERFACE_KINDS),
+)
+
+
+def _fields(ctx: Ctx, raw: str | None) -> tuple[str, ...] | None:
+    return render.parse_fields(raw, FIELDS, {}, ctx.version)
+
+
 @router.get("/v1/drivers", summary="List hardware types", dependencies=[Allow("node:read")])
 @offload
 def list_drivers(ctx: CtxDep) -> JSON:
@@ -44,13 +61,22 @@ def list_drivers(ctx: CtxDep) -> JSON:
     if q.get("type") == "classic":
         return JSON({"drivers": []})
     detail = bool(parse_bool(q.get("detail"), "detail"))
-    return JSON({"drivers": [_driver(ctx, d, detail) for d in driver_svc.list_drivers(ctx.svc)]})
+    fields = _fields(ctx, q.get("fields"))
+    if fields is not None and detail:
+        raise InvalidInput(
+            "Can not specify ?detail=True and fields in the same request.", field="fields"
+        )
+    rows = driver_svc.list_drivers(ctx.svc)
+    if fields:
+        return JSON({"drivers": [render.only(_driver(ctx, d, True), fields) for d in rows]})
+    return JSON({"drivers": [_driver(ctx, d, detail) for d in rows]})
 
 
 @router.get("/v1/drivers/{name}", summary="Show a hardware type", dependencies=[Allow("node:read")])
 @offload
 def get_driver(ctx: CtxDep, name: str) -> JSON:
-    return JSON(_driver(ctx, driver_svc.get_driver(ctx.svc, name), True))
+    fields = _fields(ctx, ctx.query({"fields"}).get("fields"))
+    return JSON(render.only(_driver(ctx, driver_svc.get_driver(ctx.svc, name), True), fields))
 
 
 @router.get(

@@ -125,6 +125,14 @@ def parse_fields(
     return wanted
 
 
+def only(out: dict[str, Any], fields: tuple[str, ...] | None) -> dict[str, Any]:
+    """A rendered resource cut to `fields` and its links (None: whole), as Ironic's
+    `?fields=`."""
+    if fields is None:
+        return out
+    return {k: out[k] for k in (*fields, "links") if k in out}
+
+
 def shown(
     info: dict[str, Any], spec: nodes.Secrets, declared: frozenset[str] = frozenset()
 ) -> dict[str, Any]:

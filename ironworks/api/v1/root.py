@@ -18,6 +18,7 @@ V1_RESOURCES = (
     "chassis",
     "conductors",
     "drivers",
+    "inspection_rules",
     "nodes",
     "portgroups",
     "ports",
