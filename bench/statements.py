@@ -167,9 +167,7 @@ def run(url: str, verbose: bool) -> list[tuple[str, int, int, int, int]]:
 
         measure(
             "port create",
-            lambda: client.post(
-                "/v1/ports", json={"node_uuid": u, "address": "52:54:00:00:00:01"}
-            ),
+            lambda: client.post("/v1/ports", json={"node_uuid": u, "address": "52:54:00:00:00:01"}),
         )
 
         def verb(target: str, **body: Any) -> Any:
