@@ -4,7 +4,7 @@
 Builds the app the way the API tests do (in-process ASGI client, one `Services`, a real
 `Conductor` with its threads) on a fresh PostgreSQL schema (or SQLite), then counts every
 statement SQLAlchemy sends (`before_cursor_execute`) and every transaction (`begin`) for:
-one node create, one power request and its job, one provision verb each (manage, provide,
+one node create, one port create, one power request and its job, one provision verb each (manage, provide,
 deploy, undeploy) and its job, one GET, one list. Statements from the conductor's threads are
 the job's; the others are the request's.
 
@@ -163,6 +163,11 @@ def run(url: str, verbose: bool) -> list[tuple[str, int, int, int, int]]:
         measure(
             "node create",
             lambda: client.post("/v1/nodes", json={"driver": "fake-hardware", "name": "n2"}),
+        )
+
+        measure(
+            "port create",
+            lambda: client.post("/v1/ports", json={"node_uuid": u, "address": "52:54:00:00:00:01"}),
         )
 
         def verb(target: str, **body: Any) -> Any:

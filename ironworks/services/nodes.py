@@ -173,17 +173,18 @@ def create_node(
             if licensed:
                 licensing.check_enrolment(conn, svc, 1)
             values["chassis_id"] = _chassis_id(conn, body.get("chassis_uuid"))
-            node = node_db.insert_node(conn, values)
-            caller.acted_on("node", node["uuid"], node["name"])
-            node_db.record_event(
+            node = node_db.insert_node(
                 conn,
-                node["id"],
-                f"Node created in state {initial}",
-                event_type="provisioning",
-                to_state=initial,
-                request_id=caller.request_id,
-                user=caller.user,
+                values,
+                event={
+                    "event": f"Node created in state {initial}",
+                    "event_type": "provisioning",
+                    "to_state": initial,
+                    "request_id": caller.request_id,
+                    "user": caller.user,
+                },
             )
+            caller.acted_on("node", node["uuid"], node["name"])
             return node
     except IntegrityError as e:
         raise _unique_violation(e, values) from None

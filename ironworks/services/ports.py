@@ -181,14 +181,14 @@ def create(svc: Services, kind: _Kind, body: dict[str, Any], caller: Caller) -> 
     try:
         with svc.db.write() as conn:
             try:
-                node = node_db.get_node(conn, node_ident)
+                node_id, node_uuid = node_db.node_key(conn, node_ident)
             except NotFound:
                 raise InvalidInput(f"node {node_ident} does not exist", field="node_uuid") from None
-            values["node_id"] = node["id"]
+            values["node_id"] = node_id
             if kind is PORT:
-                values["portgroup_id"] = _portgroup_id(conn, body.get("portgroup_uuid"), node["id"])
+                values["portgroup_id"] = _portgroup_id(conn, body.get("portgroup_uuid"), node_id)
             row = port_db.add(conn, kind.which, values)
-            row["node_uuid"] = node["uuid"]
+            row["node_uuid"] = node_uuid
             if kind is PORT:
                 pg = row["portgroup_id"]
                 row["portgroup_uuid"] = port_db.portgroup_uuid(conn, pg) if pg else None

@@ -168,3 +168,31 @@ def test_objects_where_text_is_expected_are_a_400_naming_the_field(secure: Any) 
         d["name"] for d in c.get("/api/v1/departments", headers=admin).json()["departments"]
     ] == ["d1"]
     assert c.get("/api/v1/users/u1", headers=admin).status_code == 404
+
+
+def test_the_text_prescreen_never_hides_a_refusal() -> None:
+    """Bodies the raw-text check lets through unparsed are exactly those `_walk` would pass."""
+    import json
+
+    from ironworks.api import limits
+
+    deep = limits.MAX_DEPTH
+    bodies = [
+        b"[" * deep + b"]" * deep,  # as deep as allowed
+        b"[" * (deep + 1) + b"]" * (deep + 1),  # one level too deep
+        b'{"b": ' * deep + b"1" + b"}" * deep,
+        b'{"b": ' * (deep + 1) + b"1" + b"}" * (deep + 1),
+        b'{"n": 999999999999999999}',  # 18 digits
+        b'{"n": 9223372036854775807}',
+        b'{"n": 9223372036854775808}',
+        b'{"n": -9223372036854775808}',
+        b'{"n": -9223372036854775809}',
+        b'{"n": 1.5e300, "s": "9223372036854775808"}',
+        b'{"k\\u0000": 1}',
+        b'{"s": ["a", "b\\u0000"]}',
+        b'{"s": "\\\\u0000"}',  # an escaped backslash, then text: no NUL
+        b'{"driver": "fake-hardware", "properties": {"cpus": 8}}',
+    ]
+    for body in bodies:
+        expected = limits._walk(json.loads(body), "", 0)
+        assert limits.json_problem(body) == expected, body

@@ -148,6 +148,21 @@ def shown(
     return out
 
 
+_COMPUTED = frozenset(
+    {"links", "ports", "portgroups", "states", "volume", "chassis_uuid", "conductor"}
+    | {"provision_state", "target_provision_state"}
+)
+
+
+@lru_cache(maxsize=512)
+def _plan(fields: tuple[str, ...]) -> tuple[tuple[str, bool], ...]:
+    """(field, shown as stored?) in order: what NodeRenderer.value would return unchanged."""
+    return tuple(
+        (f, f not in _COMPUTED and f not in nodes.SECRETS and f not in nodes.TIMESTAMPS)
+        for f in fields
+    )
+
+
 class NodeRenderer:
     """Renders node rows for one request: base URL, version and a conductor lookup."""
 
@@ -197,7 +212,9 @@ class NodeRenderer:
 
     def render(self, node: dict[str, Any], fields: tuple[str, ...] | None = None) -> dict[str, Any]:
         chosen = fields if fields is not None else node_fields(self.version)
-        out = {f: self.value(node, f) for f in chosen}
+        value = self.value
+        # most fields are the column as stored: read those directly, the rest through value()
+        out = {f: node[f] if plain else value(node, f) for f, plain in _plan(chosen)}
         if fields is not None and "links" not in out:
             out["links"] = self.value(node, "links")
         return out

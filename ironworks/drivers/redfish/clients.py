@@ -32,29 +32,39 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-import sushy
-from sushy import auth as sushy_auth
-from sushy import connector as sushy_connector
-from sushy import exceptions as sushy_exc
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from ironworks.common.errors import BMCAuthFailed, BMCUnreachable, IronworksError
 from ironworks.drivers.redfish.info import Target
+
+if TYPE_CHECKING:  # sushy (with requests and stevedore) is imported on the first client
+    import sushy
 
 IDLE = 60.0  # seconds an unused client is kept
 PER_KEY = 4  # idle clients kept per service and credentials
 SIZE = 1024  # idle clients kept in all (each may hold an open connection)
 
 
-class _Connector(sushy_connector.Connector):
-    """sushy's connector whose request timeout can change between calls (one per try)."""
+@cache
+def _connector_class() -> type[Any]:
+    """sushy's connector whose request timeout can change between calls (one per try); built
+    on first use so that a process without Redfish nodes never imports sushy (~9 MiB)."""
+    from sushy import connector as sushy_connector
 
-    def set_timeout(self, seconds: float) -> None:
-        self._default_request_timeout = seconds
+    class _Connector(sushy_connector.Connector):  # type: ignore[misc]
+        def set_timeout(self, seconds: float) -> None:
+            self._default_request_timeout = seconds
+
+    return _Connector
 
 
-def _auth(target: Target) -> sushy_auth.AuthBase:
+_Connector = Any  # an instance of _connector_class()
+
+
+def _auth(target: Target) -> Any:
+    from sushy import auth as sushy_auth
+
     kind = {
         "basic": sushy_auth.BasicAuth,
         "session": sushy_auth.SessionAuth,
@@ -67,7 +77,9 @@ def _auth(target: Target) -> sushy_auth.AuthBase:
 def _open(target: Target, seconds: float) -> tuple[sushy.Sushy, _Connector]:
     # One attempt per request (server_side_retries=1 turns off sushy's loop over connection
     # errors): tries and backoff belong to drivers/retry.py, which keeps them inside one budget.
-    conn = _Connector(
+    import sushy
+
+    conn = _connector_class()(
         target.url,
         verify=target.verify,
         server_side_retries=1,
@@ -119,6 +131,8 @@ class ClientCache:
 
         sushy's exceptions pass through unchanged; they decide whether the client goes back.
         """
+        from sushy import exceptions as sushy_exc
+
         key = target.client_key
         entry = self._take(key)
         if entry is None:

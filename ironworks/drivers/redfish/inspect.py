@@ -12,8 +12,6 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sushy import exceptions as sushy_exc
-
 from ironworks.drivers import base
 from ironworks.drivers.base import Task
 from ironworks.drivers.redfish.session import SystemAccess
@@ -34,14 +32,14 @@ _ARCH = {
     "MIPS64": "mips64",
 }
 
-_ABSENT = (sushy_exc.MissingAttributeError, sushy_exc.ResourceNotFoundError)
-
 
 def _optional(read: Callable[[], T], what: str) -> T | None:
     """A resource the service may not have: None when absent (404 or no link)."""
+    from sushy import exceptions as sushy_exc
+
     try:
         return read()
-    except _ABSENT:
+    except (sushy_exc.MissingAttributeError, sushy_exc.ResourceNotFoundError):
         return None
     except sushy_exc.HTTPError as e:
         if e.status_code in (404, 405, 500, 501):  # emulators answer 500 for unset storage

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
-
-import sushy
 
 from ironworks.common.errors import InvalidInput, NotSupported
 from ironworks.domain.sensors import Health
@@ -13,19 +12,42 @@ from ironworks.drivers.base import Task
 from ironworks.drivers.redfish.health import health_of
 from ironworks.drivers.redfish.session import SystemAccess
 
+# Boot devices and modes by name; sushy's values are looked up on first use (boot_targets,
+# boot_modes): a process without Redfish nodes never imports sushy.
 BOOT_TARGETS = {
-    "pxe": sushy.BootSource.PXE,
-    "disk": sushy.BootSource.HDD,
-    "cdrom": sushy.BootSource.CD,
-    "bios": sushy.BootSource.BIOS_SETUP,
-    "uefi http": sushy.BootSource.UEFI_HTTP,
-}
-_DEVICE_OF = {v: k for k, v in BOOT_TARGETS.items()}
-BOOT_MODES = {
-    "uefi": sushy.BootSourceOverrideMode.UEFI,
-    "bios": sushy.BootSourceOverrideMode.LEGACY,
-}
-_MODE_OF = {v: k for k, v in BOOT_MODES.items()}
+    "pxe": "PXE",
+    "disk": "HDD",
+    "cdrom": "CD",
+    "bios": "BIOS_SETUP",
+    "uefi http": "UEFI_HTTP",
+}  # members of sushy.BootSource
+BOOT_MODES = {"uefi": "UEFI", "bios": "LEGACY"}  # members of sushy.BootSourceOverrideMode
+
+
+@cache
+def boot_targets() -> dict[str, Any]:
+    """Boot device name -> sushy.BootSource."""
+    import sushy
+
+    return {k: sushy.BootSource[v] for k, v in BOOT_TARGETS.items()}
+
+
+@cache
+def boot_modes() -> dict[str, Any]:
+    """Boot mode name -> sushy.BootSourceOverrideMode."""
+    import sushy
+
+    return {k: sushy.BootSourceOverrideMode[v] for k, v in BOOT_MODES.items()}
+
+
+@cache
+def _device_of() -> dict[Any, str]:
+    return {v: k for k, v in boot_targets().items()}
+
+
+@cache
+def _mode_of() -> dict[Any, str]:
+    return {v: k for k, v in boot_modes().items()}
 
 
 class RedfishManagement(SystemAccess, base.ManagementInterface):
@@ -35,12 +57,14 @@ class RedfishManagement(SystemAccess, base.ManagementInterface):
         return list(BOOT_TARGETS)
 
     def get_boot_device(self, task: Task) -> dict[str, Any]:
+        import sushy
+
         def read(system: Any) -> dict[str, Any]:
             boot = system.boot
             if boot.enabled in (None, sushy.BootSourceOverrideEnabled.DISABLED):
                 return {"boot_device": None, "persistent": None}
             return {
-                "boot_device": _DEVICE_OF.get(boot.target),
+                "boot_device": _device_of().get(boot.target),
                 "persistent": boot.enabled == sushy.BootSourceOverrideEnabled.CONTINUOUS,
             }
 
@@ -49,7 +73,9 @@ class RedfishManagement(SystemAccess, base.ManagementInterface):
     def set_boot_device(
         self, task: Task, device: str, persistent: bool = False
     ) -> dict[str, Any] | None:
-        source = BOOT_TARGETS.get(device)
+        import sushy
+
+        source = boot_targets().get(device)
         if source is None:
             raise InvalidInput(
                 f"boot_device {device!r} is not supported; use one of {', '.join(BOOT_TARGETS)}",
@@ -68,7 +94,7 @@ class RedfishManagement(SystemAccess, base.ManagementInterface):
         def act(system: Any) -> bool:
             allowed = system.get_allowed_system_boot_source_values()
             if source not in allowed:
-                names = sorted(_DEVICE_OF.get(s, s.value) for s in allowed)
+                names = sorted(_device_of().get(s, s.value) for s in allowed)
                 raise InvalidInput(
                     f"the Redfish system does not offer boot device {device!r}; it offers "
                     f"{', '.join(names)}",
@@ -83,11 +109,11 @@ class RedfishManagement(SystemAccess, base.ManagementInterface):
     def get_boot_mode(self, task: Task) -> str | None:
         """The boot mode the BMC reports ("uefi" or "bios"), None when it does not say."""
         return self._run(
-            task, "reading the boot mode", lambda s: _MODE_OF.get(s.boot.mode) if s.boot else None
+            task, "reading the boot mode", lambda s: _mode_of().get(s.boot.mode) if s.boot else None
         )
 
     def set_boot_mode(self, task: Task, mode: str) -> None:
-        value = BOOT_MODES.get(mode)
+        value = boot_modes().get(mode)
         if value is None:
             raise InvalidInput(
                 f"boot mode {mode!r} is not supported; use one of {', '.join(BOOT_MODES)}",
@@ -100,6 +126,8 @@ class RedfishManagement(SystemAccess, base.ManagementInterface):
         )
 
     def inject_nmi(self, task: Task) -> None:
+        import sushy
+
         def act(system: Any) -> None:
             if sushy.ResetType.NMI not in system.get_allowed_reset_system_values():
                 raise NotSupported("the Redfish system does not offer NMI in its Reset action")

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import cache
 from typing import Any
-
-import sushy
 
 from ironworks.common.errors import BMCUnreachable, DriverError, InvalidInput
 from ironworks.domain.power import POWER_ERROR, POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
@@ -26,16 +25,21 @@ log = logging.getLogger(__name__)
 DEFAULT_POWER_TIMEOUT = 60.0  # seconds a power change may take when the caller gives none
 POLL_INTERVAL = 1.0  # seconds between power-state reads while verifying
 
-_POWER_STATES = {
-    sushy.PowerState.ON: POWER_ON,
-    sushy.PowerState.POWERING_OFF: POWER_ON,  # still on until it is off
-    sushy.PowerState.OFF: POWER_OFF,
-    sushy.PowerState.POWERING_ON: POWER_OFF,  # still off until it is on
-}
+
+@cache
+def _power_states() -> dict[Any, str]:
+    import sushy  # on first use: a process without Redfish nodes never imports it
+
+    return {
+        sushy.PowerState.ON: POWER_ON,
+        sushy.PowerState.POWERING_OFF: POWER_ON,  # still on until it is off
+        sushy.PowerState.OFF: POWER_OFF,
+        sushy.PowerState.POWERING_ON: POWER_OFF,  # still off until it is on
+    }
 
 
 def power_state_of(system: Any) -> str:
-    return _POWER_STATES.get(system.power_state, POWER_ERROR)
+    return _power_states().get(system.power_state, POWER_ERROR)
 
 
 class RedfishPower(SystemAccess, base.PowerInterface):
@@ -48,6 +52,8 @@ class RedfishPower(SystemAccess, base.PowerInterface):
         return list(TARGETS)
 
     def set_power_state(self, task: Task, state: str, timeout: float | None = None) -> str:
+        import sushy
+
         reset = {
             POWER_ON: sushy.ResetType.ON,
             POWER_OFF: sushy.ResetType.FORCE_OFF,
@@ -72,6 +78,8 @@ class RedfishPower(SystemAccess, base.PowerInterface):
         return self._wait_for(task, want, deadline, limit)
 
     def reboot(self, task: Task, timeout: float | None = None, soft: bool = False) -> str:
+        import sushy
+
         limit = timeout or DEFAULT_POWER_TIMEOUT
         deadline = time.monotonic() + limit
 

@@ -21,11 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
-
-import requests
-import sushy
-from sushy import exceptions as sushy_exc
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ironworks.common.errors import (
     BMCAuthFailed,
@@ -39,6 +35,9 @@ from ironworks.drivers.base import Task
 from ironworks.drivers.redfish.clients import CLIENTS
 from ironworks.drivers.redfish.info import PROPERTIES, TRIES, Target, check_formats, target_of
 
+if TYPE_CHECKING:  # sushy and requests are imported on first use (clients.py)
+    import sushy
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -46,6 +45,8 @@ T = TypeVar("T")
 
 def _cause(exc: BaseException) -> BaseException | None:
     """The requests exception behind a sushy ConnectionError (sushy raises it in `except`)."""
+    import requests
+
     seen = exc.__cause__ or exc.__context__
     while seen is not None and not isinstance(seen, requests.RequestException):
         seen = seen.__cause__ or seen.__context__
@@ -53,6 +54,8 @@ def _cause(exc: BaseException) -> BaseException | None:
 
 
 def _reason(cause: BaseException | None) -> str:
+    import requests
+
     if isinstance(cause, requests.Timeout):
         return "timed out"
     text = str(cause or "").lower()
@@ -85,6 +88,9 @@ def _unreachable(target: Target, seconds: float, reason: str) -> RedfishUnreacha
 @contextmanager
 def translated(target: Target, what: str, seconds: float) -> Iterator[None]:
     """Turn sushy's and requests' exceptions into the error tree, naming service and user."""
+    import requests
+    from sushy import exceptions as sushy_exc
+
     try:
         yield
     except sushy_exc.AccessError as e:
@@ -160,6 +166,8 @@ def _listing(ids: list[str], limit: int = 10) -> str:
 
 def find_system(root: sushy.Sushy, target: Target) -> Any:
     """The node's ComputerSystem, or BMCSettingInvalid naming the systems that exist."""
+    from sushy import exceptions as sushy_exc
+
     field = "driver_info/redfish_system_id"
     collection = root.get_system_collection()
     members = list(collection.members_identities)

@@ -30,16 +30,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, ClassVar, Protocol
-
-from netmiko.exceptions import (
-    ConfigInvalidException,
-    ConnectionException,
-    NetmikoAuthenticationException,
-    NetmikoTimeoutException,
-    ReadTimeout,
-)
-from paramiko.ssh_exception import SSHException
 
 from ironworks.common.errors import InvalidInput
 from ironworks.domain.ipam import check_segment
@@ -216,6 +208,38 @@ class Connection(Protocol):
 Connect = Callable[..., Connection]
 
 
+@dataclass(frozen=True)
+class SshErrors:
+    """netmiko's and paramiko's exceptions, by what they mean to a driver. Imported on first
+    use: netmiko (and paramiko under it) cost ~20 MiB of RSS, which an API or conductor that
+    never talks to a switch should not pay (`except ssh_errors().lost` imports them only when
+    an exception is being matched)."""
+
+    auth: type[Exception]  # the login was refused
+    config_invalid: type[Exception]  # the switch refused a configuration command
+    unreachable: tuple[type[BaseException], ...]  # no session could be opened
+    lost: tuple[type[BaseException], ...]  # the session broke or timed out midway
+
+
+@cache
+def ssh_errors() -> SshErrors:
+    from netmiko.exceptions import (
+        ConfigInvalidException,
+        ConnectionException,
+        NetmikoAuthenticationException,
+        NetmikoTimeoutException,
+        ReadTimeout,
+    )
+    from paramiko.ssh_exception import SSHException
+
+    return SshErrors(
+        auth=NetmikoAuthenticationException,
+        config_invalid=ConfigInvalidException,
+        unreachable=(NetmikoTimeoutException, ConnectionException, SSHException, OSError),
+        lost=(NetmikoTimeoutException, ReadTimeout, SSHException, OSError, EOFError),
+    )
+
+
 def netmiko_connect(**params: Any) -> Connection:
     from netmiko import ConnectHandler
 
@@ -344,14 +368,14 @@ class SwitchDriver:
         where, ports = self._where(), self._ports(batch)
         try:
             return self._connect(**self._params())
-        except NetmikoAuthenticationException as exc:
+        except ssh_errors().auth as exc:
             raise SwitchAuthFailed(
                 f"{where} refused the login of user {self.switch.username!r} ({exc}): check "
                 f"the switch's username and password. Nothing was changed (ports: {ports}).",
                 switch=self.switch.name,
                 port=ports,
             ) from exc
-        except (NetmikoTimeoutException, ConnectionException, SSHException, OSError) as exc:
+        except ssh_errors().unreachable as exc:
             raise SwitchUnreachable(
                 f"{where} did not answer on SSH port {self.switch.port} ({exc}): check that it "
                 f"is up and reachable from the conductor. Nothing was changed (ports: {ports}).",
@@ -374,7 +398,7 @@ class SwitchDriver:
                 ) from exc
         try:
             conn.config_mode()
-        except (NetmikoTimeoutException, ReadTimeout, SSHException, OSError, EOFError) as exc:
+        except ssh_errors().lost as exc:
             raise self._lost(exc, None, self.config_enter, []) from exc
 
     def _send(
@@ -387,12 +411,12 @@ class SwitchDriver:
                 exit_config_mode=False,
                 error_pattern=self.error_pattern,
             )
-        except ConfigInvalidException as exc:
+        except ssh_errors().config_invalid as exc:
             m = _FAILED_AT.search(str(exc))
             command = m.group("cmd") if m else " / ".join(commands)
             answer = m.group("error").strip() if m else str(exc)
             raise self._rejected(change, command, answer, done) from exc
-        except (NetmikoTimeoutException, ReadTimeout, SSHException, OSError, EOFError) as exc:
+        except ssh_errors().lost as exc:
             raise self._lost(exc, change, " / ".join(commands), done) from exc
         self._check(output, change, commands, done)
 
@@ -448,7 +472,7 @@ class SwitchDriver:
         try:
             conn.exit_config_mode()
             self._save(conn)
-        except (NetmikoTimeoutException, ReadTimeout, SSHException, OSError, EOFError) as exc:
+        except ssh_errors().lost as exc:
             raise self._lost(exc, None, self.save_command, batch) from exc
 
     def _save(self, conn: Connection) -> None:

@@ -22,11 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from netmiko.exceptions import NetmikoTimeoutException, ReadTimeout
-from paramiko.ssh_exception import SSHException
-
 from ironworks.common.errors import InvalidInput
-from ironworks.drivers.switches.base import Change, Connection, SwitchDriver
+from ironworks.drivers.switches.base import Change, Connection, SwitchDriver, ssh_errors
 
 _STATUS = "__ironworks_rc="
 _STATUS_LINE = re.compile(re.escape(_STATUS) + r"(\d+)")
@@ -105,7 +102,7 @@ class LinuxBridge(SwitchDriver):
                 output = str(
                     conn.send_command(f"{command}; echo {_STATUS}$?", auto_find_prompt=False)
                 )
-            except (NetmikoTimeoutException, ReadTimeout, SSHException, OSError, EOFError) as exc:
+            except ssh_errors().lost as exc:
                 raise self._lost(exc, change, command, done) from exc
             m = _STATUS_LINE.search(output)
             if m is None or m.group(1) != "0":

@@ -22,10 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from netmiko.exceptions import ReadTimeout
-from paramiko.ssh_exception import SSHException
-
-from ironworks.drivers.switches.base import Change, Connection, SwitchDriver
+from ironworks.drivers.switches.base import Change, Connection, SwitchDriver, ssh_errors
 from ironworks.drivers.switches.errors import SwitchCommandRejected, SwitchUnreachable
 
 
@@ -255,7 +252,7 @@ class JuniperJunos(SwitchDriver):
                 port=self._ports(batch),
                 command="commit",
             ) from exc
-        except (ReadTimeout, SSHException, OSError, EOFError) as exc:
+        except ssh_errors().lost as exc:
             raise SwitchUnreachable(
                 f"{self._where()} stopped answering during commit ({exc}): check on the "
                 "switch whether the commit landed (show system commit).",
