@@ -43,6 +43,7 @@ from ironworks.api.v1 import (
     nodes,
     ports,
     root,
+    step_lists,
     volumes,
 )
 from ironworks.common.errors import IronworksError
@@ -96,7 +97,17 @@ def create_app(svc: Services, console_relay: bool = False) -> FastAPI:
     ]
     for exc, handler in handlers:
         app.add_exception_handler(exc, handler)
-    for v1_router in (root, chassis, drivers, conductors, volumes, nodes, ports, allocations):
+    for v1_router in (
+        root,
+        chassis,
+        drivers,
+        conductors,
+        volumes,
+        nodes,
+        ports,
+        allocations,
+        step_lists,
+    ):
         app.include_router(v1_router.router)
     app.include_router(native_nodes.router)
     app.include_router(native_nodes.hardware_router)
