@@ -26,19 +26,23 @@ def _waiting_key(kind: StepKind) -> str:
 
 def plan(task: Task, kind: StepKind, requested: list[dict[str, Any]] | None) -> bool:
     """On a fresh request, keep `requested` (or forget an earlier plan when None); on a resume,
+    or when the same request runs again after a crash (its `step_plan` id is the saved one),
     keep what is saved. True when a plan of `kind` steps is there to run."""
     steps_key, index_key = _keys(kind)
-    if not task.args.get("resume"):
+    plan_id = task.args.get("step_plan")
+    same = plan_id is not None and task.internal.get(f"{kind}_step_plan") == plan_id
+    if not task.args.get("resume") and not same:
         if requested:
             task.internal[steps_key] = [dict(s) for s in requested]
             task.internal[index_key] = 0
+            task.internal[f"{kind}_step_plan"] = plan_id
         else:
             forget(task, kind)
     return bool(task.internal.get(steps_key))
 
 
 def forget(task: Task, kind: StepKind) -> None:
-    for key in (*_keys(kind), _waiting_key(kind)):
+    for key in (*_keys(kind), _waiting_key(kind), f"{kind}_step_plan"):
         task.internal.pop(key, None)
 
 

@@ -22,6 +22,7 @@ from ironworks.common.errors import (
     InvalidStateRequested,
     IronworksError,
 )
+from ironworks.common.ids import new_uuid
 from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
@@ -224,6 +225,8 @@ def _requested_steps(
         deploy_steps = step_lists.deploy_steps(conn, node, body.get("deploy_steps"))
         if deploy_steps:
             args["deploy_steps"] = deploy_steps
+    if args.get("clean_steps") or args.get("deploy_steps"):
+        args["step_plan"] = new_uuid()  # this request's plan (conductor/stepping.py)
     return args
 
 
