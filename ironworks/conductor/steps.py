@@ -82,6 +82,10 @@ def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Out
     (or its runbook) named, in order (conductor/stepping.py)."""
     node = task.node
     manual = stepping.plan(task, "clean", args.get("clean_steps"))
+    if not args.get("resume"):  # a resume job carries no arguments: the node keeps this one
+        task.internal.pop("disable_ramdisk", None)
+        if args.get("disable_ramdisk"):
+            task.internal["disable_ramdisk"] = True
     automated = node.get("automated_clean")
     if not manual and (
         automated is False or (automated is None and not task.options.get("automated_clean", True))
@@ -103,7 +107,7 @@ def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Out
             deploy.validate(task)
             if deploy.clean(task, None) == "wait":
                 return Outcome(states.WAIT)
-        if not args.get("disable_ramdisk"):  # Ironic leaves the node as it is then
+        if not task.internal.pop("disable_ramdisk", False):  # Ironic leaves the node as it is
             base.power_off(task)
     if not ports_to(task, Step.AVAILABLE):  # parked on the provisioning network
         mark(task, "cleaned")
