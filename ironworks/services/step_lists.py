@@ -233,7 +233,8 @@ def delete(svc: Services, kind: Kind, ident: str, caller: Caller) -> None:
 
 def runbook_for_node(conn: Connection, node: dict[str, Any], ident: Any) -> dict[str, Any]:
     """The runbook `ident` names, if this node may run it: its traits carry the runbook's name,
-    and the runbook is public, has no owner or has the node's owner (Ironic's rules)."""
+    and the runbook has no owner (public, or the cloud admin's) or its owner owns or leases the
+    node (Ironic's rules)."""
     if not isinstance(ident, str) or not ident:
         raise InvalidInput("runbook must be a runbook's name or UUID", field="runbook")
     book = db.get(conn, "runbooks", ident)
@@ -245,9 +246,10 @@ def runbook_for_node(conn: Connection, node: dict[str, Any], ident: Any) -> dict
             f"the trait {book['name']}",
             field="runbook",
         )
-    if not book["public"] and book["owner"] and book["owner"] != node.get("owner"):
+    if book["owner"] and book["owner"] not in (node.get("owner"), node.get("lessee")):
         raise InvalidInput(
-            f"Runbook {book['name']} belongs to another owner than node {node['uuid']}'s",
+            f"Runbook {book['name']} belongs to project {book['owner']}, which neither owns "
+            f"nor leases node {node['uuid']}",
             field="runbook",
         )
     return book

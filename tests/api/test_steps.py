@@ -248,3 +248,22 @@ def test_runbook_crud_and_clean_with_a_runbook(client, conductor, services):
     provision(client, u, "clean", "manageable", runbook=book["uuid"])
     assert internal(services, u)["fake_steps"] == ["first", "second"]
     assert client.delete("/v1/runbooks/CUSTOM_RB").status_code == 204
+
+
+def test_a_runbook_of_another_project_is_refused(client, conductor, services):
+    steps = [record("x") | {"order": 1}]
+    r = client.post("/v1/runbooks", json={"name": "CUSTOM_OWNED", "steps": steps, "owner": "p9"})
+    assert r.status_code == 201, r.text
+    r = client.post(
+        "/v1/runbooks",
+        json={"name": "CUSTOM_BOTH", "steps": steps, "owner": "p9", "public": True},
+    )
+    assert r.status_code == 400 and "public" in error_of(r)
+    u = manageable(client, traits=["CUSTOM_OWNED"])
+    body = {"target": "clean", "runbook": "CUSTOM_OWNED"}
+    r = client.put(f"/v1/nodes/{u}/states/provision", json=body)
+    assert r.status_code == 400 and "p9" in error_of(r)
+    patch = [{"op": "add", "path": "/lessee", "value": "p9"}]
+    assert client.patch(f"/v1/nodes/{u}", json=patch).status_code == 200
+    provision(client, u, "clean", "manageable", runbook="CUSTOM_OWNED")
+    assert internal(services, u)["fake_steps"] == ["x"]
