@@ -44,6 +44,7 @@ from ironworks.api.v1 import (
     nodes,
     ports,
     root,
+    step_lists,
     volumes,
 )
 from ironworks.common.errors import IronworksError
@@ -107,6 +108,7 @@ def create_app(svc: Services, console_relay: bool = False) -> FastAPI:
         ports,
         allocations,
         inspection_rules,
+        step_lists,
     ):
         app.include_router(v1_router.router)
     app.include_router(native_nodes.router)

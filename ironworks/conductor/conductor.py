@@ -356,8 +356,15 @@ class Conductor:
                 "drop_configdrive": self.artifacts.drop_configdrive,
                 "erase_mode": self.settings.boot.erase_mode,
                 "lldp_wait": self.settings.boot.lldp_wait,
+                "save_progress": lambda values: self._save_progress(node["id"], values),
             },
         )
+
+    def _save_progress(self, node_id: int, values: dict[str, Any]) -> None:
+        """The step that starts now and the progress so far (conductor/stepping.py), written
+        while we hold the node lock: shown at once, and a crash re-runs only that step."""
+        with self.db.write() as conn:
+            node_db.update_node(conn, node_id, values, expect={"reservation": self.host})
 
     def _configdrive(
         self, node: dict[str, Any], drive: Any, first_boot_url: str | None = None

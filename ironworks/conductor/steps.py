@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ironworks.common.errors import IronworksError
+from ironworks.conductor import stepping
 from ironworks.conductor.switching import clear_marks, mark, marked
 from ironworks.db.engine import utcnow
 from ironworks.domain import phases, states
@@ -80,10 +81,16 @@ def inspect(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> O
 
 
 def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
+    """Automated cleaning (the deploy interface's own), or the manual steps a `clean` request
+    (or its runbook) named, in order (conductor/stepping.py)."""
     node = task.node
-    manual = args.get("clean_steps")
+    manual = stepping.plan(task, "clean", args.get("clean_steps"))
+    if not args.get("resume"):  # a resume job carries no arguments: the node keeps this one
+        task.internal.pop("disable_ramdisk", None)
+        if args.get("disable_ramdisk"):
+            task.internal["disable_ramdisk"] = True
     automated = node.get("automated_clean")
-    if manual is None and (
+    if not manual and (
         automated is False or (automated is None and not task.options.get("automated_clean", True))
     ):
         if not ports_to(task, Step.AVAILABLE):
@@ -94,16 +101,27 @@ def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Out
             return Outcome(states.NETWORK_WAIT)
         deploy = ifaces["deploy"]
         assert isinstance(deploy, base.DeployInterface)
-        deploy.validate(task)
-        result = deploy.clean(task, manual)
-        if result == "wait":
-            return Outcome(states.WAIT)
-        base.power_off(task)
+        if manual:
+            result = stepping.run(task, ifaces, "clean")
+            if result == "wait":
+                return Outcome(states.WAIT, {"clean_step": stepping.current(task, "clean")})
+            stepping.forget(task, "clean")
+        else:
+            deploy.validate(task)
+            if deploy.clean(task, None) == "wait":
+                return Outcome(states.WAIT)
+        if not task.internal.pop("disable_ramdisk", False):  # Ironic leaves the node as it is
+            base.power_off(task)
     if not ports_to(task, Step.AVAILABLE):  # parked on the provisioning network
         mark(task, "cleaned")
         return Outcome(states.NETWORK_WAIT)
     clear_marks(task)
     return Outcome(states.DONE, {"clean_step": {}, "power_state": task.node["power_state"]})
+
+
+# Ironic's priority of the core deploy step (deploy.deploy): requested deploy steps with a
+# higher priority run before the image is written, the others after it, before the boot to disk.
+CORE_DEPLOY_PRIORITY = 100
 
 
 def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
@@ -112,12 +130,30 @@ def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Ou
     assert isinstance(boot, base.BootInterface)
     for iface in (power, mgmt, boot, dep):
         iface.validate(task)
+    requested = sorted(args.get("deploy_steps") or [], key=lambda s: -int(s.get("priority", 0)))
+    if stepping.plan(task, "deploy", requested):
+        before = sum(
+            1
+            for s in task.internal["deploy_steps"]
+            if int(s.get("priority", 0)) > CORE_DEPLOY_PRIORITY
+        )
+        ran_before = task.internal.get("deploy_step_index", 0) < before
+        if stepping.run(task, ifaces, "deploy", upto=before) == "wait":
+            return Outcome(states.WAIT, {"deploy_step": stepping.current(task, "deploy")})
+        if ran_before:  # the core step starts afresh after steps that ran (or resumed) now
+            task.args = {**task.args, "resume": False}
     if not marked(task, "written"):
         if not ports_to(task, Step.DEPLOY):
             return Outcome(states.NETWORK_WAIT)
-        result = dep.deploy(task)
-        if result == "wait":
-            return Outcome(states.WAIT)
+        if not marked(task, "image written"):
+            result = dep.deploy(task)
+            if result == "wait":
+                return Outcome(states.WAIT, {"deploy_step": _CORE_STEP})
+            mark(task, "image written")
+        if task.internal.get("deploy_steps"):
+            if stepping.run(task, ifaces, "deploy") == "wait":
+                return Outcome(states.WAIT, {"deploy_step": stepping.current(task, "deploy")})
+            stepping.forget(task, "deploy")
     if not ports_to(task, Step.ACTIVE):  # the host's own networks before its first boot
         mark(task, "written")
         return Outcome(states.NETWORK_WAIT)
@@ -132,6 +168,9 @@ def deploy(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Ou
     if (task.internal.get(FIRST_BOOT) or {}).get("sha256"):  # ends when the OS reports
         phase_start(task, phases.FIRST_BOOT)
     return Outcome(states.DONE, {"power_state": state, "deploy_step": {}})
+
+
+_CORE_STEP = {"interface": "deploy", "step": "deploy", "priority": CORE_DEPLOY_PRIORITY}
 
 
 def tear_down(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:

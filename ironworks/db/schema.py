@@ -819,6 +819,36 @@ inspection_rules = sa.Table(
     *_ts(),
 )
 
+# Ironic's deploy templates (API 1.55): steps a deploy adds when the instance's traits name the
+# template (its name is a trait). `steps`: [{interface, step, args, priority}].
+deploy_templates = sa.Table(
+    "deploy_templates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("steps", JSON, nullable=False, default=list),
+    sa.Column("extra", JSON, nullable=False, default=dict),
+    *_ts(),
+)
+
+# Ironic's runbooks (API 1.92): named lists of steps, run by `clean` (or `service`) with
+# `runbook` on a node whose traits name the runbook. `steps`: [{interface, step, args, order}].
+runbooks = sa.Table(
+    "runbooks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("uuid", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("steps", JSON, nullable=False, default=list),
+    sa.Column("disable_ramdisk", sa.Boolean, nullable=False, default=False),
+    sa.Column("owner", sa.String(255)),
+    sa.Column("public", sa.Boolean, nullable=False, default=False),
+    sa.Column("extra", JSON, nullable=False, default=dict),
+    *_ts(),
+)
+
 # --- monitoring: sensors, hardware event logs, alarms (#13) ----------------------------------------
 
 # Every sensor reading of every cycle, kept `monitoring.retention` seconds.

@@ -147,6 +147,19 @@ RULES: tuple[Rule, ...] = (
     Rule("billing:read", "billing", "show the prices of flavors", A, A, A, prd=False),
     Rule("usage:read", "billing", "view and export usage and its cost", A, J, J, prd=False),
     Rule("alarm:acknowledge", "alarms", "acknowledge an alarm", A, J, J, prd=False),
+    # Ironic's named step lists (#14): what a deploy or a cleaning runs, the cloud admin's.
+    Rule("deploy_template:read", "nodes", "list and show deploy templates", A, X, X, prd=False),
+    Rule(
+        "deploy_template:update",
+        "nodes",
+        "create, edit, delete deploy templates",
+        A,
+        X,
+        X,
+        prd=False,
+    ),
+    Rule("runbook:read", "nodes", "list and show runbooks", A, X, X, prd=False),
+    Rule("runbook:update", "nodes", "create, edit, delete runbooks", A, X, X, prd=False),
 )
 
 BY_OPERATION = {r.operation: r for r in RULES}

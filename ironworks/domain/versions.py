@@ -123,6 +123,8 @@ ENDPOINT_VERSIONS: dict[str, Version] = {
     "traits": (1, 37),
     "allocations": (1, 52),
     "inspection_rules": (1, 96),
+    "deploy_templates": (1, 55),
+    "runbooks": (1, 92),
 }
 
 # Behaviour switches.
@@ -137,6 +139,10 @@ DETAIL_PARAM: Version = (1, 43)
 ALLOCATION_UPDATE: Version = (1, 57)  # PATCH of an allocation's name and extra
 ALLOCATION_BACKFILL: Version = (1, 58)  # `node` in a new allocation: an already deployed node
 ALLOCATION_OWNER: Version = (1, 60)  # an allocation's `owner`
+DEPLOY_STEPS: Version = (1, 69)  # `deploy_steps` with active and rebuild
+DISABLE_RAMDISK: Version = (1, 70)  # `disable_ramdisk` with clean
+SERVICE_VERB: Version = (1, 87)  # the `service` verb and `service_steps` (refused: see states)
+RUNBOOK_VERB: Version = (1, 92)  # `runbook` with clean
 
 
 def visible(field: str, table: dict[str, Version], version: Version) -> bool:

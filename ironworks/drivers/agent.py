@@ -26,6 +26,7 @@ from ironworks.domain.capabilities import with_capability
 from ironworks.domain.power import POWER_ON
 from ironworks.drivers import base
 from ironworks.drivers.base import StepResult, Task
+from ironworks.drivers.declared_steps import step
 from ironworks_agent.protocol import ERASE_DISKS, INVENTORY, WRITE_CONFIGDRIVE, WRITE_IMAGE
 
 _LOG_LINES = 15  # lines of the agent's log carried into last_error
@@ -266,7 +267,7 @@ class AgentDeploy(base.DeployInterface):
             boot_ramdisk(task, "clean")
             return "wait"
         erase = s.latest(ERASE_DISKS)
-        if erase is None:
+        if erase is None or erase.get("consumed"):  # none yet, or an earlier step's
             _agent_up(task)
             mode = task.options.get("erase_mode", "metadata")
             for step in steps or []:
@@ -284,6 +285,16 @@ class AgentDeploy(base.DeployInterface):
             if phases.is_erase_disks(p["phase"]) and p.get("finished") is None:
                 p["finished"] = _now()
         return "done"
+
+    @step("clean", priority=10)
+    def erase_devices(self, task: Task) -> StepResult:
+        """Erase every disk in full from the ramdisk (the agent's `full` erase)."""
+        return self.clean(task, [{"interface": "deploy", "step": "erase_devices"}])
+
+    @step("clean", priority=99)
+    def erase_devices_metadata(self, task: Task) -> StepResult:
+        """Erase the disks' partition tables and signatures from the ramdisk."""
+        return self.clean(task, [{"interface": "deploy", "step": "erase_devices_metadata"}])
 
 
 class AgentInspect(base.InspectInterface):

@@ -18,6 +18,7 @@ from ironworks.common.errors import DriverError, InvalidInput
 from ironworks.domain.power import POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
 from ironworks.drivers import base
 from ironworks.drivers.base import Prop, Task
+from ironworks.drivers.declared_steps import step
 
 # The CPU model the fake inspection reports in its inventory.
 FAKE_CPU_MODEL = "Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz (fake)"
@@ -143,6 +144,12 @@ class FakeBoot(base.BootInterface):
         _delay(task, "boot")
 
 
+FAKE_STEP_ARGS = {
+    "label": {"description": "What the step notes in driver_internal_info.", "required": True},
+    "wait": {"description": "Answer 'wait' once before finishing.", "required": False},
+}
+
+
 class FakeDeploy(base.DeployInterface):
     name = "fake"
     properties = (_delay_prop("deploy"), _fail_prop("deploy"))
@@ -156,6 +163,31 @@ class FakeDeploy(base.DeployInterface):
 
     def clean(self, task: Task, steps: list[dict[str, Any]] | None) -> base.StepResult:
         _delay(task, "deploy")
+        return "done"
+
+    @step("clean", priority=10)
+    def erase_devices(self, task: Task) -> base.StepResult:
+        """Pretend to erase every disk (Ironic's name for a full erase)."""
+        _delay(task, "deploy")
+        return "done"
+
+    @step("clean", priority=99)
+    def erase_devices_metadata(self, task: Task) -> base.StepResult:
+        """Pretend to erase the disks' partition tables and signatures."""
+        _delay(task, "deploy")
+        return "done"
+
+    @step("clean", argsinfo=FAKE_STEP_ARGS, requires_ramdisk=False)
+    @step("deploy", argsinfo=FAKE_STEP_ARGS, requires_ramdisk=False)
+    @step("service", argsinfo=FAKE_STEP_ARGS, requires_ramdisk=False)
+    def record(self, task: Task, label: str, wait: bool = False) -> base.StepResult:
+        """A step that only notes that it ran: driver_internal_info `fake_steps` gets `label`
+        (tests see the order steps ran in). With `wait`, it first answers "wait" once, the
+        way a step that waits for the ramdisk does, and finishes when resumed."""
+        _delay(task, "deploy")
+        if wait and not task.args.get("resume"):
+            return "wait"
+        task.internal.setdefault("fake_steps", []).append(label)
         return "done"
 
     def adopt(self, task: Task) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from ironworks.common.errors import InvalidInput
 from ironworks.domain.nodes import INTERFACE_KINDS, is_secret_key
 from ironworks.drivers.base import HardwareType, Interface
+from ironworks.drivers.declared_steps import StepKind, declared
 from ironworks.drivers.fake import FakeHardware
 from ironworks.drivers.ipmi import IPMIHardware
 from ironworks.drivers.redfish import RedfishHardware
@@ -48,3 +49,15 @@ def secret_test(driver: str | None) -> Callable[[str], bool]:
     masked in responses, left out of exports (one rule: domain.nodes.is_secret_key)."""
     declared = secret_keys(driver)
     return lambda key: is_secret_key(key, declared)
+
+
+def known_steps(kind: StepKind) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every `kind` step some interface of a registered hardware type declares, by (interface,
+    step): what a deploy template or a runbook, which name no node, may name."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for hw in HARDWARE_TYPES.values():
+        for impls in hw.interfaces.values():
+            for impl in impls:
+                for st in declared(impl(), kind):
+                    out.setdefault((st["interface"], st["step"]), st)
+    return out

@@ -22,6 +22,7 @@ from ironworks.common.errors import (
     InvalidStateRequested,
     IronworksError,
 )
+from ironworks.common.ids import new_uuid
 from ironworks.db import agents as agent_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
@@ -30,7 +31,8 @@ from ironworks.domain import power, states
 from ironworks.domain import versions as v
 from ironworks.drivers.base import Task
 from ironworks.drivers.registry import interfaces_for
-from ironworks.services import licensing
+from ironworks.services import licensing, step_lists
+from ironworks.services import steps as steps_svc
 from ironworks.services.context import Caller, Services
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,12 @@ def accept_provision(
     """In the caller's transaction: check `verb` against the node's state, move the node and
     queue its job; the new provision state. The caller commits, then calls job_db.wake()."""
     state = node["provision_state"]
+    if verb in ("service", "unhold") and caller.version >= v.SERVICE_VERB:
+        raise InvalidInput(
+            f'The requested action "{verb}" is not supported: Ironworks has no servicing '
+            "states; run the steps with clean on a manageable node instead",
+            field="target",
+        )
     min_version = states.VERB_MIN_VERSION.get(verb)
     if min_version is None or caller.version < min_version:
         allowed = states.allowed_verbs(state)
@@ -103,7 +111,7 @@ def accept_provision(
         raise node_db.locked_error(node, node["reservation"], f"provision {verb}")
     if canonical in ("rebuild", "deleted") and node["protected"]:
         raise Forbidden(f"Node {node['uuid']} is protected; unset protected before {verb}")
-    args = _provision_args(node, canonical, body, caller)
+    args = _provision_args(conn, node, canonical, body, caller)
     values: dict[str, Any] = {
         "provision_state": target,
         "target_provision_state": states.goal_of(canonical, state),
@@ -140,7 +148,7 @@ def accept_provision(
 
 
 def _provision_args(
-    node: dict[str, Any], verb: str, body: dict[str, Any], caller: Caller
+    conn: Connection, node: dict[str, Any], verb: str, body: dict[str, Any], caller: Caller
 ) -> dict[str, Any]:
     args: dict[str, Any] = {}
     configdrive = body.get("configdrive")
@@ -158,31 +166,67 @@ def _provision_args(
         info = dict(node["instance_info"] or {})
         info["configdrive"] = configdrive
         args["instance_info"] = info
-    steps = body.get("clean_steps")
-    if verb == "clean":
-        if not isinstance(steps, list) or not steps:
-            raise InvalidInput("clean needs a non-empty list clean_steps", field="clean_steps")
-        for i, st in enumerate(steps):
-            if not isinstance(st, dict) or "interface" not in st or "step" not in st:
-                raise InvalidInput(
-                    f"clean_steps[{i}] needs 'interface' and 'step'", field=f"clean_steps/{i}"
-                )
-        args["clean_steps"] = steps
-    elif steps is not None:
-        raise InvalidInput("clean_steps is only accepted with the clean verb", field="clean_steps")
-    if body.get("deploy_steps") is not None:
-        if verb not in ("active", "rebuild"):
-            raise InvalidInput(
-                "deploy_steps is only accepted with active or rebuild", field="deploy_steps"
-            )
-        args["deploy_steps"] = body["deploy_steps"]
+    args.update(_requested_steps(conn, node, verb, body, caller))
     if verb == "rescue":
         pw = body.get("rescue_password")
         if not isinstance(pw, str) or not pw.strip():
             raise InvalidInput("rescue needs a non-empty rescue_password", field="rescue_password")
         args["rescue_password_set"] = True
-    if body.get("disable_ramdisk") is not None:
-        args["disable_ramdisk"] = bool(body["disable_ramdisk"])
+    return args
+
+
+def _requested_steps(
+    conn: Connection, node: dict[str, Any], verb: str, body: dict[str, Any], caller: Caller
+) -> dict[str, Any]:
+    """The steps a provision request runs, each checked against what the node's interfaces
+    declare (services/steps.py): `clean_steps` or a `runbook` with clean, `deploy_steps` and
+    the deploy templates the instance's traits name with active and rebuild."""
+    for key, version, verbs in (
+        ("clean_steps", (1, 15), ("clean",)),
+        ("runbook", v.RUNBOOK_VERB, ("clean",)),
+        ("disable_ramdisk", v.DISABLE_RAMDISK, ("clean",)),
+        ("deploy_steps", v.DEPLOY_STEPS, ("active", "rebuild")),
+        ("service_steps", v.SERVICE_VERB, ()),
+    ):
+        if body.get(key) is None:
+            continue
+        if caller.version < version:
+            raise InvalidInput(f"{key} needs API version {v.fmt(version)} or later", field=key)
+        if verb not in verbs:
+            raise InvalidInput(
+                f"{key} is not accepted with {verb}"
+                + (f"; only with {' or '.join(verbs)}" if verbs else ""),
+                field=key,
+            )
+    args: dict[str, Any] = {}
+    if verb == "clean":
+        disable = body.get("disable_ramdisk")
+        if disable is not None and not isinstance(disable, bool):
+            raise InvalidInput("disable_ramdisk must be true or false", field="disable_ramdisk")
+        if body.get("runbook") is not None:
+            if body.get("clean_steps") is not None:
+                raise InvalidInput("give clean_steps or a runbook, not both", field="runbook")
+            book = step_lists.runbook_for_node(conn, node, body["runbook"])
+            raw, where = step_lists.ordered(book["steps"]), "runbook"
+            disable = bool(disable or book["disable_ramdisk"])
+        else:
+            if body.get("clean_steps") is None:
+                raise InvalidInput(
+                    "clean needs a non-empty list clean_steps (or a runbook)", field="clean_steps"
+                )
+            raw, where = body["clean_steps"], "clean_steps"
+        ifaces = interfaces_for(node)
+        args["clean_steps"] = steps_svc.for_node(
+            ifaces, "clean", raw, where, disable_ramdisk=bool(disable)
+        )
+        if disable:
+            args["disable_ramdisk"] = True
+    if verb in ("active", "rebuild"):
+        deploy_steps = step_lists.deploy_steps(conn, node, body.get("deploy_steps"))
+        if deploy_steps:
+            args["deploy_steps"] = deploy_steps
+    if args.get("clean_steps") or args.get("deploy_steps"):
+        args["step_plan"] = new_uuid()  # this request's plan (conductor/stepping.py)
     return args
 
 

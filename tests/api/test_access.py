@@ -194,6 +194,10 @@ CALLS: dict[str, tuple[str, str, Any]] = {
         {"flavor": "fpub", "price": "1.50", "currency": "CNY"},
     ),
     "usage:read": ("GET", "/api/v1/usage?project=p1&start=2026-01-01T00:00:00Z", None),
+    "deploy_template:read": ("GET", "/v1/deploy_templates", None),
+    "deploy_template:update": ("POST", "/v1/deploy_templates", {"name": "bad name"}),
+    "runbook:read": ("GET", "/v1/runbooks", None),
+    "runbook:update": ("POST", "/v1/runbooks", {"name": "bad name"}),
 }
 NOT_SERVED = {r.operation for r in policy.RULES} - set(CALLS)
 ROLES = [Role.ADMIN, Role.DEPT_ADMIN, Role.PROJECT_ADMIN, Role.MEMBER]

@@ -239,6 +239,18 @@ def test_inspect_clean_deploy_and_undeploy_through_the_agent(
     ports = http.get(f"/v1/nodes/{uuid}/ports").json()["ports"]
     assert [p["address"] for p in ports] == [MAC]
 
+    # Manual cleaning runs the agent deploy interface's declared step; clean_step shows it.
+    with disk.open("r+b") as f:
+        f.write(b"MANUAL" * 100)
+    steps = [{"interface": "deploy", "step": "erase_devices_metadata"}]
+    act(http, uuid, "clean", clean_steps=steps)
+    node = settle(http, uuid, {"clean wait"})
+    assert node["clean_step"] == {**steps[0], "args": {}}
+    with ramdisk(cloud, root):
+        node = settle(http, uuid, {"manageable", "clean failed"})
+    assert node["provision_state"] == "manageable", node["last_error"]
+    assert node["clean_step"] == {} and disk.read_bytes()[:600] == b"\0" * 600
+
     # Cleaning erases the disk's metadata; a marker at the start of the disk is gone.
     with disk.open("r+b") as f:
         f.write(b"MARKER" * 100)
