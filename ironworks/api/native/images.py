@@ -32,6 +32,7 @@ api_router = APIRouter(prefix="/api/v1", tags=["images"])
 boot_router = APIRouter(tags=["boot"])
 PartQuery = Annotated[str | None, Query(description="Deploy images: kernel or initramfs.")]
 OCTETS = "application/octet-stream"
+BINARY = {"type": "string", "format": "binary"}
 
 # the service keeps its rules (names stripped, formats, who may set what); the models carry the
 # types and refuse a field they do not name
@@ -169,7 +170,7 @@ async def delete_image(ctx: CtxDep, ident: str) -> Response:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {OCTETS: {"schema": {"type": "string", "format": "binary"}}},
+            "content": {OCTETS: {"schema": BINARY}},
         }
     },
     dependencies=[Allow("image:update")],
@@ -227,7 +228,10 @@ async def import_image(ctx: CtxDep, ident: str, body: Annotated[ImageImport, Bod
     "/images/{ident}/file",
     response_class=Response,
     summary="Download an image's data (Range requests answered)",
-    responses={200: {"content": {OCTETS: {}}}, 206: {"content": {OCTETS: {}}}},
+    responses={
+        200: {"content": {OCTETS: {"schema": BINARY}}},
+        206: {"description": "The range asked for.", "content": {OCTETS: {"schema": BINARY}}},
+    },
     dependencies=[Allow("image:read")],
 )
 async def download_image(ctx: CtxDep, ident: str, part: PartQuery = None) -> Response:
