@@ -9,6 +9,8 @@ from fastapi import Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.utils import generate_unique_id
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -71,6 +73,16 @@ class _ChassisCache:
         self._at = 0.0
 
 
+def operation_id(route: APIRoute) -> str:
+    """Stable OpenAPI operation ids on /api/v1: the handler's name (`list_hosts`,
+    `create_flavor`), unless the route names one itself; FastAPI's own (name, path and method)
+    elsewhere, as generated clients of /v1 know them. tests/api/test_openapi.py checks they are
+    unique."""
+    if route.path_format.startswith("/api/v1/"):
+        return route.name
+    return generate_unique_id(route)
+
+
 def create_app(svc: Services, console_relay: bool = False) -> FastAPI:
     """The API. `console_relay`: no conductor runs in this process (`ironworks api`), so a
     console WebSocket is relayed to the node's conductor instead of bridged here."""
@@ -84,6 +96,7 @@ def create_app(svc: Services, console_relay: bool = False) -> FastAPI:
         # no OpenTelemetry exporter is configured here; skip its per-request checks
         telemetry={"tracing": False, "metrics": False, "logs": False},
         dependencies=[Depends(check_access)],
+        generate_unique_id_function=operation_id,
     )
     app.state.services = svc
     app.state.conductor_map = conductor_svc.ConductorMap(svc)

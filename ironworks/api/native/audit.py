@@ -6,16 +6,43 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from ironworks.api.access import Allow
-from ironworks.api.deps import JSON, CtxDep
+from ironworks.api.deps import CtxDep
 from ironworks.api.native.downloads import SHEET_RESPONSES, Format, sheet_response
+from ironworks.api.native.networks import Timestamp
 from ironworks.common.errors import InvalidInput
 from ironworks.services import audit
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
 EXPORT_LIMIT = 100_000
+
+
+class AuditEvent(BaseModel):
+    """One request that changed something (or tried to), or a conductor's own action."""
+
+    uuid: str
+    created_at: Timestamp
+    user_name: str | None
+    project_name: str | None
+    action: str = Field(description="The permission operation, e.g. `host:create`.")
+    target_type: str | None
+    target_id: str | None
+    target_name: str | None
+    outcome: str = Field(description="`success`, `failure` or `denied`.")
+    status_code: int | None
+    detail: str | None
+    request_id: str | None
+    source: str | None
+    method: str | None
+    path: str | None
+
+
+class AuditEventList(BaseModel):
+    audit_events: list[AuditEvent]
+    next_marker: str | None = None
 
 
 def _scope(ctx: Any) -> set[int] | None:
@@ -51,13 +78,14 @@ def _order(ctx: Any) -> dict[str, str]:
     summary="Audit events, newest first unless sorted (filters: user_name, action, target_type, "
     "target_id, outcome, request_id; sort_key: created_at, user_name, project_name, action, "
     "target_type, target_id, target_name, outcome, status_code)",
+    response_model_exclude_unset=True,  # next_marker only when the page is full
     dependencies=[Allow("audit:read")],
 )
 async def list_events(
     ctx: CtxDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     marker: Annotated[str | None, Query(description="uuid of the last event seen")] = None,
-) -> JSON:
+) -> AuditEventList:
     events = await ctx.run(
         audit.list_events,
         ctx.svc,
@@ -70,7 +98,7 @@ async def list_events(
     out: dict[str, Any] = {"audit_events": events}
     if len(events) == limit:
         out["next_marker"] = events[-1]["uuid"]
-    return JSON(out)
+    return AuditEventList.model_validate(out)
 
 
 @router.get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from ironworks.api.access import AnyUser, Public
 from ironworks.api.deps import JSON, CtxDep
+from ironworks.api.native.networks import StrictBody, Timestamp
 from ironworks.common.errors import InvalidInput, IronworksError
 from ironworks.domain import policy
 from ironworks.domain.policy import Cell
@@ -19,12 +20,12 @@ from ironworks.services import audit, auth
 router = APIRouter(prefix="/api/v1/auth", tags=["identity"])
 
 
-class LogIn(BaseModel):
+class LogIn(StrictBody):
     username: str = Field(min_length=1, max_length=255)
     password: str = Field(min_length=1, max_length=1024)
 
 
-class AppCredential(BaseModel):
+class AppCredential(StrictBody):
     name: str = Field(min_length=1, max_length=255, description="What it is for.")
     ttl: float | None = Field(
         None,
@@ -35,7 +36,7 @@ class AppCredential(BaseModel):
     )
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(StrictBody):
     current_password: str = Field(min_length=1, max_length=1024)
     password: str = Field(min_length=1, max_length=1024, description="The new password.")
 
@@ -51,6 +52,25 @@ class AppCredentialList(BaseModel):
     application_credentials: list[AppCredentialOut]
 
 
+class IssuedToken(BaseModel):
+    """A token, shown this once: send it as `X-Auth-Token` (or `Authorization: Bearer`)."""
+
+    token: str
+    id: str
+    kind: Literal["session", "application"]
+    name: str | None
+    expires_at: Timestamp | None
+
+
+class TokenUser(BaseModel):
+    id: str = Field(description="The user's uuid.")
+    name: str
+
+
+class Session(IssuedToken):
+    user: TokenUser
+
+
 def _principal(ctx: Any) -> auth.Principal:
     p = ctx.caller.principal
     if p is None:
@@ -64,7 +84,7 @@ def _principal(ctx: Any) -> auth.Principal:
     summary="Log in: a token for a user name and password",
     dependencies=[Public()],
 )
-async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
+async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> Session:
     svc = ctx.svc
     event = {
         "action": "auth:login",
@@ -84,7 +104,7 @@ async def log_in(ctx: CtxDep, body: Annotated[LogIn, Body()]) -> JSON:
         )
         raise
     await ctx.run(audit.record_now, svc, outcome="success", status_code=201, **event)
-    return JSON(out, status_code=201)
+    return Session.model_validate(out)
 
 
 class Me(BaseModel):
@@ -157,11 +177,11 @@ async def change_password(ctx: CtxDep, body: Annotated[PasswordChange, Body()]) 
     summary="A named token for automation",
     dependencies=[AnyUser()],
 )
-async def app_credential(ctx: CtxDep, body: Annotated[AppCredential, Body()]) -> JSON:
+async def app_credential(ctx: CtxDep, body: Annotated[AppCredential, Body()]) -> IssuedToken:
     out = await ctx.run(
         auth.create_application_credential, ctx.svc, _principal(ctx), body.name, body.ttl
     )
-    return JSON(out, status_code=201)
+    return IssuedToken.model_validate(out)
 
 
 @router.get(

@@ -15,7 +15,15 @@ from ironworks.services import sheets
 from ironworks.services.sheets import CSV_MIME, XLSX_MIME
 
 # the route's `responses=`: what OpenAPI says a 200 carries
-SHEET_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {CSV_MIME: {}, XLSX_MIME: {}}}}
+SHEET_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file, as an attachment.",
+        "content": {
+            CSV_MIME: {"schema": {"type": "string"}},
+            XLSX_MIME: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
 # the route's `format` parameter
 Format = Annotated[Literal["csv", "xlsx"], Query(alias="format")]
 

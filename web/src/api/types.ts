@@ -255,7 +255,7 @@ export interface HostDetail extends HostRow {
   cpu_model: string | null;
   power_state: string | null;
   ip_addresses: string[];
-  nics: { mac: string; pxe_enabled: boolean }[];
+  nics: components["schemas"]["HostNic"][];
   disks: Disk[];
   audit: AuditEvent[];
   updated_at: string | null;

@@ -145,10 +145,15 @@ export default function HostDetail() {
             key: "nics",
             label: t("node.nics"),
             children: (
-              <Table rowKey="mac" size="small" pagination={false} dataSource={h.nics}
+              <Table rowKey="uuid" size="small" pagination={false} dataSource={h.nics}
                 columns={[
                   { title: t("port.address"), dataIndex: "mac" },
-                  { title: t("port.pxe"), dataIndex: "pxe_enabled", render: (v: boolean) => (v ? t("common.yes") : t("common.no")) },
+                  { title: t("hostDetail.network"), dataIndex: "network_name" },
+                  {
+                    title: t("hostDetail.ips"),
+                    dataIndex: "fixed_ips",
+                    render: (ips: Host["nics"][number]["fixed_ips"]) => ips.map((ip) => ip.address).join(", "),
+                  },
                 ]}
               />
             ),
