@@ -40,6 +40,7 @@ from ironworks.api.v1 import (
     chassis,
     conductors,
     drivers,
+    node_hardware,
     nodes,
     ports,
     root,
@@ -96,7 +97,17 @@ def create_app(svc: Services, console_relay: bool = False) -> FastAPI:
     ]
     for exc, handler in handlers:
         app.add_exception_handler(exc, handler)
-    for v1_router in (root, chassis, drivers, conductors, volumes, nodes, ports, allocations):
+    for v1_router in (
+        root,
+        chassis,
+        drivers,
+        conductors,
+        volumes,
+        node_hardware,
+        nodes,
+        ports,
+        allocations,
+    ):
         app.include_router(v1_router.router)
     app.include_router(native_nodes.router)
     app.include_router(native_nodes.hardware_router)

@@ -122,6 +122,9 @@ ENDPOINT_VERSIONS: dict[str, Version] = {
     "raid": (1, 12),
     "traits": (1, 37),
     "allocations": (1, 52),
+    "bios": (1, 40),
+    "firmware": (1, 86),
+    "vmedia": (1, 89),
 }
 
 # Behaviour switches.
@@ -136,6 +139,7 @@ DETAIL_PARAM: Version = (1, 43)
 ALLOCATION_UPDATE: Version = (1, 57)  # PATCH of an allocation's name and extra
 ALLOCATION_BACKFILL: Version = (1, 58)  # `node` in a new allocation: an already deployed node
 ALLOCATION_OWNER: Version = (1, 60)  # an allocation's `owner`
+BIOS_REGISTRY: Version = (1, 74)  # BIOS settings' registry fields, `detail` and `fields`
 
 
 def visible(field: str, table: dict[str, Version], version: Version) -> bool:
