@@ -49,10 +49,11 @@ class Link(BaseModel):
 
 
 class BIOSSetting(BaseModel):
-    """One BIOS setting as the BMC last reported it; the registry fields from API 1.74."""
+    """One BIOS setting as the BMC last reported it; the registry fields from API 1.74 (with
+    `fields=`, only the fields asked for and the links)."""
 
-    name: str
-    value: str | None
+    name: str | None = None
+    value: str | None = None
     attribute_type: str | None = None
     allowable_values: list[str] | None = None
     lower_bound: int | None = None
