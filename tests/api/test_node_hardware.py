@@ -8,6 +8,9 @@ import json
 
 import pytest
 
+from ironworks.db import bios as bios_db
+from ironworks.db import firmware as firmware_db
+from ironworks.db import nodes as node_db
 from ironworks.drivers.fake import FAKE_BIOS_DEFAULTS, FAKE_VMEDIA
 from tests.api.test_nodes import make_node, provision
 
@@ -174,3 +177,27 @@ def test_raid_logical_disk_properties(client):
         assert r.status_code == 400, r.text
         assert f"the {driver} hardware type does not support RAID" in error_of(r)
     assert client.get("/v1/drivers/nope/raid/logical_disk_properties").status_code == 404
+
+
+def test_cache_keeps_created_at_and_marks_changes(client, db):
+    u = make_node(client)["uuid"]
+    with db.write() as conn:
+        node_id = node_db.get_node(conn, u)["id"]
+        bios_db.replace(conn, node_id, [{"name": "A", "value": 1}, {"name": "B", "value": "x"}])
+        firmware_db.record(conn, node_id, [{"component": "bios", "current_version": "1.0"}])
+    with db.read() as conn:
+        first = {s["name"]: s for s in bios_db.list_settings(conn, node_id)}
+    with db.write() as conn:
+        bios_db.replace(conn, node_id, [{"name": "A", "value": 1}, {"name": "C", "value": None}])
+        firmware_db.record(
+            conn,
+            node_id,
+            [{"component": "bios", "current_version": "1.1", "last_version_flashed": "1.1"}],
+        )
+    with db.read() as conn:
+        after = {s["name"]: s for s in bios_db.list_settings(conn, node_id)}
+        fw = firmware_db.list_components(conn, node_id)
+    assert set(after) == {"A", "C"} and after["A"]["value"] == "1"
+    assert after["A"]["created_at"] == first["A"]["created_at"] and after["A"]["updated_at"] is None
+    assert fw[0]["initial_version"] == "1.0" and fw[0]["current_version"] == "1.1"
+    assert fw[0]["last_version_flashed"] == "1.1" and fw[0]["updated_at"] is not None
