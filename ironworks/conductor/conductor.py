@@ -44,7 +44,9 @@ from ironworks.conductor.steps import Outcome, run_step
 from ironworks.conductor.switching import DriverFor, Switching, host_network_data
 from ironworks.db import agents as agent_db
 from ironworks.db import allocations as alloc_db
+from ironworks.db import bios as bios_db
 from ironworks.db import conductors as conductor_db
+from ironworks.db import firmware as firmware_db
 from ironworks.db import inspection_rules as rule_db
 from ironworks.db import jobs as job_db
 from ironworks.db import nodes as node_db
@@ -457,6 +459,10 @@ class Conductor:
                     message = f"{state} -> {new}: " + found.sentence()
                     if out.message:  # e.g. the inspection rules that matched
                         message += f"; {out.message}"
+                if out.bios_settings is not None:  # what the BMC reported: the API's cache
+                    bios_db.replace(conn, node["id"], out.bios_settings)
+                if out.firmware:
+                    firmware_db.record(conn, node["id"], out.firmware)
                 for note in out.notes:  # e.g. which switch ports moved, before the step's line
                     node_db.record_event(
                         conn,

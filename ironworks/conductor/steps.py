@@ -44,6 +44,29 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     # what an inspection found, for the inspection rules (base.INVENTORY_KEY, or the agent's)
     inventory: dict[str, Any] = field(default_factory=dict)
+    # what the BMC reported of the BIOS and the firmware (Task.bios_settings, Task.firmware):
+    # the conductor caches them in the same commit; None: not read
+    bios_settings: list[dict[str, Any]] | None = None
+    firmware: list[dict[str, Any]] | None = None
+
+
+def refresh_hardware_cache(task: Task, ifaces: dict[str, Interface]) -> None:
+    """Read the BIOS settings and firmware versions for the cache (verify, inspection, cleaning).
+
+    Best effort: a node whose interfaces cannot read them (no-bios, a BMC without a Bios
+    resource) keeps its cache as it was, and the phase goes on.
+    """
+    for kind, attr in (("bios", "bios_settings"), ("firmware", "firmware")):
+        iface = ifaces.get(kind)
+        if iface is None or iface.name.startswith("no-") or getattr(task, attr) is not None:
+            continue
+        try:
+            if isinstance(iface, base.BIOSInterface):
+                task.bios_settings = iface.get_settings(task)
+            elif isinstance(iface, base.FirmwareInterface):
+                task.firmware = iface.get_components(task)
+        except IronworksError as e:
+            log.info("node %s: %s not cached: %s", task.uuid, kind, e.message)
 
 
 def ports_to(task: Task, step: Step, *, may_wait: bool = True) -> bool:
@@ -58,7 +81,9 @@ def verify(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Ou
     ifaces["management"].validate(task)
     power = ifaces["power"]
     assert isinstance(power, base.PowerInterface)
-    return Outcome(states.DONE, {"power_state": power.get_power_state(task)})
+    values = {"power_state": power.get_power_state(task)}
+    refresh_hardware_cache(task, ifaces)
+    return Outcome(states.DONE, values)
 
 
 def inspect(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Outcome:
@@ -72,6 +97,7 @@ def inspect(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> O
         return Outcome(states.WAIT)
     nics = found.pop(base.NICS_KEY, None) or []
     inventory = found.pop(base.INVENTORY_KEY, None) or task.internal.get("inventory") or {}
+    refresh_hardware_cache(task, ifaces)
     values = {
         "properties": found,
         "inspection_finished_at": utcnow(),
@@ -116,6 +142,7 @@ def clean(task: Task, ifaces: dict[str, Interface], args: dict[str, Any]) -> Out
         mark(task, "cleaned")
         return Outcome(states.NETWORK_WAIT)
     clear_marks(task)
+    refresh_hardware_cache(task, ifaces)
     return Outcome(states.DONE, {"clean_step": {}, "power_state": task.node["power_state"]})
 
 
@@ -255,6 +282,7 @@ def run_step(task: Task, args: dict[str, Any]) -> Outcome:
         log.exception("step %s of node %s crashed", state, task.uuid)
         out = Outcome(states.FAIL, message=f"{PHASE[state]} failed with an internal error: {e!r}")
     out.notes = task.notes
+    out.bios_settings, out.firmware = task.bios_settings, task.firmware
     if task.internal != before:  # the timeline and what the agent reported, kept on failure too
         out.values.setdefault("driver_internal_info", task.internal)
     if task.node.get("power_state") != power_before:  # e.g. powered on to boot the ramdisk

@@ -941,3 +941,42 @@ alarm_notifications = sa.Table(
     sa.UniqueConstraint("alarm_id", "event", "channel", "target"),
     sa.Index("ix_alarm_notifications_next_at", "next_at"),
 )
+
+# --- a node's BIOS settings and firmware components, as its BMC last reported them (#14) ----------
+
+# Ironic's BIOS cache: replaced whole when the conductor reads the BIOS (verify, inspection,
+# cleaning, a BIOS step). The registry columns (API 1.74) are None when the BMC has no registry.
+bios_settings = sa.Table(
+    "bios_settings",
+    metadata,
+    sa.Column(
+        "node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("value", sa.Text),
+    sa.Column("attribute_type", sa.String(255)),
+    sa.Column("allowable_values", JSON),
+    sa.Column("lower_bound", sa.Integer),
+    sa.Column("upper_bound", sa.Integer),
+    sa.Column("min_length", sa.Integer),
+    sa.Column("max_length", sa.Integer),
+    sa.Column("read_only", sa.Boolean),
+    sa.Column("reset_required", sa.Boolean),
+    sa.Column("unique", sa.Boolean),
+    *_ts(),
+)
+
+# Ironic's firmware components (API 1.86): the version first seen, the current one and the last
+# one an update step flashed.
+firmware_components = sa.Table(
+    "firmware_components",
+    metadata,
+    sa.Column(
+        "node_id", sa.Integer, sa.ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("component", sa.String(64), primary_key=True),
+    sa.Column("initial_version", sa.String(255), nullable=False),
+    sa.Column("current_version", sa.String(255)),
+    sa.Column("last_version_flashed", sa.String(255)),
+    *_ts(),
+)

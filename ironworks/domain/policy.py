@@ -100,6 +100,7 @@ RULES: tuple[Rule, ...] = (
     Rule("audit:export", "logs / audit", "export", A, J, J),
     # --- Ironworks' own rows -----------------------------------------------------------------
     Rule("node:read", "nodes", "list and show nodes (the node API)", A, X, X, prd=False),
+    Rule("node:vmedia", "nodes", "attach and detach virtual media", A, X, X, prd=False),
     Rule("flavor:choose", "flavors", "list the flavors a project may use", A, J, J, prd=False),
     Rule("department:create", "identity", "create department", A, X, X, prd=False),
     Rule("department:update", "identity", "edit department, its quota", A, X, X, prd=False),

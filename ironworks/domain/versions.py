@@ -125,6 +125,9 @@ ENDPOINT_VERSIONS: dict[str, Version] = {
     "inspection_rules": (1, 96),
     "deploy_templates": (1, 55),
     "runbooks": (1, 92),
+    "bios": (1, 40),
+    "firmware": (1, 86),
+    "vmedia": (1, 89),
 }
 
 # Behaviour switches.
@@ -143,6 +146,7 @@ DEPLOY_STEPS: Version = (1, 69)  # `deploy_steps` with active and rebuild
 DISABLE_RAMDISK: Version = (1, 70)  # `disable_ramdisk` with clean
 SERVICE_VERB: Version = (1, 87)  # the `service` verb and `service_steps` (refused: see states)
 RUNBOOK_VERB: Version = (1, 92)  # `runbook` with clean
+BIOS_REGISTRY: Version = (1, 74)  # BIOS settings' registry fields, `detail` and `fields`
 
 
 def visible(field: str, table: dict[str, Version], version: Version) -> bool:

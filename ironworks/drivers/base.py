@@ -55,6 +55,12 @@ class Task:
     # Lines for the node's history besides the step's own (e.g. which switch ports moved),
     # written with the step's outcome, failed or not.
     notes: list[str] = field(default_factory=list)
+    # What the BMC reported of the BIOS settings and firmware components during this work
+    # (`bios_settings`: dicts with name, value and the registry fields; `firmware`: dicts with
+    # component, current_version, last_version_flashed): the conductor caches them with the
+    # step's outcome (db/bios.py, db/firmware.py). None: not read.
+    bios_settings: list[dict[str, Any]] | None = None
+    firmware: list[dict[str, Any]] | None = None
 
     @property
     def driver_info(self) -> dict[str, Any]:
@@ -90,6 +96,16 @@ def _unsupported(iface: Interface, what: str) -> NotSupported:
     return NotSupported(
         f"the {iface.name!r} {iface.kind} interface does not support {what}; "
         f"set {iface.kind}_interface to one that does"
+    )
+
+
+def refused(iface: Interface, task: Task, what: str, instead: str) -> NotSupported:
+    """A clear refusal for an operation the node's hardware type cannot do at all: names the
+    hardware type and the interface, and says what the operator can do `instead`."""
+    driver = task.node.get("driver") or "this"
+    return NotSupported(
+        f"node {task.uuid}: the {driver} hardware type does not support {what} "
+        f"({iface.kind}_interface is {iface.name!r}); {instead}"
     )
 
 
@@ -193,6 +209,26 @@ class ManagementInterface(Interface):
     def get_sensors_data(self, task: Task) -> dict[str, Any]:
         raise _unsupported(self, "sensors")
 
+    def attach_virtual_media(self, task: Task, device_type: str, image_url: str) -> None:
+        """Insert the image at `image_url` into the BMC's `device_type` (cdrom, floppy, disk)."""
+        raise refused(
+            self,
+            task,
+            "virtual media",
+            "attach the image through the BMC's own web interface, or enroll the server with "
+            "the redfish hardware type",
+        )
+
+    def detach_virtual_media(self, task: Task, device_types: Sequence[str]) -> None:
+        """Eject whatever media the BMC's `device_types` hold (none inserted: nothing to do)."""
+        raise refused(
+            self,
+            task,
+            "virtual media",
+            "eject the image through the BMC's own web interface, or enroll the server with "
+            "the redfish hardware type",
+        )
+
     def get_health(self, task: Task) -> Health:
         """The node's sensors and its event-log entries new since the last call (the sensor
         cycle; the interface remembers where it read up to, the database de-duplicates)."""
@@ -277,9 +313,99 @@ class RAIDInterface(Interface):
     def delete_configuration(self, task: Task) -> None:
         raise _unsupported(self, "RAID")
 
+    def logical_disk_properties(self) -> dict[str, str]:
+        """What a logical disk of `target_raid_config` may say (Ironic's
+        `GET /v1/drivers/{name}/raid/logical_disk_properties`)."""
+        raise _unsupported(self, "RAID")
+
+
+# Ironic's logical disk properties, described for operators.
+LOGICAL_DISK_PROPERTIES = {
+    "size_gb": "Size in GiB (integer) of the logical disk, or 'MAX' for the rest. Required.",
+    "raid_level": "RAID level of the logical disk: 0, 1, 2, 5, 6, 1+0, 5+0 or 6+0. Required.",
+    "volume_name": "Name of the volume. Optional.",
+    "is_root_volume": "Whether this is the root volume the image goes to. Optional.",
+    "share_physical_disks": "Whether the logical disk may share physical disks with others. "
+    "Optional.",
+    "disk_type": "Physical disk type: hdd or ssd. Optional.",
+    "interface_type": "Physical disk interface: sata, scsi or sas. Optional.",
+    "number_of_physical_disks": "Number of physical disks to use. Optional.",
+    "controller": "The controller to create the logical disk on. Optional.",
+    "physical_disks": "The physical disks to use, as the controller names them. Optional.",
+}
+
+# What an operator can do about RAID where Ironworks cannot configure it.
+RAID_INSTEAD = (
+    "build the arrays in the RAID controller's own setup utility (or its vendor tool), then "
+    "deploy: Ironworks writes the image to the logical disk the server presents"
+)
+
+
+# Ironic's argsinfo of the BIOS steps (redfish and fake declare them).
+BIOS_APPLY_ARGSINFO = {
+    "settings": {
+        "description": ('A list of BIOS settings to be applied, each {"name": ..., "value": ...}'),
+        "required": True,
+    }
+}
+FIRMWARE_UPDATE_ARGSINFO = {
+    "settings": {
+        "description": (
+            'A list of firmware updates, each {"component": "bios" or "bmc", "url": ...}'
+        ),
+        "required": True,
+    }
+}
+
+
+def check_bios_settings(settings: Any) -> dict[str, Any]:
+    """`settings` of a BIOS step as {name: value}, or InvalidInput naming the bad entry."""
+    if not isinstance(settings, list) or not settings:
+        raise InvalidInput(
+            'settings must be a non-empty list of {"name": ..., "value": ...}', field="settings"
+        )
+    out: dict[str, Any] = {}
+    for i, s in enumerate(settings):
+        if not isinstance(s, dict) or not isinstance(s.get("name"), str) or "value" not in s:
+            raise InvalidInput(
+                f'settings[{i}] must be {{"name": <string>, "value": <value>}}',
+                field=f"settings/{i}",
+            )
+        out[s["name"]] = s["value"]
+    return out
+
+
+def check_firmware_settings(settings: Any) -> list[dict[str, str]]:
+    """`settings` of a firmware update step, or InvalidInput naming the bad entry."""
+    if not isinstance(settings, list) or not settings:
+        raise InvalidInput(
+            'settings must be a non-empty list of {"component": ..., "url": ...}',
+            field="settings",
+        )
+    for i, s in enumerate(settings):
+        ok = isinstance(s, dict) and s.get("component") in ("bios", "bmc")
+        if not ok or not isinstance(s.get("url"), str) or not s["url"]:
+            raise InvalidInput(
+                f'settings[{i}] must be {{"component": "bios" or "bmc", "url": <image URL>}}',
+                field=f"settings/{i}",
+            )
+    return list(settings)
+
 
 class BIOSInterface(Interface):
     kind = "bios"
+
+    def get_settings(self, task: Task) -> list[dict[str, Any]]:
+        """The BIOS settings the BMC reports now: dicts with `name`, `value` and, when the BMC
+        has an attribute registry, `attribute_type`, `allowable_values`, bounds, lengths,
+        `read_only`, `reset_required`, `unique` (Ironic's registry fields)."""
+        raise refused(
+            self,
+            task,
+            "BIOS settings",
+            "change them in the server's setup screen, or enroll the server with the redfish "
+            "hardware type",
+        )
 
 
 class VendorInterface(Interface):
@@ -307,6 +433,17 @@ class StorageInterface(Interface):
 class FirmwareInterface(Interface):
     kind = "firmware"
 
+    def get_components(self, task: Task) -> list[dict[str, Any]]:
+        """The firmware components the BMC reports: dicts with `component` ("bios", "bmc")
+        and `current_version`."""
+        raise refused(
+            self,
+            task,
+            "firmware components",
+            "read the versions from the BMC's web interface, or enroll the server with the "
+            "redfish hardware type",
+        )
+
 
 # Generic "no-*" implementations: the interface exists, the operation is refused clearly.
 class NoConsole(ConsoleInterface):
@@ -315,6 +452,15 @@ class NoConsole(ConsoleInterface):
 
 class NoRAID(RAIDInterface):
     name = "no-raid"
+
+    def validate_raid_config(self, task: Task, config: dict[str, Any]) -> None:
+        raise refused(self, task, "RAID configuration", RAID_INSTEAD)
+
+    def create_configuration(self, task: Task) -> dict[str, Any]:
+        raise refused(self, task, "RAID configuration", RAID_INSTEAD)
+
+    def delete_configuration(self, task: Task) -> None:
+        raise refused(self, task, "RAID configuration", RAID_INSTEAD)
 
 
 class NoBIOS(BIOSInterface):

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ironworks.common.errors import DriverError, InvalidInput
 from ironworks.domain.power import POWER_OFF, POWER_ON, SOFT_POWER_OFF, TARGETS
 from ironworks.drivers import base
-from ironworks.drivers.base import Prop, Task
+from ironworks.drivers.base import Prop, Task, check_bios_settings, check_firmware_settings
 from ironworks.drivers.declared_steps import step
 
 # The CPU model the fake inspection reports in its inventory.
@@ -131,6 +132,19 @@ class FakeManagement(base.ManagementInterface):
 
     def get_sensors_data(self, task: Task) -> dict[str, Any]:
         return {"Temperature": {"CPU1 Temp": {"Sensor Reading": "40 degrees C"}}}
+
+    def attach_virtual_media(self, task: Task, device_type: str, image_url: str) -> None:
+        _delay(task, "management")
+        media = dict(task.internal.get(FAKE_VMEDIA) or {})
+        media[device_type] = image_url
+        task.internal[FAKE_VMEDIA] = media
+
+    def detach_virtual_media(self, task: Task, device_types: Sequence[str]) -> None:
+        _delay(task, "management")
+        media = {k: v for k, v in (task.internal.get(FAKE_VMEDIA) or {}).items()}
+        for kind in device_types:
+            media.pop(kind, None)
+        task.internal[FAKE_VMEDIA] = media
 
 
 class FakeBoot(base.BootInterface):
@@ -262,10 +276,103 @@ class FakeRAID(base.RAIDInterface):
     def delete_configuration(self, task: Task) -> None:
         _delay(task, "raid")
 
+    def logical_disk_properties(self) -> dict[str, str]:
+        return dict(base.LOGICAL_DISK_PROPERTIES)
+
+
+# driver_internal_info keys where the fake BMC keeps what a real one would: the BIOS settings
+# changed from their defaults, the inserted virtual media, the flashed firmware versions.
+FAKE_BIOS = "fake_bios"
+FAKE_VMEDIA = "fake_vmedia"
+FAKE_FIRMWARE = "fake_firmware"
+
+# The fake BIOS: its settings and their registry, as a Redfish BMC would describe them.
+FAKE_BIOS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "BootMode": {
+        "value": "Uefi",
+        "attribute_type": "Enumeration",
+        "allowable_values": ["Bios", "Uefi"],
+        "reset_required": True,
+    },
+    "ProcTurboMode": {
+        "value": "Enabled",
+        "attribute_type": "Enumeration",
+        "allowable_values": ["Enabled", "Disabled"],
+        "reset_required": True,
+    },
+    "Virtualization": {
+        "value": "Enabled",
+        "attribute_type": "Enumeration",
+        "allowable_values": ["Enabled", "Disabled"],
+        "reset_required": True,
+    },
+    "NumCores": {
+        "value": "8",
+        "attribute_type": "Integer",
+        "lower_bound": 1,
+        "upper_bound": 64,
+        "reset_required": True,
+    },
+    "AssetTag": {
+        "value": "",
+        "attribute_type": "String",
+        "min_length": 0,
+        "max_length": 32,
+        "read_only": False,
+    },
+    "SerialNumber": {
+        "value": "FAKE-0001",
+        "attribute_type": "String",
+        "read_only": True,
+        "unique": True,
+    },
+}
+FAKE_FIRMWARE_DEFAULTS = {"bios": "1.0.0", "bmc": "2.0.0"}
+
 
 class FakeBIOS(base.BIOSInterface):
+    """A BIOS with FAKE_BIOS_DEFAULTS; changes are kept in driver_internal_info."""
+
     name = "fake"
     properties = (_delay_prop("bios"), _fail_prop("bios"))
+
+    def get_settings(self, task: Task) -> list[dict[str, Any]]:
+        _delay(task, "bios")
+        changed = task.internal.get(FAKE_BIOS) or {}
+        return [
+            {"name": name, **spec, "value": str(changed.get(name, spec["value"]))}
+            for name, spec in sorted(FAKE_BIOS_DEFAULTS.items())
+        ]
+
+    @step("clean", argsinfo=base.BIOS_APPLY_ARGSINFO, requires_ramdisk=False)
+    @step("deploy", argsinfo=base.BIOS_APPLY_ARGSINFO, requires_ramdisk=False)
+    def apply_configuration(self, task: Task, settings: Any = None) -> base.StepResult:
+        wanted = check_bios_settings(settings)
+        for i, name in enumerate(wanted):
+            spec = FAKE_BIOS_DEFAULTS.get(name)
+            if spec is None:
+                raise InvalidInput(
+                    f"settings[{i}]: the BIOS has no setting {name!r}; it has "
+                    f"{', '.join(sorted(FAKE_BIOS_DEFAULTS))}",
+                    field=f"settings/{i}/name",
+                )
+            if spec.get("read_only"):
+                raise InvalidInput(
+                    f"settings[{i}]: BIOS setting {name!r} is read-only",
+                    field=f"settings/{i}/name",
+                )
+        _delay(task, "bios")
+        task.internal[FAKE_BIOS] = {**(task.internal.get(FAKE_BIOS) or {}), **wanted}
+        task.bios_settings = self.get_settings(task)
+        return "done"
+
+    @step("clean", requires_ramdisk=False)
+    @step("deploy", requires_ramdisk=False)
+    def factory_reset(self, task: Task) -> base.StepResult:
+        _delay(task, "bios")
+        task.internal.pop(FAKE_BIOS, None)
+        task.bios_settings = self.get_settings(task)
+        return "done"
 
 
 class FakeVendor(base.VendorInterface):
@@ -286,7 +393,33 @@ class FakeRescue(base.RescueInterface):
 
 
 class FakeFirmware(base.FirmwareInterface):
+    """A BIOS and a BMC with FAKE_FIRMWARE_DEFAULTS; an update bumps the minor version."""
+
     name = "fake"
+
+    def get_components(self, task: Task) -> list[dict[str, Any]]:
+        flashed = task.internal.get(FAKE_FIRMWARE) or {}
+        return [
+            {"component": c, "current_version": flashed.get(c, v)}
+            for c, v in FAKE_FIRMWARE_DEFAULTS.items()
+        ]
+
+    @step("clean", argsinfo=base.FIRMWARE_UPDATE_ARGSINFO, requires_ramdisk=False)
+    @step("service", argsinfo=base.FIRMWARE_UPDATE_ARGSINFO, requires_ramdisk=False)
+    def update(self, task: Task, settings: Any = None) -> base.StepResult:
+        flashed = dict(task.internal.get(FAKE_FIRMWARE) or {})
+        done = []
+        for s in check_firmware_settings(settings):
+            c = s["component"]
+            major, minor, *rest = flashed.get(c, FAKE_FIRMWARE_DEFAULTS[c]).split(".")
+            flashed[c] = ".".join([major, str(int(minor) + 1), *rest])
+            done.append(c)
+        task.internal[FAKE_FIRMWARE] = flashed
+        task.firmware = [
+            {**c, "last_version_flashed": c["current_version"]} if c["component"] in done else c
+            for c in self.get_components(task)
+        ]
+        return "done"
 
 
 class FakeHardware(base.HardwareType):

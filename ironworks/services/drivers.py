@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ironworks.common.errors import NotFound
+from ironworks.common.errors import NotFound, NotSupported
+from ironworks.drivers.base import RAID_INSTEAD
 from ironworks.drivers.registry import HARDWARE_TYPES
 from ironworks.services.conductors import list_conductors
 from ironworks.services.context import Services
@@ -31,3 +32,16 @@ def get_driver(svc: Services, name: str) -> dict[str, Any]:
         if d["name"] == name:
             return d
     raise NotFound(f"Driver {name} could not be found.")
+
+
+def logical_disk_properties(svc: Services, name: str) -> dict[str, str]:
+    """What `target_raid_config` may say for this hardware type's RAID interface, or a clear
+    refusal for a type that cannot configure RAID."""
+    hw = get_driver(svc, name)["hw"]
+    for impl in hw.interfaces["raid"]:
+        if not impl.name.startswith("no-"):
+            return impl().logical_disk_properties()
+    raise NotSupported(
+        f"the {name} hardware type does not support RAID configuration (raid interfaces: "
+        f"{', '.join(hw.names('raid'))}); {RAID_INSTEAD}"
+    )

@@ -101,6 +101,11 @@ CALLS: dict[str, tuple[str, str, Any]] = {
     "node:delete": ("DELETE", "/v1/nodes/{node}", None),
     "node:power": ("PUT", "/v1/nodes/{node}/states/power", {"target": "power on"}),
     "node:maintenance": ("PUT", "/v1/nodes/{node}/maintenance", {"reason": "t"}),
+    "node:vmedia": (
+        "POST",
+        "/v1/nodes/{node}/vmedia",
+        {"device_type": "cdrom", "image_url": "http://127.0.0.1:9/boot.iso"},
+    ),
     "node:import": ("POST", "/api/v1/nodes/import", None),
     "node:export": ("GET", "/api/v1/nodes/export", None),
     "port:create": ("POST", "/v1/ports", {"node_uuid": "{node}", "address": "52:54:00:12:34:56"}),

@@ -47,8 +47,16 @@ class FakeSystem:
 
 class RedfishEmulator:
     def __init__(
-        self, workdir: Path, systems: list[FakeSystem], users: dict[str, str] | None = None
+        self,
+        workdir: Path,
+        systems: list[FakeSystem],
+        users: dict[str, str] | None = None,
+        *,
+        bios: bool = False,
     ) -> None:
+        """`bios`: run the emulator with a BIOS and firmware versions on its fake driver
+        (`sushy_bios_emulator.py`; sushy-tools' own fake driver has neither)."""
+        self.bios = bios
         self.workdir = workdir
         self.systems = {s.name: s for s in systems}
         self.users = users or {}
@@ -102,9 +110,12 @@ class RedfishEmulator:
     def start(self) -> RedfishEmulator:
         config = self._write_config()
         exe = Path(sys.executable).with_name("sushy-emulator")
+        program = [str(exe)]
+        if self.bios:
+            program = [sys.executable, str(Path(__file__).with_name("sushy_bios_emulator.py"))]
         self.proc = subprocess.Popen(
             [
-                str(exe),
+                *program,
                 "--config",
                 str(config),
                 "--interface",
@@ -152,6 +163,13 @@ class RedfishEmulator:
 
     def boot_target(self, name: str) -> str:
         return self.system(name)["Boot"]["BootSourceOverrideTarget"]
+
+    def get(self, path: str) -> dict[str, Any]:
+        """Any document of the emulator, e.g. "Systems/<uuid>/BIOS"."""
+        auth = next(iter(self.users.items()), None)
+        r = httpx.get(f"{self.url}/redfish/v1/{path}", auth=auth, timeout=10)
+        r.raise_for_status()
+        return r.json()
 
 
 # --- a static Redfish service, for what the emulator does not publish ---------------------------

@@ -10,6 +10,7 @@ from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, Ctx, CtxDep, offload, parse_bool
 from ironworks.api.v1 import render
 from ironworks.common.errors import InvalidInput
+from ironworks.domain import versions as v
 from ironworks.domain.nodes import INTERFACE_KINDS
 from ironworks.services import drivers as driver_svc
 
@@ -91,3 +92,14 @@ def driver_properties(ctx: CtxDep, name: str) -> JSON:
     for p in hw.properties().values():
         out[p.name] = p.description + (" Required." if p.required else "")
     return JSON(out)
+
+
+@router.get(
+    "/v1/drivers/{name}/raid/logical_disk_properties",
+    summary="What a logical disk of target_raid_config may say, for this hardware type",
+    dependencies=[Allow("node:read")],
+)
+@offload
+def raid_logical_disk_properties(ctx: CtxDep, name: str) -> JSON:
+    v.require("raid", ctx.version)
+    return JSON(driver_svc.logical_disk_properties(ctx.svc, name))

@@ -11,7 +11,8 @@ The package, by idea:
 * `info.py`: driver_info, declared (`PROPERTIES`) and parsed into a `Target`;
 * `clients.py`: opening sushy clients and the cache of idle ones;
 * `session.py`: one call to the service, its retries, and the errors it may end in;
-* `power.py`, `management.py`, `inspect.py`: the interfaces; this module: the hardware type.
+* `power.py`, `management.py` (with virtual media), `inspect.py`, `bios.py` (BIOS and
+  firmware): the interfaces; this module: the hardware type.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from ironworks.drivers import base
 from ironworks.drivers.agent import AgentInspect
 from ironworks.drivers.composition import bmc_interfaces
+from ironworks.drivers.redfish.bios import RedfishBIOS, RedfishFirmware
 from ironworks.drivers.redfish.clients import CLIENTS, ClientCache, connect
 from ironworks.drivers.redfish.info import (
     AUTH_TYPES,
@@ -65,6 +67,8 @@ __all__ = [
     "PROPERTIES",
     "TRIES",
     "ClientCache",
+    "RedfishBIOS",
+    "RedfishFirmware",
     "RedfishHardware",
     "RedfishInspect",
     "RedfishManagement",
@@ -92,6 +96,8 @@ class RedfishHardware(base.HardwareType):
     name = "redfish"
     # out-of-band inspection first; the agent's for what the BMC does not tell (LLDP, disks)
     interfaces = bmc_interfaces(
+        bios=(RedfishBIOS, base.NoBIOS),
+        firmware=(RedfishFirmware, base.NoFirmware),
         inspect=(RedfishInspect, AgentInspect, base.NoInspect),
         management=(RedfishManagement,),
         power=(RedfishPower,),

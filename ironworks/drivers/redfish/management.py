@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from ironworks.common.errors import InvalidInput, NotSupported
+from ironworks.common.errors import Conflict, InvalidInput, NotSupported
 from ironworks.domain.sensors import Health
 from ironworks.drivers import base
 from ironworks.drivers.base import Task
@@ -48,6 +49,34 @@ def _device_of() -> dict[Any, str]:
 @cache
 def _mode_of() -> dict[Any, str]:
     return {v: k for k, v in boot_modes().items()}
+
+
+# Ironic's virtual media device types and the Redfish media types that serve each
+# (members of sushy's VirtualMediaType).
+VMEDIA_TYPES = {"cdrom": ("CD", "DVD"), "floppy": ("FLOPPY",), "disk": ("USB_STICK",)}
+
+
+def _media_devices(system: Any) -> list[Any]:
+    """The system's virtual media devices, or its managers' (older BMCs keep them there)."""
+    from sushy.exceptions import MissingAttributeError, ResourceNotFoundError
+
+    try:
+        return list(system.virtual_media.get_members())
+    except (MissingAttributeError, ResourceNotFoundError):
+        found = []
+        for manager in system.managers:
+            try:
+                found.extend(manager.virtual_media.get_members())
+            except (MissingAttributeError, ResourceNotFoundError):
+                continue
+        return found
+
+
+def _devices_for(system: Any, device_type: str) -> list[Any]:
+    from sushy.resources.manager.constants import VirtualMediaType
+
+    wanted = {VirtualMediaType[name] for name in VMEDIA_TYPES[device_type]}
+    return [d for d in _media_devices(system) if wanted & set(d.media_types or ())]
 
 
 class RedfishManagement(SystemAccess, base.ManagementInterface):
@@ -137,6 +166,35 @@ class RedfishManagement(SystemAccess, base.ManagementInterface):
 
     def get_sensors_data(self, task: Task) -> dict[str, Any]:
         return self._run(task, "reading sensors", sensors_of)
+
+    def attach_virtual_media(self, task: Task, device_type: str, image_url: str) -> None:
+        """InsertMedia on the first device of `device_type` (the BMC downloads the image)."""
+
+        def act(system: Any) -> None:
+            devices = _devices_for(system, device_type)
+            if not devices:
+                raise NotSupported(
+                    f"the Redfish system has no virtual media device for {device_type!r}"
+                )
+            free = [d for d in devices if not d.inserted]
+            if not free:
+                raise Conflict(
+                    f"every {device_type} virtual media device of the node holds an image "
+                    f"({devices[0].image}); detach it first",
+                    field="device_type",
+                )
+            free[0].insert_media(image_url, inserted=True, write_protected=True)
+
+        self._run(task, f"attaching {image_url} as virtual {device_type}", act)
+
+    def detach_virtual_media(self, task: Task, device_types: Sequence[str]) -> None:
+        def act(system: Any) -> None:
+            for kind in device_types:
+                for device in _devices_for(system, kind):
+                    if device.inserted or device.image:
+                        device.eject_media()
+
+        self._run(task, f"detaching virtual media ({', '.join(device_types)})", act)
 
     def get_health(self, task: Task) -> Health:
         """Thermal, Power and the system's log services (`health.py`)."""
