@@ -20,7 +20,7 @@ from ironworks.common.settings import Settings, load_settings, sample_toml
 from ironworks.db import conductors as conductor_db
 from ironworks.db import migrate
 from ironworks.db import nodes as node_db
-from ironworks.db.engine import Database, utcnow
+from ironworks.db.engine import Database, as_utc, utcnow
 from ironworks.domain import states
 
 log = logging.getLogger("ironworks")
@@ -422,7 +422,7 @@ def add_db_commands(app: typer.Typer) -> None:
 
     @db_app.command("status")
     def db_status(config: ConfigOpt = None) -> None:
-        """The applied revision, the pending migrations by phase, and each online conductor's
+        """The applied revision, the pending migrations by phase, and each live conductor's
         release."""
         settings = settings_from(config)
         db = open_database(settings, upgrade=False, check=False)
@@ -436,8 +436,10 @@ def add_db_commands(app: typer.Typer) -> None:
         if cur is not None and not any(m.phase == migrate.EXPAND for m in todo or []):
             with db.read() as conn:
                 rows = conductor_db.list_all(conn)
+            since = utcnow() - timedelta(seconds=settings.conductor.heartbeat_timeout)
             for r in rows:
-                if r["online"]:
+                seen = as_utc(r["updated_at"] or r["created_at"])
+                if r["online"] and seen is not None and seen >= since:
                     typer.echo(
                         f"conductor {r['hostname']}: release {r['release'] or 'unknown (older)'}"
                         f", schema {r['schema_head'] or 'unknown'}"
