@@ -24,12 +24,16 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from ironworks import __version__
+from ironworks.db import migrate
 from tests.conftest import PG_URL, free_port, pg_available, wait_for
 
 H = {"X-OpenStack-Ironic-API-Version": "latest"}
 ROOT = Path(__file__).resolve().parents[2]
 OLD_TAG = "v0.1.0"
 OLD_COMMIT = "d58a05af75a9d608daaa2490eb390fa694a8e1b5"  # what v0.1.0 tags
+OLD_HEAD = "0018"  # v0.1.0's newest migration
+HEAD = migrate.head_revision()  # this release's (recorded by its conductors)
 N_OLD = 24  # nodes deploying when the upgrade starts
 N_NEW = 8  # nodes enrolled through the new API while the old conductor c2 still runs
 EXPECTED = [
@@ -217,7 +221,9 @@ def test_rolling_upgrade_from_the_previous_release(pg_database, tmp_path):
         step("expand")
         r = new.run("db", "upgrade", "--expand")
         assert r.returncode == 0, r.stderr
-        assert "applied 0024 (expand)" in r.stdout, r.stdout
+        expanded = migrate.expand_target(migrate.pending(migrate.chain(), OLD_HEAD) or [])
+        assert f"database at revision {expanded}" in r.stdout, r.stdout
+        assert "(expand)" in r.stdout and "(contract)" not in r.stdout, r.stdout
         # contracting now is refused: both conductors run the old release
         r = new.run("db", "upgrade", "--contract")
         assert r.returncode == 2, r.stdout + r.stderr
@@ -232,7 +238,7 @@ def test_rolling_upgrade_from_the_previous_release(pg_database, tmp_path):
         procs["c1"] = new.spawn("conductor", IRONWORKS_CONDUCTOR__HOSTNAME="c1")
         wait_for(
             lambda: (
-                (_conductor(engine, "c1") or {}).get("schema_head") == "0024"
+                (_conductor(engine, "c1") or {}).get("schema_head") == HEAD
                 and _conductor(engine, "c1")["online"]
             ),
             timeout=90,
@@ -261,7 +267,7 @@ def test_rolling_upgrade_from_the_previous_release(pg_database, tmp_path):
         procs["c2"] = new.spawn("conductor", IRONWORKS_CONDUCTOR__HOSTNAME="c2")
         wait_for(
             lambda: (
-                (_conductor(engine, "c2") or {}).get("schema_head") == "0024"
+                (_conductor(engine, "c2") or {}).get("schema_head") == HEAD
                 and _conductor(engine, "c2")["online"]
             ),
             timeout=90,
@@ -274,7 +280,7 @@ def test_rolling_upgrade_from_the_previous_release(pg_database, tmp_path):
         timings["upgrade steps"] = time.monotonic() - t_upgrade
         status = new.run("db", "status")
         assert status.returncode == 0, status.stderr
-        assert "conductor c1: release 0.1.0, schema 0024" in status.stdout, status.stdout
+        assert f"conductor c1: release {__version__}, schema {HEAD}" in status.stdout, status.stdout
         assert "pending" not in status.stdout, status.stdout
 
         total = N_OLD + N_NEW
