@@ -1,4 +1,4 @@
-"""`ironworks serve | api | conductor | db upgrade | config sample | states`."""
+"""`ironworks serve | api | conductor | db upgrade | db status | config sample | states`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,9 +17,10 @@ from ironworks.common.crypto import PREFIX, SecretBox, new_key
 from ironworks.common.errors import ConfigError, IronworksError
 from ironworks.common.logging import setup_logging
 from ironworks.common.settings import Settings, load_settings, sample_toml
+from ironworks.db import conductors as conductor_db
 from ironworks.db import migrate
 from ironworks.db import nodes as node_db
-from ironworks.db.engine import Database
+from ironworks.db.engine import Database, as_utc, utcnow
 from ironworks.domain import states
 
 log = logging.getLogger("ironworks")
@@ -42,28 +44,43 @@ def settings_from(config: Path | None, **overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
-def open_database(settings: Settings, upgrade: bool = True) -> Database:
+def open_database(settings: Settings, upgrade: bool = True, check: bool = True) -> Database:
     db = Database(
         settings.effective_database_url, pool_size=max(10, settings.conductor.workers // 2)
     )
     try:
         if upgrade:
             migrate.upgrade(db)
-        else:
-            cur, head = migrate.current_revision(db), migrate.head_revision(db)
-            if cur != head:
-                typer.echo(
-                    f"ironworks: the database is at revision {cur}, this version needs {head}; "
-                    "run `ironworks db upgrade` first",
-                    err=True,
-                )
-                raise typer.Exit(2)
+        elif check:
+            check_schema(db)
     except typer.Exit:
         raise
     except Exception as e:
         typer.echo(f"ironworks: cannot use database {db.engine.url!r}: {e}", err=True)
         raise typer.Exit(2) from None
     return db
+
+
+def check_schema(db: Database) -> None:
+    """A scaled-out process runs once its expand migrations are applied (pending contract ones
+    are for after the previous release is gone), and alongside the next release's expand."""
+    missing = migrate.missing_for_code(db)
+    cur = migrate.current_revision(db)
+    if missing is None:
+        log.warning(
+            "the database is at revision %s, newer than this release knows (%s): running on the "
+            "next release's expanded schema; replace this process with that release",
+            cur,
+            migrate.code_head(),
+        )
+    elif missing:
+        typer.echo(
+            f"ironworks: the database is at revision {cur}, this version needs "
+            f"{missing[-1].revision}; run `ironworks db upgrade --expand` (or `ironworks db "
+            "upgrade` with every process stopped) first",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 KEY_FILE = "secret.key"
@@ -374,16 +391,109 @@ def add_run_commands(app: typer.Typer) -> None:
 
 
 def add_db_commands(app: typer.Typer) -> None:
-    """`db upgrade`."""
+    """`db upgrade [--expand | --contract]` and `db status`."""
     db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
     app.add_typer(db_app, name="db")
 
     @db_app.command("upgrade")
-    def db_upgrade(config: ConfigOpt = None) -> None:
-        """Apply every migration the database lacks."""
+    def db_upgrade(
+        config: ConfigOpt = None,
+        expand: Annotated[
+            bool,
+            typer.Option(
+                "--expand",
+                help="Rolling upgrade, step 1: only the additive migrations, which the running "
+                "processes of the previous release work with.",
+            ),
+        ] = False,
+        contract: Annotated[
+            bool,
+            typer.Option(
+                "--contract",
+                help="Rolling upgrade, last step: the rest, once every process runs this "
+                "release (refused while a conductor of another release is online).",
+            ),
+        ] = False,
+    ) -> None:
+        """Apply the migrations the database lacks (all of them, with every process stopped; or
+        in two phases around a rolling upgrade: --expand, then --contract)."""
+        if expand and contract:
+            typer.echo("ironworks: --expand and --contract are two steps; give one", err=True)
+            raise typer.Exit(2)
         settings = settings_from(config)
-        db = open_database(settings, upgrade=True)
+        db = open_database(settings, upgrade=False, check=False)
+        try:
+            if expand:
+                applied = migrate.upgrade_expand(db)
+            elif contract:
+                refuse_contract(db, settings)
+                applied = migrate.upgrade_all(db)
+            else:
+                applied = migrate.upgrade_all(db)
+        except migrate.PhaseError as e:
+            typer.echo(f"ironworks: {e}", err=True)
+            raise typer.Exit(2) from None
+        for m in applied:
+            typer.echo(f"applied {m.revision} ({m.phase}): {m.doc.splitlines()[0]}")
+        left = migrate.pending(migrate.chain(), migrate.current_revision(db)) or []
         typer.echo(f"database at revision {migrate.current_revision(db)}")
+        if left:
+            typer.echo(
+                f"{len(left)} contract migration(s) pending: run `ironworks db upgrade "
+                "--contract` once every api and conductor process runs this release"
+            )
+
+    @db_app.command("status")
+    def db_status(config: ConfigOpt = None) -> None:
+        """The applied revision, the pending migrations by phase, and each live conductor's
+        release."""
+        settings = settings_from(config)
+        db = open_database(settings, upgrade=False, check=False)
+        cur = migrate.current_revision(db)
+        typer.echo(f"database at revision {cur}; this release's newest is {migrate.code_head()}")
+        todo = migrate.pending(migrate.chain(), cur)
+        if todo is None:
+            typer.echo("the database is newer than this release (a newer release expanded it)")
+        for m in todo or []:
+            typer.echo(f"pending {m.revision} ({m.phase}): {m.doc.splitlines()[0]}")
+        if cur is not None and not any(m.phase == migrate.EXPAND for m in todo or []):
+            with db.read() as conn:
+                rows = conductor_db.list_all(conn)
+            since = utcnow() - timedelta(seconds=settings.conductor.heartbeat_timeout)
+            for r in rows:
+                seen = as_utc(r["updated_at"] or r["created_at"])
+                if r["online"] and seen is not None and seen >= since:
+                    typer.echo(
+                        f"conductor {r['hostname']}: release {r['release'] or 'unknown (older)'}"
+                        f", schema {r['schema_head'] or 'unknown'}"
+                    )
+
+
+def refuse_contract(db: Database, settings: Settings) -> None:
+    """`--contract` runs once every process runs this release: no expand migration pending, no
+    online conductor (heard within heartbeat_timeout) of another release."""
+    missing = migrate.missing_for_code(db)
+    if missing:
+        typer.echo(
+            "ironworks: expand migrations are pending; run `ironworks db upgrade --expand`, "
+            "replace every api and conductor process with this release, then --contract",
+            err=True,
+        )
+        raise typer.Exit(2)
+    since = utcnow() - timedelta(seconds=settings.conductor.heartbeat_timeout)
+    with db.read() as conn:
+        others = conductor_db.running_other_code(conn, migrate.code_head() or "", since)
+    if others:
+        names = ", ".join(
+            f"{o['hostname']} ({o['release'] or 'a release older than rolling upgrades'})"
+            for o in others
+        )
+        typer.echo(
+            f"ironworks: conductors of another release are online: {names}; replace them with "
+            "this release (or stop them) before --contract",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 def add_config_commands(app: typer.Typer) -> None:

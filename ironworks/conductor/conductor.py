@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from ironworks import __version__
 from ironworks.boot.artifacts import DeployArtifacts
 from ironworks.common.crypto import SecretBox, box_from_settings
 from ironworks.common.errors import IronworksError, NotFound, SecretUndecryptable
@@ -49,6 +50,7 @@ from ironworks.db import conductors as conductor_db
 from ironworks.db import firmware as firmware_db
 from ironworks.db import inspection_rules as rule_db
 from ironworks.db import jobs as job_db
+from ironworks.db import migrate
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
 from ironworks.db.engine import Database, utcnow
@@ -152,6 +154,8 @@ class Conductor:
                 incarnation=self.incarnation,
                 drivers=list(self.settings.enabled_hardware_types),
                 console_url=self.console_url,
+                release=__version__,
+                schema_head=migrate.code_head(),
             )
 
     def recover(self) -> None:

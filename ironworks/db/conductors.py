@@ -29,9 +29,12 @@ def register(
     incarnation: str,
     drivers: list[str],
     console_url: str | None = None,
+    release: str | None = None,
+    schema_head: str | None = None,
 ) -> None:
     """Mark `hostname` online as `incarnation`; the row is created on the first start.
-    `console_url`: where it serves its nodes' consoles to the API (None: it does not)."""
+    `console_url`: where it serves its nodes' consoles to the API (None: it does not).
+    `release`, `schema_head`: the code it runs (its version, the newest migration it knows)."""
     now = utcnow()
     values: dict[str, Any] = {
         "conductor_group": group,
@@ -39,6 +42,8 @@ def register(
         "incarnation": incarnation,
         "drivers": drivers,
         "console_url": console_url,
+        "release": release,
+        "schema_head": schema_head,
         "updated_at": now,
     }
     n = conn.execute(
@@ -87,6 +92,27 @@ def silent_since(conn: Connection, before: datetime, *, besides: str) -> list[st
         )
     ).all()
     return [h for h, seen in rows if as_utc(seen) < before]
+
+
+def running_other_code(conn: Connection, schema_head: str, since: datetime) -> list[dict[str, Any]]:
+    """The online conductors heard at or after `since` that run other code than the one whose
+    newest migration is `schema_head` (an older release: none recorded, or another head): their
+    hostname, release and schema_head."""
+    rows = conn.execute(
+        sa.select(
+            conductors.c.hostname,
+            conductors.c.release,
+            conductors.c.schema_head,
+            conductors.c.updated_at,
+        )
+        .where(conductors.c.online.is_(True))
+        .order_by(conductors.c.hostname)
+    ).mappings()
+    return [
+        {"hostname": r["hostname"], "release": r["release"], "schema_head": r["schema_head"]}
+        for r in rows
+        if as_utc(r["updated_at"]) >= since and r["schema_head"] != schema_head
+    ]
 
 
 # --- reads for the API ---------------------------------------------------------------------------

@@ -183,6 +183,11 @@ conductors = sa.Table(
     # Where the API relays console WebSockets for this conductor's nodes (ws://host:port), when
     # it serves them (`ironworks conductor`; None with `ironworks serve`, one process).
     sa.Column("console_url", sa.String(255), nullable=True),
+    # The code it runs: the package version and the newest migration that code knows. None: a
+    # release older than rolling upgrades. `ironworks db upgrade --contract` refuses while an
+    # online conductor runs other code than its own (docs/operations.md, "Upgrades").
+    sa.Column("release", sa.String(64), nullable=True),
+    sa.Column("schema_head", sa.String(32), nullable=True),
     *_ts(),
 )
 

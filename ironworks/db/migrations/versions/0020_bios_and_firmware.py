@@ -17,6 +17,7 @@ revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
+phase = "expand"
 
 
 def _node_fk(table: str) -> sa.ForeignKeyConstraint:
