@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Alarms, newest first (filters: state — open, firing, acknowledged, resolved, repeatable —, severity, rule, node, host) */
-        get: operations["list_alarms_api_v1_alarms_get"];
+        get: operations["list_alarms"];
         put?: never;
         post?: never;
         delete?: never;
@@ -48,7 +48,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Acknowledge a firing alarm (someone is on it); it resolves when its cause clears */
-        post: operations["acknowledge_api_v1_alarms__uuid__acknowledge_post"];
+        post: operations["acknowledge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -63,7 +63,7 @@ export interface paths {
             cookie?: never;
         };
         /** Audit events, newest first unless sorted (filters: user_name, action, target_type, target_id, outcome, request_id; sort_key: created_at, user_name, project_name, action, target_type, target_id, target_name, outcome, status_code) */
-        get: operations["list_events_api_v1_audit_events_get"];
+        get: operations["list_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -80,7 +80,7 @@ export interface paths {
             cookie?: never;
         };
         /** The same events as CSV or XLSX */
-        get: operations["export_events_api_v1_audit_events_export_get"];
+        get: operations["export_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -97,10 +97,10 @@ export interface paths {
             cookie?: never;
         };
         /** Your application credentials (not their tokens) */
-        get: operations["list_app_credentials_api_v1_auth_application_credentials_get"];
+        get: operations["list_app_credentials"];
         put?: never;
         /** A named token for automation */
-        post: operations["app_credential_api_v1_auth_application_credentials_post"];
+        post: operations["app_credential"];
         delete?: never;
         options?: never;
         head?: never;
@@ -118,7 +118,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke an application credential */
-        delete: operations["revoke_app_credential_api_v1_auth_application_credentials__ident__delete"];
+        delete: operations["revoke_app_credential"];
         options?: never;
         head?: never;
         patch?: never;
@@ -132,7 +132,7 @@ export interface paths {
             cookie?: never;
         };
         /** The caller: user, cloud admin flag, projects, roles and allowed operations */
-        get: operations["me_api_v1_auth_me_get"];
+        get: operations["me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -154,7 +154,7 @@ export interface paths {
          * Change your own password
          * @description Your other sessions end; this one and your application credentials stay.
          */
-        post: operations["change_password_api_v1_auth_password_post"];
+        post: operations["change_password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -171,9 +171,9 @@ export interface paths {
         get?: never;
         put?: never;
         /** Log in: a token for a user name and password */
-        post: operations["log_in_api_v1_auth_tokens_post"];
+        post: operations["log_in"];
         /** Log out: revoke the token of this request */
-        delete: operations["log_out_api_v1_auth_tokens_delete"];
+        delete: operations["log_out"];
         options?: never;
         head?: never;
         patch?: never;
@@ -187,7 +187,7 @@ export interface paths {
             cookie?: never;
         };
         /** Availability zones, with their nodes counted by architecture and provision state */
-        get: operations["list_zones_api_v1_availability_zones_get"];
+        get: operations["list_zones"];
         put?: never;
         post?: never;
         delete?: never;
@@ -222,10 +222,10 @@ export interface paths {
             cookie?: never;
         };
         /** Departments (all, or those the caller administers) */
-        get: operations["list_departments_api_v1_departments_get"];
+        get: operations["list_departments"];
         put?: never;
         /** Create a department */
-        post: operations["create_department_api_v1_departments_post"];
+        post: operations["create_department"];
         delete?: never;
         options?: never;
         head?: never;
@@ -240,15 +240,15 @@ export interface paths {
             cookie?: never;
         };
         /** Show a department */
-        get: operations["get_department_api_v1_departments__ident__get"];
+        get: operations["get_department"];
         put?: never;
         post?: never;
         /** Delete an empty department */
-        delete: operations["delete_department_api_v1_departments__ident__delete"];
+        delete: operations["delete_department"];
         options?: never;
         head?: never;
         /** Rename a department, set its quotas */
-        patch: operations["update_department_api_v1_departments__ident__patch"];
+        patch: operations["update_department"];
         trace?: never;
     };
     "/api/v1/departments/{ident}/admins/{user}": {
@@ -260,10 +260,10 @@ export interface paths {
         };
         get?: never;
         /** Make a user admin of the department */
-        put: operations["add_department_admin_api_v1_departments__ident__admins__user__put"];
+        put: operations["add_department_admin"];
         post?: never;
         /** Take the department admin role */
-        delete: operations["remove_department_admin_api_v1_departments__ident__admins__user__delete"];
+        delete: operations["remove_department_admin"];
         options?: never;
         head?: never;
         patch?: never;
@@ -277,10 +277,10 @@ export interface paths {
             cookie?: never;
         };
         /** Flavors (all; for a project's users, those their projects may use) */
-        get: operations["list_flavors_api_v1_flavors_get"];
+        get: operations["list_flavors"];
         put?: never;
         /** Create a flavor */
-        post: operations["create_flavor_api_v1_flavors_post"];
+        post: operations["create_flavor"];
         delete?: never;
         options?: never;
         head?: never;
@@ -295,15 +295,15 @@ export interface paths {
             cookie?: never;
         };
         /** Show a flavor */
-        get: operations["show_flavor_api_v1_flavors__ident__get"];
+        get: operations["show_flavor"];
         put?: never;
         post?: never;
         /** Delete a flavor */
-        delete: operations["delete_flavor_api_v1_flavors__ident__delete"];
+        delete: operations["delete_flavor"];
         options?: never;
         head?: never;
         /** Edit a flavor */
-        patch: operations["update_flavor_api_v1_flavors__ident__patch"];
+        patch: operations["update_flavor"];
         trace?: never;
     };
     "/api/v1/flavors/{ident}/access/{project}": {
@@ -315,10 +315,10 @@ export interface paths {
         };
         get?: never;
         /** Let a project use a non-public flavor */
-        put: operations["grant_flavor_api_v1_flavors__ident__access__project__put"];
+        put: operations["grant_flavor"];
         post?: never;
         /** Take a non-public flavor from a project */
-        delete: operations["revoke_flavor_api_v1_flavors__ident__access__project__delete"];
+        delete: operations["revoke_flavor"];
         options?: never;
         head?: never;
         patch?: never;
@@ -369,7 +369,7 @@ export interface paths {
             cookie?: never;
         };
         /** The driver_info properties a hardware type declares, with which are required and which are secret (the register form is built from them) */
-        get: operations["hardware_properties_api_v1_hardware_types__name__properties_get"];
+        get: operations["hardware_properties"];
         put?: never;
         post?: never;
         delete?: never;
@@ -386,10 +386,10 @@ export interface paths {
             cookie?: never;
         };
         /** Hosts (filters: project, status, flavor, availability_zone, name) */
-        get: operations["list_hosts_api_v1_hosts_get"];
+        get: operations["list_hosts"];
         put?: never;
         /** Create hosts: `count` at once, all or none */
-        post: operations["create_hosts_api_v1_hosts_post"];
+        post: operations["create_hosts"];
         delete?: never;
         options?: never;
         head?: never;
@@ -404,7 +404,7 @@ export interface paths {
             cookie?: never;
         };
         /** The hosts (same filters as the list) as CSV or XLSX */
-        get: operations["export_hosts_api_v1_hosts_export_get"];
+        get: operations["export_hosts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -421,15 +421,15 @@ export interface paths {
             cookie?: never;
         };
         /** A host: status, flavor, node, NICs, disks, audit history */
-        get: operations["show_host_api_v1_hosts__ident__get"];
+        get: operations["show_host"];
         put?: never;
         post?: never;
         /** Delete a host: its node is torn down and cleaned */
-        delete: operations["delete_host_api_v1_hosts__ident__delete"];
+        delete: operations["delete_host"];
         options?: never;
         head?: never;
         /** Rename a host */
-        patch: operations["rename_host_api_v1_hosts__ident__patch"];
+        patch: operations["rename_host"];
         trace?: never;
     };
     "/api/v1/hosts/{ident}/console": {
@@ -442,7 +442,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** A one-time URL of the host's serial console (a WebSocket) */
-        post: operations["host_console_api_v1_hosts__ident__console_post"];
+        post: operations["host_console"];
         delete?: never;
         options?: never;
         head?: never;
@@ -494,7 +494,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Reboot a host */
-        post: operations["host_reboot_api_v1_hosts__ident__reboot_post"];
+        post: operations["host_reboot"];
         delete?: never;
         options?: never;
         head?: never;
@@ -511,7 +511,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Rebuild a host on its node, with a new image or the same */
-        post: operations["rebuild_host_api_v1_hosts__ident__rebuild_post"];
+        post: operations["rebuild_host"];
         delete?: never;
         options?: never;
         head?: never;
@@ -526,7 +526,7 @@ export interface paths {
             cookie?: never;
         };
         /** The sensor readings, event-log entries and open alarms of the node under a host */
-        get: operations["host_sensors_api_v1_hosts__ident__sensors_get"];
+        get: operations["host_sensors"];
         put?: never;
         post?: never;
         delete?: never;
@@ -545,7 +545,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Soft-reboot a host */
-        post: operations["host_soft_reboot_api_v1_hosts__ident__soft_reboot_post"];
+        post: operations["host_soft_reboot"];
         delete?: never;
         options?: never;
         head?: never;
@@ -562,7 +562,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start a host */
-        post: operations["host_start_api_v1_hosts__ident__start_post"];
+        post: operations["host_start"];
         delete?: never;
         options?: never;
         head?: never;
@@ -579,7 +579,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Stop a host */
-        post: operations["host_stop_api_v1_hosts__ident__stop_post"];
+        post: operations["host_stop"];
         delete?: never;
         options?: never;
         head?: never;
@@ -594,10 +594,10 @@ export interface paths {
             cookie?: never;
         };
         /** Images you may use (filters: name, kind, cpu_arch, visibility, status, project) */
-        get: operations["list_images_api_v1_images_get"];
+        get: operations["list_images"];
         put?: never;
         /** Create an image (its data comes by upload or import) */
-        post: operations["create_image_api_v1_images_post"];
+        post: operations["create_image"];
         delete?: never;
         options?: never;
         head?: never;
@@ -612,15 +612,15 @@ export interface paths {
             cookie?: never;
         };
         /** Show an image */
-        get: operations["show_image_api_v1_images__ident__get"];
+        get: operations["show_image"];
         put?: never;
         post?: never;
         /** Delete an image and its files */
-        delete: operations["delete_image_api_v1_images__ident__delete"];
+        delete: operations["delete_image"];
         options?: never;
         head?: never;
         /** Edit an image: name, visibility, min_disk_gb, properties */
-        patch: operations["update_image_api_v1_images__ident__patch"];
+        patch: operations["update_image"];
         trace?: never;
     };
     "/api/v1/images/{ident}/access/{project}": {
@@ -632,10 +632,10 @@ export interface paths {
         };
         get?: never;
         /** Share a shared image with a project */
-        put: operations["grant_image_api_v1_images__ident__access__project__put"];
+        put: operations["grant_image"];
         post?: never;
         /** Stop sharing a shared image with a project */
-        delete: operations["revoke_image_api_v1_images__ident__access__project__delete"];
+        delete: operations["revoke_image"];
         options?: never;
         head?: never;
         patch?: never;
@@ -649,9 +649,9 @@ export interface paths {
             cookie?: never;
         };
         /** Download an image's data (Range requests answered) */
-        get: operations["download_image_api_v1_images__ident__file_get"];
+        get: operations["download_image"];
         /** Upload an image's data: the raw request body (raw or qcow2; deploy images: one part at a time) */
-        put: operations["upload_image_api_v1_images__ident__file_put"];
+        put: operations["upload_image"];
         post?: never;
         delete?: never;
         options?: never;
@@ -669,7 +669,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Import an image's data from an http(s) URL, in the background (status importing, then active or error) */
-        post: operations["import_image_api_v1_images__ident__import_post"];
+        post: operations["import_image"];
         delete?: never;
         options?: never;
         head?: never;
@@ -684,9 +684,9 @@ export interface paths {
             cookie?: never;
         };
         /** The license: state (evaluation, valid, expired), nodes used and allowed */
-        get: operations["show_license_api_v1_license_get"];
+        get: operations["show_license"];
         /** Install a license file (the JSON document the vendor signed) */
-        put: operations["install_license_api_v1_license_put"];
+        put: operations["install_license"];
         post?: never;
         delete?: never;
         options?: never;
@@ -739,7 +739,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every node as CSV or XLSX, in the import format (passwords left empty) */
-        get: operations["export_nodes_api_v1_nodes_export_get"];
+        get: operations["export_nodes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -761,7 +761,7 @@ export interface paths {
          * Enrol nodes from a CSV or XLSX file
          * @description Validates every row first. Without skip_invalid nothing is enrolled unless the whole file is valid (422 with every error); with it, the valid rows are enrolled and the others reported. Columns: name, driver, bmc_address, bmc_port, bmc_username, bmc_password, macs, cpu_arch, resource_class, cpus, memory_mb, local_gb, property:<key>, driver_info:<key>. With dry_run the file is checked the same way, nothing is enrolled and the errors come in the report (200), as the console's preview shows them.
          */
-        post: operations["import_nodes_api_v1_nodes_import_post"];
+        post: operations["import_nodes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -813,7 +813,7 @@ export interface paths {
             cookie?: never;
         };
         /** A node's last sensor readings, recent event-log entries and open alarms */
-        get: operations["node_sensors_api_v1_nodes__ident__sensors_get"];
+        get: operations["node_sensors"];
         put?: never;
         post?: never;
         delete?: never;
@@ -867,10 +867,10 @@ export interface paths {
             cookie?: never;
         };
         /** Projects (all, or those the caller belongs to) */
-        get: operations["list_projects_api_v1_projects_get"];
+        get: operations["list_projects"];
         put?: never;
         /** Create a project in a department */
-        post: operations["create_project_api_v1_projects_post"];
+        post: operations["create_project"];
         delete?: never;
         options?: never;
         head?: never;
@@ -885,15 +885,15 @@ export interface paths {
             cookie?: never;
         };
         /** Show a project and its members */
-        get: operations["get_project_api_v1_projects__ident__get"];
+        get: operations["get_project"];
         put?: never;
         post?: never;
         /** Delete a project */
-        delete: operations["delete_project_api_v1_projects__ident__delete"];
+        delete: operations["delete_project"];
         options?: never;
         head?: never;
         /** Rename a project, set its quotas */
-        patch: operations["update_project_api_v1_projects__ident__patch"];
+        patch: operations["update_project"];
         trace?: never;
     };
     "/api/v1/projects/{ident}/members/{user}": {
@@ -905,10 +905,10 @@ export interface paths {
         };
         get?: never;
         /** Add a member, or change their role */
-        put: operations["set_member_api_v1_projects__ident__members__user__put"];
+        put: operations["set_member"];
         post?: never;
         /** Remove a member */
-        delete: operations["remove_member_api_v1_projects__ident__members__user__delete"];
+        delete: operations["remove_member"];
         options?: never;
         head?: never;
         patch?: never;
@@ -922,7 +922,7 @@ export interface paths {
             cookie?: never;
         };
         /** Resource-pool figures, nodes by state, hosts per department and project */
-        get: operations["get_statistics_api_v1_statistics_get"];
+        get: operations["get_statistics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1047,10 +1047,10 @@ export interface paths {
             cookie?: never;
         };
         /** Users (all, or those of the caller's departments) */
-        get: operations["list_users_api_v1_users_get"];
+        get: operations["list_users"];
         put?: never;
         /** Create a user */
-        post: operations["create_user_api_v1_users_post"];
+        post: operations["create_user"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1065,15 +1065,15 @@ export interface paths {
             cookie?: never;
         };
         /** Show a user */
-        get: operations["get_user_api_v1_users__ident__get"];
+        get: operations["get_user"];
         put?: never;
         post?: never;
         /** Delete a user */
-        delete: operations["delete_user_api_v1_users__ident__delete"];
+        delete: operations["delete_user"];
         options?: never;
         head?: never;
         /** Edit a user: name fields, enabled, password, unlock */
-        patch: operations["update_user_api_v1_users__ident__patch"];
+        patch: operations["update_user"];
         trace?: never;
     };
     "/v1": {
@@ -1201,6 +1201,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deploy_templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List deploy templates */
+        get: operations["list_rows_v1_deploy_templates_get"];
+        put?: never;
+        /** Create a deploy template */
+        post: operations["create_v1_deploy_templates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deploy_templates/{ident}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show a deploy template */
+        get: operations["show_v1_deploy_templates__ident__get"];
+        put?: never;
+        post?: never;
+        /** Delete a deploy template */
+        delete: operations["delete_v1_deploy_templates__ident__delete"];
+        options?: never;
+        head?: never;
+        /** Change a deploy template (JSON patch) */
+        patch: operations["patch_v1_deploy_templates__ident__patch"];
+        trace?: never;
+    };
     "/v1/drivers": {
         parameters: {
             query?: never;
@@ -1250,6 +1287,61 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/drivers/{name}/raid/logical_disk_properties": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a logical disk of target_raid_config may say, for this hardware type */
+        get: operations["raid_logical_disk_properties_v1_drivers__name__raid_logical_disk_properties_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inspection_rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List inspection rules */
+        get: operations["list_rules_v1_inspection_rules_get"];
+        put?: never;
+        /** Create an inspection rule */
+        post: operations["create_rule_v1_inspection_rules_post"];
+        /** Delete every inspection rule */
+        delete: operations["delete_all_rules_v1_inspection_rules_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/inspection_rules/{ident}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show an inspection rule */
+        get: operations["get_rule_v1_inspection_rules__ident__get"];
+        put?: never;
+        post?: never;
+        /** Delete an inspection rule */
+        delete: operations["delete_rule_v1_inspection_rules__ident__delete"];
+        options?: never;
+        head?: never;
+        /** Change an inspection rule (JSON patch) */
+        patch: operations["patch_rule_v1_inspection_rules__ident__patch"];
         trace?: never;
     };
     "/v1/nodes": {
@@ -1319,6 +1411,57 @@ export interface paths {
         post?: never;
         /** Delete the allocation holding a node */
         delete: operations["delete_node_allocation_v1_nodes__ident__allocation_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nodes/{ident}/bios": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A node's BIOS settings (as last read from its BMC) */
+        get: operations["list_bios_v1_nodes__ident__bios_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nodes/{ident}/bios/{setting}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One BIOS setting of a node */
+        get: operations["get_bios_v1_nodes__ident__bios__setting__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nodes/{ident}/firmware": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A node's firmware components (as last read from its BMC) */
+        get: operations["list_firmware_v1_nodes__ident__firmware_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1620,6 +1763,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/nodes/{ident}/vmedia": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Attach virtual media (the BMC downloads the image) */
+        post: operations["attach_vmedia_v1_nodes__ident__vmedia_post"];
+        /** Detach virtual media (all device types unless device_types names some) */
+        delete: operations["detach_vmedia_v1_nodes__ident__vmedia_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/nodes/{node}/portgroups": {
         parameters: {
             query?: never;
@@ -1864,6 +2025,43 @@ export interface paths {
         patch: operations["patch_ports_v1_ports__ident__patch"];
         trace?: never;
     };
+    "/v1/runbooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List runbooks */
+        get: operations["list_rows_v1_runbooks_get"];
+        put?: never;
+        /** Create a runbook */
+        post: operations["create_v1_runbooks_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runbooks/{ident}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show a runbook */
+        get: operations["show_v1_runbooks__ident__get"];
+        put?: never;
+        post?: never;
+        /** Delete a runbook */
+        delete: operations["delete_v1_runbooks__ident__delete"];
+        options?: never;
+        head?: never;
+        /** Change a runbook (JSON patch) */
+        patch: operations["patch_v1_runbooks__ident__patch"];
+        trace?: never;
+    };
     "/v1/volume": {
         parameters: {
             query?: never;
@@ -1914,7 +2112,8 @@ export interface paths {
         delete: operations["delete_volume_connectors_v1_volume_connectors__ident__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a volume connector (JSON patch; its node powered off) */
+        patch: operations["patch_volume_connectors_v1_volume_connectors__ident__patch"];
         trace?: never;
     };
     "/v1/volume/targets": {
@@ -1950,7 +2149,8 @@ export interface paths {
         delete: operations["delete_volume_targets_v1_volume_targets__ident__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a volume target (JSON patch; its node powered off) */
+        patch: operations["patch_volume_targets_v1_volume_targets__ident__patch"];
         trace?: never;
     };
 }
@@ -2057,6 +2257,58 @@ export interface components {
             /** Name */
             name: string | null;
         };
+        /**
+         * AuditEvent
+         * @description One request that changed something (or tried to), or a conductor's own action.
+         */
+        AuditEvent: {
+            /**
+             * Action
+             * @description The permission operation, e.g. `host:create`.
+             */
+            action: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Detail */
+            detail: string | null;
+            /** Method */
+            method: string | null;
+            /**
+             * Outcome
+             * @description `success`, `failure` or `denied`.
+             */
+            outcome: string;
+            /** Path */
+            path: string | null;
+            /** Project Name */
+            project_name: string | null;
+            /** Request Id */
+            request_id: string | null;
+            /** Source */
+            source: string | null;
+            /** Status Code */
+            status_code: number | null;
+            /** Target Id */
+            target_id: string | null;
+            /** Target Name */
+            target_name: string | null;
+            /** Target Type */
+            target_type: string | null;
+            /** User Name */
+            user_name: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** AuditEventList */
+        AuditEventList: {
+            /** Audit Events */
+            audit_events: components["schemas"]["AuditEvent"][];
+            /** Next Marker */
+            next_marker?: string | null;
+        };
         /** AvailabilityZone */
         AvailabilityZone: {
             /**
@@ -2090,6 +2342,49 @@ export interface components {
             availability_zones: components["schemas"]["AvailabilityZone"][];
         };
         /**
+         * BIOSSetting
+         * @description One BIOS setting as the BMC last reported it; the registry fields from API 1.74 (with
+         *     `fields=`, only the fields asked for and the links).
+         */
+        BIOSSetting: {
+            /** Allowable Values */
+            allowable_values?: string[] | null;
+            /** Attribute Type */
+            attribute_type?: string | null;
+            /** Created At */
+            created_at?: string | null;
+            /**
+             * Links
+             * @default []
+             */
+            links: components["schemas"]["Link"][];
+            /** Lower Bound */
+            lower_bound?: number | null;
+            /** Max Length */
+            max_length?: number | null;
+            /** Min Length */
+            min_length?: number | null;
+            /** Name */
+            name?: string | null;
+            /** Read Only */
+            read_only?: boolean | null;
+            /** Reset Required */
+            reset_required?: boolean | null;
+            /** Unique */
+            unique?: boolean | null;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Upper Bound */
+            upper_bound?: number | null;
+            /** Value */
+            value?: string | null;
+        };
+        /** BIOSSettingList */
+        BIOSSettingList: {
+            /** Bios */
+            bios: components["schemas"]["BIOSSetting"][];
+        };
+        /**
          * Cell
          * @enum {string}
          */
@@ -2120,6 +2415,20 @@ export interface components {
              */
             url: string;
         };
+        /** CreatedHost */
+        CreatedHost: {
+            /** Name */
+            name: string;
+            /** Node Uuid */
+            node_uuid: string;
+            /** Uuid */
+            uuid: string;
+        };
+        /** CreatedHosts */
+        CreatedHosts: {
+            /** Hosts */
+            hosts: components["schemas"]["CreatedHost"][];
+        };
         /** CurrencyTotal */
         CurrencyTotal: {
             /**
@@ -2137,6 +2446,89 @@ export interface components {
             /** Seconds */
             seconds: number;
         };
+        /** Department */
+        Department: {
+            /**
+             * Admins
+             * @description The names of its department admins.
+             */
+            admins: string[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Projects
+             * @description How many projects it has.
+             */
+            projects: number;
+            /**
+             * Quota Cores
+             * @description A limit; null: no limit.
+             */
+            quota_cores?: number | null;
+            /**
+             * Quota Floating Ips
+             * @description A limit; null: no limit.
+             */
+            quota_floating_ips?: number | null;
+            /**
+             * Quota Hosts
+             * @description A limit; null: no limit.
+             */
+            quota_hosts?: number | null;
+            /**
+             * Quota Nodes
+             * @description A limit; null: no limit.
+             */
+            quota_nodes?: number | null;
+            /**
+             * Quota Ram Mb
+             * @description A limit; null: no limit.
+             */
+            quota_ram_mb?: number | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** DepartmentCreate */
+        DepartmentCreate: {
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Quota Cores
+             * @description A limit; null: no limit.
+             */
+            quota_cores?: number | null;
+            /**
+             * Quota Floating Ips
+             * @description A limit; null: no limit.
+             */
+            quota_floating_ips?: number | null;
+            /**
+             * Quota Hosts
+             * @description A limit; null: no limit.
+             */
+            quota_hosts?: number | null;
+            /**
+             * Quota Nodes
+             * @description A limit; null: no limit.
+             */
+            quota_nodes?: number | null;
+            /**
+             * Quota Ram Mb
+             * @description A limit; null: no limit.
+             */
+            quota_ram_mb?: number | null;
+        };
         /** DepartmentHosts */
         DepartmentHosts: {
             /** Hosts */
@@ -2147,6 +2539,45 @@ export interface components {
             projects: components["schemas"]["ProjectHosts"][];
             /** Uuid */
             uuid: string;
+        };
+        /** DepartmentList */
+        DepartmentList: {
+            /** Departments */
+            departments: components["schemas"]["Department"][];
+            /** Next Marker */
+            next_marker?: string | null;
+        };
+        /** DepartmentUpdate */
+        DepartmentUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Quota Cores
+             * @description A limit; null: no limit.
+             */
+            quota_cores?: number | null;
+            /**
+             * Quota Floating Ips
+             * @description A limit; null: no limit.
+             */
+            quota_floating_ips?: number | null;
+            /**
+             * Quota Hosts
+             * @description A limit; null: no limit.
+             */
+            quota_hosts?: number | null;
+            /**
+             * Quota Nodes
+             * @description A limit; null: no limit.
+             */
+            quota_nodes?: number | null;
+            /**
+             * Quota Ram Mb
+             * @description A limit; null: no limit.
+             */
+            quota_ram_mb?: number | null;
         };
         /** EventLogEntry */
         EventLogEntry: {
@@ -2205,6 +2636,29 @@ export interface components {
              */
             total: number;
         };
+        /** FirmwareComponent */
+        FirmwareComponent: {
+            /**
+             * Component
+             * @description "bios" or "bmc"
+             */
+            component: string;
+            /** Created At */
+            created_at: string | null;
+            /** Current Version */
+            current_version: string | null;
+            /** Initial Version */
+            initial_version: string;
+            /** Last Version Flashed */
+            last_version_flashed: string | null;
+            /** Updated At */
+            updated_at: string | null;
+        };
+        /** FirmwareList */
+        FirmwareList: {
+            /** Firmware */
+            firmware: components["schemas"]["FirmwareComponent"][];
+        };
         /** FixedIP */
         FixedIP: {
             /** Address */
@@ -2216,6 +2670,119 @@ export interface components {
              * @description The subnet's uuid.
              */
             subnet: string;
+        };
+        /** Flavor */
+        Flavor: {
+            /** Capabilities */
+            capabilities: {
+                [key: string]: unknown;
+            } | null;
+            /** Cpu Arch */
+            cpu_arch: string | null;
+            /** Cpus */
+            cpus: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string | null;
+            /** Is Public */
+            is_public: boolean;
+            /** Local Gb */
+            local_gb: number;
+            /** Memory Mb */
+            memory_mb: number;
+            /** Name */
+            name: string;
+            /**
+             * Projects
+             * @description The projects granted a private flavor (shown to the cloud admin).
+             */
+            projects?: string[] | null;
+            /** Resource Class */
+            resource_class: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** FlavorCreate */
+        FlavorCreate: {
+            /**
+             * Capabilities
+             * @description Node capabilities it needs, e.g. `{"boot_mode": "uefi"}`.
+             */
+            capabilities?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Cpu Arch
+             * @description null: any architecture.
+             */
+            cpu_arch?: ("x86_64" | "aarch64") | null;
+            /** Cpus */
+            cpus: number;
+            /** Description */
+            description?: string | null;
+            /**
+             * Is Public
+             * @description false: only the granted projects.
+             */
+            is_public?: boolean | null;
+            /** Local Gb */
+            local_gb: number;
+            /** Memory Mb */
+            memory_mb: number;
+            /** Name */
+            name: string;
+            /**
+             * Projects
+             * @description Names or ids of the projects a private one is for.
+             */
+            projects?: (string | number)[] | null;
+            /** Resource Class */
+            resource_class?: string | null;
+        };
+        /** FlavorEdit */
+        FlavorEdit: {
+            /**
+             * Capabilities
+             * @description Node capabilities it needs, e.g. `{"boot_mode": "uefi"}`.
+             */
+            capabilities?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Cpu Arch
+             * @description null: any architecture.
+             */
+            cpu_arch?: ("x86_64" | "aarch64") | null;
+            /** Cpus */
+            cpus?: number | null;
+            /** Description */
+            description?: string | null;
+            /**
+             * Is Public
+             * @description false: only the granted projects.
+             */
+            is_public?: boolean | null;
+            /** Local Gb */
+            local_gb?: number | null;
+            /** Memory Mb */
+            memory_mb?: number | null;
+            /** Name */
+            name?: string | null;
+            /** Resource Class */
+            resource_class?: string | null;
+        };
+        /** FlavorList */
+        FlavorList: {
+            /** Flavors */
+            flavors: components["schemas"]["Flavor"][];
+            /** Next Marker */
+            next_marker?: string | null;
         };
         /** FlavorUsage */
         FlavorUsage: {
@@ -2358,6 +2925,41 @@ export interface components {
              */
             secret: boolean;
         };
+        /** Host */
+        Host: {
+            /** Availability Zone */
+            availability_zone: string | null;
+            /** Cpu Arch */
+            cpu_arch: string | null;
+            /** Cpu Model */
+            cpu_model: string | null;
+            /** Created At */
+            created_at: string | null;
+            flavor: components["schemas"]["HostFlavor"];
+            /** Image */
+            image: string | null;
+            /** Ip Addresses */
+            ip_addresses: string[];
+            /** Name */
+            name: string;
+            /** Node Uuid */
+            node_uuid: string | null;
+            /** Power State */
+            power_state: string | null;
+            /** Project */
+            project: string;
+            /** Status */
+            status: string;
+            /**
+             * Status Reason
+             * @description Why it is in error.
+             */
+            status_reason: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Uuid */
+            uuid: string;
+        };
         /** HostCounts */
         HostCounts: {
             /** Departments */
@@ -2408,6 +3010,73 @@ export interface components {
             /** User Data */
             user_data?: string | null;
         };
+        /** HostDetail */
+        HostDetail: {
+            /**
+             * Audit
+             * @description Its latest 100 audit events, newest first.
+             */
+            audit: components["schemas"]["AuditEvent"][];
+            /** Availability Zone */
+            availability_zone: string | null;
+            /** Cpu Arch */
+            cpu_arch: string | null;
+            /** Cpu Model */
+            cpu_model: string | null;
+            /** Created At */
+            created_at: string | null;
+            /**
+             * Disks
+             * @description The node's disks, as inspection found them.
+             */
+            disks: {
+                [key: string]: unknown;
+            }[];
+            flavor: components["schemas"]["HostFlavor"];
+            /** Image */
+            image: string | null;
+            /** Ip Addresses */
+            ip_addresses: string[];
+            /** Name */
+            name: string;
+            /** Nics */
+            nics: components["schemas"]["HostNic"][];
+            /** Node Uuid */
+            node_uuid: string | null;
+            /** Power State */
+            power_state: string | null;
+            /** Project */
+            project: string;
+            /** Status */
+            status: string;
+            /**
+             * Status Reason
+             * @description Why it is in error.
+             */
+            status_reason: string | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** HostFlavor */
+        HostFlavor: {
+            /** Cpus */
+            cpus: number;
+            /** Local Gb */
+            local_gb: number;
+            /** Memory Mb */
+            memory_mb: number;
+            /** Name */
+            name: string;
+        };
+        /** HostList */
+        HostList: {
+            /** Hosts */
+            hosts: components["schemas"]["Host"][];
+            /** Next Marker */
+            next_marker?: string | null;
+        };
         /** HostNic */
         HostNic: {
             /**
@@ -2446,6 +3115,22 @@ export interface components {
             /** Nics */
             nics: components["schemas"]["HostNic"][];
         };
+        /** HostRebuild */
+        HostRebuild: {
+            /**
+             * Image
+             * @description An image id or name, or a URL; left out: the same.
+             */
+            image?: string | null;
+        };
+        /** HostRename */
+        HostRename: {
+            /**
+             * Name
+             * @description 1-63 letters, digits, '.', '_' or '-'.
+             */
+            name: string;
+        };
         /** HostUsage */
         HostUsage: {
             /**
@@ -2478,6 +3163,241 @@ export interface components {
              * @description Seconds accrued in the period: the exact figure.
              */
             seconds: number;
+        };
+        /** Image */
+        Image: {
+            /** Cpu Arch */
+            cpu_arch: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disk Format */
+            disk_format: string | null;
+            /** Error */
+            error: string | null;
+            /** Kind */
+            kind: string;
+            /** Min Disk Gb */
+            min_disk_gb: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Parts
+             * @description Deploy images: `kernel` and `initramfs`, each its size and sha256.
+             */
+            parts: {
+                [key: string]: {
+                    [key: string]: unknown;
+                };
+            } | null;
+            /**
+             * Project
+             * @description The owner's name; null: the cloud's.
+             */
+            project: string | null;
+            /**
+             * Projects
+             * @description Who a shared image is shared with (shown to its owner).
+             */
+            projects?: string[] | null;
+            /** Properties */
+            properties: {
+                [key: string]: unknown;
+            } | null;
+            /** Sha256 */
+            sha256: string | null;
+            /** Size */
+            size: number | null;
+            /** Source Url */
+            source_url: string | null;
+            /**
+             * Status
+             * @description `queued`, `importing`, `active` or `error`.
+             */
+            status: string;
+            /** Updated At */
+            updated_at: string | null;
+            /** Uploaded Sha256 */
+            uploaded_sha256: string | null;
+            /** Uuid */
+            uuid: string;
+            /** Visibility */
+            visibility: string;
+        };
+        /** ImageCreate */
+        ImageCreate: {
+            /**
+             * Cpu Arch
+             * @description Default x86_64.
+             */
+            cpu_arch?: ("x86_64" | "aarch64") | null;
+            /**
+             * Disk Format
+             * @description `raw` or `qcow2` (OS images); what uploads convert from.
+             */
+            disk_format?: string | null;
+            /**
+             * Kind
+             * @description `os` (the default) or `deploy` (a kernel and an initramfs).
+             */
+            kind?: ("os" | "deploy") | null;
+            /** Min Disk Gb */
+            min_disk_gb?: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Project
+             * @description The owner (name or id); left out: the caller's only project.
+             */
+            project?: string | number | null;
+            /**
+             * Projects
+             * @description A shared image's audience: project names or ids.
+             */
+            projects?: string[] | null;
+            /**
+             * Properties
+             * @description e.g. `{"os_distro": "debian"}`.
+             */
+            properties?: {
+                [key: string]: unknown;
+            } | null;
+            /** Visibility */
+            visibility?: ("public" | "private" | "shared") | null;
+        };
+        /** ImageImport */
+        ImageImport: {
+            /**
+             * Checksum
+             * @description `sha256:<hex>` (or another algorithm) to check.
+             */
+            checksum?: string | null;
+            /**
+             * Part
+             * @description Deploy images: kernel or initramfs.
+             */
+            part?: string | null;
+            /**
+             * Url
+             * @description An http(s) URL the image is downloaded from.
+             */
+            url: string;
+        };
+        /** ImageList */
+        ImageList: {
+            /** Images */
+            images: components["schemas"]["Image"][];
+            /** Next Marker */
+            next_marker?: string | null;
+        };
+        /** ImageUpdate */
+        ImageUpdate: {
+            /** Min Disk Gb */
+            min_disk_gb?: number | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Properties
+             * @description e.g. `{"os_distro": "debian"}`.
+             */
+            properties?: {
+                [key: string]: unknown;
+            } | null;
+            /** Visibility */
+            visibility?: ("public" | "private" | "shared") | null;
+        };
+        /**
+         * IssuedToken
+         * @description A token, shown this once: send it as `X-Auth-Token` (or `Authorization: Bearer`).
+         */
+        IssuedToken: {
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "session" | "application";
+            /** Name */
+            name: string | null;
+            /** Token */
+            token: string;
+        };
+        /**
+         * LicenseDocument
+         * @description The license file as the vendor signed it (domain/license.py verifies it).
+         */
+        LicenseDocument: {
+            /**
+             * License
+             * @description The signed fields (id, customer, edition, max_nodes, issued, expires), kept as they are: the signature covers every one of them.
+             */
+            license: {
+                [key: string]: unknown;
+            };
+            /**
+             * Signature
+             * @description Ed25519, base64.
+             */
+            signature: string;
+        };
+        /** LicenseInfo */
+        LicenseInfo: {
+            /** Customer */
+            customer: string;
+            /**
+             * Edition
+             * @description standard, enterprise or evaluation.
+             */
+            edition: string;
+            /**
+             * Expires
+             * Format: date
+             */
+            expires: string;
+            /** Id */
+            id: string;
+            /**
+             * Issued
+             * Format: date
+             */
+            issued: string;
+            /** Max Nodes */
+            max_nodes: number;
+        };
+        /** LicenseStatus */
+        LicenseStatus: {
+            /**
+             * Days Left
+             * @description Until it expires (a license installed).
+             */
+            days_left?: number | null;
+            license: components["schemas"]["LicenseInfo"] | null;
+            /** Nodes Allowed */
+            nodes_allowed: number;
+            /**
+             * Nodes Awaiting Acceptance
+             * @description Discovered machines not yet accepted (they do not count yet).
+             */
+            nodes_awaiting_acceptance: number;
+            /** Nodes Used */
+            nodes_used: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "evaluation" | "valid" | "expired";
+        };
+        /** Link */
+        Link: {
+            /** Href */
+            href: string;
+            /** Rel */
+            rel: string;
         };
         /** LogIn */
         LogIn: {
@@ -2518,6 +3438,25 @@ export interface components {
              * @description admin, dept_admin, project_admin, member
              */
             roles: string[];
+        };
+        /** Member */
+        Member: {
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "project_admin" | "member";
+            /** User */
+            user: string;
+        };
+        /** Membership */
+        Membership: {
+            /**
+             * Role
+             * @default member
+             * @enum {string}
+             */
+            role: "project_admin" | "member";
         };
         /** NamedResources */
         NamedResources: {
@@ -2902,6 +3841,91 @@ export interface components {
              */
             unit: "hour";
         };
+        /** Project */
+        Project: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Department
+             * @description Its department's name.
+             */
+            department: string | null;
+            /** Description */
+            description: string | null;
+            /** Members */
+            members: components["schemas"]["Member"][];
+            /** Name */
+            name: string;
+            /**
+             * Quota Cores
+             * @description A limit; null: no limit.
+             */
+            quota_cores?: number | null;
+            /**
+             * Quota Floating Ips
+             * @description A limit; null: no limit.
+             */
+            quota_floating_ips?: number | null;
+            /**
+             * Quota Hosts
+             * @description A limit; null: no limit.
+             */
+            quota_hosts?: number | null;
+            /**
+             * Quota Nodes
+             * @description A limit; null: no limit.
+             */
+            quota_nodes?: number | null;
+            /**
+             * Quota Ram Mb
+             * @description A limit; null: no limit.
+             */
+            quota_ram_mb?: number | null;
+            /** Updated At */
+            updated_at: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** ProjectCreate */
+        ProjectCreate: {
+            /**
+             * Department
+             * @description Its department's name or id.
+             */
+            department: string;
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Quota Cores
+             * @description A limit; null: no limit.
+             */
+            quota_cores?: number | null;
+            /**
+             * Quota Floating Ips
+             * @description A limit; null: no limit.
+             */
+            quota_floating_ips?: number | null;
+            /**
+             * Quota Hosts
+             * @description A limit; null: no limit.
+             */
+            quota_hosts?: number | null;
+            /**
+             * Quota Nodes
+             * @description A limit; null: no limit.
+             */
+            quota_nodes?: number | null;
+            /**
+             * Quota Ram Mb
+             * @description A limit; null: no limit.
+             */
+            quota_ram_mb?: number | null;
+        };
         /** ProjectHosts */
         ProjectHosts: {
             /** Hosts */
@@ -2910,6 +3934,45 @@ export interface components {
             name: string;
             /** Uuid */
             uuid: string;
+        };
+        /** ProjectList */
+        ProjectList: {
+            /** Next Marker */
+            next_marker?: string | null;
+            /** Projects */
+            projects: components["schemas"]["Project"][];
+        };
+        /** ProjectUpdate */
+        ProjectUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Quota Cores
+             * @description A limit; null: no limit.
+             */
+            quota_cores?: number | null;
+            /**
+             * Quota Floating Ips
+             * @description A limit; null: no limit.
+             */
+            quota_floating_ips?: number | null;
+            /**
+             * Quota Hosts
+             * @description A limit; null: no limit.
+             */
+            quota_hosts?: number | null;
+            /**
+             * Quota Nodes
+             * @description A limit; null: no limit.
+             */
+            quota_nodes?: number | null;
+            /**
+             * Quota Ram Mb
+             * @description A limit; null: no limit.
+             */
+            quota_ram_mb?: number | null;
         };
         /** Resources */
         Resources: {
@@ -2971,6 +4034,23 @@ export interface components {
             read_at: string | null;
             /** Readings */
             readings: components["schemas"]["SensorReading"][];
+        };
+        /** Session */
+        Session: {
+            /** Expires At */
+            expires_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "session" | "application";
+            /** Name */
+            name: string | null;
+            /** Token */
+            token: string;
+            user: components["schemas"]["TokenUser"];
         };
         /** Statistics */
         Statistics: {
@@ -3168,6 +4248,16 @@ export interface components {
             /** Vendor */
             vendor?: string | null;
         };
+        /** TokenUser */
+        TokenUser: {
+            /**
+             * Id
+             * @description The user's uuid.
+             */
+            id: string;
+            /** Name */
+            name: string;
+        };
         /** UsageReport */
         UsageReport: {
             /** Department */
@@ -3190,6 +4280,118 @@ export interface components {
             start: string;
             /** Totals */
             totals: components["schemas"]["CurrencyTotal"][];
+        };
+        /** User */
+        User: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string | null;
+            /** Email */
+            email: string | null;
+            /** Enabled */
+            enabled: boolean;
+            /** Failed Logins */
+            failed_logins: number;
+            /** Is Admin */
+            is_admin: boolean;
+            /** Locked Until */
+            locked_until: string | null;
+            /** Name */
+            name: string;
+            /** Projects */
+            projects: components["schemas"]["UserProject"][];
+            /** Updated At */
+            updated_at: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** UserCreate */
+        UserCreate: {
+            /** Display Name */
+            display_name?: string | null;
+            /** Email */
+            email?: string | null;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * Is Admin
+             * @description A cloud admin (the cloud admin only).
+             * @default false
+             */
+            is_admin: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Password
+             * @description Checked against the password policy.
+             */
+            password: string;
+        };
+        /** UserList */
+        UserList: {
+            /** Next Marker */
+            next_marker?: string | null;
+            /** Users */
+            users: components["schemas"]["User"][];
+        };
+        /** UserProject */
+        UserProject: {
+            /** Project */
+            project: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "project_admin" | "member";
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Display Name */
+            display_name?: string | null;
+            /** Email */
+            email?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /**
+             * Is Admin
+             * @description The cloud admin only.
+             */
+            is_admin?: boolean | null;
+            /** Password */
+            password?: string | null;
+            /**
+             * Unlock
+             * @description true: forget the failed log-ins.
+             */
+            unlock?: boolean | null;
+        };
+        /**
+         * VirtualMediaAttach
+         * @description Ironic's vmedia attach body. The BMC downloads `image_url` itself: Ironworks accepts
+         *     `image_download_source` http only (the default here; Ironic's default is local).
+         */
+        VirtualMediaAttach: {
+            /**
+             * Device Type
+             * @enum {string}
+             */
+            device_type: "cdrom" | "floppy" | "disk";
+            /** Image Download Source */
+            image_download_source?: ("http" | "local" | "swift") | null;
+            /** Image Url */
+            image_url: string;
+        };
+        /** VirtualMediaDetach */
+        VirtualMediaDetach: {
+            /** Device Types */
+            device_types?: string | string[] | null;
         };
     };
     responses: never;
@@ -3297,7 +4499,7 @@ export interface operations {
             };
         };
     };
-    list_alarms_api_v1_alarms_get: {
+    list_alarms: {
         parameters: {
             query?: {
                 state?: string[] | null;
@@ -3440,7 +4642,7 @@ export interface operations {
             };
         };
     };
-    acknowledge_api_v1_alarms__uuid__acknowledge_post: {
+    acknowledge: {
         parameters: {
             query?: never;
             header?: never;
@@ -3574,7 +4776,7 @@ export interface operations {
             };
         };
     };
-    list_events_api_v1_audit_events_get: {
+    list_events: {
         parameters: {
             query?: {
                 limit?: number;
@@ -3593,7 +4795,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["AuditEventList"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -3710,7 +4912,7 @@ export interface operations {
             };
         };
     };
-    export_events_api_v1_audit_events_export_get: {
+    export_events: {
         parameters: {
             query?: {
                 format?: "csv" | "xlsx";
@@ -3721,14 +4923,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The file, as an attachment. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
-                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": string;
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -3845,7 +5047,7 @@ export interface operations {
             };
         };
     };
-    list_app_credentials_api_v1_auth_application_credentials_get: {
+    list_app_credentials: {
         parameters: {
             query?: never;
             header?: never;
@@ -3977,7 +5179,7 @@ export interface operations {
             };
         };
     };
-    app_credential_api_v1_auth_application_credentials_post: {
+    app_credential: {
         parameters: {
             query?: never;
             header?: never;
@@ -3996,7 +5198,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["IssuedToken"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -4113,7 +5315,7 @@ export interface operations {
             };
         };
     };
-    revoke_app_credential_api_v1_auth_application_credentials__ident__delete: {
+    revoke_app_credential: {
         parameters: {
             query?: never;
             header?: never;
@@ -4245,7 +5447,7 @@ export interface operations {
             };
         };
     };
-    me_api_v1_auth_me_get: {
+    me: {
         parameters: {
             query?: never;
             header?: never;
@@ -4377,7 +5579,7 @@ export interface operations {
             };
         };
     };
-    change_password_api_v1_auth_password_post: {
+    change_password: {
         parameters: {
             query?: never;
             header?: never;
@@ -4511,7 +5713,7 @@ export interface operations {
             };
         };
     };
-    log_in_api_v1_auth_tokens_post: {
+    log_in: {
         parameters: {
             query?: never;
             header?: never;
@@ -4530,7 +5732,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Session"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -4647,7 +5849,7 @@ export interface operations {
             };
         };
     };
-    log_out_api_v1_auth_tokens_delete: {
+    log_out: {
         parameters: {
             query?: never;
             header?: never;
@@ -4777,7 +5979,7 @@ export interface operations {
             };
         };
     };
-    list_zones_api_v1_availability_zones_get: {
+    list_zones: {
         parameters: {
             query?: never;
             header?: never;
@@ -5177,7 +6379,7 @@ export interface operations {
             };
         };
     };
-    list_departments_api_v1_departments_get: {
+    list_departments: {
         parameters: {
             query?: never;
             header?: never;
@@ -5192,7 +6394,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["DepartmentList"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -5309,7 +6511,7 @@ export interface operations {
             };
         };
     };
-    create_department_api_v1_departments_post: {
+    create_department: {
         parameters: {
             query?: never;
             header?: never;
@@ -5318,9 +6520,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["DepartmentCreate"];
             };
         };
         responses: {
@@ -5330,7 +6530,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Department"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -5447,7 +6647,7 @@ export interface operations {
             };
         };
     };
-    get_department_api_v1_departments__ident__get: {
+    get_department: {
         parameters: {
             query?: never;
             header?: never;
@@ -5464,7 +6664,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Department"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -5581,7 +6781,7 @@ export interface operations {
             };
         };
     };
-    delete_department_api_v1_departments__ident__delete: {
+    delete_department: {
         parameters: {
             query?: never;
             header?: never;
@@ -5713,7 +6913,7 @@ export interface operations {
             };
         };
     };
-    update_department_api_v1_departments__ident__patch: {
+    update_department: {
         parameters: {
             query?: never;
             header?: never;
@@ -5724,9 +6924,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["DepartmentUpdate"];
             };
         };
         responses: {
@@ -5736,7 +6934,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Department"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -5853,7 +7051,7 @@ export interface operations {
             };
         };
     };
-    add_department_admin_api_v1_departments__ident__admins__user__put: {
+    add_department_admin: {
         parameters: {
             query?: never;
             header?: never;
@@ -5871,7 +7069,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Department"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -5988,7 +7186,7 @@ export interface operations {
             };
         };
     };
-    remove_department_admin_api_v1_departments__ident__admins__user__delete: {
+    remove_department_admin: {
         parameters: {
             query?: never;
             header?: never;
@@ -6006,7 +7204,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Department"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -6123,7 +7321,7 @@ export interface operations {
             };
         };
     };
-    list_flavors_api_v1_flavors_get: {
+    list_flavors: {
         parameters: {
             query?: never;
             header?: never;
@@ -6138,7 +7336,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["FlavorList"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -6255,7 +7453,7 @@ export interface operations {
             };
         };
     };
-    create_flavor_api_v1_flavors_post: {
+    create_flavor: {
         parameters: {
             query?: never;
             header?: never;
@@ -6264,9 +7462,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["FlavorCreate"];
             };
         };
         responses: {
@@ -6276,7 +7472,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Flavor"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -6393,7 +7589,7 @@ export interface operations {
             };
         };
     };
-    show_flavor_api_v1_flavors__ident__get: {
+    show_flavor: {
         parameters: {
             query?: never;
             header?: never;
@@ -6410,7 +7606,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Flavor"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -6527,7 +7723,7 @@ export interface operations {
             };
         };
     };
-    delete_flavor_api_v1_flavors__ident__delete: {
+    delete_flavor: {
         parameters: {
             query?: never;
             header?: never;
@@ -6659,7 +7855,7 @@ export interface operations {
             };
         };
     };
-    update_flavor_api_v1_flavors__ident__patch: {
+    update_flavor: {
         parameters: {
             query?: never;
             header?: never;
@@ -6670,9 +7866,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["FlavorEdit"];
             };
         };
         responses: {
@@ -6682,7 +7876,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Flavor"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -6799,7 +7993,7 @@ export interface operations {
             };
         };
     };
-    grant_flavor_api_v1_flavors__ident__access__project__put: {
+    grant_flavor: {
         parameters: {
             query?: never;
             header?: never;
@@ -6817,7 +8011,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Flavor"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -6934,7 +8128,7 @@ export interface operations {
             };
         };
     };
-    revoke_flavor_api_v1_flavors__ident__access__project__delete: {
+    revoke_flavor: {
         parameters: {
             query?: never;
             header?: never;
@@ -6952,7 +8146,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Flavor"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -7741,7 +8935,7 @@ export interface operations {
             };
         };
     };
-    hardware_properties_api_v1_hardware_types__name__properties_get: {
+    hardware_properties: {
         parameters: {
             query?: never;
             header?: never;
@@ -7875,7 +9069,7 @@ export interface operations {
             };
         };
     };
-    list_hosts_api_v1_hosts_get: {
+    list_hosts: {
         parameters: {
             query?: never;
             header?: never;
@@ -7890,7 +9084,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["HostList"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -8007,7 +9201,7 @@ export interface operations {
             };
         };
     };
-    create_hosts_api_v1_hosts_post: {
+    create_hosts: {
         parameters: {
             query?: never;
             header?: never;
@@ -8026,7 +9220,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["CreatedHosts"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -8143,7 +9337,7 @@ export interface operations {
             };
         };
     };
-    export_hosts_api_v1_hosts_export_get: {
+    export_hosts: {
         parameters: {
             query?: {
                 format?: "csv" | "xlsx";
@@ -8154,14 +9348,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The file, as an attachment. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
-                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": string;
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -8278,7 +9472,7 @@ export interface operations {
             };
         };
     };
-    show_host_api_v1_hosts__ident__get: {
+    show_host: {
         parameters: {
             query?: never;
             header?: never;
@@ -8295,7 +9489,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["HostDetail"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -8412,7 +9606,7 @@ export interface operations {
             };
         };
     };
-    delete_host_api_v1_hosts__ident__delete: {
+    delete_host: {
         parameters: {
             query?: never;
             header?: never;
@@ -8423,14 +9617,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Accepted; the work goes on in the background (no body). */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {
@@ -8546,7 +9738,7 @@ export interface operations {
             };
         };
     };
-    rename_host_api_v1_hosts__ident__patch: {
+    rename_host: {
         parameters: {
             query?: never;
             header?: never;
@@ -8557,9 +9749,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["HostRename"];
             };
         };
         responses: {
@@ -8569,7 +9759,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["HostDetail"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -8686,7 +9876,7 @@ export interface operations {
             };
         };
     };
-    host_console_api_v1_hosts__ident__console_post: {
+    host_console: {
         parameters: {
             query?: never;
             header?: never;
@@ -9225,7 +10415,7 @@ export interface operations {
             };
         };
     };
-    host_reboot_api_v1_hosts__ident__reboot_post: {
+    host_reboot: {
         parameters: {
             query?: never;
             header?: never;
@@ -9236,14 +10426,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Accepted; the work goes on in the background (no body). */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {
@@ -9359,7 +10547,7 @@ export interface operations {
             };
         };
     };
-    rebuild_host_api_v1_hosts__ident__rebuild_post: {
+    rebuild_host: {
         parameters: {
             query?: never;
             header?: never;
@@ -9370,20 +10558,16 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                } | null;
+                "application/json": components["schemas"]["HostRebuild"] | null;
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description Accepted; the work goes on in the background (no body). */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {
@@ -9499,7 +10683,7 @@ export interface operations {
             };
         };
     };
-    host_sensors_api_v1_hosts__ident__sensors_get: {
+    host_sensors: {
         parameters: {
             query?: never;
             header?: never;
@@ -9633,7 +10817,7 @@ export interface operations {
             };
         };
     };
-    host_soft_reboot_api_v1_hosts__ident__soft_reboot_post: {
+    host_soft_reboot: {
         parameters: {
             query?: never;
             header?: never;
@@ -9644,14 +10828,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Accepted; the work goes on in the background (no body). */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {
@@ -9767,7 +10949,7 @@ export interface operations {
             };
         };
     };
-    host_start_api_v1_hosts__ident__start_post: {
+    host_start: {
         parameters: {
             query?: never;
             header?: never;
@@ -9778,14 +10960,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Accepted; the work goes on in the background (no body). */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {
@@ -9901,7 +11081,7 @@ export interface operations {
             };
         };
     };
-    host_stop_api_v1_hosts__ident__stop_post: {
+    host_stop: {
         parameters: {
             query?: never;
             header?: never;
@@ -9912,14 +11092,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Accepted; the work goes on in the background (no body). */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {
@@ -10035,7 +11213,7 @@ export interface operations {
             };
         };
     };
-    list_images_api_v1_images_get: {
+    list_images: {
         parameters: {
             query?: never;
             header?: never;
@@ -10050,7 +11228,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ImageList"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -10167,7 +11345,7 @@ export interface operations {
             };
         };
     };
-    create_image_api_v1_images_post: {
+    create_image: {
         parameters: {
             query?: never;
             header?: never;
@@ -10176,9 +11354,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["ImageCreate"];
             };
         };
         responses: {
@@ -10188,7 +11364,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Image"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -10305,7 +11481,7 @@ export interface operations {
             };
         };
     };
-    show_image_api_v1_images__ident__get: {
+    show_image: {
         parameters: {
             query?: never;
             header?: never;
@@ -10322,7 +11498,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Image"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -10439,7 +11615,7 @@ export interface operations {
             };
         };
     };
-    delete_image_api_v1_images__ident__delete: {
+    delete_image: {
         parameters: {
             query?: never;
             header?: never;
@@ -10571,7 +11747,7 @@ export interface operations {
             };
         };
     };
-    update_image_api_v1_images__ident__patch: {
+    update_image: {
         parameters: {
             query?: never;
             header?: never;
@@ -10582,9 +11758,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["ImageUpdate"];
             };
         };
         responses: {
@@ -10594,7 +11768,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Image"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -10711,7 +11885,7 @@ export interface operations {
             };
         };
     };
-    grant_image_api_v1_images__ident__access__project__put: {
+    grant_image: {
         parameters: {
             query?: never;
             header?: never;
@@ -10729,7 +11903,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Image"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -10846,7 +12020,7 @@ export interface operations {
             };
         };
     };
-    revoke_image_api_v1_images__ident__access__project__delete: {
+    revoke_image: {
         parameters: {
             query?: never;
             header?: never;
@@ -10864,7 +12038,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Image"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -10981,7 +12155,7 @@ export interface operations {
             };
         };
     };
-    download_image_api_v1_images__ident__file_get: {
+    download_image: {
         parameters: {
             query?: {
                 /** @description Deploy images: kernel or initramfs. */
@@ -11001,16 +12175,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": unknown;
+                    "application/octet-stream": string;
                 };
             };
-            /** @description Partial Content */
+            /** @description The range asked for. */
             206: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/octet-stream": unknown;
+                    "application/octet-stream": string;
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -11127,7 +12301,7 @@ export interface operations {
             };
         };
     };
-    upload_image_api_v1_images__ident__file_put: {
+    upload_image: {
         parameters: {
             query?: {
                 /** @description Deploy images: kernel or initramfs. */
@@ -11141,7 +12315,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -11149,7 +12327,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Image"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -11266,7 +12444,7 @@ export interface operations {
             };
         };
     };
-    import_image_api_v1_images__ident__import_post: {
+    import_image: {
         parameters: {
             query?: never;
             header?: never;
@@ -11277,9 +12455,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["ImageImport"];
             };
         };
         responses: {
@@ -11289,7 +12465,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Image"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -11406,7 +12582,7 @@ export interface operations {
             };
         };
     };
-    show_license_api_v1_license_get: {
+    show_license: {
         parameters: {
             query?: never;
             header?: never;
@@ -11421,7 +12597,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LicenseStatus"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -11538,7 +12714,7 @@ export interface operations {
             };
         };
     };
-    install_license_api_v1_license_put: {
+    install_license: {
         parameters: {
             query?: never;
             header?: never;
@@ -11547,9 +12723,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["LicenseDocument"];
             };
         };
         responses: {
@@ -11559,7 +12733,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["LicenseStatus"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -12348,7 +13522,7 @@ export interface operations {
             };
         };
     };
-    export_nodes_api_v1_nodes_export_get: {
+    export_nodes: {
         parameters: {
             query?: {
                 format?: "csv" | "xlsx";
@@ -12359,14 +13533,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The file, as an attachment. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
-                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": string;
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -12483,7 +13657,7 @@ export interface operations {
             };
         };
     };
-    import_nodes_api_v1_nodes_import_post: {
+    import_nodes: {
         parameters: {
             query?: {
                 /** @description Enrol the valid rows and report the others. */
@@ -12932,7 +14106,7 @@ export interface operations {
             };
         };
     };
-    node_sensors_api_v1_nodes__ident__sensors_get: {
+    node_sensors: {
         parameters: {
             query?: never;
             header?: never;
@@ -13738,7 +14912,7 @@ export interface operations {
             };
         };
     };
-    list_projects_api_v1_projects_get: {
+    list_projects: {
         parameters: {
             query?: never;
             header?: never;
@@ -13753,7 +14927,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ProjectList"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -13870,7 +15044,7 @@ export interface operations {
             };
         };
     };
-    create_project_api_v1_projects_post: {
+    create_project: {
         parameters: {
             query?: never;
             header?: never;
@@ -13879,9 +15053,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["ProjectCreate"];
             };
         };
         responses: {
@@ -13891,7 +15063,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Project"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -14008,7 +15180,7 @@ export interface operations {
             };
         };
     };
-    get_project_api_v1_projects__ident__get: {
+    get_project: {
         parameters: {
             query?: never;
             header?: never;
@@ -14025,7 +15197,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Project"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -14142,7 +15314,7 @@ export interface operations {
             };
         };
     };
-    delete_project_api_v1_projects__ident__delete: {
+    delete_project: {
         parameters: {
             query?: never;
             header?: never;
@@ -14274,7 +15446,7 @@ export interface operations {
             };
         };
     };
-    update_project_api_v1_projects__ident__patch: {
+    update_project: {
         parameters: {
             query?: never;
             header?: never;
@@ -14285,9 +15457,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["ProjectUpdate"];
             };
         };
         responses: {
@@ -14297,7 +15467,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Project"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -14414,7 +15584,7 @@ export interface operations {
             };
         };
     };
-    set_member_api_v1_projects__ident__members__user__put: {
+    set_member: {
         parameters: {
             query?: never;
             header?: never;
@@ -14426,9 +15596,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["Membership"];
             };
         };
         responses: {
@@ -14438,7 +15606,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Project"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -14555,7 +15723,7 @@ export interface operations {
             };
         };
     };
-    remove_member_api_v1_projects__ident__members__user__delete: {
+    remove_member: {
         parameters: {
             query?: never;
             header?: never;
@@ -14573,7 +15741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Project"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -14690,7 +15858,7 @@ export interface operations {
             };
         };
     };
-    get_statistics_api_v1_statistics_get: {
+    get_statistics: {
         parameters: {
             query?: never;
             header?: never;
@@ -16326,14 +17494,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The file, as an attachment. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": unknown;
-                    "text/csv": unknown;
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "text/csv": string;
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -16450,7 +17618,7 @@ export interface operations {
             };
         };
     };
-    list_users_api_v1_users_get: {
+    list_users: {
         parameters: {
             query?: never;
             header?: never;
@@ -16465,7 +17633,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UserList"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -16582,7 +17750,7 @@ export interface operations {
             };
         };
     };
-    create_user_api_v1_users_post: {
+    create_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -16591,9 +17759,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["UserCreate"];
             };
         };
         responses: {
@@ -16603,7 +17769,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -16720,7 +17886,7 @@ export interface operations {
             };
         };
     };
-    get_user_api_v1_users__ident__get: {
+    get_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -16737,7 +17903,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -16854,7 +18020,7 @@ export interface operations {
             };
         };
     };
-    delete_user_api_v1_users__ident__delete: {
+    delete_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -16986,7 +18152,7 @@ export interface operations {
             };
         };
     };
-    update_user_api_v1_users__ident__patch: {
+    update_user: {
         parameters: {
             query?: never;
             header?: never;
@@ -16997,9 +18163,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["UserUpdate"];
             };
         };
         responses: {
@@ -17009,7 +18173,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
@@ -18450,6 +19614,536 @@ export interface operations {
             };
         };
     };
+    list_rows_v1_deploy_templates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    create_v1_deploy_templates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Deploy templates need API version 1.55 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    show_v1_deploy_templates__ident__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_v1_deploy_templates__ident__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Deploy templates need API version 1.55 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    patch_v1_deploy_templates__ident__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Deploy templates need API version 1.55 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
     list_drivers_v1_drivers_get: {
         parameters: {
             query?: never;
@@ -18701,6 +20395,741 @@ export interface operations {
             };
             /** @description No such resource, or none the caller may see. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    raid_logical_disk_properties_v1_drivers__name__raid_logical_disk_properties_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    list_rules_v1_inspection_rules_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    create_rule_v1_inspection_rules_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Inspection rules need API version 1.96 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_all_rules_v1_inspection_rules_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Inspection rules need API version 1.96 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    get_rule_v1_inspection_rules__ident__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_rule_v1_inspection_rules__ident__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Inspection rules need API version 1.96 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    patch_rule_v1_inspection_rules__ident__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Inspection rules need API version 1.96 or later. */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -19493,6 +21922,105 @@ export interface operations {
                     };
                 };
             };
+            /** @description No such node, no allocation, or API version below 1.52. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    list_bios_v1_nodes__ident__bios_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BIOSSettingList"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
             /** @description No such resource, or none the caller may see. */
             404: {
                 headers: {
@@ -19504,8 +22032,198 @@ export interface operations {
                     };
                 };
             };
-            /** @description Allocations need API version 1.52 or later. */
-            405: {
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    get_bios_v1_nodes__ident__bios__setting__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+                setting: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: components["schemas"]["BIOSSetting"];
+                    };
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    list_firmware_v1_nodes__ident__firmware_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FirmwareList"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -21966,6 +24684,208 @@ export interface operations {
             };
         };
     };
+    attach_vmedia_v1_nodes__ident__vmedia_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VirtualMediaAttach"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    detach_vmedia_v1_nodes__ident__vmedia_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["VirtualMediaDetach"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
     node_portgroups_v1_nodes__node__portgroups_get: {
         parameters: {
             query?: never;
@@ -23954,6 +26874,536 @@ export interface operations {
             };
         };
     };
+    list_rows_v1_runbooks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    create_v1_runbooks_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Runbooks need API version 1.92 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    show_v1_runbooks__ident__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    delete_v1_runbooks__ident__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Runbooks need API version 1.92 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    patch_v1_runbooks__ident__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description Runbooks need API version 1.92 or later. */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
     volume_root_v1_volume_get: {
         parameters: {
             query?: never;
@@ -24447,6 +27897,109 @@ export interface operations {
             };
         };
     };
+    patch_volume_connectors_v1_volume_connectors__ident__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
     list_volume_targets_v1_volume_targets_get: {
         parameters: {
             query?: never;
@@ -24763,6 +28316,109 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error_message: string;
+                    };
+                };
+            };
+        };
+    };
+    patch_volume_targets_v1_volume_targets__ident__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
             400: {
