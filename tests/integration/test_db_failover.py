@@ -54,9 +54,9 @@ class PrivatePostgres:
     def init(self) -> None:
         if self.prefix:
             shutil.chown(self.root, "postgres")
+        initdb = [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres"]
         subprocess.run(
-            [*self.prefix, str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres"]
-            + ["--auth=trust", "--no-sync"],
+            [*self.prefix, *initdb, "--auth=trust", "--no-sync"],
             check=True,
             capture_output=True,
             timeout=120,
