@@ -28,7 +28,8 @@ from ironworks.common.crypto import new_key
 from ironworks.common.settings import load_settings
 from ironworks.db import migrate
 from ironworks.db import nodes as node_db
-from ironworks.db.engine import Database
+from ironworks.db.engine import Database, utcnow
+from ironworks.db.schema import sensor_readings
 from ironworks.services import imports
 from ironworks.services.context import Caller, Services
 
@@ -77,6 +78,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--nodes", type=int, default=10000)
     p.add_argument("--events", type=int, default=10, help="history lines per node")
+    p.add_argument(
+        "--readings", type=int, default=20, help="sensor readings per node (5 make one cycle)"
+    )
     p.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     p.add_argument("--pg-url", default=PG_URL)
     a = p.parse_args()
@@ -117,6 +121,29 @@ def main() -> int:
                     to_state="available",
                     request_id=f"req-{uuid.uuid4()}",
                 )
+            now = utcnow()
+            kinds = (
+                ("CPU Temp", "temperature", "C"),
+                ("FAN1", "fan", "RPM"),
+                ("PSU1", "power", "W"),
+            )
+            for k in range(a.readings):
+                name, kind, unit = kinds[k % len(kinds)]
+                conn.execute(
+                    sa.insert(sensor_readings),
+                    [
+                        {
+                            "node_id": i,
+                            "read_at": now,
+                            "name": name,
+                            "kind": kind,
+                            "unit": unit,
+                            "value": 42.5,
+                            "status": "ok",
+                        }
+                        for i in ids
+                    ],
+                )
         if not db.is_sqlite:
             with db.read() as conn:
                 conn.execute(sa.text("VACUUM ANALYZE"))
@@ -124,13 +151,16 @@ def main() -> int:
         total = sum(s for _, _, s in table)
         print(
             f"{a.backend}: {len(report['created'])} nodes enrolled in {enrolled:.1f} s, "
-            f"{a.events} history lines each"
+            f"{a.events} history lines and {a.readings} sensor readings each"
         )
         print(f"{'table':<28}{'rows':>10}{'MiB':>10}")
         for name, rows, size in table:
             if size >= 64 * 1024:
                 print(f"{name:<28}{rows:>10}{size / 2**20:>10.1f}")
         print(f"{'total (all tables)':<28}{'':>10}{total / 2**20:>10.1f}")
+        for name, rows, size in table:
+            if name in ("node_history", "sensor_readings") and rows:
+                print(f"{name}: {size / rows:.0f} bytes per row with its indexes")
         if db.is_sqlite:
             f = tmp / "ironworks.sqlite"
             print(f"SQLite file: {f.stat().st_size / 2**20:.1f} MiB")

@@ -106,6 +106,8 @@ class Conductor:
         self.on_registered: Callable[[str], None] | None = None
         # set when another process registered under our name while we were silent: we stopped
         self.lost_name = threading.Event()
+        # since when our heartbeats reach the database without a break (periodic.Member)
+        self.connected_since: datetime | None = None
         self._pool = ThreadPoolExecutor(self.cfg.workers, thread_name_prefix="job")
         self._busy = 0
         self._busy_lock = threading.Lock()
@@ -179,6 +181,7 @@ class Conductor:
                 f"conductor.heartbeat_timeout ({timeout:.0f} s)",
                 field="conductor.hostname",
             )
+        self.connected_since = utcnow()
         if self.on_registered is not None:
             self.on_registered(self.incarnation)
 
@@ -239,8 +242,11 @@ class Conductor:
                     job_db.wake()
                     return
                 job_db.renew_leases(self.db, self.owner, self.cfg.job_lease)
+                if self.connected_since is None:
+                    self.connected_since = utcnow()
             except Exception as e:
                 if unavailable(e):
+                    self.connected_since = None
                     log.warning("heartbeat: the database is unavailable (%s); retrying", e)
                 else:
                     log.exception("heartbeat failed")
