@@ -91,33 +91,36 @@ def claim_name(
     else:
         q = q.with_for_update()
     row = conn.execute(q).first()
+    values: dict[str, Any] = {
+        "conductor_group": group,
+        "online": True,
+        "incarnation": incarnation,
+        "drivers": drivers,
+        "console_url": console_url,
+        "updated_at": utcnow(),
+    }
     if row is None:
+        # An INSERT only: an UPDATE here would see (and overwrite) the row of a concurrent first
+        # start committed since our SELECT; the INSERT meets its unique name instead.
         try:
-            with conn.begin_nested():  # a concurrent first start inserts the same name
-                register(
-                    conn,
-                    hostname,
-                    group=group,
-                    incarnation=incarnation,
-                    drivers=drivers,
-                    console_url=console_url,
+            with conn.begin_nested():
+                conn.execute(
+                    sa.insert(conductors).values(
+                        hostname=hostname, created_at=values["updated_at"], **values
+                    )
                 )
         except IntegrityError:
             won = conn.execute(q).first()
-            return Holder(won.incarnation, as_utc(won.updated_at) or utcnow()) if won else None
+            if won is None:  # the name's row was deleted meanwhile: no conductor does that
+                raise
+            return Holder(won.incarnation, as_utc(won.updated_at) or utcnow())
         return None
     heard = as_utc(row.updated_at) or utcnow()
     held = row.online and heard >= heard_after and row.incarnation not in (incarnation, replaces)
     if held:
         return Holder(row.incarnation, heard)
-    register(
-        conn,
-        hostname,
-        group=group,
-        incarnation=incarnation,
-        drivers=drivers,
-        console_url=console_url,
-    )
+    # the row is locked (FOR UPDATE, or SQLite's write lock): nobody registers meanwhile
+    conn.execute(sa.update(conductors).where(conductors.c.hostname == hostname).values(**values))
     return None
 
 

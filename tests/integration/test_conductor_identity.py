@@ -110,7 +110,9 @@ def test_two_first_starts_at_once_one_wins(db, database_url, tmp_path):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcome) == ["refused"] * 3 + ["won"]
+    with db.read() as conn:
+        rows = conn.execute(sa.select(conductors.c.hostname, conductors.c.incarnation)).all()
+    assert sorted(outcome) == ["refused"] * 3 + ["won"], (rows, [c.incarnation for c in racers])
 
 
 def test_name_lock(tmp_path):
