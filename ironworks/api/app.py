@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.utils import generate_unique_id
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from ironworks import __version__
@@ -106,7 +106,9 @@ def create_app(svc: Services, console_relay: bool = False) -> FastAPI:
         (IronworksError, errors.on_ironworks_error),
         (RequestValidationError, errors.on_validation_error),
         (HTTPException, errors.on_http_error),
+        # the database restarting or failing over: 503 with Retry-After, never a 500
         (OperationalError, errors.on_database_error),
+        (InterfaceError, errors.on_database_error),
         (DataError, errors.on_data_error),
         (Exception, errors.on_unexpected),
     ]

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, PlainTextResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 from ironworks.api import errors
@@ -175,6 +176,9 @@ def boot_app(svc: Services, extra_routers: tuple[APIRouter, ...] = ()) -> FastAP
         (IronworksError, errors.on_ironworks_error),
         (RequestValidationError, errors.on_validation_error),
         (HTTPException, errors.on_http_error),
+        # the database restarting or failing over: 503 with Retry-After (agents retry), not 500
+        (OperationalError, errors.on_database_error),
+        (InterfaceError, errors.on_database_error),
         (Exception, errors.on_unexpected),
     ]
     for exc, handler in handlers:

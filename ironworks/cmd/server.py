@@ -267,8 +267,21 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             raise typer.Exit(2) from None
         console_server.start()
         conductor.console_url = console_server.url
+    name_lock = None
     if conductor:
-        conductor.start()
+        from ironworks.cmd.identity import NameLock
+
+        name_lock = NameLock(settings.home, conductor.host)
+        try:
+            conductor.replaces = name_lock.acquire()
+            conductor.on_registered = name_lock.record
+            conductor.start()
+        except IronworksError as e:
+            if console_server is not None:
+                console_server.stop()
+            db.dispose()
+            typer.echo(f"ironworks: {e.message}", err=True)
+            raise typer.Exit(2) from None
     try:
         if with_api:
             from ironworks.api.app import create_app
@@ -305,7 +318,10 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             done = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: done.set())
             signal.signal(signal.SIGINT, lambda *_: done.set())
-            done.wait()
+            assert conductor is not None
+            while not done.wait(1.0):
+                if conductor.lost_name.is_set():  # another process took our name: exit, loudly
+                    raise typer.Exit(1)
     finally:
         if console_server is not None:
             console_server.stop()
@@ -316,6 +332,8 @@ def _run(settings: Settings, *, with_api: bool, with_conductor: bool, upgrade: b
             log.info(
                 "conductor %s stopped; running jobs finish before the process exits", conductor.host
             )
+        if name_lock is not None:
+            name_lock.release()
         db.dispose()
 
 

@@ -17,6 +17,15 @@ Crash model: every state change and the job's completion are committed together,
 `kill -9` nothing accepted is lost (the job row stays unfinished) and nothing finished runs
 again. On start, the conductor drops the locks its previous incarnation held and requeues its
 jobs at once instead of waiting for their leases to expire.
+
+Identity: the conductor's name (`conductor.hostname`) is refused at start while another
+incarnation heard within `heartbeat_timeout` holds it (`register`); `replaces` names an
+incarnation known dead whose name is taken over at once (`cmd/identity.py` finds it). A
+conductor whose heartbeat finds its row taken by another incarnation stops (`lost_name`).
+
+Database outages: every loop catches the error and tries again; a job whose result could not
+be written is given back to the queue as soon as the database answers again (`_settle`), so a
+PostgreSQL restart or failover loses no job. The engine reconnects on its own (db/engine.py).
 """
 
 from __future__ import annotations
@@ -27,13 +36,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ironworks import __version__
 from ironworks.boot.artifacts import DeployArtifacts
 from ironworks.common.crypto import SecretBox, box_from_settings
-from ironworks.common.errors import IronworksError, NotFound, SecretUndecryptable
+from ironworks.common.errors import ConfigError, IronworksError, NotFound, SecretUndecryptable
 from ironworks.common.ids import new_uuid
 from ironworks.common.logging import request_id_var
 from ironworks.common.settings import Settings
@@ -53,7 +62,7 @@ from ironworks.db import jobs as job_db
 from ironworks.db import migrate
 from ironworks.db import nodes as node_db
 from ironworks.db import ports as port_db
-from ironworks.db.engine import Database, utcnow
+from ironworks.db.engine import Database, unavailable, utcnow
 from ironworks.domain import inspection_rules, states
 from ironworks.domain import power as power_words
 from ironworks.domain.network import Step
@@ -98,6 +107,14 @@ class Conductor:
         # ws://host:port of the consoles this process serves to the API (`ironworks conductor`
         # sets it before `start`; with `ironworks serve` the API runs them itself)
         self.console_url: str | None = None
+        # an incarnation of this name known dead (cmd/identity.py): taken over at once; and who
+        # wants to know the incarnation once it is registered
+        self.replaces: str | None = None
+        self.on_registered: Callable[[str], None] | None = None
+        # set when another process registered under our name while we were silent: we stopped
+        self.lost_name = threading.Event()
+        # since when our heartbeats reach the database without a break (periodic.Member)
+        self.connected_since: datetime | None = None
         self._pool = ThreadPoolExecutor(self.cfg.workers, thread_name_prefix="job")
         self._busy = 0
         self._busy_lock = threading.Lock()
@@ -141,22 +158,41 @@ class Conductor:
                     t.join(timeout=10)
         try:
             with self.db.write() as conn:
-                conductor_db.mark_offline(conn, self.host)
+                conductor_db.mark_offline(conn, self.host, incarnation=self.incarnation)
         except Exception:  # the database may be gone at shutdown
             log.warning("could not mark conductor %s offline", self.host)
 
     def register(self) -> None:
+        """Take the name for this incarnation, or raise ConfigError saying who holds it."""
+        timeout = self.cfg.heartbeat_timeout
         with self.db.write() as conn:
-            conductor_db.register(
+            holder = conductor_db.claim_name(
                 conn,
                 self.host,
                 group=self.cfg.group,
                 incarnation=self.incarnation,
                 drivers=list(self.settings.enabled_hardware_types),
+                heard_after=utcnow() - timedelta(seconds=timeout),
+                replaces=self.replaces,
                 console_url=self.console_url,
                 release=__version__,
                 schema_head=migrate.code_head(),
             )
+        if holder is not None:
+            ago = max(0.0, (utcnow() - holder.heard).total_seconds())
+            raise ConfigError(
+                f"conductor name {self.host!r} is in use: a conductor registered under it "
+                f"(incarnation {holder.incarnation}) was heard {ago:.0f} s ago. Give each "
+                "conductor its own name with the setting conductor.hostname (environment: "
+                "IRONWORKS_CONDUCTOR__HOSTNAME). If it is this conductor's previous run on "
+                "another machine or state directory that died without stopping, start again "
+                f"in {max(1.0, timeout - ago):.0f} s, when its heartbeat is older than "
+                f"conductor.heartbeat_timeout ({timeout:.0f} s)",
+                field="conductor.hostname",
+            )
+        self.connected_since = utcnow()
+        if self.on_registered is not None:
+            self.on_registered(self.incarnation)
 
     def recover(self) -> None:
         """Take back what an earlier incarnation of this conductor left behind."""
@@ -204,10 +240,27 @@ class Conductor:
         while not self._stop.wait(interval):
             try:
                 with self.db.write() as conn:
-                    conductor_db.heartbeat(conn, self.host)
+                    ours = conductor_db.heartbeat(conn, self.host, self.incarnation)
+                if not ours:
+                    log.critical(
+                        "another process registered as conductor %r while this one was silent; "
+                        "it has taken this conductor's work over. Stopping; give each "
+                        "conductor its own name (conductor.hostname)",
+                        self.host,
+                    )
+                    self.lost_name.set()
+                    self._stop.set()
+                    job_db.wake()
+                    return
                 job_db.renew_leases(self.db, self.owner, self.cfg.job_lease)
-            except Exception:
-                log.exception("heartbeat failed")
+                if self.connected_since is None:
+                    self.connected_since = utcnow()
+            except Exception as e:
+                if unavailable(e):
+                    self.connected_since = None
+                    log.warning("heartbeat: the database is unavailable (%s); retrying", e)
+                else:
+                    log.exception("heartbeat failed")
 
     def _power_sync_loop(self) -> None:
         every = self.cfg.power_sync_interval
@@ -289,26 +342,29 @@ class Conductor:
                 self.jobs_done += 1
             except LostLease:
                 log.warning("job %s was taken over by another conductor; abandoning it", job["id"])
-                with self.db.write() as conn:
-                    node_db.release(conn, job["node_id"], self.host)
+                self._settle(lambda conn: node_db.release(conn, job["node_id"], self.host))
             except NotFound:
                 log.info("job %s: its node was deleted meanwhile; nothing to do", job["id"])
             except SecretUndecryptable as e:  # an operator must fix the key: no traceback
                 log.error(
                     "job %s on node %s: %s; retrying in 60 s", job["id"], node["uuid"], e.message
                 )
-                with self.db.write() as conn:
-                    node_db.release(conn, job["node_id"], self.host)
-                    job_db.postpone(conn, job["id"], self.owner, 60.0)
+                self._settle(lambda conn: self._put_back(conn, job, 60.0))
             except Exception as e:
-                if job["attempts"] >= MAX_ATTEMPTS:
+                if unavailable(e):  # not the job's fault: it runs again once the database is back
+                    log.warning(
+                        "job %s: the database is unavailable (%s); it goes back to the queue "
+                        "when the database answers",
+                        job["id"],
+                        e,
+                    )
+                    self._settle(lambda conn: self._put_back(conn, job, 0.0))
+                elif job["attempts"] >= MAX_ATTEMPTS:
                     log.exception("job %s failed %d times; giving up", job["id"], job["attempts"])
                     self._give_up(job, e)
                 else:
                     log.exception("job %s failed unexpectedly; it will be retried", job["id"])
-                    with self.db.write() as conn:
-                        node_db.release(conn, job["node_id"], self.host)
-                        job_db.postpone(conn, job["id"], self.owner, 5.0 * job["attempts"])
+                    self._settle(lambda conn: self._put_back(conn, job, 5.0 * job["attempts"]))
         finally:
             with self._busy_lock:
                 was_full = self._busy >= self.cfg.workers
@@ -316,6 +372,29 @@ class Conductor:
             if was_full:  # the claim loop stopped claiming for want of a worker: one is free now
                 job_db.wake()
             request_id_var.reset(token)
+
+    def _put_back(self, conn: Any, job: dict[str, Any], seconds: float) -> None:
+        node_db.release(conn, job["node_id"], self.host)
+        job_db.postpone(conn, job["id"], self.owner, seconds)
+
+    def _settle(self, write: Callable[[Any], object]) -> None:
+        """Run `write` in a transaction, retrying while the database is unavailable (a restart,
+        a failover): a job's hand-back must not be lost to an outage, or the job would stay
+        ours, its lease renewed by our heartbeat, and never run. Gives up only when the
+        conductor stops (the next start requeues the job, `recover`)."""
+        delay = 0.5
+        while True:
+            try:
+                with self.db.write() as conn:
+                    write(conn)
+                return
+            except Exception as e:
+                if not unavailable(e):
+                    raise
+                log.warning("the database is unavailable (%s); retrying in %.1f s", e, delay)
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, 5.0)
 
     def _give_up(self, job: dict[str, Any], exc: Exception) -> None:
         """A job that keeps failing outside its steps (e.g. the database refuses a write):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from ironworks.common.errors import IronworksError
@@ -38,6 +38,8 @@ class Member(Protocol):
     settings: Settings
     cfg: ConductorSettings  # settings.conductor
     host: str
+    # since when its heartbeats reach the database without a break (None: they fail now)
+    connected_since: datetime | None
 
 
 def ask_in_bulk(
@@ -76,8 +78,14 @@ def live_ring(c: Member) -> HashRing:
 
 
 def take_over_dead_conductors(c: Member) -> None:
-    """Mark silent conductors offline and release the node locks they held."""
+    """Mark silent conductors offline and release the node locks they held.
+
+    Only by a conductor that has itself been heard for a whole heartbeat timeout: after a
+    database outage every conductor looks silent until its next heartbeat, and the first one
+    back must not take the live ones' locks."""
     limit = utcnow() - timedelta(seconds=c.cfg.heartbeat_timeout)
+    if c.connected_since is None or c.connected_since > limit:
+        return
     with c.db.write() as conn:
         for host in conductor_db.silent_since(conn, limit, besides=c.host):
             conductor_db.mark_offline(conn, host, touch=False)

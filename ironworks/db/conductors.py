@@ -1,7 +1,9 @@
 """Conductor rows: who runs, in which group, when each was last heard.
 
-A conductor writes its own row: on start (`register`, a new incarnation), on every heartbeat
-(`heartbeat`, which refreshes `updated_at`), and when it stops (`mark_offline`). The others read
+A conductor writes its own row: on start (`claim_name`, a new incarnation; refused while another
+incarnation heard within the heartbeat timeout holds the name), on every heartbeat
+(`heartbeat`, which refreshes `updated_at` while the row is still its incarnation's), and when
+it stops (`mark_offline`). The others read
 the rows to build the hash ring of the live members of a group (`heard_in_group`) and to find
 silent ones whose node locks they take over (`silent_since`, then `mark_offline`). The API reads
 them to list conductors.
@@ -9,11 +11,13 @@ them to list conductors.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from ironworks.db.engine import as_utc, utcnow
 from ironworks.db.schema import conductors
@@ -53,21 +57,99 @@ def register(
         conn.execute(sa.insert(conductors).values(hostname=hostname, created_at=now, **values))
 
 
-def heartbeat(conn: Connection, hostname: str) -> None:
-    """The conductor is alive: online, heard now."""
-    conn.execute(
-        sa.update(conductors)
-        .where(conductors.c.hostname == hostname)
-        .values(online=True, updated_at=utcnow())
+@dataclass(frozen=True)
+class Holder:
+    """The live incarnation that holds a conductor name another process asked for."""
+
+    incarnation: str
+    heard: datetime  # its last heartbeat, UTC
+
+
+def claim_name(
+    conn: Connection,
+    hostname: str,
+    *,
+    group: str,
+    incarnation: str,
+    drivers: list[str],
+    heard_after: datetime,
+    replaces: str | None = None,
+    console_url: str | None = None,
+) -> Holder | None:
+    """Register `incarnation` under `hostname` unless another incarnation holds the name: one
+    online and heard at or after `heard_after` (within the heartbeat timeout). `replaces`: an
+    incarnation known dead (this machine's previous run of the same conductor, see
+    conductor/identity.py), whose name is taken over at once. None when registered, else the
+    holder. The row is locked while deciding, so two processes starting at once cannot both
+    win."""
+    q = sa.select(conductors.c.incarnation, conductors.c.online, conductors.c.updated_at).where(
+        conductors.c.hostname == hostname
     )
+    if conn.dialect.name == "sqlite":
+        # take the database's write lock before reading (a no-op write), so that two processes
+        # sharing the file cannot both read, then both write
+        conn.execute(
+            sa.update(conductors)
+            .where(conductors.c.hostname == hostname)
+            .values(hostname=conductors.c.hostname)
+        )
+    else:
+        q = q.with_for_update()
+    row = conn.execute(q).first()
+    values: dict[str, Any] = {
+        "conductor_group": group,
+        "online": True,
+        "incarnation": incarnation,
+        "drivers": drivers,
+        "console_url": console_url,
+        "updated_at": utcnow(),
+    }
+    if row is None:
+        # An INSERT only: an UPDATE here would see (and overwrite) the row of a concurrent first
+        # start committed since our SELECT; the INSERT meets its unique name instead.
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    sa.insert(conductors).values(
+                        hostname=hostname, created_at=values["updated_at"], **values
+                    )
+                )
+        except IntegrityError:
+            won = conn.execute(q).first()
+            if won is None:  # the name's row was deleted meanwhile: no conductor does that
+                raise
+            return Holder(won.incarnation, as_utc(won.updated_at) or utcnow())
+        return None
+    heard = as_utc(row.updated_at) or utcnow()
+    held = row.online and heard >= heard_after and row.incarnation not in (incarnation, replaces)
+    if held:
+        return Holder(row.incarnation, heard)
+    # the row is locked (FOR UPDATE, or SQLite's write lock): nobody registers meanwhile
+    conn.execute(sa.update(conductors).where(conductors.c.hostname == hostname).values(**values))
+    return None
 
 
-def mark_offline(conn: Connection, hostname: str, *, touch: bool = True) -> None:
-    """The conductor stopped (`touch`: it says so itself) or was found silent by another."""
+def heartbeat(conn: Connection, hostname: str, incarnation: str | None = None) -> bool:
+    """The conductor is alive: online, heard now. With `incarnation`, only while the row is
+    still that incarnation's; False: another process has registered under the name since."""
+    q = sa.update(conductors).where(conductors.c.hostname == hostname)
+    if incarnation is not None:
+        q = q.where(conductors.c.incarnation == incarnation)
+    return conn.execute(q.values(online=True, updated_at=utcnow())).rowcount == 1
+
+
+def mark_offline(
+    conn: Connection, hostname: str, *, touch: bool = True, incarnation: str | None = None
+) -> None:
+    """The conductor stopped (`touch`: it says so itself) or was found silent by another.
+    With `incarnation`, only if the row is still that incarnation's."""
     values: dict[str, Any] = {"online": False}
     if touch:
         values["updated_at"] = utcnow()
-    conn.execute(sa.update(conductors).where(conductors.c.hostname == hostname).values(**values))
+    q = sa.update(conductors).where(conductors.c.hostname == hostname)
+    if incarnation is not None:
+        q = q.where(conductors.c.incarnation == incarnation)
+    conn.execute(q.values(**values))
 
 
 # --- what the others see -------------------------------------------------------------------------

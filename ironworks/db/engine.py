@@ -42,6 +42,14 @@ class CommitHook(Protocol):
 commit_hook: ContextVar[CommitHook | None] = ContextVar("commit_hook", default=None)
 
 
+def unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (a restart, a failover):
+    worth retrying once it answers, unlike an error in the statement itself."""
+    if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -76,7 +84,10 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=20,
                 # no ping per checkout (a round trip per transaction); a connection broken by a
-                # database restart fails one request with a 503 and the pool reconnects
+                # database restart or failover fails the statement using it (the API answers 503
+                # with Retry-After, the conductor retries), and the first such error invalidates
+                # every pooled connection, so the next checkouts connect afresh
+                # (tests/integration/test_db_failover.py)
                 pool_recycle=3600,
                 json_serializer=_dumps,
                 hide_parameters=True,  # a failed statement's log never shows hashes or secrets

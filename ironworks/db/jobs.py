@@ -314,10 +314,12 @@ def renew(conn: Connection, job_id: int, owner: str, lease: float) -> bool:
 
 
 def postpone(conn: Connection, job_id: int, owner: str, seconds: float) -> None:
-    """Give the job back to the queue (the node was locked); it runs again after `seconds`."""
+    """Give the job back to the queue (the node was locked); it runs again after `seconds`.
+    Only while it runs: a job whose end was committed (though the commit's answer was lost to
+    a dropped connection) stays done."""
     conn.execute(
         sa.update(jobs)
-        .where(jobs.c.id == job_id, jobs.c.owner == owner)
+        .where(jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.state == "running")
         .values(
             state="queued",
             owner=None,

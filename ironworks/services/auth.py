@@ -38,6 +38,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
 
 from ironworks.common.errors import (
     Forbidden,
@@ -163,27 +164,36 @@ def generate_password() -> str:
 def bootstrap_admin(svc: Services) -> str | None:
     """Create the cloud admin if there is no user yet; the password if it was generated."""
     cfg = svc.settings.auth
-    with svc.db.write() as conn:
+    with svc.db.read() as conn:
         if queries.count_users(conn):
             return None
-        given = cfg.admin_password.get_secret_value() if cfg.admin_password else None
-        password = given or generate_password()
-        if given:
-            check_password(given, cfg.admin_user, "auth.admin_password")
-        now = utcnow()
-        queries.insert_user(
-            conn,
-            {
-                "uuid": new_uuid(),
-                "name": cfg.admin_user,
-                "password_hash": hash_password(password),
-                "is_admin": True,
-                "enabled": True,
-                "failed_logins": 0,
-                "created_at": now,
-                "password_changed_at": now,
-            },
-        )
+    given = cfg.admin_password.get_secret_value() if cfg.admin_password else None
+    password = given or generate_password()
+    if given:
+        check_password(given, cfg.admin_user, "auth.admin_password")
+    now = utcnow()
+    try:
+        with svc.db.write() as conn:
+            if queries.count_users(conn):
+                return None
+            queries.insert_user(
+                conn,
+                {
+                    "uuid": new_uuid(),
+                    "name": cfg.admin_user,
+                    "password_hash": hash_password(password),
+                    "is_admin": True,
+                    "enabled": True,
+                    "failed_logins": 0,
+                    "created_at": now,
+                    "password_changed_at": now,
+                },
+            )
+    except IntegrityError:
+        # Two `ironworks api` processes started at once on a fresh database: both saw no user
+        # and the other one's admin was committed first (its name is unique). Nothing to do.
+        log.info("the cloud admin %r was created by another process", cfg.admin_user)
+        return None
     log.info("created the cloud admin %r", cfg.admin_user)
     return None if given else password
 

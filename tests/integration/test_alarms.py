@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import sqlalchemy as sa
 
-from ironworks.db.schema import alarm_notifications, alarms, nodes, sel_entries, sensor_readings
+from ironworks.db.schema import (
+    alarm_notifications,
+    alarms,
+    conductors,
+    nodes,
+    sel_entries,
+    sensor_readings,
+)
 from tests.conftest import make_settings
 from tests.integration.test_ipmi import free_udp_ports
 
@@ -172,6 +179,12 @@ def conductor_for(db: Any, settings: Any) -> Any:
     from ironworks.conductor.conductor import Conductor
 
     c = Conductor(db, settings)
+    # a second conductor of a test is the first one restarted: its predecessor's incarnation is
+    # what the lock file names (cmd/identity.py), so the name is not refused as a live twin's
+    with db.read() as conn:
+        c.replaces = conn.execute(
+            sa.select(conductors.c.incarnation).where(conductors.c.hostname == c.host)
+        ).scalar()
     c.register()
     return c
 

@@ -208,6 +208,8 @@ def make_conductor(db: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
     def make(settings: Any, start: bool = False) -> Any:
         c = Conductor(db, settings)
+        if made:  # a later one is the earlier one restarted (cmd/identity.py would say so)
+            c.replaces = made[-1][0].incarnation
         (c.start if start else c.register)()
         made.append((c, start))
         return c

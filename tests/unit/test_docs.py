@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PATH = re.compile(r"`((?:ironworks|ironworks_agent|docs|tests|scripts|bench)/[\w./-]*)`")
+PATH = re.compile(r"`((?:ironworks|ironworks_agent|docs|tests|scripts|bench|deploy)/[\w./-]*)`")
 
 
 def test_every_file_the_architecture_names_exists() -> None:
