@@ -25,38 +25,6 @@ from ironworks.db.schema import conductors
 # --- the conductor's own row ---------------------------------------------------------------------
 
 
-def register(
-    conn: Connection,
-    hostname: str,
-    *,
-    group: str,
-    incarnation: str,
-    drivers: list[str],
-    console_url: str | None = None,
-    release: str | None = None,
-    schema_head: str | None = None,
-) -> None:
-    """Mark `hostname` online as `incarnation`; the row is created on the first start.
-    `console_url`: where it serves its nodes' consoles to the API (None: it does not).
-    `release`, `schema_head`: the code it runs (its version, the newest migration it knows)."""
-    now = utcnow()
-    values: dict[str, Any] = {
-        "conductor_group": group,
-        "online": True,
-        "incarnation": incarnation,
-        "drivers": drivers,
-        "console_url": console_url,
-        "release": release,
-        "schema_head": schema_head,
-        "updated_at": now,
-    }
-    n = conn.execute(
-        sa.update(conductors).where(conductors.c.hostname == hostname).values(**values)
-    ).rowcount
-    if n == 0:
-        conn.execute(sa.insert(conductors).values(hostname=hostname, created_at=now, **values))
-
-
 @dataclass(frozen=True)
 class Holder:
     """The live incarnation that holds a conductor name another process asked for."""
@@ -75,6 +43,8 @@ def claim_name(
     heard_after: datetime,
     replaces: str | None = None,
     console_url: str | None = None,
+    release: str | None = None,
+    schema_head: str | None = None,
 ) -> Holder | None:
     """Register `incarnation` under `hostname` unless another incarnation holds the name: one
     online and heard at or after `heard_after` (within the heartbeat timeout). `replaces`: an
@@ -102,6 +72,8 @@ def claim_name(
         "incarnation": incarnation,
         "drivers": drivers,
         "console_url": console_url,
+        "release": release,
+        "schema_head": schema_head,
         "updated_at": utcnow(),
     }
     if row is None:

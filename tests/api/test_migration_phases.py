@@ -111,8 +111,14 @@ def test_conductors_of_another_release_are_found(db):
     now = utcnow()
     with db.write() as conn:
         for host, head in (("old", None), ("same", migrate.code_head()), ("gone", None)):
-            conductor_db.register(
-                conn, host, group="", incarnation=host, drivers=[], schema_head=head
+            conductor_db.claim_name(
+                conn,
+                host,
+                group="",
+                incarnation=host,
+                drivers=[],
+                heard_after=now,
+                schema_head=head,
             )
         conductor_db.mark_offline(conn, "gone")
     with db.read() as conn:
