@@ -49,6 +49,8 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedfishEmulat
         FakeSystem("firmware", power_state="Off"),
         FakeSystem("vmedia", power_state="Off"),
         FakeSystem("api", power_state="Off"),
+        FakeSystem("template", power_state="Off"),
+        FakeSystem("runbook", power_state="Off"),
     ]
     emu = RedfishEmulator(
         tmp_path_factory.mktemp("redfish-bios"), systems, {USER: PASSWORD}, bios=True
@@ -241,3 +243,82 @@ def test_verify_caches_bios_and_firmware_for_the_api(client, conductor, emulator
     assert r.status_code == 409 and "detach it first" in r.text
     assert client.delete(f"/v1/nodes/{uuid}/vmedia", headers=V).status_code == 204
     assert emulator.get(f"Systems/{sid}/VirtualMedia/Cd")["Inserted"] is False
+
+
+# --- steps a deploy template and a runbook name, run by the conductor ---------------------------
+
+STEPS_V = {"X-OpenStack-Ironic-API-Version": "1.92"}
+
+
+def enroll_for_steps(client: httpx.Client, emu: RedfishEmulator, system: str, trait: str) -> str:
+    """A redfish node with the fake boot and deploy interfaces (no network boot here): its BIOS
+    is the emulator's, its trait names the template or runbook."""
+    body = {
+        "driver": "redfish",
+        "driver_info": info(emu, system),
+        "boot_interface": "fake",
+        "deploy_interface": "fake",
+        "automated_clean": False,
+    }
+    r = client.post("/v1/nodes", json=body, headers=STEPS_V)
+    assert r.status_code == 201, r.text
+    uuid = r.json()["uuid"]
+    r = client.put(f"/v1/nodes/{uuid}/traits", json={"traits": [trait]}, headers=STEPS_V)
+    assert r.status_code == 204, r.text
+    return str(uuid)
+
+
+@pytest.mark.slow
+def test_a_deploy_template_matched_by_a_trait_runs_its_bios_step(client, conductor, emulator):
+    trait = "CUSTOM_TURBO_OFF"
+    step = {
+        "interface": "bios",
+        "step": "apply_configuration",
+        "args": {"settings": [{"name": "ProcTurboMode", "value": "Disabled"}]},
+        "priority": 150,
+    }
+    r = client.post("/v1/deploy_templates", json={"name": trait, "steps": [step]}, headers=STEPS_V)
+    assert r.status_code == 201, r.text
+    uuid = enroll_for_steps(client, emulator, "template", trait)
+    assert provision(client, uuid, "manage", "manageable")["last_error"] is None
+    assert provision(client, uuid, "provide", "available")["last_error"] is None
+    if bios_of(emulator, "template")["ProcTurboMode"] != "Enabled":  # the other backend's run
+        assert RedfishBIOS().factory_reset(task_for(emulator, "template")) == "done"
+    assert bios_of(emulator, "template")["ProcTurboMode"] == "Enabled"
+    patch = [{"op": "add", "path": "/instance_info", "value": {"traits": [trait]}}]
+    assert client.patch(f"/v1/nodes/{uuid}", json=patch, headers=STEPS_V).status_code == 200
+    n = provision(client, uuid, "active", "active", timeout=180)
+    assert n["last_error"] is None, n["last_error"]
+    assert bios_of(emulator, "template")["ProcTurboMode"] == "Disabled"  # on the BMC
+    r = client.get(f"/v1/nodes/{uuid}/bios/ProcTurboMode", headers=V)
+    assert r.json()["ProcTurboMode"]["value"] == "Disabled"  # and in the API's cache
+
+
+@pytest.mark.slow
+def test_a_runbook_runs_its_bios_step_on_a_manageable_node(client, conductor, emulator):
+    trait = "CUSTOM_BIOS_DEFAULTS"
+    book = {"name": trait, "steps": [{"interface": "bios", "step": "factory_reset", "order": 0}]}
+    r = client.post("/v1/runbooks", json=book, headers=STEPS_V)
+    assert r.status_code == 201, r.text
+    uuid = enroll_for_steps(client, emulator, "runbook", trait)
+    assert provision(client, uuid, "manage", "manageable")["last_error"] is None
+    changed = RedfishBIOS().apply_configuration(
+        task_for(emulator, "runbook"), settings=[{"name": "ProcTurboMode", "value": "Disabled"}]
+    )
+    assert changed == "done" and bios_of(emulator, "runbook")["ProcTurboMode"] == "Disabled"
+    body = {"target": "clean", "runbook": trait}
+    r = client.put(f"/v1/nodes/{uuid}/states/provision", json=body, headers=STEPS_V)
+    assert r.status_code == 202, r.text
+    n = provision_wait(client, uuid, "manageable", timeout=180)
+    assert n["last_error"] is None, n["last_error"]
+    assert bios_of(emulator, "runbook")["ProcTurboMode"] == "Enabled"  # the factory default
+
+
+def provision_wait(client: httpx.Client, uuid: str, until: str, timeout: float) -> dict[str, Any]:
+    from tests.conftest import wait_for
+
+    def done() -> dict[str, Any] | None:
+        n = client.get(f"/v1/nodes/{uuid}").json()
+        return n if n["provision_state"] == until and n["target_provision_state"] is None else None
+
+    return wait_for(done, timeout=timeout, interval=0.2)  # type: ignore[no-any-return]
