@@ -20,7 +20,7 @@ const { chromium } = require("playwright-core");
 const [base, token, runsArg, screenshot] = process.argv.slice(2);
 const runs = Number(runsArg ?? 5);
 const ROW = "[data-testid=nodes-table] tr.ant-table-row a";
-const NAME_SEARCH = process.env.NAME_SEARCH ?? "node-0424";
+const NAME_SEARCH = process.env.NAME_SEARCH ?? "0042";
 const STATE = process.env.STATE_FILTER ?? "enroll";
 
 function emit(record) {
@@ -57,7 +57,11 @@ async function apiTiming(page, must) {
       .getEntriesByType("resource")
       .filter((e) => e.name.includes("/api/v1/nodes?") && (!must || e.name.includes(must)));
     const e = calls.at(-1);
-    return e ? { api_ms: e.duration, api_ttfb_ms: e.responseStart - e.requestStart } : {};
+    // api_start_ms: when the page sent it (ms since navigation): the scripts' load, parse and
+    // the log-in check come before
+    return e
+      ? { api_ms: e.duration, api_ttfb_ms: e.responseStart - e.requestStart, api_start_ms: e.startTime }
+      : {};
   }, must);
 }
 
@@ -65,8 +69,16 @@ async function apiTiming(page, must) {
 async function timedFilter(page, apply, expect, must) {
   const start = await page.evaluate(() => performance.now());
   await apply();
-  const shown = await rowsShown(page, expect, must);
-  return { ms: shown - start, ...(await apiTiming(page, must)) };
+  try {
+    const shown = await rowsShown(page, expect, must);
+    return { ms: shown - start, ...(await apiTiming(page, must)) };
+  } catch (e) {
+    const calls = await page.evaluate(() =>
+      performance.getEntriesByType("resource").map((r) => r.name).filter((n) => n.includes("/api/v1/nodes")),
+    );
+    const first = await page.locator(ROW).first().textContent().catch(() => null);
+    throw new Error(`${e.message}; calls: ${calls.join(" ")}; first row: ${first}`);
+  }
 }
 
 async function main() {
@@ -98,9 +110,9 @@ async function main() {
       emit({ run, kind: "warm", ms: warm, ...(await apiTiming(page)) });
       if (run === 1 && screenshot) {
         await page.waitForLoadState("networkidle");
-        await page.screenshot({ path: screenshot });
+        await page.screenshot({ path: screenshot, fullPage: true });
       }
-      const search = page.getByTestId("filter-name").locator("input");
+      const search = page.locator("input[data-testid=filter-name], [data-testid=filter-name] input");
       emit({
         run,
         kind: "name filter",

@@ -22,6 +22,16 @@ import NodeRegister from "./NodeRegister";
 const SIZES = [20, 50, 100] as const;
 const UNKNOWN_ARCH = "unknown"; // the zones' count of nodes that name no architecture
 
+// a UUID cut to the column by CSS (its whole text stays, in the title too): no measuring
+const UUID_STYLE = {
+  display: "inline-block",
+  maxWidth: 160,
+  overflow: "hidden",
+  textOverflow: "ellipsis",
+  whiteSpace: "nowrap",
+  verticalAlign: "bottom",
+} as const;
+
 type NodeRow = components["schemas"]["NodeSummary"];
 type NodePage = components["schemas"]["NodeSummaryPage"];
 
@@ -124,9 +134,21 @@ export default function Nodes() {
     {
       title: t("nodes.name"),
       dataIndex: "name",
-      render: (v: string | null, n) => <Link to={`/nodes/${n.uuid}`}>{v ?? n.uuid}</Link>,
+      render: (v: string | null, n) => (
+        <Link to={`/nodes/${n.uuid}`} style={{ whiteSpace: "nowrap" }}>
+          {v ?? n.uuid}
+        </Link>
+      ),
     },
-    { title: t("nodes.uuid"), dataIndex: "uuid", render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
+    {
+      title: t("nodes.uuid"),
+      dataIndex: "uuid",
+      render: (v: string) => (
+        <Typography.Text code title={v} style={UUID_STYLE}>
+          {v}
+        </Typography.Text>
+      ),
+    },
     { title: t("nodes.provisionState"), dataIndex: "provision_state", render: (v: string, n) => (
         <Tag title={v} icon={n.target_provision_state ? <Spin size="small" style={{ marginRight: 4 }} /> : undefined}>
           {stateLabel(t, "provisionState", v)}
