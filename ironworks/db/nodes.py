@@ -15,11 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ironworks.common.errors import NodeLocked, NotFound
+from ironworks.common.errors import InvalidInput, NodeLocked, NotFound
 from ironworks.common.ids import is_uuid_like, new_uuid
 from ironworks.db.engine import utcnow
 from ironworks.db.lookup import taken
-from ironworks.db.pagination import paginate
+from ironworks.db.pagination import keyset, paginate
 from ironworks.db.schema import chassis, hosts, node_history, nodes, usage_records
 
 log = logging.getLogger(__name__)
@@ -430,6 +430,93 @@ def list_nodes(
         sort_dir=sort_dir,
         allowed_keys=allowed_sort_keys,
         marker=marker_row,
+        limit=limit,
+    )
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+# --- the console's list (services/nodes.py `console_list`) --------------------------------------
+
+# The zone and architecture as the node's properties give them (None: not given).
+_ZONE = nodes.c.properties["availability_zone"].as_string()
+_ARCH = nodes.c.properties["cpu_arch"].as_string()
+# What a row of the console's table shows: a few columns, never the JSON blobs whole.
+_SUMMARY = sa.select(
+    nodes.c.id,
+    nodes.c.uuid,
+    nodes.c.name,
+    nodes.c.provision_state,
+    nodes.c.target_provision_state,
+    nodes.c.power_state,
+    nodes.c.target_power_state,
+    nodes.c.maintenance,
+    nodes.c.instance_uuid,
+    nodes.c.resource_class,
+    nodes.c.driver,
+    nodes.c.created_at,
+    _ARCH.label("cpu_arch"),
+    _ZONE.label("availability_zone"),
+)
+SUMMARY_SORT_KEYS = ("created_at", "name", "provision_state", "power_state", "uuid")
+SUMMARY_FILTERS = frozenset(
+    {"name", "provision_state", "power_state", "cpu_arch", "availability_zone", "maintenance"}
+)
+
+
+def _summary_query(filters: dict[str, Any], default_zone: str) -> sa.Select:
+    """The summary select narrowed by `filters` (keys of SUMMARY_FILTERS; None values ignored):
+    name is a case-insensitive substring, availability_zone `default_zone` also matches nodes
+    that name no zone, the others are equalities."""
+    q = _SUMMARY
+    for key, val in filters.items():
+        if val is None:
+            continue
+        if key == "name":
+            q = q.where(nodes.c.name.icontains(val, autoescape=True))
+        elif key == "cpu_arch":
+            q = q.where(val == _ARCH)
+        elif key == "availability_zone":
+            cond = val == _ZONE
+            if val == default_zone:
+                cond = sa.or_(cond, _ZONE.is_(None), _ZONE == "")
+            q = q.where(cond)
+        elif key in ("provision_state", "power_state", "maintenance"):
+            q = q.where(nodes.c[key] == val)
+        else:
+            raise ValueError(f"unknown node filter {key}")
+    return q
+
+
+def summary_page(
+    conn: Connection,
+    filters: dict[str, Any],
+    *,
+    default_zone: str,
+    sort_key: str,
+    sort_dir: str,
+    marker: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Up to `limit` node summaries after the node whose uuid is `marker`, sorted by `sort_key`
+    (one of SUMMARY_SORT_KEYS) then id, filtered by `filters`. Text sorts in byte order on
+    either backend."""
+    col: sa.ColumnElement[Any] = nodes.c[sort_key]
+    if sort_key != "created_at" and conn.dialect.name != "sqlite":
+        col = col.collate("C")  # byte order, as SQLite sorts, not the database's locale
+    after = None
+    if marker:
+        at = conn.execute(
+            sa.select(col, nodes.c.id).where(nodes.c.uuid == sa.bindparam("m")), {"m": marker}
+        ).first()
+        if at is None:
+            raise InvalidInput(f"marker {marker} is not a node", field="marker")
+        after = (at[0], at[1])
+    q = keyset(
+        _summary_query(filters, default_zone),
+        col,
+        nodes.c.id,
+        sort_dir=sort_dir,
+        marker=after,
         limit=limit,
     )
     return [dict(r) for r in conn.execute(q).mappings()]

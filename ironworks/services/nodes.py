@@ -21,9 +21,10 @@ from ironworks.db import nodes as node_db
 from ironworks.db.engine import utcnow
 from ironworks.domain import allocations as alloc_rules
 from ironworks.domain import nodes as fields
-from ironworks.domain import states
+from ironworks.domain import power, states
 from ironworks.domain import versions as v
 from ironworks.domain.nodes import INTERFACE_KINDS
+from ironworks.domain.paging import PageRequest
 from ironworks.drivers.base import Task
 from ironworks.drivers.registry import hardware_type, secret_test
 from ironworks.services import licensing
@@ -219,6 +220,65 @@ def list_nodes(
             limit=limit,
             columns=columns,
         )
+
+
+# --- the console's list ---------------------------------------------------------------------
+
+SUMMARY_SORT_KEYS = node_db.SUMMARY_SORT_KEYS
+SUMMARY_FILTERS = node_db.SUMMARY_FILTERS
+_POWER_STATES = (power.POWER_ON, power.POWER_OFF, power.POWER_ERROR)
+
+
+def _summary_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """The filters given (empty ones dropped), checked: a state must be a known one."""
+    unknown = sorted(set(filters) - SUMMARY_FILTERS)
+    if unknown:
+        raise InvalidInput(
+            f"cannot filter nodes by {unknown[0]}; use one of {', '.join(sorted(SUMMARY_FILTERS))}",
+            field=unknown[0],
+        )
+    out = {k: v for k, v in filters.items() if v is not None and v != ""}
+    state = out.get("provision_state")
+    if state is not None and state not in states.ALL_STATES:
+        raise InvalidInput(
+            f"provision_state {state!r} is not a provision state", field="provision_state"
+        )
+    power_state = out.get("power_state")
+    if power_state is not None and power_state not in _POWER_STATES:
+        raise InvalidInput(
+            f"power_state must be one of {', '.join(_POWER_STATES)}", field="power_state"
+        )
+    return out
+
+
+def console_list(svc: Services, filters: dict[str, Any], paging: PageRequest) -> dict[str, Any]:
+    """{"nodes": [...], "next_marker": uuid while more remain}: a page of node summaries (name,
+    states, maintenance, instance, architecture, zone), filtered, sorted and paged in SQL. A node
+    that names no zone is in the deployment's default zone."""
+    if paging.sort_key not in SUMMARY_SORT_KEYS:
+        raise InvalidInput(
+            f"sort_key must be one of {', '.join(SUMMARY_SORT_KEYS)}", field="sort_key"
+        )
+    checked = _summary_filters(filters)
+    default_zone = svc.settings.default_availability_zone
+    limit = paging.limit or svc.settings.api.max_limit
+    with svc.db.read() as conn:
+        rows = node_db.summary_page(
+            conn,
+            checked,
+            default_zone=default_zone,
+            sort_key=paging.sort_key,
+            sort_dir=paging.sort_dir,
+            marker=paging.marker,
+            limit=limit + 1,  # one more: is there a next page?
+        )
+    for row in rows:
+        row.pop("id")
+        row["availability_zone"] = row["availability_zone"] or default_zone
+    out: dict[str, Any] = {"nodes": rows[:limit]}
+    if len(rows) > limit:
+        out["next_marker"] = rows[limit - 1]["uuid"]
+    return out
 
 
 def _public_doc(node: dict[str, Any], conn: sa.Connection) -> dict[str, Any]:

@@ -1,25 +1,32 @@
 // The pure parts of the pages: what they ask the API, how they sum its answers.
 
-const FIELDS =
-  "uuid,name,provision_state,power_state,maintenance,instance_uuid,target_provision_state,target_power_state";
+import type { paths } from "./api/schema";
 
-export interface NodeQuery {
-  limit: number;
-  marker?: string;
+/** The query of GET /api/v1/nodes, as the generated client types it. */
+export type NodeListQuery = NonNullable<paths["/api/v1/nodes"]["get"]["parameters"]["query"]>;
+
+/** The node list's filters as the page holds them: a select left empty is undefined. */
+export interface NodeFilters {
+  name?: string;
   provision_state?: string;
-  maintenance?: "true" | "false";
+  power_state?: string;
+  cpu_arch?: string;
+  availability_zone?: string;
+  maintenance?: string; // "true" | "false" from its select
 }
 
-export function nodeQuery(
-  limit: number,
-  marker: string | undefined,
-  state: string | undefined,
-  maintenance: string | undefined,
-): NodeQuery & { fields: string } {
-  const q: NodeQuery & { fields: string } = { limit, fields: FIELDS };
+/** One page of nodes sorted by name, after `marker`, with only the filters set (all applied by
+ * the server); the name is trimmed and a blank one dropped. */
+export function nodeQuery(limit: number, marker: string | undefined, filters: NodeFilters): NodeListQuery {
+  const q: NodeListQuery = { limit, sort_key: "name" };
   if (marker) q.marker = marker;
-  if (state) q.provision_state = state;
-  if (maintenance === "true" || maintenance === "false") q.maintenance = maintenance;
+  const name = filters.name?.trim();
+  if (name) q.name = name;
+  if (filters.provision_state) q.provision_state = filters.provision_state;
+  if (filters.power_state) q.power_state = filters.power_state;
+  if (filters.cpu_arch) q.cpu_arch = filters.cpu_arch;
+  if (filters.availability_zone) q.availability_zone = filters.availability_zone;
+  if (filters.maintenance === "true" || filters.maintenance === "false") q.maintenance = filters.maintenance === "true";
   return q;
 }
 

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
@@ -14,9 +15,12 @@ from ironworks.api.access import Allow
 from ironworks.api.deps import JSON, CtxDep
 from ironworks.api.native import uploads
 from ironworks.api.native.downloads import SHEET_RESPONSES, Format, file_response
+from ironworks.api.native.listing import PAGING, paging
+from ironworks.common.errors import InvalidInput
 from ironworks.domain.nodes import is_secret_key
 from ironworks.services import drivers as driver_svc
 from ironworks.services import imports
+from ironworks.services import nodes as node_svc
 from ironworks.services.sheets import CSV_MIME, XLSX_MIME
 
 router = APIRouter(prefix="/api/v1/nodes", tags=["batch enrolment"])
@@ -92,6 +96,81 @@ _REPORT: dict[int | str, dict[str, Any]] = {
         },
     },
 }
+
+
+class NodeSummary(BaseModel):
+    """A row of the console's node table."""
+
+    uuid: str
+    name: str | None
+    provision_state: str
+    target_provision_state: str | None = Field(description="Set while a state change runs.")
+    power_state: str | None
+    target_power_state: str | None = Field(description="Set while a power change runs.")
+    maintenance: bool
+    instance_uuid: str | None
+    resource_class: str | None
+    driver: str
+    cpu_arch: str | None = Field(description="properties/cpu_arch; null when not given.")
+    availability_zone: str = Field(
+        description="properties/availability_zone, or the default zone when not given."
+    )
+    created_at: datetime
+
+
+class NodeSummaryPage(BaseModel):
+    nodes: list[NodeSummary]
+    next_marker: str | None = Field(
+        None, description="Pass as marker for the next page; absent on the last page."
+    )
+
+
+@router.get(
+    "",
+    summary="Nodes as the console lists them: filtered, sorted and paged on the server",
+    description="Filters: name (a case-insensitive substring), provision_state, power_state, "
+    "cpu_arch (properties/cpu_arch), availability_zone (properties/availability_zone; the "
+    "default zone also matches nodes that name none) and maintenance. Paged like every "
+    "`/api/v1` list (limit, marker, sort_key, sort_dir). Ironic's `/v1/nodes` is unchanged.",
+    tags=["nodes"],
+    dependencies=[Allow("node:read")],
+)
+async def list_nodes(
+    ctx: CtxDep,
+    name: Annotated[str | None, Query(max_length=255, description="Part of the name.")] = None,
+    provision_state: str | None = None,
+    power_state: str | None = None,
+    cpu_arch: Annotated[str | None, Query(max_length=255)] = None,
+    availability_zone: Annotated[str | None, Query(max_length=255)] = None,
+    maintenance: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    marker: Annotated[str | None, Query(description="uuid of the last node seen")] = None,
+    sort_key: Literal[
+        "created_at", "name", "provision_state", "power_state", "uuid"
+    ] = "created_at",
+    sort_dir: Literal["asc", "desc"] = "asc",
+) -> NodeSummaryPage:
+    unknown = sorted(set(ctx.request.query_params) - PAGING - node_svc.SUMMARY_FILTERS)
+    if unknown:
+        raise InvalidInput(
+            f"cannot filter nodes by {unknown[0]}; use one of "
+            f"{', '.join(sorted(node_svc.SUMMARY_FILTERS))}",
+            field=unknown[0],
+        )
+    filters = {
+        "name": name,
+        "provision_state": provision_state,
+        "power_state": power_state,
+        "cpu_arch": cpu_arch,
+        "availability_zone": availability_zone,
+        "maintenance": maintenance,
+    }
+    req = paging(
+        {"limit": str(limit), "sort_key": sort_key, "sort_dir": sort_dir, "marker": marker or ""},
+        node_svc.SUMMARY_SORT_KEYS,
+    )
+    found = await ctx.run(node_svc.console_list, ctx.svc, filters, req)
+    return NodeSummaryPage.model_validate(found)
 
 
 @router.post(

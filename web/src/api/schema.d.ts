@@ -731,6 +731,26 @@ export interface paths {
         patch: operations["update_network"];
         trace?: never;
     };
+    "/api/v1/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Nodes as the console lists them: filtered, sorted and paged on the server
+         * @description Filters: name (a case-insensitive substring), provision_state, power_state, cpu_arch (properties/cpu_arch), availability_zone (properties/availability_zone; the default zone also matches nodes that name none) and maintenance. Paged like every `/api/v1` list (limit, marker, sort_key, sort_dir). Ironic's `/v1/nodes` is unchanged.
+         */
+        get: operations["list_nodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/nodes/export": {
         parameters: {
             query?: never;
@@ -3670,6 +3690,63 @@ export interface components {
             };
             /** Total */
             total: number;
+        };
+        /**
+         * NodeSummary
+         * @description A row of the console's node table.
+         */
+        NodeSummary: {
+            /**
+             * Availability Zone
+             * @description properties/availability_zone, or the default zone when not given.
+             */
+            availability_zone: string;
+            /**
+             * Cpu Arch
+             * @description properties/cpu_arch; null when not given.
+             */
+            cpu_arch: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Driver */
+            driver: string;
+            /** Instance Uuid */
+            instance_uuid: string | null;
+            /** Maintenance */
+            maintenance: boolean;
+            /** Name */
+            name: string | null;
+            /** Power State */
+            power_state: string | null;
+            /** Provision State */
+            provision_state: string;
+            /** Resource Class */
+            resource_class: string | null;
+            /**
+             * Target Power State
+             * @description Set while a power change runs.
+             */
+            target_power_state: string | null;
+            /**
+             * Target Provision State
+             * @description Set while a state change runs.
+             */
+            target_provision_state: string | null;
+            /** Uuid */
+            uuid: string;
+        };
+        /** NodeSummaryPage */
+        NodeSummaryPage: {
+            /**
+             * Next Marker
+             * @description Pass as marker for the next page; absent on the last page.
+             */
+            next_marker?: string | null;
+            /** Nodes */
+            nodes: components["schemas"]["NodeSummary"][];
         };
         /** PasswordChange */
         PasswordChange: {
@@ -13406,6 +13483,151 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Network"];
+                };
+            };
+            /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No valid token: log in with POST /api/v1/auth/tokens. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The caller's roles do not allow this (the body names the operation), or the resource forbids it (e.g. protected), or a quota is exceeded. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description No such resource, or none the caller may see. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The requested Ironic API microversion is not served (/v1). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The resource's state does not allow it now (the body says what would), or it changed meanwhile; or a name is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+            /** @description The database is unreachable or busy; retry. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        detail: string;
+                        field?: string;
+                        request_id?: string;
+                        status: number;
+                        title: string;
+                        type?: string;
+                    };
+                };
+            };
+        };
+    };
+    list_nodes: {
+        parameters: {
+            query?: {
+                /** @description Part of the name. */
+                name?: string | null;
+                provision_state?: string | null;
+                power_state?: string | null;
+                cpu_arch?: string | null;
+                availability_zone?: string | null;
+                maintenance?: boolean | null;
+                limit?: number;
+                /** @description uuid of the last node seen */
+                marker?: string | null;
+                sort_key?: "created_at" | "name" | "provision_state" | "power_state" | "uuid";
+                sort_dir?: "asc" | "desc";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NodeSummaryPage"];
                 };
             };
             /** @description Bad input; the body says what is wrong and names the field (/api/v1: `field`). */

@@ -1,24 +1,39 @@
-// Nodes (cloud admin): Ironic's /v1/nodes, paged on the server (limit and marker: the page
-// after the last node shown), filtered on the server by provision state and maintenance.
+// Nodes (cloud admin): /api/v1/nodes, paged on the server (limit and marker: the page after the
+// last node shown) and filtered on the server by name, provision and power state, architecture,
+// availability zone and maintenance; the actions go through Ironic's /v1/nodes/{ident}.
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
-import { App, Button, Dropdown, Popconfirm, Progress, Select, Space, Spin, Table, Tag, Typography } from "antd";
+import { App, Button, Dropdown, Input, Popconfirm, Progress, Select, Space, Spin, Table, Tag, Typography } from "antd";
 import type { ColumnsType } from "antd/es/table";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router-dom";
 import { errorText } from "../actions";
 import { api, unwrap } from "../api/client";
-import type { NodePage, NodeRow } from "../api/types";
+import type { components } from "../api/schema";
 import { useMe } from "../auth";
 import { download } from "../download";
 import { allowed } from "../permissions";
-import { nodeQuery } from "../queries";
+import { type NodeFilters, nodeQuery } from "../queries";
 import { POWER_STATES, PROVISION_STATES, stateLabel } from "../states";
 import ErrorAlert from "./ErrorAlert";
 import NodeImport from "./NodeImport";
 import NodeRegister from "./NodeRegister";
 
 const SIZES = [20, 50, 100] as const;
+const UNKNOWN_ARCH = "unknown"; // the zones' count of nodes that name no architecture
+
+// a UUID cut to the column by CSS (its whole text stays, in the title too): no measuring
+const UUID_STYLE = {
+  display: "inline-block",
+  maxWidth: 160,
+  overflow: "hidden",
+  textOverflow: "ellipsis",
+  whiteSpace: "nowrap",
+  verticalAlign: "bottom",
+} as const;
+
+type NodeRow = components["schemas"]["NodeSummary"];
+type NodePage = components["schemas"]["NodeSummaryPage"];
 
 export default function Nodes() {
   const { t } = useTranslation();
@@ -32,27 +47,33 @@ export default function Nodes() {
   const [importing, setImporting] = useState(false);
   const [limit, setLimit] = useState<number>(SIZES[0]);
   const [markers, setMarkers] = useState<(string | undefined)[]>([undefined]); // page starts
-  const [state, setState] = useState<string>();
-  const [maintenance, setMaintenance] = useState<string>();
-  const [power, setPower] = useState<string>();
+  const [filters, setFilters] = useState<NodeFilters>({});
+  const [nameInput, setNameInput] = useState("");
   const marker = markers[markers.length - 1];
-  const query = nodeQuery(limit, marker, state, maintenance);
+  const query = nodeQuery(limit, marker, filters);
   const nodes = useQuery({
     queryKey: ["nodes", query],
-    // /v1/nodes declares no query parameters in openapi.json yet (Ironic's list reads them
-    // from the query string); they are typed by NodeQuery above.
-    queryFn: async () =>
-      (await unwrap(api.GET("/v1/nodes", { params: { query: query as never } }))) as NodePage,
+    queryFn: (): Promise<NodePage> => unwrap(api.GET("/api/v1/nodes", { params: { query } })),
     placeholderData: keepPreviousData,
     // live state while work runs on a node of the page
     refetchInterval: (q) =>
-      (q.state.data as NodePage | undefined)?.nodes.some((n) => n.target_provision_state || n.target_power_state)
-        ? 3000
-        : false,
+      q.state.data?.nodes.some((n) => n.target_provision_state || n.target_power_state) ? 3000 : false,
   });
+  // the zones and the architectures their nodes have, for the filters' choices
+  const zones = useQuery({ queryKey: ["zones"], queryFn: () => unwrap(api.GET("/api/v1/availability-zones")) });
+  const zoneNames = (zones.data?.availability_zones ?? []).map((z) => z.name);
+  const arches = [
+    ...new Set((zones.data?.availability_zones ?? []).flatMap((z) => Object.keys(z.architectures))),
+  ]
+    .filter((a) => a !== UNKNOWN_ARCH)
+    .sort();
   const restart = () => setMarkers([undefined]);
-  const rows = (nodes.data?.nodes ?? []).filter((n) => !power || n.power_state === power);
-  const last = nodes.data?.nodes.at(-1);
+  /** Set one filter (undefined: cleared) and go back to the first page. */
+  const filterBy = (key: keyof NodeFilters) => (v: string | undefined) => {
+    setFilters((f) => ({ ...f, [key]: v || undefined }));
+    restart();
+  };
+  const rows = nodes.data?.nodes ?? [];
 
   /** One request per selected node, in turn, with progress; refusals listed with their sentence. */
   const runBulk = async (call: (uuid: string) => Promise<unknown>) => {
@@ -113,9 +134,21 @@ export default function Nodes() {
     {
       title: t("nodes.name"),
       dataIndex: "name",
-      render: (v: string | null, n) => <Link to={`/nodes/${n.uuid}`}>{v ?? n.uuid}</Link>,
+      render: (v: string | null, n) => (
+        <Link to={`/nodes/${n.uuid}`} style={{ whiteSpace: "nowrap" }}>
+          {v ?? n.uuid}
+        </Link>
+      ),
     },
-    { title: t("nodes.uuid"), dataIndex: "uuid", render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
+    {
+      title: t("nodes.uuid"),
+      dataIndex: "uuid",
+      render: (v: string) => (
+        <Typography.Text code title={v} style={UUID_STYLE}>
+          {v}
+        </Typography.Text>
+      ),
+    },
     { title: t("nodes.provisionState"), dataIndex: "provision_state", render: (v: string, n) => (
         <Tag title={v} icon={n.target_provision_state ? <Spin size="small" style={{ marginRight: 4 }} /> : undefined}>
           {stateLabel(t, "provisionState", v)}
@@ -132,6 +165,8 @@ export default function Nodes() {
       dataIndex: "maintenance",
       render: (v: boolean) => (v ? <Tag color="orange">{t("common.yes")}</Tag> : t("common.no")),
     },
+    { title: t("nodes.cpuArch"), dataIndex: "cpu_arch", render: (v: string | null) => v ?? t("common.none") },
+    { title: t("nodes.zone"), dataIndex: "availability_zone" },
     { title: t("nodes.instance"), dataIndex: "instance_uuid", render: (v: string | null) => v ?? t("common.none") },
   ];
 
@@ -139,42 +174,68 @@ export default function Nodes() {
     <>
       <Typography.Title level={3}>{t("nodes.title")}</Typography.Title>
       <Space wrap style={{ marginBottom: 16 }}>
+        <Input.Search
+          allowClear
+          style={{ width: 220 }}
+          placeholder={t("nodes.searchName")}
+          data-testid="filter-name"
+          value={nameInput}
+          onChange={(e) => {
+            setNameInput(e.target.value);
+            if (!e.target.value) filterBy("name")(undefined); // cleared
+          }}
+          onSearch={(v) => filterBy("name")(v.trim())}
+        />
         <Select
           allowClear
           showSearch
           style={{ width: 200 }}
           placeholder={t("nodes.provisionState")}
           data-testid="filter-provision-state"
-          value={state}
-          onChange={(v: string | undefined) => {
-            setState(v);
-            restart();
-          }}
+          value={filters.provision_state}
+          onChange={filterBy("provision_state")}
           optionFilterProp="label"
           options={PROVISION_STATES.map((s) => ({ value: s, label: stateLabel(t, "provisionState", s) }))}
         />
         <Select
           allowClear
           style={{ width: 160 }}
+          placeholder={t("nodes.powerState")}
+          data-testid="filter-power-state"
+          value={filters.power_state}
+          onChange={filterBy("power_state")}
+          options={POWER_STATES.map((s) => ({ value: s, label: stateLabel(t, "powerState", s) }))}
+        />
+        <Select
+          allowClear
+          style={{ width: 150 }}
+          placeholder={t("nodes.cpuArch")}
+          data-testid="filter-cpu-arch"
+          value={filters.cpu_arch}
+          onChange={filterBy("cpu_arch")}
+          options={arches.map((a) => ({ value: a, label: a }))}
+        />
+        <Select
+          allowClear
+          showSearch
+          style={{ width: 180 }}
+          placeholder={t("nodes.zone")}
+          data-testid="filter-zone"
+          value={filters.availability_zone}
+          onChange={filterBy("availability_zone")}
+          options={zoneNames.map((z) => ({ value: z, label: z }))}
+        />
+        <Select
+          allowClear
+          style={{ width: 140 }}
           placeholder={t("nodes.maintenance")}
-          value={maintenance}
-          onChange={(v: string | undefined) => {
-            setMaintenance(v);
-            restart();
-          }}
+          data-testid="filter-maintenance"
+          value={filters.maintenance}
+          onChange={filterBy("maintenance")}
           options={[
             { value: "true", label: t("common.yes") },
             { value: "false", label: t("common.no") },
           ]}
-        />
-        <Select
-          allowClear
-          style={{ width: 160 }}
-          placeholder={t("nodes.powerState")}
-          title={t("nodes.powerFilterNote")}
-          value={power}
-          onChange={(v: string | undefined) => setPower(v)}
-          options={POWER_STATES.map((s) => ({ value: s, label: stateLabel(t, "powerState", s) }))}
         />
         <Button onClick={() => void nodes.refetch()} loading={nodes.isFetching}>
           {t("common.refresh")}
@@ -238,8 +299,9 @@ export default function Nodes() {
           {t("common.first")}
         </Button>
         <Button
-          disabled={!nodes.data?.next || !last}
-          onClick={() => setMarkers([...markers, last?.uuid])}
+          disabled={!nodes.data?.next_marker}
+          data-testid="next-page"
+          onClick={() => setMarkers([...markers, nodes.data?.next_marker ?? undefined])}
         >
           {t("common.next")}
         </Button>
