@@ -142,6 +142,7 @@ DETAIL_PARAM: Version = (1, 43)
 ALLOCATION_UPDATE: Version = (1, 57)  # PATCH of an allocation's name and extra
 ALLOCATION_BACKFILL: Version = (1, 58)  # `node` in a new allocation: an already deployed node
 ALLOCATION_OWNER: Version = (1, 60)  # an allocation's `owner`
+CLEAN_STEPS: Version = (1, 15)  # the `clean` verb and its `clean_steps` (manual cleaning)
 DEPLOY_STEPS: Version = (1, 69)  # `deploy_steps` with active and rebuild
 DISABLE_RAMDISK: Version = (1, 70)  # `disable_ramdisk` with clean
 SERVICE_VERB: Version = (1, 87)  # the `service` verb and `service_steps` (refused: see states)

@@ -182,7 +182,7 @@ def _requested_steps(
     declare (services/steps.py): `clean_steps` or a `runbook` with clean, `deploy_steps` and
     the deploy templates the instance's traits name with active and rebuild."""
     for key, version, verbs in (
-        ("clean_steps", (1, 15), ("clean",)),
+        ("clean_steps", v.CLEAN_STEPS, ("clean",)),
         ("runbook", v.RUNBOOK_VERB, ("clean",)),
         ("disable_ramdisk", v.DISABLE_RAMDISK, ("clean",)),
         ("deploy_steps", v.DEPLOY_STEPS, ("active", "rebuild")),
