@@ -106,19 +106,17 @@ def test_deep_json_and_huge_integers_are_refused_naming_the_field(secure: Any) -
 
 
 def test_a_number_the_database_cannot_store_is_a_400_not_a_500(secure: Any, caplog: Any) -> None:
-    """The safety net under typed inputs: flavor sizes have no upper bound of their own yet; on
-    PostgreSQL 2**40 overflows the INTEGER column. Nothing is written, no parameter is logged."""
-    c, svc = secure
+    """2**40 overflows the INTEGER column on PostgreSQL: the flavor body's model bounds its sizes
+    to what both databases store, so both refuse it the same way, naming the field. Nothing is
+    written, no parameter is logged."""
+    c, _ = secure
     admin = bearer(log_in(c, "admin", ADMIN_PASSWORD))
     body = {"name": "huge", "cpus": 2**40, "memory_mb": 1024, "local_gb": 10}
     r = c.post("/api/v1/flavors", json=body, headers=admin)
-    if svc.db.engine.dialect.name == "postgresql":
-        assert r.status_code == 400, r.text
-        assert "out of the range" in r.json()["detail"]
-        assert c.get("/api/v1/flavors", headers=admin).json()["flavors"] == []
-        assert "1099511627776" not in caplog.text
-    else:  # SQLite stores any 64-bit integer
-        assert r.status_code == 201, r.text
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == "cpus" and "2147483647" in r.json()["detail"]
+    assert c.get("/api/v1/flavors", headers=admin).json()["flavors"] == []
+    assert "1099511627776" not in caplog.text
 
 
 def test_objects_where_text_is_expected_are_a_400_naming_the_field(secure: Any) -> None:

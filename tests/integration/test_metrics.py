@@ -268,13 +268,17 @@ def test_metrics_match_the_database_after_a_workload(
 
     # a conductor marked offline (stopped, or found silent) drops out of the figures
     with db.write() as conn:
-        conductor_db.register(conn, "gone", group="", incarnation="x", drivers=[])
+        conductor_db.claim_name(
+            conn, "gone", group="", incarnation="x", drivers=[], heard_after=utcnow()
+        )
         mon_db.record_cycle(conn, "gone", "power_sync", utcnow(), 1.5, 3, {"bmc-unreachable": 3})
         conductor_db.mark_offline(conn, "gone")
     got = scrape(client)
     assert {c for (c,) in of(got, "ironworks_power_sync_cycle_seconds", "conductor")} == {HOST}
     assert {c for *_, c in of(got, "ironworks_bmc_errors", "cycle", "kind", "conductor")} == {HOST}
     with db.write() as conn:
-        conductor_db.register(conn, "gone", group="", incarnation="y", drivers=[])
+        conductor_db.claim_name(
+            conn, "gone", group="", incarnation="y", drivers=[], heard_after=utcnow()
+        )
     back = of(scrape(client), "ironworks_bmc_errors", "cycle", "kind", "conductor")
     assert back[("power_sync", "bmc-unreachable", "gone")] == 3
